@@ -1,0 +1,370 @@
+/* ipc.h - the spoolgate IPC protocol: frame format, message types, typed messages. */
+#ifndef SPOOLGATE_IPC_H
+#define SPOOLGATE_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Wire format (all integers big-endian):
+ *
+ *   frame   = u32 payload_len, payload
+ *   payload = u16 type, u32 request_id, field*
+ *   field   = 'I' u32 | 'Q' u64 | 'S' u32 len, bytes (no NUL) | 'B' u32 len, bytes
+ *
+ * Every message has a fixed sequence of typed fields.  A reader that finds a
+ * wrong tag, a truncated field, an over-long string or bytes left over after
+ * the last field rejects the whole frame; the connection that sent it is
+ * closed.  Nothing is ever half-parsed.
+ *
+ * Bump IPC_PROTO_MAJOR on any incompatible change (field added, removed or
+ * reordered in an existing message); bump IPC_PROTO_MINOR when a message
+ * type is added.  Peers with different majors refuse each other in the hello.
+ */
+
+#define IPC_PROTO_MAJOR 1
+#define IPC_PROTO_MINOR 0
+
+#define IPC_HEADER_LEN 4            /* u32 payload length */
+#define IPC_PAYLOAD_MIN 6           /* u16 type + u32 request id */
+#define IPC_FRAME_MAX (1024u * 1024u) /* largest payload accepted */
+#define IPC_CHUNK_MAX (256u * 1024u)  /* largest body chunk in one frame */
+
+/* String field limits (bytes, excluding the terminating NUL we add). */
+#define IPC_NAME_MAX 63      /* program, role */
+#define IPC_CAPS_MAX 255     /* comma separated capability list */
+#define IPC_QID_MAX 15       /* queue id text */
+#define IPC_ADDR_MAX 511     /* envelope address (RFC 5321 path, UTF-8) */
+#define IPC_ENVID_MAX 127    /* DSN ENVID (RFC 3461: 100 chars xtext) */
+#define IPC_ROUTE_MAX 255    /* route description, e.g. "smtp:[mx.example]:25" */
+#define IPC_REPLY_MAX 1023   /* last reply / error text */
+#define IPC_ORIGIN_MAX 255   /* de-duplication key of a submitter */
+#define IPC_MATCH_MAX 255    /* list filter text */
+
+/* Field tags. */
+enum ipc_tag {
+    IPC_TAG_U32 = 'I',
+    IPC_TAG_U64 = 'Q',
+    IPC_TAG_STR = 'S',
+    IPC_TAG_BYTES = 'B',
+};
+
+/* Message types.  Requests and the replies they draw. */
+enum ipc_type {
+    IPC_HELLO = 1,           /* both sides, first frame: struct ipc_hello */
+    IPC_ERROR = 2,           /* reply: struct ipc_error */
+    IPC_OK = 3,              /* reply: struct ipc_ok (count of records touched) */
+
+    IPC_SUBMIT_BEGIN = 10,   /* struct ipc_submit_begin -> IPC_SUBMIT_STARTED */
+    IPC_SUBMIT_STARTED = 11, /* struct ipc_qid_msg: the queue id assigned */
+    IPC_SUBMIT_RCPT = 12,    /* struct ipc_submit_rcpt (no reply) */
+    IPC_SUBMIT_CHUNK = 13,   /* struct ipc_chunk (no reply) */
+    IPC_SUBMIT_COMMIT = 14,  /* struct ipc_submit_commit -> IPC_SUBMITTED or IPC_ERROR */
+    IPC_SUBMIT_ABORT = 15,   /* no fields -> IPC_OK */
+    IPC_SUBMITTED = 16,      /* struct ipc_submitted: durable on disk */
+
+    IPC_READ_ENVELOPE = 20,  /* struct ipc_qid_msg -> IPC_ENVELOPE, IPC_RCPT*, IPC_END */
+    IPC_ENVELOPE = 21,       /* struct ipc_envelope */
+    IPC_RCPT = 22,           /* struct ipc_rcpt */
+    IPC_READ_BODY = 23,      /* struct ipc_qid_msg -> IPC_CHUNK*, IPC_END */
+    IPC_CHUNK = 24,          /* struct ipc_chunk */
+    IPC_END = 25,            /* struct ipc_end: a stream is complete */
+
+    IPC_UPDATE_RCPT = 30,    /* struct ipc_rcpt_update -> IPC_OK */
+
+    IPC_LIST = 40,           /* struct ipc_list_req -> (IPC_ENVELOPE, IPC_RCPT*)*, IPC_END */
+    IPC_DUE = 41,            /* struct ipc_due_req -> IPC_DUE_ITEM*, IPC_END */
+    IPC_DUE_ITEM = 42,       /* struct ipc_due_item */
+
+    IPC_REQUEUE = 50,        /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
+    IPC_HOLD = 51,           /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
+    IPC_RELEASE = 52,        /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
+    IPC_DELETE = 53,         /* struct ipc_qid_msg -> IPC_OK */
+    IPC_STATS = 54,          /* no fields -> IPC_STATS_REPLY */
+    IPC_STATS_REPLY = 55,    /* struct ipc_stats */
+
+    IPC_SUBSCRIBE = 60,      /* no fields -> IPC_OK; then IPC_EVENT frames arrive */
+    IPC_EVENT = 61,          /* struct ipc_event (request id 0) */
+};
+
+/* Per-recipient states.  DELIVERED and FAILED are final. */
+enum rcpt_state {
+    RCPT_QUEUED = 0,   /* waiting to be categorized and routed */
+    RCPT_ACTIVE = 1,   /* an attempt is under way */
+    RCPT_DEFERRED = 2, /* waiting for next_attempt */
+    RCPT_DELIVERED = 3,
+    RCPT_FAILED = 4,
+    RCPT_HELD = 5,     /* held by an administrator */
+    RCPT_STATE_COUNT
+};
+
+/* Error classes carried in IPC_ERROR. */
+enum ipc_error_code {
+    IPC_ERR_TEMP = 1,     /* transient, try again (451 4.3.0) */
+    IPC_ERR_NOSPACE = 2,  /* store out of space (452 4.3.1) */
+    IPC_ERR_PERM = 3,     /* request can never succeed */
+    IPC_ERR_NOTFOUND = 4, /* no such message or recipient */
+    IPC_ERR_PROTO = 5,    /* malformed or out-of-order frame; connection closed */
+    IPC_ERR_VERSION = 6,  /* incompatible protocol version; connection closed */
+    IPC_ERR_CAPS = 7,     /* required capability missing; connection closed */
+};
+
+/* Envelope flags. */
+#define IPC_FLAG_8BITMIME 0x1u
+#define IPC_FLAG_SMTPUTF8 0x2u
+#define IPC_FLAG_DSN_MSG 0x4u /* this message is itself a DSN */
+
+/* DSN RET values. */
+enum ipc_dsn_ret { IPC_RET_NONE = 0, IPC_RET_FULL = 1, IPC_RET_HDRS = 2 };
+
+/* DSN NOTIFY bits (0 = not given: default, failure only). */
+#define IPC_NOTIFY_NEVER 0x1u
+#define IPC_NOTIFY_SUCCESS 0x2u
+#define IPC_NOTIFY_FAILURE 0x4u
+#define IPC_NOTIFY_DELAY 0x8u
+
+/* Event kinds in IPC_EVENT. */
+enum ipc_event_kind {
+    IPC_EV_COMMITTED = 1, /* a new message was committed */
+    IPC_EV_REQUEUED = 2,  /* an administrator requeued or released messages */
+};
+
+/* Capabilities the store offers; clients list the ones they need. */
+#define IPC_CAPS_STORE "submit,read,update,list,due,admin,events"
+
+/* ---- typed messages ---------------------------------------------------- */
+
+struct ipc_hello {
+    char program[IPC_NAME_MAX + 1];
+    char role[IPC_NAME_MAX + 1];        /* store, smtpd, router, gateway, admin, ... */
+    uint32_t major;
+    uint32_t minor;
+    char caps_needed[IPC_CAPS_MAX + 1];
+    char caps_offered[IPC_CAPS_MAX + 1];
+    uint64_t generation;                 /* from the store; 0 from everyone else */
+};
+
+struct ipc_error {
+    uint32_t code;                       /* enum ipc_error_code */
+    char text[IPC_REPLY_MAX + 1];
+};
+
+struct ipc_ok {
+    uint64_t count;
+};
+
+struct ipc_qid_msg {
+    char qid[IPC_QID_MAX + 1];
+};
+
+struct ipc_submit_begin {
+    char sender[IPC_ADDR_MAX + 1];       /* "" for the null sender */
+    char envid[IPC_ENVID_MAX + 1];
+    uint32_t ret;                        /* enum ipc_dsn_ret */
+    uint32_t flags;                      /* IPC_FLAG_* */
+    char origin[IPC_ORIGIN_MAX + 1];     /* "" or a key; same key twice -> one message */
+};
+
+struct ipc_submit_rcpt {
+    char addr[IPC_ADDR_MAX + 1];
+    char orcpt[IPC_ADDR_MAX + 1];
+    uint32_t notify;                     /* IPC_NOTIFY_* */
+};
+
+struct ipc_chunk {
+    const uint8_t *data;                 /* points into the frame buffer when decoded */
+    size_t len;                          /* 0 < len <= IPC_CHUNK_MAX */
+};
+
+struct ipc_submit_commit {
+    uint64_t size;                       /* body bytes the client sent; checked */
+};
+
+struct ipc_submitted {
+    char qid[IPC_QID_MAX + 1];
+    uint64_t generation;
+    uint32_t duplicate;                  /* 1: origin key seen before; qid is the first copy */
+};
+
+struct ipc_envelope {
+    char qid[IPC_QID_MAX + 1];
+    uint64_t generation;
+    char sender[IPC_ADDR_MAX + 1];
+    uint64_t arrival_us;                 /* wall clock, microseconds */
+    uint64_t size;
+    uint32_t flags;
+    uint32_t ret;
+    char envid[IPC_ENVID_MAX + 1];
+    char origin[IPC_ORIGIN_MAX + 1];
+    uint32_t nrcpt;
+};
+
+struct ipc_rcpt {
+    char qid[IPC_QID_MAX + 1];
+    uint32_t index;
+    char addr[IPC_ADDR_MAX + 1];
+    char orcpt[IPC_ADDR_MAX + 1];
+    uint32_t notify;
+    uint32_t state;                      /* enum rcpt_state */
+    char route[IPC_ROUTE_MAX + 1];
+    uint32_t attempts;
+    uint64_t next_attempt_us;            /* 0: not scheduled */
+    uint64_t last_attempt_us;
+    char last_reply[IPC_REPLY_MAX + 1];
+};
+
+struct ipc_end {
+    uint64_t count;                      /* records in the stream */
+};
+
+struct ipc_rcpt_update {
+    char qid[IPC_QID_MAX + 1];
+    uint32_t index;
+    uint32_t state;
+    char route[IPC_ROUTE_MAX + 1];
+    uint32_t attempts;
+    uint64_t next_attempt_us;
+    uint64_t last_attempt_us;
+    char last_reply[IPC_REPLY_MAX + 1];
+};
+
+struct ipc_list_req {
+    uint32_t state_mask;                 /* bit (1 << state); 0 = all states */
+    char match[IPC_MATCH_MAX + 1];       /* substring of qid, sender or a recipient; "" = all */
+    uint32_t limit;                      /* 0 = no limit */
+};
+
+struct ipc_due_req {
+    uint64_t before_us;                  /* 0 = the store's now */
+    uint32_t limit;                      /* 0 = store default */
+};
+
+struct ipc_due_item {
+    char qid[IPC_QID_MAX + 1];
+    uint32_t index;
+    uint32_t state;
+    uint64_t next_attempt_us;
+};
+
+struct ipc_stats {
+    uint64_t generation;
+    uint64_t messages;
+    uint64_t by_state[RCPT_STATE_COUNT]; /* recipients per state */
+    uint64_t adopted;                    /* messages re-stamped at this start */
+    uint64_t started_us;
+};
+
+struct ipc_event {
+    uint32_t kind;                       /* enum ipc_event_kind */
+    char qid[IPC_QID_MAX + 1];           /* "" for many messages */
+};
+
+/* ---- frame buffer (writer side) ---------------------------------------- */
+
+struct ipc_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    int failed;                          /* out of memory or frame too large */
+};
+
+void ipc_buf_init(struct ipc_buf *b);
+void ipc_buf_free(struct ipc_buf *b);
+void ipc_buf_reset(struct ipc_buf *b);
+/* Remove the first n bytes (after they were written out). */
+void ipc_buf_consume(struct ipc_buf *b, size_t n);
+/* Make room for at least n more bytes after len.  0 or -1. */
+int ipc_buf_reserve(struct ipc_buf *b, size_t n);
+/* Append raw bytes (used by readers that accumulate socket input). */
+int ipc_buf_append(struct ipc_buf *b, const void *p, size_t n);
+
+/* Start a frame of the given type and request id; fields follow. */
+void ipc_msg_begin(struct ipc_buf *b, uint16_t type, uint32_t request_id);
+void ipc_put_u32(struct ipc_buf *b, uint32_t v);
+void ipc_put_u64(struct ipc_buf *b, uint64_t v);
+void ipc_put_str(struct ipc_buf *b, const char *s);
+void ipc_put_bytes(struct ipc_buf *b, const void *p, size_t n);
+/* Finish the frame begun last: fills in its length.  Returns 0, or -1 if the
+ * buffer failed (the unfinished frame is removed again). */
+int ipc_msg_end(struct ipc_buf *b);
+
+/* ---- frame parsing (reader side); pure functions over a buffer --------- */
+
+/* Look at the start of an input buffer.  Returns 1 and sets *frame_len
+ * (header + payload) when a whole frame is there, 0 when more input is
+ * needed, -1 with *error set when the length is impossible. */
+int ipc_frame_split(const uint8_t *in, size_t len, size_t *frame_len, const char **error);
+
+struct ipc_reader {
+    const uint8_t *p;
+    size_t left;
+    uint16_t type;
+    uint32_t request_id;
+    const char *error;                   /* first error; sticky */
+};
+
+/* Begin reading one whole frame (as delimited by ipc_frame_split).  Checks
+ * the header and that the type is known.  Returns 0 or -1 (r->error). */
+int ipc_reader_init(struct ipc_reader *r, const uint8_t *frame, size_t frame_len);
+int ipc_get_u32(struct ipc_reader *r, uint32_t *v);
+int ipc_get_u64(struct ipc_reader *r, uint64_t *v);
+/* Copy a string field into dst (size dstsz incl. NUL); rejects NUL bytes
+ * inside and strings that do not fit. */
+int ipc_get_str(struct ipc_reader *r, char *dst, size_t dstsz);
+/* Point at a bytes field inside the frame. */
+int ipc_get_bytes(struct ipc_reader *r, const uint8_t **p, size_t *n, size_t max);
+/* Succeeds only when every byte of the frame was consumed. */
+int ipc_reader_end(struct ipc_reader *r);
+
+/* Name of a message type for logs ("?" when unknown); is it known? */
+const char *ipc_type_name(uint16_t type);
+int ipc_type_known(uint16_t type);
+const char *rcpt_state_name(uint32_t state);
+/* Parse a state name ("deferred"); -1 if unknown. */
+int rcpt_state_parse(const char *name);
+int rcpt_state_final(uint32_t state);
+const char *ipc_error_name(uint32_t code);
+
+/* ---- typed encoders and decoders (ipc_msgs.c) --------------------------
+ * encode: append one whole frame to b; returns 0 or -1.
+ * decode: read the fields of a frame whose reader was initialised and whose
+ * type matches; checks ranges and ends the reader; returns 0 or -1 (r->error). */
+
+#define IPC_DECLARE_CODEC(name, type)                                              \
+    int ipc_encode_##name(struct ipc_buf *b, uint32_t request_id, const type *m); \
+    int ipc_decode_##name(struct ipc_reader *r, type *m)
+
+IPC_DECLARE_CODEC(hello, struct ipc_hello);
+IPC_DECLARE_CODEC(error, struct ipc_error);
+IPC_DECLARE_CODEC(ok, struct ipc_ok);
+IPC_DECLARE_CODEC(submit_begin, struct ipc_submit_begin);
+IPC_DECLARE_CODEC(submit_rcpt, struct ipc_submit_rcpt);
+IPC_DECLARE_CODEC(chunk, struct ipc_chunk);
+IPC_DECLARE_CODEC(submit_commit, struct ipc_submit_commit);
+IPC_DECLARE_CODEC(submitted, struct ipc_submitted);
+IPC_DECLARE_CODEC(envelope, struct ipc_envelope);
+IPC_DECLARE_CODEC(rcpt, struct ipc_rcpt);
+IPC_DECLARE_CODEC(end, struct ipc_end);
+IPC_DECLARE_CODEC(rcpt_update, struct ipc_rcpt_update);
+IPC_DECLARE_CODEC(list_req, struct ipc_list_req);
+IPC_DECLARE_CODEC(due_req, struct ipc_due_req);
+IPC_DECLARE_CODEC(due_item, struct ipc_due_item);
+IPC_DECLARE_CODEC(stats, struct ipc_stats);
+IPC_DECLARE_CODEC(event, struct ipc_event);
+
+/* struct ipc_qid_msg is shared by several request types, so its codec takes
+ * the type; decode accepts any of them. */
+int ipc_encode_qid_msg(struct ipc_buf *b, uint16_t type, uint32_t request_id,
+                       const struct ipc_qid_msg *m);
+int ipc_decode_qid_msg(struct ipc_reader *r, struct ipc_qid_msg *m);
+/* Messages without fields (SUBMIT_ABORT, STATS, SUBSCRIBE). */
+int ipc_encode_empty(struct ipc_buf *b, uint16_t type, uint32_t request_id);
+int ipc_decode_empty(struct ipc_reader *r);
+
+/* Hello negotiation: is `peer` acceptable to a side that needs `needed`
+ * capabilities?  Returns 0, or -1 with a specific reason in why and the
+ * error code (IPC_ERR_VERSION or IPC_ERR_CAPS) in *code. */
+int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *code,
+                    char *why, size_t whysz);
+
+#endif

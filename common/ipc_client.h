@@ -1,0 +1,35 @@
+/* ipc_client.h - blocking IPC client for tools and tests (never on a libuv loop). */
+#ifndef SPOOLGATE_IPC_CLIENT_H
+#define SPOOLGATE_IPC_CLIENT_H
+
+#include "ipc.h"
+
+struct ipc_client {
+    int fd;
+    uint32_t next_request;
+    struct ipc_buf in;           /* unparsed input */
+    struct ipc_buf out;          /* frame being sent */
+    size_t frame_len;            /* length of the frame at the head of `in` being read */
+    struct ipc_hello peer;       /* the store's hello */
+    char error[IPC_REPLY_MAX + 64];
+};
+
+/* Connect to a Unix socket, exchange hellos.  program/role/needed go into
+ * our hello.  Returns 0, or -1 with c->error set (and c->fd closed). */
+int ipc_client_connect(struct ipc_client *c, const char *socket_path, const char *program,
+                       const char *role, const char *caps_needed);
+void ipc_client_close(struct ipc_client *c);
+
+/* Send the frame built in c->out (then reset it).  0 or -1. */
+int ipc_client_send(struct ipc_client *c);
+/* Wait for the next whole frame; init reader r on it.  The frame stays
+ * valid until the next call.  Returns 0, or -1 with c->error set (EOF,
+ * socket error, malformed frame).  timeout_ms < 0 waits forever. */
+int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms);
+/* New request id. */
+uint32_t ipc_client_request_id(struct ipc_client *c);
+/* If r holds an IPC_ERROR, decode it into c->error and return its code;
+ * otherwise return 0. */
+uint32_t ipc_client_take_error(struct ipc_client *c, struct ipc_reader *r);
+
+#endif

@@ -1,0 +1,43 @@
+/* store.h - spoolgate-store's daemon-wide state shared by its modules. */
+#ifndef SPOOLGATE_STORE_H
+#define SPOOLGATE_STORE_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "qid.h"
+#include "store_db.h"
+
+struct store_conn;
+
+struct store {
+    uv_loop_t *loop;
+    struct sg_config *cfg;
+    const char *config_path;        /* NULL: default lookup */
+    struct store_db db;
+    struct qid_alloc qids;
+    uv_pipe_t listener;
+    uv_timer_t checkpoint_timer;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    int checkpoint_running;
+    struct store_conn *conns;       /* every open connection */
+    size_t nconns;
+    uint64_t started_us;
+    uint64_t adopted;               /* messages re-stamped at this start */
+    int stopping;
+    char socket_path[108];
+    char tmp_dir[PATH_MAX];         /* spill files of submissions in progress */
+};
+
+/* store_adopt.c: the start-up re-enumeration (before the socket opens). */
+int store_adopt_all(struct store *st);
+
+/* store_conn.c */
+void store_listen_cb(uv_stream_t *server, int status);
+void store_close_all(struct store *st);
+/* Tell every subscribed connection about an event. */
+void store_broadcast_event(struct store *st, uint32_t kind, const char *qid);
+
+#endif

@@ -1,0 +1,291 @@
+/* store_admin.c - administrative requests: requeue, hold, release, delete, stats, subscribe. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "qid.h"
+#include "store_conn.h"
+#include "store_work.h"
+
+#define ADMIN_BATCH_MESSAGES 100u
+
+struct admin_work {
+    struct store_work base;
+    uint16_t type;
+    uint32_t request_id;
+    int ret;
+    uint64_t qid;             /* 0 = every message */
+    uint64_t pos;             /* every message: next qid to visit */
+    uint64_t changed, messages; /* recipients changed, messages seen */
+    uint64_t now;
+    struct ipc_stats stats;
+    char who[160];
+};
+
+/* Change one recipient as the request says; 1 if it changed. */
+static int admin_apply(uint16_t type, struct rec_rcpt *rc, uint64_t now)
+{
+    switch (type) {
+    case IPC_REQUEUE:
+        if (rc->state != RCPT_QUEUED && rc->state != RCPT_DEFERRED && rc->state != RCPT_ACTIVE)
+            return 0;
+        break;
+    case IPC_HOLD:
+        if (rcpt_state_final(rc->state) || rc->state == RCPT_HELD)
+            return 0;
+        rc->state = RCPT_HELD;
+        rc->next_attempt_us = 0;
+        return 1;
+    case IPC_RELEASE:
+        if (rc->state != RCPT_HELD)
+            return 0;
+        break;
+    default:
+        return 0;
+    }
+    rc->state = RCPT_QUEUED;
+    rc->next_attempt_us = now;
+    return 1;
+}
+
+static int admin_message(struct store_db *db, DB_TXN *txn, struct admin_work *aw,
+                         const struct rec_envelope *e)
+{
+    for (uint32_t i = 0; i < e->nrcpt; i++) {
+        struct rec_rcpt rc;
+        int ret = store_db_get_rcpt(db, txn, e->qid, i, &rc, DB_RMW);
+
+        if (ret != 0)
+            return ret;
+        if (!admin_apply(aw->type, &rc, aw->now))
+            continue;
+        if ((ret = store_db_put_rcpt(db, txn, e->qid, i, &rc)) != 0)
+            return ret;
+        aw->changed++;
+    }
+    aw->messages++;
+    return 0;
+}
+
+/* One transaction over at most ADMIN_BATCH_MESSAGES messages from pos. */
+static int admin_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct admin_work *aw = arg;
+    uint64_t pos = aw->pos, changed = aw->changed, messages = aw->messages;
+    int ret = 0;
+
+    for (unsigned n = 0; n < ADMIN_BATCH_MESSAGES; n++) {
+        struct rec_envelope e;
+
+        ret = aw->qid ? store_db_get_envelope(db, txn, aw->qid, &e, DB_RMW)
+                      : store_db_next_envelope(db, txn, pos, &e);
+        if (ret == STORE_ECORRUPT && !aw->qid) {
+            pos = e.qid + 1;
+            continue;
+        }
+        if (ret != 0 || (ret = admin_message(db, txn, aw, &e)) != 0)
+            break;
+        pos = e.qid + 1;
+        if (aw->qid) {
+            ret = DB_NOTFOUND; /* one message: done */
+            break;
+        }
+    }
+    if (ret != 0 && ret != DB_NOTFOUND) {
+        aw->changed = changed; /* the transaction is undone: so are its counts */
+        aw->messages = messages;
+        return ret;
+    }
+    aw->pos = ret == DB_NOTFOUND ? UINT64_MAX : pos;
+    return 0;
+}
+
+static void admin_run(struct store_work *w)
+{
+    struct admin_work *aw = (struct admin_work *)w;
+    struct store_db *db = &store_conn_store(w->conn)->db;
+
+    aw->now = now_us();
+    while (aw->ret == 0 && aw->pos != UINT64_MAX)
+        aw->ret = store_db_txn(db, admin_batch_txn, aw, 0);
+    if (aw->ret == 0 && aw->qid && aw->messages == 0)
+        aw->ret = DB_NOTFOUND;
+}
+
+static void admin_done(struct store_work *w)
+{
+    struct admin_work *aw = (struct admin_work *)w;
+    struct store_conn *c = w->conn;
+    char q[QID_TEXT_LEN + 1] = "";
+    const char *verb = ipc_type_name(aw->type);
+
+    if (aw->qid)
+        qid_format(aw->qid, q);
+    if (aw->ret != 0) {
+        store_conn_reply_error(c, aw->request_id, store_db_ipc_code(aw->ret), "%s %s: %s", verb,
+                               aw->qid ? q : "all",
+                               aw->ret == DB_NOTFOUND ? "no such message"
+                                                      : store_db_strerror(aw->ret));
+    } else {
+        log_msg(LOG_LVL_NOTICE, aw->qid ? q : NULL, "%s by %s: %llu recipients of %llu messages",
+                verb, aw->who, (unsigned long long)aw->changed, (unsigned long long)aw->messages);
+        store_conn_reply_ok(c, aw->request_id, aw->changed);
+        if (aw->changed && aw->type != IPC_HOLD)
+            store_broadcast_event(store_conn_store(c), IPC_EV_REQUEUED, q);
+    }
+    free(aw);
+    store_conn_idle(c);
+}
+
+static struct admin_work *admin_new(struct store_conn *c, struct ipc_reader *r, int allow_all)
+{
+    struct ipc_qid_msg m;
+    struct admin_work *aw;
+    uint64_t qid = 0;
+
+    if (ipc_decode_qid_msg(r, &m) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad %s: %s", ipc_type_name(r->type), r->error);
+        return NULL;
+    }
+    if ((m.qid[0] || !allow_all) && qid_parse(m.qid, &qid) < 0) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"", m.qid);
+        return NULL;
+    }
+    if (!(aw = calloc(1, sizeof(*aw)))) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
+        return NULL;
+    }
+    aw->type = r->type;
+    aw->request_id = r->request_id;
+    aw->qid = qid;
+    snprintf(aw->who, sizeof(aw->who), "%s", c->name);
+    return aw;
+}
+
+void store_op_admin(struct store_conn *c, struct ipc_reader *r)
+{
+    struct admin_work *aw = admin_new(c, r, 1);
+
+    if (aw)
+        store_work_queue(c, &aw->base, admin_run, admin_done);
+}
+
+/* ---- DELETE --------------------------------------------------------------- */
+
+static int delete_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct admin_work *aw = arg;
+    struct rec_envelope e;
+    int ret = store_db_get_envelope(db, txn, aw->qid, &e, DB_RMW);
+
+    aw->messages = 0;
+    if (ret != 0 || (ret = store_db_delete_message(db, txn, &e)) != 0)
+        return ret;
+    aw->messages = 1;
+    aw->changed = e.nrcpt;
+    return 0;
+}
+
+static void delete_run(struct store_work *w)
+{
+    struct admin_work *aw = (struct admin_work *)w;
+
+    aw->ret = store_db_txn(&store_conn_store(w->conn)->db, delete_txn, aw, 0);
+}
+
+void store_op_delete(struct store_conn *c, struct ipc_reader *r)
+{
+    struct admin_work *aw = admin_new(c, r, 0);
+
+    if (aw)
+        store_work_queue(c, &aw->base, delete_run, admin_done);
+}
+
+/* ---- STATS ---------------------------------------------------------------- */
+
+static int stats_count(DB *db, DB_TXN *txn, struct ipc_stats *s, int rcpts)
+{
+    uint8_t vbuf[8];
+    DBC *cur;
+    DBT key = {.flags = DB_DBT_PARTIAL};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .dlen = 5, .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
+    int ret;
+
+    if ((ret = db->cursor(db, txn, &cur, DB_READ_COMMITTED)) != 0)
+        return ret;
+    while ((ret = cur->get(cur, &key, &val, DB_NEXT)) == 0) {
+        uint32_t state;
+        if (!rcpts) {
+            s->messages++;
+            continue;
+        }
+        state = val.size >= 5 ? rec_get_be32(vbuf + 1) : RCPT_STATE_COUNT;
+        if (state < RCPT_STATE_COUNT)
+            s->by_state[state]++;
+    }
+    cur->close(cur);
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+static int stats_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct admin_work *aw = arg;
+    int ret;
+
+    memset(aw->stats.by_state, 0, sizeof(aw->stats.by_state));
+    aw->stats.messages = 0;
+    if ((ret = stats_count(db->msg, txn, &aw->stats, 0)) != 0)
+        return ret;
+    return stats_count(db->rcpt, txn, &aw->stats, 1);
+}
+
+static void stats_run(struct store_work *w)
+{
+    struct admin_work *aw = (struct admin_work *)w;
+
+    aw->ret = store_db_txn(&store_conn_store(w->conn)->db, stats_txn, aw, DB_READ_COMMITTED);
+}
+
+static void stats_done(struct store_work *w)
+{
+    struct admin_work *aw = (struct admin_work *)w;
+    struct store_conn *c = w->conn;
+    struct store *st = store_conn_store(c);
+    struct ipc_buf b;
+
+    if (aw->ret != 0) {
+        store_conn_reply_error(c, aw->request_id, store_db_ipc_code(aw->ret), "stats: %s",
+                               store_db_strerror(aw->ret));
+    } else {
+        aw->stats.generation = st->db.generation;
+        aw->stats.adopted = st->adopted;
+        aw->stats.started_us = st->started_us;
+        ipc_buf_init(&b);
+        ipc_encode_stats(&b, aw->request_id, &aw->stats);
+        store_conn_send(c, &b, NULL, NULL);
+    }
+    free(aw);
+    store_conn_idle(c);
+}
+
+void store_op_stats(struct store_conn *c, struct ipc_reader *r)
+{
+    struct admin_work *aw;
+
+    if (ipc_decode_empty(r) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad STATS: %s", r->error); return; }
+    if (!(aw = calloc(1, sizeof(*aw))))
+        { store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory"); return; }
+    aw->request_id = r->request_id;
+    store_work_queue(c, &aw->base, stats_run, stats_done);
+}
+
+void store_op_subscribe(struct store_conn *c, struct ipc_reader *r)
+{
+    if (ipc_decode_empty(r) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBSCRIBE: %s", r->error); return; }
+    c->subscribed = 1;
+    log_info("%s: subscribed to events", c->name);
+    store_conn_reply_ok(c, r->request_id, 0);
+}

@@ -1,0 +1,69 @@
+/* store_conn.h - one client connection of spoolgate-store: framing, hello, dispatch, replies. */
+#ifndef SPOOLGATE_STORE_CONN_H
+#define SPOOLGATE_STORE_CONN_H
+
+#include <uv.h>
+
+#include "ipc.h"
+#include "store.h"
+
+struct submission;
+
+enum store_conn_state { CONN_HELLO, CONN_READY, CONN_CLOSING };
+
+struct store_conn {
+    struct store *st;
+    uv_pipe_t pipe;
+    struct store_conn *next, *prev;
+    enum store_conn_state state;
+    int refs;             /* the handle + each work or write in flight */
+    int busy;             /* a request is being served: input waits */
+    int reading;
+    int subscribed;
+    struct ipc_hello peer;
+    char name[160];       /* "smtpd pid 42 uid 0" for logs */
+    struct ipc_buf in;    /* input not yet handled */
+    struct submission *sub; /* submission in progress, or NULL */
+};
+
+uv_loop_t *store_conn_loop(struct store_conn *c);
+struct store *store_conn_store(struct store_conn *c);
+void store_conn_ref(struct store_conn *c);
+void store_conn_unref(struct store_conn *c);
+void store_conn_busy(struct store_conn *c);
+/* The request in flight is answered: handle further input. */
+void store_conn_idle(struct store_conn *c);
+int store_conn_alive(const struct store_conn *c);
+
+typedef void (*store_written_fn)(struct store_conn *c, void *arg);
+/* Send the frames in b (its memory is taken over; b is left empty).  cb,
+ * if any, runs once the bytes are handed to the kernel, or the
+ * connection closed (check store_conn_alive). */
+void store_conn_send(struct store_conn *c, struct ipc_buf *b, store_written_fn cb, void *arg);
+void store_conn_reply_ok(struct store_conn *c, uint32_t request_id, uint64_t count);
+void store_conn_reply_error(struct store_conn *c, uint32_t request_id, uint32_t code,
+                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A protocol violation: log, send ERROR if possible, close this connection only. */
+void store_conn_fail(struct store_conn *c, uint32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Request handlers (store_submit.c, store_ops.c).  Each decodes its frame
+ * (store_conn_fail on a bad one) and either replies at once or queues work. */
+typedef void (*store_handler_fn)(struct store_conn *c, struct ipc_reader *r);
+void store_submit_begin(struct store_conn *c, struct ipc_reader *r);
+void store_submit_rcpt(struct store_conn *c, struct ipc_reader *r);
+void store_submit_chunk(struct store_conn *c, struct ipc_reader *r);
+void store_submit_commit(struct store_conn *c, struct ipc_reader *r);
+void store_submit_abort(struct store_conn *c, struct ipc_reader *r);
+void store_submission_free(struct submission *sub);
+void store_op_read_envelope(struct store_conn *c, struct ipc_reader *r);
+void store_op_read_body(struct store_conn *c, struct ipc_reader *r);
+void store_op_list(struct store_conn *c, struct ipc_reader *r);
+void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r);
+void store_op_due(struct store_conn *c, struct ipc_reader *r);
+void store_op_admin(struct store_conn *c, struct ipc_reader *r);
+void store_op_delete(struct store_conn *c, struct ipc_reader *r);
+void store_op_stats(struct store_conn *c, struct ipc_reader *r);
+void store_op_subscribe(struct store_conn *c, struct ipc_reader *r);
+
+#endif

@@ -1,0 +1,430 @@
+/* store_db.c - the Berkeley DB environment: open with recovery, generation, records, retried transactions. */
+#include "store_db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "qid.h"
+
+#define STORE_FORMAT 1u
+
+static void store_db_errcall(const DB_ENV *env, const char *prefix, const char *msg)
+{
+    log_error("berkeley db: %s", msg);
+}
+
+/* mkdir -p with mode 0700 for every component we create. */
+static int store_mkdirs(const char *path, char *err, size_t errsz)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(buf)) {
+        snprintf(err, errsz, "%s: path too long", path);
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; ; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
+                snprintf(err, errsz, "%s: cannot create: %s", buf, strerror(errno));
+                return -1;
+            }
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    return 0;
+}
+
+/* One store per environment: recovery on an environment another process
+ * uses would wreck it, so hold an exclusive lock for our lifetime. */
+static int store_lock(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/store.lock", config_store_dir(c));
+    if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        snprintf(err, errsz, "%s: another spoolgate-store is using this store (%s)", path,
+                 strerror(errno));
+        close(s->lock_fd);
+        s->lock_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static int store_env_open(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
+{
+    DB_ENV *env;
+    int ret;
+    u_int32_t gb = (u_int32_t)(c->store.cache_size >> 30);
+    u_int32_t bytes = (u_int32_t)(c->store.cache_size & ((1 << 30) - 1));
+
+    if ((ret = db_env_create(&env, 0)) != 0) {
+        snprintf(err, errsz, "db_env_create: %s", db_strerror(ret));
+        return -1;
+    }
+    s->env = env;
+    env->set_errcall(env, store_db_errcall);
+    env->set_cachesize(env, gb, bytes, 1);
+    env->set_lg_bsize(env, (u_int32_t)c->store.log_buffer_size);
+    env->set_lg_max(env, (u_int32_t)c->store.log_file_size);
+    env->set_lk_detect(env, DB_LOCK_DEFAULT);
+    env->set_lk_max_locks(env, 200000);
+    env->set_lk_max_lockers(env, 20000);
+    env->set_lk_max_objects(env, 200000);
+    env->set_tx_max(env, 1000);
+    env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
+    ret = env->open(env, config_store_dir(c),
+                    DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN |
+                        DB_RECOVER | DB_THREAD,
+                    0600);
+    if (ret != 0) {
+        snprintf(err, errsz, "%s: cannot open Berkeley DB environment: %s", config_store_dir(c),
+                 db_strerror(ret));
+        return -1;
+    }
+    return 0;
+}
+
+static int store_open_one(struct store_db *s, DB **dbp, const char *file, DBTYPE type,
+                          u_int32_t db_flags, u_int32_t pagesize, char *err, size_t errsz)
+{
+    DB *db;
+    int ret;
+
+    if ((ret = db_create(&db, s->env, 0)) != 0)
+        goto fail;
+    *dbp = db;
+    if (db_flags)
+        db->set_flags(db, db_flags);
+    if (pagesize)
+        db->set_pagesize(db, pagesize);
+    ret = db->open(db, NULL, file, NULL, type, DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600);
+    if (ret == 0)
+        return 0;
+fail:
+    snprintf(err, errsz, "%s: cannot open: %s", file, db_strerror(ret));
+    return -1;
+}
+
+/* Secondary key of a recipient record: its next attempt time, if due-able. */
+static int store_due_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
+{
+    const uint8_t *p = pdata->data;
+    uint8_t *k;
+
+    /* version(1) state(4) notify(4) attempts(4) next_attempt(8) */
+    if (pdata->size < 21 || p[0] != REC_VERSION || !rec_rcpt_is_due_state(rec_get_be32(p + 1)))
+        return DB_DONOTINDEX;
+    if ((k = malloc(8)) == NULL)
+        return ENOMEM;
+    memcpy(k, p + 13, 8);
+    memset(skey, 0, sizeof(*skey));
+    skey->data = k;
+    skey->size = 8;
+    skey->flags = DB_DBT_APPMALLOC;
+    return 0;
+}
+
+static int store_open_dbs(struct store_db *s, char *err, size_t errsz)
+{
+    int ret;
+
+    if (store_open_one(s, &s->meta, "meta.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
+        store_open_one(s, &s->msg, "msg.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
+        store_open_one(s, &s->rcpt, "rcpt.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
+        store_open_one(s, &s->due, "due.db", DB_BTREE, DB_DUP | DB_DUPSORT, 0, err, errsz) < 0 ||
+        store_open_one(s, &s->body, "body.db", DB_BTREE, 0, 65536, err, errsz) < 0 ||
+        store_open_one(s, &s->origin, "origin.db", DB_BTREE, 0, 0, err, errsz) < 0)
+        return -1;
+    ret = s->rcpt->associate(s->rcpt, NULL, s->due, store_due_key, DB_CREATE | DB_AUTO_COMMIT);
+    if (ret != 0) {
+        snprintf(err, errsz, "due index: cannot associate: %s", db_strerror(ret));
+        return -1;
+    }
+    return 0;
+}
+
+static int meta_get_u64(struct store_db *s, DB_TXN *txn, const char *name, uint64_t *v, uint32_t fl)
+{
+    uint8_t buf[8];
+    DBT key = {.data = (void *)name, .size = (u_int32_t)strlen(name)};
+    DBT val = {.data = buf, .ulen = sizeof(buf), .flags = DB_DBT_USERMEM};
+    int ret = s->meta->get(s->meta, txn, &key, &val, fl);
+
+    if (ret == 0 && val.size != 8)
+        return STORE_ECORRUPT;
+    if (ret == 0)
+        *v = rec_get_be64(buf);
+    return ret;
+}
+
+static int meta_put_u64(struct store_db *s, DB_TXN *txn, const char *name, uint64_t v)
+{
+    uint8_t buf[8];
+    DBT key = {.data = (void *)name, .size = (u_int32_t)strlen(name)};
+    DBT val = {.data = buf, .size = sizeof(buf)};
+
+    rec_put_be64(buf, v);
+    return s->meta->put(s->meta, txn, &key, &val, 0);
+}
+
+/* The one place a store generation is created: strictly greater than the
+ * last one, written in one transaction. */
+static int store_new_generation(struct store_db *s, DB_TXN *txn, void *arg)
+{
+    uint64_t old = 0, format = STORE_FORMAT, now = now_us();
+    int ret;
+
+    ret = meta_get_u64(s, txn, "format", &format, DB_RMW);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        return ret;
+    if (format > STORE_FORMAT)
+        return EPROTONOSUPPORT;
+    ret = meta_get_u64(s, txn, "generation", &old, DB_RMW);
+    if (ret != 0 && ret != DB_NOTFOUND)
+        return ret;
+    s->generation = now > old ? now : old + 1;
+    if ((ret = meta_put_u64(s, txn, "format", STORE_FORMAT)) != 0)
+        return ret;
+    return meta_put_u64(s, txn, "generation", s->generation);
+}
+
+static int store_find_last_qid(struct store_db *s)
+{
+    DBC *cur;
+    uint8_t kbuf[REC_MSG_KEY_LEN];
+    DBT key = {.data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
+    DBT val = {.flags = DB_DBT_PARTIAL};
+    int ret;
+
+    if ((ret = s->msg->cursor(s->msg, NULL, &cur, 0)) != 0)
+        return ret;
+    ret = cur->get(cur, &key, &val, DB_LAST);
+    if (ret == 0 && key.size == REC_MSG_KEY_LEN)
+        s->last_qid = rec_get_be64(kbuf);
+    cur->close(cur);
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
+{
+    int ret;
+
+    memset(s, 0, sizeof(*s));
+    s->deadlock_retries = (int)c->store.deadlock_retries;
+    s->lock_fd = -1;
+    if (store_mkdirs(config_store_dir(c), err, errsz) < 0 || store_lock(s, c, err, errsz) < 0)
+        return -1;
+    if (store_env_open(s, c, err, errsz) < 0 || store_open_dbs(s, err, errsz) < 0)
+        goto fail;
+    if ((ret = store_db_txn(s, store_new_generation, NULL, 0)) != 0) {
+        snprintf(err, errsz, "cannot create store generation: %s", store_db_strerror(ret));
+        goto fail;
+    }
+    if ((ret = store_find_last_qid(s)) != 0) {
+        snprintf(err, errsz, "cannot read message index: %s", store_db_strerror(ret));
+        goto fail;
+    }
+    return 0;
+fail:
+    store_db_close(s);
+    return -1;
+}
+
+void store_db_close(struct store_db *s)
+{
+    DB **dbs[] = {&s->due, &s->rcpt, &s->msg, &s->body, &s->origin, &s->meta};
+
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        if (*dbs[i])
+            (*dbs[i])->close(*dbs[i], 0);
+        *dbs[i] = NULL;
+    }
+    if (s->env) {
+        s->env->txn_checkpoint(s->env, 0, 0, 0);
+        s->env->close(s->env, 0);
+        s->env = NULL;
+    }
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* releases the lock */
+    s->lock_fd = -1;
+}
+
+int store_db_checkpoint(struct store_db *s)
+{
+    return s->env->txn_checkpoint(s->env, 0, 0, 0);
+}
+
+int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t begin_flags)
+{
+    int ret = 0;
+
+    for (int attempt = 0; attempt <= s->deadlock_retries; attempt++) {
+        DB_TXN *txn;
+
+        if ((ret = s->env->txn_begin(s->env, NULL, &txn, begin_flags)) != 0)
+            return ret;
+        ret = fn(s, txn, arg);
+        if (ret == 0)
+            return txn->commit(txn, 0);
+        txn->abort(txn);
+        if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
+            return ret;
+    }
+    return ret;
+}
+
+const char *store_db_strerror(int ret)
+{
+    if (ret == STORE_ECORRUPT)
+        return "record does not decode (store corruption)";
+    return db_strerror(ret);
+}
+
+uint32_t store_db_ipc_code(int ret)
+{
+    if (ret == ENOSPC || ret == EDQUOT)
+        return IPC_ERR_NOSPACE;
+    if (ret == DB_NOTFOUND)
+        return IPC_ERR_NOTFOUND;
+    return IPC_ERR_TEMP;
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+int store_db_get_envelope(struct store_db *s, DB_TXN *txn, uint64_t qid, struct rec_envelope *e,
+                          uint32_t flags)
+{
+    uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    const char *why;
+    int ret;
+
+    rec_msg_key(kbuf, qid);
+    if ((ret = s->msg->get(s->msg, txn, &key, &val, flags)) != 0)
+        return ret;
+    if (rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
+        char q[QID_TEXT_LEN + 1];
+        qid_format(qid, q);
+        log_msg(LOG_LVL_ERROR, q, "envelope record: %s", why);
+        return STORE_ECORRUPT;
+    }
+    return 0;
+}
+
+int store_db_put_envelope(struct store_db *s, DB_TXN *txn, const struct rec_envelope *e,
+                          uint32_t flags)
+{
+    uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
+    DBT val = {.data = vbuf};
+
+    rec_msg_key(kbuf, e->qid);
+    val.size = (u_int32_t)rec_envelope_encode(e, vbuf);
+    return s->msg->put(s->msg, txn, &key, &val, flags);
+}
+
+int store_db_get_rcpt(struct store_db *s, DB_TXN *txn, uint64_t qid, uint32_t index,
+                      struct rec_rcpt *r, uint32_t flags)
+{
+    uint8_t kbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    const char *why;
+    int ret;
+
+    rec_sub_key(kbuf, qid, index);
+    if ((ret = s->rcpt->get(s->rcpt, txn, &key, &val, flags)) != 0)
+        return ret;
+    if (rec_rcpt_decode(vbuf, val.size, r, &why) < 0) {
+        char q[QID_TEXT_LEN + 1];
+        qid_format(qid, q);
+        log_msg(LOG_LVL_ERROR, q, "recipient %u record: %s", index, why);
+        return STORE_ECORRUPT;
+    }
+    return 0;
+}
+
+int store_db_put_rcpt(struct store_db *s, DB_TXN *txn, uint64_t qid, uint32_t index,
+                      const struct rec_rcpt *r)
+{
+    uint8_t kbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
+    DBT val = {.data = vbuf};
+
+    rec_sub_key(kbuf, qid, index);
+    val.size = (u_int32_t)rec_rcpt_encode(r, vbuf);
+    return s->rcpt->put(s->rcpt, txn, &key, &val, 0);
+}
+
+static int store_del_sub(DB *db, DB_TXN *txn, uint64_t qid, uint32_t n)
+{
+    uint8_t kbuf[REC_SUB_KEY_LEN];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
+    int ret;
+
+    rec_sub_key(kbuf, qid, n);
+    ret = db->del(db, txn, &key, 0);
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+int store_db_delete_message(struct store_db *s, DB_TXN *txn, const struct rec_envelope *e)
+{
+    uint8_t kbuf[REC_MSG_KEY_LEN];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
+    int ret;
+
+    for (uint32_t i = 0; i < e->nrcpt; i++)
+        if ((ret = store_del_sub(s->rcpt, txn, e->qid, i)) != 0)
+            return ret;
+    for (uint32_t i = 0; i < e->nchunks; i++)
+        if ((ret = store_del_sub(s->body, txn, e->qid, i)) != 0)
+            return ret;
+    rec_msg_key(kbuf, e->qid);
+    return s->msg->del(s->msg, txn, &key, 0);
+}
+
+int store_db_next_envelope(struct store_db *s, DB_TXN *txn, uint64_t from, struct rec_envelope *e)
+{
+    DBC *cur;
+    uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf), .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    const char *why;
+    int ret;
+
+    if ((ret = s->msg->cursor(s->msg, txn, &cur, DB_READ_COMMITTED)) != 0)
+        return ret;
+    rec_msg_key(kbuf, from);
+    ret = cur->get(cur, &key, &val, DB_SET_RANGE);
+    cur->close(cur);
+    if (ret != 0)
+        return ret;
+    if (rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
+        char q[QID_TEXT_LEN + 1];
+        /* Keep the qid so callers can report the record and step past it. */
+        e->qid = rec_get_be64(kbuf);
+        qid_format(e->qid, q);
+        log_msg(LOG_LVL_ERROR, q, "envelope record: %s", why);
+        return STORE_ECORRUPT;
+    }
+    return 0;
+}

@@ -1,0 +1,244 @@
+/* store_main.c - spoolgate-store: options, config, the BDB environment, the socket, signals, checkpoints. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_conn.h"
+
+static struct store the_store;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: spoolgate-store [-c FILE] [-f] [--check-config] [--dump-config]\n"
+            "  -c, --config FILE   config file (default %s if it exists,\n"
+            "                      else the embedded default)\n"
+            "  -f, --foreground    stay in the foreground and log to stderr\n"
+            "      --check-config  validate the config and exit\n"
+            "      --dump-config   print every key with its value and exit\n",
+            SPOOLGATE_CONFIG_PATH);
+}
+
+/* ---- checkpoints ---------------------------------------------------------- */
+
+static uv_work_t checkpoint_req;
+static int checkpoint_ret;
+
+static void checkpoint_run(uv_work_t *req)
+{
+    checkpoint_ret = store_db_checkpoint(&the_store.db);
+}
+
+static void checkpoint_after(uv_work_t *req, int status)
+{
+    the_store.checkpoint_running = 0;
+    if (status == 0 && checkpoint_ret != 0)
+        log_error("checkpoint failed: %s", store_db_strerror(checkpoint_ret));
+}
+
+static void checkpoint_timer_cb(uv_timer_t *t)
+{
+    if (the_store.checkpoint_running || the_store.stopping)
+        return;
+    the_store.checkpoint_running = 1;
+    uv_queue_work(the_store.loop, &checkpoint_req, checkpoint_run, checkpoint_after);
+}
+
+/* ---- signals -------------------------------------------------------------- */
+
+static void store_stop(struct store *st)
+{
+    if (st->stopping)
+        return;
+    st->stopping = 1;
+    log_notice("stopping: closing the socket and %zu connections", st->nconns);
+    uv_close((uv_handle_t *)&st->listener, NULL);
+    store_close_all(st);
+    uv_close((uv_handle_t *)&st->checkpoint_timer, NULL);
+    uv_close((uv_handle_t *)&st->sig_term, NULL);
+    uv_close((uv_handle_t *)&st->sig_int, NULL);
+    uv_close((uv_handle_t *)&st->sig_hup, NULL);
+    unlink(st->socket_path);
+}
+
+/* SIGHUP: a bad new config leaves the old one in force. */
+static void store_reload(struct store *st)
+{
+    char err[8192];
+    struct sg_config *n = config_load(st->config_path, err, sizeof(err));
+
+    if (!n) {
+        log_error("reload refused, the old config stays in force:\n%s", err);
+        return;
+    }
+    if (strcmp(config_store_dir(n), config_store_dir(st->cfg)) != 0 ||
+        strcmp(config_socket_dir(n), config_socket_dir(st->cfg)) != 0 ||
+        n->store.cache_size != st->cfg->store.cache_size ||
+        n->store.worker_threads != st->cfg->store.worker_threads)
+        log_warn("reload: changes of db_dir, socket_dir, cache_size or worker_threads take "
+                 "effect at the next start");
+    log_set_level(n->global.log_level);
+    config_free(st->cfg);
+    st->cfg = n;
+    uv_timer_set_repeat(&st->checkpoint_timer, (uint64_t)n->store.checkpoint_interval * 1000);
+    log_notice("reloaded config from %s", n->source);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    if (signum == SIGHUP)
+        store_reload(&the_store);
+    else
+        store_stop(&the_store);
+}
+
+/* ---- start-up ------------------------------------------------------------- */
+
+static void store_prepare_dirs(struct store *st)
+{
+    const char *sd = config_socket_dir(st->cfg);
+
+    snprintf(st->tmp_dir, sizeof(st->tmp_dir), "%s/staging", config_store_dir(st->cfg));
+    if (mkdir(st->tmp_dir, 0700) < 0 && errno != EEXIST)
+        log_fatal("%s: cannot create: %s", st->tmp_dir, strerror(errno));
+    if (mkdir(sd, 0750) < 0 && errno != EEXIST)
+        log_fatal("%s: cannot create socket directory: %s", sd, strerror(errno));
+    if (config_socket_path(st->cfg, "store", st->socket_path, sizeof(st->socket_path)) < 0)
+        log_fatal("%s: socket path too long for a Unix socket", sd);
+}
+
+/* A socket file left by a store that died is removed; a live one is not. */
+static void store_clear_stale_socket(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        log_fatal("%s: a store is already answering on this socket", path);
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
+}
+
+static void store_listen(struct store *st)
+{
+    int ret;
+
+    store_clear_stale_socket(st->socket_path);
+    uv_pipe_init(st->loop, &st->listener, 0);
+    st->listener.data = st;
+    if ((ret = uv_pipe_bind(&st->listener, st->socket_path)) != 0)
+        log_fatal("%s: cannot bind: %s", st->socket_path, uv_strerror(ret));
+    chmod(st->socket_path, 0660);
+    if ((ret = uv_listen((uv_stream_t *)&st->listener, 256, store_listen_cb)) != 0)
+        log_fatal("%s: cannot listen: %s", st->socket_path, uv_strerror(ret));
+}
+
+static void store_start_handles(struct store *st)
+{
+    uint64_t every = (uint64_t)st->cfg->store.checkpoint_interval * 1000;
+
+    uv_timer_init(st->loop, &st->checkpoint_timer);
+    uv_timer_start(&st->checkpoint_timer, checkpoint_timer_cb, every, every);
+    uv_signal_init(st->loop, &st->sig_term);
+    uv_signal_start(&st->sig_term, signal_cb, SIGTERM);
+    uv_signal_init(st->loop, &st->sig_int);
+    uv_signal_start(&st->sig_int, signal_cb, SIGINT);
+    uv_signal_init(st->loop, &st->sig_hup);
+    uv_signal_start(&st->sig_hup, signal_cb, SIGHUP);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static struct sg_config *load_config_or_exit(const char *path)
+{
+    char err[8192];
+    struct sg_config *c = config_load(path, err, sizeof(err));
+
+    if (!c) {
+        fprintf(stderr, "spoolgate-store: config refused:\n%s", err);
+        exit(1);
+    }
+    return c;
+}
+
+static int store_run(struct store *st, int foreground)
+{
+    char err[1024], threads[16];
+
+    if (!foreground && daemon(0, 0) < 0) {
+        perror("spoolgate-store: daemon");
+        return 1;
+    }
+    log_open("spoolgate-store", foreground, st->cfg->global.syslog_facility);
+    log_set_level(st->cfg->global.log_level);
+    /* The worker pool runs every blocking BDB call; size it before first use. */
+    snprintf(threads, sizeof(threads), "%lld", st->cfg->store.worker_threads);
+    setenv("UV_THREADPOOL_SIZE", threads, 1);
+    st->loop = uv_default_loop();
+    st->started_us = now_us();
+    if (store_db_open(&st->db, st->cfg, err, sizeof(err)) < 0)
+        log_fatal("%s", err);
+    log_notice("store %s opened (recovery done), generation %llu, config %s",
+               config_store_dir(st->cfg), (unsigned long long)st->db.generation, st->cfg->source);
+    qid_alloc_init(&st->qids, st->db.last_qid > st->db.generation ? st->db.last_qid
+                                                                  : st->db.generation);
+    if (store_adopt_all(st) < 0)
+        log_fatal("cannot start without the re-enumeration of the store");
+    store_prepare_dirs(st);
+    store_listen(st);
+    store_start_handles(st);
+    log_notice("ready on %s", st->socket_path);
+    uv_run(st->loop, UV_RUN_DEFAULT);
+    store_db_close(&st->db);
+    log_notice("stopped");
+    config_free(st->cfg);
+    uv_loop_close(st->loop);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+        {"check-config", no_argument, NULL, 'C'}, {"dump-config", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    int opt, foreground = 0, check = 0, dump = 0;
+
+    while ((opt = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': the_store.config_path = optarg; break;
+        case 'f': foreground = 1; break;
+        case 'C': check = 1; break;
+        case 'D': dump = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    the_store.cfg = load_config_or_exit(the_store.config_path);
+    if (check || dump) {
+        if (dump)
+            config_dump(stdout, the_store.cfg, 1);
+        else
+            printf("%s: config OK\n", the_store.cfg->source);
+        config_free(the_store.cfg);
+        return 0;
+    }
+    return store_run(&the_store, foreground);
+}

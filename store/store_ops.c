@@ -1,0 +1,542 @@
+/* store_ops.c - spoolgate-store requests other than submit: read, list, update, due, admin, stats. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "qid.h"
+#include "store_conn.h"
+#include "store_work.h"
+
+#define STREAM_BATCH_BYTES (256u * 1024u)
+#define LIST_BATCH_MESSAGES 500u
+
+
+/* One request answered by one piece of work: run() builds the whole reply
+ * (frames or an ERROR) in out; done() sends it. */
+struct op_work {
+    struct store_work base;
+    uint16_t type;
+    uint32_t request_id;
+    int ret;
+    uint64_t qid;            /* 0: every message (admin) */
+    uint64_t count;
+    struct ipc_rcpt_update update;
+    struct ipc_due_req due;
+    struct ipc_buf out;
+};
+
+/* A reply streamed in batches: body chunks or list entries. */
+struct stream_work {
+    struct store_work base;
+    uint16_t type;           /* IPC_READ_BODY or IPC_LIST */
+    uint32_t request_id;
+    int ret;
+    uint64_t qid;            /* body: the message */
+    uint64_t pos, next_pos;  /* body: chunk number; list: next qid to visit */
+    uint64_t sent, next_sent; /* body: bytes; list: messages listed */
+    int finished, next_finished;
+    struct rec_envelope env;
+    struct ipc_list_req filter;
+    struct ipc_buf out;
+    uint8_t *chunk;
+};
+
+static void op_reply_error(struct ipc_buf *out, uint32_t request_id, int ret, const char *what)
+{
+    struct ipc_error e = {.code = store_db_ipc_code(ret)};
+
+    if (ret == DB_NOTFOUND)
+        snprintf(e.text, sizeof(e.text), "%s: no such message or recipient", what);
+    else
+        snprintf(e.text, sizeof(e.text), "%s: %s", what, store_db_strerror(ret));
+    ipc_buf_reset(out);
+    ipc_encode_error(out, request_id, &e);
+}
+
+static void op_done(struct store_work *w)
+{
+    struct op_work *op = (struct op_work *)w;
+    struct store_conn *c = w->conn;
+
+    store_conn_send(c, &op->out, NULL, NULL);
+    ipc_buf_free(&op->out);
+    free(op);
+    store_conn_idle(c);
+}
+
+static struct op_work *op_new(struct store_conn *c, struct ipc_reader *r)
+{
+    struct op_work *op = calloc(1, sizeof(*op));
+
+    if (!op) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
+        return NULL;
+    }
+    op->type = r->type;
+    op->request_id = r->request_id;
+    ipc_buf_init(&op->out);
+    return op;
+}
+
+static struct store_db *op_db(struct store_work *w)
+{
+    return &store_conn_store(w->conn)->db;
+}
+
+/* A qid field: "" is allowed only where it means every message. */
+static int op_parse_qid(struct store_conn *c, struct ipc_reader *r, uint64_t *qid, int allow_all)
+{
+    struct ipc_qid_msg m;
+
+    if (ipc_decode_qid_msg(r, &m) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad %s: %s", ipc_type_name(r->type), r->error);
+        return -1;
+    }
+    *qid = 0;
+    if (m.qid[0] == '\0' && allow_all)
+        return 0;
+    if (qid_parse(m.qid, qid) < 0) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"", m.qid);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- message encoding shared by READ_ENVELOPE and LIST ------------------ */
+
+static void op_encode_envelope(struct ipc_buf *out, uint32_t request_id,
+                               const struct rec_envelope *e)
+{
+    struct ipc_envelope m = {
+        .generation = e->generation, .arrival_us = e->arrival_us, .size = e->size,
+        .flags = e->flags, .ret = e->ret, .nrcpt = e->nrcpt,
+    };
+
+    qid_format(e->qid, m.qid);
+    memcpy(m.sender, e->sender, sizeof(m.sender));
+    memcpy(m.envid, e->envid, sizeof(m.envid));
+    memcpy(m.origin, e->origin, sizeof(m.origin));
+    ipc_encode_envelope(out, request_id, &m);
+}
+
+static void op_encode_rcpt(struct ipc_buf *out, uint32_t request_id, uint64_t qid, uint32_t i,
+                           const struct rec_rcpt *r)
+{
+    struct ipc_rcpt m = {
+        .index = i, .notify = r->notify, .state = r->state, .attempts = r->attempts,
+        .next_attempt_us = r->next_attempt_us, .last_attempt_us = r->last_attempt_us,
+    };
+
+    qid_format(qid, m.qid);
+    memcpy(m.addr, r->addr, sizeof(m.addr));
+    memcpy(m.orcpt, r->orcpt, sizeof(m.orcpt));
+    memcpy(m.route, r->route, sizeof(m.route));
+    memcpy(m.last_reply, r->last_reply, sizeof(m.last_reply));
+    ipc_encode_rcpt(out, request_id, &m);
+}
+
+static int op_list_match(const struct ipc_list_req *f, const struct rec_envelope *e,
+                         const struct rec_rcpt *rc)
+{
+    char q[QID_TEXT_LEN + 1];
+    int state_ok = f->state_mask == 0, text_ok = f->match[0] == '\0';
+
+    qid_format(e->qid, q);
+    if (!text_ok && (strstr(q, f->match) || strstr(e->sender, f->match)))
+        text_ok = 1;
+    for (uint32_t i = 0; i < e->nrcpt; i++) {
+        if (f->state_mask & (1u << rc[i].state))
+            state_ok = 1;
+        if (!text_ok && strstr(rc[i].addr, f->match))
+            text_ok = 1;
+    }
+    return state_ok && text_ok;
+}
+
+/* Read the recipients of e; a filter (may be NULL) decides whether to
+ * encode.  Returns 0, DB errors, or 1 when filtered out. */
+static int op_encode_message(struct store_db *db, DB_TXN *txn, struct ipc_buf *out,
+                             uint32_t request_id, const struct rec_envelope *e,
+                             const struct ipc_list_req *filter)
+{
+    struct rec_rcpt *rc = calloc(e->nrcpt ? e->nrcpt : 1, sizeof(*rc));
+    int ret = 0;
+
+    if (!rc)
+        return ENOMEM;
+    for (uint32_t i = 0; i < e->nrcpt && ret == 0; i++)
+        ret = store_db_get_rcpt(db, txn, e->qid, i, &rc[i], 0);
+    if (ret == 0 && filter && !op_list_match(filter, e, rc))
+        ret = 1;
+    if (ret == 0) {
+        op_encode_envelope(out, request_id, e);
+        for (uint32_t i = 0; i < e->nrcpt; i++)
+            op_encode_rcpt(out, request_id, e->qid, i, &rc[i]);
+    }
+    free(rc);
+    return ret;
+}
+
+/* ---- READ_ENVELOPE ------------------------------------------------------ */
+
+static int read_envelope_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct op_work *op = arg;
+    struct rec_envelope e;
+    struct ipc_end end;
+    int ret;
+
+    ipc_buf_reset(&op->out);
+    if ((ret = store_db_get_envelope(db, txn, op->qid, &e, 0)) != 0)
+        return ret;
+    if ((ret = op_encode_message(db, txn, &op->out, op->request_id, &e, NULL)) != 0)
+        return ret;
+    end.count = e.nrcpt;
+    return ipc_encode_end(&op->out, op->request_id, &end) < 0 ? ENOMEM : 0;
+}
+
+static void read_envelope_run(struct store_work *w)
+{
+    struct op_work *op = (struct op_work *)w;
+    int ret = store_db_txn(op_db(w), read_envelope_txn, op, DB_READ_COMMITTED);
+
+    if (ret != 0)
+        op_reply_error(&op->out, op->request_id, ret, "read envelope");
+}
+
+void store_op_read_envelope(struct store_conn *c, struct ipc_reader *r)
+{
+    struct op_work *op;
+    uint64_t qid;
+
+    if (op_parse_qid(c, r, &qid, 0) < 0 || !(op = op_new(c, r)))
+        return;
+    op->qid = qid;
+    store_work_queue(c, &op->base, read_envelope_run, op_done);
+}
+
+/* ---- streams: READ_BODY and LIST ----------------------------------------- */
+
+static int body_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct stream_work *sw = arg;
+    uint8_t kbuf[REC_SUB_KEY_LEN];
+    int ret;
+
+    ipc_buf_reset(&sw->out);
+    sw->next_pos = sw->pos;
+    sw->next_sent = sw->sent;
+    if (sw->pos == 0 && (ret = store_db_get_envelope(db, txn, sw->qid, &sw->env, 0)) != 0)
+        return ret;
+    while (sw->next_pos < sw->env.nchunks && sw->out.len < STREAM_BATCH_BYTES) {
+        DBT key = {.data = kbuf, .size = sizeof(kbuf)};
+        DBT val = {.data = sw->chunk, .ulen = IPC_CHUNK_MAX, .flags = DB_DBT_USERMEM};
+        struct ipc_chunk m;
+
+        rec_sub_key(kbuf, sw->qid, (uint32_t)sw->next_pos);
+        if ((ret = db->body->get(db->body, txn, &key, &val, 0)) != 0)
+            return ret == DB_NOTFOUND ? STORE_ECORRUPT : ret;
+        m.data = sw->chunk;
+        m.len = val.size;
+        if (m.len == 0 || ipc_encode_chunk(&sw->out, sw->request_id, &m) < 0)
+            return STORE_ECORRUPT;
+        sw->next_pos++;
+        sw->next_sent += val.size;
+    }
+    sw->next_finished = sw->next_pos >= sw->env.nchunks;
+    if (sw->next_finished) {
+        struct ipc_end end = {.count = sw->next_sent};
+        if (sw->next_sent != sw->env.size)
+            return STORE_ECORRUPT;
+        ipc_encode_end(&sw->out, sw->request_id, &end);
+    }
+    return 0;
+}
+
+static int list_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct stream_work *sw = arg;
+    unsigned visited = 0;
+    int ret = 0;
+
+    ipc_buf_reset(&sw->out);
+    sw->next_pos = sw->pos;
+    sw->next_sent = sw->sent;
+    sw->next_finished = 0;
+    while (visited++ < LIST_BATCH_MESSAGES && sw->out.len < STREAM_BATCH_BYTES) {
+        struct rec_envelope e;
+
+        ret = store_db_next_envelope(db, txn, sw->next_pos, &e);
+        if (ret == STORE_ECORRUPT) { /* logged; step past it */
+            sw->next_pos = e.qid + 1;
+            continue;
+        }
+        if (ret != 0)
+            break;
+        sw->next_pos = e.qid + 1;
+        ret = op_encode_message(db, txn, &sw->out, sw->request_id, &e, &sw->filter);
+        if (ret < 0 || ret > 1)
+            return ret;
+        if (ret == 0 && ++sw->next_sent == sw->filter.limit) {
+            ret = DB_NOTFOUND;
+            break;
+        }
+    }
+    if (ret == DB_NOTFOUND) {
+        struct ipc_end end = {.count = sw->next_sent};
+        sw->next_finished = 1;
+        ipc_encode_end(&sw->out, sw->request_id, &end);
+        return 0;
+    }
+    return ret == 1 ? 0 : ret;
+}
+
+static void stream_run(struct store_work *w)
+{
+    struct stream_work *sw = (struct stream_work *)w;
+    store_txn_fn fn = sw->type == IPC_READ_BODY ? body_batch_txn : list_batch_txn;
+
+    sw->ret = store_db_txn(op_db(w), fn, sw, DB_READ_COMMITTED);
+    if (sw->ret != 0) {
+        op_reply_error(&sw->out, sw->request_id, sw->ret,
+                       sw->type == IPC_READ_BODY ? "read body" : "list");
+        sw->finished = 1;
+        return;
+    }
+    sw->pos = sw->next_pos;
+    sw->sent = sw->next_sent;
+    sw->finished = sw->next_finished;
+}
+
+static void stream_free(struct stream_work *sw)
+{
+    ipc_buf_free(&sw->out);
+    free(sw->chunk);
+    free(sw);
+}
+
+static void stream_done(struct store_work *w);
+
+/* The batch is out: queue the next, or end the request. */
+static void stream_written(struct store_conn *c, void *arg)
+{
+    struct stream_work *sw = arg;
+
+    if (!store_conn_alive(c) || sw->finished) {
+        stream_free(sw);
+        store_conn_idle(c);
+        return;
+    }
+    store_work_queue(c, &sw->base, stream_run, stream_done);
+}
+
+static void stream_done(struct store_work *w)
+{
+    struct stream_work *sw = (struct stream_work *)w;
+
+    store_conn_send(w->conn, &sw->out, stream_written, sw);
+}
+
+static struct stream_work *stream_new(struct store_conn *c, struct ipc_reader *r)
+{
+    struct stream_work *sw = calloc(1, sizeof(*sw));
+
+    if (!sw) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
+        return NULL;
+    }
+    sw->type = r->type;
+    sw->request_id = r->request_id;
+    ipc_buf_init(&sw->out);
+    return sw;
+}
+
+void store_op_read_body(struct store_conn *c, struct ipc_reader *r)
+{
+    struct stream_work *sw;
+    uint64_t qid;
+
+    if (op_parse_qid(c, r, &qid, 0) < 0 || !(sw = stream_new(c, r)))
+        return;
+    if (!(sw->chunk = malloc(IPC_CHUNK_MAX))) {
+        free(sw);
+        { store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory"); return; }
+    }
+    sw->qid = qid;
+    store_work_queue(c, &sw->base, stream_run, stream_done);
+}
+
+void store_op_list(struct store_conn *c, struct ipc_reader *r)
+{
+    struct stream_work *sw;
+    struct ipc_list_req f;
+
+    if (ipc_decode_list_req(r, &f) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad LIST: %s", r->error); return; }
+    if (!(sw = stream_new(c, r)))
+        return;
+    sw->filter = f;
+    store_work_queue(c, &sw->base, stream_run, stream_done);
+}
+
+/* ---- UPDATE_RCPT -------------------------------------------------------- */
+
+static int all_final(struct store_db *db, DB_TXN *txn, const struct rec_envelope *e, int *yes)
+{
+    *yes = 1;
+    for (uint32_t i = 0; i < e->nrcpt && *yes; i++) {
+        struct rec_rcpt rc;
+        int ret = store_db_get_rcpt(db, txn, e->qid, i, &rc, 0);
+        if (ret != 0)
+            return ret;
+        *yes = rcpt_state_final(rc.state);
+    }
+    return 0;
+}
+
+static int update_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct op_work *op = arg;
+    const struct ipc_rcpt_update *u = &op->update;
+    struct rec_envelope e;
+    struct rec_rcpt rc;
+    int ret, done;
+
+    op->count = 0;
+    if ((ret = store_db_get_envelope(db, txn, op->qid, &e, DB_RMW)) != 0 ||
+        (ret = store_db_get_rcpt(db, txn, op->qid, u->index, &rc, DB_RMW)) != 0)
+        return ret;
+    if (rcpt_state_final(rc.state))
+        return EALREADY;
+    rc.state = u->state;
+    rc.attempts = u->attempts;
+    rc.next_attempt_us = u->next_attempt_us;
+    rc.last_attempt_us = u->last_attempt_us;
+    memcpy(rc.route, u->route, sizeof(rc.route));
+    memcpy(rc.last_reply, u->last_reply, sizeof(rc.last_reply));
+    if ((ret = store_db_put_rcpt(db, txn, op->qid, u->index, &rc)) != 0 ||
+        (ret = all_final(db, txn, &e, &done)) != 0)
+        return ret;
+    op->count = done ? 2 : 1; /* 2: the message is complete and removed */
+    return done ? store_db_delete_message(db, txn, &e) : 0;
+}
+
+static void update_run(struct store_work *w)
+{
+    struct op_work *op = (struct op_work *)w;
+    int ret = store_db_txn(op_db(w), update_txn, op, 0);
+
+    if (ret == EALREADY) {
+        struct ipc_error e = {.code = IPC_ERR_PERM};
+        snprintf(e.text, sizeof(e.text), "recipient %u of %s is already final", op->update.index,
+                 op->update.qid);
+        ipc_encode_error(&op->out, op->request_id, &e);
+    } else if (ret != 0) {
+        op_reply_error(&op->out, op->request_id, ret, "update recipient");
+    } else {
+        struct ipc_ok ok = {.count = 1};
+        const struct ipc_rcpt_update *u = &op->update;
+        log_msg(LOG_LVL_INFO, u->qid, "rcpt %u: state=%s attempts=%u route=%s reply=%s%s",
+                u->index, rcpt_state_name(u->state), u->attempts, u->route[0] ? u->route : "-",
+                u->last_reply[0] ? u->last_reply : "-",
+                op->count == 2 ? "; all recipients final, message removed" : "");
+        ipc_encode_ok(&op->out, op->request_id, &ok);
+    }
+}
+
+void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r)
+{
+    struct op_work *op;
+    struct ipc_rcpt_update u;
+    uint64_t qid;
+
+    if (ipc_decode_rcpt_update(r, &u) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad UPDATE_RCPT: %s", r->error); return; }
+    if (qid_parse(u.qid, &qid) < 0)
+        { store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"",
+                                      u.qid); return; }
+    if (!(op = op_new(c, r)))
+        return;
+    op->qid = qid;
+    op->update = u;
+    store_work_queue(c, &op->base, update_run, op_done);
+}
+
+/* ---- DUE ------------------------------------------------------------------ */
+
+static int due_scan(DBC *cur, struct op_work *op, uint64_t before, uint32_t limit)
+{
+    uint8_t skbuf[8], pkbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
+    DBT skey = {.data = skbuf, .size = 8, .ulen = 8, .flags = DB_DBT_USERMEM};
+    DBT pkey = {.data = pkbuf, .ulen = sizeof(pkbuf), .flags = DB_DBT_USERMEM};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    uint32_t flag = DB_SET_RANGE;
+    int ret;
+
+    rec_put_be64(skbuf, 0);
+    while ((ret = cur->pget(cur, &skey, &pkey, &val, flag)) == 0) {
+        struct ipc_due_item it;
+        uint64_t next = rec_get_be64(skbuf);
+
+        flag = DB_NEXT;
+        if (next > before || op->count >= limit)
+            break;
+        if (pkey.size != REC_SUB_KEY_LEN || val.size < 5)
+            continue;
+        qid_format(rec_get_be64(pkbuf), it.qid);
+        it.index = rec_get_be32(pkbuf + 8);
+        it.state = rec_get_be32(vbuf + 1);
+        it.next_attempt_us = next;
+        ipc_encode_due_item(&op->out, op->request_id, &it);
+        op->count++;
+    }
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+static int due_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct op_work *op = arg;
+    struct ipc_end end;
+    DBC *cur;
+    int ret;
+
+    ipc_buf_reset(&op->out);
+    op->count = 0;
+    if ((ret = db->due->cursor(db->due, txn, &cur, DB_READ_COMMITTED)) != 0)
+        return ret;
+    ret = due_scan(cur, op, op->due.before_us, op->due.limit);
+    cur->close(cur);
+    end.count = op->count;
+    if (ret == 0)
+        ipc_encode_end(&op->out, op->request_id, &end);
+    return ret;
+}
+
+static void due_run(struct store_work *w)
+{
+    struct op_work *op = (struct op_work *)w;
+    int ret = store_db_txn(op_db(w), due_txn, op, DB_READ_COMMITTED);
+
+    if (ret != 0)
+        op_reply_error(&op->out, op->request_id, ret, "due work");
+}
+
+void store_op_due(struct store_conn *c, struct ipc_reader *r)
+{
+    struct store *st = store_conn_store(c);
+    struct op_work *op;
+    struct ipc_due_req d;
+
+    if (ipc_decode_due_req(r, &d) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad DUE: %s", r->error); return; }
+    if (!(op = op_new(c, r)))
+        return;
+    if (d.before_us == 0)
+        d.before_us = now_us();
+    if (d.limit == 0 || d.limit > st->cfg->store.due_batch)
+        d.limit = (uint32_t)st->cfg->store.due_batch;
+    op->due = d;
+    store_work_queue(c, &op->base, due_run, op_done);
+}

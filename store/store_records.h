@@ -1,0 +1,75 @@
+/* store_records.h - the store's on-disk record formats: keys and values, pure encode/decode. */
+#ifndef SPOOLGATE_STORE_RECORDS_H
+#define SPOOLGATE_STORE_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc.h"
+
+/*
+ * Keys (big-endian, so B-tree order is qid order):
+ *   msg    qid(8)                      -> envelope record
+ *   rcpt   qid(8) index(4)             -> recipient record
+ *   body   qid(8) chunk(4)             -> raw body bytes
+ *   due    next_attempt_us(8)          -> (secondary of rcpt)
+ *   origin origin text                 -> qid(8) first_seen_us(8)
+ *   meta   name text                   -> value
+ *
+ * Values start with a format version byte; a record of an unknown version
+ * or with a field that does not fit is rejected, never guessed at.
+ */
+
+#define REC_VERSION 1
+#define REC_MSG_KEY_LEN 8
+#define REC_SUB_KEY_LEN 12
+
+struct rec_envelope {
+    uint64_t qid;
+    uint64_t generation;
+    uint64_t arrival_us;
+    uint64_t size;
+    uint32_t flags;
+    uint32_t ret;
+    uint32_t nrcpt;
+    uint32_t nchunks;
+    char sender[IPC_ADDR_MAX + 1];
+    char envid[IPC_ENVID_MAX + 1];
+    char origin[IPC_ORIGIN_MAX + 1];
+};
+
+struct rec_rcpt {
+    uint32_t state;
+    uint32_t notify;
+    uint32_t attempts;
+    uint64_t next_attempt_us;
+    uint64_t last_attempt_us;
+    char addr[IPC_ADDR_MAX + 1];
+    char orcpt[IPC_ADDR_MAX + 1];
+    char route[IPC_ROUTE_MAX + 1];
+    char last_reply[IPC_REPLY_MAX + 1];
+};
+
+/* Largest encoded sizes, for buffers. */
+#define REC_ENVELOPE_MAX (1 + 8 * 4 + 4 * 4 + 3 * 2 + IPC_ADDR_MAX + IPC_ENVID_MAX + IPC_ORIGIN_MAX)
+#define REC_RCPT_MAX (1 + 4 * 3 + 8 * 2 + 4 * 2 + 2 * IPC_ADDR_MAX + IPC_ROUTE_MAX + IPC_REPLY_MAX)
+
+void rec_put_be64(uint8_t *p, uint64_t v);
+void rec_put_be32(uint8_t *p, uint32_t v);
+uint64_t rec_get_be64(const uint8_t *p);
+uint32_t rec_get_be32(const uint8_t *p);
+
+void rec_msg_key(uint8_t key[REC_MSG_KEY_LEN], uint64_t qid);
+void rec_sub_key(uint8_t key[REC_SUB_KEY_LEN], uint64_t qid, uint32_t n);
+
+/* Encode into buf (size >= *_MAX); returns the length. */
+size_t rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf);
+size_t rec_rcpt_encode(const struct rec_rcpt *r, uint8_t *buf);
+/* Decode; 0 or -1 (with a reason) when the bytes are not a valid record. */
+int rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e, const char **why);
+int rec_rcpt_decode(const uint8_t *p, size_t len, struct rec_rcpt *r, const char **why);
+
+/* Does this recipient state belong in the due index? */
+int rec_rcpt_is_due_state(uint32_t state);
+
+#endif

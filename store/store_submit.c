@@ -1,0 +1,436 @@
+/* store_submit.c - submissions: stage the body (memory, then an unlinked spill file), commit all in one transaction. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "qid.h"
+#include "store_conn.h"
+#include "store_work.h"
+
+#define SUBMIT_RCPT_MAX 10000
+
+struct submission {
+    uint32_t begin_request;
+    char qid_text[QID_TEXT_LEN + 1];
+    struct rec_envelope env;
+    struct rec_rcpt *rcpts;
+    uint32_t nrcpt, rcpt_cap;
+    uint8_t *mem;           /* the body bytes after the spilled part */
+    size_t mem_len, mem_cap;
+    int fd;                 /* spill file, unlinked; -1 until needed */
+    uint64_t file_len;
+    uint64_t total;
+    uint32_t err_code;      /* first problem, answered at commit */
+    char err[256];
+};
+
+struct submit_work {
+    struct store_work base;
+    struct submission *sub;
+    uint32_t request_id;
+    uint32_t chunk_size;
+    int ret;                /* BDB or errno result */
+    uint64_t dup_qid;       /* origin seen before: the first copy */
+    uint8_t *chunk;         /* commit: one chunk read back from staging */
+};
+
+void store_submission_free(struct submission *sub)
+{
+    if (!sub)
+        return;
+    if (sub->fd >= 0)
+        close(sub->fd);
+    free(sub->rcpts);
+    free(sub->mem);
+    free(sub);
+}
+
+static void submission_set_error(struct submission *sub, uint32_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void submission_set_error(struct submission *sub, uint32_t code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (sub->err_code)
+        return;
+    sub->err_code = code;
+    va_start(ap, fmt);
+    vsnprintf(sub->err, sizeof(sub->err), fmt, ap);
+    va_end(ap);
+}
+
+/* ---- begin / rcpt ------------------------------------------------------ */
+
+void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
+{
+    struct store *st = store_conn_store(c);
+    struct ipc_submit_begin m;
+    struct ipc_qid_msg started;
+    struct submission *sub;
+    struct ipc_buf b;
+
+    if (ipc_decode_submit_begin(r, &m) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_BEGIN: %s", r->error); return; }
+    if (c->sub)
+        { store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_BEGIN inside a submission"); return; }
+    if (!(sub = calloc(1, sizeof(*sub))))
+        { store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory"); return; }
+    sub->fd = -1;
+    sub->begin_request = r->request_id;
+    sub->env.qid = qid_next(&st->qids, now_us());
+    sub->env.arrival_us = now_us();
+    sub->env.flags = m.flags;
+    sub->env.ret = m.ret;
+    memcpy(sub->env.sender, m.sender, sizeof(m.sender));
+    memcpy(sub->env.envid, m.envid, sizeof(m.envid));
+    memcpy(sub->env.origin, m.origin, sizeof(m.origin));
+    qid_format(sub->env.qid, sub->qid_text);
+    c->sub = sub;
+    memcpy(started.qid, sub->qid_text, sizeof(started.qid));
+    ipc_buf_init(&b);
+    ipc_encode_qid_msg(&b, IPC_SUBMIT_STARTED, r->request_id, &started);
+    store_conn_send(c, &b, NULL, NULL);
+}
+
+void store_submit_rcpt(struct store_conn *c, struct ipc_reader *r)
+{
+    struct ipc_submit_rcpt m;
+    struct submission *sub = c->sub;
+    struct rec_rcpt *rc;
+
+    if (ipc_decode_submit_rcpt(r, &m) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_RCPT: %s", r->error); return; }
+    if (!sub)
+        { store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_RCPT outside a submission"); return; }
+    if (!m.addr[0])
+        { submission_set_error(sub, IPC_ERR_PERM, "empty recipient address"); return; }
+    if (sub->nrcpt >= SUBMIT_RCPT_MAX)
+        { submission_set_error(sub, IPC_ERR_PERM, "more than %d recipients",
+                                    SUBMIT_RCPT_MAX); return; }
+    if (sub->nrcpt == sub->rcpt_cap) {
+        uint32_t cap = sub->rcpt_cap ? sub->rcpt_cap * 2 : 4;
+        struct rec_rcpt *n = realloc(sub->rcpts, cap * sizeof(*n));
+        if (!n)
+            { submission_set_error(sub, IPC_ERR_TEMP, "out of memory"); return; }
+        sub->rcpts = n;
+        sub->rcpt_cap = cap;
+    }
+    rc = &sub->rcpts[sub->nrcpt++];
+    memset(rc, 0, sizeof(*rc));
+    rc->state = RCPT_QUEUED;
+    rc->notify = m.notify;
+    rc->next_attempt_us = sub->env.arrival_us;
+    memcpy(rc->addr, m.addr, sizeof(m.addr));
+    memcpy(rc->orcpt, m.orcpt, sizeof(m.orcpt));
+}
+
+/* ---- body chunks: memory first, spill file past staging_memory ---------- */
+
+static int submission_open_spill(struct submission *sub, const char *dir)
+{
+    char path[PATH_MAX];
+
+    sub->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (sub->fd >= 0)
+        return 0;
+    /* File systems without O_TMPFILE: a named file, unlinked at once. */
+    snprintf(path, sizeof(path), "%s/spill.XXXXXX", dir);
+    if ((sub->fd = mkostemp(path, O_CLOEXEC)) < 0)
+        return -1;
+    unlink(path);
+    return 0;
+}
+
+static int write_all_at(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* Worker thread: move the memory part to the spill file. */
+static int submission_spill(struct submission *sub, const char *dir)
+{
+    if (sub->fd < 0 && submission_open_spill(sub, dir) < 0)
+        return errno;
+    if (write_all_at(sub->fd, sub->mem, sub->mem_len, sub->file_len) < 0)
+        return errno ? errno : EIO;
+    sub->file_len += sub->mem_len;
+    sub->mem_len = 0;
+    return 0;
+}
+
+static void spill_run(struct store_work *w)
+{
+    struct submit_work *sw = (struct submit_work *)w;
+
+    sw->ret = submission_spill(sw->sub, store_conn_store(w->conn)->tmp_dir);
+}
+
+static void spill_done(struct store_work *w)
+{
+    struct submit_work *sw = (struct submit_work *)w;
+    struct store_conn *c = w->conn;
+
+    if (sw->ret != 0)
+        submission_set_error(sw->sub, sw->ret == ENOSPC ? IPC_ERR_NOSPACE : IPC_ERR_TEMP,
+                             "cannot stage message body: %s", strerror(sw->ret));
+    free(sw);
+    store_conn_idle(c);
+}
+
+static int submission_append(struct submission *sub, const uint8_t *p, size_t n)
+{
+    if (sub->mem_len + n > sub->mem_cap) {
+        size_t cap = sub->mem_cap ? sub->mem_cap : 65536;
+        uint8_t *m;
+        while (cap < sub->mem_len + n)
+            cap *= 2;
+        if (!(m = realloc(sub->mem, cap)))
+            return -1;
+        sub->mem = m;
+        sub->mem_cap = cap;
+    }
+    memcpy(sub->mem + sub->mem_len, p, n);
+    sub->mem_len += n;
+    return 0;
+}
+
+void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
+{
+    struct store *st = store_conn_store(c);
+    struct submission *sub = c->sub;
+    struct ipc_chunk m;
+    struct submit_work *sw;
+
+    if (ipc_decode_chunk(r, &m) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_CHUNK: %s", r->error); return; }
+    if (!sub)
+        { store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_CHUNK outside a submission"); return; }
+    sub->total += m.len;
+    if (sub->err_code)
+        return;
+    if ((long long)sub->total > st->cfg->store.max_message_size)
+        { submission_set_error(sub, IPC_ERR_PERM,
+                                    "message larger than max_message_size (%lld bytes)",
+                                    st->cfg->store.max_message_size); return; }
+    if (submission_append(sub, m.data, m.len) < 0)
+        { submission_set_error(sub, IPC_ERR_TEMP, "out of memory staging the body"); return; }
+    if ((long long)sub->mem_len <= st->cfg->store.staging_memory)
+        return;
+    if (!(sw = calloc(1, sizeof(*sw))))
+        { submission_set_error(sub, IPC_ERR_TEMP, "out of memory"); return; }
+    sw->sub = sub;
+    store_work_queue(c, &sw->base, spill_run, spill_done);
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+/* Read body bytes [off, off+n) back from the spill file and memory. */
+static int submission_read(const struct submission *sub, uint64_t off, uint8_t *dst, size_t n)
+{
+    while (n > 0 && off < sub->file_len) {
+        size_t want = n;
+        ssize_t got;
+        if (off + want > sub->file_len)
+            want = (size_t)(sub->file_len - off);
+        got = pread(sub->fd, dst, want, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return got < 0 ? errno : EIO;
+        dst += got;
+        off += (uint64_t)got;
+        n -= (size_t)got;
+    }
+    if (n > 0)
+        memcpy(dst, sub->mem + (off - sub->file_len), n);
+    return 0;
+}
+
+static int submit_find_origin(struct store_db *db, DB_TXN *txn, const char *origin, uint64_t *qid)
+{
+    uint8_t vbuf[16];
+    DBT key = {.data = (void *)origin, .size = (u_int32_t)strlen(origin)};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    int ret = db->origin->get(db->origin, txn, &key, &val, DB_RMW);
+
+    if (ret == 0 && val.size >= 8)
+        *qid = rec_get_be64(vbuf);
+    return ret;
+}
+
+static int submit_put_origin(struct store_db *db, DB_TXN *txn, const struct rec_envelope *e)
+{
+    uint8_t vbuf[16];
+    DBT key = {.data = (void *)e->origin, .size = (u_int32_t)strlen(e->origin)};
+    DBT val = {.data = vbuf, .size = sizeof(vbuf)};
+
+    rec_put_be64(vbuf, e->qid);
+    rec_put_be64(vbuf + 8, e->arrival_us);
+    return db->origin->put(db->origin, txn, &key, &val, 0);
+}
+
+static int submit_put_body(struct submit_work *sw, struct store_db *db, DB_TXN *txn)
+{
+    struct submission *sub = sw->sub;
+    uint8_t kbuf[REC_SUB_KEY_LEN];
+
+    for (uint32_t i = 0; i < sub->env.nchunks; i++) {
+        uint64_t off = (uint64_t)i * sw->chunk_size;
+        size_t n = sub->total - off < sw->chunk_size ? (size_t)(sub->total - off) : sw->chunk_size;
+        DBT key = {.data = kbuf, .size = sizeof(kbuf)};
+        DBT val = {.data = sw->chunk, .size = (u_int32_t)n};
+        int ret;
+
+        if ((ret = submission_read(sub, off, sw->chunk, n)) != 0)
+            return ret;
+        rec_sub_key(kbuf, sub->env.qid, i);
+        if ((ret = db->body->put(db->body, txn, &key, &val, 0)) != 0)
+            return ret;
+    }
+    return 0;
+}
+
+/* One transaction: envelope, every recipient, every body chunk, origin. */
+static int submit_txn(struct store_db *db, DB_TXN *txn, void *arg)
+{
+    struct submit_work *sw = arg;
+    struct submission *sub = sw->sub;
+    int ret;
+
+    sw->dup_qid = 0;
+    if (sub->env.origin[0]) {
+        ret = submit_find_origin(db, txn, sub->env.origin, &sw->dup_qid);
+        if (ret == 0)
+            return 0;
+        if (ret != DB_NOTFOUND)
+            return ret;
+    }
+    if ((ret = store_db_put_envelope(db, txn, &sub->env, DB_NOOVERWRITE)) != 0)
+        return ret;
+    for (uint32_t i = 0; i < sub->nrcpt; i++)
+        if ((ret = store_db_put_rcpt(db, txn, sub->env.qid, i, &sub->rcpts[i])) != 0)
+            return ret;
+    if ((ret = submit_put_body(sw, db, txn)) != 0)
+        return ret;
+    return sub->env.origin[0] ? submit_put_origin(db, txn, &sub->env) : 0;
+}
+
+static void commit_run(struct store_work *w)
+{
+    struct submit_work *sw = (struct submit_work *)w;
+    struct store_db *db = &store_conn_store(w->conn)->db;
+
+    if (!(sw->chunk = malloc(sw->chunk_size))) {
+        sw->ret = ENOMEM;
+        return;
+    }
+    sw->ret = store_db_txn(db, submit_txn, sw, 0);
+    free(sw->chunk);
+    sw->chunk = NULL;
+}
+
+static void commit_reply(struct store_conn *c, struct submit_work *sw)
+{
+    struct submission *sub = sw->sub;
+    struct ipc_submitted m = {.generation = store_conn_store(c)->db.generation};
+    struct ipc_buf b;
+
+    if (sw->dup_qid) {
+        qid_format(sw->dup_qid, m.qid);
+        m.duplicate = 1;
+        log_msg(LOG_LVL_NOTICE, m.qid, "duplicate submission of origin \"%s\" by %s: kept the "
+                "first copy, %s discarded", sub->env.origin, c->name, sub->qid_text);
+    } else {
+        memcpy(m.qid, sub->qid_text, sizeof(m.qid));
+        log_msg(LOG_LVL_INFO, m.qid, "committed: from=<%s> size=%llu nrcpt=%u by %s",
+                sub->env.sender, (unsigned long long)sub->total, sub->nrcpt, c->name);
+    }
+    ipc_buf_init(&b);
+    ipc_encode_submitted(&b, sw->request_id, &m);
+    store_conn_send(c, &b, NULL, NULL);
+    if (!sw->dup_qid)
+        store_broadcast_event(store_conn_store(c), IPC_EV_COMMITTED, sub->qid_text);
+}
+
+static void commit_done(struct store_work *w)
+{
+    struct submit_work *sw = (struct submit_work *)w;
+    struct store_conn *c = w->conn;
+
+    if (sw->ret != 0) {
+        log_msg(LOG_LVL_ERROR, sw->sub->qid_text, "commit failed: %s",
+                store_db_strerror(sw->ret));
+        store_conn_reply_error(c, sw->request_id, store_db_ipc_code(sw->ret),
+                               "cannot store message: %s", store_db_strerror(sw->ret));
+    } else if (store_conn_alive(c)) {
+        commit_reply(c, sw);
+    } else {
+        log_msg(LOG_LVL_NOTICE, sw->sub->qid_text,
+                "committed, but %s went away before the reply", c->name);
+    }
+    store_submission_free(sw->sub);
+    free(sw);
+    store_conn_idle(c);
+}
+
+void store_submit_commit(struct store_conn *c, struct ipc_reader *r)
+{
+    struct store *st = store_conn_store(c);
+    struct ipc_submit_commit m;
+    struct submission *sub = c->sub;
+    struct submit_work *sw;
+
+    if (ipc_decode_submit_commit(r, &m) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_COMMIT: %s", r->error); return; }
+    if (!sub)
+        { store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_COMMIT outside a submission"); return; }
+    c->sub = NULL;
+    if (!sub->err_code && m.size != sub->total)
+        submission_set_error(sub, IPC_ERR_PERM, "size mismatch: commit says %llu, got %llu",
+                             (unsigned long long)m.size, (unsigned long long)sub->total);
+    if (!sub->err_code && sub->nrcpt == 0)
+        submission_set_error(sub, IPC_ERR_PERM, "no recipients");
+    if (sub->err_code || !(sw = calloc(1, sizeof(*sw)))) {
+        log_msg(LOG_LVL_NOTICE, sub->qid_text, "submission refused: %s",
+                sub->err_code ? sub->err : "out of memory");
+        store_conn_reply_error(c, r->request_id, sub->err_code ? sub->err_code : IPC_ERR_TEMP,
+                               "%s", sub->err_code ? sub->err : "out of memory");
+        store_submission_free(sub);
+        return;
+    }
+    sub->env.size = sub->total;
+    sub->env.nrcpt = sub->nrcpt;
+    sub->env.generation = st->db.generation;
+    sw->chunk_size = (uint32_t)st->cfg->store.chunk_size;
+    sub->env.nchunks = (uint32_t)((sub->total + sw->chunk_size - 1) / sw->chunk_size);
+    sw->sub = sub;
+    sw->request_id = r->request_id;
+    store_work_queue(c, &sw->base, commit_run, commit_done);
+}
+
+void store_submit_abort(struct store_conn *c, struct ipc_reader *r)
+{
+    if (ipc_decode_empty(r) < 0)
+        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_ABORT: %s", r->error); return; }
+    if (c->sub)
+        log_msg(LOG_LVL_INFO, c->sub->qid_text, "submission aborted by %s", c->name);
+    store_submission_free(c->sub);
+    c->sub = NULL;
+    store_conn_reply_ok(c, r->request_id, 0);
+}
