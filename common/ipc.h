@@ -265,6 +265,7 @@ struct ipc_buf {
     uint8_t *data;
     size_t len;
     size_t cap;
+    size_t frame_start;                  /* offset of the frame being built */
     int failed;                          /* out of memory or frame too large */
 };
 
@@ -300,6 +301,7 @@ struct ipc_reader {
     size_t left;
     uint16_t type;
     uint32_t request_id;
+    unsigned field;                      /* number of the field read last, for errors */
     const char *error;                   /* first error; sticky */
 };
 
@@ -339,7 +341,8 @@ IPC_DECLARE_CODEC(error, struct ipc_error);
 IPC_DECLARE_CODEC(ok, struct ipc_ok);
 IPC_DECLARE_CODEC(submit_begin, struct ipc_submit_begin);
 IPC_DECLARE_CODEC(submit_rcpt, struct ipc_submit_rcpt);
-IPC_DECLARE_CODEC(chunk, struct ipc_chunk);
+IPC_DECLARE_CODEC(chunk, struct ipc_chunk); /* decode accepts CHUNK and SUBMIT_CHUNK */
+int ipc_encode_submit_chunk(struct ipc_buf *b, uint32_t request_id, const struct ipc_chunk *m);
 IPC_DECLARE_CODEC(submit_commit, struct ipc_submit_commit);
 IPC_DECLARE_CODEC(submitted, struct ipc_submitted);
 IPC_DECLARE_CODEC(envelope, struct ipc_envelope);

@@ -206,9 +206,9 @@ void store_op_delete(struct store_conn *c, struct ipc_reader *r)
 
 static int stats_count(DB *db, DB_TXN *txn, struct ipc_stats *s, int rcpts)
 {
-    uint8_t vbuf[8];
+    uint8_t kbuf[16], vbuf[8];
     DBC *cur;
-    DBT key = {.flags = DB_DBT_PARTIAL};
+    DBT key = {.data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
     DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .dlen = 5, .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
     int ret;
 

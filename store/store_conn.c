@@ -322,8 +322,13 @@ static void store_conn_process(struct store_conn *c)
             store_conn_dispatch(c, &r);
         ipc_buf_consume(&c->in, frame_len);
     }
-    if (store_conn_alive(c))
+    if (store_conn_alive(c) && c->busy && c->reading) {
+        /* A request is being served: leave further input in the kernel. */
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        c->reading = 0;
+    } else if (store_conn_alive(c)) {
         store_conn_start_reading(c);
+    }
 }
 
 static void store_conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -356,9 +361,6 @@ static void store_conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *bu
         return;
     }
     c->in.len += (size_t)nread;
-    /* Stop reading while a request is served; one frame at most waits. */
-    uv_read_stop(s);
-    c->reading = 0;
     store_conn_process(c);
 }
 

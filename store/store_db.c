@@ -211,7 +211,8 @@ static int store_find_last_qid(struct store_db *s)
     DBC *cur;
     uint8_t kbuf[REC_MSG_KEY_LEN];
     DBT key = {.data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
-    DBT val = {.flags = DB_DBT_PARTIAL};
+    uint8_t vbuf[8];
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
     int ret;
 
     if ((ret = s->msg->cursor(s->msg, NULL, &cur, 0)) != 0)

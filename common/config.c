@@ -1,0 +1,531 @@
+/* config.c - read spoolgate.ini with inih against the key table; every problem reported as file:line: key: reason. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CFG_LINE_MAX 1000
+#define CFG_STRING_MAX 4096
+
+/* ---- pure value parsers ----------------------------------------------------- */
+
+static int why_set(char *why, size_t whysz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int why_set(char *why, size_t whysz, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, whysz, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int in_range(long long v, long long min, long long max, char *why, size_t whysz)
+{
+    if (v < min || v > max)
+        return why_set(why, whysz, "must be between %lld and %lld", min, max);
+    return 0;
+}
+
+/* Digits, then an optional one-letter suffix from `suffixes` with its factor. */
+static int parse_scaled(const char *s, const char *suffixes, const long long *factors,
+                        long long *out, char *why, size_t whysz)
+{
+    char *end;
+    long long v, f = 1;
+
+    if (!*s || !((*s >= '0' && *s <= '9')))
+        return why_set(why, whysz, "not a number: \"%s\"", s);
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return why_set(why, whysz, "number too large: \"%s\"", s);
+    if (*end) {
+        const char *p = end[1] == '\0' ? strchr(suffixes, (char)(end[0] | 0x20)) : NULL;
+        if (!p || !*end)
+            return why_set(why, whysz, "unknown suffix '%s'", end);
+        f = factors[p - suffixes];
+    }
+    if (v > LLONG_MAX / f)
+        return why_set(why, whysz, "number too large: \"%s\"", s);
+    *out = v * f;
+    return 0;
+}
+
+int cfg_parse_int(const char *s, long long min, long long max, long long *out, char *why,
+                  size_t whysz)
+{
+    long long v;
+    char *end;
+    const char *p = s;
+
+    if (*p == '-')
+        p++;
+    if (!*p || *p < '0' || *p > '9')
+        return why_set(why, whysz, "not a number: \"%s\"", s);
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return why_set(why, whysz, "number too large: \"%s\"", s);
+    if (*end)
+        return why_set(why, whysz, "not a number: \"%s\"", s);
+    if (in_range(v, min, max, why, whysz) < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cfg_parse_size(const char *s, long long min, long long max, long long *out, char *why,
+                   size_t whysz)
+{
+    static const long long factors[] = {1024LL, 1024LL * 1024, 1024LL * 1024 * 1024};
+    long long v;
+
+    if (parse_scaled(s, "kmg", factors, &v, why, whysz) < 0 ||
+        in_range(v, min, max, why, whysz) < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cfg_parse_duration(const char *s, long long min, long long max, long long *out, char *why,
+                       size_t whysz)
+{
+    static const long long factors[] = {1, 60, 3600, 86400};
+    long long v;
+
+    if (parse_scaled(s, "smhd", factors, &v, why, whysz) < 0 ||
+        in_range(v, min, max, why, whysz) < 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cfg_parse_bool(const char *s, int *out, char *why, size_t whysz)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false", "off", "0"};
+
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return why_set(why, whysz, "not a boolean (yes/no): \"%s\"", s);
+}
+
+int cfg_parse_enum(const char *s, const char *choices, char *why, size_t whysz)
+{
+    size_t n = strlen(s);
+
+    for (const char *p = choices; *p;) {
+        size_t len = strcspn(p, "|");
+        if (n && len == n && strncmp(p, s, n) == 0)
+            return 0;
+        p += len + (p[len] == '|');
+    }
+    return why_set(why, whysz, "must be one of %s", choices);
+}
+
+/* ---- applying one key ----------------------------------------------------------- */
+
+static const struct cfg_key *cfg_find(const char *section, const char *name)
+{
+    for (const struct cfg_key *k = cfg_keys; k->name; k++)
+        if (strcmp(k->section, section) == 0 && strcmp(k->name, name) == 0)
+            return k;
+    return NULL;
+}
+
+static int cfg_section_known(const char *section)
+{
+    for (size_t i = 0; cfg_sections[i]; i++)
+        if (strcmp(cfg_sections[i], section) == 0)
+            return 1;
+    return 0;
+}
+
+static int cfg_set(struct sg_config *c, const struct cfg_key *k, const char *value, char *why,
+                   size_t whysz)
+{
+    void *field = (char *)c + k->offset;
+    long long v = 0;
+    int b = 0;
+    long long maxlen = k->max ? k->max : CFG_STRING_MAX;
+
+    switch (k->type) {
+    case CFG_INT: if (cfg_parse_int(value, k->min, k->max, &v, why, whysz) < 0) return -1; break;
+    case CFG_SIZE: if (cfg_parse_size(value, k->min, k->max, &v, why, whysz) < 0) return -1; break;
+    case CFG_DURATION: if (cfg_parse_duration(value, k->min, k->max, &v, why, whysz) < 0) return -1; break;
+    case CFG_BOOL: if (cfg_parse_bool(value, &b, why, whysz) < 0) return -1; v = b; break;
+    case CFG_ENUM: if (cfg_parse_enum(value, k->choices, why, whysz) < 0) return -1; break;
+    case CFG_STRING:
+    case CFG_PATH:
+        if ((long long)strlen(value) > maxlen)
+            return why_set(why, whysz, "longer than %lld bytes", maxlen);
+        break;
+    }
+    if (k->type == CFG_STRING || k->type == CFG_PATH || k->type == CFG_ENUM) {
+        char *copy = strdup(value);
+        if (!copy)
+            return why_set(why, whysz, "out of memory");
+        free(*(char **)field);
+        *(char **)field = copy;
+    } else {
+        *(long long *)field = v;
+    }
+    return 0;
+}
+
+/* ---- parsing text with inih -------------------------------------------------------- */
+
+struct cfg_parse {
+    const char *name;
+    const char *text;      /* rest of the input */
+    int line;              /* number of the line handed to inih last */
+    struct sg_config *cfg;
+    int seen_line[64];     /* line each key was set on, by table index */
+    char *err;
+    size_t errsz, errlen;
+    int errors;
+};
+
+static void cfg_error(struct cfg_parse *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cfg_error(struct cfg_parse *p, int line, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    p->errors++;
+    if (p->errlen + 1 >= p->errsz)
+        return;
+    n = snprintf(p->err + p->errlen, p->errsz - p->errlen, "%s:%d: ", p->name, line);
+    if (n > 0)
+        p->errlen += (size_t)n < p->errsz - p->errlen ? (size_t)n : p->errsz - p->errlen - 1;
+    va_start(ap, fmt);
+    n = vsnprintf(p->err + p->errlen, p->errsz - p->errlen, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        p->errlen += (size_t)n < p->errsz - p->errlen ? (size_t)n : p->errsz - p->errlen - 1;
+    if (p->errlen + 1 < p->errsz) {
+        p->err[p->errlen++] = '\n';
+        p->err[p->errlen] = '\0';
+    }
+}
+
+/* Lines inih would refuse, found here so that every one is reported. */
+static int cfg_line_bad(struct cfg_parse *p, const char *line)
+{
+    size_t n = strcspn(line, "\r");
+
+    if (n == 0 || line[0] == ';' || line[0] == '#')
+        return 0;
+    if (line[0] == '[') {
+        const char *close = memchr(line, ']', n);
+        char name[64];
+        size_t len = close ? (size_t)(close - line - 1) : 0;
+
+        if (!close || len == 0 || len >= sizeof(name) ||
+            strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_") != len) {
+            cfg_error(p, p->line, "syntax error: bad section header \"%.40s\"", line);
+            return 1;
+        }
+        memcpy(name, line + 1, len);
+        name[len] = '\0';
+        if (!cfg_section_known(name))
+            cfg_error(p, p->line, "[%s]: unknown section", name);
+        return 0;
+    }
+    if (!memchr(line, '=', n)) {
+        cfg_error(p, p->line, "syntax error: expected key = value, got \"%.40s\"", line);
+        return 1;
+    }
+    return 0;
+}
+
+/* inih reader: one line per call, leading blanks removed (no continuation
+ * lines), over-long lines reported and replaced by a comment. */
+static char *cfg_reader(char *str, int num, void *stream)
+{
+    struct cfg_parse *p = stream;
+    size_t len, keep;
+
+    if (!*p->text)
+        return NULL;
+    len = strcspn(p->text, "\n");
+    p->line++;
+    if (len > CFG_LINE_MAX || len + 2 > (size_t)num) {
+        cfg_error(p, p->line, "line too long (more than %d bytes)", CFG_LINE_MAX);
+        snprintf(str, (size_t)num, ";\n");
+    } else {
+        const char *s = p->text;
+        keep = len;
+        while (keep && (*s == ' ' || *s == '\t'))
+            s++, keep--;
+        memcpy(str, s, keep);
+        str[keep] = '\0';
+        if (cfg_line_bad(p, str))
+            snprintf(str, (size_t)num, ";");
+        strcat(str, "\n");
+    }
+    p->text += len + (p->text[len] == '\n');
+    return str;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct cfg_parse *p = user;
+    const struct cfg_key *k;
+    char why[256];
+    int idx;
+
+    if (!*section) {
+        cfg_error(p, p->line, "%s: key outside any section", name);
+        return 1;
+    }
+    if (!cfg_section_known(section))
+        return 1; /* reported at its header */
+    if (!(k = cfg_find(section, name))) {
+        cfg_error(p, p->line, "%s.%s: unknown key", section, name);
+        return 1;
+    }
+    idx = (int)(k - cfg_keys);
+    if (idx >= (int)(sizeof(p->seen_line) / sizeof(p->seen_line[0]))) {
+        cfg_error(p, p->line, "%s.%s: internal error: key table larger than the parser", section,
+                  name);
+        return 1;
+    }
+    if (p->seen_line[idx]) {
+        cfg_error(p, p->line, "%s.%s: duplicate key (first set on line %d)", section, name,
+                  p->seen_line[idx]);
+        return 1;
+    }
+    p->seen_line[idx] = p->line;
+    if (cfg_set(p->cfg, k, value, why, sizeof(why)) < 0)
+        cfg_error(p, p->line, "%s.%s: %s", section, name, why);
+    return 1;
+}
+
+static int cfg_defaults(struct sg_config *c, char *err, size_t errsz)
+{
+    for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+        char why[256];
+        if (cfg_set(c, k, k->def, why, sizeof(why)) < 0) {
+            snprintf(err, errsz, "(built-in default) %s.%s: %s\n", k->section, k->name, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- derived values ----------------------------------------------------------------- */
+
+static int cfg_absolute(char **path, const char *base)
+{
+    char buf[PATH_MAX * 2], cwd[PATH_MAX];
+    char *copy;
+
+    if ((*path)[0] == '/')
+        return 0;
+    if (!base) {
+        if (!getcwd(cwd, sizeof(cwd)))
+            return -1;
+        base = cwd;
+    }
+    snprintf(buf, sizeof(buf), "%s/%s", base, (*path)[0] == '.' && (*path)[1] == '/' ? *path + 2 : *path);
+    if (!(copy = strdup(buf)))
+        return -1;
+    free(*path);
+    *path = copy;
+    return 0;
+}
+
+static int cfg_default_under(char **path, const char *state_dir, const char *sub)
+{
+    char buf[PATH_MAX * 2];
+
+    if ((*path)[0])
+        return cfg_absolute(path, state_dir);
+    snprintf(buf, sizeof(buf), "%s/%s", state_dir, sub);
+    free(*path);
+    return (*path = strdup(buf)) ? 0 : -1;
+}
+
+static int cfg_finalize(struct sg_config *c, char *err, size_t errsz)
+{
+    char host[256];
+
+    if (cfg_absolute(&c->global.state_dir, NULL) < 0 ||
+        cfg_default_under(&c->global.socket_dir, c->global.state_dir, "run") < 0 ||
+        cfg_default_under(&c->store.db_dir, c->global.state_dir, "store") < 0) {
+        snprintf(err, errsz, "%s: cannot resolve paths: %s\n", c->source, strerror(errno));
+        return -1;
+    }
+    if (!c->global.hostname[0] && gethostname(host, sizeof(host)) == 0) {
+        host[sizeof(host) - 1] = '\0';
+        free(c->global.hostname);
+        c->global.hostname = strdup(host);
+    }
+    return c->global.hostname ? 0 : -1;
+}
+
+struct sg_config *config_parse_text(const char *text, const char *name, char *err, size_t errsz)
+{
+    struct cfg_parse p = {.name = name, .text = text, .err = err, .errsz = errsz};
+    struct sg_config *c = calloc(1, sizeof(*c));
+    int ret;
+
+    err[0] = '\0';
+    _Static_assert(sizeof(p.seen_line) / sizeof(p.seen_line[0]) >= 32, "seen_line too small");
+    if (!c || !(c->source = strdup(name)) || cfg_defaults(c, err, errsz) < 0) {
+        if (!err[0])
+            snprintf(err, errsz, "%s: out of memory\n", name);
+        config_free(c);
+        return NULL;
+    }
+    p.cfg = c;
+    ret = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
+    /* inih reports lines it could not parse (no '=', bad [section]) by number. */
+    if (ret > 0)
+        cfg_error(&p, ret, "syntax error: expected [section] or key = value");
+    else if (ret < 0)
+        cfg_error(&p, 0, "cannot parse (%d)", ret);
+    if (p.errors || cfg_finalize(c, err, errsz) < 0) {
+        config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- files, freeing, dumping, derived paths ------------------------------------------ */
+
+static char *cfg_read_file(const char *path, char *err, size_t errsz)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+
+    if (!f) {
+        snprintf(err, errsz, "%s: cannot read: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    do {
+        if (cap - len < 4096) {
+            char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errsz, "%s: out of memory\n", path);
+                return NULL;
+            }
+            buf = nb;
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    if (ferror(f) || memchr(buf, '\0', len)) {
+        snprintf(err, errsz, "%s: cannot read: %s\n", path,
+                 ferror(f) ? strerror(errno) : "NUL byte in file");
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+struct sg_config *config_load(const char *path, char *err, size_t errsz)
+{
+    struct sg_config *c;
+    char *text;
+
+    if (!path && access(SPOOLGATE_CONFIG_PATH, F_OK) == 0)
+        path = SPOOLGATE_CONFIG_PATH;
+    if (!path)
+        return config_parse_text(cfg_embedded_default, "(embedded default)", err, errsz);
+    if (!(text = cfg_read_file(path, err, errsz)))
+        return NULL;
+    c = config_parse_text(text, path, err, errsz);
+    free(text);
+    return c;
+}
+
+void config_free(struct sg_config *c)
+{
+    if (!c)
+        return;
+    for (const struct cfg_key *k = cfg_keys; k->name; k++)
+        if (k->type == CFG_STRING || k->type == CFG_PATH || k->type == CFG_ENUM)
+            free(*(char **)((char *)c + k->offset));
+    free(c->source);
+    free(c);
+}
+
+static void cfg_value_text(const struct sg_config *c, const struct cfg_key *k, char *buf,
+                           size_t bufsz)
+{
+    const void *field = (const char *)c + k->offset;
+
+    if (k->type == CFG_STRING || k->type == CFG_PATH || k->type == CFG_ENUM)
+        snprintf(buf, bufsz, "%s", *(char *const *)field);
+    else if (k->type == CFG_BOOL)
+        snprintf(buf, bufsz, "%s", *(const long long *)field ? "yes" : "no");
+    else
+        snprintf(buf, bufsz, "%lld", *(const long long *)field);
+}
+
+void config_dump(FILE *out, const struct sg_config *c, int all)
+{
+    const char *section = "";
+    struct sg_config *defaults;
+    char err[256];
+
+    defaults = config_parse_text("", "(defaults)", err, sizeof(err));
+    for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+        char now[CFG_STRING_MAX + 1], def[CFG_STRING_MAX + 1];
+
+        cfg_value_text(c, k, now, sizeof(now));
+        if (defaults)
+            cfg_value_text(defaults, k, def, sizeof(def));
+        if (!all && defaults && strcmp(now, def) == 0)
+            continue;
+        if (strcmp(section, k->section) != 0) {
+            fprintf(out, "%s[%s]\n", section[0] ? "\n" : "", k->section);
+            section = k->section;
+        }
+        fprintf(out, "# %s (default: \"%s\")\n%s = %s\n", k->doc, k->def, k->name, now);
+    }
+    config_free(defaults);
+}
+
+const char *config_socket_dir(const struct sg_config *c)
+{
+    return c->global.socket_dir;
+}
+
+const char *config_store_dir(const struct sg_config *c)
+{
+    return c->store.db_dir;
+}
+
+int config_socket_path(const struct sg_config *c, const char *name, char *buf, size_t bufsz)
+{
+    struct sockaddr_un sa;
+    int n = snprintf(buf, bufsz, "%s/%s.sock", c->global.socket_dir, name);
+
+    if (n < 0 || (size_t)n >= bufsz || (size_t)n >= sizeof(sa.sun_path))
+        return -1;
+    return 0;
+}

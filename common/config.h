@@ -1,0 +1,99 @@
+/* config.h - spoolgate.ini: one table of typed, ranged, documented keys per section. */
+#ifndef SPOOLGATE_CONFIG_H
+#define SPOOLGATE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Where the daemons look when no -c option is given.  If that file does
+ * not exist, the embedded default config is used (loopback, state under
+ * ./spoolgate-state). */
+#ifndef SPOOLGATE_CONFIG_PATH
+#define SPOOLGATE_CONFIG_PATH "/etc/spoolgate/spoolgate.ini"
+#endif
+
+enum cfg_type {
+    CFG_INT,      /* decimal integer in [min, max] */
+    CFG_BOOL,     /* yes/no, true/false, on/off, 1/0 */
+    CFG_STRING,   /* any text up to max bytes (max 0 = 4096) */
+    CFG_PATH,     /* a file system path; made absolute when loaded */
+    CFG_SIZE,     /* bytes, with optional k/m/g suffix (1024-based), in [min, max] */
+    CFG_DURATION, /* seconds, with optional s/m/h/d suffix, in [min, max] */
+    CFG_ENUM,     /* one of the '|' separated words in choices */
+};
+
+struct cfg_global {
+    char *state_dir;    /* everything lives below this unless set otherwise */
+    char *socket_dir;   /* "" -> <state_dir>/run */
+    char *hostname;     /* "" -> gethostname() */
+    char *log_level;    /* debug|info|notice|warning|error */
+    char *syslog_facility;
+};
+
+struct cfg_store {
+    char *db_dir;              /* "" -> <state_dir>/store */
+    long long cache_size;      /* BDB mpool */
+    long long log_buffer_size; /* BDB in-memory log buffer */
+    long long log_file_size;   /* BDB log file size */
+    long long checkpoint_interval; /* seconds */
+    long long chunk_size;      /* body chunk stored per record */
+    long long staging_memory;  /* body bytes kept in memory per submission before spilling */
+    long long max_message_size;
+    long long max_clients;
+    long long worker_threads;
+    long long deadlock_retries;
+    long long due_batch;       /* default limit of one due-work answer */
+};
+
+struct sg_config {
+    char *source;              /* file it came from, or "(embedded default)" */
+    struct cfg_global global;
+    struct cfg_store store;
+};
+
+struct cfg_key {
+    const char *section;
+    const char *name;
+    enum cfg_type type;
+    const char *def;           /* default, as it would be written in the file */
+    long long min, max;        /* INT/SIZE/DURATION range; STRING/PATH max length */
+    const char *choices;       /* ENUM only */
+    size_t offset;             /* into struct sg_config */
+    const char *doc;
+};
+
+/* The table of every key, terminated by an entry with name NULL. */
+extern const struct cfg_key cfg_keys[];
+/* Every known section name, NULL-terminated. */
+extern const char *const cfg_sections[];
+/* The config text used when no file exists. */
+extern const char cfg_embedded_default[];
+
+/* Pure value parsers (unit-tested and fuzzed directly).  Return 0, or -1 with
+ * a reason in why. */
+int cfg_parse_int(const char *s, long long min, long long max, long long *out, char *why, size_t whysz);
+int cfg_parse_size(const char *s, long long min, long long max, long long *out, char *why, size_t whysz);
+int cfg_parse_duration(const char *s, long long min, long long max, long long *out, char *why, size_t whysz);
+int cfg_parse_bool(const char *s, int *out, char *why, size_t whysz);
+int cfg_parse_enum(const char *s, const char *choices, char *why, size_t whysz);
+
+/* Parse config text (name is used in messages as the file name).  On error
+ * returns NULL and writes every problem, one "name:line: key: reason" per
+ * line, into err. */
+struct sg_config *config_parse_text(const char *text, const char *name, char *err, size_t errsz);
+/* Load a file; path NULL means SPOOLGATE_CONFIG_PATH if it exists, else the
+ * embedded default. */
+struct sg_config *config_load(const char *path, char *err, size_t errsz);
+void config_free(struct sg_config *c);
+/* Print every key with its value (all = 1) or only those differing from
+ * the default (all = 0), in ini form with the doc as comments. */
+void config_dump(FILE *out, const struct sg_config *c, int all);
+
+/* Derived paths (owned by the config). */
+const char *config_socket_dir(const struct sg_config *c);
+const char *config_store_dir(const struct sg_config *c);
+/* <socket_dir>/<name>.sock into buf; -1 if it does not fit a sockaddr_un. */
+int config_socket_path(const struct sg_config *c, const char *name, char *buf, size_t bufsz);
+
+#endif

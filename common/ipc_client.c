@@ -1,0 +1,175 @@
+/* ipc_client.c - blocking IPC client for tools and tests: connect, hello, send and receive frames. */
+#include "ipc_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define HELLO_TIMEOUT_MS 10000
+
+static int client_fail(struct ipc_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int client_fail(struct ipc_client *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(c->error, sizeof(c->error), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int client_open(struct ipc_client *c, const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return client_fail(c, "%s: socket path too long", path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return client_fail(c, "socket: %s", strerror(errno));
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        snprintf(c->error, sizeof(c->error), "%s: cannot connect: %s", path, strerror(errno));
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static int client_hello(struct ipc_client *c, const char *program, const char *role,
+                        const char *caps_needed)
+{
+    struct ipc_hello h = {.major = IPC_PROTO_MAJOR, .minor = IPC_PROTO_MINOR};
+    struct ipc_reader r;
+    uint32_t code;
+    char why[300];
+
+    snprintf(h.program, sizeof(h.program), "%s", program);
+    snprintf(h.role, sizeof(h.role), "%s", role);
+    snprintf(h.caps_needed, sizeof(h.caps_needed), "%s", caps_needed);
+    if (ipc_encode_hello(&c->out, 0, &h) < 0 || ipc_client_send(c) < 0 ||
+        ipc_client_recv(c, &r, HELLO_TIMEOUT_MS) < 0)
+        return -1;
+    if (ipc_client_take_error(c, &r))
+        return -1;
+    if (ipc_decode_hello(&r, &c->peer) < 0)
+        return client_fail(c, "bad hello from the store: %s", r.error);
+    if (ipc_hello_check(&c->peer, caps_needed, &code, why, sizeof(why)) < 0)
+        return client_fail(c, "%s", why);
+    return 0;
+}
+
+int ipc_client_connect(struct ipc_client *c, const char *socket_path, const char *program,
+                       const char *role, const char *caps_needed)
+{
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+    c->next_request = 1;
+    ipc_buf_init(&c->in);
+    ipc_buf_init(&c->out);
+    if (client_open(c, socket_path) < 0 || client_hello(c, program, role, caps_needed) < 0) {
+        char saved[sizeof(c->error)];
+        memcpy(saved, c->error, sizeof(saved));
+        ipc_client_close(c);
+        memcpy(c->error, saved, sizeof(saved));
+        return -1;
+    }
+    return 0;
+}
+
+void ipc_client_close(struct ipc_client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    ipc_buf_free(&c->in);
+    ipc_buf_free(&c->out);
+}
+
+int ipc_client_send(struct ipc_client *c)
+{
+    size_t off = 0;
+
+    if (c->out.failed) {
+        ipc_buf_reset(&c->out);
+        return client_fail(c, "%s", "frame could not be built (too large or out of memory)");
+    }
+    while (off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ipc_buf_reset(&c->out);
+            return client_fail(c, "send: %s", strerror(errno));
+        }
+        off += (size_t)n;
+    }
+    ipc_buf_reset(&c->out);
+    return 0;
+}
+
+static int client_read_more(struct ipc_client *c, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    ssize_t n;
+    int ret;
+
+    while ((ret = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+    if (ret == 0)
+        return client_fail(c, "%s", "timed out waiting for the store");
+    if (ipc_buf_reserve(&c->in, 65536) < 0)
+        return client_fail(c, "%s", "out of memory");
+    while ((n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0)) < 0 &&
+           errno == EINTR)
+        ;
+    if (n < 0)
+        return client_fail(c, "recv: %s", strerror(errno));
+    if (n == 0)
+        return client_fail(c, "%s", "the store closed the connection");
+    c->in.len += (size_t)n;
+    return 0;
+}
+
+int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
+{
+    const char *error = NULL;
+    int got;
+
+    ipc_buf_consume(&c->in, c->frame_len);
+    c->frame_len = 0;
+    while ((got = ipc_frame_split(c->in.data, c->in.len, &c->frame_len, &error)) == 0)
+        if (client_read_more(c, timeout_ms) < 0)
+            return -1;
+    if (got < 0)
+        return client_fail(c, "bad frame from the store: %s", error);
+    if (ipc_reader_init(r, c->in.data, c->frame_len) < 0)
+        return client_fail(c, "bad frame from the store: %s", r->error);
+    return 0;
+}
+
+uint32_t ipc_client_request_id(struct ipc_client *c)
+{
+    return c->next_request++;
+}
+
+uint32_t ipc_client_take_error(struct ipc_client *c, struct ipc_reader *r)
+{
+    struct ipc_error e;
+
+    if (r->type != IPC_ERROR)
+        return 0;
+    if (ipc_decode_error(r, &e) < 0) {
+        client_fail(c, "bad error frame from the store: %s", r->error);
+        return IPC_ERR_PROTO;
+    }
+    snprintf(c->error, sizeof(c->error), "%s (%s)", e.text, ipc_error_name(e.code));
+    return e.code;
+}

@@ -1,0 +1,210 @@
+/* test_config.c - unit tests of spoolgate.ini parsing: defaults, every kind of bad line, value parsers, dump. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static char err[8192];
+
+static struct sg_config *parse(const char *text)
+{
+    return config_parse_text(text, "t.ini", err, sizeof(err));
+}
+
+/* The text must be refused with a message containing `expect`. */
+static void refused(const char *text, const char *expect)
+{
+    struct sg_config *c = parse(text);
+
+    if (c || !strstr(err, expect))
+        fail_msg("text [%s]: expected error containing [%s], got [%s]", text, expect, err);
+}
+
+static void test_defaults_from_empty_text(void **state)
+{
+    struct sg_config *c = parse("");
+
+    assert_non_null(c);
+    assert_true(c->store.cache_size == 64LL * 1024 * 1024);
+    assert_true(c->store.chunk_size == 65536);
+    assert_true(c->store.checkpoint_interval == 60);
+    assert_true(c->store.worker_threads == 8);
+    assert_string_equal(c->global.log_level, "info");
+    assert_true(c->global.state_dir[0] == '/');
+    assert_non_null(strstr(c->global.state_dir, "spoolgate-state"));
+    config_free(c);
+}
+
+static void test_good_file_every_type(void **state)
+{
+    struct sg_config *c = parse("; comment\n# comment\n[global]\n  state_dir = /var/sg\n"
+                                "log_level = debug ; inline\nhostname = mx.example.org\n"
+                                "[store]\ncache_size = 2G\nchunk_size=16k\n"
+                                "checkpoint_interval = 2m\nmax_clients = 10\n");
+
+    assert_non_null(c);
+    assert_string_equal(c->global.state_dir, "/var/sg");
+    assert_string_equal(c->global.log_level, "debug");
+    assert_string_equal(c->global.hostname, "mx.example.org");
+    assert_true(c->store.cache_size == 2LL * 1024 * 1024 * 1024);
+    assert_true(c->store.chunk_size == 16384);
+    assert_true(c->store.checkpoint_interval == 120);
+    assert_true(c->store.max_clients == 10);
+    assert_string_equal(config_socket_dir(c), "/var/sg/run");
+    assert_string_equal(config_store_dir(c), "/var/sg/store");
+    config_free(c);
+}
+
+static void test_each_bad_line(void **state)
+{
+    refused("[nosuch]\n", "t.ini:1: [nosuch]: unknown section");
+    refused("[global]\nfoo = 1\n", "t.ini:2: global.foo: unknown key");
+    refused("state_dir = /x\n", "t.ini:1: state_dir: key outside any section");
+    refused("[store]\nmax_clients = ten\n", "t.ini:2: store.max_clients: not a number");
+    refused("[store]\nmax_clients = 0\n", "t.ini:2: store.max_clients: must be between 1 and 1000000");
+    refused("[store]\nchunk_size = 16x\n", "t.ini:2: store.chunk_size: unknown suffix 'x'");
+    refused("[store]\nchunk_size = 1g\n", "store.chunk_size: must be between 4096 and 262144");
+    refused("[store]\ncheckpoint_interval = 2w\n", "t.ini:2: store.checkpoint_interval: unknown suffix");
+    refused("[global]\nlog_level = loud\n", "t.ini:2: global.log_level: must be one of debug|info");
+    refused("[global]\njust some words\n", "t.ini:2: syntax error: expected key = value");
+    refused("[global\n", "t.ini:1: syntax error: bad section header");
+    refused("[store]\nmax_clients = 5\nmax_clients = 6\n",
+            "t.ini:3: store.max_clients: duplicate key (first set on line 2)");
+    refused("[global]\nhostname = x\n[store]\nmax_clients = -5\n", "t.ini:4: store.max_clients");
+}
+
+static void test_line_too_long(void **state)
+{
+    char *text = malloc(3000);
+
+    assert_non_null(text);
+    strcpy(text, "[global]\nhostname = ");
+    memset(text + strlen(text), 'h', 2000);
+    strcpy(text + 20 + 2000, "\n");
+    refused(text, "t.ini:2: line too long");
+    free(text);
+}
+
+static void test_every_error_reported(void **state)
+{
+    assert_null(parse("[global]\nfoo = 1\n[store]\nchunk_size = 1\nbar = 2\n"));
+    assert_non_null(strstr(err, "t.ini:2: global.foo: unknown key"));
+    assert_non_null(strstr(err, "t.ini:4: store.chunk_size: must be between"));
+    assert_non_null(strstr(err, "t.ini:5: store.bar: unknown key"));
+}
+
+static void test_value_parsers(void **state)
+{
+    char why[128];
+    long long v;
+    int b;
+
+    assert_int_equal(cfg_parse_size("1k", 0, 1LL << 40, &v, why, sizeof(why)), 0);
+    assert_true(v == 1024);
+    assert_int_equal(cfg_parse_size("3M", 0, 1LL << 40, &v, why, sizeof(why)), 0);
+    assert_true(v == 3LL << 20);
+    assert_int_equal(cfg_parse_size("99999999999999999999", 0, 1LL << 40, &v, why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_size("9000000000000000g", 0, 1LL << 62, &v, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "too large"));
+    assert_int_equal(cfg_parse_size("", 0, 10, &v, why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_size("-1", 0, 10, &v, why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_size("1kk", 0, 1LL << 40, &v, why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_duration("5d", 0, 1LL << 40, &v, why, sizeof(why)), 0);
+    assert_true(v == 5 * 86400);
+    assert_int_equal(cfg_parse_duration("90", 0, 100, &v, why, sizeof(why)), 0);
+    assert_true(v == 90);
+    assert_int_equal(cfg_parse_int("-3", -5, 5, &v, why, sizeof(why)), 0);
+    assert_true(v == -3);
+    assert_int_equal(cfg_parse_int("3 ", -5, 5, &v, why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_int("9223372036854775808", 0, 5, &v, why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_bool("Yes", &b, why, sizeof(why)), 0);
+    assert_int_equal(b, 1);
+    assert_int_equal(cfg_parse_bool("off", &b, why, sizeof(why)), 0);
+    assert_int_equal(b, 0);
+    assert_int_equal(cfg_parse_bool("maybe", &b, why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_enum("info", "debug|info", why, sizeof(why)), 0);
+    assert_int_equal(cfg_parse_enum("inf", "debug|info", why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_enum("", "debug|info", why, sizeof(why)), -1);
+}
+
+static void test_embedded_default_parses(void **state)
+{
+    struct sg_config *c = parse(cfg_embedded_default);
+
+    assert_non_null(c);
+    config_free(c);
+}
+
+static void test_dump_round_trips(void **state)
+{
+    struct sg_config *c = parse("[global]\nstate_dir = /srv/sg\n[store]\ncache_size = 128m\n");
+    struct sg_config *back;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    assert_non_null(c);
+    config_dump(f, c, 1);
+    fclose(f);
+    back = parse(text);
+    if (!back)
+        fail_msg("dump does not parse back: %s\n%s", err, text);
+    assert_string_equal(back->global.state_dir, "/srv/sg");
+    assert_true(back->store.cache_size == 128LL << 20);
+    assert_true(back->store.chunk_size == c->store.chunk_size);
+    free(text);
+    f = open_memstream(&text, &len);
+    config_dump(f, c, 0); /* only what differs from the defaults */
+    fclose(f);
+    assert_non_null(strstr(text, "cache_size = 134217728"));
+    assert_null(strstr(text, "chunk_size"));
+    free(text);
+    config_free(back);
+    config_free(c);
+}
+
+static void test_load_missing_file(void **state)
+{
+    assert_null(config_load("/nonexistent/spoolgate.ini", err, sizeof(err)));
+    assert_non_null(strstr(err, "/nonexistent/spoolgate.ini: cannot read: No such file"));
+}
+
+static void test_socket_path(void **state)
+{
+    struct sg_config *c = parse("[global]\nstate_dir = /srv/sg\n");
+    char buf[256];
+
+    assert_non_null(c);
+    assert_int_equal(config_socket_path(c, "store", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/srv/sg/run/store.sock");
+    config_free(c);
+    c = parse("[global]\nsocket_dir = /a/very/long/path/that/goes/on/and/on/and/on/and/on/and/on/"
+              "and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on\n");
+    assert_non_null(c);
+    assert_int_equal(config_socket_path(c, "store", buf, sizeof(buf)), -1);
+    config_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_from_empty_text),
+        cmocka_unit_test(test_good_file_every_type),
+        cmocka_unit_test(test_each_bad_line),
+        cmocka_unit_test(test_line_too_long),
+        cmocka_unit_test(test_every_error_reported),
+        cmocka_unit_test(test_value_parsers),
+        cmocka_unit_test(test_embedded_default_parses),
+        cmocka_unit_test(test_dump_round_trips),
+        cmocka_unit_test(test_load_missing_file),
+        cmocka_unit_test(test_socket_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,392 @@
+/* test_ipc.c - unit tests of IPC framing, every message codec, every malformed-frame class, the client. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ipc.h"
+#include "ipc_client.h"
+
+#define QID "001J11E1BRQJG"
+
+/* Encode with `enc`, split, init a reader on the frame. */
+static void frame_of(struct ipc_buf *b, struct ipc_reader *r)
+{
+    size_t len = 0;
+    const char *err = NULL;
+
+    assert_false(b->failed);
+    assert_int_equal(ipc_frame_split(b->data, b->len, &len, &err), 1);
+    assert_int_equal(len, b->len);
+    assert_int_equal(ipc_reader_init(r, b->data, len), 0);
+}
+
+static void fill(char *s, size_t max, char c)
+{
+    memset(s, c, max);
+    s[max] = '\0';
+}
+
+#define ROUND_TRIP(name, type, init)                                    \
+    do {                                                                \
+        type in, out;                                                   \
+        struct ipc_buf b;                                               \
+        struct ipc_reader r;                                            \
+        memset(&in, 0, sizeof(in));                                     \
+        init;                                                           \
+        ipc_buf_init(&b);                                               \
+        assert_int_equal(ipc_encode_##name(&b, 77, &in), 0);            \
+        frame_of(&b, &r);                                               \
+        assert_int_equal(r.request_id, 77);                             \
+        if (ipc_decode_##name(&r, &out) != 0)                           \
+            fail_msg("decode " #name ": %s", r.error);                  \
+        assert_memory_equal(&in, &out, sizeof(in));                     \
+        ipc_buf_free(&b);                                               \
+    } while (0)
+
+static void test_round_trip_every_message(void **state)
+{
+    ROUND_TRIP(hello, struct ipc_hello, {
+        fill(in.program, IPC_NAME_MAX, 'p'); strcpy(in.role, "smtpd"); in.major = IPC_PROTO_MAJOR;
+        in.minor = 9; fill(in.caps_needed, IPC_CAPS_MAX, 'c'); strcpy(in.caps_offered, "a,b");
+        in.generation = UINT64_MAX; });
+    ROUND_TRIP(error, struct ipc_error, { in.code = IPC_ERR_CAPS; fill(in.text, IPC_REPLY_MAX, 'e'); });
+    ROUND_TRIP(ok, struct ipc_ok, { in.count = UINT64_MAX; });
+    ROUND_TRIP(submit_begin, struct ipc_submit_begin, {
+        strcpy(in.sender, "j\xc3\xbcrgen@b\xc3\xbc" "cher.example"); fill(in.envid, IPC_ENVID_MAX, 'v');
+        in.ret = IPC_RET_HDRS; in.flags = IPC_FLAG_8BITMIME | IPC_FLAG_SMTPUTF8;
+        fill(in.origin, IPC_ORIGIN_MAX, 'o'); });
+    ROUND_TRIP(submit_rcpt, struct ipc_submit_rcpt, {
+        fill(in.addr, IPC_ADDR_MAX, 'a'); strcpy(in.orcpt, "rfc822;x@y"); in.notify = 0xf; });
+    ROUND_TRIP(submit_commit, struct ipc_submit_commit, { in.size = UINT64_MAX; });
+    ROUND_TRIP(submitted, struct ipc_submitted, { strcpy(in.qid, QID); in.generation = 5; in.duplicate = 1; });
+    ROUND_TRIP(envelope, struct ipc_envelope, {
+        strcpy(in.qid, QID); in.generation = 1; fill(in.sender, IPC_ADDR_MAX, 's');
+        in.arrival_us = 3; in.size = 4; in.flags = 1; in.ret = 1; strcpy(in.envid, "e");
+        strcpy(in.origin, "o"); in.nrcpt = 1000; });
+    ROUND_TRIP(rcpt, struct ipc_rcpt, {
+        strcpy(in.qid, QID); in.index = 999; strcpy(in.addr, "a@b"); strcpy(in.orcpt, "c");
+        in.notify = 2; in.state = RCPT_HELD; fill(in.route, IPC_ROUTE_MAX, 'r'); in.attempts = 144;
+        in.next_attempt_us = 7; in.last_attempt_us = 8; fill(in.last_reply, IPC_REPLY_MAX, 'x'); });
+    ROUND_TRIP(end, struct ipc_end, { in.count = 12345; });
+    ROUND_TRIP(rcpt_update, struct ipc_rcpt_update, {
+        strcpy(in.qid, QID); in.index = 1; in.state = RCPT_DEFERRED; strcpy(in.route, "smtp:[h]:25");
+        in.attempts = 2; in.next_attempt_us = 9; in.last_attempt_us = 10;
+        strcpy(in.last_reply, "451 4.7.1 greylisted"); });
+    ROUND_TRIP(list_req, struct ipc_list_req, { in.state_mask = 0x3f; strcpy(in.match, "example"); in.limit = 10; });
+    ROUND_TRIP(due_req, struct ipc_due_req, { in.before_us = 99; in.limit = 1000; });
+    ROUND_TRIP(due_item, struct ipc_due_item, { strcpy(in.qid, QID); in.index = 3; in.state = RCPT_QUEUED; in.next_attempt_us = 1; });
+    ROUND_TRIP(stats, struct ipc_stats, {
+        in.generation = 1; in.messages = 2; for (int i = 0; i < RCPT_STATE_COUNT; i++) in.by_state[i] = (uint64_t)i * 7;
+        in.adopted = 3; in.started_us = 4; });
+    ROUND_TRIP(event, struct ipc_event, { in.kind = IPC_EV_REQUEUED; strcpy(in.qid, ""); });
+}
+
+static void test_chunk_qid_and_empty_messages(void **state)
+{
+    static uint8_t data[IPC_CHUNK_MAX];
+    struct ipc_chunk in = {data, sizeof(data)}, out;
+    struct ipc_qid_msg q = {QID}, qo;
+    struct ipc_buf b;
+    struct ipc_reader r;
+
+    memset(data, 0xa5, sizeof(data));
+    ipc_buf_init(&b);
+    assert_int_equal(ipc_encode_submit_chunk(&b, 1, &in), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_chunk(&r, &out), 0);
+    assert_int_equal(out.len, sizeof(data));
+    assert_memory_equal(out.data, data, sizeof(data));
+    ipc_buf_reset(&b);
+    assert_int_equal(ipc_encode_qid_msg(&b, IPC_READ_BODY, 2, &q), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_qid_msg(&r, &qo), 0);
+    assert_string_equal(qo.qid, QID);
+    ipc_buf_reset(&b);
+    strcpy(q.qid, ""); /* "" means every message for REQUEUE, HOLD, RELEASE only */
+    assert_int_equal(ipc_encode_qid_msg(&b, IPC_REQUEUE, 3, &q), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_qid_msg(&r, &qo), 0);
+    ipc_buf_reset(&b);
+    assert_int_equal(ipc_encode_qid_msg(&b, IPC_DELETE, 3, &q), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_qid_msg(&r, &qo), -1);
+    assert_string_equal(r.error, "bad queue id");
+    ipc_buf_reset(&b);
+    assert_int_equal(ipc_encode_empty(&b, IPC_STATS, 4), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_empty(&r), 0);
+    ipc_buf_reset(&b);
+    assert_int_equal(ipc_encode_empty(&b, IPC_HELLO, 4), -1); /* HELLO has fields */
+    assert_int_equal(b.len, 0);
+    ipc_buf_free(&b);
+}
+
+static void test_split_needs_whole_frame(void **state)
+{
+    struct ipc_buf b;
+    struct ipc_ok ok = {1};
+    size_t len;
+    const char *err;
+
+    ipc_buf_init(&b);
+    ipc_encode_ok(&b, 1, &ok);
+    for (size_t n = 0; n < b.len; n++)
+        assert_int_equal(ipc_frame_split(b.data, n, &len, &err), 0);
+    assert_int_equal(ipc_frame_split(b.data, b.len, &len, &err), 1);
+    ipc_buf_free(&b);
+}
+
+static void test_bad_lengths(void **state)
+{
+    const uint8_t zero[] = {0, 0, 0, 0}, three[] = {0, 0, 0, 3}, huge[] = {0, 0x10, 0, 1};
+    size_t len;
+    const char *err = NULL;
+
+    assert_int_equal(ipc_frame_split(zero, 4, &len, &err), -1);
+    assert_string_equal(err, "frame length 0 below minimum 6");
+    assert_int_equal(ipc_frame_split(three, 4, &len, &err), -1);
+    assert_int_equal(ipc_frame_split(huge, 4, &len, &err), -1);
+    assert_non_null(strstr(err, "above maximum"));
+}
+
+/* A frame built by hand: header then raw field bytes. */
+static void raw_frame(struct ipc_buf *b, uint16_t type, const void *fields, size_t n)
+{
+    ipc_buf_reset(b);
+    ipc_msg_begin(b, type, 1);
+    ipc_buf_append(b, fields, n);
+    assert_int_equal(ipc_msg_end(b), 0);
+}
+
+static void expect_decode_error(struct ipc_buf *b, int (*dec)(struct ipc_reader *, void *),
+                                const char *expect)
+{
+    struct ipc_reader r;
+    union { struct ipc_hello h; struct ipc_rcpt rc; struct ipc_stats s; } out;
+
+    if (ipc_reader_init(&r, b->data, b->len) == 0 && dec(&r, &out) == 0)
+        fail_msg("decoded, expected error [%s]", expect);
+    if (!strstr(r.error, expect))
+        fail_msg("error [%s], expected [%s]", r.error, expect);
+}
+
+static int dec_commit(struct ipc_reader *r, void *m) { return ipc_decode_submit_commit(r, m); }
+static int dec_qid(struct ipc_reader *r, void *m) { return ipc_decode_qid_msg(r, m); }
+static int dec_stats_req(struct ipc_reader *r, void *m) { (void)m; return ipc_decode_empty(r); }
+static int dec_chunk(struct ipc_reader *r, void *m) { return ipc_decode_chunk(r, m); }
+static int dec_rcpt(struct ipc_reader *r, void *m) { return ipc_decode_rcpt(r, m); }
+static int dec_hello(struct ipc_reader *r, void *m) { return ipc_decode_hello(r, m); }
+static int dec_update(struct ipc_reader *r, void *m) { return ipc_decode_rcpt_update(r, m); }
+
+static void test_every_malformed_class(void **state)
+{
+    struct ipc_buf b;
+    static uint8_t big[IPC_CHUNK_MAX + 10];
+
+    ipc_buf_init(&b);
+    raw_frame(&b, 999, "", 0);
+    /* raw_frame reuses b; every case below must fail to decode */
+    expect_decode_error(&b, dec_commit, "unknown message type 999");
+    raw_frame(&b, IPC_SUBMIT_COMMIT, "S\0\0\0\1x", 6);
+    expect_decode_error(&b, dec_commit, "field 1: expected u64, got tag 0x53");
+    raw_frame(&b, IPC_SUBMIT_COMMIT, "Q\0\0\0", 4);
+    expect_decode_error(&b, dec_commit, "field 1: truncated");
+    raw_frame(&b, IPC_SUBMIT_COMMIT, "", 0);
+    expect_decode_error(&b, dec_commit, "field 1: truncated");
+    raw_frame(&b, IPC_READ_BODY, "S\0\0", 3);
+    expect_decode_error(&b, dec_qid, "field 1: truncated");
+    raw_frame(&b, IPC_READ_BODY, "S\0\0\0\x0d" "001", 8);
+    expect_decode_error(&b, dec_qid, "field 1: truncated");
+    raw_frame(&b, IPC_READ_BODY, "S\0\0\0\x0d" "001J1\0E1BRQJG", 18);
+    expect_decode_error(&b, dec_qid, "NUL byte inside a string");
+    raw_frame(&b, IPC_READ_BODY, "S\0\0\0\x11" "001J11E1BRQJGXXXX", 22);
+    expect_decode_error(&b, dec_qid, "exceeds 15");
+    raw_frame(&b, IPC_READ_BODY, "S\0\0\0\x0d" "001J11E1BRQJW", 18);
+    expect_decode_error(&b, dec_qid, "bad queue id");
+    raw_frame(&b, IPC_STATS, "I\0\0\0\7", 5);
+    expect_decode_error(&b, dec_stats_req, "5 bytes left over after last field");
+    raw_frame(&b, IPC_SUBMIT_CHUNK, "B\0\0\0\0", 5);
+    expect_decode_error(&b, dec_chunk, "empty chunk");
+    big[0] = 'B';
+    big[1] = 0, big[2] = 0x04, big[3] = 0, big[4] = 1; /* 256 KiB + 1 */
+    raw_frame(&b, IPC_SUBMIT_CHUNK, big, 5 + IPC_CHUNK_MAX + 1);
+    expect_decode_error(&b, dec_chunk, "exceeds");
+    raw_frame(&b, IPC_SUBMIT_COMMIT, "Q\0\0\0\0\0\0\0\1", 9);
+    expect_decode_error(&b, dec_hello, "SUBMIT_COMMIT frame given to the HELLO decoder");
+    {
+        struct ipc_rcpt rc = {.qid = QID, .state = RCPT_STATE_COUNT};
+        ipc_buf_reset(&b);
+        ipc_encode_rcpt(&b, 1, &rc);
+        expect_decode_error(&b, dec_rcpt, "recipient state out of range");
+    }
+    {
+        struct ipc_rcpt_update u = {.qid = "nope"};
+        ipc_buf_reset(&b);
+        ipc_encode_rcpt_update(&b, 1, &u);
+        expect_decode_error(&b, dec_update, "bad queue id");
+    }
+    ipc_buf_free(&b);
+}
+
+static void test_oversize_frame_is_not_built(void **state)
+{
+    static uint8_t data[IPC_CHUNK_MAX];
+    struct ipc_buf b;
+
+    ipc_buf_init(&b);
+    ipc_msg_begin(&b, IPC_CHUNK, 1);
+    for (int i = 0; i < 5; i++) /* 1.25 MiB > IPC_FRAME_MAX */
+        ipc_put_bytes(&b, data, sizeof(data));
+    assert_int_equal(ipc_msg_end(&b), -1);
+    assert_int_equal(b.len, 0);
+    ipc_buf_free(&b);
+}
+
+static void test_hello_check(void **state)
+{
+    struct ipc_hello peer = {.program = "spoolgate-store", .major = IPC_PROTO_MAJOR,
+                             .caps_offered = IPC_CAPS_STORE};
+    uint32_t code = 0;
+    char why[256];
+
+    assert_int_equal(ipc_hello_check(&peer, "submit,read", &code, why, sizeof(why)), 0);
+    assert_int_equal(ipc_hello_check(&peer, "", &code, why, sizeof(why)), 0);
+    assert_int_equal(ipc_hello_check(&peer, "submit,teleport", &code, why, sizeof(why)), -1);
+    assert_int_equal(code, IPC_ERR_CAPS);
+    assert_string_equal(why, "peer spoolgate-store does not offer capability 'teleport'");
+    assert_int_equal(ipc_hello_check(&peer, "sub", &code, why, sizeof(why)), -1); /* no prefix match */
+    peer.major = IPC_PROTO_MAJOR + 1;
+    assert_int_equal(ipc_hello_check(&peer, "", &code, why, sizeof(why)), -1);
+    assert_int_equal(code, IPC_ERR_VERSION);
+    assert_non_null(strstr(why, "speaks protocol 2.0, we speak 1.0"));
+}
+
+/* Random mutations of valid frames must be rejected or decoded, never crash. */
+static void test_mutation_fuzz(void **state)
+{
+    uint64_t s = 12345;
+    struct ipc_buf seed;
+    struct ipc_rcpt rc = {.qid = QID, .addr = "a@b", .route = "smtp", .last_reply = "250 ok"};
+    struct ipc_hello h = {.program = "x", .major = 1, .caps_needed = "submit"};
+
+    ipc_buf_init(&seed);
+    ipc_encode_rcpt(&seed, 1, &rc);
+    ipc_encode_hello(&seed, 2, &h);
+    for (int i = 0; i < 20000; i++) {
+        uint8_t *m = malloc(seed.len);
+        size_t len = seed.len, off = 0, flen;
+        const char *err;
+
+        memcpy(m, seed.data, seed.len);
+        for (int k = 0; k < 1 + i % 4; k++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            m[(s >> 33) % len] ^= (uint8_t)(s >> 20);
+        }
+        while (off < len && ipc_frame_split(m + off, len - off, &flen, &err) == 1) {
+            struct ipc_reader r;
+            union { struct ipc_rcpt rc; struct ipc_hello h; } out;
+            if (ipc_reader_init(&r, m + off, flen) == 0)
+                (void)(r.type == IPC_RCPT ? ipc_decode_rcpt(&r, &out.rc) : ipc_decode_hello(&r, &out.h));
+            off += flen;
+        }
+        free(m);
+    }
+    ipc_buf_free(&seed);
+}
+
+/* ---- the client against a forked fake store ---------------------------------- */
+
+static void fake_store(int fd, uint32_t major, int send_error)
+{
+    struct ipc_buf b;
+    struct ipc_hello h = {.program = "spoolgate-store", .role = "store", .major = major,
+                          .caps_offered = IPC_CAPS_STORE, .generation = 4242};
+    struct ipc_error e = {.code = IPC_ERR_TEMP, .text = "store is busy"};
+    uint8_t buf[4096];
+
+    ipc_buf_init(&b);
+    if (send_error)
+        ipc_encode_error(&b, 0, &e);
+    else
+        ipc_encode_hello(&b, 0, &h);
+    if (write(fd, b.data, b.len) < 0)
+        _exit(1);
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    ipc_buf_free(&b);
+    _exit(0);
+}
+
+/* A fake store on a real Unix socket, so ipc_client_connect runs as in use. */
+static int connect_fake(struct ipc_client *c, uint32_t major, int send_error)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char dir[] = "/tmp/test-ipc.XXXXXX";
+    int ret = -1, lfd;
+    pid_t pid;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/s.sock", dir);
+    lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    if ((pid = fork()) == 0) {
+        int fd = accept(lfd, NULL, NULL);
+        fake_store(fd, major, send_error);
+    }
+    close(lfd);
+    ret = ipc_client_connect(c, sa.sun_path, "test", "test", "submit");
+    if (ret == 0)
+        ipc_client_close(c);
+    waitpid(pid, NULL, 0);
+    unlink(sa.sun_path);
+    rmdir(dir);
+    return ret;
+}
+
+static void test_client_hello_exchange(void **state)
+{
+    struct ipc_client c;
+
+    assert_int_equal(connect_fake(&c, IPC_PROTO_MAJOR, 0), 0);
+    assert_true(c.peer.generation == 4242);
+    assert_int_equal(connect_fake(&c, 2, 0), -1);
+    assert_non_null(strstr(c.error, "speaks protocol 2.0"));
+    assert_int_equal(connect_fake(&c, IPC_PROTO_MAJOR, 1), -1);
+    assert_non_null(strstr(c.error, "store is busy"));
+}
+
+static void test_client_connect_refused(void **state)
+{
+    struct ipc_client c;
+
+    assert_int_equal(ipc_client_connect(&c, "/nonexistent/store.sock", "t", "t", ""), -1);
+    assert_non_null(strstr(c.error, "/nonexistent/store.sock: cannot connect"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_every_message),
+        cmocka_unit_test(test_chunk_qid_and_empty_messages),
+        cmocka_unit_test(test_split_needs_whole_frame),
+        cmocka_unit_test(test_bad_lengths),
+        cmocka_unit_test(test_every_malformed_class),
+        cmocka_unit_test(test_oversize_frame_is_not_built),
+        cmocka_unit_test(test_hello_check),
+        cmocka_unit_test(test_mutation_fuzz),
+        cmocka_unit_test(test_client_hello_exchange),
+        cmocka_unit_test(test_client_connect_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
