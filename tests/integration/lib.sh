@@ -15,6 +15,12 @@ STORE_PID=
 
 cleanup() {
     [ -n "$STORE_PID" ] && kill -9 "$STORE_PID" 2>/dev/null
+    # Sanitizer reports of the daemons go to their logs: bring them into ours.
+    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T_STORE_LOG" 2>/dev/null; then
+        echo "# spoolgate-store sanitizer report:"
+        sed 's/^/#   /' "$T_STORE_LOG" | grep -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
+        T_FAILED=$((T_FAILED + 1))
+    fi
     for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null; done
     wait 2>/dev/null
     if [ "$T_FAILED" -ne 0 ]; then
