@@ -24,6 +24,7 @@ static void usage(FILE *out)
             "  hold [QID]         hold recipients (no delivery attempts)\n"
             "  release [QID]      release held recipients\n"
             "  delete QID         remove a message\n"
+            "  due [--limit N]    recipients whose next attempt is due now\n"
             "states: queued active deferred delivered failed held\n");
 }
 
@@ -201,6 +202,34 @@ static int cmd_stats(struct ipc_client *c)
     return 0;
 }
 
+static int cmd_due(struct ipc_client *c, int argc, char **argv)
+{
+    struct ipc_due_req q = {0};
+    struct ipc_reader r;
+
+    if (argc == 3 && strcmp(argv[1], "--limit") == 0)
+        q.limit = (uint32_t)strtoul(argv[2], NULL, 10);
+    if (ipc_encode_due_req(&c->out, ipc_client_request_id(c), &q) < 0 || ipc_client_send(c) < 0)
+        fail(c);
+    for (;;) {
+        struct ipc_due_item it;
+        struct ipc_end end;
+        char t[32];
+
+        recv_frame(c, &r);
+        if (r.type == IPC_END && ipc_decode_end(&r, &end) == 0) {
+            printf("%llu recipients due\n", (unsigned long long)end.count);
+            return 0;
+        }
+        if (ipc_decode_due_item(&r, &it) < 0) {
+            fprintf(stderr, "spoolctl: bad due reply: %s\n", r.error);
+            return 1;
+        }
+        printf("%s  rcpt %u  %s  due %s\n", it.qid, it.index, rcpt_state_name(it.state),
+               iso_time(it.next_attempt_us, t, sizeof(t)));
+    }
+}
+
 static int cmd_simple(struct ipc_client *c, uint16_t type, const char *qid)
 {
     struct ipc_reader r;
@@ -225,6 +254,8 @@ static int run(struct ipc_client *c, int argc, char **argv)
         return cmd_list(c, argc, argv);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(c);
+    if (strcmp(cmd, "due") == 0)
+        return cmd_due(c, argc, argv);
     if (strcmp(cmd, "generation") == 0)
         return printf("%llu\n", (unsigned long long)c->peer.generation) < 0;
     if (strcmp(cmd, "requeue") == 0)
@@ -281,7 +312,7 @@ int main(int argc, char **argv)
         return usage(stderr), 2;
     if (!sock)
         sock = socket_from_config(config, sockbuf, sizeof(sockbuf));
-    if (ipc_client_connect(&c, sock, "spoolctl", "admin", "list,read,admin") < 0)
+    if (ipc_client_connect(&c, sock, "spoolctl", "admin", "list,read,admin,due") < 0)
         fail(&c);
     ret = run(&c, argc - optind, argv + optind);
     ipc_client_close(&c);

@@ -450,6 +450,40 @@ static int mode_garbage(void)
     return failures || errors ? 1 : 0;
 }
 
+/* ---- abandon: a client that disconnects mid-submission ------------------------ */
+
+/* Begin a 2 MiB submission (past staging_memory, so part of it is spilled),
+ * send half the body and hang up without committing. */
+static int mode_abandon(void)
+{
+    struct ipc_client c;
+    struct ipc_submit_begin beg = {.sender = "abandoned@test.invalid"};
+    struct ipc_submit_rcpt rc = {.addr = "nobody@example.test"};
+    static uint8_t data[SEND_CHUNK];
+    struct ipc_reader r;
+
+    if (ipc_client_connect(&c, opt_socket, "store-load", "test", "submit") < 0) {
+        fprintf(stderr, "abandon: %s\n", c.error);
+        return 2;
+    }
+    memset(data, 'z', sizeof(data));
+    ipc_encode_submit_begin(&c.out, ipc_client_request_id(&c), &beg);
+    ipc_encode_submit_rcpt(&c.out, 0, &rc);
+    for (int i = 0; i < 16; i++) {
+        struct ipc_chunk ch = {data, sizeof(data)};
+        ipc_encode_submit_chunk(&c.out, 0, &ch);
+    }
+    if (ipc_client_send(&c) < 0 || ipc_client_recv(&c, &r, TIMEOUT_MS) < 0 ||
+        r.type != IPC_SUBMIT_STARTED) {
+        fprintf(stderr, "abandon: %s\n", c.error);
+        return 2;
+    }
+    usleep(200000); /* let the store stage what it got */
+    ipc_client_close(&c);
+    printf("abandoned a submission after 1 MiB of its body\n");
+    return 0;
+}
+
 /* ---- options ------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
@@ -471,7 +505,7 @@ int main(int argc, char **argv)
         i++;
     }
     if (!opt_socket || opt_clients < 1 || opt_clients > 256 || opt_min < 64 || opt_max < opt_min) {
-        fprintf(stderr, "usage: store-load submit|verify|garbage -s SOCKET [-c CLIENTS] [-n TOTAL]\n"
+        fprintf(stderr, "usage: store-load submit|verify|garbage|abandon -s SOCKET [-c CLIENTS] [-n TOTAL]\n"
                         "       [--min BYTES] [--max BYTES] [--seed N] [--ack FILE] [--expect-all-generation]\n");
         return 2;
     }
@@ -481,6 +515,8 @@ int main(int argc, char **argv)
         return mode_verify();
     if (strcmp(mode, "garbage") == 0)
         return mode_garbage();
+    if (strcmp(mode, "abandon") == 0)
+        return mode_abandon();
     fprintf(stderr, "store-load: unknown mode \"%s\"\n", mode);
     return 2;
 }

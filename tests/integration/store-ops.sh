@@ -1,0 +1,42 @@
+#!/bin/sh
+# store-ops.sh - config refusal and SIGHUP reload, the due index, abandoned submissions leave nothing.
+. "$(dirname "$0")/lib.sh"
+
+plan 14
+printf '[global]\nstate_dir = %s\nbogus = 1\n[store]\nchunk_size = 1\n' "$T_DIR" > "$T_CONFIG"
+"$STORE_BIN" -c "$T_CONFIG" --foreground > "$T_DIR/refused.out" 2>&1
+test $? -ne 0; ok $? "a bad config stops the store from starting"
+grep -q "spoolgate.ini:3: global.bogus: unknown key" "$T_DIR/refused.out"; ok $? "unknown key reported as file:line: key: reason"
+grep -q "spoolgate.ini:5: store.chunk_size: must be between 4096 and 262144" "$T_DIR/refused.out"
+ok $? "bad value reported as file:line: key: reason"
+
+write_config
+"$STORE_BIN" -c "$T_CONFIG" --dump-config > "$T_DIR/dump.ini" && "$STORE_BIN" -c "$T_DIR/dump.ini" --check-config > /dev/null
+ok $? "--dump-config prints every key in a form --check-config accepts"
+
+start_store; ok $? "spoolgate-store starts"
+"$STORE_LOAD" submit -s "$T_SOCKET" -c 2 -n 10 --max 65536 --ack "$T_DIR/acks" > /dev/null 2>&1
+"$SPOOLCTL" -s "$T_SOCKET" due > "$T_DIR/due.out"
+rcpts=$(grep -c ' rcpt ' "$T_DIR/due.out")
+test "$(tail -1 "$T_DIR/due.out")" = "$rcpts recipients due" && test "$rcpts" -ge 10
+ok $? "every new recipient is in the due index ($rcpts)"
+Q=$(head -1 "$T_DIR/acks" | cut -d' ' -f1)
+"$SPOOLCTL" -s "$T_SOCKET" hold "$Q" > /dev/null
+"$SPOOLCTL" -s "$T_SOCKET" due | grep -q "^$Q "; test $? -ne 0; ok $? "a held message leaves the due index"
+"$SPOOLCTL" -s "$T_SOCKET" release "$Q" > /dev/null
+"$SPOOLCTL" -s "$T_SOCKET" due | grep -q "^$Q "; ok $? "a released message is due again"
+
+"$STORE_LOAD" abandon -s "$T_SOCKET" > /dev/null 2>&1; ok $? "a client abandons a 2 MiB submission halfway"
+sleep 0.3
+"$SPOOLCTL" -s "$T_SOCKET" list --match abandoned | tail -1 | grep -qx "0 messages"
+ok $? "the abandoned submission left no message"
+test -z "$(ls -A "$T_DIR/store/staging")"; ok $? "and no staging file"
+grep -q "disconnected during a submission; nothing was stored" "$T_STORE_LOG"; ok $? "the store logged the abandoned submission"
+
+printf '[global]\nstate_dir = %s\n[store]\nmax_clients = many\n' "$T_DIR" > "$T_CONFIG"
+kill -HUP "$STORE_PID"; sleep 0.5
+grep -q "reload refused, the old config stays in force" "$T_STORE_LOG" &&
+    grep -q "max_clients: not a number" "$T_STORE_LOG"
+ok $? "SIGHUP with a bad config: refused and logged with the reason"
+"$SPOOLCTL" -s "$T_SOCKET" stats > /dev/null; ok $? "the store keeps serving on the old config"
+stop_store
