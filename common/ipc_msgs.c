@@ -48,118 +48,84 @@ static int finish(struct ipc_reader *r)
     return ipc_reader_end(r);
 }
 
-/* ---- hello, error, ok --------------------------------------------------- */
+/*
+ * Each message's fields are listed once, in wire order; the encoder and the
+ * decoder are both generated from that list, so they cannot disagree.
+ */
+#define FIELDS_hello(X) X(STR, program) X(STR, role) X(U32, major) X(U32, minor) \
+    X(STR, caps_needed) X(STR, caps_offered) X(U64, generation)
+#define FIELDS_error(X) X(U32, code) X(STR, text)
+#define FIELDS_ok(X) X(U64, count)
+#define FIELDS_submit_begin(X) X(STR, sender) X(STR, envid) X(U32, ret) X(U32, flags) \
+    X(STR, origin)
+#define FIELDS_submit_rcpt(X) X(STR, addr) X(STR, orcpt) X(U32, notify)
+#define FIELDS_submit_commit(X) X(U64, size)
+#define FIELDS_submitted(X) X(STR, qid) X(U64, generation) X(U32, duplicate)
+#define FIELDS_envelope(X) X(STR, qid) X(U64, generation) X(STR, sender) X(U64, arrival_us) \
+    X(U64, size) X(U32, flags) X(U32, ret) X(STR, envid) X(STR, origin) X(U32, nrcpt)
+#define FIELDS_rcpt(X) X(STR, qid) X(U32, index) X(STR, addr) X(STR, orcpt) X(U32, notify) \
+    X(U32, state) X(STR, route) X(U32, attempts) X(U64, next_attempt_us)              \
+    X(U64, last_attempt_us) X(STR, last_reply)
+#define FIELDS_end(X) X(U64, count)
+#define FIELDS_rcpt_update(X) X(STR, qid) X(U32, index) X(U32, state) X(STR, route) \
+    X(U32, attempts) X(U64, next_attempt_us) X(U64, last_attempt_us) X(STR, last_reply)
+#define FIELDS_list_req(X) X(U32, state_mask) X(STR, match) X(U32, limit)
+#define FIELDS_due_req(X) X(U64, before_us) X(U32, limit)
+#define FIELDS_due_item(X) X(STR, qid) X(U32, index) X(U32, state) X(U64, next_attempt_us)
+#define FIELDS_event(X) X(U32, kind) X(STR, qid)
 
-int ipc_encode_hello(struct ipc_buf *b, uint32_t request_id, const struct ipc_hello *m)
-{
-    ipc_msg_begin(b, IPC_HELLO, request_id);
-    PUT_STR(program);
-    PUT_STR(role);
-    PUT_U32(major);
-    PUT_U32(minor);
-    PUT_STR(caps_needed);
-    PUT_STR(caps_offered);
-    PUT_U64(generation);
-    return ipc_msg_end(b);
-}
+#define ENCODE_FIELD(kind, f) PUT_##kind(f);
+#define DECODE_FIELD(kind, f) GET_##kind(f);
 
-int ipc_decode_hello(struct ipc_reader *r, struct ipc_hello *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_HELLO);
-    GET_STR(program);
-    GET_STR(role);
-    GET_U32(major);
-    GET_U32(minor);
-    GET_STR(caps_needed);
-    GET_STR(caps_offered);
-    GET_U64(generation);
-    check(r, m->program[0] != '\0', "hello without a program name");
-    return finish(r);
-}
+/* encode and decode for message `name` of wire type `type`; `valid`
+ * checks the decoded values (a statement using r and m). */
+#define IPC_CODEC(name, type, structname, valid)                                        \
+    int ipc_encode_##name(struct ipc_buf *b, uint32_t request_id, const structname *m)  \
+    {                                                                                   \
+        ipc_msg_begin(b, type, request_id);                                             \
+        FIELDS_##name(ENCODE_FIELD)                                                     \
+        return ipc_msg_end(b);                                                          \
+    }                                                                                   \
+    int ipc_decode_##name(struct ipc_reader *r, structname *m)                          \
+    {                                                                                   \
+        memset(m, 0, sizeof(*m));                                                       \
+        expect_type(r, type);                                                           \
+        FIELDS_##name(DECODE_FIELD)                                                     \
+        valid;                                                                          \
+        return finish(r);                                                               \
+    }
 
-int ipc_encode_error(struct ipc_buf *b, uint32_t request_id, const struct ipc_error *m)
-{
-    ipc_msg_begin(b, IPC_ERROR, request_id);
-    PUT_U32(code);
-    PUT_STR(text);
-    return ipc_msg_end(b);
-}
+#define NO_CHECK ((void)0)
+#define QID_CHECK check(r, qid_ok(m->qid, 0), "bad queue id")
+#define STATE_CHECK check(r, m->state < RCPT_STATE_COUNT, "recipient state out of range")
+#define FLAGS_KNOWN (IPC_FLAG_8BITMIME | IPC_FLAG_SMTPUTF8 | IPC_FLAG_DSN_MSG)
 
-int ipc_decode_error(struct ipc_reader *r, struct ipc_error *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_ERROR);
-    GET_U32(code);
-    GET_STR(text);
-    check(r, m->code >= IPC_ERR_TEMP && m->code <= IPC_ERR_CAPS, "error code out of range");
-    return finish(r);
-}
-
-int ipc_encode_ok(struct ipc_buf *b, uint32_t request_id, const struct ipc_ok *m)
-{
-    ipc_msg_begin(b, IPC_OK, request_id);
-    PUT_U64(count);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_ok(struct ipc_reader *r, struct ipc_ok *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_OK);
-    GET_U64(count);
-    return finish(r);
-}
-
-/* ---- submission ----------------------------------------------------------- */
-
-int ipc_encode_submit_begin(struct ipc_buf *b, uint32_t request_id,
-                            const struct ipc_submit_begin *m)
-{
-    ipc_msg_begin(b, IPC_SUBMIT_BEGIN, request_id);
-    PUT_STR(sender);
-    PUT_STR(envid);
-    PUT_U32(ret);
-    PUT_U32(flags);
-    PUT_STR(origin);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_submit_begin(struct ipc_reader *r, struct ipc_submit_begin *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_SUBMIT_BEGIN);
-    GET_STR(sender);
-    GET_STR(envid);
-    GET_U32(ret);
-    GET_U32(flags);
-    GET_STR(origin);
-    check(r, m->ret <= IPC_RET_HDRS, "DSN RET out of range");
-    check(r, (m->flags & ~(IPC_FLAG_8BITMIME | IPC_FLAG_SMTPUTF8 | IPC_FLAG_DSN_MSG)) == 0,
-          "unknown envelope flags");
-    return finish(r);
-}
-
-int ipc_encode_submit_rcpt(struct ipc_buf *b, uint32_t request_id,
-                           const struct ipc_submit_rcpt *m)
-{
-    ipc_msg_begin(b, IPC_SUBMIT_RCPT, request_id);
-    PUT_STR(addr);
-    PUT_STR(orcpt);
-    PUT_U32(notify);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_submit_rcpt(struct ipc_reader *r, struct ipc_submit_rcpt *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_SUBMIT_RCPT);
-    GET_STR(addr);
-    GET_STR(orcpt);
-    GET_U32(notify);
-    check(r, m->notify <= 0xf, "DSN NOTIFY out of range");
-    return finish(r);
-}
+IPC_CODEC(hello, IPC_HELLO, struct ipc_hello,
+          check(r, m->program[0] != '\0', "hello without a program name"))
+IPC_CODEC(error, IPC_ERROR, struct ipc_error,
+          check(r, m->code >= IPC_ERR_TEMP && m->code <= IPC_ERR_CAPS, "error code out of range"))
+IPC_CODEC(ok, IPC_OK, struct ipc_ok, NO_CHECK)
+IPC_CODEC(submit_begin, IPC_SUBMIT_BEGIN, struct ipc_submit_begin,
+          (check(r, m->ret <= IPC_RET_HDRS, "DSN RET out of range"),
+           check(r, (m->flags & ~FLAGS_KNOWN) == 0, "unknown envelope flags")))
+IPC_CODEC(submit_rcpt, IPC_SUBMIT_RCPT, struct ipc_submit_rcpt,
+          check(r, m->notify <= 0xf, "DSN NOTIFY out of range"))
+IPC_CODEC(submit_commit, IPC_SUBMIT_COMMIT, struct ipc_submit_commit, NO_CHECK)
+IPC_CODEC(submitted, IPC_SUBMITTED, struct ipc_submitted,
+          (QID_CHECK, check(r, m->duplicate <= 1, "duplicate flag out of range")))
+IPC_CODEC(envelope, IPC_ENVELOPE, struct ipc_envelope,
+          (QID_CHECK, check(r, m->ret <= IPC_RET_HDRS, "DSN RET out of range")))
+IPC_CODEC(rcpt, IPC_RCPT, struct ipc_rcpt, (QID_CHECK, STATE_CHECK))
+IPC_CODEC(end, IPC_END, struct ipc_end, NO_CHECK)
+IPC_CODEC(rcpt_update, IPC_UPDATE_RCPT, struct ipc_rcpt_update, (QID_CHECK, STATE_CHECK))
+IPC_CODEC(list_req, IPC_LIST, struct ipc_list_req,
+          check(r, m->state_mask < (1u << RCPT_STATE_COUNT), "state mask out of range"))
+IPC_CODEC(due_req, IPC_DUE, struct ipc_due_req, NO_CHECK)
+IPC_CODEC(due_item, IPC_DUE_ITEM, struct ipc_due_item, (QID_CHECK, STATE_CHECK))
+IPC_CODEC(event, IPC_EVENT, struct ipc_event,
+          (check(r, m->kind == IPC_EV_COMMITTED || m->kind == IPC_EV_REQUEUED,
+                 "unknown event kind"),
+           check(r, qid_ok(m->qid, 1), "bad queue id")))
 
 /* CHUNK travels as SUBMIT_CHUNK (client -> store) or CHUNK (store -> client). */
 static int encode_chunk_as(struct ipc_buf *b, uint16_t type, uint32_t request_id,
@@ -192,226 +158,6 @@ int ipc_decode_chunk(struct ipc_reader *r, struct ipc_chunk *m)
     return finish(r);
 }
 
-int ipc_encode_submit_commit(struct ipc_buf *b, uint32_t request_id,
-                             const struct ipc_submit_commit *m)
-{
-    ipc_msg_begin(b, IPC_SUBMIT_COMMIT, request_id);
-    PUT_U64(size);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_submit_commit(struct ipc_reader *r, struct ipc_submit_commit *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_SUBMIT_COMMIT);
-    GET_U64(size);
-    return finish(r);
-}
-
-int ipc_encode_submitted(struct ipc_buf *b, uint32_t request_id, const struct ipc_submitted *m)
-{
-    ipc_msg_begin(b, IPC_SUBMITTED, request_id);
-    PUT_STR(qid);
-    PUT_U64(generation);
-    PUT_U32(duplicate);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_submitted(struct ipc_reader *r, struct ipc_submitted *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_SUBMITTED);
-    GET_STR(qid);
-    GET_U64(generation);
-    GET_U32(duplicate);
-    check(r, qid_ok(m->qid, 0), "bad queue id");
-    check(r, m->duplicate <= 1, "duplicate flag out of range");
-    return finish(r);
-}
-
-/* ---- reading messages ------------------------------------------------------ */
-
-int ipc_encode_envelope(struct ipc_buf *b, uint32_t request_id, const struct ipc_envelope *m)
-{
-    ipc_msg_begin(b, IPC_ENVELOPE, request_id);
-    PUT_STR(qid);
-    PUT_U64(generation);
-    PUT_STR(sender);
-    PUT_U64(arrival_us);
-    PUT_U64(size);
-    PUT_U32(flags);
-    PUT_U32(ret);
-    PUT_STR(envid);
-    PUT_STR(origin);
-    PUT_U32(nrcpt);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_envelope(struct ipc_reader *r, struct ipc_envelope *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_ENVELOPE);
-    GET_STR(qid);
-    GET_U64(generation);
-    GET_STR(sender);
-    GET_U64(arrival_us);
-    GET_U64(size);
-    GET_U32(flags);
-    GET_U32(ret);
-    GET_STR(envid);
-    GET_STR(origin);
-    GET_U32(nrcpt);
-    check(r, qid_ok(m->qid, 0), "bad queue id");
-    check(r, m->ret <= IPC_RET_HDRS, "DSN RET out of range");
-    return finish(r);
-}
-
-int ipc_encode_rcpt(struct ipc_buf *b, uint32_t request_id, const struct ipc_rcpt *m)
-{
-    ipc_msg_begin(b, IPC_RCPT, request_id);
-    PUT_STR(qid);
-    PUT_U32(index);
-    PUT_STR(addr);
-    PUT_STR(orcpt);
-    PUT_U32(notify);
-    PUT_U32(state);
-    PUT_STR(route);
-    PUT_U32(attempts);
-    PUT_U64(next_attempt_us);
-    PUT_U64(last_attempt_us);
-    PUT_STR(last_reply);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_rcpt(struct ipc_reader *r, struct ipc_rcpt *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_RCPT);
-    GET_STR(qid);
-    GET_U32(index);
-    GET_STR(addr);
-    GET_STR(orcpt);
-    GET_U32(notify);
-    GET_U32(state);
-    GET_STR(route);
-    GET_U32(attempts);
-    GET_U64(next_attempt_us);
-    GET_U64(last_attempt_us);
-    GET_STR(last_reply);
-    check(r, qid_ok(m->qid, 0), "bad queue id");
-    check(r, m->state < RCPT_STATE_COUNT, "recipient state out of range");
-    return finish(r);
-}
-
-int ipc_encode_end(struct ipc_buf *b, uint32_t request_id, const struct ipc_end *m)
-{
-    ipc_msg_begin(b, IPC_END, request_id);
-    PUT_U64(count);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_end(struct ipc_reader *r, struct ipc_end *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_END);
-    GET_U64(count);
-    return finish(r);
-}
-
-/* ---- updates, lists, due work --------------------------------------------- */
-
-int ipc_encode_rcpt_update(struct ipc_buf *b, uint32_t request_id,
-                           const struct ipc_rcpt_update *m)
-{
-    ipc_msg_begin(b, IPC_UPDATE_RCPT, request_id);
-    PUT_STR(qid);
-    PUT_U32(index);
-    PUT_U32(state);
-    PUT_STR(route);
-    PUT_U32(attempts);
-    PUT_U64(next_attempt_us);
-    PUT_U64(last_attempt_us);
-    PUT_STR(last_reply);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_rcpt_update(struct ipc_reader *r, struct ipc_rcpt_update *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_UPDATE_RCPT);
-    GET_STR(qid);
-    GET_U32(index);
-    GET_U32(state);
-    GET_STR(route);
-    GET_U32(attempts);
-    GET_U64(next_attempt_us);
-    GET_U64(last_attempt_us);
-    GET_STR(last_reply);
-    check(r, qid_ok(m->qid, 0), "bad queue id");
-    check(r, m->state < RCPT_STATE_COUNT, "recipient state out of range");
-    return finish(r);
-}
-
-int ipc_encode_list_req(struct ipc_buf *b, uint32_t request_id, const struct ipc_list_req *m)
-{
-    ipc_msg_begin(b, IPC_LIST, request_id);
-    PUT_U32(state_mask);
-    PUT_STR(match);
-    PUT_U32(limit);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_list_req(struct ipc_reader *r, struct ipc_list_req *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_LIST);
-    GET_U32(state_mask);
-    GET_STR(match);
-    GET_U32(limit);
-    check(r, m->state_mask < (1u << RCPT_STATE_COUNT), "state mask out of range");
-    return finish(r);
-}
-
-int ipc_encode_due_req(struct ipc_buf *b, uint32_t request_id, const struct ipc_due_req *m)
-{
-    ipc_msg_begin(b, IPC_DUE, request_id);
-    PUT_U64(before_us);
-    PUT_U32(limit);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_due_req(struct ipc_reader *r, struct ipc_due_req *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_DUE);
-    GET_U64(before_us);
-    GET_U32(limit);
-    return finish(r);
-}
-
-int ipc_encode_due_item(struct ipc_buf *b, uint32_t request_id, const struct ipc_due_item *m)
-{
-    ipc_msg_begin(b, IPC_DUE_ITEM, request_id);
-    PUT_STR(qid);
-    PUT_U32(index);
-    PUT_U32(state);
-    PUT_U64(next_attempt_us);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_due_item(struct ipc_reader *r, struct ipc_due_item *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_DUE_ITEM);
-    GET_STR(qid);
-    GET_U32(index);
-    GET_U32(state);
-    GET_U64(next_attempt_us);
-    check(r, qid_ok(m->qid, 0), "bad queue id");
-    check(r, m->state < RCPT_STATE_COUNT, "recipient state out of range");
-    return finish(r);
-}
-
 /* ---- stats, events, plain requests ------------------------------------------ */
 
 int ipc_encode_stats(struct ipc_buf *b, uint32_t request_id, const struct ipc_stats *m)
@@ -436,25 +182,6 @@ int ipc_decode_stats(struct ipc_reader *r, struct ipc_stats *m)
         GET_U64(by_state[i]);
     GET_U64(adopted);
     GET_U64(started_us);
-    return finish(r);
-}
-
-int ipc_encode_event(struct ipc_buf *b, uint32_t request_id, const struct ipc_event *m)
-{
-    ipc_msg_begin(b, IPC_EVENT, request_id);
-    PUT_U32(kind);
-    PUT_STR(qid);
-    return ipc_msg_end(b);
-}
-
-int ipc_decode_event(struct ipc_reader *r, struct ipc_event *m)
-{
-    memset(m, 0, sizeof(*m));
-    expect_type(r, IPC_EVENT);
-    GET_U32(kind);
-    GET_STR(qid);
-    check(r, m->kind == IPC_EV_COMMITTED || m->kind == IPC_EV_REQUEUED, "unknown event kind");
-    check(r, qid_ok(m->qid, 1), "bad queue id");
     return finish(r);
 }
 
