@@ -3,6 +3,7 @@
 : "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 STORE_BIN="$top_builddir/store/spoolgate-store"
 SPOOLCTL="$top_builddir/tools/spoolctl"
+SENDMAIL="$top_builddir/tools/spoolgate-sendmail"
 STORE_LOAD="$top_builddir/tests/integration/store-load"
 
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/spoolgate-test.XXXXXX")

@@ -2,7 +2,7 @@
 # store-ops.sh - config refusal and SIGHUP reload, the due index, abandoned submissions leave nothing.
 . "$(dirname "$0")/lib.sh"
 
-plan 14
+plan 18
 printf '[global]\nstate_dir = %s\nbogus = 1\n[store]\nchunk_size = 1\n' "$T_DIR" > "$T_CONFIG"
 "$STORE_BIN" -c "$T_CONFIG" --foreground > "$T_DIR/refused.out" 2>&1
 test $? -ne 0; ok $? "a bad config stops the store from starting"
@@ -33,6 +33,17 @@ ok $? "the abandoned submission left no message"
 test -z "$(ls -A "$T_DIR/store/staging")"; ok $? "and no staging file"
 grep -q "disconnected during a submission; nothing was stored" "$T_STORE_LOG"; ok $? "the store logged the abandoned submission"
 
+printf 'Subject: hello\n\nline one\n..dots stay\n.\nafter the dot\n' |
+    "$SENDMAIL" -s "$T_SOCKET" -f alice@example.org bob@example.net carol@example.net > "$T_DIR/inject.out"
+ok $? "spoolgate-sendmail queues a message from stdin"
+QI=$(sed -n 's/^queued as //p' "$T_DIR/inject.out")
+"$SPOOLCTL" -s "$T_SOCKET" show "$QI" | grep -c "queued" | grep -qx 2 &&
+    "$SPOOLCTL" -s "$T_SOCKET" list --match alice@example.org | grep -q "^$QI .*from=<alice@example.org>"
+ok $? "the injected message is listed with its sender and both recipients queued"
+test "$("$SPOOLCTL" -s "$T_SOCKET" cat "$QI" | od -An -c | tr -s ' ' | tr -d '\n')" = \
+     "$(printf 'Subject: hello\r\n\r\nline one\r\n..dots stay\r\n' | od -An -c | tr -s ' ' | tr -d '\n')"
+ok $? "the stored body has CRLF line ends and ends at the lone dot"
+
 printf '[global]\nstate_dir = %s\n[store]\nmax_clients = many\n' "$T_DIR" > "$T_CONFIG"
 kill -HUP "$STORE_PID"; sleep 0.5
 grep -q "reload refused, the old config stays in force" "$T_STORE_LOG" &&
@@ -40,3 +51,6 @@ grep -q "reload refused, the old config stays in force" "$T_STORE_LOG" &&
 ok $? "SIGHUP with a bad config: refused and logged with the reason"
 "$SPOOLCTL" -s "$T_SOCKET" stats > /dev/null; ok $? "the store keeps serving on the old config"
 stop_store
+echo "Subject: x" | "$SENDMAIL" -s "$T_SOCKET" bob@example.net > "$T_DIR/down.out" 2>&1
+test $? -eq 75 && grep -q "store unavailable, message not queued" "$T_DIR/down.out"
+ok $? "with the store down, spoolgate-sendmail says so and exits 75 (EX_TEMPFAIL)"

@@ -1,0 +1,162 @@
+/* spoolgate-sendmail - local injection: a message on stdin into the store, sendmail-style arguments. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc_client.h"
+
+#define CHUNK 65536
+
+struct injector {
+    struct ipc_client c;
+    uint8_t buf[CHUNK];
+    size_t len;
+    uint64_t total;
+};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: spoolgate-sendmail [-c CONFIG] [-s SOCKET] [-f SENDER] [-i] RECIPIENT...\n"
+                    "  reads the message from stdin; LF line ends become CRLF; without -i a line\n"
+                    "  with a single '.' ends the message\n");
+    exit(EX_USAGE);
+}
+
+static void die(int code, const char *what, const char *why)
+{
+    fprintf(stderr, "spoolgate-sendmail: %s: %s\n", what, why);
+    exit(code);
+}
+
+/* Queue one chunk frame when the buffer is full (or at the end). */
+static void flush_chunk(struct injector *in)
+{
+    struct ipc_chunk ch = {in->buf, in->len};
+
+    if (in->len == 0)
+        return;
+    if (ipc_encode_submit_chunk(&in->c.out, 0, &ch) < 0 || ipc_client_send(&in->c) < 0)
+        die(EX_TEMPFAIL, "sending the message", in->c.error);
+    in->total += in->len;
+    in->len = 0;
+}
+
+static void put_bytes(struct injector *in, const char *p, size_t n)
+{
+    while (n > 0) {
+        size_t room = CHUNK - in->len, k = n < room ? n : room;
+        memcpy(in->buf + in->len, p, k);
+        in->len += k;
+        p += k;
+        n -= k;
+        if (in->len == CHUNK)
+            flush_chunk(in);
+    }
+}
+
+/* Copy stdin as CRLF lines. */
+static void copy_body(struct injector *in, int dot_ends)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    while ((n = getline(&line, &cap, stdin)) > 0) {
+        size_t len = (size_t)n;
+        if (line[len - 1] == '\n')
+            len -= (len >= 2 && line[len - 2] == '\r') ? 2 : 1;
+        if (dot_ends && len == 1 && line[0] == '.')
+            break;
+        put_bytes(in, line, len);
+        put_bytes(in, "\r\n", 2);
+    }
+    free(line);
+    flush_chunk(in);
+}
+
+static const char *store_socket(const char *config, char *buf, size_t bufsz)
+{
+    char err[4096];
+    struct sg_config *cfg = config_load(config, err, sizeof(err));
+
+    if (!cfg)
+        die(EX_CONFIG, "config refused", err);
+    if (config_socket_path(cfg, "store", buf, bufsz) < 0)
+        die(EX_CONFIG, "config", "socket path too long");
+    config_free(cfg);
+    return buf;
+}
+
+static void begin(struct injector *in, const char *sender, char **rcpts, int nrcpt)
+{
+    struct ipc_submit_begin b = {0};
+
+    if (strlen(sender) > IPC_ADDR_MAX)
+        die(EX_DATAERR, sender, "sender address too long");
+    snprintf(b.sender, sizeof(b.sender), "%s", sender);
+    ipc_encode_submit_begin(&in->c.out, ipc_client_request_id(&in->c), &b);
+    for (int i = 0; i < nrcpt; i++) {
+        struct ipc_submit_rcpt r = {0};
+        if (!rcpts[i][0] || strlen(rcpts[i]) > IPC_ADDR_MAX)
+            die(EX_DATAERR, rcpts[i], "bad recipient address");
+        snprintf(r.addr, sizeof(r.addr), "%s", rcpts[i]);
+        ipc_encode_submit_rcpt(&in->c.out, 0, &r);
+    }
+}
+
+static void commit(struct injector *in)
+{
+    struct ipc_submit_commit cm = {.size = in->total};
+    struct ipc_submitted done;
+    struct ipc_reader r;
+
+    ipc_encode_submit_commit(&in->c.out, ipc_client_request_id(&in->c), &cm);
+    if (ipc_client_send(&in->c) < 0 || ipc_client_recv(&in->c, &r, 120000) < 0)
+        die(EX_TEMPFAIL, "store", in->c.error);
+    if (r.type == IPC_SUBMIT_STARTED && ipc_client_recv(&in->c, &r, 120000) < 0)
+        die(EX_TEMPFAIL, "store", in->c.error);
+    if (ipc_client_take_error(&in->c, &r))
+        die(EX_TEMPFAIL, "message not queued", in->c.error);
+    if (ipc_decode_submitted(&r, &done) < 0)
+        die(EX_TEMPFAIL, "message not queued", r.error ? r.error : "bad reply");
+    printf("queued as %s\n", done.qid);
+}
+
+int main(int argc, char **argv)
+{
+    static struct injector in;
+    const char *config = NULL, *sock = NULL, *sender = NULL;
+    char sockbuf[256], defsender[300];
+    int opt, dot_ends = 1;
+
+    while ((opt = getopt(argc, argv, "c:s:f:io:")) != -1) {
+        switch (opt) {
+        case 'c': config = optarg; break;
+        case 's': sock = optarg; break;
+        case 'f': sender = optarg; break;
+        case 'i': dot_ends = 0; break;
+        case 'o': if (strcmp(optarg, "i") == 0) dot_ends = 0; break; /* -oi */
+        default: usage();
+        }
+    }
+    if (optind >= argc)
+        usage();
+    if (!sender) {
+        const char *user = getenv("USER");
+        snprintf(defsender, sizeof(defsender), "%s@localhost", user ? user : "root");
+        sender = defsender;
+    }
+    if (!sock)
+        sock = store_socket(config, sockbuf, sizeof(sockbuf));
+    if (ipc_client_connect(&in.c, sock, "spoolgate-sendmail", "submit", "submit") < 0)
+        die(EX_TEMPFAIL, "store unavailable, message not queued", in.c.error);
+    begin(&in, sender, argv + optind, argc - optind);
+    copy_body(&in, dot_ends);
+    commit(&in);
+    ipc_client_close(&in.c);
+    return EX_OK;
+}
