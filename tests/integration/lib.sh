@@ -41,7 +41,7 @@ diag() { sed 's/^/# /'; }
 bail() { echo "Bail out! $*"; exit 1; }
 
 write_config() {
-    printf '[global]\nstate_dir = %s\n[store]\ncheckpoint_interval = 5s\n%s' "$T_DIR" "${1:-}" > "$T_CONFIG"
+    printf '[global]\nstate_dir = %s\n[store]\ncheckpoint_interval = 1s\n%s' "$T_DIR" "${1:-}" > "$T_CONFIG"
 }
 
 # start_store: in the background, logging to $T_STORE_LOG; waits until it answers.

@@ -3,8 +3,10 @@
 . "$(dirname "$0")/lib.sh"
 
 N=$(scale 2000)
-plan 11
-write_config
+plan 12
+write_config "log_file_size = 4m
+log_buffer_size = 1m
+"
 start_store; ok $? "spoolgate-store starts on an empty state directory"
 
 "$STORE_LOAD" submit -s "$T_SOCKET" -c 8 -n "$N" --min 1024 --max 1048576 --ack "$T_DIR/acks" > "$T_DIR/submit.out" 2>&1
@@ -33,4 +35,7 @@ ok $? "release: nothing is held any more"
     test "$("$SPOOLCTL" -s "$T_SOCKET" list | tail -1)" = "$((N - 1)) messages"
 ok $? "delete removes exactly one message"
 "$SPOOLCTL" -s "$T_SOCKET" show "$Q" > /dev/null 2>&1; test $? -ne 0; ok $? "a deleted message is not found"
+logs_left() { ls "$T_DIR/store" | grep -c '^log\.'; }
+for _ in $(seq 1 100); do [ "$(logs_left)" -le 2 ] && break; sleep 0.1; done
+test "$(logs_left)" -le 2; ok $? "checkpoints remove log files no longer needed ($(logs_left) left)"
 stop_store
