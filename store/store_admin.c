@@ -126,7 +126,7 @@ static void admin_done(struct store_work *w)
         store_conn_reply_error(c, aw->request_id, store_db_ipc_code(aw->ret), "%s %s: %s", verb,
                                aw->qid ? q : "all",
                                aw->ret == DB_NOTFOUND ? "no such message"
-                                                      : store_db_strerror(aw->ret));
+                               : store_db_strerror(aw->ret));
     } else {
         log_msg(LOG_LVL_NOTICE, aw->qid ? q : NULL, "%s by %s: %llu recipients of %llu messages",
                 verb, aw->who, (unsigned long long)aw->changed, (unsigned long long)aw->messages);
@@ -273,18 +273,24 @@ void store_op_stats(struct store_conn *c, struct ipc_reader *r)
 {
     struct admin_work *aw;
 
-    if (ipc_decode_empty(r) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad STATS: %s", r->error); return; }
-    if (!(aw = calloc(1, sizeof(*aw))))
-        { store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory"); return; }
+    if (ipc_decode_empty(r) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad STATS: %s", r->error);
+        return;
+    }
+    if (!(aw = calloc(1, sizeof(*aw)))) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
+        return;
+    }
     aw->request_id = r->request_id;
     store_work_queue(c, &aw->base, stats_run, stats_done);
 }
 
 void store_op_subscribe(struct store_conn *c, struct ipc_reader *r)
 {
-    if (ipc_decode_empty(r) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBSCRIBE: %s", r->error); return; }
+    if (ipc_decode_empty(r) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad SUBSCRIBE: %s", r->error);
+        return;
+    }
     c->subscribed = 1;
     log_info("%s: subscribed to events", c->name);
     store_conn_reply_ok(c, r->request_id, 0);

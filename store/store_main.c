@@ -1,4 +1,5 @@
 /* store_main.c - spoolgate-store: options, config, the BDB environment, the socket, signals, checkpoints. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -105,6 +106,25 @@ static void signal_cb(uv_signal_t *h, int signum)
 
 /* ---- start-up ------------------------------------------------------------- */
 
+/* Spill files are unlinked as soon as they are made; a crash between the
+ * two can leave one behind, which holds nothing committed. */
+static void store_sweep_staging(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[PATH_MAX];
+
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "spill.", 6) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0)
+            log_notice("removed leftover staging file %s", path);
+    }
+    if (d)
+        closedir(d);
+}
+
 static void store_prepare_dirs(struct store *st)
 {
     const char *sd = config_socket_dir(st->cfg);
@@ -112,6 +132,7 @@ static void store_prepare_dirs(struct store *st)
     snprintf(st->tmp_dir, sizeof(st->tmp_dir), "%s/staging", config_store_dir(st->cfg));
     if (mkdir(st->tmp_dir, 0700) < 0 && errno != EEXIST)
         log_fatal("%s: cannot create: %s", st->tmp_dir, strerror(errno));
+    store_sweep_staging(st->tmp_dir);
     if (mkdir(sd, 0750) < 0 && errno != EEXIST)
         log_fatal("%s: cannot create socket directory: %s", sd, strerror(errno));
     if (config_socket_path(st->cfg, "store", st->socket_path, sizeof(st->socket_path)) < 0)

@@ -361,8 +361,10 @@ void store_op_read_body(struct store_conn *c, struct ipc_reader *r)
     if (op_parse_qid(c, r, &qid, 0) < 0 || !(sw = stream_new(c, r)))
         return;
     if (!(sw->chunk = malloc(IPC_CHUNK_MAX))) {
-        free(sw);
-        { store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory"); return; }
+        free(sw); {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
+        return;
+    }
     }
     sw->qid = qid;
     store_work_queue(c, &sw->base, stream_run, stream_done);
@@ -373,8 +375,10 @@ void store_op_list(struct store_conn *c, struct ipc_reader *r)
     struct stream_work *sw;
     struct ipc_list_req f;
 
-    if (ipc_decode_list_req(r, &f) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad LIST: %s", r->error); return; }
+    if (ipc_decode_list_req(r, &f) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad LIST: %s", r->error);
+        return;
+    }
     if (!(sw = stream_new(c, r)))
         return;
     sw->filter = f;
@@ -452,11 +456,15 @@ void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r)
     struct ipc_rcpt_update u;
     uint64_t qid;
 
-    if (ipc_decode_rcpt_update(r, &u) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad UPDATE_RCPT: %s", r->error); return; }
-    if (qid_parse(u.qid, &qid) < 0)
-        { store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"",
-                                      u.qid); return; }
+    if (ipc_decode_rcpt_update(r, &u) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad UPDATE_RCPT: %s", r->error);
+        return;
+    }
+    if (qid_parse(u.qid, &qid) < 0) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"",
+                               u.qid);
+        return;
+    }
     if (!(op = op_new(c, r)))
         return;
     op->qid = qid;
@@ -529,8 +537,10 @@ void store_op_due(struct store_conn *c, struct ipc_reader *r)
     struct op_work *op;
     struct ipc_due_req d;
 
-    if (ipc_decode_due_req(r, &d) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad DUE: %s", r->error); return; }
+    if (ipc_decode_due_req(r, &d) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad DUE: %s", r->error);
+        return;
+    }
     if (!(op = op_new(c, r)))
         return;
     if (d.before_us == 0)

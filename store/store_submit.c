@@ -75,12 +75,18 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
     struct submission *sub;
     struct ipc_buf b;
 
-    if (ipc_decode_submit_begin(r, &m) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_BEGIN: %s", r->error); return; }
-    if (c->sub)
-        { store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_BEGIN inside a submission"); return; }
-    if (!(sub = calloc(1, sizeof(*sub))))
-        { store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory"); return; }
+    if (ipc_decode_submit_begin(r, &m) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_BEGIN: %s", r->error);
+        return;
+    }
+    if (c->sub) {
+        store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_BEGIN inside a submission");
+        return;
+    }
+    if (!(sub = calloc(1, sizeof(*sub)))) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
+        return;
+    }
     sub->fd = -1;
     sub->begin_request = r->request_id;
     sub->env.qid = qid_next(&st->qids, now_us());
@@ -104,20 +110,30 @@ void store_submit_rcpt(struct store_conn *c, struct ipc_reader *r)
     struct submission *sub = c->sub;
     struct rec_rcpt *rc;
 
-    if (ipc_decode_submit_rcpt(r, &m) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_RCPT: %s", r->error); return; }
-    if (!sub)
-        { store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_RCPT outside a submission"); return; }
-    if (!m.addr[0])
-        { submission_set_error(sub, IPC_ERR_PERM, "empty recipient address"); return; }
-    if (sub->nrcpt >= SUBMIT_RCPT_MAX)
-        { submission_set_error(sub, IPC_ERR_PERM, "more than %d recipients",
-                                    SUBMIT_RCPT_MAX); return; }
+    if (ipc_decode_submit_rcpt(r, &m) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_RCPT: %s", r->error);
+        return;
+    }
+    if (!sub) {
+        store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_RCPT outside a submission");
+        return;
+    }
+    if (!m.addr[0]) {
+        submission_set_error(sub, IPC_ERR_PERM, "empty recipient address");
+        return;
+    }
+    if (sub->nrcpt >= SUBMIT_RCPT_MAX) {
+        submission_set_error(sub, IPC_ERR_PERM, "more than %d recipients",
+                             SUBMIT_RCPT_MAX);
+        return;
+    }
     if (sub->nrcpt == sub->rcpt_cap) {
         uint32_t cap = sub->rcpt_cap ? sub->rcpt_cap * 2 : 4;
         struct rec_rcpt *n = realloc(sub->rcpts, cap * sizeof(*n));
-        if (!n)
-            { submission_set_error(sub, IPC_ERR_TEMP, "out of memory"); return; }
+        if (!n) {
+            submission_set_error(sub, IPC_ERR_TEMP, "out of memory");
+            return;
+        }
         sub->rcpts = n;
         sub->rcpt_cap = cap;
     }
@@ -139,9 +155,10 @@ static int submission_open_spill(struct submission *sub, const char *dir)
     sub->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (sub->fd >= 0)
         return 0;
-    /* File systems without O_TMPFILE: a named file, unlinked at once. */
-    snprintf(path, sizeof(path), "%s/spill.XXXXXX", dir);
-    if ((sub->fd = mkostemp(path, O_CLOEXEC)) < 0)
+    /* File systems without O_TMPFILE: a named file of our own, unlinked at once. */
+    snprintf(path, sizeof(path), "%s/spill.%d.%llu", dir, (int)getpid(),
+             (unsigned long long)sub->env.qid);
+    if ((sub->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
         return -1;
     unlink(path);
     return 0;
@@ -217,23 +234,33 @@ void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
     struct ipc_chunk m;
     struct submit_work *sw;
 
-    if (ipc_decode_chunk(r, &m) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_CHUNK: %s", r->error); return; }
-    if (!sub)
-        { store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_CHUNK outside a submission"); return; }
+    if (ipc_decode_chunk(r, &m) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_CHUNK: %s", r->error);
+        return;
+    }
+    if (!sub) {
+        store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_CHUNK outside a submission");
+        return;
+    }
     sub->total += m.len;
     if (sub->err_code)
         return;
-    if ((long long)sub->total > st->cfg->store.max_message_size)
-        { submission_set_error(sub, IPC_ERR_PERM,
-                                    "message larger than max_message_size (%lld bytes)",
-                                    st->cfg->store.max_message_size); return; }
-    if (submission_append(sub, m.data, m.len) < 0)
-        { submission_set_error(sub, IPC_ERR_TEMP, "out of memory staging the body"); return; }
+    if ((long long)sub->total > st->cfg->store.max_message_size) {
+        submission_set_error(sub, IPC_ERR_PERM,
+                             "message larger than max_message_size (%lld bytes)",
+                             st->cfg->store.max_message_size);
+        return;
+    }
+    if (submission_append(sub, m.data, m.len) < 0) {
+        submission_set_error(sub, IPC_ERR_TEMP, "out of memory staging the body");
+        return;
+    }
     if ((long long)sub->mem_len <= st->cfg->store.staging_memory)
         return;
-    if (!(sw = calloc(1, sizeof(*sw))))
-        { submission_set_error(sub, IPC_ERR_TEMP, "out of memory"); return; }
+    if (!(sw = calloc(1, sizeof(*sw)))) {
+        submission_set_error(sub, IPC_ERR_TEMP, "out of memory");
+        return;
+    }
     sw->sub = sub;
     store_work_queue(c, &sw->base, spill_run, spill_done);
 }
@@ -396,10 +423,14 @@ void store_submit_commit(struct store_conn *c, struct ipc_reader *r)
     struct submission *sub = c->sub;
     struct submit_work *sw;
 
-    if (ipc_decode_submit_commit(r, &m) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_COMMIT: %s", r->error); return; }
-    if (!sub)
-        { store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_COMMIT outside a submission"); return; }
+    if (ipc_decode_submit_commit(r, &m) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_COMMIT: %s", r->error);
+        return;
+    }
+    if (!sub) {
+        store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_COMMIT outside a submission");
+        return;
+    }
     c->sub = NULL;
     if (!sub->err_code && m.size != sub->total)
         submission_set_error(sub, IPC_ERR_PERM, "size mismatch: commit says %llu, got %llu",
@@ -426,8 +457,10 @@ void store_submit_commit(struct store_conn *c, struct ipc_reader *r)
 
 void store_submit_abort(struct store_conn *c, struct ipc_reader *r)
 {
-    if (ipc_decode_empty(r) < 0)
-        { store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_ABORT: %s", r->error); return; }
+    if (ipc_decode_empty(r) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_ABORT: %s", r->error);
+        return;
+    }
     if (c->sub)
         log_msg(LOG_LVL_INFO, c->sub->qid_text, "submission aborted by %s", c->name);
     store_submission_free(c->sub);
