@@ -450,6 +450,117 @@ static int mode_garbage(void)
     return failures || errors ? 1 : 0;
 }
 
+/* ---- lifecycle: updates, the due index, removal, events --------------------- */
+
+static int lc_num;
+
+static void tap(int good, const char *what)
+{
+    printf("%s %d - %s\n", good ? "ok" : "not ok", ++lc_num, what);
+}
+
+/* Send the frame in c->out; return the type of the reply (ERROR counts). */
+static uint16_t roundtrip(struct ipc_client *c, struct ipc_reader *r)
+{
+    if (ipc_client_send(c) < 0 || ipc_client_recv(c, r, TIMEOUT_MS) < 0)
+        return 0;
+    return r->type;
+}
+
+static int update(struct ipc_client *c, const char *qid, uint32_t index, uint32_t state,
+                  uint64_t next, const char *reply)
+{
+    struct ipc_rcpt_update u = {.index = index, .state = state, .attempts = 1,
+                                .next_attempt_us = next, .last_attempt_us = now_us()};
+    struct ipc_reader r;
+
+    snprintf(u.qid, sizeof(u.qid), "%s", qid);
+    snprintf(u.route, sizeof(u.route), "smtp:[127.0.0.1]:25");
+    snprintf(u.last_reply, sizeof(u.last_reply), "%s", reply);
+    ipc_encode_rcpt_update(&c->out, ipc_client_request_id(c), &u);
+    return roundtrip(c, &r) == IPC_OK ? 0 : (int)ipc_client_take_error(c, &r);
+}
+
+/* Is recipient `index` of qid in the due index (due before `before`)? */
+static int is_due(struct ipc_client *c, const char *qid, uint32_t index, uint64_t before)
+{
+    struct ipc_due_req q = {.before_us = before, .limit = 100000};
+    struct ipc_reader r;
+    int found = 0;
+
+    ipc_encode_due_req(&c->out, ipc_client_request_id(c), &q);
+    if (ipc_client_send(c) < 0)
+        return -1;
+    while (ipc_client_recv(c, &r, TIMEOUT_MS) == 0 && r.type == IPC_DUE_ITEM) {
+        struct ipc_due_item it;
+        if (ipc_decode_due_item(&r, &it) == 0 && strcmp(it.qid, qid) == 0 && it.index == index)
+            found = 1;
+    }
+    return found;
+}
+
+static int wait_event(struct ipc_client *sub, const char *qid)
+{
+    struct ipc_reader r;
+    struct ipc_event ev;
+
+    while (ipc_client_recv(sub, &r, 5000) == 0)
+        if (r.type == IPC_EVENT && ipc_decode_event(&r, &ev) == 0 &&
+            ev.kind == IPC_EV_COMMITTED && strcmp(ev.qid, qid) == 0)
+            return 1;
+    return 0;
+}
+
+static int mode_lifecycle(void)
+{
+    struct ipc_client c, sub;
+    struct ipc_reader r;
+    char qid[64] = "", line[700];
+    uint64_t hour = 3600ull * 1000000u;
+
+    if (ipc_client_connect(&c, opt_socket, "store-load", "test", "submit,update,due,read") < 0 ||
+        ipc_client_connect(&sub, opt_socket, "store-load", "test", "events") < 0) {
+        fprintf(stderr, "lifecycle: %s\n", c.error);
+        return 2;
+    }
+    ipc_encode_empty(&sub.out, IPC_SUBSCRIBE, ipc_client_request_id(&sub));
+    tap(roundtrip(&sub, &r) == IPC_OK, "SUBSCRIBE is answered OK");
+    ack_file = tmpfile();
+    opt_total = 2; /* message 1 has two recipients */
+    next_message = 1;
+    submit_thread((void *)0);
+    rewind(ack_file);
+    if (fgets(line, sizeof(line), ack_file))
+        sscanf(line, "%63s", qid);
+    fclose(ack_file);
+    ack_file = NULL;
+    tap(qid[0] != '\0', "a message with two recipients is committed");
+    tap(wait_event(&sub, qid), "the subscriber gets a COMMITTED event naming it");
+    tap(is_due(&c, qid, 0, 0) == 1, "a new recipient is due at once");
+    tap(update(&c, qid, 0, RCPT_DEFERRED, now_us() + hour, "451 4.7.1 greylisted") == 0,
+        "recipient 0 deferred for an hour");
+    tap(is_due(&c, qid, 0, 0) == 0, "a deferred recipient is not due before its time");
+    tap(is_due(&c, qid, 0, now_us() + 2 * hour) == 1, "and is due once its time has come");
+    tap(update(&c, qid, 0, RCPT_DELIVERED, 0, "250 2.0.0 ok") == 0, "recipient 0 delivered");
+    tap(is_due(&c, qid, 0, now_us() + 2 * hour) == 0, "a delivered recipient leaves the due index");
+    tap(update(&c, qid, 0, RCPT_QUEUED, 0, "") == IPC_ERR_PERM,
+        "a final recipient cannot be changed again");
+    tap(update(&c, qid, 7, RCPT_FAILED, 0, "") == IPC_ERR_NOTFOUND,
+        "updating a recipient that does not exist: not found");
+    tap(update(&c, qid, 1, RCPT_FAILED, 0, "550 5.1.1 no such user") == 0,
+        "recipient 1 failed: every recipient is final");
+    {
+        struct ipc_qid_msg q;
+        snprintf(q.qid, sizeof(q.qid), "%s", qid);
+        ipc_encode_qid_msg(&c.out, IPC_READ_ENVELOPE, ipc_client_request_id(&c), &q);
+        tap(roundtrip(&c, &r) == IPC_ERROR && ipc_client_take_error(&c, &r) == IPC_ERR_NOTFOUND,
+            "a message whose recipients are all final is removed");
+    }
+    ipc_client_close(&sub);
+    ipc_client_close(&c);
+    return errors ? 1 : 0;
+}
+
 /* ---- abandon: a client that disconnects mid-submission ------------------------ */
 
 /* Begin a 2 MiB submission (past staging_memory, so part of it is spilled),
@@ -505,7 +616,7 @@ int main(int argc, char **argv)
         i++;
     }
     if (!opt_socket || opt_clients < 1 || opt_clients > 256 || opt_min < 64 || opt_max < opt_min) {
-        fprintf(stderr, "usage: store-load submit|verify|garbage|abandon -s SOCKET [-c CLIENTS] [-n TOTAL]\n"
+        fprintf(stderr, "usage: store-load submit|verify|garbage|abandon|lifecycle -s SOCKET [-c CLIENTS] [-n TOTAL]\n"
                         "       [--min BYTES] [--max BYTES] [--seed N] [--ack FILE] [--expect-all-generation]\n");
         return 2;
     }
@@ -517,6 +628,8 @@ int main(int argc, char **argv)
         return mode_garbage();
     if (strcmp(mode, "abandon") == 0)
         return mode_abandon();
+    if (strcmp(mode, "lifecycle") == 0)
+        return mode_lifecycle();
     fprintf(stderr, "store-load: unknown mode \"%s\"\n", mode);
     return 2;
 }
