@@ -556,6 +556,22 @@ static int mode_lifecycle(void)
         tap(roundtrip(&c, &r) == IPC_ERROR && ipc_client_take_error(&c, &r) == IPC_ERR_NOTFOUND,
             "a message whose recipients are all final is removed");
     }
+    {
+        struct ipc_submit_begin b = {.sender = "aborted@test.invalid"};
+        struct ipc_submit_rcpt rc = {.addr = "x@example.test"};
+        struct ipc_chunk ch = {(const uint8_t *)"body", 4};
+        struct ipc_qid_msg q;
+        ipc_encode_submit_begin(&c.out, ipc_client_request_id(&c), &b);
+        ipc_encode_submit_rcpt(&c.out, 0, &rc);
+        ipc_encode_submit_chunk(&c.out, 0, &ch);
+        tap(roundtrip(&c, &r) == IPC_SUBMIT_STARTED && ipc_decode_qid_msg(&r, &q) == 0,
+            "a submission is begun");
+        ipc_encode_empty(&c.out, IPC_SUBMIT_ABORT, ipc_client_request_id(&c));
+        tap(roundtrip(&c, &r) == IPC_OK, "SUBMIT_ABORT is answered OK");
+        ipc_encode_qid_msg(&c.out, IPC_READ_ENVELOPE, ipc_client_request_id(&c), &q);
+        tap(roundtrip(&c, &r) == IPC_ERROR && ipc_client_take_error(&c, &r) == IPC_ERR_NOTFOUND,
+            "an aborted submission leaves no message");
+    }
     ipc_client_close(&sub);
     ipc_client_close(&c);
     return errors ? 1 : 0;
