@@ -72,3 +72,13 @@ store_alive() { [ -n "$STORE_PID" ] && kill -0 "$STORE_PID" 2>/dev/null; }
 
 # Scale for slow builds (sanitizers): SG_TEST_SCALE=2 halves the work.
 scale() { echo $(( $1 / ${SG_TEST_SCALE:-1} )); }
+
+# relay_tap FILE EXTRA: plan for the ok/not ok lines a helper program wrote to
+# FILE plus EXTRA more of our own, then relay its lines under our numbering.
+relay_tap() {
+    grep -E '^(not )?ok' "$1" | sed -E 's/^((not )?ok)( [0-9]+)? - /\1 /' > "$1.lines"
+    plan $(( $(wc -l < "$1.lines") + $2 ))
+    while read -r verdict rest; do
+        case "$verdict" in not) ok 1 "${rest#ok }";; *) ok 0 "$rest";; esac
+    done < "$1.lines"
+}

@@ -6,11 +6,7 @@ write_config
 start_store || bail "spoolgate-store did not start"
 "$STORE_LOAD" lifecycle -s "$T_SOCKET" > "$T_DIR/lifecycle.out" 2>&1
 rc=$?
-grep -E '^(not )?ok' "$T_DIR/lifecycle.out" | sed -E 's/^((not )?ok) [0-9]+ - /\1 /' > "$T_DIR/lines"
-plan $(( $(wc -l < "$T_DIR/lines") + 2 ))
-while read -r verdict rest; do
-    case "$verdict" in not) ok 1 "${rest#ok }";; *) ok 0 "$rest";; esac
-done < "$T_DIR/lines"
+relay_tap "$T_DIR/lifecycle.out" 2
 ok "$rc" "store-load lifecycle exits 0"
 grep -q "rcpt 1: state=failed attempts=1 route=smtp:\[127.0.0.1\]:25 reply=550 5.1.1 no such user; all recipients final, message removed" "$T_STORE_LOG"
 ok $? "the store logs each state change with route and reply, and the removal"
