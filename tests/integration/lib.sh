@@ -82,3 +82,12 @@ relay_tap() {
         case "$verdict" in not) ok 1 "${rest#ok }";; *) ok 0 "$rest";; esac
     done < "$1.lines"
 }
+
+# wait_for_log PATTERN: until the store log has a line matching it (10 s at most).
+wait_for_log() {
+    for _ in $(seq 1 100); do
+        grep -qE "$1" "$T_STORE_LOG" && return 0
+        sleep 0.1
+    done
+    return 1
+}

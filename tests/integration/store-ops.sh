@@ -27,7 +27,7 @@ Q=$(head -1 "$T_DIR/acks" | cut -d' ' -f1)
 "$SPOOLCTL" -s "$T_SOCKET" due | grep -q "^$Q "; ok $? "a released message is due again"
 
 "$STORE_LOAD" abandon -s "$T_SOCKET" > /dev/null 2>&1; ok $? "a client abandons a 2 MiB submission halfway"
-sleep 0.3
+wait_for_log "disconnected during a submission"
 "$SPOOLCTL" -s "$T_SOCKET" list --match abandoned | tail -1 | grep -qx "0 messages"
 ok $? "the abandoned submission left no message"
 test -z "$(ls -A "$T_DIR/store/staging")"; ok $? "and no staging file"
@@ -45,8 +45,8 @@ test "$("$SPOOLCTL" -s "$T_SOCKET" cat "$QI" | od -An -c | tr -s ' ' | tr -d '\n
 ok $? "the stored body has CRLF line ends and ends at the lone dot"
 
 printf '[global]\nstate_dir = %s\n[store]\nmax_clients = many\n' "$T_DIR" > "$T_CONFIG"
-kill -HUP "$STORE_PID"; sleep 0.5
-grep -q "reload refused, the old config stays in force" "$T_STORE_LOG" &&
+kill -HUP "$STORE_PID"
+wait_for_log "reload refused, the old config stays in force" &&
     grep -q "max_clients: not a number" "$T_STORE_LOG"
 ok $? "SIGHUP with a bad config: refused and logged with the reason"
 "$SPOOLCTL" -s "$T_SOCKET" stats > /dev/null; ok $? "the store keeps serving on the old config"
