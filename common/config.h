@@ -46,10 +46,34 @@ struct cfg_store {
     long long due_batch;       /* default limit of one due-work answer */
 };
 
+struct cfg_smtpd {
+    char *listen;              /* relay/MX listeners: "addr:port [v6]:port ..." */
+    char *submission_listen;   /* submission listeners (AUTH required before MAIL) */
+    long long max_message_size;
+    long long max_recipients;
+    long long max_errors;
+    long long max_received;    /* more Received fields than this: mail loop */
+    long long max_sessions;
+    long long command_timeout;
+    long long data_timeout;
+    long long dot_timeout;
+    char *mynetworks;          /* CIDR list allowed to relay */
+    char *local_domains;       /* domains we accept mail for from anyone */
+    char *tls_cert_file;       /* "" -> no STARTTLS */
+    char *tls_key_file;
+    char *auth_users_file;     /* user:crypt-hash lines; "" -> no AUTH */
+};
+
+struct cfg_gateway {
+    char *domain;              /* the postoffice's mail domain; "" -> no postoffice */
+};
+
 struct sg_config {
     char *source;              /* file it came from, or "(embedded default)" */
     struct cfg_global global;
     struct cfg_store store;
+    struct cfg_smtpd smtpd;
+    struct cfg_gateway gateway;
 };
 
 struct cfg_key {

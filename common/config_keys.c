@@ -8,6 +8,8 @@
 #define G (1024LL * 1024LL * 1024LL)
 #define G_(f) offsetof(struct sg_config, global.f)
 #define S_(f) offsetof(struct sg_config, store.f)
+#define D_(f) offsetof(struct sg_config, smtpd.f)
+#define W_(f) offsetof(struct sg_config, gateway.f)
 
 const struct cfg_key cfg_keys[] = {
     {"global", "state_dir", CFG_PATH, "./spoolgate-state", 0, 1024, NULL, G_(state_dir),
@@ -46,6 +48,39 @@ const struct cfg_key cfg_keys[] = {
      "times a transaction chosen as a deadlock victim is retried"},
     {"store", "due_batch", CFG_INT, "1000", 1, 100000, NULL, S_(due_batch),
      "most recipients in one due-work answer"},
+    {"smtpd", "listen", CFG_STRING, "0.0.0.0:25 [::]:25", 0, 1024, NULL, D_(listen),
+     "relay/MX listeners, space separated addr:port ([v6]:port for IPv6); empty: none"},
+    {"smtpd", "submission_listen", CFG_STRING, "0.0.0.0:587 [::]:587", 0, 1024, NULL,
+     D_(submission_listen), "submission listeners (AUTH over TLS required before MAIL); empty: none"},
+    {"smtpd", "max_message_size", CFG_SIZE, "32m", 1 * K, 2 * G, NULL, D_(max_message_size),
+     "largest message accepted (advertised in SIZE); keep it below store.max_message_size"},
+    {"smtpd", "max_recipients", CFG_INT, "1000", 1, 100000, NULL, D_(max_recipients),
+     "recipients per message; more get 452 4.5.3"},
+    {"smtpd", "max_errors", CFG_INT, "10", 1, 1000, NULL, D_(max_errors),
+     "error replies in one session before it is closed with 421"},
+    {"smtpd", "max_received", CFG_INT, "100", 1, 1000, NULL, D_(max_received),
+     "more Received header fields than this: refused as a mail loop (554 5.4.6)"},
+    {"smtpd", "max_sessions", CFG_INT, "20000", 1, 1000000, NULL, D_(max_sessions),
+     "concurrent SMTP sessions; more get 421 at connect"},
+    {"smtpd", "command_timeout", CFG_DURATION, "5m", 1, 86400, NULL, D_(command_timeout),
+     "time to wait for the next command"},
+    {"smtpd", "data_timeout", CFG_DURATION, "3m", 1, 86400, NULL, D_(data_timeout),
+     "time to wait for the next block of message data"},
+    {"smtpd", "dot_timeout", CFG_DURATION, "10m", 1, 86400, NULL, D_(dot_timeout),
+     "time the client waits for our reply to the end of data (we answer well within it)"},
+    {"smtpd", "mynetworks", CFG_STRING, "127.0.0.0/8 [::1]/128", 0, 4096, NULL, D_(mynetworks),
+     "client networks allowed to relay to any domain (CIDR list)"},
+    {"smtpd", "local_domains", CFG_STRING, "", 0, 4096, NULL, D_(local_domains),
+     "domains accepted from anyone (list; .example matches subdomains)"},
+    {"smtpd", "tls_cert_file", CFG_PATH, "", 0, 1024, NULL, D_(tls_cert_file),
+     "PEM certificate chain for STARTTLS (empty: no STARTTLS)"},
+    {"smtpd", "tls_key_file", CFG_PATH, "", 0, 1024, NULL, D_(tls_key_file),
+     "PEM private key for STARTTLS"},
+    {"smtpd", "auth_users_file", CFG_PATH, "", 0, 1024, NULL, D_(auth_users_file),
+     "user:crypt-hash lines for AUTH PLAIN/LOGIN after STARTTLS (empty: no AUTH)"},
+
+    {"gateway", "domain", CFG_STRING, "", 0, 255, NULL, W_(domain),
+     "mail domain of the legacy postoffice (empty: no postoffice)"},
     {NULL, NULL, CFG_INT, NULL, 0, 0, NULL, 0, NULL},
 };
 
@@ -58,4 +93,9 @@ const char cfg_embedded_default[] =
     "state_dir = ./spoolgate-state\n"
     "\n"
     "[store]\n"
-    "checkpoint_interval = 60s\n";
+    "checkpoint_interval = 60s\n"
+    "\n"
+    "[smtpd]\n"
+    "listen = 127.0.0.1:2525 [::1]:2525\n"
+    "submission_listen = 127.0.0.1:2587 [::1]:2587\n"
+    "local_domains = localhost\n";

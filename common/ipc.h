@@ -23,7 +23,7 @@
  */
 
 #define IPC_PROTO_MAJOR 1
-#define IPC_PROTO_MINOR 0
+#define IPC_PROTO_MINOR 1
 
 #define IPC_HEADER_LEN 4            /* u32 payload length */
 #define IPC_PAYLOAD_MIN 6           /* u16 type + u32 request id */
@@ -85,6 +85,9 @@ enum ipc_type {
 
     IPC_SUBSCRIBE = 60,      /* no fields -> IPC_OK; then IPC_EVENT frames arrive */
     IPC_EVENT = 61,          /* struct ipc_event (request id 0) */
+
+    IPC_DIR_LOOKUP = 70,     /* struct ipc_dir_lookup -> IPC_DIR_RESULT (served by the gateway) */
+    IPC_DIR_RESULT = 71,     /* struct ipc_dir_result */
 };
 
 /* Per-recipient states.  DELIVERED and FAILED are final. */
@@ -131,6 +134,15 @@ enum ipc_event_kind {
 
 /* Capabilities the store offers; clients list the ones they need. */
 #define IPC_CAPS_STORE "submit,read,update,list,due,admin,events"
+/* The gateway's postoffice directory (RCPT checks by smtpd). */
+#define IPC_CAP_DIRECTORY "directory"
+
+/* Answers of a directory lookup. */
+enum ipc_dir_status {
+    IPC_DIR_UNKNOWN = 0,     /* no such mailbox */
+    IPC_DIR_FOUND = 1,
+    IPC_DIR_UNAVAILABLE = 2, /* the directory is not loaded (yet) */
+};
 
 /* ---- typed messages ---------------------------------------------------- */
 
@@ -259,6 +271,15 @@ struct ipc_event {
     char qid[IPC_QID_MAX + 1];           /* "" for many messages */
 };
 
+struct ipc_dir_lookup {
+    char addr[IPC_ADDR_MAX + 1];         /* local@postoffice-domain */
+};
+
+struct ipc_dir_result {
+    uint32_t status;                     /* enum ipc_dir_status */
+    char mailbox[IPC_ADDR_MAX + 1];      /* the legacy address when found */
+};
+
 /* ---- frame buffer (writer side) ---------------------------------------- */
 
 struct ipc_buf {
@@ -354,6 +375,8 @@ IPC_DECLARE_CODEC(due_req, struct ipc_due_req);
 IPC_DECLARE_CODEC(due_item, struct ipc_due_item);
 IPC_DECLARE_CODEC(stats, struct ipc_stats);
 IPC_DECLARE_CODEC(event, struct ipc_event);
+IPC_DECLARE_CODEC(dir_lookup, struct ipc_dir_lookup);
+IPC_DECLARE_CODEC(dir_result, struct ipc_dir_result);
 
 /* struct ipc_qid_msg is shared by several request types, so its codec takes
  * the type; decode accepts any of them. */

@@ -351,6 +351,8 @@ static const struct {
     {IPC_STATS_REPLY, "STATS_REPLY"},
     {IPC_SUBSCRIBE, "SUBSCRIBE"},
     {IPC_EVENT, "EVENT"},
+    {IPC_DIR_LOOKUP, "DIR_LOOKUP"},
+    {IPC_DIR_RESULT, "DIR_RESULT"},
 };
 
 const char *ipc_type_name(uint16_t type)

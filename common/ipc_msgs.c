@@ -73,6 +73,8 @@ static int finish(struct ipc_reader *r)
 #define FIELDS_due_req(X) X(U64, before_us) X(U32, limit)
 #define FIELDS_due_item(X) X(STR, qid) X(U32, index) X(U32, state) X(U64, next_attempt_us)
 #define FIELDS_event(X) X(U32, kind) X(STR, qid)
+#define FIELDS_dir_lookup(X) X(STR, addr)
+#define FIELDS_dir_result(X) X(U32, status) X(STR, mailbox)
 
 #define ENCODE_FIELD(kind, f) PUT_##kind(f);
 #define DECODE_FIELD(kind, f) GET_##kind(f);
@@ -126,6 +128,10 @@ IPC_CODEC(event, IPC_EVENT, struct ipc_event,
           (check(r, m->kind == IPC_EV_COMMITTED || m->kind == IPC_EV_REQUEUED,
                  "unknown event kind"),
            check(r, qid_ok(m->qid, 1), "bad queue id")))
+IPC_CODEC(dir_lookup, IPC_DIR_LOOKUP, struct ipc_dir_lookup,
+          check(r, m->addr[0] != '\0', "empty address"))
+IPC_CODEC(dir_result, IPC_DIR_RESULT, struct ipc_dir_result,
+          check(r, m->status <= IPC_DIR_UNAVAILABLE, "directory status out of range"))
 
 /* CHUNK travels as SUBMIT_CHUNK (client -> store) or CHUNK (store -> client). */
 static int encode_chunk_as(struct ipc_buf *b, uint16_t type, uint32_t request_id,

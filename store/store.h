@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "qid.h"
 #include "store_db.h"
 
@@ -15,7 +16,7 @@ struct store_conn;
 struct store {
     uv_loop_t *loop;
     struct sg_config *cfg;
-    const char *config_path;        /* NULL: default lookup */
+    struct daemon_opts opts;        /* program, -c, -f */
     struct store_db db;
     struct qid_alloc qids;
     uv_pipe_t listener;

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,23 +12,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "store.h"
 #include "store_conn.h"
 
 static struct store the_store;
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: spoolgate-store [-c FILE] [-f] [--check-config] [--dump-config]\n"
-            "  -c, --config FILE   config file (default %s if it exists,\n"
-            "                      else the embedded default)\n"
-            "  -f, --foreground    stay in the foreground and log to stderr\n"
-            "      --check-config  validate the config and exit\n"
-            "      --dump-config   print every key with its value and exit\n",
-            SPOOLGATE_CONFIG_PATH);
-}
 
 /* ---- checkpoints ---------------------------------------------------------- */
 
@@ -76,13 +64,10 @@ static void store_stop(struct store *st)
 /* SIGHUP: a bad new config leaves the old one in force. */
 static void store_reload(struct store *st)
 {
-    char err[8192];
-    struct sg_config *n = config_load(st->config_path, err, sizeof(err));
+    struct sg_config *n = daemon_reload(&st->opts);
 
-    if (!n) {
-        log_error("reload refused, the old config stays in force:\n%s", err);
+    if (!n)
         return;
-    }
     if (strcmp(config_store_dir(n), config_store_dir(st->cfg)) != 0 ||
         strcmp(config_socket_dir(n), config_socket_dir(st->cfg)) != 0 ||
         n->store.cache_size != st->cfg->store.cache_size ||
@@ -182,28 +167,11 @@ static void store_start_handles(struct store *st)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static struct sg_config *load_config_or_exit(const char *path)
-{
-    char err[8192];
-    struct sg_config *c = config_load(path, err, sizeof(err));
-
-    if (!c) {
-        fprintf(stderr, "spoolgate-store: config refused:\n%s", err);
-        exit(1);
-    }
-    return c;
-}
-
-static int store_run(struct store *st, int foreground)
+static int store_run(struct store *st)
 {
     char err[1024], threads[16];
 
-    if (!foreground && daemon(0, 0) < 0) {
-        perror("spoolgate-store: daemon");
-        return 1;
-    }
-    log_open("spoolgate-store", foreground, st->cfg->global.syslog_facility);
-    log_set_level(st->cfg->global.log_level);
+    daemon_detach(&st->opts, st->cfg);
     /* The worker pool runs every blocking BDB call; size it before first use. */
     snprintf(threads, sizeof(threads), "%lld", st->cfg->store.worker_threads);
     setenv("UV_THREADPOOL_SIZE", threads, 1);
@@ -231,35 +199,7 @@ static int store_run(struct store *st, int foreground)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
-        {"check-config", no_argument, NULL, 'C'}, {"dump-config", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
-    };
-    int opt, foreground = 0, check = 0, dump = 0;
-
-    while ((opt = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'c': the_store.config_path = optarg; break;
-        case 'f': foreground = 1; break;
-        case 'C': check = 1; break;
-        case 'D': dump = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
-        return 2;
-    }
-    the_store.cfg = load_config_or_exit(the_store.config_path);
-    if (check || dump) {
-        if (dump)
-            config_dump(stdout, the_store.cfg, 1);
-        else
-            printf("%s: config OK\n", the_store.cfg->source);
-        config_free(the_store.cfg);
-        return 0;
-    }
-    return store_run(&the_store, foreground);
+    the_store.opts.program = "spoolgate-store";
+    the_store.cfg = daemon_init(argc, argv, &the_store.opts);
+    return store_run(&the_store);
 }

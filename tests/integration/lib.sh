@@ -91,3 +91,63 @@ wait_for_log() {
     done
     return 1
 }
+
+# ---- smtpd ------------------------------------------------------------------
+SMTPD_BIN="$top_builddir/smtpd/spoolgate-smtpd"
+T_SMTPD_LOG="$T_DIR/smtpd.log"
+SMTPD_PID=
+T_HOSTNAME=mx.test.invalid
+T_LOCAL_DOMAIN=local.test
+T_PO_DOMAIN=po.test
+T_USER=alice
+T_PASS=wonderland
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# make_tls: a self-signed certificate for localhost and a users file.
+make_tls() {
+    openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=localhost" -days 2 \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" > /dev/null 2>&1 || return 1
+    printf '%s:%s\n' "$T_USER" "$(openssl passwd -6 "$T_PASS")" > "$T_DIR/users"
+}
+
+# write_smtpd_config [extra smtpd lines]: store + smtpd on free loopback ports;
+# loopback is NOT in mynetworks, so relaying needs AUTH.
+write_smtpd_config() {
+    SMTP_PORT=$(free_port)
+    SUBMIT_PORT=$(free_port)
+    make_tls || bail "cannot make a TLS certificate"
+    write_config "$(printf '[global]\nhostname = %s\n[smtpd]\nlisten = 127.0.0.1:%s [::1]:%s\nsubmission_listen = 127.0.0.1:%s\nmynetworks = 192.0.2.0/24\nlocal_domains = %s\ntls_cert_file = %s\ntls_key_file = %s\nauth_users_file = %s\n%s\n[gateway]\ndomain = %s\n' \
+        "$T_HOSTNAME" "$SMTP_PORT" "$SMTP_PORT" "$SUBMIT_PORT" "$T_LOCAL_DOMAIN" \
+        "$T_DIR/cert.pem" "$T_DIR/key.pem" "$T_DIR/users" "${1:-}" "$T_PO_DOMAIN")"
+}
+
+# start_smtpd: in the background, logging to $T_SMTPD_LOG; waits for its greeting.
+start_smtpd() {
+    "$SMTPD_BIN" -c "$T_CONFIG" --foreground >> "$T_SMTPD_LOG" 2>&1 &
+    SMTPD_PID=$!
+    for _ in $(seq 1 300); do
+        python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $SMTP_PORT), 1); sys.exit(0 if s.recv(100).startswith(b'2') else 1)" 2>/dev/null && return 0
+        kill -0 "$SMTPD_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_smtpd() {
+    kill -TERM "$SMTPD_PID" 2>/dev/null
+    wait "$SMTPD_PID" 2>/dev/null
+    SMTPD_PID=
+}
+
+# Environment for the Python SMTP test clients.
+export_smtp_env() {
+    export SG_HOST=127.0.0.1 SG_SMTP_PORT="$SMTP_PORT" SG_SUBMIT_PORT="$SUBMIT_PORT" \
+        SG_SPOOLCTL="$SPOOLCTL" SG_STORE_SOCKET="$T_SOCKET" SG_HOSTNAME="$T_HOSTNAME" \
+        SG_CA_FILE="$T_DIR/cert.pem" SG_USER="$T_USER" SG_PASS="$T_PASS" \
+        SG_LOCAL_DOMAIN="$T_LOCAL_DOMAIN" SG_PO_DOMAIN="$T_PO_DOMAIN" SG_SMTPD_PID="$SMTPD_PID" \
+        SG_MAX_SIZE=1048576 SG_SMTPD_LOG="$T_SMTPD_LOG"
+}

@@ -268,7 +268,7 @@ static void test_hello_check(void **state)
     peer.major = IPC_PROTO_MAJOR + 1;
     assert_int_equal(ipc_hello_check(&peer, "", &code, why, sizeof(why)), -1);
     assert_int_equal(code, IPC_ERR_VERSION);
-    assert_non_null(strstr(why, "speaks protocol 2.0, we speak 1.0"));
+    assert_non_null(strstr(why, "speaks protocol 2.0, we speak 1."));
 }
 
 /* Random mutations of valid frames must be rejected or decoded, never crash. */

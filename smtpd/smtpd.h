@@ -1,0 +1,228 @@
+/* smtpd.h - spoolgate-smtpd: the daemon, its sessions, and the interfaces between its files. */
+#ifndef SPOOLGATE_SMTPD_H
+#define SPOOLGATE_SMTPD_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "ipc_uv.h"
+#include "smtp_body.h"
+#include "smtp_parse.h"
+
+#define SMTPD_PROGRAM "spoolgate-smtpd"
+#define SMTPD_CMD_LINE_MAX 512    /* RFC 5321 4.5.3.1.4, incl. CRLF */
+#define SMTPD_TEXT_LINE_MAX 1000  /* RFC 5321 4.5.3.1.6, incl. CRLF */
+#define SMTPD_CHUNK 65536         /* body octets per frame to the store */
+#define SMTPD_STORE_BACKLOG (256 * 1024) /* stop reading the client above this */
+#define SMTPD_OUT_BACKLOG (64 * 1024)    /* stop reading when replies pile up */
+#define SMTPD_MAX_NETWORKS 64
+
+struct tls_conn;
+struct smtpd_listener;
+
+/* Session states; session_enter() is the only place they change. */
+enum session_state {
+    SS_GREETING,     /* greeting being decided */
+    SS_INIT,         /* before EHLO/HELO */
+    SS_READY,        /* after EHLO/HELO, no transaction */
+    SS_MAIL,         /* MAIL accepted, no recipient yet */
+    SS_RCPT,         /* at least one recipient */
+    SS_RCPT_LOOKUP,  /* waiting for the postoffice directory */
+    SS_DATA_OPEN,    /* DATA/BDAT: waiting for the store to start the submission */
+    SS_DATA,         /* reading the DATA body */
+    SS_BDAT,         /* reading the octets of a BDAT chunk */
+    SS_COMMIT,       /* waiting for the store to commit */
+    SS_AUTH,         /* waiting for an AUTH continuation line */
+    SS_AUTH_CHECK,   /* password being checked on a worker thread */
+    SS_TLS,          /* TLS handshake under way */
+    SS_CLOSING,      /* reply flushed, then close */
+    SS_COUNT
+};
+
+struct session_rcpt {
+    char addr[SMTP_PATH_MAX + 1];
+    char orcpt[SMTP_ORCPT_MAX + 1];
+    unsigned notify;
+};
+
+/* The transaction: MAIL to the end of data. */
+struct transaction {
+    struct smtp_mail_args mail;
+    struct session_rcpt *rcpts;
+    unsigned nrcpt, rcpt_cap;
+    int used_bdat;                /* BDAT seen: DATA no longer allowed */
+    uint64_t bdat_left;           /* octets of the current chunk still to read */
+    uint64_t bdat_size;           /* octets of the current chunk */
+    int bdat_last;                /* the current chunk is the last */
+    int bdat_discard;             /* chunk refused: octets are read and dropped (2: no MAIL) */
+    struct ipc_uv *store;         /* the submission connection, from the pool */
+    char qid[IPC_QID_MAX + 1];
+    struct body_filter filter;
+    uint8_t *chunk;               /* body octets not yet sent to the store */
+    size_t chunk_len;
+    uint64_t size;                /* octets sent to the store */
+    int too_big;
+    int store_failed;             /* the store connection failed mid-way */
+    char store_error[256];
+    uint32_t store_code;          /* IPC error code when it failed */
+};
+
+struct session {
+    struct smtpd *d;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    int handles_open;             /* tcp + timer not yet closed */
+    int refs;                     /* asynchronous work holding the session */
+    enum session_state state;
+    uint64_t id;                  /* for logs */
+    int submission;               /* accepted on a submission listener */
+    char peer_ip[48];
+    struct sockaddr_storage peer;
+    char helo[256];
+    int esmtp;
+    int relay_ok;                 /* client in mynetworks */
+    char auth_user[128];          /* "" until authenticated */
+    char auth_mech;               /* 'P' or 'L' while SS_AUTH */
+    int auth_step;
+    char auth_login_user[256];
+    unsigned errors;
+    unsigned commands;
+    int reading;                  /* uv_read_start active */
+    int in_write_backlog;
+    int processing;               /* inside session_process (no re-entry) */
+    struct tls_conn *tls;         /* NULL before STARTTLS */
+    char tls_info[96];            /* "TLSv1.3 with cipher ..." once active */
+    /* input not yet processed (plaintext) */
+    uint8_t *in;
+    size_t in_len, in_cap, in_off;
+    int skipping_line;            /* discarding an overlong command line */
+    /* replies not yet written */
+    char *out;
+    size_t out_len, out_cap;
+    size_t write_pending;         /* octets in uv_write not yet done */
+    struct transaction *tx;       /* NULL outside a transaction */
+    uint32_t dir_request;         /* pending directory lookup */
+    struct smtp_rcpt_args pending_rcpt;
+};
+
+/* Store connection state seen by the monitor. */
+struct smtpd_store {
+    struct smtpd *d;
+    struct ipc_uv *monitor;       /* hello'd control connection, NULL while down */
+    int up;
+    uint64_t generation;
+    char why[IPC_REPLY_MAX + 64]; /* why it is down */
+    uv_timer_t retry;
+    struct ipc_uv **idle;         /* pooled submission connections */
+    unsigned nidle, idle_cap;
+};
+
+struct smtpd_dir {
+    struct smtpd *d;
+    struct ipc_uv *conn;
+    int up;
+    char why[IPC_REPLY_MAX + 64];
+    uv_timer_t retry;
+};
+
+struct smtpd {
+    uv_loop_t *loop;
+    struct sg_config *cfg;
+    const char *config_path;
+    char hostname[256];
+    char store_socket[108];
+    char gateway_socket[108];
+    struct smtp_cidr networks[SMTPD_MAX_NETWORKS];
+    int nnetworks;
+    struct smtpd_listener *listeners;
+    unsigned nsessions;
+    uint64_t next_session_id;
+    struct smtpd_store store;
+    struct smtpd_dir dir;
+    void *tls_ctx;                /* SSL_CTX *, NULL without a certificate */
+    struct smtpd_users *users;    /* NULL without a users file */
+    int stopping;
+};
+
+/* smtpd_session.c */
+void session_accept(struct smtpd *d, uv_stream_t *server, int submission);
+void session_enter(struct session *s, enum session_state next);
+void session_reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void session_reply_raw(struct session *s, const char *text, size_t len);
+/* Reply and count it as an error (closes the session past max_errors). */
+void session_error(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void session_close(struct session *s, const char *why);
+/* Go on with buffered input after an asynchronous step finished. */
+void session_resume(struct session *s);
+void session_set_timer(struct session *s, long long seconds);
+void session_tls_started(struct session *s);
+void session_discard_input(struct session *s);
+void session_ref(struct session *s);
+void session_unref(struct session *s);
+int session_alive(const struct session *s);
+
+/* smtpd_commands.c */
+void commands_dispatch(struct session *s, const char *line, size_t len);
+void commands_auth_line(struct session *s, const char *line, size_t len);
+void transaction_free(struct session *s);
+void commands_rcpt_looked_up(struct session *s, uint32_t status);
+void session_write_ehlo(struct session *s);
+
+/* smtpd_data.c */
+void data_begin(struct session *s, int bdat);
+/* Feed octets of the body; returns octets consumed. */
+size_t data_feed(struct session *s, const uint8_t *in, size_t len);
+void data_abandon(struct session *s);
+/* store pool events for a session's submission */
+void data_store_started(struct session *s, const char *qid);
+void data_store_committed(struct session *s, const struct ipc_submitted *m);
+void data_store_failed(struct session *s, uint32_t code, const char *why);
+void data_store_drained(struct session *s);
+
+/* smtpd_store.c */
+void store_start(struct smtpd *d);
+void store_stop(struct smtpd *d);
+/* Get a ready submission connection for s: now from the pool (returns it)
+ * or later through data_store_ready() / data_store_failed(). */
+void store_acquire(struct session *s);
+void store_release(struct smtpd *d, struct ipc_uv *c, int clean);
+void data_store_ready(struct session *s, struct ipc_uv *c);
+
+/* smtpd_dir.c */
+void dir_start(struct smtpd *d);
+void dir_stop(struct smtpd *d);
+/* Ask for addr; the answer comes to commands_rcpt_looked_up().  Answers at
+ * once (IPC_DIR_UNAVAILABLE) when the gateway is not connected. */
+void dir_lookup(struct session *s, const char *addr);
+void dir_cancel(struct session *s);
+
+/* smtpd_tls.c */
+int tls_init(struct smtpd *d, char *why, size_t whysz);
+void tls_free_ctx(struct smtpd *d);
+struct tls_conn *tls_conn_new(struct smtpd *d);
+void tls_conn_free(struct tls_conn *t);
+/* Ciphertext from the socket in; plaintext appended to the session input.
+ * Returns 1 when the handshake just completed, 0 ok, -1 fatal (why set). */
+int tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why, size_t whysz);
+/* Plaintext out: encrypted and written.  -1 fatal. */
+int tls_conn_write(struct session *s, const char *data, size_t len);
+/* Ciphertext the TLS engine wants written (handshake, alerts). */
+int tls_conn_flush(struct session *s);
+void tls_conn_describe(struct tls_conn *t, char *buf, size_t bufsz);
+
+/* smtpd_auth.c */
+struct smtpd_users *users_load(const char *path, char *why, size_t whysz);
+void users_free(struct smtpd_users *u);
+/* Decode base64 (strict); returns length or -1. */
+int auth_base64_decode(const char *in, size_t len, char *out, size_t outsz);
+/* Check user/password on a worker thread; calls commands_auth_done(). */
+void auth_check(struct session *s, const char *user, const char *pass);
+void commands_auth_done(struct session *s, int ok, const char *user);
+
+/* smtpd_io.c helpers used by TLS */
+int session_write_wire(struct session *s, const void *data, size_t len);
+int session_append_input(struct session *s, const uint8_t *data, size_t len);
+
+#endif

@@ -1,0 +1,487 @@
+/* smtpd_commands.c - the SMTP command table: each verb's order check and its action. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "smtpd.h"
+
+typedef void (*command_fn)(struct session *s, const char *arg, size_t len);
+
+/* ---- transaction ---------------------------------------------------------------- */
+
+void transaction_free(struct session *s)
+{
+    struct transaction *tx = s->tx;
+
+    if (!tx)
+        return;
+    data_abandon(s);
+    free(tx->rcpts);
+    free(tx->chunk);
+    free(tx);
+    s->tx = NULL;
+}
+
+/* Back to the state after the greeting or EHLO, without a transaction. */
+static void session_reset(struct session *s)
+{
+    transaction_free(s);
+    session_enter(s, s->helo[0] ? SS_READY : SS_INIT);
+}
+
+static int transaction_add_rcpt(struct transaction *tx, const struct smtp_rcpt_args *r)
+{
+    if (tx->nrcpt == tx->rcpt_cap) {
+        unsigned cap = tx->rcpt_cap ? tx->rcpt_cap * 2 : 4;
+        struct session_rcpt *p = realloc(tx->rcpts, cap * sizeof(*p));
+
+        if (!p)
+            return -1;
+        tx->rcpts = p;
+        tx->rcpt_cap = cap;
+    }
+    snprintf(tx->rcpts[tx->nrcpt].addr, sizeof(tx->rcpts[0].addr), "%s", r->rcpt);
+    snprintf(tx->rcpts[tx->nrcpt].orcpt, sizeof(tx->rcpts[0].orcpt), "%s", r->orcpt);
+    tx->rcpts[tx->nrcpt].notify = r->notify;
+    tx->nrcpt++;
+    return 0;
+}
+
+/* ---- greeting commands ------------------------------------------------------------ */
+
+void session_write_ehlo(struct session *s)
+{
+    struct smtpd *d = s->d;
+    char line[300];
+    int n;
+
+    n = snprintf(line, sizeof(line), "250-%s Hello %s\r\n", d->hostname, s->helo);
+    session_reply_raw(s, line, (size_t)n);
+    session_reply_raw(s, "250-PIPELINING\r\n", 16);
+    n = snprintf(line, sizeof(line), "250-SIZE %lld\r\n", d->cfg->smtpd.max_message_size);
+    session_reply_raw(s, line, (size_t)n);
+    session_reply_raw(s, "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n", 62);
+    if (d->tls_ctx && !s->tls)
+        session_reply_raw(s, "250-STARTTLS\r\n", 14);
+    if (d->users && s->tls)
+        session_reply_raw(s, "250-AUTH PLAIN LOGIN\r\n", 22);
+    session_reply_raw(s, "250 CHUNKING\r\n", 14);
+}
+
+static void greet_command(struct session *s, const char *arg, size_t len, int esmtp)
+{
+    if (len == 0 || len >= sizeof(s->helo) || memchr(arg, ' ', len)) {
+        session_error(s, 501, "5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
+        return;
+    }
+    memcpy(s->helo, arg, len);
+    s->helo[len] = '\0';
+    s->esmtp = esmtp;
+    transaction_free(s);
+    session_enter(s, SS_READY);
+    if (esmtp)
+        session_write_ehlo(s);
+    else
+        session_reply(s, 250, "%s", s->d->hostname);
+}
+
+static void cmd_ehlo(struct session *s, const char *arg, size_t len)
+{
+    greet_command(s, arg, len, 1);
+}
+
+static void cmd_helo(struct session *s, const char *arg, size_t len)
+{
+    greet_command(s, arg, len, 0);
+}
+
+/* ---- MAIL ------------------------------------------------------------------------------ */
+
+static void cmd_mail(struct session *s, const char *arg, size_t len)
+{
+    struct smtp_error err;
+    struct transaction *tx;
+
+    if (s->state == SS_INIT) {
+        session_error(s, 503, "5.5.1 Send EHLO or HELO first");
+        return;
+    }
+    if (s->tx) {
+        session_error(s, 503, "5.5.1 Nested MAIL command");
+        return;
+    }
+    if (s->submission && !s->auth_user[0]) {
+        session_error(s, 530, "5.7.0 Authentication required");
+        return;
+    }
+    tx = calloc(1, sizeof(*tx));
+    if (!tx) {
+        session_reply(s, 451, "4.3.0 Out of memory, try again later");
+        return;
+    }
+    if (smtp_parse_mail(arg, len, &tx->mail, &err) < 0) {
+        free(tx);
+        session_error(s, err.code, "%s", err.text);
+        return;
+    }
+    if (tx->mail.has_size && tx->mail.size > (uint64_t)s->d->cfg->smtpd.max_message_size) {
+        free(tx);
+        session_error(s, 552, "5.3.4 Message size exceeds fixed limit");
+        return;
+    }
+    s->tx = tx;
+    session_enter(s, SS_MAIL);
+    session_reply(s, 250, "2.1.0 Ok");
+}
+
+/* ---- RCPT ------------------------------------------------------------------------------ */
+
+static void rcpt_accept(struct session *s, const struct smtp_rcpt_args *r)
+{
+    if (transaction_add_rcpt(s->tx, r) < 0) {
+        session_reply(s, 451, "4.3.0 Out of memory, try again later");
+        return;
+    }
+    session_enter(s, SS_RCPT);
+    session_reply(s, 250, "2.1.5 Ok");
+}
+
+void commands_rcpt_looked_up(struct session *s, uint32_t status)
+{
+    if (!session_alive(s) || s->state != SS_RCPT_LOOKUP)
+        return;
+    session_enter(s, s->tx->nrcpt ? SS_RCPT : SS_MAIL);
+    if (status == IPC_DIR_FOUND)
+        rcpt_accept(s, &s->pending_rcpt);
+    else if (status == IPC_DIR_UNKNOWN)
+        session_error(s, 550, "5.1.1 <%s>: Mailbox unknown in postoffice directory",
+                      s->pending_rcpt.rcpt);
+    else
+        session_reply(s, 450, "4.2.0 <%s>: Postoffice directory unavailable, try again later",
+                      s->pending_rcpt.rcpt);
+    session_resume(s);
+}
+
+static void cmd_rcpt(struct session *s, const char *arg, size_t len)
+{
+    struct smtpd *d = s->d;
+    struct smtp_error err;
+    const char *domain;
+
+    if (!s->tx || s->tx->used_bdat) {
+        session_error(s, 503, s->tx ? "5.5.1 RCPT not allowed after BDAT" : "5.5.1 Need MAIL command");
+        return;
+    }
+    if (smtp_parse_rcpt(arg, len, s->tx->mail.smtputf8, &s->pending_rcpt, &err) < 0) {
+        session_error(s, err.code, "%s", err.text);
+        return;
+    }
+    if (s->tx->nrcpt >= (unsigned)d->cfg->smtpd.max_recipients) {
+        session_reply(s, 452, "4.5.3 Too many recipients");
+        return;
+    }
+    domain = smtp_addr_domain(s->pending_rcpt.rcpt);
+    if (d->cfg->gateway.domain[0] && strcasecmp(domain, d->cfg->gateway.domain) == 0) {
+        session_enter(s, SS_RCPT_LOOKUP);
+        dir_lookup(s, s->pending_rcpt.rcpt);
+        return;
+    }
+    if (!domain[0] || smtp_domain_in_list(domain, d->cfg->smtpd.local_domains) ||
+        s->relay_ok || s->auth_user[0]) {
+        rcpt_accept(s, &s->pending_rcpt);
+        return;
+    }
+    log_info("session %llu: [%s] relay denied to <%s>", (unsigned long long)s->id, s->peer_ip,
+             s->pending_rcpt.rcpt);
+    session_error(s, 554, "5.7.1 <%s>: Relay access denied", s->pending_rcpt.rcpt);
+}
+
+/* ---- DATA, BDAT ---------------------------------------------------------------------- */
+
+static int data_allowed(struct session *s, int bdat)
+{
+    if (!s->tx) {
+        session_error(s, 503, "5.5.1 Need MAIL command");
+        return 0;
+    }
+    if (!bdat && s->tx->used_bdat) {
+        session_error(s, 503, "5.5.1 DATA not allowed after BDAT");
+        return 0;
+    }
+    if (s->tx->nrcpt == 0) {
+        session_error(s, 503, "5.5.1 No valid recipients");
+        return 0;
+    }
+    return 1;
+}
+
+static void cmd_data(struct session *s, const char *arg, size_t len)
+{
+    if (len) {
+        session_error(s, 501, "5.5.4 Syntax: DATA");
+        return;
+    }
+    if (data_allowed(s, 0))
+        data_begin(s, 0);
+}
+
+static void cmd_bdat(struct session *s, const char *arg, size_t len)
+{
+    struct smtp_error err;
+    uint64_t size;
+    int last;
+
+    if (smtp_parse_bdat(arg, len, &size, &last, &err) < 0) {
+        session_error(s, err.code, "%s", err.text);
+        return;
+    }
+    if (!s->tx || s->tx->nrcpt == 0) {
+        /* The chunk's octets are read and dropped, then refused (RFC 3030). */
+        int no_mail = !s->tx;
+
+        if (!s->tx && !(s->tx = calloc(1, sizeof(*s->tx)))) {
+            session_close(s, "out of memory");
+            return;
+        }
+        s->tx->bdat_discard = no_mail ? 2 : 1;
+    }
+    s->tx->bdat_left = s->tx->bdat_size = size;
+    s->tx->bdat_last = last;
+    if (s->tx->bdat_discard) {
+        session_enter(s, SS_BDAT);
+        return;
+    }
+    if (!s->tx->used_bdat) {
+        s->tx->used_bdat = 1;
+        data_begin(s, 1);
+        return;
+    }
+    session_enter(s, SS_BDAT);
+}
+
+/* ---- the small ones ------------------------------------------------------------------ */
+
+static void cmd_rset(struct session *s, const char *arg, size_t len)
+{
+    session_reset(s);
+    session_reply(s, 250, "2.0.0 Ok");
+}
+
+static void cmd_noop(struct session *s, const char *arg, size_t len)
+{
+    session_reply(s, 250, "2.0.0 Ok");
+}
+
+static void cmd_help(struct session *s, const char *arg, size_t len)
+{
+    session_reply(s, 214, "2.0.0 See RFC 5321");
+}
+
+static void cmd_vrfy(struct session *s, const char *arg, size_t len)
+{
+    if (len == 0)
+        session_error(s, 501, "5.5.4 Syntax: VRFY address");
+    else
+        session_reply(s, 252, "2.5.0 Cannot VRFY user, but will accept message");
+}
+
+static void cmd_expn(struct session *s, const char *arg, size_t len)
+{
+    session_error(s, 502, "5.5.1 Command not implemented");
+}
+
+static void cmd_quit(struct session *s, const char *arg, size_t len)
+{
+    session_reply(s, 221, "2.0.0 Bye");
+    transaction_free(s);
+    session_enter(s, SS_CLOSING);
+}
+
+/* ---- STARTTLS ------------------------------------------------------------------------ */
+
+static void cmd_starttls(struct session *s, const char *arg, size_t len)
+{
+    if (!s->d->tls_ctx) {
+        session_error(s, 502, "5.5.1 STARTTLS not available");
+        return;
+    }
+    if (len) {
+        session_error(s, 501, "5.5.4 Syntax: STARTTLS");
+        return;
+    }
+    if (s->tls) {
+        session_error(s, 503, "5.5.1 TLS already active");
+        return;
+    }
+    s->tls = tls_conn_new(s->d);
+    if (!s->tls) {
+        session_reply(s, 454, "4.7.0 TLS not available due to temporary reason");
+        return;
+    }
+    session_reply(s, 220, "2.0.0 Ready to start TLS");
+    /* RFC 3207 4.2: anything the client pipelined after STARTTLS is dropped. */
+    session_discard_input(s);
+    transaction_free(s);
+    session_enter(s, SS_TLS);
+    session_set_timer(s, s->d->cfg->smtpd.command_timeout);
+}
+
+/* ---- AUTH ------------------------------------------------------------------------------ */
+
+static void auth_fail(struct session *s, int code, const char *text)
+{
+    session_enter(s, SS_READY);
+    session_error(s, code, "%s", text);
+}
+
+/* "authzid NUL authcid NUL passwd" */
+static void auth_plain(struct session *s, const char *b64, size_t len)
+{
+    char buf[512], user[128];
+    int n = auth_base64_decode(b64, len, buf, sizeof(buf) - 1);
+    const char *authcid, *pass;
+
+    if (n < 0) {
+        auth_fail(s, 501, "5.5.2 Invalid base64 data");
+        return;
+    }
+    buf[n] = '\0';
+    authcid = memchr(buf, '\0', (size_t)n);
+    pass = authcid ? memchr(authcid + 1, '\0', (size_t)(buf + n - authcid - 1)) : NULL;
+    if (!authcid || !pass || (buf[0] && strcmp(buf, authcid + 1) != 0) ||
+        strlen(authcid + 1) >= sizeof(user)) {
+        auth_fail(s, 535, "5.7.8 Authentication credentials invalid");
+        return;
+    }
+    snprintf(user, sizeof(user), "%s", authcid + 1);
+    session_enter(s, SS_AUTH_CHECK);
+    auth_check(s, user, pass + 1);
+}
+
+static void auth_login_step(struct session *s, const char *b64, size_t len)
+{
+    char buf[256];
+    int n = auth_base64_decode(b64, len, buf, sizeof(buf) - 1);
+
+    if (n < 0) {
+        auth_fail(s, 501, "5.5.2 Invalid base64 data");
+        return;
+    }
+    buf[n] = '\0';
+    if (s->auth_step == 0) {
+        snprintf(s->auth_login_user, sizeof(s->auth_login_user), "%s", buf);
+        s->auth_step = 1;
+        session_enter(s, SS_AUTH);
+        session_reply_raw(s, "334 UGFzc3dvcmQ6\r\n", 18);
+        return;
+    }
+    session_enter(s, SS_AUTH_CHECK);
+    auth_check(s, s->auth_login_user, buf);
+}
+
+void commands_auth_line(struct session *s, const char *line, size_t len)
+{
+    if (len == 1 && line[0] == '*') {
+        auth_fail(s, 501, "5.7.0 Authentication cancelled");
+        return;
+    }
+    if (s->auth_mech == 'P')
+        auth_plain(s, line, len);
+    else
+        auth_login_step(s, line, len);
+}
+
+void commands_auth_done(struct session *s, int ok, const char *user)
+{
+    memset(s->auth_login_user, 0, sizeof(s->auth_login_user));
+    if (!session_alive(s))
+        return;
+    session_enter(s, SS_READY);
+    if (ok) {
+        snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
+        log_info("session %llu: [%s] authenticated as %s", (unsigned long long)s->id, s->peer_ip,
+                 user);
+        session_reply(s, 235, "2.7.0 Authentication successful");
+    } else {
+        log_notice("session %llu: [%s] authentication failed for %s", (unsigned long long)s->id,
+                   s->peer_ip, user);
+        session_error(s, 535, "5.7.8 Authentication credentials invalid");
+    }
+    session_resume(s);
+}
+
+static void cmd_auth(struct session *s, const char *arg, size_t len)
+{
+    size_t mlen = 0;
+    const char *initial;
+    size_t ilen;
+
+    if (!s->d->users) {
+        session_error(s, 502, "5.5.1 AUTH not available");
+        return;
+    }
+    if (!s->tls) {
+        session_error(s, 538, "5.7.11 Encryption required for requested authentication mechanism");
+        return;
+    }
+    if (s->state == SS_INIT || s->auth_user[0] || s->tx) {
+        session_error(s, 503, s->auth_user[0] ? "5.5.1 Already authenticated"
+                              : s->tx ? "5.5.1 AUTH not allowed during a transaction"
+                                      : "5.5.1 Send EHLO first");
+        return;
+    }
+    while (mlen < len && arg[mlen] != ' ')
+        mlen++;
+    initial = arg + mlen;
+    ilen = len - mlen;
+    while (ilen && *initial == ' ')
+        initial++, ilen--;
+    s->auth_step = 0;
+    if (mlen == 5 && strncasecmp(arg, "PLAIN", 5) == 0) {
+        s->auth_mech = 'P';
+        if (ilen == 0) {
+            session_enter(s, SS_AUTH);
+            session_reply_raw(s, "334 \r\n", 6);
+        } else {
+            auth_plain(s, initial, ilen == 1 && *initial == '=' ? 0 : ilen);
+        }
+    } else if (mlen == 5 && strncasecmp(arg, "LOGIN", 5) == 0) {
+        s->auth_mech = 'L';
+        if (ilen == 0) {
+            session_enter(s, SS_AUTH);
+            session_reply_raw(s, "334 VXNlcm5hbWU6\r\n", 18);
+        } else {
+            auth_login_step(s, initial, ilen);
+        }
+    } else {
+        session_error(s, 504, "5.5.4 Unrecognized authentication mechanism");
+    }
+}
+
+/* ---- dispatch -------------------------------------------------------------------------- */
+
+static const command_fn command_table[SMTP_V_COUNT] = {
+    [SMTP_V_EHLO] = cmd_ehlo,         [SMTP_V_HELO] = cmd_helo, [SMTP_V_MAIL] = cmd_mail,
+    [SMTP_V_RCPT] = cmd_rcpt,         [SMTP_V_DATA] = cmd_data, [SMTP_V_BDAT] = cmd_bdat,
+    [SMTP_V_RSET] = cmd_rset,         [SMTP_V_NOOP] = cmd_noop, [SMTP_V_QUIT] = cmd_quit,
+    [SMTP_V_HELP] = cmd_help,         [SMTP_V_VRFY] = cmd_vrfy, [SMTP_V_EXPN] = cmd_expn,
+    [SMTP_V_STARTTLS] = cmd_starttls, [SMTP_V_AUTH] = cmd_auth,
+};
+
+void commands_dispatch(struct session *s, const char *line, size_t len)
+{
+    struct smtp_cmd cmd;
+    struct smtp_error err;
+
+    if (smtp_parse_command(line, len, &cmd, &err) < 0) {
+        session_error(s, err.code, "%s", err.text);
+        return;
+    }
+    if (cmd.verb == SMTP_V_UNKNOWN || !command_table[cmd.verb]) {
+        session_error(s, 500, "5.5.1 Command unrecognized");
+        return;
+    }
+    command_table[cmd.verb](s, cmd.arg, cmd.arg_len);
+}

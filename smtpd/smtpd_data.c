@@ -1,0 +1,364 @@
+/* smtpd_data.c - message content: DATA and BDAT through the body filter into a store submission, Received header, commit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "qid.h"
+#include "smtpd.h"
+
+/* Room kept in the chunk for header fields we add. */
+#define ADDED_HEADER_ROOM 600
+
+static void rfc5322_date(char *buf, size_t bufsz)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    localtime_r(&now, &tm);
+    strftime(buf, bufsz, "%a, %d %b %Y %H:%M:%S %z", &tm);
+}
+
+/* ---- sending to the store --------------------------------------------------------- */
+
+static void data_send_chunk(struct session *s)
+{
+    struct transaction *tx = s->tx;
+    struct ipc_chunk c = {.data = tx->chunk, .len = tx->chunk_len};
+
+    if (tx->chunk_len == 0)
+        return;
+    if (tx->store && !tx->store_failed && !tx->too_big) {
+        if (ipc_encode_submit_chunk(ipc_uv_out(tx->store), 0, &c) < 0 ||
+            ipc_uv_flush(tx->store) < 0) {
+            /* ipc_uv reports the loss through data_store_failed(). */
+        }
+    }
+    tx->size += tx->chunk_len;
+    tx->chunk_len = 0;
+}
+
+static void data_append(struct session *s, const char *text, size_t len)
+{
+    struct transaction *tx = s->tx;
+
+    if (tx->chunk_len + len > SMTPD_CHUNK)
+        data_send_chunk(s);
+    memcpy(tx->chunk + tx->chunk_len, text, len);
+    tx->chunk_len += len;
+}
+
+static void data_add_received(struct session *s)
+{
+    struct transaction *tx = s->tx;
+    char hdr[1200], date[64];
+    const char *proto = !s->esmtp ? "SMTP"
+                        : s->tls ? (s->auth_user[0] ? "ESMTPSA" : "ESMTPS")
+                                 : (s->auth_user[0] ? "ESMTPA" : "ESMTP");
+    int n;
+
+    rfc5322_date(date, sizeof(date));
+    n = snprintf(hdr, sizeof(hdr), "Received: from %s ([%s])\r\n\tby %s (spoolgate) with %s id %s",
+                 s->helo[0] ? s->helo : "unknown", s->peer_ip, s->d->hostname, proto, tx->qid);
+    if (s->tls)
+        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\t(using %s)", s->tls_info);
+    if (s->auth_user[0])
+        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\t(authenticated as %s)", s->auth_user);
+    if (tx->nrcpt == 1)
+        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\tfor <%s>", tx->rcpts[0].addr);
+    n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, ";\r\n\t%s\r\n", date);
+    data_append(s, hdr, (size_t)n < sizeof(hdr) ? (size_t)n : sizeof(hdr) - 1);
+}
+
+/* Submission port: Date and Message-ID where the client left them out. */
+static void data_add_submission_headers(struct session *s)
+{
+    struct transaction *tx = s->tx;
+    char hdr[400], date[64];
+    int n = 0;
+
+    if (!s->submission)
+        return;
+    if (!tx->filter.saw_date) {
+        rfc5322_date(date, sizeof(date));
+        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "Date: %s\r\n", date);
+    }
+    if (!tx->filter.saw_message_id)
+        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "Message-ID: <%s.%llu@%s>\r\n", tx->qid,
+                      (unsigned long long)now_us(), s->d->hostname);
+    if (n > 0)
+        data_append(s, hdr, (size_t)n < sizeof(hdr) ? (size_t)n : sizeof(hdr) - 1);
+}
+
+/* ---- opening the submission -------------------------------------------------------- */
+
+void data_begin(struct session *s, int bdat)
+{
+    struct transaction *tx = s->tx;
+
+    tx->chunk = malloc(SMTPD_CHUNK);
+    if (!tx->chunk) {
+        session_reply(s, 451, "4.3.0 Out of memory, try again later");
+        return;
+    }
+    tx->chunk_len = 0;
+    session_enter(s, SS_DATA_OPEN);
+    store_acquire(s);
+}
+
+void data_store_ready(struct session *s, struct ipc_uv *c)
+{
+    struct transaction *tx = s->tx;
+    struct ipc_submit_begin b = {.ret = tx->mail.ret == SMTP_RET_FULL   ? IPC_RET_FULL
+                                        : tx->mail.ret == SMTP_RET_HDRS ? IPC_RET_HDRS
+                                                                        : IPC_RET_NONE};
+    struct ipc_buf *out = ipc_uv_out(c);
+
+    tx->store = c;
+    snprintf(b.sender, sizeof(b.sender), "%s", tx->mail.sender);
+    snprintf(b.envid, sizeof(b.envid), "%s", tx->mail.envid);
+    b.flags = (tx->mail.body == SMTP_BODY_8BITMIME ? IPC_FLAG_8BITMIME : 0) |
+              (tx->mail.smtputf8 ? IPC_FLAG_SMTPUTF8 : 0);
+    ipc_encode_submit_begin(out, ipc_uv_request_id(c), &b);
+    for (unsigned i = 0; i < tx->nrcpt; i++) {
+        struct ipc_submit_rcpt r = {.notify = tx->rcpts[i].notify};
+
+        snprintf(r.addr, sizeof(r.addr), "%s", tx->rcpts[i].addr);
+        snprintf(r.orcpt, sizeof(r.orcpt), "%s", tx->rcpts[i].orcpt);
+        ipc_encode_submit_rcpt(out, 0, &r);
+    }
+    ipc_uv_flush(c);
+}
+
+void data_store_started(struct session *s, const char *qid)
+{
+    struct transaction *tx = s->tx;
+
+    if (s->state != SS_DATA_OPEN)
+        return;
+    snprintf(tx->qid, sizeof(tx->qid), "%s", qid);
+    body_filter_init(&tx->filter, tx->used_bdat ? BODY_MODE_BDAT : BODY_MODE_DATA,
+                     SMTPD_TEXT_LINE_MAX);
+    data_add_received(s);
+    if (tx->used_bdat) {
+        session_enter(s, SS_BDAT);
+    } else {
+        session_reply(s, 354, "End data with <CR><LF>.<CR><LF>");
+        session_enter(s, SS_DATA);
+    }
+    session_resume(s);
+}
+
+/* The store could not be reached or failed: the message is refused with 4xx. */
+void data_store_failed(struct session *s, uint32_t code, const char *why)
+{
+    struct transaction *tx = s->tx;
+
+    if (!tx)
+        return;
+    tx->store = NULL;
+    if (!tx->store_failed) {
+        tx->store_failed = 1;
+        tx->store_code = code;
+        snprintf(tx->store_error, sizeof(tx->store_error), "%s", why);
+        log_warn("session %llu: %s%smail store failed: %s", (unsigned long long)s->id, tx->qid,
+                 tx->qid[0] ? ": " : "", why);
+    }
+    switch (s->state) {
+    case SS_DATA_OPEN:
+        if (tx->used_bdat) {
+            /* The chunk's octets still have to be read before the reply. */
+            tx->bdat_discard = 1;
+            session_enter(s, SS_BDAT);
+        } else {
+            session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
+            transaction_free(s);
+            session_enter(s, SS_READY);
+        }
+        session_resume(s);
+        break;
+    case SS_COMMIT:
+        session_reply(s, code == IPC_ERR_NOSPACE ? 452 : 451, "%s",
+                      code == IPC_ERR_NOSPACE ? "4.3.1 Mail store out of space, try again later"
+                                              : "4.3.0 Mail store failed, try again later");
+        transaction_free(s);
+        session_enter(s, SS_READY);
+        session_resume(s);
+        break;
+    default:
+        /* DATA/BDAT goes on to the end and is refused there. */
+        break;
+    }
+}
+
+void data_store_drained(struct session *s)
+{
+    if (s->state == SS_DATA || s->state == SS_BDAT)
+        session_resume(s);
+}
+
+/* ---- the end of the message --------------------------------------------------------- */
+
+/* Why the message is refused, or 0. */
+static int data_refusal(struct session *s, const char **text)
+{
+    struct transaction *tx = s->tx;
+
+    if (tx->filter.errors & (BODY_ERR_BARE_LF | BODY_ERR_BARE_CR))
+        return *text = "5.6.11 Bare CR or LF in message; use CRLF line endings", 550;
+    if (tx->filter.errors & BODY_ERR_LONG_LINE)
+        return *text = "5.3.4 Message line too long", 552;
+    if (tx->too_big)
+        return *text = "5.3.4 Message size exceeds fixed limit", 552;
+    if (tx->filter.received > (unsigned)s->d->cfg->smtpd.max_received)
+        return *text = "5.4.6 Too many Received headers: mail loop", 554;
+    if (tx->store_failed)
+        return *text = tx->store_code == IPC_ERR_NOSPACE
+                           ? "4.3.1 Mail store out of space, try again later"
+                           : "4.3.0 Mail store failed, try again later",
+               tx->store_code == IPC_ERR_NOSPACE ? 452 : 451;
+    return 0;
+}
+
+static void data_end(struct session *s)
+{
+    struct transaction *tx = s->tx;
+    const char *text;
+    int code;
+    struct ipc_submit_commit commit;
+
+    if (tx->filter.in_headers && !tx->too_big)
+        data_add_submission_headers(s);
+    data_send_chunk(s);
+    code = data_refusal(s, &text);
+    if (code) {
+        log_info("session %llu: %s: message from <%s> refused: %d %s", (unsigned long long)s->id,
+                 tx->qid[0] ? tx->qid : "-", tx->mail.sender, code, text);
+        transaction_free(s);
+        session_enter(s, SS_READY);
+        if (code >= 500)
+            session_error(s, code, "%s", text);
+        else
+            session_reply(s, code, "%s", text);
+        return;
+    }
+    commit.size = tx->size;
+    session_enter(s, SS_COMMIT);
+    if (ipc_encode_submit_commit(ipc_uv_out(tx->store), ipc_uv_request_id(tx->store), &commit) < 0 ||
+        ipc_uv_flush(tx->store) < 0)
+        return; /* the loss comes back as data_store_failed() */
+    session_set_timer(s, s->d->cfg->smtpd.dot_timeout / 2);
+}
+
+void data_store_committed(struct session *s, const struct ipc_submitted *m)
+{
+    struct transaction *tx = s->tx;
+
+    if (s->state != SS_COMMIT)
+        return;
+    log_info("%s: from=<%s> size=%llu nrcpt=%u client=[%s]%s%s", m->qid, tx->mail.sender,
+             (unsigned long long)tx->size, tx->nrcpt, s->peer_ip,
+             s->auth_user[0] ? " user=" : "", s->auth_user);
+    store_release(s->d, tx->store, 1);
+    tx->store = NULL;
+    session_reply(s, 250, "2.0.0 Ok: queued as %s", m->qid);
+    transaction_free(s);
+    session_enter(s, SS_READY);
+    session_resume(s);
+}
+
+/* Session or transaction ends before the commit: the store forgets it. */
+void data_abandon(struct session *s)
+{
+    struct transaction *tx = s->tx;
+
+    if (tx && tx->store) {
+        store_release(s->d, tx->store, 0);
+        tx->store = NULL;
+    }
+}
+
+/* ---- the octets ------------------------------------------------------------------------ */
+
+/* Run input through the filter into the chunk; handles the header end. */
+static size_t data_filter(struct session *s, const uint8_t *in, size_t len, enum body_event *ev)
+{
+    struct transaction *tx = s->tx;
+    size_t used = 0;
+
+    *ev = BODY_EV_NONE;
+    while (used < len || tx->chunk_len == SMTPD_CHUNK) {
+        size_t outlen = 0;
+        size_t room = SMTPD_CHUNK - tx->chunk_len;
+
+        if (room < ADDED_HEADER_ROOM) {
+            data_send_chunk(s);
+            continue;
+        }
+        used += body_filter_feed(&tx->filter, in + used, len - used, tx->chunk + tx->chunk_len,
+                                 room, &outlen, ev);
+        if (!tx->too_big && tx->size + tx->chunk_len + outlen >
+                                (uint64_t)s->d->cfg->smtpd.max_message_size + ADDED_HEADER_ROOM)
+            tx->too_big = 1;
+        tx->chunk_len = tx->too_big ? 0 : tx->chunk_len + outlen;
+        if (*ev == BODY_EV_HEADERS_END) {
+            data_add_submission_headers(s);
+            *ev = BODY_EV_NONE;
+            continue;
+        }
+        if (*ev == BODY_EV_END)
+            break;
+        if (outlen == 0 && used < len && room >= ADDED_HEADER_ROOM)
+            break; /* cannot happen with room left; guard against a stall */
+    }
+    return used;
+}
+
+static size_t data_feed_bdat(struct session *s, const uint8_t *in, size_t len)
+{
+    struct transaction *tx = s->tx;
+    size_t take = len < tx->bdat_left ? len : (size_t)tx->bdat_left;
+    enum body_event ev;
+
+    if (!tx->bdat_discard)
+        take = data_filter(s, in, take, &ev);
+    tx->bdat_left -= take;
+    if (tx->bdat_left > 0)
+        return take;
+    if (tx->bdat_discard) {
+        if (tx->store_failed)
+            session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
+        else
+            session_error(s, 503, "5.5.1 %s",
+                          tx->bdat_discard == 2 ? "Need MAIL command" : "No valid recipients");
+        if (tx->bdat_last || tx->store_failed || tx->nrcpt == 0) {
+            transaction_free(s);
+            session_enter(s, s->helo[0] ? SS_READY : SS_INIT);
+        } else {
+            session_enter(s, SS_RCPT);
+        }
+        return take;
+    }
+    if (tx->bdat_last) {
+        body_filter_finish(&tx->filter);
+        data_end(s);
+        return take;
+    }
+    session_enter(s, SS_RCPT);
+    session_reply(s, 250, "2.0.0 %llu octets received", (unsigned long long)tx->bdat_size);
+    return take;
+}
+
+size_t data_feed(struct session *s, const uint8_t *in, size_t len)
+{
+    enum body_event ev;
+    size_t used;
+
+    if (s->state == SS_BDAT)
+        return data_feed_bdat(s, in, len);
+    used = data_filter(s, in, len, &ev);
+    if (ev == BODY_EV_END)
+        data_end(s);
+    return used;
+}

@@ -1,0 +1,252 @@
+/* smtpd_main.c - spoolgate-smtpd: config, listeners on 25 and 587, the store and directory links, signals. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "smtpd.h"
+
+struct smtpd_listener {
+    uv_tcp_t tcp;
+    struct smtpd *d;
+    int submission;
+    char name[80];
+    struct smtpd_listener *next;
+};
+
+static struct smtpd the_smtpd;
+static struct daemon_opts opts = {.program = SMTPD_PROGRAM};
+static uv_signal_t sig_term, sig_int, sig_hup;
+
+static void listener_cb(uv_stream_t *server, int status)
+{
+    struct smtpd_listener *l = server->data;
+
+    if (status < 0) {
+        log_error("%s: accept failed: %s", l->name, uv_strerror(status));
+        return;
+    }
+    session_accept(l->d, server, l->submission);
+}
+
+/* "1.2.3.4:25" or "[::1]:25" into a socket address. */
+static int listen_addr_parse(const char *word, struct sockaddr_storage *ss, char *why, size_t whysz)
+{
+    char host[64];
+    const char *colon;
+    char *end;
+    long port;
+    size_t hlen;
+
+    if (word[0] == '[') {
+        const char *close = strchr(word, ']');
+
+        if (!close || close[1] != ':') {
+            snprintf(why, whysz, "\"%s\": expected [address]:port", word);
+            return -1;
+        }
+        hlen = (size_t)(close - word - 1);
+        colon = close + 1;
+        word++;
+    } else {
+        colon = strrchr(word, ':');
+        if (!colon) {
+            snprintf(why, whysz, "\"%s\": expected address:port", word);
+            return -1;
+        }
+        hlen = (size_t)(colon - word);
+    }
+    if (hlen == 0 || hlen >= sizeof(host)) {
+        snprintf(why, whysz, "\"%s\": bad address", word);
+        return -1;
+    }
+    memcpy(host, word, hlen);
+    host[hlen] = '\0';
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    if (errno || *end || port < 1 || port > 65535) {
+        snprintf(why, whysz, "\"%s\": bad port", word);
+        return -1;
+    }
+    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0 ||
+        uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0)
+        return 0;
+    snprintf(why, whysz, "\"%s\": not an IPv4 or IPv6 address", host);
+    return -1;
+}
+
+static void listen_on(struct smtpd *d, const char *word, int submission)
+{
+    struct smtpd_listener *l = calloc(1, sizeof(*l));
+    struct sockaddr_storage ss;
+    char why[200];
+    int rc;
+
+    if (!l)
+        log_fatal("out of memory");
+    if (listen_addr_parse(word, &ss, why, sizeof(why)) < 0)
+        log_fatal("smtpd.%slisten: %s", submission ? "submission_" : "", why);
+    l->d = d;
+    l->submission = submission;
+    snprintf(l->name, sizeof(l->name), "%s%s", word, submission ? " (submission)" : "");
+    uv_tcp_init(d->loop, &l->tcp);
+    l->tcp.data = l;
+    rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&l->tcp, 1024, listener_cb);
+    if (rc < 0)
+        log_fatal("cannot listen on %s: %s", l->name, uv_strerror(rc));
+    log_notice("listening on %s", l->name);
+    l->next = d->listeners;
+    d->listeners = l;
+}
+
+static void listen_all(struct smtpd *d, const char *list, int submission)
+{
+    char buf[1100];
+    char *save = NULL;
+
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *w = strtok_r(buf, " ,", &save); w; w = strtok_r(NULL, " ,", &save))
+        listen_on(d, w, submission);
+}
+
+/* ---- settings that the config gives --------------------------------------------- */
+
+static void smtpd_settings(struct smtpd *d)
+{
+    char why[512] = "";
+    struct sg_config *c = d->cfg;
+
+    if (c->global.hostname[0])
+        snprintf(d->hostname, sizeof(d->hostname), "%s", c->global.hostname);
+    else if (gethostname(d->hostname, sizeof(d->hostname) - 1) < 0)
+        snprintf(d->hostname, sizeof(d->hostname), "localhost");
+    d->nnetworks = smtp_cidr_parse_list(c->smtpd.mynetworks, d->networks, SMTPD_MAX_NETWORKS,
+                                        why, sizeof(why));
+    if (d->nnetworks < 0)
+        log_fatal("smtpd.mynetworks: %s", why);
+    if (config_socket_path(c, "store", d->store_socket, sizeof(d->store_socket)) < 0 ||
+        config_socket_path(c, "gateway", d->gateway_socket, sizeof(d->gateway_socket)) < 0)
+        log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
+    if (tls_init(d, why, sizeof(why)) < 0)
+        log_fatal("STARTTLS: %s", why);
+    if (c->smtpd.auth_users_file[0] && !(d->users = users_load(c->smtpd.auth_users_file, why, sizeof(why))))
+        log_fatal("smtpd.auth_users_file: %s", why);
+    if (d->users && !d->tls_ctx)
+        log_warn("smtpd.auth_users_file is set but STARTTLS is not: AUTH is never offered");
+}
+
+/* Many sessions need many descriptors: take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* ---- signals ---------------------------------------------------------------------- */
+
+static void smtpd_stop(struct smtpd *d)
+{
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    log_notice("stopping: no new sessions; %u open sessions are closed", d->nsessions);
+    for (struct smtpd_listener *l = d->listeners; l; l = l->next)
+        uv_close((uv_handle_t *)&l->tcp, NULL);
+    store_stop(d);
+    dir_stop(d);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_hup, NULL);
+}
+
+/* Close every session handle still open so the loop can end. */
+static void close_session_handle(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h) && h->type == UV_TCP) {
+        struct session *s = h->data;
+
+        session_close(s, "server stopping");
+    }
+}
+
+/* SIGHUP: the users file and the log level; the rest at the next start. */
+static void smtpd_reload(struct smtpd *d)
+{
+    struct sg_config *n = daemon_reload(&opts);
+    struct smtpd_users *u = NULL;
+    char why[512] = "";
+
+    if (!n)
+        return;
+    if (n->smtpd.auth_users_file[0] && !(u = users_load(n->smtpd.auth_users_file, why, sizeof(why)))) {
+        log_error("reload refused: smtpd.auth_users_file: %s", why);
+        config_free(n);
+        return;
+    }
+    log_set_level(n->global.log_level);
+    users_free(d->users);
+    d->users = u;
+    log_notice("reloaded %s (users file and log level; listeners, TLS and limits need a restart)",
+               n->source);
+    config_free(n);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    if (signum == SIGHUP) {
+        smtpd_reload(&the_smtpd);
+        return;
+    }
+    smtpd_stop(&the_smtpd);
+    uv_walk(the_smtpd.loop, close_session_handle, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    struct smtpd *d = &the_smtpd;
+
+    d->cfg = daemon_init(argc, argv, &opts);
+    d->config_path = opts.config_path;
+    daemon_detach(&opts, d->cfg);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    d->loop = uv_default_loop();
+    smtpd_settings(d);
+    listen_all(d, d->cfg->smtpd.listen, 0);
+    listen_all(d, d->cfg->smtpd.submission_listen, 1);
+    if (!d->listeners)
+        log_fatal("no listeners: set smtpd.listen or smtpd.submission_listen");
+    store_start(d);
+    dir_start(d);
+    uv_signal_init(d->loop, &sig_term);
+    uv_signal_init(d->loop, &sig_int);
+    uv_signal_init(d->loop, &sig_hup);
+    uv_signal_start(&sig_term, signal_cb, SIGTERM);
+    uv_signal_start(&sig_int, signal_cb, SIGINT);
+    uv_signal_start(&sig_hup, signal_cb, SIGHUP);
+    log_notice("started, config %s, host name %s", d->cfg->source, d->hostname);
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    tls_free_ctx(d);
+    users_free(d->users);
+    while (d->listeners) {
+        struct smtpd_listener *l = d->listeners;
+
+        d->listeners = l->next;
+        free(l);
+    }
+    log_notice("stopped");
+    config_free(d->cfg);
+    uv_loop_close(d->loop);
+    return 0;
+}

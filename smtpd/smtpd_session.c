@@ -1,0 +1,504 @@
+/* smtpd_session.c - an SMTP session's life: accept, greeting, input loop, replies, timeouts, close. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "smtpd.h"
+
+static const char *const session_state_names[SS_COUNT] = {
+    "greeting", "init", "ready", "mail", "rcpt", "rcpt-lookup", "data-open", "data",
+    "bdat", "commit", "auth", "auth-check", "tls", "closing",
+};
+
+static void session_process(struct session *s);
+static void session_flush(struct session *s);
+
+/* A single read buffer for every session: the loop is one thread and each
+ * read is consumed before the next buffer is handed out. */
+static uint8_t session_read_buf[64 * 1024];
+
+/* ---- lifetime ----------------------------------------------------------------- */
+
+int session_alive(const struct session *s)
+{
+    return s->state != SS_CLOSING;
+}
+
+void session_ref(struct session *s)
+{
+    s->refs++;
+}
+
+static void session_free(struct session *s)
+{
+    struct smtpd *d = s->d;
+
+    transaction_free(s);
+    if (s->tls)
+        tls_conn_free(s->tls);
+    free(s->in);
+    free(s->out);
+    free(s);
+    d->nsessions--;
+}
+
+void session_unref(struct session *s)
+{
+    if (--s->refs == 0 && s->handles_open == 0)
+        session_free(s);
+}
+
+static void session_handle_closed(uv_handle_t *h)
+{
+    struct session *s = h->data;
+
+    if (--s->handles_open == 0 && s->refs == 0)
+        session_free(s);
+}
+
+void session_close(struct session *s, const char *why)
+{
+    if (s->handles_open == 0 || uv_is_closing((uv_handle_t *)&s->tcp))
+        return;
+    if (why)
+        log_info("session %llu: disconnect from [%s]: %s (%u commands)",
+                 (unsigned long long)s->id, s->peer_ip, why, s->commands);
+    session_enter(s, SS_CLOSING);
+    dir_cancel(s);
+    data_abandon(s);
+    uv_close((uv_handle_t *)&s->timer, session_handle_closed);
+    uv_close((uv_handle_t *)&s->tcp, session_handle_closed);
+}
+
+void session_enter(struct session *s, enum session_state next)
+{
+    if (s->state == next)
+        return;
+    log_debug("session %llu: %s -> %s", (unsigned long long)s->id, session_state_names[s->state],
+              session_state_names[next]);
+    s->state = next;
+}
+
+/* ---- timeouts ----------------------------------------------------------------- */
+
+static void session_timeout_cb(uv_timer_t *t)
+{
+    struct session *s = t->data;
+
+    if (!session_alive(s))
+        return;
+    session_reply(s, 421, "4.4.2 %s Timeout, closing connection", s->d->hostname);
+    session_enter(s, SS_CLOSING);
+    session_flush(s);
+    log_info("session %llu: timeout in state %s", (unsigned long long)s->id,
+             session_state_names[s->state]);
+}
+
+void session_set_timer(struct session *s, long long seconds)
+{
+    if (session_alive(s))
+        uv_timer_start(&s->timer, session_timeout_cb, (uint64_t)seconds * 1000u, 0);
+}
+
+/* ---- output ------------------------------------------------------------------- */
+
+struct session_write {
+    uv_write_t req;
+    struct session *s;
+    size_t len;
+    char data[];
+};
+
+static void session_write_cb(uv_write_t *req, int status)
+{
+    struct session_write *w = req->data;
+    struct session *s = w->s;
+
+    s->write_pending -= w->len;
+    free(w);
+    if (status < 0) {
+        session_close(s, uv_strerror(status));
+    } else if (s->state == SS_CLOSING && s->write_pending == 0) {
+        session_close(s, NULL);
+    } else if (s->in_write_backlog && s->write_pending < SMTPD_OUT_BACKLOG / 2) {
+        s->in_write_backlog = 0;
+        session_resume(s);
+    }
+    session_unref(s);
+}
+
+/* Octets onto the socket as they are (ciphertext under TLS). */
+int session_write_wire(struct session *s, const void *data, size_t len)
+{
+    struct session_write *w;
+    uv_buf_t buf;
+
+    if (len == 0)
+        return 0;
+    if (uv_is_closing((uv_handle_t *)&s->tcp))
+        return -1;
+    w = malloc(sizeof(*w) + len);
+    if (!w)
+        return -1;
+    w->s = s;
+    w->len = len;
+    w->req.data = w;
+    memcpy(w->data, data, len);
+    buf = uv_buf_init(w->data, (unsigned)len);
+    if (uv_write(&w->req, (uv_stream_t *)&s->tcp, &buf, 1, session_write_cb) < 0) {
+        free(w);
+        return -1;
+    }
+    s->write_pending += len;
+    session_ref(s);
+    return 0;
+}
+
+static void session_flush(struct session *s)
+{
+    int rc = 0;
+
+    if (s->out_len) {
+        rc = s->tls && !(s->state == SS_TLS) ? tls_conn_write(s, s->out, s->out_len)
+                                                : session_write_wire(s, s->out, s->out_len);
+        s->out_len = 0;
+    }
+    if (rc < 0) {
+        session_close(s, "cannot write the reply");
+        return;
+    }
+    if (s->state == SS_CLOSING && s->write_pending == 0)
+        session_close(s, NULL);
+}
+
+void session_reply_raw(struct session *s, const char *text, size_t len)
+{
+    if (s->out_len + len > s->out_cap) {
+        size_t cap = s->out_cap ? s->out_cap : 512;
+        char *p;
+
+        while (cap < s->out_len + len)
+            cap *= 2;
+        p = realloc(s->out, cap);
+        if (!p) {
+            session_close(s, "out of memory");
+            return;
+        }
+        s->out = p;
+        s->out_cap = cap;
+    }
+    memcpy(s->out + s->out_len, text, len);
+    s->out_len += len;
+}
+
+static void session_vreply(struct session *s, int code, const char *fmt, va_list ap)
+{
+    char line[600];
+    int n = snprintf(line, sizeof(line), "%03d ", code);
+
+    n += vsnprintf(line + n, sizeof(line) - (size_t)n - 2, fmt, ap);
+    if (n > (int)sizeof(line) - 3)
+        n = (int)sizeof(line) - 3;
+    memcpy(line + n, "\r\n", 2);
+    session_reply_raw(s, line, (size_t)n + 2);
+}
+
+void session_reply(struct session *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    session_vreply(s, code, fmt, ap);
+    va_end(ap);
+}
+
+void session_error(struct session *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    session_vreply(s, code, fmt, ap);
+    va_end(ap);
+    if (++s->errors >= (unsigned)s->d->cfg->smtpd.max_errors && session_alive(s)) {
+        session_reply(s, 421, "4.7.0 %s Too many errors, closing connection", s->d->hostname);
+        log_notice("session %llu: [%s] too many errors", (unsigned long long)s->id, s->peer_ip);
+        transaction_free(s);
+        session_enter(s, SS_CLOSING);
+    }
+}
+
+/* ---- input -------------------------------------------------------------------- */
+
+int session_append_input(struct session *s, const uint8_t *data, size_t len)
+{
+    if (s->in_off == s->in_len)
+        s->in_off = s->in_len = 0;
+    if (s->in_len + len > s->in_cap) {
+        size_t need = s->in_len - s->in_off + len;
+        size_t cap = s->in_cap ? s->in_cap : 1024;
+        uint8_t *p;
+
+        if (s->in_off) {
+            memmove(s->in, s->in + s->in_off, s->in_len - s->in_off);
+            s->in_len -= s->in_off;
+            s->in_off = 0;
+        }
+        while (cap < need)
+            cap *= 2;
+        if (cap > s->in_cap) {
+            p = realloc(s->in, cap);
+            if (!p)
+                return -1;
+            s->in = p;
+            s->in_cap = cap;
+        }
+    }
+    memcpy(s->in + s->in_len, data, len);
+    s->in_len += len;
+    return 0;
+}
+
+void session_discard_input(struct session *s)
+{
+    s->in_off = s->in_len = 0;
+}
+
+/* Give back the input buffer when it is empty, so idle sessions stay small. */
+static void session_trim_input(struct session *s)
+{
+    if (s->in_off == s->in_len) {
+        free(s->in);
+        s->in = NULL;
+        s->in_off = s->in_len = s->in_cap = 0;
+    }
+}
+
+static void session_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    *buf = uv_buf_init((char *)session_read_buf, sizeof(session_read_buf));
+}
+
+static void session_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    struct session *s = stream->data;
+    char why[256];
+
+    if (nread == 0 || !session_alive(s))
+        return;
+    if (nread < 0) {
+        session_close(s, nread == UV_EOF ? "client closed the connection" : uv_strerror((int)nread));
+        return;
+    }
+    if (s->tls) {
+        int rc = tls_conn_input(s, (const uint8_t *)buf->base, (size_t)nread, why, sizeof(why));
+
+        if (rc < 0) {
+            session_close(s, why);
+            return;
+        }
+        if (rc == 1)
+            session_tls_started(s);
+        if (tls_conn_flush(s) < 0) {
+            session_close(s, "cannot write TLS data");
+            return;
+        }
+    } else if (session_append_input(s, (const uint8_t *)buf->base, (size_t)nread) < 0) {
+        session_close(s, "out of memory");
+        return;
+    }
+    session_process(s);
+}
+
+static void session_reading(struct session *s, int on)
+{
+    if (!session_alive(s) || on == s->reading)
+        return;
+    if (on)
+        uv_read_start((uv_stream_t *)&s->tcp, session_alloc_cb, session_read_cb);
+    else
+        uv_read_stop((uv_stream_t *)&s->tcp);
+    s->reading = on;
+}
+
+/* Is the session waiting for something other than client input? */
+static int session_waiting(const struct session *s)
+{
+    switch (s->state) {
+    case SS_RCPT_LOOKUP:
+    case SS_DATA_OPEN:
+    case SS_COMMIT:
+    case SS_AUTH_CHECK:
+    case SS_TLS:
+    case SS_CLOSING:
+        return 1;
+    case SS_DATA:
+    case SS_BDAT:
+        return s->tx && s->tx->store && ipc_uv_pending(s->tx->store) > SMTPD_STORE_BACKLOG;
+    default:
+        return 0;
+    }
+}
+
+/* One command line (or AUTH line) from the input, if a whole one is there. */
+static int session_take_line(struct session *s)
+{
+    const uint8_t *p = s->in + s->in_off;
+    size_t avail = s->in_len - s->in_off;
+    size_t scan = avail < SMTPD_CMD_LINE_MAX ? avail : SMTPD_CMD_LINE_MAX;
+    const uint8_t *lf = memchr(p, '\n', scan);
+    size_t len;
+
+    if (s->skipping_line) {
+        lf = memchr(p, '\n', avail);
+        s->in_off += lf ? (size_t)(lf - p) + 1 : avail;
+        s->skipping_line = !lf;
+        return 1;
+    }
+    if (!lf) {
+        if (avail < SMTPD_CMD_LINE_MAX)
+            return 0;
+        s->skipping_line = 1;
+        s->in_off += avail;
+        session_error(s, 500, "5.5.2 Line too long");
+        return 1;
+    }
+    len = (size_t)(lf - p);
+    s->in_off += len + 1;
+    s->commands++;
+    if (len == 0 || p[len - 1] != '\r') {
+        session_error(s, 500, "5.5.2 Command line must end with CRLF");
+        return 1;
+    }
+    if (s->state == SS_AUTH)
+        commands_auth_line(s, (const char *)p, len - 1);
+    else
+        commands_dispatch(s, (const char *)p, len - 1);
+    return 1;
+}
+
+/* Is there something to do without more input? */
+static int session_has_work(const struct session *s)
+{
+    return s->in_off < s->in_len || (s->state == SS_BDAT && s->tx && s->tx->bdat_left == 0);
+}
+
+static void session_process(struct session *s)
+{
+    if (s->processing)
+        return; /* the loop further up the stack goes on */
+    s->processing = 1;
+    while (session_alive(s) && !session_waiting(s) && session_has_work(s)) {
+        if (s->write_pending > SMTPD_OUT_BACKLOG) {
+            s->in_write_backlog = 1;
+            break;
+        }
+        if (s->state == SS_DATA || s->state == SS_BDAT) {
+            s->in_off += data_feed(s, s->in ? s->in + s->in_off : (const uint8_t *)"",
+                                   s->in_len - s->in_off);
+            continue;
+        }
+        if (!session_take_line(s))
+            break;
+    }
+    s->processing = 0;
+    if (s->handles_open == 0 || uv_is_closing((uv_handle_t *)&s->tcp))
+        return;
+    session_trim_input(s);
+    session_flush(s);
+    if (!session_alive(s))
+        return;
+    /* Read while we can use input; hold back when busy or backed up. */
+    session_reading(s, s->state == SS_TLS ||
+                           (!session_waiting(s) && !s->in_write_backlog &&
+                            s->in_len - s->in_off < SMTPD_STORE_BACKLOG));
+    if (!session_waiting(s))
+        session_set_timer(s, s->state == SS_DATA || s->state == SS_BDAT
+                                 ? s->d->cfg->smtpd.data_timeout
+                                 : s->d->cfg->smtpd.command_timeout);
+}
+
+void session_resume(struct session *s)
+{
+    if (s->handles_open && !uv_is_closing((uv_handle_t *)&s->tcp))
+        session_process(s);
+}
+
+/* ---- TLS ---------------------------------------------------------------------- */
+
+void session_tls_started(struct session *s)
+{
+    tls_conn_describe(s->tls, s->tls_info, sizeof(s->tls_info));
+    log_info("session %llu: TLS established: %s", (unsigned long long)s->id, s->tls_info);
+    /* RFC 3207 4.2: forget everything learned before TLS. */
+    s->helo[0] = '\0';
+    s->esmtp = 0;
+    transaction_free(s);
+    session_enter(s, SS_INIT);
+}
+
+/* ---- accept ------------------------------------------------------------------- */
+
+static void session_greet(struct session *s)
+{
+    struct smtpd *d = s->d;
+
+    if (d->nsessions > (unsigned)d->cfg->smtpd.max_sessions) {
+        session_reply(s, 421, "4.7.0 %s Too many sessions, try again later", d->hostname);
+        log_warn("session %llu: [%s] refused: %u sessions", (unsigned long long)s->id,
+                 s->peer_ip, d->nsessions - 1);
+        session_enter(s, SS_CLOSING);
+    } else if (!d->store.up) {
+        session_reply(s, 421, "4.3.0 %s Mail store unavailable, try again later", d->hostname);
+        log_warn("session %llu: [%s] refused: mail store unavailable: %s",
+                 (unsigned long long)s->id, s->peer_ip, d->store.why);
+        session_enter(s, SS_CLOSING);
+    } else {
+        session_reply(s, 220, "%s ESMTP spoolgate", d->hostname);
+        session_enter(s, SS_INIT);
+    }
+    session_process(s);
+}
+
+static void session_peer_name(struct session *s)
+{
+    int len = sizeof(s->peer);
+    const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
+
+    s->peer_ip[0] = '\0';
+    if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&s->peer, &len) < 0)
+        return;
+    if (sa->sa_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)sa, s->peer_ip, sizeof(s->peer_ip));
+    else
+        uv_ip4_name((const struct sockaddr_in *)sa, s->peer_ip, sizeof(s->peer_ip));
+    s->relay_ok = smtp_cidr_match(s->d->networks, (size_t)s->d->nnetworks, sa);
+}
+
+void session_accept(struct smtpd *d, uv_stream_t *server, int submission)
+{
+    struct session *s = calloc(1, sizeof(*s));
+
+    if (!s) {
+        log_error("out of memory accepting a connection");
+        return;
+    }
+    s->d = d;
+    s->id = ++d->next_session_id;
+    s->submission = submission;
+    uv_tcp_init(d->loop, &s->tcp);
+    uv_timer_init(d->loop, &s->timer);
+    s->tcp.data = s->timer.data = s;
+    s->handles_open = 2;
+    d->nsessions++;
+    if (uv_accept(server, (uv_stream_t *)&s->tcp) < 0) {
+        session_close(s, NULL);
+        return;
+    }
+    session_peer_name(s);
+    log_debug("session %llu: connect from [%s]%s", (unsigned long long)s->id, s->peer_ip,
+              submission ? " (submission)" : "");
+    session_greet(s);
+}
