@@ -98,4 +98,7 @@ const char cfg_embedded_default[] =
     "[smtpd]\n"
     "listen = 127.0.0.1:2525 [::1]:2525\n"
     "submission_listen = 127.0.0.1:2587 [::1]:2587\n"
-    "local_domains = localhost\n";
+    "local_domains = localhost\n"
+    "; scripts/quickstart makes this self-signed pair\n"
+    "tls_cert_file = ./spoolgate-state/tls/cert.pem\n"
+    "tls_key_file = ./spoolgate-state/tls/key.pem\n";

@@ -57,7 +57,7 @@ void session_write_ehlo(struct session *s)
     char line[300];
     int n;
 
-    n = snprintf(line, sizeof(line), "250-%s Hello %s\r\n", d->hostname, s->helo);
+    n = snprintf(line, sizeof(line), "250-%s\r\n", d->hostname);
     session_reply_raw(s, line, (size_t)n);
     session_reply_raw(s, "250-PIPELINING\r\n", 16);
     n = snprintf(line, sizeof(line), "250-SIZE %lld\r\n", d->cfg->smtpd.max_message_size);
@@ -156,11 +156,9 @@ void commands_rcpt_looked_up(struct session *s, uint32_t status)
     if (status == IPC_DIR_FOUND)
         rcpt_accept(s, &s->pending_rcpt);
     else if (status == IPC_DIR_UNKNOWN)
-        session_error(s, 550, "5.1.1 <%s>: Mailbox unknown in postoffice directory",
-                      s->pending_rcpt.rcpt);
+        session_error(s, 550, "5.1.1 Mailbox unknown in postoffice directory");
     else
-        session_reply(s, 450, "4.2.0 <%s>: Postoffice directory unavailable, try again later",
-                      s->pending_rcpt.rcpt);
+        session_reply(s, 450, "4.2.0 Postoffice directory unavailable, try again later");
     session_resume(s);
 }
 
@@ -195,7 +193,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
     }
     log_info("session %llu: [%s] relay denied to <%s>", (unsigned long long)s->id, s->peer_ip,
              s->pending_rcpt.rcpt);
-    session_error(s, 554, "5.7.1 <%s>: Relay access denied", s->pending_rcpt.rcpt);
+    session_error(s, 554, "5.7.1 Relay access denied");
 }
 
 /* ---- DATA, BDAT ---------------------------------------------------------------------- */

@@ -5,7 +5,6 @@
 #include <time.h>
 
 #include "log.h"
-#include "qid.h"
 #include "smtpd.h"
 
 /* Room kept in the chunk for header fields we add. */
@@ -85,8 +84,8 @@ static void data_add_submission_headers(struct session *s)
         n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "Date: %s\r\n", date);
     }
     if (!tx->filter.saw_message_id)
-        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "Message-ID: <%s.%llu@%s>\r\n", tx->qid,
-                      (unsigned long long)now_us(), s->d->hostname);
+        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "Message-ID: <%s@%s>\r\n", tx->qid,
+                      s->d->hostname);
     if (n > 0)
         data_append(s, hdr, (size_t)n < sizeof(hdr) ? (size_t)n : sizeof(hdr) - 1);
 }

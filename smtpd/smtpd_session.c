@@ -360,8 +360,11 @@ static int session_take_line(struct session *s)
     if (!lf) {
         if (avail < SMTPD_CMD_LINE_MAX)
             return 0;
-        s->skipping_line = 1;
-        s->in_off += avail;
+        /* Too long: drop through its end (which may come later). */
+        lf = memchr(p, '\n', avail);
+        s->in_off += lf ? (size_t)(lf - p) + 1 : avail;
+        s->skipping_line = !lf;
+        s->commands++;
         session_error(s, 500, "5.5.2 Line too long");
         return 1;
     }

@@ -1,8 +1,11 @@
 /* smtpd_tls.c - STARTTLS with OpenSSL over memory BIOs: the loop does the I/O, OpenSSL only transforms. */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "smtpd.h"
@@ -46,6 +49,14 @@ int tls_init(struct smtpd *d, char *why, size_t whysz)
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (access(c->tls_cert_file, R_OK) < 0 || access(c->tls_key_file, R_OK) < 0) {
+        snprintf(why, whysz, "%s: %s (set smtpd.tls_cert_file and tls_key_file, or make a "
+                 "self-signed pair as scripts/quickstart does)",
+                 access(c->tls_cert_file, R_OK) < 0 ? c->tls_cert_file : c->tls_key_file,
+                 strerror(errno));
+        SSL_CTX_free(ctx);
+        return -1;
+    }
     if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert_file) != 1) {
         tls_error_text(why, whysz, c->tls_cert_file);
         SSL_CTX_free(ctx);

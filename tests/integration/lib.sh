@@ -14,21 +14,37 @@ T_NUM=0
 T_FAILED=0
 STORE_PID=
 
+SAN_PATTERN='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
+
 cleanup() {
-    [ -n "$STORE_PID" ] && kill -9 "$STORE_PID" 2>/dev/null
-    # Sanitizer reports of the daemons go to their logs: bring them into ours.
-    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$T_STORE_LOG" 2>/dev/null; then
-        echo "# spoolgate-store sanitizer report:"
-        sed 's/^/#   /' "$T_STORE_LOG" | grep -A30 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
-        T_FAILED=$((T_FAILED + 1))
-    fi
+    # Daemons get SIGTERM first so LeakSanitizer can report at exit.
+    for pid in $SMTPD_PID $STORE_PID; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in $SMTPD_PID $STORE_PID; do
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null
+    done
     for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null; done
     wait 2>/dev/null
+    # Sanitizer reports of the daemons go to their logs: bring them into ours.
+    for log in "$T_DIR"/*.log; do
+        [ -f "$log" ] || continue
+        if grep -qE "$SAN_PATTERN" "$log"; then
+            echo "# sanitizer report in $(basename "$log"):"
+            grep -A30 -E "$SAN_PATTERN" "$log" | sed 's/^/#   /'
+            T_FAILED=$((T_FAILED + 1))
+            T_SANITIZER=1
+        fi
+    done
     if [ "$T_FAILED" -ne 0 ]; then
-        echo "# kept logs of the failed run:"
-        sed 's/^/#   /' "$T_STORE_LOG" 2>/dev/null | tail -40
+        for log in "$T_DIR"/*.log; do
+            [ -f "$log" ] || continue
+            echo "# last lines of $(basename "$log"):"
+            tail -40 "$log" | sed 's/^/#   /'
+        done
     fi
     rm -rf "$T_DIR"
+    # A sanitizer report fails the script even when every check passed.
+    [ -z "${T_SANITIZER:-}" ] || exit 1
 }
 trap cleanup EXIT
 

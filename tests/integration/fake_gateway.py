@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""fake_gateway.py - stands in for spoolgate-gateway's directory service in smtpd tests.
+
+Speaks the spoolgate IPC framing (common/ipc.h): answers the hello, then
+DIR_LOOKUP with DIR_RESULT from a fixed mailbox list.  Usage:
+  fake_gateway.py SOCKET MAILBOX[,MAILBOX...] [--major N] [--unavailable]
+"""
+import os
+import socket
+import struct
+import sys
+import threading
+
+HELLO, ERROR, DIR_LOOKUP, DIR_RESULT = 1, 2, 70, 71
+
+
+def field_str(s):
+    b = s.encode()
+    return b"S" + struct.pack(">I", len(b)) + b
+
+
+def frame(msg_type, req, body):
+    payload = struct.pack(">HI", msg_type, req) + body
+    return struct.pack(">I", len(payload)) + payload
+
+
+def read_frame(f):
+    head = f.read(4)
+    if len(head) < 4:
+        return None
+    (n,) = struct.unpack(">I", head)
+    payload = f.read(n)
+    if len(payload) < n:
+        return None
+    msg_type, req = struct.unpack(">HI", payload[:6])
+    return msg_type, req, payload[6:]
+
+
+def first_string(body):
+    assert body[0:1] == b"S"
+    (n,) = struct.unpack(">I", body[1:5])
+    return body[5:5 + n].decode()
+
+
+def serve(conn, mailboxes, major, unavailable):
+    f = conn.makefile("rb")
+    hello = (field_str("fake-gateway") + field_str("gateway") + b"I" + struct.pack(">I", major)
+             + b"I" + struct.pack(">I", 1) + field_str("") + field_str("directory,deliver")
+             + b"Q" + struct.pack(">Q", 0))
+    conn.sendall(frame(HELLO, 0, hello))
+    if read_frame(f) is None:
+        return
+    while True:
+        fr = read_frame(f)
+        if fr is None:
+            return
+        msg_type, req, body = fr
+        if msg_type != DIR_LOOKUP:
+            return
+        addr = first_string(body)
+        local = addr.split("@")[0].lower()
+        if unavailable:
+            status, box = 2, ""
+        elif local in mailboxes:
+            status, box = 1, "MS:NET/PO/" + local.upper()
+        else:
+            status, box = 0, ""
+        conn.sendall(frame(DIR_RESULT, req, b"I" + struct.pack(">I", status) + field_str(box)))
+
+
+def main():
+    path, boxes = sys.argv[1], sys.argv[2].lower().split(",")
+    major = int(sys.argv[sys.argv.index("--major") + 1]) if "--major" in sys.argv else 1
+    unavailable = "--unavailable" in sys.argv
+    if os.path.exists(path):
+        os.unlink(path)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(16)
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn, boxes, major, unavailable), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
