@@ -64,6 +64,29 @@ struct cfg_smtpd {
     char *auth_users_file;     /* user:crypt-hash lines; "" -> no AUTH */
 };
 
+struct cfg_router {
+    char *transport_map;       /* file of routes; "" -> none */
+    char *relayhost;           /* "[host]:port" smarthost; "" -> MX */
+    char *dns_servers;         /* "ip[:port],..." ; "" -> resolv.conf */
+    long long smtp_port;
+    long long retry_first;
+    long long retry_max;
+    long long max_queue_lifetime;
+    long long delay_warning;
+    long long due_interval;
+    long long max_connections;
+    long long max_per_destination;
+    long long connect_timeout;
+    long long greeting_timeout;
+    long long command_timeout;
+    long long data_timeout;
+    long long block_timeout;
+    long long dot_timeout;
+    char *tls_policy;          /* none|may|verify */
+    char *tls_ca_file;
+    long long dsn_return_limit;
+};
+
 struct cfg_gateway {
     char *domain;              /* the postoffice's mail domain; "" -> no postoffice */
 };
@@ -73,6 +96,7 @@ struct sg_config {
     struct cfg_global global;
     struct cfg_store store;
     struct cfg_smtpd smtpd;
+    struct cfg_router router;
     struct cfg_gateway gateway;
 };
 

@@ -24,6 +24,7 @@ struct ipc_uv {
     size_t pending;          /* bytes in uv_write requests not yet completed */
     unsigned writes;         /* uv_write requests in flight */
     uint32_t next_request;
+    int paused;
 };
 
 struct ipc_uv_write {
@@ -204,7 +205,7 @@ static void ipc_uv_frames(struct ipc_uv *c)
 {
     size_t off = 0;
 
-    while (c->state != IUV_CLOSING) {
+    while (c->state != IUV_CLOSING && !c->paused) {
         struct ipc_reader r;
         size_t frame_len;
         const char *error = NULL;
@@ -244,6 +245,22 @@ static void ipc_uv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     ipc_uv_frames(c);
 }
 
+void ipc_uv_pause(struct ipc_uv *c, int paused)
+{
+    if (c->state == IUV_CLOSING || c->paused == paused)
+        return;
+    c->paused = paused;
+    if (c->state == IUV_CONNECTING)
+        return;
+    if (paused) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        return;
+    }
+    ipc_uv_frames(c); /* what was read before the pause */
+    if (c->state != IUV_CLOSING && !c->paused)
+        uv_read_start((uv_stream_t *)&c->pipe, ipc_uv_alloc_cb, ipc_uv_read_cb);
+}
+
 static void ipc_uv_connect_cb(uv_connect_t *req, int status)
 {
     struct ipc_uv *c = req->data;
@@ -260,7 +277,7 @@ static void ipc_uv_connect_cb(uv_connect_t *req, int status)
         ipc_uv_fail(c, "cannot send our hello");
         return;
     }
-    rc = uv_read_start((uv_stream_t *)&c->pipe, ipc_uv_alloc_cb, ipc_uv_read_cb);
+    rc = c->paused ? 0 : uv_read_start((uv_stream_t *)&c->pipe, ipc_uv_alloc_cb, ipc_uv_read_cb);
     if (rc < 0)
         ipc_uv_fail(c, "cannot read: %s", uv_strerror(rc));
 }

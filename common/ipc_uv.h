@@ -42,6 +42,9 @@ size_t ipc_uv_pending(const struct ipc_uv *c);
 uint32_t ipc_uv_request_id(struct ipc_uv *c);
 /* The peer's hello (valid once ready). */
 const struct ipc_hello *ipc_uv_peer(const struct ipc_uv *c);
+/* Stop (1) or restart (0) reading frames: flow control for streams.  A
+ * frame callback may pause; frames already read wait for the resume. */
+void ipc_uv_pause(struct ipc_uv *c, int paused);
 /* Close without the closed callback. */
 void ipc_uv_close(struct ipc_uv *c);
 

@@ -1,0 +1,44 @@
+/* transport_map.h - pure parser and lookup of the router's transport map (domain -> next hop). */
+#ifndef SPOOLGATE_TRANSPORT_MAP_H
+#define SPOOLGATE_TRANSPORT_MAP_H
+
+#include <stddef.h>
+
+enum tm_kind {
+    TM_SMTP_HOST, /* smtp:[host]:port - connect to host, no MX lookup */
+    TM_SMTP_MX,   /* smtp:host[:port] - MX lookup of host */
+    TM_ERROR,     /* error:X.Y.Z text */
+};
+
+enum tm_tls { TM_TLS_DEFAULT = 0, TM_TLS_NONE, TM_TLS_MAY, TM_TLS_VERIFY };
+
+struct tm_entry {
+    char domain[256];       /* lower case; leading '.' = subdomains */
+    enum tm_kind kind;
+    char host[256];         /* TM_SMTP_*: host name or address (no brackets) */
+    unsigned port;          /* 0 = the default port */
+    char status[16];        /* TM_ERROR: "5.1.2" */
+    char text[256];         /* TM_ERROR: the reason */
+    enum tm_tls tls;
+};
+
+struct transport_map {
+    struct tm_entry *v;
+    size_t n;
+};
+
+/* Parse map text (name used in errors).  Returns 0, or -1 with every bad
+ * line reported as "name:line: reason" (one per line) in err.  On success
+ * *map owns the entries (tm_free). */
+int tm_parse(const char *text, size_t len, const char *name, struct transport_map *map, char *err,
+             size_t errsz);
+void tm_free(struct transport_map *map);
+/* The entry for a domain: exact match first, then the longest ".suffix"
+ * match; NULL if none.  Case-insensitive. */
+const struct tm_entry *tm_lookup(const struct transport_map *map, const char *domain);
+
+/* Parse "[host]:port", "host:port", "[host]", "host" (relayhost syntax).
+ * *mx is 1 when the host is not bracketed (look up its MX).  Returns 0 or -1. */
+int tm_parse_nexthop(const char *s, char *host, size_t hostsz, unsigned *port, int *mx);
+
+#endif

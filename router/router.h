@@ -1,0 +1,181 @@
+/* router.h - spoolgate-router: the daemon, its messages, jobs, destinations, and the interfaces between its files. */
+#ifndef SPOOLGATE_ROUTER_H
+#define SPOOLGATE_ROUTER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "ipc_uv.h"
+#include "tls_bio.h"
+#include "transport_map.h"
+
+#define ROUTER_PROGRAM "spoolgate-router"
+#define ROUTER_LEASE_US (10ull * 60 * 1000000) /* an attempt's claim on a recipient */
+#define ROUTER_MAX_HOSTS 16
+
+struct router;
+struct dest;
+
+/* Where a recipient goes, computed afresh at every attempt. */
+enum route_kind { ROUTE_SMTP, ROUTE_GATEWAY, ROUTE_ERROR };
+
+struct route {
+    enum route_kind kind;
+    char key[320];                  /* destination key: recipients with equal keys share connections */
+    char desc[IPC_ROUTE_MAX + 1];   /* shown in spoolctl: smtp:[h]:p, mx:domain, relay:..., gateway, error */
+    char host[256];                 /* SMTP: host name/address, or the domain for MX */
+    unsigned port;
+    int mx;                         /* look up MX of host */
+    enum tm_tls tls;
+    char status[16];                /* ERROR */
+    char text[256];                 /* ERROR */
+};
+
+/* The outcome of one attempt for one recipient. */
+enum outcome { OUT_NONE, OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED };
+
+struct rcpt_work {
+    struct ipc_rcpt r;              /* as read from the store */
+    int due;                        /* part of this round */
+    struct route route;
+    enum outcome outcome;
+    char status[16];                /* enhanced status of the outcome */
+    char reply[IPC_REPLY_MAX + 1];  /* remote reply or our reason */
+    char remote[320];               /* host that answered, "" if none */
+    int remote_reply;               /* reply came from a remote server */
+    int in_job;                     /* taken into a job this round */
+};
+
+/* A message being worked on: envelope, recipients, and the jobs out. */
+struct msg {
+    struct router *r;
+    struct ipc_envelope env;
+    struct rcpt_work *rcpts;
+    uint32_t nrcpt;
+    unsigned jobs_out;              /* jobs not finished */
+    unsigned updates_out;           /* store updates not answered */
+    int again;                      /* new work arrived while busy: look again when done */
+    int dsn_busy;
+    struct msg *next;
+};
+
+/* Recipients of one message for one destination. */
+struct job {
+    struct msg *m;
+    uint32_t *idx;                  /* indexes into m->rcpts */
+    unsigned n;
+    struct job *next;
+};
+
+/* A next hop: its queue of jobs and its connections. */
+struct dest {
+    struct router *r;
+    struct route route;             /* as computed for the first job */
+    struct job *head, *tail;
+    unsigned queued;
+    unsigned conns;
+    struct dest *next;
+};
+
+struct router {
+    uv_loop_t *loop;
+    struct sg_config *cfg;
+    struct daemon_opts opts;
+    char hostname[256];
+    char store_socket[108];
+    char gateway_socket[108];
+    struct transport_map tmap;
+    tls_ctx_t *tls_client;
+    /* store links */
+    struct ipc_uv *work;            /* requests and their answers, in order */
+    struct store_req *req_head, *req_tail;
+    struct ipc_uv *events;          /* commit and requeue notifications */
+    int store_up;
+    uint64_t generation;
+    char store_why[IPC_REPLY_MAX + 64];
+    uv_timer_t store_retry;
+    uv_timer_t due_timer;
+    int due_running;
+    /* work */
+    struct msg *msgs;               /* messages being worked on */
+    struct dest *dests;
+    unsigned nconns;
+    /* gateway link state (for postoffice routes) */
+    int gateway_up;
+    char gateway_why[256];
+    int started;                    /* the first store link of this process came up */
+    int stopping;
+};
+
+/* ---- router_store.c: the store links ---------------------------------------- */
+/* A request on the work connection.  encode appends its frame(s) with the
+ * given request id; answer gets every frame of the answer and returns 1
+ * when that frame ends it.  fail is called instead when the link drops. */
+typedef int (*store_encode_fn)(struct ipc_buf *b, uint32_t request_id, void *arg);
+typedef int (*store_answer_fn)(struct router *r, struct ipc_reader *rd, void *arg);
+typedef void (*store_fail_fn)(struct router *r, const char *why, void *arg);
+int store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
+                  store_fail_fn fail, void *arg);
+void store_links_start(struct router *r);
+void store_links_stop(struct router *r);
+/* Record one recipient's new state (fire and forget; failures are logged
+ * and the lease brings the recipient back). done may be NULL. */
+void store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
+                       void (*done)(struct router *r, int ok, void *arg), void *arg);
+
+/* ---- router_queue.c: categorizer and queue manager ------------------------ */
+void queue_start(struct router *r);            /* store link up: re-categorize everything */
+void queue_message(struct router *r, const char *qid); /* look at one message now */
+void queue_due_scan(struct router *r);
+void queue_job_done(struct job *j);            /* every recipient of j has an outcome */
+void queue_store_lost(struct router *r);
+void queue_stop(struct router *r);
+
+/* ---- router_route.c ----------------------------------------------------------- */
+void route_for(struct router *r, const char *addr, struct route *out);
+int route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
+                   size_t whysz);
+
+/* ---- router_dest.c: destinations and connection limits -------------------- */
+void dest_enqueue(struct router *r, struct job *j, const struct route *route);
+/* A connection finished its job and asks for the next one of its dest (NULL: none). */
+struct job *dest_next_job(struct dest *d);
+void dest_conn_closed(struct dest *d);
+void dest_stop(struct router *r);
+
+/* ---- router_smtp.c: the outbound SMTP client -------------------------------- */
+/* Start a connection for d with its first job; it takes further jobs of d
+ * as long as there are any. */
+void smtp_client_start(struct dest *d, struct job *first);
+
+/* ---- router_dns.c: lookups on worker threads ------------------------------- */
+struct dns_target {
+    char name[256];
+    char addr[64];                  /* numeric address */
+    int family;
+    unsigned pref;
+};
+
+struct dns_result {
+    int status;                     /* 0 ok, else an outcome: OUT_DEFERRED or OUT_FAILED */
+    char enhanced[16];
+    char why[256];
+    struct dns_target t[ROUTER_MAX_HOSTS];
+    unsigned n;
+};
+
+/* Resolve a route's host (MX when mx, else A/AAAA) on a worker thread; done runs on the loop. */
+int dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct dns_result *res, void *arg),
+                void *arg);
+
+/* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
+/* Send the failure DSN for the recipients of m whose outcome is FAILED (and
+ * whose NOTIFY asks for one); then done(m, ok). */
+void dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok));
+/* A delay warning for recipient i (once: the store dedups by origin). */
+void dsn_send_delay(struct msg *m, uint32_t i);
+
+#endif

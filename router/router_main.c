@@ -1,0 +1,122 @@
+/* router_main.c - spoolgate-router: config, the transport map, store links, due timer, signals. */
+#include <ares.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "router.h"
+
+static struct router the_router = {.opts = {.program = ROUTER_PROGRAM}};
+static uv_signal_t sig_term, sig_int, sig_hup;
+
+static void router_settings(struct router *r)
+{
+    char why[8192] = "";
+    struct sg_config *c = r->cfg;
+
+    if (c->global.hostname[0])
+        snprintf(r->hostname, sizeof(r->hostname), "%s", c->global.hostname);
+    else if (gethostname(r->hostname, sizeof(r->hostname) - 1) < 0)
+        snprintf(r->hostname, sizeof(r->hostname), "localhost");
+    if (config_socket_path(c, "store", r->store_socket, sizeof(r->store_socket)) < 0 ||
+        config_socket_path(c, "gateway", r->gateway_socket, sizeof(r->gateway_socket)) < 0)
+        log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
+    if (route_load_map(r, c, &r->tmap, why, sizeof(why)) < 0)
+        log_fatal("router.transport_map refused:\n%s", why);
+    if (c->router.relayhost[0]) {
+        char host[256];
+        unsigned port;
+        int mx;
+
+        if (tm_parse_nexthop(c->router.relayhost, host, sizeof(host), &port, &mx) < 0)
+            log_fatal("router.relayhost: \"%s\": expected [host]:port or host:port", c->router.relayhost);
+    }
+    r->tls_client = tls_ctx_client(c->router.tls_ca_file, why, sizeof(why));
+    if (!r->tls_client)
+        log_fatal("router.tls_ca_file: %s", why);
+    snprintf(r->gateway_why, sizeof(r->gateway_why),
+             "spoolgate-gateway is not connected (%s)", r->gateway_socket);
+}
+
+/* SIGHUP: the transport map and the retry settings; a bad map keeps the old one. */
+static void router_reload(struct router *r)
+{
+    struct sg_config *n = daemon_reload(&r->opts);
+    struct transport_map map;
+    char why[8192] = "";
+
+    if (!n)
+        return;
+    if (route_load_map(r, n, &map, why, sizeof(why)) < 0) {
+        log_error("reload refused, the old config stays in force:\n%s", why);
+        config_free(n);
+        return;
+    }
+    tm_free(&r->tmap);
+    r->tmap = map;
+    log_set_level(n->global.log_level);
+    config_free(r->cfg);
+    r->cfg = n;
+    log_notice("reloaded %s: %zu routes in the transport map; everything queued is re-categorized",
+               n->source, map.n);
+    queue_due_scan(r);
+}
+
+static void router_stop(struct router *r)
+{
+    if (r->stopping)
+        return;
+    r->stopping = 1;
+    log_notice("stopping: %u outbound connections are closed; unfinished recipients stay active "
+               "and are taken up at the next start", r->nconns);
+    queue_stop(r);
+    dest_stop(r);
+    store_links_stop(r);
+    uv_close((uv_handle_t *)&r->due_timer, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_hup, NULL);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    if (signum == SIGHUP)
+        router_reload(&the_router);
+    else
+        router_stop(&the_router);
+}
+
+int main(int argc, char **argv)
+{
+    struct router *r = &the_router;
+
+    r->cfg = daemon_init(argc, argv, &r->opts);
+    daemon_detach(&r->opts, r->cfg);
+    signal(SIGPIPE, SIG_IGN);
+    if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+        log_fatal("cannot initialise c-ares");
+    r->loop = uv_default_loop();
+    router_settings(r);
+    uv_timer_init(r->loop, &r->due_timer);
+    r->due_timer.data = r;
+    store_links_start(r);
+    uv_signal_init(r->loop, &sig_term);
+    uv_signal_init(r->loop, &sig_int);
+    uv_signal_init(r->loop, &sig_hup);
+    uv_signal_start(&sig_term, signal_cb, SIGTERM);
+    uv_signal_start(&sig_int, signal_cb, SIGINT);
+    uv_signal_start(&sig_hup, signal_cb, SIGHUP);
+    log_notice("started, config %s, host name %s, %zu routes in the transport map", r->cfg->source,
+               r->hostname, r->tmap.n);
+    uv_run(r->loop, UV_RUN_DEFAULT);
+    tm_free(&r->tmap);
+    tls_ctx_free(r->tls_client);
+    ares_library_cleanup();
+    log_notice("stopped");
+    config_free(r->cfg);
+    uv_loop_close(r->loop);
+    return 0;
+}

@@ -1,0 +1,536 @@
+/* router_queue.c - the queue manager: which recipients are due, their routes, jobs out, outcomes recorded, nothing stuck. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "qid.h"
+#include "router.h"
+
+static void msg_read(struct msg *m, int force);
+static void msg_finish(struct msg *m);
+
+/* ---- messages being worked on ------------------------------------------------------ */
+
+static struct msg *msg_find(struct router *r, const char *qid)
+{
+    for (struct msg *m = r->msgs; m; m = m->next)
+        if (strcmp(m->env.qid, qid) == 0)
+            return m;
+    return NULL;
+}
+
+static struct msg *msg_new(struct router *r, const char *qid)
+{
+    struct msg *m = calloc(1, sizeof(*m));
+
+    if (!m)
+        return NULL;
+    m->r = r;
+    snprintf(m->env.qid, sizeof(m->env.qid), "%s", qid);
+    m->next = r->msgs;
+    r->msgs = m;
+    return m;
+}
+
+static void msg_free(struct msg *m)
+{
+    struct router *r = m->r;
+
+    for (struct msg **p = &r->msgs; *p; p = &(*p)->next) {
+        if (*p == m) {
+            *p = m->next;
+            break;
+        }
+    }
+    free(m->rcpts);
+    free(m);
+}
+
+static void queue_message_force(struct router *r, const char *qid, int force)
+{
+    struct msg *m = msg_find(r, qid);
+
+    if (m) {
+        m->again = 1; /* looked at again once the current round is done */
+        return;
+    }
+    m = msg_new(r, qid);
+    if (!m) {
+        log_error("%s: out of memory; the due scan brings it back", qid);
+        return;
+    }
+    msg_read(m, force);
+}
+
+void queue_message(struct router *r, const char *qid)
+{
+    queue_message_force(r, qid, 0);
+}
+
+/* ---- reading a message ------------------------------------------------------------- */
+
+struct read_req {
+    struct msg *m;
+    int force;
+    uint32_t got;
+};
+
+static int read_encode(struct ipc_buf *b, uint32_t id, void *arg)
+{
+    struct ipc_qid_msg q;
+
+    snprintf(q.qid, sizeof(q.qid), "%s", ((struct read_req *)arg)->m->env.qid);
+    return ipc_encode_qid_msg(b, IPC_READ_ENVELOPE, id, &q);
+}
+
+static void msg_categorize(struct msg *m, int force);
+static void msg_round_done(struct msg *m);
+
+static int read_answer(struct router *r, struct ipc_reader *rd, void *arg)
+{
+    struct read_req *q = arg;
+    struct msg *m = q->m;
+    struct ipc_error e;
+
+    switch (rd->type) {
+    case IPC_ENVELOPE:
+        if (ipc_decode_envelope(rd, &m->env) == 0 && m->env.nrcpt > 0 &&
+            (m->rcpts = calloc(m->env.nrcpt, sizeof(*m->rcpts))) != NULL)
+            return 0;
+        log_error("%s: bad envelope from the store: %s", m->env.qid, rd->error ? rd->error : "no recipients");
+        break;
+    case IPC_RCPT:
+        if (q->got < m->env.nrcpt && ipc_decode_rcpt(rd, &m->rcpts[q->got].r) == 0) {
+            q->got++;
+            return 0;
+        }
+        log_error("%s: bad recipient from the store", m->env.qid);
+        break;
+    case IPC_END:
+        if (m->rcpts && q->got == m->env.nrcpt) {
+            m->nrcpt = q->got;
+            msg_categorize(m, q->force);
+            free(q);
+            return 1;
+        }
+        break;
+    case IPC_ERROR:
+        if (ipc_decode_error(rd, &e) == 0 && e.code == IPC_ERR_NOTFOUND)
+            log_debug("%s: gone from the store", m->env.qid);
+        else
+            log_error("%s: cannot read the message: %s", m->env.qid, e.text);
+        msg_free(m);
+        free(q);
+        return 1;
+    default:
+        break;
+    }
+    /* A broken answer: drop this round; the lease or the due scan brings it back. */
+    msg_free(m);
+    free(q);
+    return 1;
+}
+
+static void read_fail(struct router *r, const char *why, void *arg)
+{
+    struct read_req *q = arg;
+
+    msg_free(q->m);
+    free(q);
+}
+
+static void msg_read(struct msg *m, int force)
+{
+    struct read_req *q = calloc(1, sizeof(*q));
+
+    if (!q) {
+        msg_free(m);
+        return;
+    }
+    q->m = m;
+    q->force = force;
+    if (store_request(m->r, read_encode, read_answer, read_fail, q) < 0)
+        read_fail(m->r, "store unavailable", q);
+}
+
+/* ---- categorizing ------------------------------------------------------------------- */
+
+/* force: FORCE_ALL at the router's start (everything is re-categorized),
+ * FORCE_ACTIVE when the store came back (attempts cut off by the outage). */
+enum { FORCE_NONE, FORCE_ACTIVE, FORCE_ALL };
+
+static int rcpt_due(const struct ipc_rcpt *rc, int force, uint64_t now)
+{
+    if (rcpt_state_final(rc->state) || rc->state == RCPT_HELD)
+        return 0;
+    if (force == FORCE_ALL || rc->state == RCPT_QUEUED ||
+        (force == FORCE_ACTIVE && rc->state == RCPT_ACTIVE))
+        return 1;
+    return rc->next_attempt_us <= now;
+}
+
+/* Fill in an outcome decided here, without a connection. */
+static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *fmt, ...)
+{
+    va_list ap;
+
+    w->outcome = o;
+    snprintf(w->status, sizeof(w->status), "%s", status);
+    va_start(ap, fmt);
+    vsnprintf(w->reply, sizeof(w->reply), fmt, ap);
+    va_end(ap);
+}
+
+/* Claim the recipient for this attempt: ACTIVE until the lease ends. */
+static void rcpt_claim(struct msg *m, struct rcpt_work *w, uint64_t now)
+{
+    struct ipc_rcpt_update u = {.index = w->r.index, .state = RCPT_ACTIVE,
+                                .attempts = w->r.attempts, .next_attempt_us = now + ROUTER_LEASE_US,
+                                .last_attempt_us = w->r.last_attempt_us};
+
+    snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
+    snprintf(u.route, sizeof(u.route), "%s", w->route.desc);
+    snprintf(u.last_reply, sizeof(u.last_reply), "%s", w->r.last_reply);
+    store_update_rcpt(m->r, &u, NULL, NULL);
+}
+
+/* Group the SMTP recipients by destination into jobs. */
+static void msg_make_jobs(struct msg *m)
+{
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        struct rcpt_work *w = &m->rcpts[i];
+        struct job *j;
+
+        if (!w->due || w->outcome != OUT_NONE || w->route.kind != ROUTE_SMTP || w->in_job)
+            continue;
+        j = calloc(1, sizeof(*j));
+        if (j)
+            j->idx = calloc(m->nrcpt, sizeof(*j->idx));
+        if (!j || !j->idx) {
+            free(j);
+            rcpt_outcome(w, OUT_DEFERRED, "4.3.0", "out of memory in the router");
+            continue;
+        }
+        j->m = m;
+        for (uint32_t k = i; k < m->nrcpt; k++) {
+            struct rcpt_work *o = &m->rcpts[k];
+
+            if (o->due && o->outcome == OUT_NONE && o->route.kind == ROUTE_SMTP && !o->in_job &&
+                strcmp(o->route.key, w->route.key) == 0) {
+                j->idx[j->n++] = k;
+                o->in_job = 1;
+            }
+        }
+        m->jobs_out++;
+        dest_enqueue(m->r, j, &w->route);
+    }
+}
+
+static void msg_categorize(struct msg *m, int force)
+{
+    struct router *r = m->r;
+    uint64_t now = now_us();
+    unsigned due = 0;
+
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        struct rcpt_work *w = &m->rcpts[i];
+
+        w->due = rcpt_due(&w->r, force, now);
+        if (!w->due)
+            continue;
+        due++;
+        route_for(r, w->r.addr, &w->route);
+        if (w->route.kind == ROUTE_ERROR) {
+            rcpt_outcome(w, OUT_FAILED, w->route.status, "%s %s", w->route.status, w->route.text);
+        } else if (w->route.kind == ROUTE_GATEWAY && !r->gateway_up) {
+            rcpt_outcome(w, OUT_DEFERRED, "4.4.1", "4.4.1 postoffice gateway unavailable: %s",
+                         r->gateway_why);
+        } else if (w->route.kind == ROUTE_SMTP) {
+            rcpt_claim(m, w, now);
+        }
+    }
+    if (due == 0) {
+        msg_finish(m);
+        return;
+    }
+    /* Jobs may finish at once (no connection possible): hold the round open
+     * until every job is out. */
+    m->jobs_out++;
+    msg_make_jobs(m);
+    if (--m->jobs_out == 0)
+        msg_round_done(m);
+}
+
+/* ---- recording outcomes --------------------------------------------------------------- */
+
+/* Next retry: retry_first, doubling, at most retry_max. */
+static uint64_t retry_delay_us(const struct router *r, uint32_t attempts)
+{
+    uint64_t d = (uint64_t)r->cfg->router.retry_first;
+
+    for (uint32_t i = 1; i < attempts && d < (uint64_t)r->cfg->router.retry_max; i++)
+        d *= 2;
+    if (d > (uint64_t)r->cfg->router.retry_max)
+        d = (uint64_t)r->cfg->router.retry_max;
+    return d * 1000000u;
+}
+
+static void record_done(struct router *r, int ok, void *arg)
+{
+    struct msg *m = arg;
+
+    if (--m->updates_out == 0)
+        msg_finish(m);
+}
+
+static const char *duration_text(uint64_t us, char *buf, size_t bufsz)
+{
+    uint64_t s = us / 1000000u;
+
+    if (s >= 86400)
+        snprintf(buf, bufsz, "%llud %lluh", (unsigned long long)(s / 86400),
+                 (unsigned long long)(s % 86400 / 3600));
+    else if (s >= 3600)
+        snprintf(buf, bufsz, "%lluh %llum", (unsigned long long)(s / 3600),
+                 (unsigned long long)(s % 3600 / 60));
+    else
+        snprintf(buf, bufsz, "%llum %llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+    return buf;
+}
+
+/* A deferral past the queue lifetime becomes a failure that says so. */
+static void rcpt_maybe_expire(struct router *r, struct msg *m, struct rcpt_work *w, uint64_t now)
+{
+    char age[32], last[IPC_REPLY_MAX + 1];
+    int n;
+    uint64_t waited = now > m->env.arrival_us ? now - m->env.arrival_us : 0;
+
+    if (w->outcome != OUT_DEFERRED || waited < (uint64_t)r->cfg->router.max_queue_lifetime * 1000000u)
+        return;
+    snprintf(last, sizeof(last), "%s", w->reply);
+    w->outcome = OUT_FAILED;
+    n = snprintf(w->reply, sizeof(w->reply), "4.4.7 gave up after %u attempts over %s (too old); last: ",
+                 w->r.attempts + 1, duration_text(waited, age, sizeof(age)));
+    if (n > 0 && (size_t)n < sizeof(w->reply))
+        memcpy(w->reply + n, last, strnlen(last, sizeof(w->reply) - (size_t)n - 1) + 1);
+    w->reply[sizeof(w->reply) - 1] = '\0';
+    snprintf(w->status, sizeof(w->status), "4.4.7");
+}
+
+static void msg_record(struct msg *m)
+{
+    struct router *r = m->r;
+    uint64_t now = now_us();
+
+    m->updates_out = 1; /* held until every update is queued */
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        struct rcpt_work *w = &m->rcpts[i];
+        struct ipc_rcpt_update u = {.index = w->r.index, .attempts = w->r.attempts,
+                                    .last_attempt_us = now};
+
+        if (!w->due || w->outcome == OUT_NONE)
+            continue;
+        snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
+        snprintf(u.route, sizeof(u.route), "%s", w->route.desc);
+        snprintf(u.last_reply, sizeof(u.last_reply), "%s", w->reply);
+        switch (w->outcome) {
+        case OUT_DELIVERED:
+            u.state = RCPT_DELIVERED;
+            u.attempts++;
+            break;
+        case OUT_DEFERRED:
+            u.state = RCPT_DEFERRED;
+            u.attempts++;
+            u.next_attempt_us = now + retry_delay_us(r, u.attempts);
+            dsn_send_delay(m, i);
+            break;
+        default:
+            u.attempts++;
+            if (m->env.flags & IPC_FLAG_DSN_MSG) {
+                /* A DSN that cannot be delivered is kept for the administrator. */
+                u.state = RCPT_HELD;
+                log_warn("%s: undeliverable DSN to <%s> held for the administrator: %s",
+                         m->env.qid, w->r.addr, w->reply);
+            } else {
+                u.state = RCPT_FAILED;
+            }
+            break;
+        }
+        m->updates_out++;
+        store_update_rcpt(r, &u, record_done, m);
+    }
+    record_done(r, 1, m);
+}
+
+static void msg_failures_reported(struct msg *m, int ok)
+{
+    m->dsn_busy = 0;
+    if (!ok) {
+        /* No DSN, no final failure: the recipients stay active and come back. */
+        log_warn("%s: the failure DSN could not be stored; retrying later", m->env.qid);
+        for (uint32_t i = 0; i < m->nrcpt; i++)
+            if (m->rcpts[i].outcome == OUT_FAILED)
+                m->rcpts[i].outcome = OUT_NONE;
+    }
+    msg_record(m);
+}
+
+/* Every job of the round is done (or none was needed): failures get their
+ * DSN first, then every outcome is recorded. */
+static void msg_round_done(struct msg *m)
+{
+    uint64_t now = now_us();
+    int failures = 0;
+
+    for (uint32_t i = 0; i < m->nrcpt; i++) {
+        rcpt_maybe_expire(m->r, m, &m->rcpts[i], now);
+        failures += m->rcpts[i].due && m->rcpts[i].outcome == OUT_FAILED;
+    }
+    if (failures && !(m->env.flags & IPC_FLAG_DSN_MSG)) {
+        m->dsn_busy = 1;
+        dsn_send_failures(m, msg_failures_reported);
+        return;
+    }
+    msg_record(m);
+}
+
+void queue_job_done(struct job *j)
+{
+    struct msg *m;
+
+    if (!j)
+        return;
+    m = j->m;
+    free(j->idx);
+    free(j);
+    if (--m->jobs_out == 0)
+        msg_round_done(m);
+}
+
+static void msg_finish(struct msg *m)
+{
+    struct router *r = m->r;
+    char qid[IPC_QID_MAX + 1];
+    int again = m->again;
+
+    snprintf(qid, sizeof(qid), "%s", m->env.qid);
+    msg_free(m);
+    if (again && r->store_up)
+        queue_message(r, qid);
+}
+
+/* ---- scans -------------------------------------------------------------------------- */
+
+struct scan_req {
+    int list;                       /* LIST at start, else DUE */
+    int force;
+    char last_qid[IPC_QID_MAX + 1];
+};
+
+static int scan_encode(struct ipc_buf *b, uint32_t id, void *arg)
+{
+    struct scan_req *q = arg;
+
+    if (q->list) {
+        struct ipc_list_req l = {.state_mask = (1u << RCPT_QUEUED) | (1u << RCPT_ACTIVE) |
+                                               (1u << RCPT_DEFERRED)};
+        return ipc_encode_list_req(b, id, &l);
+    }
+    struct ipc_due_req d = {0};
+    return ipc_encode_due_req(b, id, &d);
+}
+
+static int scan_answer(struct router *r, struct ipc_reader *rd, void *arg)
+{
+    struct scan_req *q = arg;
+    struct ipc_envelope e;
+    struct ipc_due_item it;
+    struct ipc_end end;
+
+    if (rd->type == IPC_ENVELOPE && ipc_decode_envelope(rd, &e) == 0) {
+        queue_message_force(r, e.qid, q->force);
+        return 0;
+    }
+    if (rd->type == IPC_RCPT)
+        return 0;
+    if (rd->type == IPC_DUE_ITEM && ipc_decode_due_item(rd, &it) == 0) {
+        if (strcmp(it.qid, q->last_qid) != 0) {
+            snprintf(q->last_qid, sizeof(q->last_qid), "%s", it.qid);
+            queue_message(r, it.qid);
+        }
+        return 0;
+    }
+    if (rd->type == IPC_END && ipc_decode_end(rd, &end) == 0) {
+        if (q->list)
+            log_notice("%s: %llu messages with recipients to route%s",
+                       q->force == FORCE_ALL ? "start-up" : "store back",
+                       (unsigned long long)end.count,
+                       q->force == FORCE_ALL ? ", all re-categorized now" : "; interrupted attempts resume");
+    } else {
+        log_error("%s scan: unexpected answer %s", q->list ? "start-up" : "due", ipc_type_name(rd->type));
+    }
+    if (!q->list)
+        r->due_running = 0;
+    free(q);
+    return 1;
+}
+
+static void scan_fail(struct router *r, const char *why, void *arg)
+{
+    struct scan_req *q = arg;
+
+    if (!q->list)
+        r->due_running = 0;
+    free(q);
+}
+
+static void scan_start(struct router *r, int list, int force)
+{
+    struct scan_req *q = calloc(1, sizeof(*q));
+
+    if (!q)
+        return;
+    q->list = list;
+    q->force = force;
+    if (!list)
+        r->due_running = 1;
+    if (store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
+        scan_fail(r, "store unavailable", q);
+}
+
+void queue_due_scan(struct router *r)
+{
+    if (r->store_up && !r->due_running)
+        scan_start(r, 0, FORCE_NONE);
+}
+
+static void due_timer_cb(uv_timer_t *t)
+{
+    queue_due_scan(t->data);
+}
+
+void queue_start(struct router *r)
+{
+    scan_start(r, 1, r->started ? FORCE_ACTIVE : FORCE_ALL);
+    r->started = 1;
+    if (!uv_is_active((uv_handle_t *)&r->due_timer)) {
+        uint64_t every = (uint64_t)r->cfg->router.due_interval * 1000u;
+
+        uv_timer_start(&r->due_timer, due_timer_cb, every, every);
+    }
+}
+
+void queue_store_lost(struct router *r)
+{
+    r->due_running = 0;
+}
+
+void queue_stop(struct router *r)
+{
+    uv_timer_stop(&r->due_timer);
+}

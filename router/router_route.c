@@ -1,0 +1,148 @@
+/* router_route.c - the categorizer: postoffice, transport map, local domains, relayhost, MX - in that order. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "router.h"
+
+static enum tm_tls default_tls(const struct router *r)
+{
+    const char *p = r->cfg->router.tls_policy;
+
+    return strcmp(p, "none") == 0 ? TM_TLS_NONE : strcmp(p, "verify") == 0 ? TM_TLS_VERIFY : TM_TLS_MAY;
+}
+
+/* Is domain one of the words of list (".example" = subdomains)? */
+static int domain_listed(const char *domain, const char *list)
+{
+    size_t dlen = strlen(domain);
+
+    for (const char *p = list; *p;) {
+        size_t n;
+
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        n = strcspn(p, " ,\t");
+        if (n == 0)
+            break;
+        if (p[0] == '.' ? (dlen > n && strncasecmp(domain + dlen - n, p, n) == 0)
+                        : (dlen == n && strncasecmp(domain, p, n) == 0))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static void route_smtp(struct route *out, const char *kind, const char *host, unsigned port, int mx,
+                       enum tm_tls tls)
+{
+    out->kind = ROUTE_SMTP;
+    snprintf(out->host, sizeof(out->host), "%s", host);
+    out->port = port;
+    out->mx = mx;
+    out->tls = tls;
+    if (mx)
+        snprintf(out->desc, sizeof(out->desc), "%s%s%s:%u", kind, kind[0] ? ":" : "", host, port);
+    else
+        snprintf(out->desc, sizeof(out->desc), "%s%s[%s]:%u", kind, kind[0] ? ":" : "", host, port);
+    snprintf(out->key, sizeof(out->key), "%s/%s/%u/%d/%d", mx ? "mx" : "host", host, port, mx, tls);
+}
+
+void route_for(struct router *r, const char *addr, struct route *out)
+{
+    const struct sg_config *c = r->cfg;
+    const char *at = strrchr(addr, '@');
+    const char *domain = at ? at + 1 : "";
+    const struct tm_entry *e;
+    unsigned smtp_port = (unsigned)c->router.smtp_port;
+
+    memset(out, 0, sizeof(*out));
+    if (!domain[0]) {
+        out->kind = ROUTE_ERROR;
+        snprintf(out->status, sizeof(out->status), "5.1.3");
+        snprintf(out->text, sizeof(out->text), "recipient address <%s> has no domain", addr);
+        snprintf(out->desc, sizeof(out->desc), "error");
+        return;
+    }
+    if (c->gateway.domain[0] && strcasecmp(domain, c->gateway.domain) == 0) {
+        out->kind = ROUTE_GATEWAY;
+        snprintf(out->desc, sizeof(out->desc), "gateway");
+        snprintf(out->key, sizeof(out->key), "gateway");
+        return;
+    }
+    e = tm_lookup(&r->tmap, domain);
+    if (e && e->kind == TM_ERROR) {
+        out->kind = ROUTE_ERROR;
+        snprintf(out->status, sizeof(out->status), "%s", e->status);
+        snprintf(out->text, sizeof(out->text), "%s", e->text);
+        snprintf(out->desc, sizeof(out->desc), "error");
+        return;
+    }
+    if (e) {
+        route_smtp(out, "smtp", e->host, e->port ? e->port : smtp_port, e->kind == TM_SMTP_MX,
+                   e->tls != TM_TLS_DEFAULT ? e->tls : default_tls(r));
+        return;
+    }
+    if (domain_listed(domain, c->smtpd.local_domains)) {
+        out->kind = ROUTE_ERROR;
+        snprintf(out->status, sizeof(out->status), "5.1.1");
+        snprintf(out->text, sizeof(out->text),
+                 "no mailbox route for local domain %s (add it to the transport map)", domain);
+        snprintf(out->desc, sizeof(out->desc), "error");
+        return;
+    }
+    if (c->router.relayhost[0]) {
+        char host[256];
+        unsigned port = 0;
+        int mx = 0;
+
+        if (tm_parse_nexthop(c->router.relayhost, host, sizeof(host), &port, &mx) == 0) {
+            route_smtp(out, "relay", host, port ? port : smtp_port, mx, default_tls(r));
+            return;
+        }
+    }
+    route_smtp(out, "mx", domain, smtp_port, 1, default_tls(r));
+}
+
+int route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
+                   size_t whysz)
+{
+    FILE *f;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!c->router.transport_map[0])
+        return 0;
+    f = fopen(c->router.transport_map, "r");
+    if (!f) {
+        snprintf(why, whysz, "%s: %s", c->router.transport_map, strerror(errno));
+        return -1;
+    }
+    for (;;) {
+        if (len + 4096 > cap) {
+            char *p = realloc(text, cap = cap ? cap * 2 : 8192);
+
+            if (!p) {
+                free(text);
+                fclose(f);
+                snprintf(why, whysz, "out of memory");
+                return -1;
+            }
+            text = p;
+        }
+        size_t n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    text[len] = '\0';
+    rc = tm_parse(text, len, c->router.transport_map, out, why, whysz);
+    free(text);
+    return rc;
+}

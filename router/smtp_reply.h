@@ -1,0 +1,56 @@
+/* smtp_reply.h - pure pieces of the SMTP client: reply accumulation, enhanced codes, EHLO keywords, dot-stuffing. */
+#ifndef SPOOLGATE_SMTP_REPLY_H
+#define SPOOLGATE_SMTP_REPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SMTP_REPLY_TEXT_MAX 1024   /* text kept of one reply (all lines joined by " / ") */
+
+struct smtp_reply {
+    int code;                      /* 3 digits; 0 until complete */
+    char enhanced[16];             /* "5.1.1" if the reply carries one, else "" */
+    char text[SMTP_REPLY_TEXT_MAX];/* "550 5.1.1 <x>: user unknown" - first line with code, more lines appended */
+    size_t text_len;
+    unsigned lines;
+    int complete;
+};
+
+/* Feed server output.  Consumes whole lines (CRLF, or bare LF tolerated)
+ * until one reply is complete, returns the octets consumed (partial lines
+ * are left for the next call).  -1 on a malformed reply (line not starting
+ * with 3 digits and ' ' or '-', different codes in one reply, a line over
+ * 2048 octets, more than 100 lines).  Call smtp_reply_reset() before each
+ * new reply. */
+long smtp_reply_feed(struct smtp_reply *r, const char *in, size_t len);
+void smtp_reply_reset(struct smtp_reply *r);
+
+/* EHLO keywords we care about. */
+#define EHLO_PIPELINING 0x01u
+#define EHLO_SIZE 0x02u
+#define EHLO_8BITMIME 0x04u
+#define EHLO_STARTTLS 0x08u
+#define EHLO_DSN 0x10u
+#define EHLO_SMTPUTF8 0x20u
+#define EHLO_ENHANCED 0x40u
+#define EHLO_CHUNKING 0x80u
+
+struct ehlo_caps {
+    unsigned flags;
+    uint64_t size_limit;           /* SIZE n; 0 = none given */
+};
+
+/* Parse the lines of a complete 250 EHLO reply as raw text (lines separated
+ * by CRLF, each "250-KEYWORD params" / "250 KEYWORD"); the first line (the
+ * server's name) is skipped. */
+void ehlo_parse(const char *raw, size_t len, struct ehlo_caps *caps);
+
+/* Dot-stuff message octets for DATA: copies in to out, doubling a '.' at
+ * the start of each line.  *bol carries "at the beginning of a line" across
+ * calls (start with 1).  out must hold 2*len octets.  Returns octets written. */
+size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, int *bol);
+
+/* xtext-encode (RFC 3461) s into out; returns 0, -1 if it does not fit. */
+int smtp_xtext_encode(const char *s, char *out, size_t outsz);
+
+#endif
