@@ -23,9 +23,8 @@ static const char *const cstate_names[] = {
 struct smtp_conn {
     struct router *r;
     struct dest *d;
-    uv_tcp_t tcp;
+    uv_tcp_t *tcp;                  /* one per connection attempt */
     uv_timer_t timer;
-    uv_connect_t connect_req;
     int handles_open;
     int refs;
     enum cstate state;
@@ -84,6 +83,32 @@ static void conn_handle_closed(uv_handle_t *h)
     conn_unref(h->data);
 }
 
+static void conn_socket_closed(uv_handle_t *h)
+{
+    struct smtp_conn *c = h->data;
+
+    free(h);
+    conn_unref(c);
+}
+
+static int conn_socket_new(struct smtp_conn *c)
+{
+    c->tcp = malloc(sizeof(*c->tcp));
+    if (!c->tcp)
+        return -1;
+    uv_tcp_init(c->r->loop, c->tcp);
+    c->tcp->data = c;
+    c->refs++;
+    return 0;
+}
+
+static void conn_socket_drop(struct smtp_conn *c)
+{
+    if (c->tcp)
+        uv_close((uv_handle_t *)c->tcp, conn_socket_closed);
+    c->tcp = NULL;
+}
+
 static void conn_set_timer(struct smtp_conn *c, long long seconds);
 
 /* Give outcomes to the recipients of j that have none yet. */
@@ -124,9 +149,9 @@ static void conn_close(struct smtp_conn *c)
     conn_job_finished(c);
     if (c->handles_open) {
         uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
-        uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
         c->handles_open = 0;
     }
+    conn_socket_drop(c);
 }
 
 /* The destination cannot be reached: this job and every job waiting for the
@@ -192,7 +217,7 @@ static int conn_write_wire(struct smtp_conn *c, const void *data, size_t len)
     struct conn_write *w;
     uv_buf_t buf;
 
-    if (len == 0 || c->state == C_CLOSED)
+    if (len == 0 || c->state == C_CLOSED || !c->tcp)
         return 0;
     w = malloc(sizeof(*w) + len);
     if (!w)
@@ -202,7 +227,7 @@ static int conn_write_wire(struct smtp_conn *c, const void *data, size_t len)
     w->req.data = w;
     memcpy(w->data, data, len);
     buf = uv_buf_init(w->data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, conn_write_cb) < 0) {
+    if (uv_write(&w->req, (uv_stream_t *)c->tcp, &buf, 1, conn_write_cb) < 0) {
         free(w);
         return -1;
     }
@@ -265,9 +290,7 @@ static void conn_timeout_cb(uv_timer_t *t)
              c->remote[0] ? c->remote : c->d->route.desc);
     if (c->state == C_CONNECT) {
         snprintf(c->last_error, sizeof(c->last_error), "connect to %s timed out", c->remote);
-        uv_close((uv_handle_t *)&c->tcp, NULL); /* this attempt only */
-        uv_tcp_init(c->r->loop, &c->tcp);
-        c->tcp.data = c;
+        conn_socket_drop(c); /* this attempt only: its connect callback sees ECANCELED */
         c->target++;
         conn_try_target(c);
         return;
@@ -874,29 +897,36 @@ static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 /* ---- connecting ---------------------------------------------------------------------------- */
 
+struct conn_attempt {
+    uv_connect_t req;
+    struct smtp_conn *c;
+    uv_tcp_t *tcp;
+};
+
 static void conn_connect_cb(uv_connect_t *req, int status)
 {
-    struct smtp_conn *c = req->data;
+    struct conn_attempt *a = req->data;
+    struct smtp_conn *c = a->c;
+    int stale = a->tcp != c->tcp;
 
+    free(a);
     c->refs--;
     if (c->state == C_CLOSED) {
         if (c->refs == 0)
             conn_free(c);
         return;
     }
-    if (status == UV_ECANCELED)
+    if (stale || status == UV_ECANCELED)
         return; /* timed out: conn_timeout_cb went on already */
     if (status < 0) {
         snprintf(c->last_error, sizeof(c->last_error), "connect to %s: %s", c->remote, uv_strerror(status));
         log_info("%s: %s", c->d->route.desc, c->last_error);
-        uv_close((uv_handle_t *)&c->tcp, NULL);
-        uv_tcp_init(c->r->loop, &c->tcp);
-        c->tcp.data = c;
+        conn_socket_drop(c);
         c->target++;
         conn_try_target(c);
         return;
     }
-    uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb);
+    uv_read_start((uv_stream_t *)c->tcp, conn_alloc_cb, conn_read_cb);
     conn_enter(c, C_GREETING, c->r->cfg->router.greeting_timeout);
 }
 
@@ -904,6 +934,7 @@ static void conn_try_target(struct smtp_conn *c)
 {
     struct sockaddr_storage ss;
     const struct dns_target *t;
+    struct conn_attempt *a;
     unsigned port = c->d->route.port;
 
     if (c->target >= c->dns.n) {
@@ -923,11 +954,24 @@ static void conn_try_target(struct smtp_conn *c)
         conn_try_target(c);
         return;
     }
-    c->connect_req.data = c;
+    if (conn_socket_new(c) < 0) {
+        conn_fail_dest(c, OUT_DEFERRED, "4.3.0", NULL, "4.3.0 out of memory in the router");
+        return;
+    }
+    a = calloc(1, sizeof(*a));
+    if (!a) {
+        conn_fail_dest(c, OUT_DEFERRED, "4.3.0", NULL, "4.3.0 out of memory in the router");
+        return;
+    }
+    a->req.data = a;
+    a->c = c;
+    a->tcp = c->tcp;
     c->refs++;
     conn_enter(c, C_CONNECT, c->r->cfg->router.connect_timeout);
-    if (uv_tcp_connect(&c->connect_req, &c->tcp, (struct sockaddr *)&ss, conn_connect_cb) < 0) {
+    if (uv_tcp_connect(&a->req, c->tcp, (struct sockaddr *)&ss, conn_connect_cb) < 0) {
+        free(a);
         c->refs--;
+        conn_socket_drop(c);
         snprintf(c->last_error, sizeof(c->last_error), "cannot connect to %s", c->remote);
         c->target++;
         conn_try_target(c);
@@ -967,10 +1011,9 @@ void smtp_client_start(struct dest *d, struct job *first)
     c->r = r;
     c->d = d;
     c->job = first;
-    c->refs = 2; /* the two handles */
-    uv_tcp_init(r->loop, &c->tcp);
+    c->refs = 1; /* the timer; each socket holds one more */
     uv_timer_init(r->loop, &c->timer);
-    c->tcp.data = c->timer.data = c;
+    c->timer.data = c;
     c->handles_open = 1;
     smtp_reply_reset(&c->reply);
     c->state = C_RESOLVE;

@@ -18,8 +18,8 @@ SAN_PATTERN='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
 
 cleanup() {
     # Daemons get SIGTERM first so LeakSanitizer can report at exit.
-    for pid in $SMTPD_PID $STORE_PID; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in $SMTPD_PID $STORE_PID; do
+    for pid in ${ROUTER_PID:-} $SMTPD_PID $STORE_PID; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in ${ROUTER_PID:-} $SMTPD_PID $STORE_PID; do
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null
     done
@@ -42,6 +42,8 @@ cleanup() {
             tail -40 "$log" | sed 's/^/#   /'
         done
     fi
+    # SG_KEEP_TEST_DIR=dir keeps the state and logs of the run for a look afterwards.
+    [ -n "${SG_KEEP_TEST_DIR:-}" ] && rm -rf "$SG_KEEP_TEST_DIR" && cp -a "$T_DIR" "$SG_KEEP_TEST_DIR"
     rm -rf "$T_DIR"
     # A sanitizer report fails the script even when every check passed.
     [ -z "${T_SANITIZER:-}" ] || exit 1
@@ -136,8 +138,8 @@ write_smtpd_config() {
     SMTP_PORT=$(free_port)
     SUBMIT_PORT=$(free_port)
     make_tls || bail "cannot make a TLS certificate"
-    write_config "$(printf '[global]\nhostname = %s\n[smtpd]\nlisten = 127.0.0.1:%s [::1]:%s\nsubmission_listen = 127.0.0.1:%s\nmynetworks = 192.0.2.0/24\nlocal_domains = %s\ntls_cert_file = %s\ntls_key_file = %s\nauth_users_file = %s\n%s\n[gateway]\ndomain = %s\n' \
-        "$T_HOSTNAME" "$SMTP_PORT" "$SMTP_PORT" "$SUBMIT_PORT" "$T_LOCAL_DOMAIN" \
+    write_config "$(printf '[global]\nhostname = %s\n[smtpd]\nlisten = 127.0.0.1:%s [::1]:%s\nsubmission_listen = 127.0.0.1:%s\nmynetworks = %s\nlocal_domains = %s\ntls_cert_file = %s\ntls_key_file = %s\nauth_users_file = %s\n%s\n[gateway]\ndomain = %s\n' \
+        "$T_HOSTNAME" "$SMTP_PORT" "$SMTP_PORT" "$SUBMIT_PORT" "${T_MYNETWORKS:-192.0.2.0/24}" "$T_LOCAL_DOMAIN" \
         "$T_DIR/cert.pem" "$T_DIR/key.pem" "$T_DIR/users" "${1:-}" "$T_PO_DOMAIN")"
 }
 
@@ -167,3 +169,86 @@ export_smtp_env() {
         SG_LOCAL_DOMAIN="$T_LOCAL_DOMAIN" SG_PO_DOMAIN="$T_PO_DOMAIN" SG_SMTPD_PID="$SMTPD_PID" \
         SG_MAX_SIZE=1048576 SG_SMTPD_LOG="$T_SMTPD_LOG"
 }
+
+# ---- router -----------------------------------------------------------------
+ROUTER_BIN="$top_builddir/router/spoolgate-router"
+T_ROUTER_LOG="$T_DIR/router.log"
+ROUTER_PID=
+PEER_PY="$top_srcdir/tests/integration/smtp_peer.py"
+DSN_CHECK="python3 $top_srcdir/tests/integration/dsn_check.py"
+T_TRANSPORT="$T_DIR/transport"
+
+# start_peer NAME MODE [ADDRESS [PORT]]: an SMTP test peer; sets NAME_PORT, stores into $T_DIR/NAME.
+start_peer() {
+    p_name=$1 p_mode=$2 p_addr=${3:-127.0.0.1} p_port=${4:-$(free_port)}
+    mkdir -p "$T_DIR/$p_name"
+    python3 "$PEER_PY" --host "$p_addr" --port "$p_port" --mode "$p_mode" --dir "$T_DIR/$p_name" \
+        --name "$p_name.peer" > "$T_DIR/$p_name.out" 2>&1 &
+    eval "${p_name}_PID=$!"
+    eval "${p_name}_PORT=$p_port"
+    for _ in $(seq 1 100); do grep -q '^ready' "$T_DIR/$p_name.out" && return 0; sleep 0.1; done
+    return 1
+}
+
+stop_peer() {
+    eval "kill \$${1}_PID" 2>/dev/null
+    eval "wait \$${1}_PID" 2>/dev/null
+}
+
+# write_router_config TRANSPORT_LINES [extra ini text]: store + smtpd (loopback may relay) + router.
+write_router_config() {
+    printf '%s\n' "$1" > "$T_TRANSPORT"
+    T_MYNETWORKS=127.0.0.0/8 write_smtpd_config "[router]
+transport_map = $T_TRANSPORT
+due_interval = 1s
+${2:-}"
+}
+
+start_router() {
+    "$ROUTER_BIN" -c "$T_CONFIG" --foreground >> "$T_ROUTER_LOG" 2>&1 &
+    ROUTER_PID=$!
+    for _ in $(seq 1 100); do
+        grep -q "re-categorized now" "$T_ROUTER_LOG" 2>/dev/null && return 0
+        kill -0 "$ROUTER_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_router() {
+    kill -TERM "$ROUTER_PID" 2>/dev/null
+    wait "$ROUTER_PID" 2>/dev/null
+    ROUTER_PID=
+}
+
+# wait_for SECONDS COMMAND...: until the command succeeds.
+wait_for() {
+    w_n=$(( $1 * 10 )); shift
+    for _ in $(seq 1 "$w_n"); do "$@" > /dev/null 2>&1 && return 0; sleep 0.1; done
+    return 1
+}
+
+# send_mail FROM TO [TO...] < body: over SMTP to smtpd; prints the queue id.
+send_mail() {
+    cat > "$T_DIR/send_mail.body"
+    python3 - "$SMTP_PORT" "$T_DIR/send_mail.body" "$@" <<'PY'
+import smtplib, sys
+port, body_file, sender, rcpts = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+body = open(body_file, "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+    s.ehlo("test.client")
+    opts = []
+    if rcpts and rcpts[0].startswith("NOTIFY="):
+        opts = [rcpts.pop(0)]
+    s.mail(sender)
+    for r in rcpts:
+        code, msg = s.rcpt(r, opts)
+        if code != 250:
+            sys.exit(f"RCPT {r}: {code} {msg!r}")
+    code, msg = s.data(body)
+    print(msg.decode().split()[-1])
+PY
+}
+
+# store_count: messages in the store.
+store_count() { "$SPOOLCTL" -s "$T_SOCKET" list | tail -1 | cut -d' ' -f1; }
