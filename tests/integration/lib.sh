@@ -23,8 +23,10 @@ cleanup() {
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null
     done
-    for pid in $(jobs -p); do kill -9 "$pid" 2>/dev/null; done
-    wait 2>/dev/null
+    # Helpers started in the background (peers, DNS) are listed in T_BG_PIDS:
+    # dash's `jobs` does not see them from inside the trap.
+    for pid in ${T_BG_PIDS:-} ${DNS_PID:-} $(jobs -p); do kill -9 "$pid" 2>/dev/null; done
+    for pid in ${T_BG_PIDS:-} ${DNS_PID:-}; do wait "$pid" 2>/dev/null; done
     # Sanitizer reports of the daemons go to their logs: bring them into ours.
     for log in "$T_DIR"/*.log; do
         [ -f "$log" ] || continue
@@ -126,6 +128,7 @@ free_port() {
 
 # make_tls: a self-signed certificate for localhost and a users file.
 make_tls() {
+    [ -s "$T_DIR/cert.pem" ] && [ -s "$T_DIR/users" ] && return 0
     openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=localhost" -days 2 \
         -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
         -keyout "$T_DIR/key.pem" -out "$T_DIR/cert.pem" > /dev/null 2>&1 || return 1
@@ -178,13 +181,16 @@ PEER_PY="$top_srcdir/tests/integration/smtp_peer.py"
 DSN_CHECK="python3 $top_srcdir/tests/integration/dsn_check.py"
 T_TRANSPORT="$T_DIR/transport"
 
-# start_peer NAME MODE [ADDRESS [PORT]]: an SMTP test peer; sets NAME_PORT, stores into $T_DIR/NAME.
+# start_peer NAME MODE [ADDRESS [PORT [PEER OPTIONS]]]: an SMTP test peer; sets NAME_PORT,
+# stores into $T_DIR/NAME.
 start_peer() {
     p_name=$1 p_mode=$2 p_addr=${3:-127.0.0.1} p_port=${4:-$(free_port)}
+    shift 2; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
     mkdir -p "$T_DIR/$p_name"
     python3 "$PEER_PY" --host "$p_addr" --port "$p_port" --mode "$p_mode" --dir "$T_DIR/$p_name" \
-        --name "$p_name.peer" > "$T_DIR/$p_name.out" 2>&1 &
+        --name "$p_name.peer" "$@" > "$T_DIR/$p_name.out" 2>&1 &
     eval "${p_name}_PID=$!"
+    T_BG_PIDS="${T_BG_PIDS:-} $!"
     eval "${p_name}_PORT=$p_port"
     for _ in $(seq 1 100); do grep -q '^ready' "$T_DIR/$p_name.out" && return 0; sleep 0.1; done
     return 1

@@ -1,0 +1,39 @@
+#!/bin/sh
+# router-restart.sh - the store restarts under a waiting message; the transport map changes and the router restarts: mail moves without anything else restarted.
+. "$(dirname "$0")/lib.sh"
+
+plan 12
+start_peer grey greylist; start_peer old sink; start_peer new sink
+write_router_config "grey.test smtp:[127.0.0.1]:$grey_PORT
+moved.test smtp:[127.0.0.1]:$old_PORT
+sender.test smtp:[127.0.0.1]:$old_PORT" "retry_first = 3s
+retry_max = 3s"
+start_store; ok $? "spoolgate-store starts"
+start_smtpd; ok $? "spoolgate-smtpd starts"
+start_router; ok $? "spoolgate-router starts"
+printf 'Subject: waiting\n\nplease wait\n' > "$T_DIR/msg.txt"
+
+# Greylisted, then the store restarts while the message waits for its retry.
+Q=$(send_mail alice@sender.test carol@grey.test < "$T_DIR/msg.txt")
+wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*451 4.7.1'"
+ok $? "greylisted: deferred with its reason"
+GEN1=$("$SPOOLCTL" -s "$T_SOCKET" generation)
+stop_store
+start_store; ok $? "the store restarts (the router and smtpd keep running)"
+GEN2=$("$SPOOLCTL" -s "$T_SOCKET" generation)
+test "$GEN2" != "$GEN1"; ok $? "a new store generation ($GEN1 -> $GEN2)"
+"$SPOOLCTL" -s "$T_SOCKET" list --match "$Q" | grep -q "deferred"; ok $? "the waiting message is still listed, deferred"
+wait_for 15 sh -c "ls '$T_DIR/grey'/*.json 2>/dev/null | grep -q ."; ok $? "the router reconnects and delivers it on schedule"
+sleep 2
+test "$(cat "$T_DIR"/grey/*.json | grep -c '"carol@grey.test"')" = 1; ok $? "exactly one copy"
+grep -q "mail store ready.*generation $GEN2" "$T_ROUTER_LOG"; ok $? "the router logged the new generation"
+
+# Re-categorization: a message waits for a dead next hop; the map changes; the router restarts.
+stop_peer old
+send_mail alice@sender.test dora@moved.test < "$T_DIR/msg.txt" > /dev/null
+wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match dora@moved.test | grep -q 'deferred.*refused'"
+ok $? "moved.test's old next hop is down: deferred"
+sed -i "s/^moved.test .*/moved.test smtp:[127.0.0.1]:$new_PORT/" "$T_TRANSPORT"
+stop_router; start_router
+wait_for 10 sh -c "ls '$T_DIR/new'/*.json 2>/dev/null | grep -q ."
+ok $? "after the router restart the queued message takes the new route at once"

@@ -1,0 +1,64 @@
+#!/bin/sh
+# router-tls.sh - STARTTLS policies none/may/verify, 8-bit refused clearly, and several messages over one connection.
+. "$(dirname "$0")/lib.sh"
+
+plan 11
+make_tls || bail "cannot make a certificate"
+start_peer tls sink 127.0.0.1 "$(free_port)" --tls-cert "$T_DIR/cert.pem" --tls-key "$T_DIR/key.pem"
+# A second peer whose certificate no configured CA vouches for.
+openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=localhost" -days 2 -addext "subjectAltName=DNS:localhost" \
+    -keyout "$T_DIR/key2.pem" -out "$T_DIR/cert2.pem" > /dev/null 2>&1
+start_peer untrusted sink 127.0.0.1 "$(free_port)" --tls-cert "$T_DIR/cert2.pem" --tls-key "$T_DIR/key2.pem"
+start_peer plain sink; start_peer old no-8bit; start_peer sink sink
+write_router_config "may.test       smtp:[127.0.0.1]:$tls_PORT
+none.test      smtp:[127.0.0.1]:$tls_PORT      tls=none
+verify.test    smtp:[localhost]:$tls_PORT      tls=verify
+wrongca.test   smtp:[localhost]:$untrusted_PORT tls=verify
+notls.test     smtp:[127.0.0.1]:$plain_PORT    tls=verify
+old.test       smtp:[127.0.0.1]:$old_PORT
+sender.test    smtp:[127.0.0.1]:$sink_PORT" "tls_ca_file = $T_DIR/cert.pem
+retry_first = 30s"
+start_store && start_smtpd && start_router; ok $? "store, smtpd and router start"
+printf 'Subject: tls\n\nsecret\n' > "$T_DIR/msg.txt"
+tls_of() { python3 -c "import json,glob,sys; print([json.load(open(f))['tls'] for f in glob.glob('$T_DIR/tls/*.json') if sys.argv[1] in json.load(open(f))['rcpt_tos']])" "$1"; }
+
+send_mail alice@sender.test a@may.test < "$T_DIR/msg.txt" > /dev/null
+wait_for 10 sh -c "cat '$T_DIR'/tls/*.json 2>/dev/null | grep -q a@may.test"; ok $? "tls=may: delivered"
+test "$(tls_of a@may.test)" = "[True]"; ok $? "tls=may: over TLS because the peer offers it"
+send_mail alice@sender.test b@none.test < "$T_DIR/msg.txt" > /dev/null
+wait_for 10 sh -c "cat '$T_DIR'/tls/*.json 2>/dev/null | grep -q b@none.test"
+test "$(tls_of b@none.test)" = "[False]"; ok $? "tls=none: delivered in plain text"
+send_mail alice@sender.test c@verify.test < "$T_DIR/msg.txt" > /dev/null
+wait_for 10 sh -c "cat '$T_DIR'/tls/*.json 2>/dev/null | grep -q c@verify.test"
+test "$(tls_of c@verify.test)" = "[True]"; ok $? "tls=verify with the right CA and name: delivered over TLS"
+send_mail alice@sender.test d@wrongca.test < "$T_DIR/msg.txt" > /dev/null
+wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match d@wrongca.test | grep -q 'deferred.*4.7.5.*verification failed'"
+ok $? "tls=verify, certificate from an unknown CA: deferred with the verification failure"
+send_mail alice@sender.test e@notls.test < "$T_DIR/msg.txt" > /dev/null
+wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match e@notls.test | grep -q 'deferred.*does not offer STARTTLS'"
+ok $? "tls=verify, peer without STARTTLS: deferred, nothing sent in plain text"
+test -z "$(ls "$T_DIR/plain"/*.json "$T_DIR/untrusted"/*.json 2>/dev/null)"
+ok $? "neither the plain-text nor the untrusted peer got anything"
+
+printf 'Subject: 8bit\n\ncaf\303\251\n' > "$T_DIR/8bit.txt"
+python3 - "$SMTP_PORT" "$T_DIR/8bit.txt" <<'PY'
+import smtplib, sys
+body = open(sys.argv[2], "rb").read().replace(b"\n", b"\r\n")
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as s:
+    s.ehlo("t")
+    s.mail("alice@sender.test", ["BODY=8BITMIME"])
+    s.rcpt("f@old.test")
+    s.data(body)
+PY
+wait_for 10 sh -c "$DSN_CHECK '$T_DIR/sink' --sender alice@sender.test --rcpt f@old.test --action failed | grep -q '^ok'"
+$DSN_CHECK "$T_DIR/sink" --sender alice@sender.test --rcpt f@old.test --action failed --reason-contains 8BITMIME > "$T_DIR/dsn.tap"
+! grep -q '^not ok' "$T_DIR/dsn.tap"; ok $? "8-bit message to a peer without 8BITMIME: a DSN that says why, nothing sent"
+test -z "$(ls "$T_DIR/old"/*.json 2>/dev/null)"; ok $? "the 7-bit peer got nothing"
+
+# Several messages for one next hop share connections.
+stop_router
+for i in 1 2 3 4 5 6; do send_mail alice@sender.test "r$i@none.test" < "$T_DIR/msg.txt" > /dev/null; done
+start_router
+wait_for 15 sh -c "[ \$(cat '$T_DIR'/tls/*.json | grep -c '@none.test') -ge 7 ]"
+conns=$(python3 -c "import json,glob; print(len({tuple(json.load(open(f))['peer']) for f in glob.glob('$T_DIR/tls/*.json') if any(r.startswith('r') and r.endswith('@none.test') for r in json.load(open(f))['rcpt_tos'])}))")
+test "$conns" -lt 6; ok $? "6 messages to one next hop went over $conns connections"
