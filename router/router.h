@@ -8,6 +8,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "ipc.h"
+#include "ipc_link.h"
 #include "ipc_uv.h"
 #include "tls_bio.h"
 #include "transport_map.h"
@@ -103,9 +104,8 @@ struct router {
     struct msg *msgs;               /* messages being worked on */
     struct dest *dests;
     unsigned nconns;
-    /* gateway link state (for postoffice routes) */
-    int gateway_up;
-    char gateway_why[256];
+    /* the link to spoolgate-gateway (postoffice routes); NULL without a postoffice */
+    struct ipc_link *gateway;
     int started;                    /* the first store link of this process came up */
     int stopping;
 };

@@ -31,14 +31,15 @@ static void ares_run(ares_channel ch)
     for (;;) {
         ares_socket_t socks[ARES_GETSOCK_MAXNUM];
         struct pollfd pfd[ARES_GETSOCK_MAXNUM];
-        int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+        /* The ARES_GETSOCK_* macros shift a signed 1 into the sign bit: test the bits unsigned. */
+        unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
         nfds_t n = 0;
         struct timeval tv, *tvp;
         int rc;
 
         for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-            short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-                               (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+            short ev = (short)(((bits & (1u << i)) ? POLLIN : 0) |
+                               ((bits & (1u << (i + ARES_GETSOCK_MAXNUM))) ? POLLOUT : 0));
             if (ev)
                 pfd[n++] = (struct pollfd){.fd = socks[i], .events = ev};
         }

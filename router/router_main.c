@@ -12,6 +12,9 @@
 static struct router the_router = {.opts = {.program = ROUTER_PROGRAM}};
 static uv_signal_t sig_term, sig_int, sig_hup;
 
+/* Nothing is expected from the gateway on this link yet. */
+static const struct ipc_link_ops gateway_link_ops = {0};
+
 static void router_settings(struct router *r)
 {
     char why[8192] = "";
@@ -37,8 +40,6 @@ static void router_settings(struct router *r)
     r->tls_client = tls_ctx_client(c->router.tls_ca_file, why, sizeof(why));
     if (!r->tls_client)
         log_fatal("router.tls_ca_file: %s", why);
-    snprintf(r->gateway_why, sizeof(r->gateway_why),
-             "spoolgate-gateway is not connected (%s)", r->gateway_socket);
 }
 
 /* SIGHUP: the transport map and the retry settings; a bad map keeps the old one. */
@@ -74,6 +75,8 @@ static void router_stop(struct router *r)
                "and are taken up at the next start", r->nconns);
     queue_stop(r);
     dest_stop(r);
+    ipc_link_stop(r->gateway);
+    r->gateway = NULL;
     store_links_stop(r);
     uv_close((uv_handle_t *)&r->due_timer, NULL);
     uv_close((uv_handle_t *)&sig_term, NULL);
@@ -103,6 +106,9 @@ int main(int argc, char **argv)
     uv_timer_init(r->loop, &r->due_timer);
     r->due_timer.data = r;
     store_links_start(r);
+    if (r->cfg->gateway.domain[0])
+        r->gateway = ipc_link_start(r->loop, "postoffice gateway", r->gateway_socket, ROUTER_PROGRAM,
+                                    "router", "deliver", 2000, &gateway_link_ops, r);
     uv_signal_init(r->loop, &sig_term);
     uv_signal_init(r->loop, &sig_int);
     uv_signal_init(r->loop, &sig_hup);

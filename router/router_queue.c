@@ -247,9 +247,14 @@ static void msg_categorize(struct msg *m, int force)
         route_for(r, w->r.addr, &w->route);
         if (w->route.kind == ROUTE_ERROR) {
             rcpt_outcome(w, OUT_FAILED, w->route.status, "%s %s", w->route.status, w->route.text);
-        } else if (w->route.kind == ROUTE_GATEWAY && !r->gateway_up) {
-            rcpt_outcome(w, OUT_DEFERRED, "4.4.1", "4.4.1 postoffice gateway unavailable: %s",
-                         r->gateway_why);
+        } else if (w->route.kind == ROUTE_GATEWAY) {
+            /* Never failed for the gateway's absence: deferred with its reason. */
+            if (!ipc_link_up(r->gateway))
+                rcpt_outcome(w, OUT_DEFERRED, "4.4.1", "4.4.1 postoffice gateway unavailable: %s",
+                             ipc_link_why(r->gateway));
+            else
+                rcpt_outcome(w, OUT_DEFERRED, "4.3.0", "4.3.0 postoffice gateway connected, but "
+                             "handing mail to it is not part of this router version yet");
         } else if (w->route.kind == ROUTE_SMTP) {
             rcpt_claim(m, w, now);
         }

@@ -1,0 +1,151 @@
+/* ipc_link.c - a kept-up link to a peer daemon, reconnected on a timer; state changes are logged once, not per retry. */
+#include "ipc_link.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct ipc_link {
+    uv_loop_t *loop;
+    char what[64];
+    char path[108];
+    char program[IPC_NAME_MAX + 1];
+    char role[IPC_NAME_MAX + 1];
+    char caps[IPC_CAPS_MAX + 1];
+    unsigned retry_ms;
+    const struct ipc_link_ops *ops;
+    void *arg;
+    struct ipc_uv *conn;
+    int up;
+    int stopping;
+    char why[IPC_REPLY_MAX + 64];
+    uv_timer_t *retry;
+};
+
+static void link_connect(struct ipc_link *l);
+
+static void link_retry_cb(uv_timer_t *t)
+{
+    link_connect(t->data);
+}
+
+static void link_down(struct ipc_link *l, const char *why)
+{
+    int changed = l->up || strcmp(l->why, why) != 0;
+
+    l->conn = NULL;
+    if (changed)
+        log_warn("%s unavailable (%s): %s", l->what, l->path, why);
+    l->up = 0;
+    snprintf(l->why, sizeof(l->why), "%s", why);
+    if (l->ops->down)
+        l->ops->down(l, why, l->arg);
+    if (!l->stopping)
+        uv_timer_start(l->retry, link_retry_cb, l->retry_ms, 0);
+}
+
+static void link_ready(struct ipc_uv *c, void *arg)
+{
+    struct ipc_link *l = arg;
+    const struct ipc_hello *h = ipc_uv_peer(c);
+
+    l->up = 1;
+    l->why[0] = '\0';
+    log_notice("%s ready: %s protocol %u.%u (%s)", l->what, h->program, h->major, h->minor, l->path);
+    if (l->ops->up)
+        l->ops->up(l, l->arg);
+}
+
+static void link_frame(struct ipc_uv *c, struct ipc_reader *rd, void *arg)
+{
+    struct ipc_link *l = arg;
+
+    if (l->ops->frame)
+        l->ops->frame(l, rd, l->arg);
+    else
+        ipc_link_reset(l, "unexpected frame");
+}
+
+static void link_closed(struct ipc_uv *c, const char *why, void *arg)
+{
+    link_down(arg, why);
+}
+
+static const struct ipc_uv_ops link_uv_ops = {
+    .ready = link_ready, .frame = link_frame, .closed = link_closed,
+};
+
+static void link_connect(struct ipc_link *l)
+{
+    if (l->stopping || l->conn)
+        return;
+    l->conn = ipc_uv_connect(l->loop, l->path, l->program, l->role, l->caps, &link_uv_ops, l);
+    if (!l->conn)
+        link_down(l, "out of memory");
+}
+
+struct ipc_link *ipc_link_start(uv_loop_t *loop, const char *what, const char *path,
+                                const char *program, const char *role, const char *caps,
+                                unsigned retry_ms, const struct ipc_link_ops *ops, void *arg)
+{
+    struct ipc_link *l = calloc(1, sizeof(*l));
+
+    if (!l || !(l->retry = malloc(sizeof(*l->retry)))) {
+        free(l);
+        return NULL;
+    }
+    l->loop = loop;
+    snprintf(l->what, sizeof(l->what), "%s", what);
+    snprintf(l->path, sizeof(l->path), "%s", path);
+    snprintf(l->program, sizeof(l->program), "%s", program);
+    snprintf(l->role, sizeof(l->role), "%s", role);
+    snprintf(l->caps, sizeof(l->caps), "%s", caps);
+    snprintf(l->why, sizeof(l->why), "not connected yet");
+    l->retry_ms = retry_ms;
+    l->ops = ops;
+    l->arg = arg;
+    uv_timer_init(loop, l->retry);
+    l->retry->data = l;
+    link_connect(l);
+    return l;
+}
+
+static void link_timer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+void ipc_link_stop(struct ipc_link *l)
+{
+    if (!l)
+        return;
+    l->stopping = 1;
+    if (l->conn)
+        ipc_uv_close(l->conn);
+    uv_close((uv_handle_t *)l->retry, link_timer_closed);
+    free(l);
+}
+
+int ipc_link_up(const struct ipc_link *l)
+{
+    return l && l->up;
+}
+
+const char *ipc_link_why(const struct ipc_link *l)
+{
+    return l ? l->why : "not configured";
+}
+
+struct ipc_uv *ipc_link_conn(const struct ipc_link *l)
+{
+    return l && l->up ? l->conn : NULL;
+}
+
+void ipc_link_reset(struct ipc_link *l, const char *why)
+{
+    if (l->conn)
+        ipc_uv_close(l->conn);
+    link_down(l, why);
+}
