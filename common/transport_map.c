@@ -1,6 +1,8 @@
 /* transport_map.c - pure parser and lookup of the router's transport map (domain -> next hop). */
 #include "transport_map.h"
 
+#include <errno.h>
+
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -442,4 +444,41 @@ const struct tm_entry *tm_lookup(const struct transport_map *map, const char *do
         }
     }
     return best;
+}
+
+int tm_load_file(const char *path, struct transport_map *map, char *err, size_t errsz)
+{
+    FILE *f;
+    char *text = NULL;
+    size_t len = 0, cap = 0, n;
+    int rc;
+
+    memset(map, 0, sizeof(*map));
+    if (!path || !path[0])
+        return 0;
+    f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    do {
+        if (len + 4096 > cap) {
+            char *p = realloc(text, cap = cap ? cap * 2 : 8192);
+
+            if (!p) {
+                free(text);
+                fclose(f);
+                snprintf(err, errsz, "%s: out of memory", path);
+                return -1;
+            }
+            text = p;
+        }
+        n = fread(text + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    fclose(f);
+    text[len] = '\0';
+    rc = tm_parse(text, len, path, map, err, errsz);
+    free(text);
+    return rc;
 }

@@ -37,6 +37,10 @@ void tm_free(struct transport_map *map);
  * match; NULL if none.  Case-insensitive. */
 const struct tm_entry *tm_lookup(const struct transport_map *map, const char *domain);
 
+/* Read and parse a map file (the one function here that does I/O); an
+ * empty path gives an empty map.  0, or -1 with the reasons in err. */
+int tm_load_file(const char *path, struct transport_map *map, char *err, size_t errsz);
+
 /* Parse "[host]:port", "host:port", "[host]", "host" (relayhost syntax).
  * *mx is 1 when the host is not bracketed (look up its MX).  Returns 0 or -1. */
 int tm_parse_nexthop(const char *s, char *host, size_t hostsz, unsigned *port, int *mx);

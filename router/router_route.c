@@ -1,5 +1,4 @@
 /* router_route.c - the categorizer: postoffice, transport map, local domains, relayhost, MX - in that order. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,39 +109,5 @@ void route_for(struct router *r, const char *addr, struct route *out)
 int route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
                    size_t whysz)
 {
-    FILE *f;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    if (!c->router.transport_map[0])
-        return 0;
-    f = fopen(c->router.transport_map, "r");
-    if (!f) {
-        snprintf(why, whysz, "%s: %s", c->router.transport_map, strerror(errno));
-        return -1;
-    }
-    for (;;) {
-        if (len + 4096 > cap) {
-            char *p = realloc(text, cap = cap ? cap * 2 : 8192);
-
-            if (!p) {
-                free(text);
-                fclose(f);
-                snprintf(why, whysz, "out of memory");
-                return -1;
-            }
-            text = p;
-        }
-        size_t n = fread(text + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    fclose(f);
-    text[len] = '\0';
-    rc = tm_parse(text, len, c->router.transport_map, out, why, whysz);
-    free(text);
-    return rc;
+    return tm_load_file(c->router.transport_map, out, why, whysz);
 }

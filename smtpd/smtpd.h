@@ -10,6 +10,7 @@
 #include "ipc_uv.h"
 #include "smtp_body.h"
 #include "smtp_parse.h"
+#include "transport_map.h"
 
 #define SMTPD_PROGRAM "spoolgate-smtpd"
 #define SMTPD_CMD_LINE_MAX 512    /* RFC 5321 4.5.3.1.4, incl. CRLF */
@@ -143,6 +144,7 @@ struct smtpd {
     struct smtpd_dir dir;
     void *tls_ctx;                /* SSL_CTX *, NULL without a certificate */
     struct smtpd_users *users;    /* NULL without a users file */
+    struct transport_map tmap;    /* the router's map: which local recipients have a route */
     int stopping;
 };
 

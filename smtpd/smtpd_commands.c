@@ -166,6 +166,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
 {
     struct smtpd *d = s->d;
     struct smtp_error err;
+    const struct tm_entry *route;
     const char *domain;
 
     if (!s->tx || s->tx->used_bdat) {
@@ -186,8 +187,23 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
         dir_lookup(s, s->pending_rcpt.rcpt);
         return;
     }
-    if (!domain[0] || smtp_domain_in_list(domain, d->cfg->smtpd.local_domains) ||
-        s->relay_ok || s->auth_user[0]) {
+    route = domain[0] ? tm_lookup(&d->tmap, domain) : NULL;
+    if (route && route->kind == TM_ERROR) {
+        /* The router would only bounce it: say so now. */
+        session_error(s, route->status[0] == '4' ? 450 : 550, "%s %s", route->status, route->text);
+        return;
+    }
+    if (domain[0] && smtp_domain_in_list(domain, d->cfg->smtpd.local_domains)) {
+        if (route) {
+            rcpt_accept(s, &s->pending_rcpt);
+        } else {
+            log_info("session %llu: [%s] <%s>: local domain without a mailbox route",
+                     (unsigned long long)s->id, s->peer_ip, s->pending_rcpt.rcpt);
+            session_error(s, 550, "5.1.1 Mailbox unavailable: no route for this local domain");
+        }
+        return;
+    }
+    if (!domain[0] || s->relay_ok || s->auth_user[0]) {
         rcpt_accept(s, &s->pending_rcpt);
         return;
     }

@@ -120,7 +120,7 @@ static void listen_all(struct smtpd *d, const char *list, int submission)
 
 static void smtpd_settings(struct smtpd *d)
 {
-    char why[512] = "";
+    char why[8192] = "";
     struct sg_config *c = d->cfg;
 
     if (c->global.hostname[0])
@@ -138,6 +138,8 @@ static void smtpd_settings(struct smtpd *d)
         log_fatal("STARTTLS: %s", why);
     if (c->smtpd.auth_users_file[0] && !(d->users = users_load(c->smtpd.auth_users_file, why, sizeof(why))))
         log_fatal("smtpd.auth_users_file: %s", why);
+    if (tm_load_file(c->router.transport_map, &d->tmap, why, sizeof(why)) < 0)
+        log_fatal("router.transport_map refused:\n%s", why);
     if (d->users && !d->tls_ctx)
         log_warn("smtpd.auth_users_file is set but STARTTLS is not: AUTH is never offered");
 }
@@ -185,19 +187,28 @@ static void smtpd_reload(struct smtpd *d)
 {
     struct sg_config *n = daemon_reload(&opts);
     struct smtpd_users *u = NULL;
-    char why[512] = "";
+    struct transport_map map;
+    char why[8192] = "";
 
     if (!n)
         return;
+    if (tm_load_file(n->router.transport_map, &map, why, sizeof(why)) < 0) {
+        log_error("reload refused: router.transport_map:\n%s", why);
+        config_free(n);
+        return;
+    }
     if (n->smtpd.auth_users_file[0] && !(u = users_load(n->smtpd.auth_users_file, why, sizeof(why)))) {
         log_error("reload refused: smtpd.auth_users_file: %s", why);
+        tm_free(&map);
         config_free(n);
         return;
     }
     log_set_level(n->global.log_level);
     users_free(d->users);
     d->users = u;
-    log_notice("reloaded %s (users file and log level; listeners, TLS and limits need a restart)",
+    tm_free(&d->tmap);
+    d->tmap = map;
+    log_notice("reloaded %s (users file, transport map, log level; listeners, TLS and limits need a restart)",
                n->source);
     config_free(n);
 }
@@ -239,6 +250,7 @@ int main(int argc, char **argv)
     uv_run(d->loop, UV_RUN_DEFAULT);
     tls_free_ctx(d);
     users_free(d->users);
+    tm_free(&d->tmap);
     while (d->listeners) {
         struct smtpd_listener *l = d->listeners;
 

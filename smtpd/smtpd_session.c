@@ -195,6 +195,9 @@ void session_reply_raw(struct session *s, const char *text, size_t len)
 }
 
 static void session_vreply(struct session *s, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void session_vreply(struct session *s, int code, const char *fmt, va_list ap)
 {
     char line[600];
     int n = snprintf(line, sizeof(line), "%03d ", code);

@@ -8,6 +8,7 @@ STORE_LOAD="$top_builddir/tests/integration/store-load"
 
 T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/spoolgate-test.XXXXXX")
 T_CONFIG="$T_DIR/spoolgate.ini"
+T_TRANSPORT="$T_DIR/transport"
 T_SOCKET="$T_DIR/run/store.sock"
 T_STORE_LOG="$T_DIR/store.log"
 T_NUM=0
@@ -138,12 +139,14 @@ make_tls() {
 # write_smtpd_config [extra smtpd lines]: store + smtpd on free loopback ports;
 # loopback is NOT in mynetworks, so relaying needs AUTH.
 write_smtpd_config() {
+    # The router's transport map: smtpd accepts local-domain mail only with a route.
+    printf '%s\n' "${T_ROUTES:-$T_LOCAL_DOMAIN smtp:[127.0.0.1]:9}" > "$T_TRANSPORT"
     SMTP_PORT=$(free_port)
     SUBMIT_PORT=$(free_port)
     make_tls || bail "cannot make a TLS certificate"
-    write_config "$(printf '[global]\nhostname = %s\n[smtpd]\nlisten = 127.0.0.1:%s [::1]:%s\nsubmission_listen = 127.0.0.1:%s\nmynetworks = %s\nlocal_domains = %s\ntls_cert_file = %s\ntls_key_file = %s\nauth_users_file = %s\n%s\n[gateway]\ndomain = %s\n' \
+    write_config "$(printf '[global]\nhostname = %s\n[smtpd]\nlisten = 127.0.0.1:%s [::1]:%s\nsubmission_listen = 127.0.0.1:%s\nmynetworks = %s\nlocal_domains = %s\ntls_cert_file = %s\ntls_key_file = %s\nauth_users_file = %s\n%s\n[gateway]\ndomain = %s\n[router]\ntransport_map = %s\n' \
         "$T_HOSTNAME" "$SMTP_PORT" "$SMTP_PORT" "$SUBMIT_PORT" "${T_MYNETWORKS:-192.0.2.0/24}" "$T_LOCAL_DOMAIN" \
-        "$T_DIR/cert.pem" "$T_DIR/key.pem" "$T_DIR/users" "${1:-}" "$T_PO_DOMAIN")"
+        "$T_DIR/cert.pem" "$T_DIR/key.pem" "$T_DIR/users" "${1:-}" "$T_PO_DOMAIN" "$T_TRANSPORT")"
 }
 
 # start_smtpd: in the background, logging to $T_SMTPD_LOG; waits for its greeting.
@@ -179,7 +182,6 @@ T_ROUTER_LOG="$T_DIR/router.log"
 ROUTER_PID=
 PEER_PY="$top_srcdir/tests/integration/smtp_peer.py"
 DSN_CHECK="python3 $top_srcdir/tests/integration/dsn_check.py"
-T_TRANSPORT="$T_DIR/transport"
 
 # start_peer NAME MODE [ADDRESS [PORT [PEER OPTIONS]]]: an SMTP test peer; sets NAME_PORT,
 # stores into $T_DIR/NAME.
@@ -203,9 +205,7 @@ stop_peer() {
 
 # write_router_config TRANSPORT_LINES [extra ini text]: store + smtpd (loopback may relay) + router.
 write_router_config() {
-    printf '%s\n' "$1" > "$T_TRANSPORT"
-    T_MYNETWORKS=127.0.0.0/8 write_smtpd_config "[router]
-transport_map = $T_TRANSPORT
+    T_ROUTES="$1" T_MYNETWORKS=127.0.0.0/8 write_smtpd_config "[router]
 due_interval = 1s
 ${2:-}"
 }
