@@ -143,4 +143,9 @@ const char cfg_embedded_default[] =
     "local_domains = localhost\n"
     "; scripts/quickstart makes this self-signed pair\n"
     "tls_cert_file = ./spoolgate-state/tls/cert.pem\n"
-    "tls_key_file = ./spoolgate-state/tls/key.pem\n";
+    "tls_key_file = ./spoolgate-state/tls/key.pem\n"
+    "\n"
+    "[router]\n"
+    "; scripts/quickstart writes this map: localhost -> its demo mailbox on 127.0.0.1:2526\n"
+    "transport_map = ./spoolgate-state/transport\n"
+    "due_interval = 5s\n";
