@@ -2,7 +2,7 @@
 # router-delivery.sh - delivery, greylisting, permanent failure, errors, give-up and delay warnings: every outcome and every DSN with its reason.
 . "$(dirname "$0")/lib.sh"
 
-plan 25
+plan 28
 start_peer sink sink; start_peer grey greylist; start_peer rej reject; start_peer temp tempfail
 start_peer drop drop-after-data
 DEAD_PORT=$(free_port)
@@ -100,7 +100,21 @@ $DSN_CHECK "$T_DIR/sink" --sender alice@sender.test --rcpt frank@temp.test --act
 ! grep -q '^not ok' "$T_DIR/dsn5.tap"; ok $? "exactly one delay DSN was sent for it, however many retries"
 grep -q "erin@dead.test" "$T_ROUTER_LOG" || true
 
-# 9. every DSN in the sink names a specific reason; DSNs are not bounced
+# 9. a DSN that fails itself is not bounced: it is held for the administrator
+Q=$(send_mail lost@reject.test nobody3@reject.test < "$T_DIR/plain.txt")
+wait_for 15 sh -c "$SPOOLCTL -s $T_SOCKET list --state held | grep -q 'lost@reject.test'"
+ok $? "the DSN to a sender that rejects it is held, not bounced"
+"$SPOOLCTL" -s "$T_SOCKET" list --state held | grep -A1 "from=<>" | grep -q "550 5.1.1"
+ok $? "the held DSN keeps the remote reply as its reason"
+grep -q "undeliverable DSN to <lost@reject.test> held for the administrator" "$T_ROUTER_LOG"
+ok $? "and the router logs it"
+HELD=$("$SPOOLCTL" -s "$T_SOCKET" list --state held | grep -c "from=<>")
+"$SPOOLCTL" -s "$T_SOCKET" list --state held | grep "from=<>" | cut -d' ' -f1 | while read -r q; do "$SPOOLCTL" -s "$T_SOCKET" delete "$q" > /dev/null; done
+diag <<EOF2
+held DSNs removed by the administrator: $HELD
+EOF2
+
+# 10. every DSN in the sink names a specific reason; DSNs are not bounced
 python3 - "$T_DIR/sink" <<'PY'
 import email, email.policy, glob, json, sys
 bad = []

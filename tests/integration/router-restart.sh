@@ -2,7 +2,7 @@
 # router-restart.sh - the store restarts under a waiting message; the transport map changes and the router restarts: mail moves without anything else restarted.
 . "$(dirname "$0")/lib.sh"
 
-plan 12
+plan 15
 start_peer grey greylist; start_peer old sink; start_peer new sink
 write_router_config "grey.test smtp:[127.0.0.1]:$grey_PORT
 moved.test smtp:[127.0.0.1]:$old_PORT
@@ -37,3 +37,15 @@ sed -i "s/^moved.test .*/moved.test smtp:[127.0.0.1]:$new_PORT/" "$T_TRANSPORT"
 stop_router; start_router
 wait_for 10 sh -c "ls '$T_DIR/new'/*.json 2>/dev/null | grep -q ."
 ok $? "after the router restart the queued message takes the new route at once"
+
+# Requeue on demand: a message waiting for a long retry moves at once.
+stop_peer new
+sed -i "s/^retry_first = 3s/retry_first = 1h/; s/^retry_max = 3s/retry_max = 1h/" "$T_CONFIG"
+stop_router; start_router
+send_mail alice@sender.test rita@moved.test < "$T_DIR/msg.txt" > /dev/null
+wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match rita@moved.test | grep -q 'deferred.*refused'"
+ok $? "next hop down: deferred for an hour"
+start_peer new sink 127.0.0.1 "$new_PORT"
+"$SPOOLCTL" -s "$T_SOCKET" requeue > /dev/null; ok $? "spoolctl requeue"
+wait_for 10 sh -c "cat '$T_DIR'/new/*.json 2>/dev/null | grep -q rita@moved.test"
+ok $? "requeued mail is re-categorized and delivered at once, without a restart"
