@@ -926,6 +926,7 @@ static void conn_connect_cb(uv_connect_t *req, int status)
         conn_try_target(c);
         return;
     }
+    uv_tcp_nodelay(c->tcp, 1); /* commands are written whole; do not wait for delayed ACKs */
     uv_read_start((uv_stream_t *)c->tcp, conn_alloc_cb, conn_read_cb);
     conn_enter(c, C_GREETING, c->r->cfg->router.greeting_timeout);
 }

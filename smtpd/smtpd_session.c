@@ -503,6 +503,8 @@ void session_accept(struct smtpd *d, uv_stream_t *server, int submission)
         session_close(s, NULL);
         return;
     }
+    /* Replies are written whole; Nagle would only hold them back for the client's delayed ACK. */
+    uv_tcp_nodelay(&s->tcp, 1);
     session_peer_name(s);
     log_debug("session %llu: connect from [%s]%s", (unsigned long long)s->id, s->peer_ip,
               submission ? " (submission)" : "");
