@@ -80,3 +80,12 @@ struct sg_config *daemon_reload(const struct daemon_opts *o)
         log_error("reload refused, the old config stays in force:\n%s", err);
     return n;
 }
+
+void daemon_hostname(const struct sg_config *c, char *buf, size_t bufsz)
+{
+    if (c->global.hostname[0])
+        snprintf(buf, bufsz, "%s", c->global.hostname);
+    else if (gethostname(buf, bufsz - 1) < 0)
+        snprintf(buf, bufsz, "localhost");
+    buf[bufsz - 1] = '\0';
+}

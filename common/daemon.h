@@ -16,6 +16,8 @@ struct daemon_opts {
 struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o);
 /* Detach from the terminal unless -f, then open the log at the config's level. */
 void daemon_detach(const struct daemon_opts *o, const struct sg_config *c);
+/* Our host name: [global] hostname, else the system's, else "localhost". */
+void daemon_hostname(const struct sg_config *c, char *buf, size_t bufsz);
 /* Reload for SIGHUP; NULL (with the reasons logged) keeps the old config. */
 struct sg_config *daemon_reload(const struct daemon_opts *o);
 

@@ -20,10 +20,7 @@ static void router_settings(struct router *r)
     char why[8192] = "";
     struct sg_config *c = r->cfg;
 
-    if (c->global.hostname[0])
-        snprintf(r->hostname, sizeof(r->hostname), "%s", c->global.hostname);
-    else if (gethostname(r->hostname, sizeof(r->hostname) - 1) < 0)
-        snprintf(r->hostname, sizeof(r->hostname), "localhost");
+    daemon_hostname(c, r->hostname, sizeof(r->hostname));
     if (config_socket_path(c, "store", r->store_socket, sizeof(r->store_socket)) < 0 ||
         config_socket_path(c, "gateway", r->gateway_socket, sizeof(r->gateway_socket)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "ipc_link.h"
 #include "ipc_uv.h"
 #include "smtp_body.h"
 #include "smtp_parse.h"
@@ -108,24 +109,16 @@ struct session {
     struct smtp_rcpt_args pending_rcpt;
 };
 
-/* Store connection state seen by the monitor. */
+/* The store as smtpd sees it: a kept-up monitor link, and idle submission connections. */
 struct smtpd_store {
-    struct smtpd *d;
-    struct ipc_uv *monitor;       /* hello'd control connection, NULL while down */
-    int up;
-    uint64_t generation;
-    char why[IPC_REPLY_MAX + 64]; /* why it is down */
-    uv_timer_t retry;
+    struct ipc_link *monitor;     /* up: mail can be taken */
     struct ipc_uv **idle;         /* pooled submission connections */
     unsigned nidle, idle_cap;
 };
 
+/* The gateway's postoffice directory. */
 struct smtpd_dir {
-    struct smtpd *d;
-    struct ipc_uv *conn;
-    int up;
-    char why[IPC_REPLY_MAX + 64];
-    uv_timer_t retry;
+    struct ipc_link *link;
 };
 
 struct smtpd {

@@ -18,8 +18,6 @@ struct dir_wait {
 static struct dir_wait *waits;
 static unsigned nwaits, waits_cap;
 
-static void dir_connect(struct smtpd *d);
-
 static uint64_t mono_us(void)
 {
     return uv_hrtime() / 1000u;
@@ -42,27 +40,13 @@ static void dir_answer_all(uint32_t status)
         dir_answer(nwaits - 1, status);
 }
 
-static void dir_ready(struct ipc_uv *c, void *arg)
-{
-    struct smtpd *d = arg;
-
-    d->dir.up = 1;
-    log_notice("postoffice directory: connected to %s %s", ipc_uv_peer(c)->program,
-               d->gateway_socket);
-    d->dir.why[0] = '\0';
-}
-
-static void dir_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
+static void dir_frame(struct ipc_link *l, struct ipc_reader *r, void *arg)
 {
     struct ipc_dir_result res;
 
     if (ipc_decode_dir_result(r, &res) < 0) {
         log_error("postoffice directory: bad answer from the gateway: %s", r->error);
-        ipc_uv_close(c);
-        ((struct smtpd *)arg)->dir.conn = NULL;
-        ((struct smtpd *)arg)->dir.up = 0;
-        dir_answer_all(IPC_DIR_UNAVAILABLE);
-        dir_connect(arg);
+        ipc_link_reset(l, "bad answer from the gateway"); /* answers everyone through dir_down */
         return;
     }
     for (unsigned i = 0; i < nwaits; i++) {
@@ -73,9 +57,16 @@ static void dir_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
     }
 }
 
-static void dir_retry_cb(uv_timer_t *t)
+static void dir_down(struct ipc_link *l, const char *why, void *arg)
 {
-    struct smtpd *d = t->data;
+    dir_answer_all(IPC_DIR_UNAVAILABLE);
+}
+
+static const struct ipc_link_ops dir_ops = {.frame = dir_frame, .down = dir_down};
+
+/* Lookups that got no answer in time are answered "unavailable". */
+static void dir_timeout_cb(uv_timer_t *t)
+{
     uint64_t now = mono_us();
 
     for (unsigned i = 0; i < nwaits;) {
@@ -84,51 +75,29 @@ static void dir_retry_cb(uv_timer_t *t)
         else
             i++;
     }
-    if (!d->dir.conn)
-        dir_connect(d);
 }
 
-static void dir_closed(struct ipc_uv *c, const char *why, void *arg)
-{
-    struct smtpd *d = arg;
-
-    d->dir.conn = NULL;
-    if (d->dir.up || strcmp(d->dir.why, why) != 0)
-        log_warn("postoffice directory unavailable (%s): %s; its recipients get 450 until it is back",
-                 d->gateway_socket, why);
-    d->dir.up = 0;
-    snprintf(d->dir.why, sizeof(d->dir.why), "%s", why);
-    dir_answer_all(IPC_DIR_UNAVAILABLE);
-}
-
-static const struct ipc_uv_ops dir_ops = {
-    .ready = dir_ready, .frame = dir_frame, .closed = dir_closed,
-};
-
-static void dir_connect(struct smtpd *d)
-{
-    if (d->stopping || !d->cfg->gateway.domain[0])
-        return;
-    d->dir.conn = ipc_uv_connect(d->loop, d->gateway_socket, SMTPD_PROGRAM, "smtpd",
-                                 IPC_CAP_DIRECTORY, &dir_ops, d);
-}
+static uv_timer_t dir_timer;
 
 void dir_start(struct smtpd *d)
 {
-    d->dir.d = d;
-    snprintf(d->dir.why, sizeof(d->dir.why), "not connected yet");
-    uv_timer_init(d->loop, &d->dir.retry);
-    d->dir.retry.data = d;
-    uv_timer_start(&d->dir.retry, dir_retry_cb, DIR_RETRY_MS, DIR_RETRY_MS);
-    dir_connect(d);
+    if (!d->cfg->gateway.domain[0])
+        return;
+    d->dir.link = ipc_link_start(d->loop, "postoffice directory", d->gateway_socket, SMTPD_PROGRAM,
+                                 "smtpd", IPC_CAP_DIRECTORY, DIR_RETRY_MS, &dir_ops, d);
+    if (!d->dir.link)
+        log_fatal("out of memory");
+    uv_timer_init(d->loop, &dir_timer);
+    uv_timer_start(&dir_timer, dir_timeout_cb, DIR_RETRY_MS, DIR_RETRY_MS);
 }
 
 void dir_stop(struct smtpd *d)
 {
-    uv_close((uv_handle_t *)&d->dir.retry, NULL);
-    if (d->dir.conn)
-        ipc_uv_close(d->dir.conn);
-    d->dir.conn = NULL;
+    if (!d->dir.link)
+        return;
+    uv_close((uv_handle_t *)&dir_timer, NULL);
+    ipc_link_stop(d->dir.link);
+    d->dir.link = NULL;
     dir_answer_all(IPC_DIR_UNAVAILABLE);
     free(waits);
     waits = NULL;
@@ -137,11 +106,11 @@ void dir_stop(struct smtpd *d)
 
 void dir_lookup(struct session *s, const char *addr)
 {
-    struct smtpd *d = s->d;
+    struct ipc_uv *conn = ipc_link_conn(s->d->dir.link);
     struct ipc_dir_lookup q;
     uint32_t id;
 
-    if (!d->dir.up || !d->dir.conn) {
+    if (!conn) {
         commands_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
         return;
     }
@@ -157,9 +126,8 @@ void dir_lookup(struct session *s, const char *addr)
         waits_cap = cap;
     }
     snprintf(q.addr, sizeof(q.addr), "%s", addr);
-    id = ipc_uv_request_id(d->dir.conn);
-    if (ipc_encode_dir_lookup(ipc_uv_out(d->dir.conn), id, &q) < 0 ||
-        ipc_uv_flush(d->dir.conn) < 0) {
+    id = ipc_uv_request_id(conn);
+    if (ipc_encode_dir_lookup(ipc_uv_out(conn), id, &q) < 0 || ipc_uv_flush(conn) < 0) {
         commands_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
         return;
     }

@@ -123,10 +123,7 @@ static void smtpd_settings(struct smtpd *d)
     char why[8192] = "";
     struct sg_config *c = d->cfg;
 
-    if (c->global.hostname[0])
-        snprintf(d->hostname, sizeof(d->hostname), "%s", c->global.hostname);
-    else if (gethostname(d->hostname, sizeof(d->hostname) - 1) < 0)
-        snprintf(d->hostname, sizeof(d->hostname), "localhost");
+    daemon_hostname(c, d->hostname, sizeof(d->hostname));
     d->nnetworks = smtp_cidr_parse_list(c->smtpd.mynetworks, d->networks, SMTPD_MAX_NETWORKS,
                                         why, sizeof(why));
     if (d->nnetworks < 0)

@@ -456,10 +456,10 @@ static void session_greet(struct session *s)
         log_warn("session %llu: [%s] refused: %u sessions", (unsigned long long)s->id,
                  s->peer_ip, d->nsessions - 1);
         session_enter(s, SS_CLOSING);
-    } else if (!d->store.up) {
+    } else if (!ipc_link_up(d->store.monitor)) {
         session_reply(s, 421, "4.3.0 %s Mail store unavailable, try again later", d->hostname);
         log_warn("session %llu: [%s] refused: mail store unavailable: %s",
-                 (unsigned long long)s->id, s->peer_ip, d->store.why);
+                 (unsigned long long)s->id, s->peer_ip, ipc_link_why(d->store.monitor));
         session_enter(s, SS_CLOSING);
     } else {
         session_reply(s, 220, "%s ESMTP spoolgate", d->hostname);

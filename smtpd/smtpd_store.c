@@ -9,78 +9,23 @@
 #define STORE_IDLE_MAX 16
 #define STORE_CAPS "submit"
 
-static void monitor_connect(struct smtpd *d);
-
 /* ---- monitor ---------------------------------------------------------------------------- */
 
-static void monitor_ready(struct ipc_uv *c, void *arg)
-{
-    struct smtpd *d = arg;
-    const struct ipc_hello *h = ipc_uv_peer(c);
-
-    d->store.up = 1;
-    if (d->store.generation != h->generation)
-        log_notice("mail store ready: %s protocol %u.%u, generation %llu; accepting mail",
-                   h->program, h->major, h->minor, (unsigned long long)h->generation);
-    d->store.generation = h->generation;
-    d->store.why[0] = '\0';
-}
-
-static void monitor_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
-{
-    ipc_uv_close(c);
-    monitor_connect(arg);
-}
-
-static void monitor_retry_cb(uv_timer_t *t)
-{
-    monitor_connect(t->data);
-}
-
-static void monitor_closed(struct ipc_uv *c, const char *why, void *arg)
-{
-    struct smtpd *d = arg;
-
-    d->store.monitor = NULL;
-    /* Loudly, but once per change: not for every retry. */
-    if (d->store.up || strcmp(d->store.why, why) != 0)
-        log_error("mail store unavailable (%s): %s; new mail gets 421/451 until it is back",
-                  d->store_socket, why);
-    d->store.up = 0;
-    d->store.generation = 0;
-    snprintf(d->store.why, sizeof(d->store.why), "%s", why);
-    if (!d->stopping)
-        uv_timer_start(&d->store.retry, monitor_retry_cb, STORE_RETRY_MS, 0);
-}
-
-static const struct ipc_uv_ops monitor_ops = {
-    .ready = monitor_ready, .frame = monitor_frame, .closed = monitor_closed,
-};
-
-static void monitor_connect(struct smtpd *d)
-{
-    if (d->stopping)
-        return;
-    d->store.monitor = ipc_uv_connect(d->loop, d->store_socket, SMTPD_PROGRAM, "smtpd", STORE_CAPS,
-                                      &monitor_ops, d);
-    if (!d->store.monitor)
-        monitor_closed(NULL, "out of memory", d);
-}
+/* The monitor link decides the greeting: 421 while it is down.  Nothing is
+ * expected on it; ipc_link logs each change of its state once. */
+static const struct ipc_link_ops monitor_ops = {0};
 
 void store_start(struct smtpd *d)
 {
-    d->store.d = d;
-    uv_timer_init(d->loop, &d->store.retry);
-    d->store.retry.data = d;
-    snprintf(d->store.why, sizeof(d->store.why), "not connected yet");
-    monitor_connect(d);
+    d->store.monitor = ipc_link_start(d->loop, "mail store", d->store_socket, SMTPD_PROGRAM, "smtpd",
+                                      STORE_CAPS, STORE_RETRY_MS, &monitor_ops, d);
+    if (!d->store.monitor)
+        log_fatal("out of memory");
 }
 
 void store_stop(struct smtpd *d)
 {
-    uv_close((uv_handle_t *)&d->store.retry, NULL);
-    if (d->store.monitor)
-        ipc_uv_close(d->store.monitor);
+    ipc_link_stop(d->store.monitor);
     d->store.monitor = NULL;
     for (unsigned i = 0; i < d->store.nidle; i++)
         ipc_uv_close(d->store.idle[i]);
