@@ -89,6 +89,10 @@ struct cfg_router {
 
 struct cfg_gateway {
     char *domain;              /* the postoffice's mail domain; "" -> no postoffice */
+    char *share;               /* local path of the share (a mounted share) */
+    long long poll_interval;   /* OUT/ and the directory are looked at this often */
+    long long open_retry_interval; /* a failed share access is retried after this */
+    long long max_open_retries;    /* failed accesses before a recipient fails */
 };
 
 struct sg_config {

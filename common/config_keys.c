@@ -123,6 +123,14 @@ const struct cfg_key cfg_keys[] = {
 
     {"gateway", "domain", CFG_STRING, "", 0, 255, NULL, W_(domain),
      "mail domain of the legacy postoffice (empty: no postoffice)"},
+    {"gateway", "share", CFG_PATH, "", 0, 1024, NULL, W_(share),
+     "the postoffice share as a local path (a mounted share)"},
+    {"gateway", "poll_interval", CFG_DURATION, "10s", 1, 3600, NULL, W_(poll_interval),
+     "how often OUT/ and the directory (GLB/) are read"},
+    {"gateway", "open_retry_interval", CFG_DURATION, "600s", 1, 86400, NULL, W_(open_retry_interval),
+     "a recipient whose share access failed is tried again after this (cannot be switched off)"},
+    {"gateway", "max_open_retries", CFG_INT, "144", 1, 100000, NULL, W_(max_open_retries),
+     "failed share accesses before a recipient fails with a DSN naming the share (cannot be switched off)"},
     {NULL, NULL, CFG_INT, NULL, 0, 0, NULL, 0, NULL},
 };
 

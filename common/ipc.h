@@ -23,7 +23,7 @@
  */
 
 #define IPC_PROTO_MAJOR 1
-#define IPC_PROTO_MINOR 1
+#define IPC_PROTO_MINOR 2
 
 #define IPC_HEADER_LEN 4            /* u32 payload length */
 #define IPC_PAYLOAD_MIN 6           /* u16 type + u32 request id */
@@ -88,6 +88,8 @@ enum ipc_type {
 
     IPC_DIR_LOOKUP = 70,     /* struct ipc_dir_lookup -> IPC_DIR_RESULT (served by the gateway) */
     IPC_DIR_RESULT = 71,     /* struct ipc_dir_result */
+    IPC_GW_DELIVER = 72,     /* struct ipc_gw_deliver -> IPC_GW_RESULT*, IPC_END (router -> gateway) */
+    IPC_GW_RESULT = 73,      /* struct ipc_gw_result: one recipient's outcome */
 };
 
 /* Per-recipient states.  DELIVERED and FAILED are final. */
@@ -136,6 +138,8 @@ enum ipc_event_kind {
 #define IPC_CAPS_STORE "submit,read,update,list,due,admin,events"
 /* The gateway's postoffice directory (RCPT checks by smtpd). */
 #define IPC_CAP_DIRECTORY "directory"
+/* The gateway takes postoffice recipients from the router. */
+#define IPC_CAP_DELIVER "deliver"
 
 /* Answers of a directory lookup. */
 enum ipc_dir_status {
@@ -280,6 +284,19 @@ struct ipc_dir_result {
     char mailbox[IPC_ADDR_MAX + 1];      /* the legacy address when found */
 };
 
+struct ipc_gw_deliver {
+    char qid[IPC_QID_MAX + 1];
+    char indexes[IPC_MATCH_MAX + 1];     /* recipient indexes, comma separated */
+};
+
+struct ipc_gw_result {
+    char qid[IPC_QID_MAX + 1];
+    uint32_t index;
+    uint32_t state;                      /* RCPT_DELIVERED, RCPT_DEFERRED or RCPT_FAILED */
+    char status[16];                     /* enhanced status code */
+    char reply[IPC_REPLY_MAX + 1];       /* what happened, specific */
+};
+
 /* ---- frame buffer (writer side) ---------------------------------------- */
 
 struct ipc_buf {
@@ -377,6 +394,8 @@ IPC_DECLARE_CODEC(stats, struct ipc_stats);
 IPC_DECLARE_CODEC(event, struct ipc_event);
 IPC_DECLARE_CODEC(dir_lookup, struct ipc_dir_lookup);
 IPC_DECLARE_CODEC(dir_result, struct ipc_dir_result);
+IPC_DECLARE_CODEC(gw_deliver, struct ipc_gw_deliver);
+IPC_DECLARE_CODEC(gw_result, struct ipc_gw_result);
 
 /* struct ipc_qid_msg is shared by several request types, so its codec takes
  * the type; decode accepts any of them. */

@@ -353,6 +353,8 @@ static const struct {
     {IPC_EVENT, "EVENT"},
     {IPC_DIR_LOOKUP, "DIR_LOOKUP"},
     {IPC_DIR_RESULT, "DIR_RESULT"},
+    {IPC_GW_DELIVER, "GW_DELIVER"},
+    {IPC_GW_RESULT, "GW_RESULT"},
 };
 
 const char *ipc_type_name(uint16_t type)

@@ -75,6 +75,8 @@ static int finish(struct ipc_reader *r)
 #define FIELDS_event(X) X(U32, kind) X(STR, qid)
 #define FIELDS_dir_lookup(X) X(STR, addr)
 #define FIELDS_dir_result(X) X(U32, status) X(STR, mailbox)
+#define FIELDS_gw_deliver(X) X(STR, qid) X(STR, indexes)
+#define FIELDS_gw_result(X) X(STR, qid) X(U32, index) X(U32, state) X(STR, status) X(STR, reply)
 
 #define ENCODE_FIELD(kind, f) PUT_##kind(f);
 #define DECODE_FIELD(kind, f) GET_##kind(f);
@@ -132,6 +134,11 @@ IPC_CODEC(dir_lookup, IPC_DIR_LOOKUP, struct ipc_dir_lookup,
           check(r, m->addr[0] != '\0', "empty address"))
 IPC_CODEC(dir_result, IPC_DIR_RESULT, struct ipc_dir_result,
           check(r, m->status <= IPC_DIR_UNAVAILABLE, "directory status out of range"))
+IPC_CODEC(gw_deliver, IPC_GW_DELIVER, struct ipc_gw_deliver,
+          (QID_CHECK, check(r, m->indexes[0] != '\0', "no recipient indexes")))
+IPC_CODEC(gw_result, IPC_GW_RESULT, struct ipc_gw_result,
+          (QID_CHECK, check(r, m->state == RCPT_DELIVERED || m->state == RCPT_DEFERRED ||
+                                   m->state == RCPT_FAILED, "result state out of range")))
 
 /* CHUNK travels as SUBMIT_CHUNK (client -> store) or CHUNK (store -> client). */
 static int encode_chunk_as(struct ipc_buf *b, uint16_t type, uint32_t request_id,

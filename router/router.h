@@ -48,6 +48,7 @@ struct rcpt_work {
     char remote[320];               /* host that answered, "" if none */
     int remote_reply;               /* reply came from a remote server */
     int in_job;                     /* taken into a job this round */
+    int share_attempt;              /* deferred by the gateway: a failed share access */
 };
 
 /* A message being worked on: envelope, recipients, and the jobs out. */
@@ -170,6 +171,11 @@ struct dns_result {
 /* Resolve a route's host (MX when mx, else A/AAAA) on a worker thread; done runs on the loop. */
 int dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct dns_result *res, void *arg),
                 void *arg);
+
+/* ---- router_gateway.c: postoffice recipients to spoolgate-gateway ----------- */
+void gateway_deliver(struct router *r, struct job *j);
+void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg);
+void gateway_link_down(struct ipc_link *l, const char *why, void *arg);
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
 /* Send the failure DSN for the recipients of m whose outcome is FAILED (and

@@ -12,8 +12,8 @@
 static struct router the_router = {.opts = {.program = ROUTER_PROGRAM}};
 static uv_signal_t sig_term, sig_int, sig_hup;
 
-/* Nothing is expected from the gateway on this link yet. */
-static const struct ipc_link_ops gateway_link_ops = {0};
+static const struct ipc_link_ops gateway_link_ops = {.frame = gateway_link_frame,
+                                                     .down = gateway_link_down};
 
 static void router_settings(struct router *r)
 {

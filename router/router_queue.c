@@ -206,7 +206,7 @@ static void msg_make_jobs(struct msg *m)
         struct rcpt_work *w = &m->rcpts[i];
         struct job *j;
 
-        if (!w->due || w->outcome != OUT_NONE || w->route.kind != ROUTE_SMTP || w->in_job)
+        if (!w->due || w->outcome != OUT_NONE || w->route.kind == ROUTE_ERROR || w->in_job)
             continue;
         j = calloc(1, sizeof(*j));
         if (j)
@@ -220,14 +220,17 @@ static void msg_make_jobs(struct msg *m)
         for (uint32_t k = i; k < m->nrcpt; k++) {
             struct rcpt_work *o = &m->rcpts[k];
 
-            if (o->due && o->outcome == OUT_NONE && o->route.kind == ROUTE_SMTP && !o->in_job &&
+            if (o->due && o->outcome == OUT_NONE && o->route.kind == w->route.kind && !o->in_job &&
                 strcmp(o->route.key, w->route.key) == 0) {
                 j->idx[j->n++] = k;
                 o->in_job = 1;
             }
         }
         m->jobs_out++;
-        dest_enqueue(m->r, j, &w->route);
+        if (w->route.kind == ROUTE_GATEWAY)
+            gateway_deliver(m->r, j);
+        else
+            dest_enqueue(m->r, j, &w->route);
     }
 }
 
@@ -253,8 +256,7 @@ static void msg_categorize(struct msg *m, int force)
                 rcpt_outcome(w, OUT_DEFERRED, "4.4.1", "4.4.1 postoffice gateway unavailable: %s",
                              ipc_link_why(r->gateway));
             else
-                rcpt_outcome(w, OUT_DEFERRED, "4.3.0", "4.3.0 postoffice gateway connected, but "
-                             "handing mail to it is not part of this router version yet");
+                rcpt_claim(m, w, now);
         } else if (w->route.kind == ROUTE_SMTP) {
             rcpt_claim(m, w, now);
         }
@@ -309,6 +311,25 @@ static const char *duration_text(uint64_t us, char *buf, size_t bufsz)
 }
 
 /* A deferral past the queue lifetime becomes a failure that says so. */
+/* The share failed max_open_retries times: the recipient fails, naming it. */
+static void rcpt_maybe_share_limit(struct router *r, struct rcpt_work *w)
+{
+    char last[IPC_REPLY_MAX + 1];
+    int n;
+
+    if (w->outcome != OUT_DEFERRED || !w->share_attempt ||
+        w->r.attempts + 1 < (uint32_t)r->cfg->gateway.max_open_retries)
+        return;
+    snprintf(last, sizeof(last), "%s", w->reply);
+    w->outcome = OUT_FAILED;
+    snprintf(w->status, sizeof(w->status), "4.4.1");
+    n = snprintf(w->reply, sizeof(w->reply), "4.4.1 gave up after %u failed accesses to the postoffice share: ",
+                 w->r.attempts + 1);
+    if (n > 0 && (size_t)n < sizeof(w->reply))
+        memcpy(w->reply + n, last, strnlen(last, sizeof(w->reply) - (size_t)n - 1) + 1);
+    w->reply[sizeof(w->reply) - 1] = '\0';
+}
+
 static void rcpt_maybe_expire(struct router *r, struct msg *m, struct rcpt_work *w, uint64_t now)
 {
     char age[32], last[IPC_REPLY_MAX + 1];
@@ -351,7 +372,10 @@ static void msg_record(struct msg *m)
         case OUT_DEFERRED:
             u.state = RCPT_DEFERRED;
             u.attempts++;
-            u.next_attempt_us = now + retry_delay_us(r, u.attempts);
+            /* Postoffice recipients retry on the gateway's own interval (open_retry_interval). */
+            u.next_attempt_us = now + (w->route.kind == ROUTE_GATEWAY
+                                           ? (uint64_t)r->cfg->gateway.open_retry_interval * 1000000u
+                                           : retry_delay_us(r, u.attempts));
             dsn_send_delay(m, i);
             break;
         default:
@@ -393,6 +417,7 @@ static void msg_round_done(struct msg *m)
     int failures = 0;
 
     for (uint32_t i = 0; i < m->nrcpt; i++) {
+        rcpt_maybe_share_limit(m->r, &m->rcpts[i]);
         rcpt_maybe_expire(m->r, m, &m->rcpts[i], now);
         failures += m->rcpts[i].due && m->rcpts[i].outcome == OUT_FAILED;
     }

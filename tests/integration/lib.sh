@@ -19,8 +19,8 @@ SAN_PATTERN='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
 
 cleanup() {
     # Daemons get SIGTERM first so LeakSanitizer can report at exit.
-    for pid in ${ROUTER_PID:-} $SMTPD_PID $STORE_PID; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in ${ROUTER_PID:-} $SMTPD_PID $STORE_PID; do
+    for pid in ${GATEWAY_PID:-} ${ROUTER_PID:-} $SMTPD_PID $STORE_PID; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in ${GATEWAY_PID:-} ${ROUTER_PID:-} $SMTPD_PID $STORE_PID; do
         for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null
     done
@@ -258,3 +258,28 @@ PY
 
 # store_count: messages in the store.
 store_count() { "$SPOOLCTL" -s "$T_SOCKET" list | tail -1 | cut -d' ' -f1; }
+
+# ---- gateway ------------------------------------------------------------------
+GATEWAY_BIN="$top_builddir/gateway/spoolgate-gateway"
+T_GATEWAY_LOG="$T_DIR/gateway.log"
+GATEWAY_PID=
+PO_SIM="python3 $top_srcdir/tests/postoffice_sim.py"
+T_SHARE="$T_DIR/share"
+
+start_gateway() {
+    "$GATEWAY_BIN" -c "$T_CONFIG" --foreground >> "$T_GATEWAY_LOG" 2>&1 &
+    GATEWAY_PID=$!
+    T_BG_PIDS="${T_BG_PIDS:-} $GATEWAY_PID"
+    for _ in $(seq 1 100); do
+        grep -q "postoffice directory loaded" "$T_GATEWAY_LOG" 2>/dev/null && return 0
+        kill -0 "$GATEWAY_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_gateway() {
+    kill -TERM "$GATEWAY_PID" 2>/dev/null
+    wait "$GATEWAY_PID" 2>/dev/null
+    GATEWAY_PID=
+}

@@ -1,0 +1,96 @@
+/* gateway_main.c - spoolgate-gateway: config, the socket, the poll timer for OUT/ and the directory, signals. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gateway.h"
+#include "log.h"
+
+static struct gateway the_gateway = {.opts = {.program = GATEWAY_PROGRAM}, .share_ok = 1};
+static uv_signal_t sig_term, sig_int, sig_hup;
+
+static void poll_out_after_dir(struct gateway *g)
+{
+    static int started;
+
+    out_poll(g, !started);
+    started = 1;
+}
+
+static void poll_timer_cb(uv_timer_t *t)
+{
+    struct gateway *g = t->data;
+
+    if (g->polling || g->stopping)
+        return;
+    g->polling = 1;
+    dir_poll(g, poll_out_after_dir);
+}
+
+static void gateway_stop(struct gateway *g)
+{
+    if (g->stopping)
+        return;
+    g->stopping = 1;
+    log_notice("stopping");
+    uv_close((uv_handle_t *)&g->poll_timer, NULL);
+    server_stop(g);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_hup, NULL);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    if (signum == SIGHUP)
+        log_notice("SIGHUP: the directory is re-read when it changes; other settings need a restart");
+    else
+        gateway_stop(&the_gateway);
+}
+
+static void gateway_settings(struct gateway *g)
+{
+    const struct sg_config *c = g->cfg;
+
+    if (!c->gateway.domain[0])
+        log_fatal("gateway.domain is not set: the gateway needs the postoffice's mail domain");
+    if (!c->gateway.share[0])
+        log_fatal("gateway.share is not set: the path of the postoffice share");
+    daemon_hostname(c, g->hostname, sizeof(g->hostname));
+    if (config_socket_path(c, "store", g->store_socket, sizeof(g->store_socket)) < 0 ||
+        config_socket_path(c, "gateway", g->socket_path, sizeof(g->socket_path)) < 0)
+        log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
+    mkdir(config_socket_dir(c), 0750);
+    snprintf(g->dir_why, sizeof(g->dir_why), "not read yet");
+}
+
+int main(int argc, char **argv)
+{
+    struct gateway *g = &the_gateway;
+
+    g->cfg = daemon_init(argc, argv, &g->opts);
+    daemon_detach(&g->opts, g->cfg);
+    signal(SIGPIPE, SIG_IGN);
+    g->loop = uv_default_loop();
+    gateway_settings(g);
+    server_start(g);
+    uv_timer_init(g->loop, &g->poll_timer);
+    g->poll_timer.data = g;
+    uv_timer_start(&g->poll_timer, poll_timer_cb, 0, (uint64_t)g->cfg->gateway.poll_interval * 1000u);
+    uv_signal_init(g->loop, &sig_term);
+    uv_signal_init(g->loop, &sig_int);
+    uv_signal_init(g->loop, &sig_hup);
+    uv_signal_start(&sig_term, signal_cb, SIGTERM);
+    uv_signal_start(&sig_int, signal_cb, SIGINT);
+    uv_signal_start(&sig_hup, signal_cb, SIGHUP);
+    log_notice("started: postoffice domain %s, share %s, socket %s", g->cfg->gateway.domain,
+               g->cfg->gateway.share, g->socket_path);
+    uv_run(g->loop, UV_RUN_DEFAULT);
+    po_dir_free(&g->dir);
+    log_notice("stopped");
+    config_free(g->cfg);
+    uv_loop_close(g->loop);
+    return 0;
+}

@@ -1,0 +1,304 @@
+/* gateway_out.c - mail out of the postoffice: claim each .P1 in OUT/ as .GWK, submit to the store with an origin key, delete after the commit; bad files to OUT/BAD/. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "log.h"
+
+struct out_item {
+    char name[16];                  /* "0A1B2C3D" */
+    struct ipc_submit_begin begin;
+    char (*rcpts)[IPC_ADDR_MAX + 1];
+    size_t nrcpt;
+    uint8_t *file;                  /* the whole transfer file */
+    size_t body_off, body_len;
+    int committed;
+};
+
+struct out_cycle {
+    uv_work_t req;
+    struct gateway *g;
+    char root[1025];
+    char domain[256];
+    struct po_network net;
+    int startup;
+    struct out_item *items;
+    size_t nitems;
+    size_t next;                    /* submission in progress */
+    struct ipc_uv *store;
+    int submitting;
+    char why[GW_WHY_MAX];                  /* the share failed */
+    char (*bad)[600];               /* "NAME: reason" of files moved to OUT/BAD/ */
+    size_t nbad;
+};
+
+static void out_item_free(struct out_item *it)
+{
+    free(it->rcpts);
+    free(it->file);
+}
+
+/* Move a file that does not parse aside, with its reason next to it. */
+static void out_reject(struct out_cycle *c, const char *name, const char *reason)
+{
+    char from[40], to[40], whyname[40], note[600];
+
+    snprintf(from, sizeof(from), "OUT/%s.GWK", name);
+    snprintf(to, sizeof(to), "OUT/BAD/%s.P1", name);
+    snprintf(whyname, sizeof(whyname), "OUT/BAD/%s.WHY", name);
+    share_mkdir(c->root, "OUT/BAD", c->why, sizeof(c->why));
+    share_rename(c->root, from, to, c->why, sizeof(c->why));
+    snprintf(note, sizeof(note), "%s\r\n", reason);
+    share_write_atomic(c->root, whyname, (const uint8_t *)note, strlen(note), c->why, sizeof(c->why));
+    c->why[0] = '\0';
+    if (c->nbad < 64)
+        snprintf(c->bad[c->nbad++], sizeof(c->bad[0]), "%s.P1: %s", name, reason);
+}
+
+/* Map a parsed transfer file to a submission; -1 with reason when it cannot be. */
+static int out_map(struct out_cycle *c, const struct po_p1 *p1, struct out_item *it, char *reason, size_t rsz)
+{
+    if (p1->from.kind == PO_P1_MS) {
+        if (po_legacy_to_smtp(p1->from.text, c->domain, &c->net, it->begin.sender) < 0) {
+            snprintf(reason, rsz, "sender %.300s is not of this postoffice", p1->from.text);
+            return -1;
+        }
+    } else {
+        snprintf(it->begin.sender, sizeof(it->begin.sender), "%s", p1->from.text);
+    }
+    it->rcpts = calloc(p1->nto, sizeof(*it->rcpts));
+    if (!it->rcpts) {
+        snprintf(reason, rsz, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < p1->nto; i++) {
+        if (p1->to[i].kind != PO_P1_SMTP) {
+            snprintf(reason, rsz, "recipient %.300s is not an SMTP address", p1->to[i].text);
+            return -1;
+        }
+        snprintf(it->rcpts[it->nrcpt++], IPC_ADDR_MAX + 1, "%s", p1->to[i].text);
+    }
+    snprintf(it->begin.origin, sizeof(it->begin.origin), "p1:%.8s:%.240s", it->name, p1->message_id);
+    return 0;
+}
+
+static void out_pick(struct out_cycle *c, const char *file, int claimed)
+{
+    char from[40], gwk[40], reason[512];
+    struct out_item it = {0};
+    struct po_p1 p1;
+    struct po_err err;
+    size_t len;
+
+    snprintf(it.name, sizeof(it.name), "%.8s", file);
+    snprintf(from, sizeof(from), "OUT/%s", file);
+    snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", it.name);
+    if (!po_p1_name_valid(claimed ? "00000000.P1" : file))
+        return; /* not a transfer file name: not ours to touch */
+    if (!claimed && share_rename(c->root, from, gwk, c->why, sizeof(c->why)) < 0)
+        return;
+    if (share_read_file(c->root, gwk, &it.file, &len, NULL, c->why, sizeof(c->why)) < 0)
+        return;
+    if (po_p1_parse(it.file, len, &p1, &err) < 0) {
+        out_reject(c, it.name, err.text);
+        free(it.file);
+        return;
+    }
+    if (out_map(c, &p1, &it, reason, sizeof(reason)) < 0) {
+        out_reject(c, it.name, reason);
+        po_p1_free(&p1);
+        out_item_free(&it);
+        return;
+    }
+    it.body_off = p1.body_off;
+    it.body_len = p1.body_len;
+    po_p1_free(&p1);
+    struct out_item *v = realloc(c->items, (c->nitems + 1) * sizeof(*v));
+    if (!v) {
+        out_item_free(&it);
+        return;
+    }
+    c->items = v;
+    c->items[c->nitems++] = it;
+}
+
+static void out_scan_run(uv_work_t *req)
+{
+    struct out_cycle *c = req->data;
+    char **names;
+    size_t n;
+
+    /* Claimed files left by a crash come first (the store de-duplicates them). */
+    if (c->startup && share_list(c->root, "OUT", ".GWK", &names, &n, c->why, sizeof(c->why)) == 0) {
+        for (size_t i = 0; i < n && !c->why[0]; i++)
+            out_pick(c, names[i], 1);
+        share_list_free(names, n);
+    }
+    if (!c->why[0] && share_list(c->root, "OUT", ".P1", &names, &n, c->why, sizeof(c->why)) == 0) {
+        for (size_t i = 0; i < n && !c->why[0]; i++)
+            out_pick(c, names[i], 0);
+        share_list_free(names, n);
+    }
+}
+
+static void out_cleanup_run(uv_work_t *req)
+{
+    struct out_cycle *c = req->data;
+
+    for (size_t i = 0; i < c->nitems; i++) {
+        char gwk[40];
+
+        if (!c->items[i].committed)
+            continue;
+        snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", c->items[i].name);
+        share_unlink(c->root, gwk, c->why, sizeof(c->why));
+    }
+}
+
+static void out_cycle_free(struct out_cycle *c)
+{
+    for (size_t i = 0; i < c->nitems; i++)
+        out_item_free(&c->items[i]);
+    free(c->items);
+    free(c->bad);
+    free(c);
+}
+
+static void out_cleanup_done(uv_work_t *req, int status)
+{
+    struct out_cycle *c = req->data;
+
+    if (c->why[0])
+        log_error("OUT/: %s (the claimed file is taken up again at the next start)", c->why);
+    c->g->polling = 0;
+    out_cycle_free(c);
+}
+
+static void out_finish(struct out_cycle *c)
+{
+    if (c->store)
+        ipc_uv_close(c->store);
+    c->store = NULL;
+    if (uv_queue_work(c->g->loop, &c->req, out_cleanup_run, out_cleanup_done) < 0) {
+        c->g->polling = 0;
+        out_cycle_free(c);
+    }
+}
+
+/* ---- submitting to the store, one file after the other ----------------------------------- */
+
+static void out_submit_next(struct out_cycle *c)
+{
+    struct ipc_buf *b;
+    struct out_item *it;
+    struct ipc_submit_commit cm;
+
+    if (c->next >= c->nitems) {
+        out_finish(c);
+        return;
+    }
+    it = &c->items[c->next];
+    b = ipc_uv_out(c->store);
+    ipc_encode_submit_begin(b, ipc_uv_request_id(c->store), &it->begin);
+    for (size_t i = 0; i < it->nrcpt; i++) {
+        struct ipc_submit_rcpt r = {0};
+
+        snprintf(r.addr, sizeof(r.addr), "%s", it->rcpts[i]);
+        ipc_encode_submit_rcpt(b, 0, &r);
+    }
+    for (size_t off = 0; off < it->body_len; off += IPC_CHUNK_MAX / 2) {
+        struct ipc_chunk ch = {.data = it->file + it->body_off + off,
+                               .len = it->body_len - off < IPC_CHUNK_MAX / 2 ? it->body_len - off
+                                                                           : IPC_CHUNK_MAX / 2};
+        ipc_encode_submit_chunk(b, 0, &ch);
+    }
+    cm.size = it->body_len;
+    ipc_encode_submit_commit(b, ipc_uv_request_id(c->store), &cm);
+    ipc_uv_flush(c->store);
+}
+
+static void store_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
+{
+    struct out_cycle *c = arg;
+    struct ipc_submitted done;
+    struct ipc_error e;
+    struct out_item *it = &c->items[c->next];
+
+    if (rd->type == IPC_SUBMIT_STARTED)
+        return;
+    if (rd->type == IPC_SUBMITTED && ipc_decode_submitted(rd, &done) == 0) {
+        it->committed = 1;
+        log_info("%s: from the postoffice OUT/%s.P1, from=<%s> nrcpt=%zu%s", done.qid, it->name,
+                 it->begin.sender, it->nrcpt, done.duplicate ? " (picked up before: no second copy)" : "");
+        c->next++;
+        out_submit_next(c);
+        return;
+    }
+    log_error("OUT/%s.P1: the store refused it: %s (the claimed file stays for the next start)", it->name,
+              rd->type == IPC_ERROR && ipc_decode_error(rd, &e) == 0 ? e.text : "unexpected answer");
+    ipc_uv_close(u);
+    c->store = NULL;
+    out_finish(c);
+}
+
+static void store_ready(struct ipc_uv *u, void *arg)
+{
+    out_submit_next(arg);
+}
+
+static void store_closed(struct ipc_uv *u, const char *why, void *arg)
+{
+    struct out_cycle *c = arg;
+
+    c->store = NULL;
+    log_warn("OUT/: mail store unavailable (%s); claimed files are submitted at the next start", why);
+    out_finish(c);
+}
+
+static const struct ipc_uv_ops store_ops = {.ready = store_ready, .frame = store_frame, .closed = store_closed};
+
+static void out_scan_done(uv_work_t *req, int status)
+{
+    struct out_cycle *c = req->data;
+    struct gateway *g = c->g;
+
+    for (size_t i = 0; i < c->nbad; i++)
+        log_warn("OUT/%s; moved to OUT/BAD/", c->bad[i]);
+    if (c->why[0]) {
+        if (g->share_ok || strcmp(g->share_why, c->why) != 0)
+            log_error("postoffice share unreachable: %s", c->why);
+        g->share_ok = 0;
+        snprintf(g->share_why, sizeof(g->share_why), "%s", c->why);
+    }
+    c->why[0] = '\0';
+    if (c->nitems == 0) {
+        out_finish(c);
+        return;
+    }
+    c->store = ipc_uv_connect(g->loop, g->store_socket, GATEWAY_PROGRAM, "gateway", "submit", &store_ops, c);
+    if (!c->store)
+        out_finish(c);
+}
+
+void out_poll(struct gateway *g, int startup)
+{
+    struct out_cycle *c = calloc(1, sizeof(*c));
+
+    if (!c || !(c->bad = calloc(64, sizeof(*c->bad)))) {
+        free(c);
+        g->polling = 0;
+        return;
+    }
+    c->g = g;
+    c->req.data = c;
+    c->startup = startup;
+    c->net = g->net;
+    snprintf(c->root, sizeof(c->root), "%s", g->cfg->gateway.share);
+    snprintf(c->domain, sizeof(c->domain), "%s", g->cfg->gateway.domain);
+    if (!g->dir_loaded || uv_queue_work(g->loop, &c->req, out_scan_run, out_scan_done) < 0) {
+        /* Without NETWORK.GLB legacy senders cannot be mapped: wait for the directory. */
+        g->polling = 0;
+        out_cycle_free(c);
+    }
+}

@@ -1,0 +1,119 @@
+/* router_gateway.c - handing postoffice recipients to spoolgate-gateway over its link, and taking back one outcome per recipient. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "router.h"
+
+struct gw_pending {
+    uint32_t request;
+    struct job *job;
+    struct gw_pending *next;
+};
+
+static struct gw_pending *pending;
+
+static void job_defer_all(struct job *j, const char *why)
+{
+    for (unsigned i = 0; i < j->n; i++) {
+        struct rcpt_work *w = &j->m->rcpts[j->idx[i]];
+
+        if (w->outcome != OUT_NONE)
+            continue;
+        w->outcome = OUT_DEFERRED;
+        snprintf(w->status, sizeof(w->status), "4.4.1");
+        snprintf(w->reply, sizeof(w->reply), "4.4.1 postoffice gateway: %s", why);
+    }
+}
+
+static struct gw_pending *pending_take(uint32_t request)
+{
+    for (struct gw_pending **p = &pending; *p; p = &(*p)->next) {
+        if ((*p)->request == request) {
+            struct gw_pending *q = *p;
+
+            *p = q->next;
+            return q;
+        }
+    }
+    return NULL;
+}
+
+static struct gw_pending *pending_find(uint32_t request)
+{
+    for (struct gw_pending *q = pending; q; q = q->next)
+        if (q->request == request)
+            return q;
+    return NULL;
+}
+
+void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
+{
+    struct gw_pending *q = pending_find(rd->request_id);
+    struct ipc_gw_result res;
+
+    if (!q) {
+        ipc_link_reset(l, "answer to a request we did not make");
+        return;
+    }
+    if (rd->type == IPC_GW_RESULT && ipc_decode_gw_result(rd, &res) == 0) {
+        for (unsigned i = 0; i < q->job->n; i++) {
+            struct rcpt_work *w = &q->job->m->rcpts[q->job->idx[i]];
+
+            if (w->r.index != res.index)
+                continue;
+            w->outcome = res.state == RCPT_DELIVERED ? OUT_DELIVERED
+                         : res.state == RCPT_FAILED  ? OUT_FAILED
+                                                     : OUT_DEFERRED;
+            w->share_attempt = res.state == RCPT_DEFERRED;
+            snprintf(w->status, sizeof(w->status), "%s", res.status);
+            snprintf(w->reply, sizeof(w->reply), "%s", res.reply);
+        }
+        return;
+    }
+    q = pending_take(rd->request_id);
+    if (rd->type != IPC_END)
+        job_defer_all(q->job, "bad answer from the gateway");
+    job_defer_all(q->job, "no outcome reported for this recipient");
+    queue_job_done(q->job);
+    free(q);
+    if (rd->type != IPC_END)
+        ipc_link_reset(l, "bad answer from the gateway");
+}
+
+void gateway_link_down(struct ipc_link *l, const char *why, void *arg)
+{
+    while (pending) {
+        struct gw_pending *q = pending;
+
+        pending = q->next;
+        job_defer_all(q->job, why);
+        queue_job_done(q->job);
+        free(q);
+    }
+}
+
+void gateway_deliver(struct router *r, struct job *j)
+{
+    struct ipc_uv *c = ipc_link_conn(r->gateway);
+    struct ipc_gw_deliver d = {0};
+    struct gw_pending *q;
+    size_t n = 0;
+
+    if (!c || !(q = calloc(1, sizeof(*q)))) {
+        job_defer_all(j, ipc_link_why(r->gateway));
+        queue_job_done(j);
+        return;
+    }
+    snprintf(d.qid, sizeof(d.qid), "%s", j->m->env.qid);
+    for (unsigned i = 0; i < j->n && n + 12 < sizeof(d.indexes); i++)
+        n += (size_t)snprintf(d.indexes + n, sizeof(d.indexes) - n, "%s%u", i ? "," : "",
+                              j->m->rcpts[j->idx[i]].r.index);
+    q->request = ipc_uv_request_id(c);
+    q->job = j;
+    q->next = pending;
+    pending = q;
+    if (ipc_encode_gw_deliver(ipc_uv_out(c), q->request, &d) < 0 || ipc_uv_flush(c) < 0)
+        return; /* the link goes down and gateway_link_down answers the job */
+}
