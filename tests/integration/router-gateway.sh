@@ -6,7 +6,9 @@ GW_SOCKET="$T_DIR/run/gateway.sock"
 
 plan 9
 write_router_config "" "retry_first = 1s
-retry_max = 1s"
+retry_max = 1s
+[gateway]
+open_retry_interval = 1s"
 start_store && start_router; ok $? "store and router start"
 printf 'Subject: to the postoffice\n\nhello\n' | "$SENDMAIL" -s "$T_SOCKET" -f alice@sender.test \
     "bob@$T_PO_DOMAIN" > "$T_DIR/inject.out"
@@ -14,7 +16,7 @@ Q=$(sed -n 's/^queued as //p' "$T_DIR/inject.out")
 wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*route=gateway.*postoffice gateway unavailable.*connect'"
 ok $? "no gateway: deferred, route=gateway, with the connect error as reason"
 sleep 3
-"$SPOOLCTL" -s "$T_SOCKET" list --match "$Q" | grep -q "attempts=[2-9]"; ok $? "retried on schedule, still deferred"
+"$SPOOLCTL" -s "$T_SOCKET" list --match "$Q" | grep -q "attempts=[2-9]"; ok $? "retried every open_retry_interval, still deferred"
 test "$(grep -c 'postoffice gateway unavailable' "$T_ROUTER_LOG")" = 1
 ok $? "the missing gateway is logged once, not per attempt"
 
