@@ -90,6 +90,12 @@ struct cfg_router {
 struct cfg_gateway {
     char *domain;              /* the postoffice's mail domain; "" -> no postoffice */
     char *share;               /* local path of the share (a mounted share) */
+    char *sftp_host;           /* set: the share is reached over SFTP instead */
+    long long sftp_port;
+    char *sftp_user;
+    char *sftp_key;            /* private key file */
+    char *sftp_known_hosts;    /* the server's host key must be in here */
+    char *sftp_root;           /* the share's directory on the server */
     long long poll_interval;   /* OUT/ and the directory are looked at this often */
     long long open_retry_interval; /* a failed share access is retried after this */
     long long max_open_retries;    /* failed accesses before a recipient fails */

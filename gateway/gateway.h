@@ -34,28 +34,51 @@ struct gateway {
     /* the share's state as the last access found it */
     int share_ok;
     char share_why[GW_WHY_MAX];
+    struct share *share;
     uv_timer_t poll_timer;
     int polling;
     uint32_t name_seq;
     int stopping;
 };
 
-/* ---- gateway_share.c: share operations, always on a worker thread ---------------------- */
-/* Each returns 0, or -1 with why naming the share, the operation, the path and the error. */
-int share_read_file(const char *root, const char *rel, uint8_t **data, size_t *len, int64_t *mtime,
-                    char *why, size_t whysz);
-int share_stat_mtime(const char *root, const char *rel, int64_t *mtime, char *why, size_t whysz);
-/* Write rel.TMP, flush, rename to rel. */
-int share_write_atomic(const char *root, const char *rel, const uint8_t *data, size_t len, char *why,
+/* ---- gateway_share.c: the share, a local path or SFTP ---------------------------------------
+ * Every operation blocks: callers run them on worker threads.  A share is
+ * safe to use from several workers (operations are serialized).  Paths are
+ * relative to the share's root.  Each returns 0, or -1 with why naming the
+ * share, the operation, the path and the error. */
+struct share;
+struct share *share_new(const struct cfg_gateway *c, char *why, size_t whysz);
+void share_free(struct share *sh);
+const char *share_name(const struct share *sh);
+int share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
+int share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz);
+/* Write rel with .TMP in place of its extension, flush, rename to rel. */
+int share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
                        size_t whysz);
-int share_rename(const char *root, const char *from, const char *to, char *why, size_t whysz);
-int share_unlink(const char *root, const char *rel, char *why, size_t whysz);
-int share_exists(const char *root, const char *rel);
+int share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
+int share_unlink(struct share *sh, const char *rel, char *why, size_t whysz);
+int share_exists(struct share *sh, const char *rel);
 /* Names in dir ending in suffix (".P1", ".GWK"), sorted; free with share_list_free. */
-int share_list(const char *root, const char *dir, const char *suffix, char ***names, size_t *n,
+int share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n,
                char *why, size_t whysz);
 void share_list_free(char **names, size_t n);
-int share_mkdir(const char *root, const char *rel, char *why, size_t whysz);
+int share_name_cmp(const void *a, const void *b); /* for qsort of names */
+int share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz);
+
+/* gateway_sftp.c: the SFTP side of a share (libssh2), used by gateway_share.c. */
+struct sftp_share;
+struct sftp_share *sftp_share_new(const struct cfg_gateway *c);
+void sftp_share_free(struct sftp_share *s);
+int sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
+int sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz);
+int sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, const uint8_t *data,
+                      size_t len, char *why, size_t whysz);
+int sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
+int sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz);
+int sftp_exists(struct sftp_share *s, const char *rel);
+int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
+              char *why, size_t whysz);
+int sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 
 /* ---- gateway_server.c: the socket smtpd and the router talk to ------------------------- */
 void server_start(struct gateway *g);

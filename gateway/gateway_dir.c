@@ -9,7 +9,7 @@
 struct dir_work {
     uv_work_t req;
     struct gateway *g;
-    char root[1025];
+    struct share *sh;
     int64_t known_mtime;
     int64_t mtime;
     int changed;
@@ -27,25 +27,25 @@ static int dir_read(struct dir_work *w)
     int64_t m1, m2;
     struct po_err err;
 
-    if (share_stat_mtime(w->root, "GLB/ADDRESS.GLB", &m1, w->why, sizeof(w->why)) < 0 ||
-        share_stat_mtime(w->root, "GLB/NETWORK.GLB", &m2, w->why, sizeof(w->why)) < 0)
+    if (share_stat_mtime(w->sh, "GLB/ADDRESS.GLB", &m1, w->why, sizeof(w->why)) < 0 ||
+        share_stat_mtime(w->sh, "GLB/NETWORK.GLB", &m2, w->why, sizeof(w->why)) < 0)
         return -1;
     w->mtime = m1 > m2 ? m1 : m2;
     if (w->mtime == w->known_mtime)
         return 0;
     w->changed = 1;
-    if (share_read_file(w->root, "GLB/NETWORK.GLB", &text, &len, NULL, w->why, sizeof(w->why)) < 0)
+    if (share_read_file(w->sh, "GLB/NETWORK.GLB", &text, &len, w->why, sizeof(w->why)) < 0)
         return -1;
     if (po_network_glb_parse((const char *)text, len, &w->net, &err) < 0) {
-        snprintf(w->why, sizeof(w->why), "share %s: GLB/NETWORK.GLB: %s", w->root, err.text);
+        snprintf(w->why, sizeof(w->why), "share %s: GLB/NETWORK.GLB: %s", share_name(w->sh), err.text);
         free(text);
         return -1;
     }
     free(text);
-    if (share_read_file(w->root, "GLB/ADDRESS.GLB", &text, &len, NULL, w->why, sizeof(w->why)) < 0)
+    if (share_read_file(w->sh, "GLB/ADDRESS.GLB", &text, &len, w->why, sizeof(w->why)) < 0)
         return -1;
     if (po_address_glb_parse((const char *)text, len, &w->dir, &err) < 0) {
-        snprintf(w->why, sizeof(w->why), "share %s: GLB/ADDRESS.GLB: %s", w->root, err.text);
+        snprintf(w->why, sizeof(w->why), "share %s: GLB/ADDRESS.GLB: %s", share_name(w->sh), err.text);
         free(text);
         return -1;
     }
@@ -102,7 +102,7 @@ void dir_poll(struct gateway *g, void (*done)(struct gateway *g))
     w->g = g;
     w->done = done;
     w->known_mtime = g->dir_loaded ? g->glb_mtime : -1;
-    snprintf(w->root, sizeof(w->root), "%s", g->cfg->gateway.share);
+    w->sh = g->share;
     if (uv_queue_work(g->loop, &w->req, dir_work_run, dir_work_done) < 0) {
         free(w);
         if (done)

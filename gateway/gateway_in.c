@@ -30,7 +30,7 @@ struct in_job {
     uint8_t *body;
     size_t body_len, body_cap;
     /* worker input/output */
-    char root[1025];
+    struct share *sh;
     struct po_buf p1;
     char name[16];
     uint32_t seq;
@@ -184,14 +184,14 @@ static void write_run(uv_work_t *req)
 
         po_p1_name_make(j->seq, j->name);
         snprintf(rel, sizeof(rel), "P1/%.8s.TMP", j->name);
-        if (!share_exists(j->root, rel) && (snprintf(rel, sizeof(rel), "P1/%s", j->name), !share_exists(j->root, rel)))
+        if (!share_exists(j->sh, rel) && (snprintf(rel, sizeof(rel), "P1/%s", j->name), !share_exists(j->sh, rel)))
             break;
     }
     {
         char rel[32];
 
         snprintf(rel, sizeof(rel), "P1/%s", j->name);
-        j->ok = share_write_atomic(j->root, rel, j->p1.data, j->p1.len, j->why, sizeof(j->why)) == 0;
+        j->ok = share_write_atomic(j->sh, rel, j->p1.data, j->p1.len, j->why, sizeof(j->why)) == 0;
     }
 }
 
@@ -210,14 +210,14 @@ static void write_done(uv_work_t *req, int status)
         return;
     }
     if (!g->share_ok)
-        log_notice("postoffice share %s reachable again", g->cfg->gateway.share);
+        log_notice("postoffice share %s reachable again", share_name(g->share));
     g->share_ok = 1;
     g->share_why[0] = '\0';
     log_info("%s: written to the postoffice as P1/%s (%zu octets)", j->q.qid, j->name, j->p1.len);
     for (size_t i = 0; i < j->nrc; i++)
         if (!j->rc[i].state)
             rcpt_set(&j->rc[i], RCPT_DELIVERED, "2.0.0", "250 2.0.0 written to the postoffice share %s as P1/%s",
-                     g->cfg->gateway.share, j->name);
+                     share_name(g->share), j->name);
     job_finish(j);
 }
 
@@ -252,7 +252,7 @@ static void job_write(struct in_job *j)
     }
     j->req.data = j;
     j->seq = g->name_seq;
-    snprintf(j->root, sizeof(j->root), "%s", g->cfg->gateway.share);
+    j->sh = g->share;
     if (uv_queue_work(g->loop, &j->req, write_run, write_done) < 0)
         job_fail_all(j, RCPT_DEFERRED, "4.3.0", "cannot queue the share write");
 }

@@ -56,14 +56,19 @@ static void gateway_settings(struct gateway *g)
 
     if (!c->gateway.domain[0])
         log_fatal("gateway.domain is not set: the gateway needs the postoffice's mail domain");
-    if (!c->gateway.share[0])
-        log_fatal("gateway.share is not set: the path of the postoffice share");
     daemon_hostname(c, g->hostname, sizeof(g->hostname));
     if (config_socket_path(c, "store", g->store_socket, sizeof(g->store_socket)) < 0 ||
         config_socket_path(c, "gateway", g->socket_path, sizeof(g->socket_path)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
     mkdir(config_socket_dir(c), 0750);
     snprintf(g->dir_why, sizeof(g->dir_why), "not read yet");
+    {
+        char why[512];
+
+        g->share = share_new(&c->gateway, why, sizeof(why));
+        if (!g->share)
+            log_fatal("%s", why);
+    }
 }
 
 int main(int argc, char **argv)
@@ -86,9 +91,10 @@ int main(int argc, char **argv)
     uv_signal_start(&sig_int, signal_cb, SIGINT);
     uv_signal_start(&sig_hup, signal_cb, SIGHUP);
     log_notice("started: postoffice domain %s, share %s, socket %s", g->cfg->gateway.domain,
-               g->cfg->gateway.share, g->socket_path);
+               share_name(g->share), g->socket_path);
     uv_run(g->loop, UV_RUN_DEFAULT);
     po_dir_free(&g->dir);
+    share_free(g->share);
     log_notice("stopped");
     config_free(g->cfg);
     uv_loop_close(g->loop);

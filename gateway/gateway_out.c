@@ -19,7 +19,7 @@ struct out_item {
 struct out_cycle {
     uv_work_t req;
     struct gateway *g;
-    char root[1025];
+    struct share *sh;
     char domain[256];
     struct po_network net;
     int startup;
@@ -47,10 +47,10 @@ static void out_reject(struct out_cycle *c, const char *name, const char *reason
     snprintf(from, sizeof(from), "OUT/%s.GWK", name);
     snprintf(to, sizeof(to), "OUT/BAD/%s.P1", name);
     snprintf(whyname, sizeof(whyname), "OUT/BAD/%s.WHY", name);
-    share_mkdir(c->root, "OUT/BAD", c->why, sizeof(c->why));
-    share_rename(c->root, from, to, c->why, sizeof(c->why));
+    share_mkdir(c->sh, "OUT/BAD", c->why, sizeof(c->why));
+    share_rename(c->sh, from, to, c->why, sizeof(c->why));
     snprintf(note, sizeof(note), "%s\r\n", reason);
-    share_write_atomic(c->root, whyname, (const uint8_t *)note, strlen(note), c->why, sizeof(c->why));
+    share_write_atomic(c->sh, whyname, (const uint8_t *)note, strlen(note), c->why, sizeof(c->why));
     c->why[0] = '\0';
     if (c->nbad < 64)
         snprintf(c->bad[c->nbad++], sizeof(c->bad[0]), "%s.P1: %s", name, reason);
@@ -96,9 +96,9 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
     snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", it.name);
     if (!po_p1_name_valid(claimed ? "00000000.P1" : file))
         return; /* not a transfer file name: not ours to touch */
-    if (!claimed && share_rename(c->root, from, gwk, c->why, sizeof(c->why)) < 0)
+    if (!claimed && share_rename(c->sh, from, gwk, c->why, sizeof(c->why)) < 0)
         return;
-    if (share_read_file(c->root, gwk, &it.file, &len, NULL, c->why, sizeof(c->why)) < 0)
+    if (share_read_file(c->sh, gwk, &it.file, &len, c->why, sizeof(c->why)) < 0)
         return;
     if (po_p1_parse(it.file, len, &p1, &err) < 0) {
         out_reject(c, it.name, err.text);
@@ -130,12 +130,12 @@ static void out_scan_run(uv_work_t *req)
     size_t n;
 
     /* Claimed files left by a crash come first (the store de-duplicates them). */
-    if (c->startup && share_list(c->root, "OUT", ".GWK", &names, &n, c->why, sizeof(c->why)) == 0) {
+    if (c->startup && share_list(c->sh, "OUT", ".GWK", &names, &n, c->why, sizeof(c->why)) == 0) {
         for (size_t i = 0; i < n && !c->why[0]; i++)
             out_pick(c, names[i], 1);
         share_list_free(names, n);
     }
-    if (!c->why[0] && share_list(c->root, "OUT", ".P1", &names, &n, c->why, sizeof(c->why)) == 0) {
+    if (!c->why[0] && share_list(c->sh, "OUT", ".P1", &names, &n, c->why, sizeof(c->why)) == 0) {
         for (size_t i = 0; i < n && !c->why[0]; i++)
             out_pick(c, names[i], 0);
         share_list_free(names, n);
@@ -152,7 +152,7 @@ static void out_cleanup_run(uv_work_t *req)
         if (!c->items[i].committed)
             continue;
         snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", c->items[i].name);
-        share_unlink(c->root, gwk, c->why, sizeof(c->why));
+        share_unlink(c->sh, gwk, c->why, sizeof(c->why));
     }
 }
 
@@ -294,7 +294,7 @@ void out_poll(struct gateway *g, int startup)
     c->req.data = c;
     c->startup = startup;
     c->net = g->net;
-    snprintf(c->root, sizeof(c->root), "%s", g->cfg->gateway.share);
+    c->sh = g->share;
     snprintf(c->domain, sizeof(c->domain), "%s", g->cfg->gateway.domain);
     if (!g->dir_loaded || uv_queue_work(g->loop, &c->req, out_scan_run, out_scan_done) < 0) {
         /* Without NETWORK.GLB legacy senders cannot be mapped: wait for the directory. */

@@ -1,5 +1,6 @@
-/* gateway_share.c - the postoffice share as a local path: every operation blocks, so callers run it on a worker thread. */
+/* gateway_share.c - the postoffice share, a local path or SFTP: every operation blocks, so callers run it on a worker thread. */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 
 static void share_path(const char *root, const char *rel, char *out, size_t outsz)
 {
-    snprintf(out, outsz, "%s/%s", root, rel);
+    snprintf(out, outsz, "%.1100s/%.2900s", root, rel);
 }
 
 static int share_fail(char *why, size_t whysz, const char *root, const char *op, const char *rel, int err)
@@ -21,8 +22,8 @@ static int share_fail(char *why, size_t whysz, const char *root, const char *op,
     return -1;
 }
 
-int share_read_file(const char *root, const char *rel, uint8_t **data, size_t *len, int64_t *mtime,
-                    char *why, size_t whysz)
+static int local_read_file(const char *root, const char *rel, uint8_t **data, size_t *len, char *why,
+                           size_t whysz)
 {
     char path[PATH_MAX];
     struct stat st;
@@ -60,12 +61,10 @@ int share_read_file(const char *root, const char *rel, uint8_t **data, size_t *l
     buf[got] = '\0';
     *data = buf;
     *len = got;
-    if (mtime)
-        *mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
 }
 
-int share_stat_mtime(const char *root, const char *rel, int64_t *mtime, char *why, size_t whysz)
+static int local_stat_mtime(const char *root, const char *rel, int64_t *mtime, char *why, size_t whysz)
 {
     char path[PATH_MAX];
     struct stat st;
@@ -77,15 +76,14 @@ int share_stat_mtime(const char *root, const char *rel, int64_t *mtime, char *wh
     return 0;
 }
 
-int share_write_atomic(const char *root, const char *rel, const uint8_t *data, size_t len, char *why,
-                       size_t whysz)
+static int local_write_atomic(const char *root, const char *rel, const char *reltmp, const uint8_t *data,
+                              size_t len, char *why, size_t whysz)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 8], reltmp[PATH_MAX];
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
     size_t done = 0;
     int fd;
 
     share_path(root, rel, path, sizeof(path));
-    snprintf(reltmp, sizeof(reltmp), "%.*s.TMP", (int)(strlen(rel) > 3 ? strlen(rel) - 3 : strlen(rel)), rel);
     share_path(root, reltmp, tmp, sizeof(tmp));
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (fd < 0)
@@ -115,7 +113,7 @@ int share_write_atomic(const char *root, const char *rel, const uint8_t *data, s
     return 0;
 }
 
-int share_rename(const char *root, const char *from, const char *to, char *why, size_t whysz)
+static int local_rename(const char *root, const char *from, const char *to, char *why, size_t whysz)
 {
     char a[PATH_MAX], b[PATH_MAX];
 
@@ -124,7 +122,7 @@ int share_rename(const char *root, const char *from, const char *to, char *why, 
     return rename(a, b) < 0 ? share_fail(why, whysz, root, "rename", from, errno) : 0;
 }
 
-int share_unlink(const char *root, const char *rel, char *why, size_t whysz)
+static int local_unlink(const char *root, const char *rel, char *why, size_t whysz)
 {
     char path[PATH_MAX];
 
@@ -132,7 +130,7 @@ int share_unlink(const char *root, const char *rel, char *why, size_t whysz)
     return unlink(path) < 0 ? share_fail(why, whysz, root, "delete", rel, errno) : 0;
 }
 
-int share_exists(const char *root, const char *rel)
+static int local_exists(const char *root, const char *rel)
 {
     char path[PATH_MAX];
 
@@ -140,7 +138,7 @@ int share_exists(const char *root, const char *rel)
     return access(path, F_OK) == 0;
 }
 
-int share_mkdir(const char *root, const char *rel, char *why, size_t whysz)
+static int local_mkdir(const char *root, const char *rel, char *why, size_t whysz)
 {
     char path[PATH_MAX];
 
@@ -148,13 +146,13 @@ int share_mkdir(const char *root, const char *rel, char *why, size_t whysz)
     return mkdir(path, 0750) < 0 && errno != EEXIST ? share_fail(why, whysz, root, "mkdir", rel, errno) : 0;
 }
 
-static int name_cmp(const void *a, const void *b)
+int share_name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int share_list(const char *root, const char *dir, const char *suffix, char ***names, size_t *n,
-               char *why, size_t whysz)
+static int local_list(const char *root, const char *dir, const char *suffix, char ***names, size_t *n,
+                      char *why, size_t whysz)
 {
     char path[PATH_MAX];
     DIR *d;
@@ -185,7 +183,7 @@ int share_list(const char *root, const char *dir, const char *suffix, char ***na
     }
     closedir(d);
     if (*n)
-        qsort(v, *n, sizeof(*v), name_cmp);
+        qsort(v, *n, sizeof(*v), share_name_cmp);
     *names = v;
     return 0;
 }
@@ -195,4 +193,121 @@ void share_list_free(char **names, size_t n)
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
+}
+
+/* ---- the share: one backend, serialized ---------------------------------------------- */
+
+struct share {
+    char root[1025];                /* local path */
+    char name[1400];
+    struct sftp_share *sftp;        /* NULL: local */
+    pthread_mutex_t lock;
+};
+
+struct share *share_new(const struct cfg_gateway *c, char *why, size_t whysz)
+{
+    struct share *sh = calloc(1, sizeof(*sh));
+
+    if (!sh) {
+        snprintf(why, whysz, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&sh->lock, NULL);
+    if (c->sftp_host[0]) {
+        if (!c->sftp_user[0] || !c->sftp_key[0] || !c->sftp_known_hosts[0] || !c->sftp_root[0]) {
+            snprintf(why, whysz, "gateway.sftp_host is set: sftp_user, sftp_key, sftp_known_hosts and "
+                     "sftp_root are needed too");
+            share_free(sh);
+            return NULL;
+        }
+        sh->sftp = sftp_share_new(c);
+        if (!sh->sftp) {
+            snprintf(why, whysz, "out of memory");
+            share_free(sh);
+            return NULL;
+        }
+        snprintf(sh->name, sizeof(sh->name), "sftp://%.100s@%.255s:%lld%.1000s", c->sftp_user, c->sftp_host,
+                 c->sftp_port, c->sftp_root);
+        return sh;
+    }
+    if (!c->share[0]) {
+        snprintf(why, whysz, "neither gateway.share (a local path) nor gateway.sftp_host is set");
+        share_free(sh);
+        return NULL;
+    }
+    snprintf(sh->root, sizeof(sh->root), "%s", c->share);
+    snprintf(sh->name, sizeof(sh->name), "%s", c->share);
+    return sh;
+}
+
+void share_free(struct share *sh)
+{
+    if (!sh)
+        return;
+    sftp_share_free(sh->sftp);
+    pthread_mutex_destroy(&sh->lock);
+    free(sh);
+}
+
+const char *share_name(const struct share *sh)
+{
+    return sh->name;
+}
+
+#define SHARE_OP(call_local, call_sftp)       \
+    do {                                      \
+        int rc_;                              \
+        pthread_mutex_lock(&sh->lock);        \
+        rc_ = sh->sftp ? call_sftp : call_local; \
+        pthread_mutex_unlock(&sh->lock);      \
+        return rc_;                           \
+    } while (0)
+
+int share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
+{
+    SHARE_OP(local_read_file(sh->root, rel, data, len, why, whysz),
+             sftp_read_file(sh->sftp, rel, data, len, why, whysz));
+}
+
+int share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz)
+{
+    SHARE_OP(local_stat_mtime(sh->root, rel, mtime, why, whysz), sftp_stat_mtime(sh->sftp, rel, mtime, why, whysz));
+}
+
+int share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
+                       size_t whysz)
+{
+    char tmp[PATH_MAX];
+    const char *dot = strrchr(rel, '.');
+
+    snprintf(tmp, sizeof(tmp), "%.*s.TMP", (int)(dot ? (size_t)(dot - rel) : strlen(rel)), rel);
+    SHARE_OP(local_write_atomic(sh->root, rel, tmp, data, len, why, whysz),
+             sftp_write_atomic(sh->sftp, rel, tmp, data, len, why, whysz));
+}
+
+int share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
+{
+    SHARE_OP(local_rename(sh->root, from, to, why, whysz), sftp_rename(sh->sftp, from, to, why, whysz));
+}
+
+int share_unlink(struct share *sh, const char *rel, char *why, size_t whysz)
+{
+    SHARE_OP(local_unlink(sh->root, rel, why, whysz), sftp_unlink(sh->sftp, rel, why, whysz));
+}
+
+int share_exists(struct share *sh, const char *rel)
+{
+    SHARE_OP(local_exists(sh->root, rel), sftp_exists(sh->sftp, rel));
+}
+
+int share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n, char *why,
+               size_t whysz)
+{
+    SHARE_OP(local_list(sh->root, dir, suffix, names, n, why, whysz),
+             sftp_list(sh->sftp, dir, suffix, names, n, why, whysz));
+}
+
+int share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz)
+{
+    SHARE_OP(local_mkdir(sh->root, rel, why, whysz), sftp_mkdir(sh->sftp, rel, why, whysz));
 }

@@ -1,0 +1,398 @@
+/* gateway_sftp.c - the share over SFTP (libssh2): one session, kept and re-established after any failure; the host key must match known_hosts. */
+#include <errno.h>
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "log.h"
+
+#define SFTP_TIMEOUT_MS 30000
+
+struct sftp_share {
+    char host[256];
+    int port;
+    char user[256];
+    char key[1025];
+    char known_hosts[1025];
+    char root[1025];
+    char name[1600];
+    int sock;
+    LIBSSH2_SESSION *session;
+    LIBSSH2_SFTP *sftp;
+};
+
+struct sftp_share *sftp_share_new(const struct cfg_gateway *c)
+{
+    struct sftp_share *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    libssh2_init(0);
+    snprintf(s->host, sizeof(s->host), "%s", c->sftp_host);
+    s->port = (int)c->sftp_port;
+    snprintf(s->user, sizeof(s->user), "%s", c->sftp_user);
+    snprintf(s->key, sizeof(s->key), "%s", c->sftp_key);
+    snprintf(s->known_hosts, sizeof(s->known_hosts), "%s", c->sftp_known_hosts);
+    snprintf(s->root, sizeof(s->root), "%s", c->sftp_root);
+    snprintf(s->name, sizeof(s->name), "sftp://%s@%s:%d%s", s->user, s->host, s->port, s->root);
+    s->sock = -1;
+    return s;
+}
+
+static void sftp_drop(struct sftp_share *s)
+{
+    if (s->sftp)
+        libssh2_sftp_shutdown(s->sftp);
+    if (s->session) {
+        libssh2_session_disconnect(s->session, "spoolgate-gateway");
+        libssh2_session_free(s->session);
+    }
+    if (s->sock >= 0)
+        close(s->sock);
+    s->sftp = NULL;
+    s->session = NULL;
+    s->sock = -1;
+}
+
+void sftp_share_free(struct sftp_share *s)
+{
+    if (!s)
+        return;
+    sftp_drop(s);
+    free(s);
+}
+
+static const char *session_error(struct sftp_share *s)
+{
+    char *msg = NULL;
+
+    if (!s->session)
+        return "no session";
+    libssh2_session_last_error(s->session, &msg, NULL, 0);
+    return msg && msg[0] ? msg : "unknown SSH error";
+}
+
+static int fail(struct sftp_share *s, char *why, size_t whysz, const char *op, const char *rel,
+                const char *detail)
+{
+    snprintf(why, whysz, "share %.1000s: %s %.200s: %.150s", s->name, op, rel, detail);
+    return -1;
+}
+
+static int tcp_connect(struct sftp_share *s, char *why, size_t whysz)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+    struct timeval tv = {.tv_sec = SFTP_TIMEOUT_MS / 1000};
+    char port[16];
+    int rc, err = 0;
+
+    snprintf(port, sizeof(port), "%d", s->port);
+    if ((rc = getaddrinfo(s->host, port, &hints, &res)) != 0)
+        return fail(s, why, whysz, "connect", "", gai_strerror(rc));
+    for (ai = res; ai; ai = ai->ai_next) {
+        s->sock = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (s->sock < 0)
+            continue;
+        setsockopt(s->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(s->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(s->sock, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        err = errno;
+        close(s->sock);
+        s->sock = -1;
+    }
+    freeaddrinfo(res);
+    return s->sock < 0 ? fail(s, why, whysz, "connect", "", strerror(err ? err : ECONNREFUSED)) : 0;
+}
+
+static int host_key_check(struct sftp_share *s, char *why, size_t whysz)
+{
+    LIBSSH2_KNOWNHOSTS *nh = libssh2_knownhost_init(s->session);
+    const char *key;
+    size_t len;
+    int type, check;
+
+    if (!nh)
+        return fail(s, why, whysz, "host key check", "", "out of memory");
+    if (libssh2_knownhost_readfile(nh, s->known_hosts, LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+        libssh2_knownhost_free(nh);
+        snprintf(why, whysz, "share %s: cannot read known_hosts file %s", s->name, s->known_hosts);
+        return -1;
+    }
+    key = libssh2_session_hostkey(s->session, &len, &type);
+    check = key ? libssh2_knownhost_checkp(nh, s->host, s->port, key, len,
+                                           LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW, NULL)
+                : LIBSSH2_KNOWNHOST_CHECK_FAILURE;
+    libssh2_knownhost_free(nh);
+    if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH)
+        return 0;
+    if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+        /* An alert each time: delivery to this share stops until someone looks. */
+        log_error("ALERT: the host key of %s:%d does not match %s; nothing is sent to the share %s "
+                  "until this is resolved", s->host, s->port, s->known_hosts, s->name);
+        snprintf(why, whysz, "share %s: host key mismatch (known_hosts %s)", s->name, s->known_hosts);
+        return -1;
+    }
+    snprintf(why, whysz, "share %s: host key %s in %s", s->name,
+             check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND ? "not found" : "could not be checked", s->known_hosts);
+    return -1;
+}
+
+static int sftp_connect(struct sftp_share *s, char *why, size_t whysz)
+{
+    if (tcp_connect(s, why, whysz) < 0)
+        return -1;
+    s->session = libssh2_session_init();
+    if (!s->session) {
+        sftp_drop(s);
+        return fail(s, why, whysz, "SSH session", "", "out of memory");
+    }
+    libssh2_session_set_blocking(s->session, 1);
+    libssh2_session_set_timeout(s->session, SFTP_TIMEOUT_MS);
+    if (libssh2_session_handshake(s->session, s->sock) != 0) {
+        fail(s, why, whysz, "SSH handshake", "", session_error(s));
+        sftp_drop(s);
+        return -1;
+    }
+    if (host_key_check(s, why, whysz) < 0) {
+        sftp_drop(s);
+        return -1;
+    }
+    if (libssh2_userauth_publickey_fromfile(s->session, s->user, NULL, s->key, NULL) != 0) {
+        fail(s, why, whysz, "SSH authentication as", s->user, session_error(s));
+        sftp_drop(s);
+        return -1;
+    }
+    s->sftp = libssh2_sftp_init(s->session);
+    if (!s->sftp) {
+        fail(s, why, whysz, "SFTP start", "", session_error(s));
+        sftp_drop(s);
+        return -1;
+    }
+    return 0;
+}
+
+static int ensure(struct sftp_share *s, char *why, size_t whysz)
+{
+    return s->sftp ? 0 : sftp_connect(s, why, whysz);
+}
+
+static const char *fx_text(unsigned long fx)
+{
+    switch (fx) {
+    case LIBSSH2_FX_NO_SUCH_FILE: return "No such file or directory";
+    case LIBSSH2_FX_PERMISSION_DENIED: return "Permission denied";
+    case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM: return "No space left on device";
+    case LIBSSH2_FX_QUOTA_EXCEEDED: return "Disk quota exceeded";
+    case LIBSSH2_FX_FILE_ALREADY_EXISTS: return "File exists";
+    case LIBSSH2_FX_NO_CONNECTION:
+    case LIBSSH2_FX_CONNECTION_LOST: return "connection lost";
+    default: return "SFTP failure";
+    }
+}
+
+/* An operation failed: say why; a broken session is dropped (the next operation reconnects). */
+static int op_fail(struct sftp_share *s, char *why, size_t whysz, const char *op, const char *rel)
+{
+    int e = s->session ? libssh2_session_last_errno(s->session) : LIBSSH2_ERROR_SOCKET_DISCONNECT;
+
+    if (e == LIBSSH2_ERROR_SFTP_PROTOCOL && s->sftp) {
+        return fail(s, why, whysz, op, rel, fx_text(libssh2_sftp_last_error(s->sftp)));
+    }
+    fail(s, why, whysz, op, rel, session_error(s));
+    sftp_drop(s);
+    return -1;
+}
+
+static void full_path(struct sftp_share *s, const char *rel, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%s/%s", s->root, rel);
+}
+
+int sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
+{
+    char path[2100];
+    LIBSSH2_SFTP_HANDLE *h;
+    uint8_t *buf = NULL;
+    size_t got = 0, cap = 0;
+    ssize_t n;
+
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, rel, path, sizeof(path));
+    h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_READ, 0);
+    if (!h)
+        return op_fail(s, why, whysz, "open", rel);
+    do {
+        if (got + 65536 + 1 > cap) {
+            uint8_t *p = realloc(buf, cap = cap ? cap * 2 : 131072);
+            if (!p) {
+                free(buf);
+                libssh2_sftp_close(h);
+                return fail(s, why, whysz, "read", rel, "out of memory");
+            }
+            buf = p;
+        }
+        n = libssh2_sftp_read(h, (char *)buf + got, 65536);
+        if (n > 0)
+            got += (size_t)n;
+    } while (n > 0);
+    if (n < 0) {
+        free(buf);
+        libssh2_sftp_close(h);
+        return op_fail(s, why, whysz, "read", rel);
+    }
+    libssh2_sftp_close(h);
+    buf[got] = '\0';
+    *data = buf;
+    *len = got;
+    return 0;
+}
+
+int sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz)
+{
+    char path[2100];
+    LIBSSH2_SFTP_ATTRIBUTES a;
+
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, rel, path, sizeof(path));
+    if (libssh2_sftp_stat(s->sftp, path, &a) != 0)
+        return op_fail(s, why, whysz, "stat", rel);
+    *mtime = (int64_t)a.mtime * 1000000000;
+    return 0;
+}
+
+int sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, const uint8_t *data,
+                      size_t len, char *why, size_t whysz)
+{
+    char path[2100], tpath[2100];
+    LIBSSH2_SFTP_HANDLE *h;
+    size_t done = 0;
+
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, rel, path, sizeof(path));
+    full_path(s, tmp, tpath, sizeof(tpath));
+    h = libssh2_sftp_open(s->sftp, tpath, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0640);
+    if (!h)
+        return op_fail(s, why, whysz, "create", tmp);
+    while (done < len) {
+        ssize_t n = libssh2_sftp_write(h, (const char *)data + done, len - done);
+        if (n < 0) {
+            libssh2_sftp_close(h);
+            libssh2_sftp_unlink(s->sftp, tpath);
+            return op_fail(s, why, whysz, "write", tmp);
+        }
+        done += (size_t)n;
+    }
+    libssh2_sftp_fsync(h); /* the fsync@openssh.com extension; servers without it still get the close */
+    if (libssh2_sftp_close(h) != 0) {
+        libssh2_sftp_unlink(s->sftp, tpath);
+        return op_fail(s, why, whysz, "close", tmp);
+    }
+    if (libssh2_sftp_rename(s->sftp, tpath, path) != 0) {
+        int rc = op_fail(s, why, whysz, "rename", tmp);
+
+        if (s->sftp)
+            libssh2_sftp_unlink(s->sftp, tpath);
+        return rc;
+    }
+    return 0;
+}
+
+int sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
+{
+    char a[2100], b[2100];
+
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, from, a, sizeof(a));
+    full_path(s, to, b, sizeof(b));
+    return libssh2_sftp_rename(s->sftp, a, b) != 0 ? op_fail(s, why, whysz, "rename", from) : 0;
+}
+
+int sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz)
+{
+    char path[2100];
+
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, rel, path, sizeof(path));
+    return libssh2_sftp_unlink(s->sftp, path) != 0 ? op_fail(s, why, whysz, "delete", rel) : 0;
+}
+
+int sftp_exists(struct sftp_share *s, const char *rel)
+{
+    char path[2100], why[256];
+    LIBSSH2_SFTP_ATTRIBUTES a;
+
+    if (ensure(s, why, sizeof(why)) < 0)
+        return 0;
+    full_path(s, rel, path, sizeof(path));
+    return libssh2_sftp_stat(s->sftp, path, &a) == 0;
+}
+
+int sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
+{
+    char path[2100];
+
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, rel, path, sizeof(path));
+    if (libssh2_sftp_mkdir(s->sftp, path, 0750) == 0 || sftp_exists(s, rel))
+        return 0;
+    return op_fail(s, why, whysz, "mkdir", rel);
+}
+
+int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
+              char *why, size_t whysz)
+{
+    char path[2100], entry[512];
+    LIBSSH2_SFTP_HANDLE *h;
+    LIBSSH2_SFTP_ATTRIBUTES a;
+    size_t cap = 0, slen = strlen(suffix);
+    char **v = NULL;
+    int got;
+
+    *names = NULL;
+    *n = 0;
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, dir, path, sizeof(path));
+    h = libssh2_sftp_opendir(s->sftp, path);
+    if (!h)
+        return op_fail(s, why, whysz, "list", dir);
+    while ((got = libssh2_sftp_readdir(h, entry, sizeof(entry), &a)) > 0) {
+        size_t len = (size_t)got;
+
+        if (len <= slen || strcmp(entry + len - slen, suffix) != 0)
+            continue;
+        if (*n == cap) {
+            char **p = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+            if (!p)
+                break;
+            v = p;
+        }
+        if (!(v[*n] = strdup(entry)))
+            break;
+        (*n)++;
+    }
+    libssh2_sftp_closedir(h);
+    if (got < 0) {
+        share_list_free(v, *n);
+        *n = 0;
+        return op_fail(s, why, whysz, "list", dir);
+    }
+    if (*n)
+        qsort(v, *n, sizeof(*v), share_name_cmp);
+    *names = v;
+    return 0;
+}
