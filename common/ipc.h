@@ -132,6 +132,7 @@ enum ipc_dsn_ret { IPC_RET_NONE = 0, IPC_RET_FULL = 1, IPC_RET_HDRS = 2 };
 enum ipc_event_kind {
     IPC_EV_COMMITTED = 1, /* a new message was committed */
     IPC_EV_REQUEUED = 2,  /* an administrator requeued or released messages */
+    IPC_EV_SHARE_BACK = 3, /* gateway -> router: the postoffice share is reachable again */
 };
 
 /* Capabilities the store offers; clients list the ones they need. */

@@ -127,7 +127,7 @@ IPC_CODEC(list_req, IPC_LIST, struct ipc_list_req,
 IPC_CODEC(due_req, IPC_DUE, struct ipc_due_req, NO_CHECK)
 IPC_CODEC(due_item, IPC_DUE_ITEM, struct ipc_due_item, (QID_CHECK, STATE_CHECK))
 IPC_CODEC(event, IPC_EVENT, struct ipc_event,
-          (check(r, m->kind == IPC_EV_COMMITTED || m->kind == IPC_EV_REQUEUED,
+          (check(r, m->kind >= IPC_EV_COMMITTED && m->kind <= IPC_EV_SHARE_BACK,
                  "unknown event kind"),
            check(r, qid_ok(m->qid, 1), "bad queue id")))
 IPC_CODEC(dir_lookup, IPC_DIR_LOOKUP, struct ipc_dir_lookup,

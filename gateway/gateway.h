@@ -89,6 +89,11 @@ void conn_flush(struct gw_conn *c);
 void conn_ref(struct gw_conn *c);
 void conn_unref(struct gw_conn *c);
 int conn_alive(const struct gw_conn *c);
+/* Tell every connected router that the share is reachable again. */
+void server_share_back(struct gateway *g);
+
+/* gateway_main.c: the share worked (why NULL) or failed; changes are logged once. */
+void gateway_share_state(struct gateway *g, const char *why);
 
 /* ---- gateway_dir.c ---------------------------------------------------------------------- */
 void dir_poll(struct gateway *g, void (*done)(struct gateway *g));

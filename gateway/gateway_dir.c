@@ -14,6 +14,7 @@ struct dir_work {
     int64_t mtime;
     int changed;
     int ok;
+    int parse_error;                /* the share answered; a GLB file is wrong */
     char why[GW_WHY_MAX];
     struct po_network net;
     struct po_dir dir;
@@ -38,6 +39,7 @@ static int dir_read(struct dir_work *w)
         return -1;
     if (po_network_glb_parse((const char *)text, len, &w->net, &err) < 0) {
         snprintf(w->why, sizeof(w->why), "share %s: GLB/NETWORK.GLB: %s", share_name(w->sh), err.text);
+        w->parse_error = 1;
         free(text);
         return -1;
     }
@@ -46,6 +48,7 @@ static int dir_read(struct dir_work *w)
         return -1;
     if (po_address_glb_parse((const char *)text, len, &w->dir, &err) < 0) {
         snprintf(w->why, sizeof(w->why), "share %s: GLB/ADDRESS.GLB: %s", share_name(w->sh), err.text);
+        w->parse_error = 1;
         free(text);
         return -1;
     }
@@ -65,6 +68,7 @@ static void dir_work_done(uv_work_t *req, int status)
     struct dir_work *w = req->data;
     struct gateway *g = w->g;
 
+    gateway_share_state(g, w->ok || w->parse_error ? NULL : w->why);
     if (w->ok && w->changed) {
         po_dir_free(&g->dir);
         g->dir = w->dir;

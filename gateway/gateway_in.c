@@ -202,17 +202,11 @@ static void write_done(uv_work_t *req, int status)
 
     g->name_seq = j->seq + 1;
     if (!j->ok) {
-        if (g->share_ok || strcmp(g->share_why, j->why) != 0)
-            log_error("postoffice share unreachable: %s", j->why);
-        g->share_ok = 0;
-        snprintf(g->share_why, sizeof(g->share_why), "%s", j->why);
+        gateway_share_state(g, j->why);
         job_fail_all(j, RCPT_DEFERRED, "4.4.1", j->why);
         return;
     }
-    if (!g->share_ok)
-        log_notice("postoffice share %s reachable again", share_name(g->share));
-    g->share_ok = 1;
-    g->share_why[0] = '\0';
+    gateway_share_state(g, NULL);
     log_info("%s: written to the postoffice as P1/%s (%zu octets)", j->q.qid, j->name, j->p1.len);
     for (size_t i = 0; i < j->nrc; i++)
         if (!j->rc[i].state)

@@ -11,6 +11,23 @@
 static struct gateway the_gateway = {.opts = {.program = GATEWAY_PROGRAM}, .share_ok = 1};
 static uv_signal_t sig_term, sig_int, sig_hup;
 
+void gateway_share_state(struct gateway *g, const char *why)
+{
+    if (why) {
+        if (g->share_ok || strcmp(g->share_why, why) != 0)
+            log_error("postoffice share unreachable: %s", why);
+        g->share_ok = 0;
+        snprintf(g->share_why, sizeof(g->share_why), "%s", why);
+        return;
+    }
+    if (g->share_ok)
+        return;
+    log_notice("postoffice share %s reachable again; waiting mail is retried now", share_name(g->share));
+    g->share_ok = 1;
+    g->share_why[0] = '\0';
+    server_share_back(g);
+}
+
 static void poll_out_after_dir(struct gateway *g)
 {
     static int started;

@@ -265,12 +265,7 @@ static void out_scan_done(uv_work_t *req, int status)
 
     for (size_t i = 0; i < c->nbad; i++)
         log_warn("OUT/%s; moved to OUT/BAD/", c->bad[i]);
-    if (c->why[0]) {
-        if (g->share_ok || strcmp(g->share_why, c->why) != 0)
-            log_error("postoffice share unreachable: %s", c->why);
-        g->share_ok = 0;
-        snprintf(g->share_why, sizeof(g->share_why), "%s", c->why);
-    }
+    gateway_share_state(g, c->why[0] ? c->why : NULL);
     c->why[0] = '\0';
     if (c->nitems == 0) {
         out_finish(c);

@@ -263,3 +263,15 @@ void server_stop(struct gateway *g)
         conn_close(g->conns, NULL);
     unlink(g->socket_path);
 }
+
+void server_share_back(struct gateway *g)
+{
+    struct ipc_event ev = {.kind = IPC_EV_SHARE_BACK};
+
+    for (struct gw_conn *c = g->conns; c; c = c->next) {
+        if (!c->hello_done || strcmp(c->peer.role, "router") != 0)
+            continue;
+        ipc_encode_event(&c->out, 0, &ev);
+        conn_flush(c);
+    }
+}

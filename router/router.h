@@ -131,6 +131,8 @@ void store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
 void queue_start(struct router *r);            /* store link up: re-categorize everything */
 void queue_message(struct router *r, const char *qid); /* look at one message now */
 void queue_due_scan(struct router *r);
+/* The postoffice is reachable (again): its deferred recipients are tried now. */
+void queue_gateway_back(struct router *r);
 void queue_job_done(struct job *j);            /* every recipient of j has an outcome */
 void queue_store_lost(struct router *r);
 void queue_stop(struct router *r);
@@ -176,6 +178,7 @@ int dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct 
 void gateway_deliver(struct router *r, struct job *j);
 void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg);
 void gateway_link_down(struct ipc_link *l, const char *why, void *arg);
+void gateway_link_up(struct ipc_link *l, void *arg);
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
 /* Send the failure DSN for the recipients of m whose outcome is FAILED (and

@@ -52,7 +52,15 @@ void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
 {
     struct gw_pending *q = pending_find(rd->request_id);
     struct ipc_gw_result res;
+    struct ipc_event ev;
 
+    if (rd->request_id == 0 && rd->type == IPC_EVENT && ipc_decode_event(rd, &ev) == 0) {
+        if (ev.kind == IPC_EV_SHARE_BACK) {
+            log_notice("the gateway reports the postoffice share back: retrying its recipients now");
+            queue_gateway_back(arg);
+        }
+        return;
+    }
     if (!q) {
         ipc_link_reset(l, "answer to a request we did not make");
         return;
@@ -80,6 +88,11 @@ void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
     free(q);
     if (rd->type != IPC_END)
         ipc_link_reset(l, "bad answer from the gateway");
+}
+
+void gateway_link_up(struct ipc_link *l, void *arg)
+{
+    queue_gateway_back(arg);
 }
 
 void gateway_link_down(struct ipc_link *l, const char *why, void *arg)

@@ -13,6 +13,7 @@ static struct router the_router = {.opts = {.program = ROUTER_PROGRAM}};
 static uv_signal_t sig_term, sig_int, sig_hup;
 
 static const struct ipc_link_ops gateway_link_ops = {.frame = gateway_link_frame,
+                                                     .up = gateway_link_up,
                                                      .down = gateway_link_down};
 
 static void router_settings(struct router *r)

@@ -459,6 +459,7 @@ static void msg_finish(struct msg *m)
 struct scan_req {
     int list;                       /* LIST at start, else DUE */
     int force;
+    int gateway_only;               /* LIST: only messages with deferred postoffice recipients */
     char last_qid[IPC_QID_MAX + 1];
 };
 
@@ -467,8 +468,9 @@ static int scan_encode(struct ipc_buf *b, uint32_t id, void *arg)
     struct scan_req *q = arg;
 
     if (q->list) {
-        struct ipc_list_req l = {.state_mask = (1u << RCPT_QUEUED) | (1u << RCPT_ACTIVE) |
-                                               (1u << RCPT_DEFERRED)};
+        struct ipc_list_req l = {.state_mask = q->gateway_only ? (1u << RCPT_DEFERRED)
+                                                               : (1u << RCPT_QUEUED) | (1u << RCPT_ACTIVE) |
+                                                                     (1u << RCPT_DEFERRED)};
         return ipc_encode_list_req(b, id, &l);
     }
     struct ipc_due_req d = {0};
@@ -483,11 +485,20 @@ static int scan_answer(struct router *r, struct ipc_reader *rd, void *arg)
     struct ipc_end end;
 
     if (rd->type == IPC_ENVELOPE && ipc_decode_envelope(rd, &e) == 0) {
-        queue_message_force(r, e.qid, q->force);
+        if (!q->gateway_only)
+            queue_message_force(r, e.qid, q->force);
         return 0;
     }
-    if (rd->type == IPC_RCPT)
+    if (rd->type == IPC_RCPT) {
+        struct ipc_rcpt rc;
+
+        if (q->gateway_only && ipc_decode_rcpt(rd, &rc) == 0 && rc.state == RCPT_DEFERRED &&
+            strcmp(rc.route, "gateway") == 0 && strcmp(rc.qid, q->last_qid) != 0) {
+            snprintf(q->last_qid, sizeof(q->last_qid), "%s", rc.qid);
+            queue_message_force(r, rc.qid, FORCE_ALL);
+        }
         return 0;
+    }
     if (rd->type == IPC_DUE_ITEM && ipc_decode_due_item(rd, &it) == 0) {
         if (strcmp(it.qid, q->last_qid) != 0) {
             snprintf(q->last_qid, sizeof(q->last_qid), "%s", it.qid);
@@ -496,7 +507,7 @@ static int scan_answer(struct router *r, struct ipc_reader *rd, void *arg)
         return 0;
     }
     if (rd->type == IPC_END && ipc_decode_end(rd, &end) == 0) {
-        if (q->list)
+        if (q->list && !q->gateway_only)
             log_notice("%s: %llu messages with recipients to route%s",
                        q->force == FORCE_ALL ? "start-up" : "store back",
                        (unsigned long long)end.count,
@@ -529,6 +540,18 @@ static void scan_start(struct router *r, int list, int force)
     q->force = force;
     if (!list)
         r->due_running = 1;
+    if (store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
+        scan_fail(r, "store unavailable", q);
+}
+
+void queue_gateway_back(struct router *r)
+{
+    struct scan_req *q = calloc(1, sizeof(*q));
+
+    if (!q)
+        return;
+    q->list = 1;
+    q->gateway_only = 1;
     if (store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
         scan_fail(r, "store unavailable", q);
 }

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 SAY="python3 $top_srcdir/tests/integration/smtp_say.py"
 
-plan 14
+plan 16
 $PO_SIM create "$T_SHARE" --network CORPNET --postoffice HQPO --mailbox JSMITH:"John Smith" \
     --mailbox ADOE:"Ann Doe" --mailbox BOSS > /dev/null; ok $? "a postoffice tree from the simulator"
 start_peer sink sink
@@ -54,3 +54,9 @@ wait_for 15 sh -c "[ \$(ls '$T_SHARE'/OUT/BAD/*.P1 2>/dev/null | wc -l) = 6 ]"
 ok $? "six bad transfer files land in OUT/BAD/ with a reason each ($(ls "$T_SHARE"/OUT/BAD/*.WHY 2>/dev/null | wc -l) .WHY files)"
 wait_for 15 sh -c "cat '$T_DIR'/sink/*.json 2>/dev/null | grep -q carol@sender.test"
 ok $? "and they block nothing: the good file behind them is delivered"
+
+# The directory is reloaded when ADDRESS.GLB changes.
+printf 'NEWBOX\tNew Box\r\n' >> "$T_SHARE/GLB/ADDRESS.GLB"
+wait_for 10 grep -q "postoffice directory reloaded: 4 mailboxes" "$T_GATEWAY_LOG"; ok $? "a changed ADDRESS.GLB is reloaded"
+out=$($SAY "$SMTP_PORT" "EHLO t" "MAIL FROM:<a@sender.test>" "RCPT TO:<newbox@$T_PO_DOMAIN>" QUIT | sed -n 4p)
+test "${out%% *}" = 250; ok $? "and its new mailbox is accepted at RCPT ($out)"
