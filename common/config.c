@@ -372,6 +372,16 @@ static int cfg_finalize(struct sg_config *c, char *err, size_t errsz)
         snprintf(err, errsz, "%s: cannot resolve paths: %s\n", c->source, strerror(errno));
         return -1;
     }
+    /* Every other path is taken from the cwd at start, before a daemon detaches (and chdirs to /). */
+    for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+        char **field = (char **)((char *)c + k->offset);
+
+        if (k->type == CFG_PATH && (*field)[0] && cfg_absolute(field, NULL) < 0) {
+            snprintf(err, errsz, "%s: %s.%s: cannot resolve the path: %s\n", c->source, k->section, k->name,
+                     strerror(errno));
+            return -1;
+        }
+    }
     if (!c->global.hostname[0] && gethostname(host, sizeof(host)) == 0) {
         host[sizeof(host) - 1] = '\0';
         free(c->global.hostname);

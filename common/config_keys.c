@@ -165,4 +165,10 @@ const char cfg_embedded_default[] =
     "[router]\n"
     "; scripts/quickstart writes this map: localhost -> its demo mailbox on 127.0.0.1:2526\n"
     "transport_map = ./spoolgate-state/transport\n"
-    "due_interval = 5s\n";
+    "due_interval = 5s\n"
+    "\n"
+    "[gateway]\n"
+    "; scripts/quickstart makes a demo postoffice tree here (tests/postoffice_sim.py)\n"
+    "domain = postoffice.localhost\n"
+    "share = ./spoolgate-state/postoffice\n"
+    "poll_interval = 5s\n";
