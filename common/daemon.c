@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -88,4 +89,21 @@ void daemon_hostname(const struct sg_config *c, char *buf, size_t bufsz)
     else if (gethostname(buf, bufsz - 1) < 0)
         snprintf(buf, bufsz, "localhost");
     buf[bufsz - 1] = '\0';
+}
+
+void daemon_signals_start(uv_loop_t *loop, struct daemon_signals *s, uv_signal_cb cb)
+{
+    uv_signal_init(loop, &s->term);
+    uv_signal_init(loop, &s->intr);
+    uv_signal_init(loop, &s->hup);
+    uv_signal_start(&s->term, cb, SIGTERM);
+    uv_signal_start(&s->intr, cb, SIGINT);
+    uv_signal_start(&s->hup, cb, SIGHUP);
+}
+
+void daemon_signals_close(struct daemon_signals *s)
+{
+    uv_close((uv_handle_t *)&s->term, NULL);
+    uv_close((uv_handle_t *)&s->intr, NULL);
+    uv_close((uv_handle_t *)&s->hup, NULL);
 }

@@ -63,6 +63,8 @@ int share_list(struct share *sh, const char *dir, const char *suffix, char ***na
                char *why, size_t whysz);
 void share_list_free(char **names, size_t n);
 int share_name_cmp(const void *a, const void *b); /* for qsort of names */
+/* Append a copy of name to a growing list (used by both backends' share_list). */
+int share_names_add(char ***v, size_t *n, size_t *cap, const char *name);
 int share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz);
 
 /* gateway_sftp.c: the SFTP side of a share (libssh2), used by gateway_share.c. */

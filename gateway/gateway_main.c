@@ -9,7 +9,7 @@
 #include "log.h"
 
 static struct gateway the_gateway = {.opts = {.program = GATEWAY_PROGRAM}, .share_ok = 1};
-static uv_signal_t sig_term, sig_int, sig_hup;
+static struct daemon_signals sigs;
 
 void gateway_share_state(struct gateway *g, const char *why)
 {
@@ -54,9 +54,7 @@ static void gateway_stop(struct gateway *g)
     log_notice("stopping");
     uv_close((uv_handle_t *)&g->poll_timer, NULL);
     server_stop(g);
-    uv_close((uv_handle_t *)&sig_term, NULL);
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_hup, NULL);
+    daemon_signals_close(&sigs);
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
@@ -101,12 +99,7 @@ int main(int argc, char **argv)
     uv_timer_init(g->loop, &g->poll_timer);
     g->poll_timer.data = g;
     uv_timer_start(&g->poll_timer, poll_timer_cb, 0, (uint64_t)g->cfg->gateway.poll_interval * 1000u);
-    uv_signal_init(g->loop, &sig_term);
-    uv_signal_init(g->loop, &sig_int);
-    uv_signal_init(g->loop, &sig_hup);
-    uv_signal_start(&sig_term, signal_cb, SIGTERM);
-    uv_signal_start(&sig_int, signal_cb, SIGINT);
-    uv_signal_start(&sig_hup, signal_cb, SIGHUP);
+    daemon_signals_start(g->loop, &sigs, signal_cb);
     log_notice("started: postoffice domain %s, share %s, socket %s", g->cfg->gateway.domain,
                share_name(g->share), g->socket_path);
     uv_run(g->loop, UV_RUN_DEFAULT);

@@ -375,15 +375,8 @@ int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char **
 
         if (len <= slen || strcmp(entry + len - slen, suffix) != 0)
             continue;
-        if (*n == cap) {
-            char **p = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-            if (!p)
-                break;
-            v = p;
-        }
-        if (!(v[*n] = strdup(entry)))
+        if (share_names_add(&v, n, &cap, entry) < 0)
             break;
-        (*n)++;
     }
     libssh2_sftp_closedir(h);
     if (got < 0) {

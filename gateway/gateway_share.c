@@ -146,6 +146,21 @@ static int local_mkdir(const char *root, const char *rel, char *why, size_t whys
     return mkdir(path, 0750) < 0 && errno != EEXIST ? share_fail(why, whysz, root, "mkdir", rel, errno) : 0;
 }
 
+int share_names_add(char ***v, size_t *n, size_t *cap, const char *name)
+{
+    if (*n == *cap) {
+        char **p = realloc(*v, (*cap = *cap ? *cap * 2 : 16) * sizeof(**v));
+
+        if (!p)
+            return -1;
+        *v = p;
+    }
+    if (!((*v)[*n] = strdup(name)))
+        return -1;
+    (*n)++;
+    return 0;
+}
+
 int share_name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -171,15 +186,8 @@ static int local_list(const char *root, const char *dir, const char *suffix, cha
 
         if (len <= slen || strcmp(e->d_name + len - slen, suffix) != 0)
             continue;
-        if (*n == cap) {
-            char **p = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-            if (!p)
-                break;
-            v = p;
-        }
-        if (!(v[*n] = strdup(e->d_name)))
+        if (share_names_add(&v, n, &cap, e->d_name) < 0)
             break;
-        (*n)++;
     }
     closedir(d);
     if (*n)

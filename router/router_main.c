@@ -10,7 +10,7 @@
 #include "router.h"
 
 static struct router the_router = {.opts = {.program = ROUTER_PROGRAM}};
-static uv_signal_t sig_term, sig_int, sig_hup;
+static struct daemon_signals sigs;
 
 static const struct ipc_link_ops gateway_link_ops = {.frame = gateway_link_frame,
                                                      .up = gateway_link_up,
@@ -77,9 +77,7 @@ static void router_stop(struct router *r)
     r->gateway = NULL;
     store_links_stop(r);
     uv_close((uv_handle_t *)&r->due_timer, NULL);
-    uv_close((uv_handle_t *)&sig_term, NULL);
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_hup, NULL);
+    daemon_signals_close(&sigs);
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
@@ -107,12 +105,7 @@ int main(int argc, char **argv)
     if (r->cfg->gateway.domain[0])
         r->gateway = ipc_link_start(r->loop, "postoffice gateway", r->gateway_socket, ROUTER_PROGRAM,
                                     "router", "deliver", 2000, &gateway_link_ops, r);
-    uv_signal_init(r->loop, &sig_term);
-    uv_signal_init(r->loop, &sig_int);
-    uv_signal_init(r->loop, &sig_hup);
-    uv_signal_start(&sig_term, signal_cb, SIGTERM);
-    uv_signal_start(&sig_int, signal_cb, SIGINT);
-    uv_signal_start(&sig_hup, signal_cb, SIGHUP);
+    daemon_signals_start(r->loop, &sigs, signal_cb);
     log_notice("started, config %s, host name %s, %zu routes in the transport map", r->cfg->source,
                r->hostname, r->tmap.n);
     uv_run(r->loop, UV_RUN_DEFAULT);

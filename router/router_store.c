@@ -147,16 +147,21 @@ void store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
 
 /* ---- the links ------------------------------------------------------------------- */
 
-static void links_down(struct router *r, const char *why)
+static void links_close(struct router *r)
 {
-    int was_up = r->store_up;
-
     if (r->work)
         ipc_uv_close(r->work);
     if (r->events)
         ipc_uv_close(r->events);
     r->work = r->events = NULL;
     r->store_up = 0;
+}
+
+static void links_down(struct router *r, const char *why)
+{
+    int was_up = r->store_up;
+
+    links_close(r);
     if (was_up || strcmp(r->store_why, why) != 0)
         log_error("mail store unavailable (%s): %s; deliveries wait until it is back",
                   r->store_socket, why);
@@ -263,11 +268,6 @@ void store_links_start(struct router *r)
 void store_links_stop(struct router *r)
 {
     uv_close((uv_handle_t *)&r->store_retry, NULL);
-    if (r->work)
-        ipc_uv_close(r->work);
-    if (r->events)
-        ipc_uv_close(r->events);
-    r->work = r->events = NULL;
-    r->store_up = 0;
+    links_close(r);
     requests_fail_all(r, "router stopping");
 }

@@ -303,7 +303,7 @@ static void cmd_vrfy(struct session *s, const char *arg, size_t len)
 
 static void cmd_expn(struct session *s, const char *arg, size_t len)
 {
-    session_error(s, 502, "5.5.1 Command not implemented");
+    session_error(s, 502, "5.5.1 EXPN is not available");
 }
 
 static void cmd_quit(struct session *s, const char *arg, size_t len)

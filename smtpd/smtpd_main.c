@@ -21,7 +21,7 @@ struct smtpd_listener {
 
 static struct smtpd the_smtpd;
 static struct daemon_opts opts = {.program = SMTPD_PROGRAM};
-static uv_signal_t sig_term, sig_int, sig_hup;
+static struct daemon_signals sigs;
 
 static void listener_cb(uv_stream_t *server, int status)
 {
@@ -164,9 +164,7 @@ static void smtpd_stop(struct smtpd *d)
         uv_close((uv_handle_t *)&l->tcp, NULL);
     store_stop(d);
     dir_stop(d);
-    uv_close((uv_handle_t *)&sig_term, NULL);
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_hup, NULL);
+    daemon_signals_close(&sigs);
 }
 
 /* Close every session handle still open so the loop can end. */
@@ -237,12 +235,7 @@ int main(int argc, char **argv)
         log_fatal("no listeners: set smtpd.listen or smtpd.submission_listen");
     store_start(d);
     dir_start(d);
-    uv_signal_init(d->loop, &sig_term);
-    uv_signal_init(d->loop, &sig_int);
-    uv_signal_init(d->loop, &sig_hup);
-    uv_signal_start(&sig_term, signal_cb, SIGTERM);
-    uv_signal_start(&sig_int, signal_cb, SIGINT);
-    uv_signal_start(&sig_hup, signal_cb, SIGHUP);
+    daemon_signals_start(d->loop, &sigs, signal_cb);
     log_notice("started, config %s, host name %s", d->cfg->source, d->hostname);
     uv_run(d->loop, UV_RUN_DEFAULT);
     tls_free_ctx(d);

@@ -384,7 +384,7 @@ def t_simple_commands():
     c.expect("RSET", "250 2.0.0 Ok")
     c.expect("HELP", "214 2.0.0 See RFC 5321")
     c.expect("VRFY postmaster", "252 2.5.0 Cannot VRFY user, but will accept message")
-    c.expect("EXPN staff", "502 5.5.1 Command not implemented")
+    c.expect("EXPN staff", "502 5.5.1 EXPN is not available")
     c.expect("FROBNICATE now", "500 5.5.1 Command unrecognized")
     c.expect("noop", "250 2.0.0 Ok", "verbs are case-insensitive: 'noop' -> 250 2.0.0 Ok")
     c.expect("QUIT", "221 2.0.0 Bye")
