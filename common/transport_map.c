@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define TM_NAME_MAX 253   /* a domain or host name without any leading '.' */
 #define TM_LABEL_MAX 63
@@ -481,4 +482,34 @@ int tm_load_file(const char *path, struct transport_map *map, char *err, size_t 
     rc = tm_parse(text, len, path, map, err, errsz);
     free(text);
     return rc;
+}
+
+static int tm_list_sep(char c)
+{
+    return c == ' ' || c == ',' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int tm_domain_listed(const char *domain, const char *list)
+{
+    size_t dlen = domain ? strlen(domain) : 0;
+    const char *p = list;
+
+    if (dlen == 0 || !list)
+        return 0;
+    for (;;) {
+        const char *w;
+        size_t wlen;
+
+        while (*p && tm_list_sep(*p))
+            p++;
+        if (!*p)
+            return 0;
+        w = p;
+        while (*p && !tm_list_sep(*p))
+            p++;
+        wlen = (size_t)(p - w);
+        if (w[0] == '.' ? (wlen > 1 && dlen > wlen && strncasecmp(domain + dlen - wlen, w, wlen) == 0)
+                        : (wlen == dlen && strncasecmp(domain, w, wlen) == 0))
+            return 1;
+    }
 }

@@ -37,6 +37,11 @@ void tm_free(struct transport_map *map);
  * match; NULL if none.  Case-insensitive. */
 const struct tm_entry *tm_lookup(const struct transport_map *map, const char *domain);
 
+/* Does domain equal one of the words of list (separated by spaces, tabs,
+ * commas or line ends; case-insensitive)?  A word starting with '.' matches
+ * every subdomain but not the domain itself.  Pure. */
+int tm_domain_listed(const char *domain, const char *list);
+
 /* Read and parse a map file (the one function here that does I/O); an
  * empty path gives an empty map.  0, or -1 with the reasons in err. */
 int tm_load_file(const char *path, struct transport_map *map, char *err, size_t errsz);

@@ -14,27 +14,6 @@ static enum tm_tls default_tls(const struct router *r)
     return strcmp(p, "none") == 0 ? TM_TLS_NONE : strcmp(p, "verify") == 0 ? TM_TLS_VERIFY : TM_TLS_MAY;
 }
 
-/* Is domain one of the words of list (".example" = subdomains)? */
-static int domain_listed(const char *domain, const char *list)
-{
-    size_t dlen = strlen(domain);
-
-    for (const char *p = list; *p;) {
-        size_t n;
-
-        while (*p == ' ' || *p == ',' || *p == '\t')
-            p++;
-        n = strcspn(p, " ,\t");
-        if (n == 0)
-            break;
-        if (p[0] == '.' ? (dlen > n && strncasecmp(domain + dlen - n, p, n) == 0)
-                        : (dlen == n && strncasecmp(domain, p, n) == 0))
-            return 1;
-        p += n;
-    }
-    return 0;
-}
-
 static void route_smtp(struct route *out, const char *kind, const char *host, unsigned port, int mx,
                        enum tm_tls tls)
 {
@@ -85,7 +64,7 @@ void route_for(struct router *r, const char *addr, struct route *out)
                    e->tls != TM_TLS_DEFAULT ? e->tls : default_tls(r));
         return;
     }
-    if (domain_listed(domain, c->smtpd.local_domains)) {
+    if (tm_domain_listed(domain, c->smtpd.local_domains)) {
         out->kind = ROUTE_ERROR;
         snprintf(out->status, sizeof(out->status), "5.1.1");
         snprintf(out->text, sizeof(out->text),

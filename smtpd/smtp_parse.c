@@ -961,33 +961,3 @@ int smtp_cidr_match(const struct smtp_cidr *list, size_t n, const struct sockadd
     return 0;
 }
 
-int smtp_domain_in_list(const char *domain, const char *list)
-{
-    size_t dlen;
-    const char *p = list;
-
-    if (domain == NULL || list == NULL)
-        return 0;
-    dlen = strlen(domain);
-    if (dlen == 0)
-        return 0;
-    for (;;) {
-        const char *w;
-        size_t wlen;
-
-        while (*p != '\0' && list_sep(*p))
-            p++;
-        if (*p == '\0')
-            return 0;
-        w = p;
-        while (*p != '\0' && !list_sep(*p))
-            p++;
-        wlen = (size_t)(p - w);
-        if (w[0] == '.') {
-            if (wlen > 1 && dlen > wlen && ci_mem(domain + dlen - wlen, w, wlen))
-                return 1;
-        } else if (wlen == dlen && ci_mem(domain, w, wlen)) {
-            return 1;
-        }
-    }
-}

@@ -111,8 +111,5 @@ int smtp_cidr_parse_list(const char *s, struct smtp_cidr *out, size_t max, char 
 /* Does the address (IPv4, IPv6 or IPv4-mapped IPv6) fall in one of them? */
 int smtp_cidr_match(const struct smtp_cidr *list, size_t n, const struct sockaddr *sa);
 
-/* Does the domain equal one of the words of a space/comma separated list
- * (case-insensitive)?  A word starting with '.' matches any subdomain. */
-int smtp_domain_in_list(const char *domain, const char *list);
 
 #endif

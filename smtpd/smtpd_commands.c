@@ -193,7 +193,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
         session_error(s, route->status[0] == '4' ? 450 : 550, "%s %s", route->status, route->text);
         return;
     }
-    if (domain[0] && smtp_domain_in_list(domain, d->cfg->smtpd.local_domains)) {
+    if (domain[0] && tm_domain_listed(domain, d->cfg->smtpd.local_domains)) {
         if (route) {
             rcpt_accept(s, &s->pending_rcpt);
         } else {

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "smtp_parse.h"
+#include "transport_map.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -1328,28 +1329,28 @@ static void test_domain_in_list(void **state)
 {
     const char *list = "example.com, .example.net  other.example,[10.0.0.1]";
 
-    assert_true(smtp_domain_in_list("example.com", list));
-    assert_true(smtp_domain_in_list("EXAMPLE.Com", list));
-    assert_false(smtp_domain_in_list("a.example.com", list));
-    assert_false(smtp_domain_in_list("xexample.com", list));
-    assert_false(smtp_domain_in_list("example.co", list));
-    assert_false(smtp_domain_in_list("example.comm", list));
-    assert_true(smtp_domain_in_list("a.example.net", list));
-    assert_true(smtp_domain_in_list("b.a.EXAMPLE.NET", list));
-    assert_false(smtp_domain_in_list("example.net", list));
-    assert_false(smtp_domain_in_list("aexample.net", list));
-    assert_false(smtp_domain_in_list(".example.net", list));
-    assert_true(smtp_domain_in_list("other.example", list));
-    assert_true(smtp_domain_in_list("[10.0.0.1]", list));
-    assert_false(smtp_domain_in_list("", list));
-    assert_false(smtp_domain_in_list("example.com", ""));
-    assert_false(smtp_domain_in_list("example.com", " , ,"));
-    assert_false(smtp_domain_in_list("example.com", "."));
-    assert_false(smtp_domain_in_list(NULL, list));
-    assert_false(smtp_domain_in_list("example.com", NULL));
-    assert_true(smtp_domain_in_list("example.com", "example.com"));
-    assert_true(smtp_domain_in_list("x.example.com", ",,.EXAMPLE.COM,,"));
-    assert_true(smtp_domain_in_list("\xc3\xa9.example", "\xc3\xa9.example"));
+    assert_true(tm_domain_listed("example.com", list));
+    assert_true(tm_domain_listed("EXAMPLE.Com", list));
+    assert_false(tm_domain_listed("a.example.com", list));
+    assert_false(tm_domain_listed("xexample.com", list));
+    assert_false(tm_domain_listed("example.co", list));
+    assert_false(tm_domain_listed("example.comm", list));
+    assert_true(tm_domain_listed("a.example.net", list));
+    assert_true(tm_domain_listed("b.a.EXAMPLE.NET", list));
+    assert_false(tm_domain_listed("example.net", list));
+    assert_false(tm_domain_listed("aexample.net", list));
+    assert_false(tm_domain_listed(".example.net", list));
+    assert_true(tm_domain_listed("other.example", list));
+    assert_true(tm_domain_listed("[10.0.0.1]", list));
+    assert_false(tm_domain_listed("", list));
+    assert_false(tm_domain_listed("example.com", ""));
+    assert_false(tm_domain_listed("example.com", " , ,"));
+    assert_false(tm_domain_listed("example.com", "."));
+    assert_false(tm_domain_listed(NULL, list));
+    assert_false(tm_domain_listed("example.com", NULL));
+    assert_true(tm_domain_listed("example.com", "example.com"));
+    assert_true(tm_domain_listed("x.example.com", ",,.EXAMPLE.COM,,"));
+    assert_true(tm_domain_listed("\xc3\xa9.example", "\xc3\xa9.example"));
 }
 
 /* ---- fuzz ------------------------------------------------------------------ */
@@ -1640,9 +1641,9 @@ static void test_fuzz_lists(void **state)
             n = smtp_cidr_match(l, (size_t)n, (const struct sockaddr *)&ss);
             assert_true(n == 0 || n == 1);
         }
-        n = smtp_domain_in_list("a.example.com", copy);
+        n = tm_domain_listed("a.example.com", copy);
         assert_true(n == 0 || n == 1);
-        n = smtp_domain_in_list(copy, "example.com .example.com");
+        n = tm_domain_listed(copy, "example.com .example.com");
         assert_true(n == 0 || n == 1);
         free(copy);
     }
