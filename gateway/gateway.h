@@ -105,6 +105,6 @@ void dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const
 void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q);
 
 /* ---- gateway_out.c: mail out of the postoffice (OUT/) ------------------------------------ */
-void out_poll(struct gateway *g, int startup);
+void out_poll(struct gateway *g);
 
 #endif

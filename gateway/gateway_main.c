@@ -30,10 +30,7 @@ void gateway_share_state(struct gateway *g, const char *why)
 
 static void poll_out_after_dir(struct gateway *g)
 {
-    static int started;
-
-    out_poll(g, !started);
-    started = 1;
+    out_poll(g);
 }
 
 static void poll_timer_cb(uv_timer_t *t)

@@ -14,6 +14,7 @@ struct out_item {
     uint8_t *file;                  /* the whole transfer file */
     size_t body_off, body_len;
     int committed;
+    char refused[300];              /* the store refused it for good: goes to OUT/BAD/ */
 };
 
 struct out_cycle {
@@ -22,7 +23,6 @@ struct out_cycle {
     struct share *sh;
     char domain[256];
     struct po_network net;
-    int startup;
     struct out_item *items;
     size_t nitems;
     size_t next;                    /* submission in progress */
@@ -129,8 +129,9 @@ static void out_scan_run(uv_work_t *req)
     char **names;
     size_t n;
 
-    /* Claimed files left by a crash come first (the store de-duplicates them). */
-    if (c->startup && share_list(c->sh, "OUT", ".GWK", &names, &n, c->why, sizeof(c->why)) == 0) {
+    /* Claimed files come first: left by a crash, or by a store that was down
+     * (cycles never overlap, so none is in flight; the store de-duplicates). */
+    if (share_list(c->sh, "OUT", ".GWK", &names, &n, c->why, sizeof(c->why)) == 0) {
         for (size_t i = 0; i < n && !c->why[0]; i++)
             out_pick(c, names[i], 1);
         share_list_free(names, n);
@@ -149,6 +150,8 @@ static void out_cleanup_run(uv_work_t *req)
     for (size_t i = 0; i < c->nitems; i++) {
         char gwk[40];
 
+        if (c->items[i].refused[0])
+            out_reject(c, c->items[i].name, c->items[i].refused);
         if (!c->items[i].committed)
             continue;
         snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", c->items[i].name);
@@ -170,7 +173,7 @@ static void out_cleanup_done(uv_work_t *req, int status)
     struct out_cycle *c = req->data;
 
     if (c->why[0])
-        log_error("OUT/: %s (the claimed file is taken up again at the next start)", c->why);
+        log_error("OUT/: %s (the claimed file is taken up again at the next poll)", c->why);
     c->g->polling = 0;
     out_cycle_free(c);
 }
@@ -235,8 +238,18 @@ static void store_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
         out_submit_next(c);
         return;
     }
-    log_error("OUT/%s.P1: the store refused it: %s (the claimed file stays for the next start)", it->name,
-              rd->type == IPC_ERROR && ipc_decode_error(rd, &e) == 0 ? e.text : "unexpected answer");
+    if (rd->type != IPC_ERROR || ipc_decode_error(rd, &e) < 0) {
+        e.code = IPC_ERR_PROTO;
+        snprintf(e.text, sizeof(e.text), "unexpected answer");
+    }
+    if (e.code == IPC_ERR_PERM) {
+        /* Never acceptable (too big, bad address): set aside with the store's reason. */
+        snprintf(it->refused, sizeof(it->refused), "refused by the mail store: %.250s", e.text);
+        log_warn("OUT/%s.P1: %s; moved to OUT/BAD/", it->name, it->refused);
+    } else {
+        log_error("OUT/%s.P1: the store could not take it now: %s (tried again at the next poll)", it->name,
+                  e.text);
+    }
     ipc_uv_close(u);
     c->store = NULL;
     out_finish(c);
@@ -252,7 +265,7 @@ static void store_closed(struct ipc_uv *u, const char *why, void *arg)
     struct out_cycle *c = arg;
 
     c->store = NULL;
-    log_warn("OUT/: mail store unavailable (%s); claimed files are submitted at the next start", why);
+    log_warn("OUT/: mail store unavailable (%s); claimed files are submitted at the next poll", why);
     out_finish(c);
 }
 
@@ -276,7 +289,7 @@ static void out_scan_done(uv_work_t *req, int status)
         out_finish(c);
 }
 
-void out_poll(struct gateway *g, int startup)
+void out_poll(struct gateway *g)
 {
     struct out_cycle *c = calloc(1, sizeof(*c));
 
@@ -287,7 +300,6 @@ void out_poll(struct gateway *g, int startup)
     }
     c->g = g;
     c->req.data = c;
-    c->startup = startup;
     c->net = g->net;
     c->sh = g->share;
     snprintf(c->domain, sizeof(c->domain), "%s", g->cfg->gateway.domain);

@@ -3,11 +3,13 @@
 . "$(dirname "$0")/lib.sh"
 SAY="python3 $top_srcdir/tests/integration/smtp_say.py"
 
-plan 16
+plan 18
 $PO_SIM create "$T_SHARE" --network CORPNET --postoffice HQPO --mailbox JSMITH:"John Smith" \
     --mailbox ADOE:"Ann Doe" --mailbox BOSS > /dev/null; ok $? "a postoffice tree from the simulator"
 start_peer sink sink
-write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT" "[gateway]
+write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT" "[store]
+max_message_size = 64k
+[gateway]
 share = $T_SHARE
 poll_interval = 1s
 open_retry_interval = 1s
@@ -60,3 +62,10 @@ printf 'NEWBOX\tNew Box\r\n' >> "$T_SHARE/GLB/ADDRESS.GLB"
 wait_for 10 grep -q "postoffice directory reloaded: 4 mailboxes" "$T_GATEWAY_LOG"; ok $? "a changed ADDRESS.GLB is reloaded"
 out=$($SAY "$SMTP_PORT" "EHLO t" "MAIL FROM:<a@sender.test>" "RCPT TO:<newbox@$T_PO_DOMAIN>" QUIT | sed -n 4p)
 test "${out%% *}" = 250; ok $? "and its new mailbox is accepted at RCPT ($out)"
+
+# A file the store refuses for good (too big for it) is set aside, not retried forever.
+head -c 100000 /dev/zero | tr '\0' 'x' | fold -w 76 > "$T_DIR/big.txt"
+$PO_SIM send "$T_SHARE" --from JSMITH --to SMTP:big@sender.test --body-file "$T_DIR/big.txt" --domain "$T_PO_DOMAIN" > /dev/null
+wait_for 15 sh -c "ls '$T_SHARE'/OUT/BAD/ | grep -q '.WHY' && grep -l 'max_message_size' '$T_SHARE'/OUT/BAD/*.WHY"
+ok $? "a transfer file the store refuses goes to OUT/BAD/ with the store's reason"
+test -z "$(ls "$T_SHARE"/OUT/ | grep -E 'P1$|GWK$')"; ok $? "and nothing stays claimed in OUT/"

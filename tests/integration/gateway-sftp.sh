@@ -45,10 +45,11 @@ ok $? "at max_open_retries: a DSN to the sender"
 
 # A host key that does not match: alert, nothing sent, then fixed.
 $PO_SIM deliver "$T_SHARE" --once > /dev/null
-start_sshd "$SSH_PORT" || true
+# (the wrong key is in place before sshd is back, so no session can slip in with the right one)
 ssh-keygen -q -t ed25519 -N '' -f "$T_DIR/other_key"
 cp "$SSH_KNOWN_HOSTS" "$T_DIR/known_hosts.good"
 printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$T_DIR/other_key.pub")" > "$SSH_KNOWN_HOSTS"
+start_sshd "$SSH_PORT" || true
 # (the gateway keeps running: its session died with the old sshd, the next one meets the wrong key)
 Q=$(send_mail alice@sender.test "jsmith@$T_PO_DOMAIN" < "$T_DIR/in.txt")
 wait_for 10 grep -q "ALERT: the host key of 127.0.0.1:$SSH_PORT does not match" "$T_GATEWAY_LOG"
