@@ -2,7 +2,7 @@
 # gateway-outage.sh - a missing share counts as a failed attempt: visible, retried, and at the limit a DSN naming the share; back in time, no DSN; a crash between claim and delete makes no second copy.
 . "$(dirname "$0")/lib.sh"
 
-plan 11
+plan 14
 $PO_SIM create "$T_SHARE" --network CORPNET --postoffice HQPO --mailbox JSMITH --mailbox ADOE > /dev/null
 start_peer sink sink
 write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT" "[gateway]
@@ -51,3 +51,14 @@ start_gateway
 wait_for 10 grep -q "picked up before: no second copy" "$T_GATEWAY_LOG"; sleep 2
 test "$(cat "$T_DIR"/sink/*.json | grep -c dave@sender.test)" = 1 && test ! -e "$T_SHARE/OUT/$N.GWK"
 ok $? "taken up again after the commit: no second copy, and the file is deleted"
+
+# A real kill -9 between claim and delete: with the store down the gateway claims the file
+# and cannot submit it; it is killed right there, then everything comes back.
+stop_store
+$PO_SIM send "$T_SHARE" --from ADOE --to SMTP:erin@sender.test --body "claimed, then kill -9" --domain "$T_PO_DOMAIN" > /dev/null
+wait_for 10 sh -c "ls '$T_SHARE'/OUT/ | grep -q 'GWK$'"; ok $? "store down: the gateway has claimed the file (.GWK)"
+kill -9 "$GATEWAY_PID"; wait "$GATEWAY_PID" 2>/dev/null
+start_store && start_gateway; ok $? "kill -9 the gateway, then the store and the gateway start again"
+wait_for 15 sh -c "cat '$T_DIR'/sink/*.json 2>/dev/null | grep -q erin@sender.test"; sleep 2
+test "$(cat "$T_DIR"/sink/*.json | grep -c erin@sender.test)" = 1 && test -z "$(ls "$T_SHARE"/OUT/ | grep -E 'GWK$|P1$')"
+ok $? "delivered exactly once, and the claimed file is gone"
