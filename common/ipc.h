@@ -335,6 +335,12 @@ int ipc_msg_end(struct ipc_buf *b);
  * needed, -1 with *error set when the length is impossible. */
 int ipc_frame_split(const uint8_t *in, size_t len, size_t *frame_len, const char **error);
 
+struct ipc_reader;
+/* The next whole frame at buf + *off: 1 with r initialised on it and *off
+ * moved past it; 0 when more input is needed; -1 when it is malformed
+ * (*error says why).  The one frame loop of every reader. */
+int ipc_frame_next(const uint8_t *buf, size_t len, size_t *off, struct ipc_reader *r, const char **error);
+
 struct ipc_reader {
     const uint8_t *p;
     size_t left;

@@ -399,3 +399,18 @@ const char *ipc_error_name(uint32_t code)
 
     return code < sizeof(names) / sizeof(names[0]) ? names[code] : "?";
 }
+
+int ipc_frame_next(const uint8_t *buf, size_t len, size_t *off, struct ipc_reader *r, const char **error)
+{
+    size_t frame_len;
+    int got = ipc_frame_split(buf + *off, len - *off, &frame_len, error);
+
+    if (got <= 0)
+        return got;
+    if (ipc_reader_init(r, buf + *off, frame_len) < 0) {
+        *error = r->error;
+        return -1;
+    }
+    *off += frame_len;
+    return 1;
+}

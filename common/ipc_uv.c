@@ -207,17 +207,15 @@ static void ipc_uv_frames(struct ipc_uv *c)
 
     while (c->state != IUV_CLOSING && !c->paused) {
         struct ipc_reader r;
-        size_t frame_len;
         const char *error = NULL;
-        int got = ipc_frame_split(c->in.data + off, c->in.len - off, &frame_len, &error);
+        int got = ipc_frame_next(c->in.data, c->in.len, &off, &r, &error);
 
         if (got == 0)
             break;
-        if (got < 0 || ipc_reader_init(&r, c->in.data + off, frame_len) < 0) {
-            ipc_uv_fail(c, "malformed frame from the peer: %s", got < 0 ? error : r.error);
+        if (got < 0) {
+            ipc_uv_fail(c, "malformed frame from the peer: %s", error);
             return;
         }
-        off += frame_len;
         if (c->state == IUV_HELLO)
             ipc_uv_hello(c, &r);
         else if (c->ops->frame)

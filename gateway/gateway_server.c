@@ -190,17 +190,15 @@ static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn_ref(c);
     while (!c->closing) {
         struct ipc_reader r;
-        size_t frame_len;
         const char *error = NULL;
-        int got = ipc_frame_split(c->in.data + off, c->in.len - off, &frame_len, &error);
+        int got = ipc_frame_next(c->in.data, c->in.len, &off, &r, &error);
 
         if (got == 0)
             break;
-        if (got < 0 || ipc_reader_init(&r, c->in.data + off, frame_len) < 0) {
-            conn_error(c, 0, IPC_ERR_PROTO, got < 0 ? error : r.error);
+        if (got < 0) {
+            conn_error(c, 0, IPC_ERR_PROTO, error);
             break;
         }
-        off += frame_len;
         conn_frame(c, &r);
     }
     if (!c->closing)

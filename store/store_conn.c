@@ -307,13 +307,13 @@ static void store_conn_process(struct store_conn *c)
     while (store_conn_alive(c) && !c->busy) {
         struct ipc_reader r;
         const char *error = NULL;
-        size_t frame_len;
-        int got = ipc_frame_split(c->in.data, c->in.len, &frame_len, &error);
+        size_t frame_len = 0;
+        int got = ipc_frame_next(c->in.data, c->in.len, &frame_len, &r, &error);
 
         if (got == 0)
             break;
-        if (got < 0 || ipc_reader_init(&r, c->in.data, frame_len) < 0) {
-            store_conn_fail(c, IPC_ERR_PROTO, "bad frame: %s", got < 0 ? error : r.error);
+        if (got < 0) {
+            store_conn_fail(c, IPC_ERR_PROTO, "bad frame: %s", error);
             return;
         }
         if (c->state == CONN_HELLO)

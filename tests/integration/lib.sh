@@ -61,6 +61,23 @@ ok() {
 diag() { sed 's/^/# /'; }
 bail() { echo "Bail out! $*"; exit 1; }
 
+# wait_alive PID SECONDS COMMAND...: until the command succeeds (0); 1 when the
+# process PID died or the time ran out.  How every daemon start waits for readiness.
+wait_alive() {
+    a_pid=$1 a_n=$(( $2 * 10 )); shift 2
+    for _ in $(seq 1 "$a_n"); do
+        "$@" > /dev/null 2>&1 && return 0
+        kill -0 "$a_pid" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# greets PORT PREFIX: a connection to 127.0.0.1:PORT is answered with PREFIX.
+greets() {
+    python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $1), 1); sys.exit(0 if s.recv(100).startswith(b'$2') else 1)"
+}
+
 write_config() {
     printf '[global]\nstate_dir = %s\n[store]\ncheckpoint_interval = 1s\n%s' "$T_DIR" "${1:-}" > "$T_CONFIG"
 }
@@ -69,12 +86,7 @@ write_config() {
 start_store() {
     "$STORE_BIN" -c "$T_CONFIG" --foreground >> "$T_STORE_LOG" 2>&1 &
     STORE_PID=$!
-    for _ in $(seq 1 300); do
-        "$SPOOLCTL" -s "$T_SOCKET" generation > /dev/null 2>&1 && return 0
-        kill -0 "$STORE_PID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+    wait_alive "$STORE_PID" 30 "$SPOOLCTL" -s "$T_SOCKET" generation
 }
 
 stop_store() {
@@ -105,13 +117,7 @@ relay_tap() {
 }
 
 # wait_for_log PATTERN: until the store log has a line matching it (10 s at most).
-wait_for_log() {
-    for _ in $(seq 1 100); do
-        grep -qE "$1" "$T_STORE_LOG" && return 0
-        sleep 0.1
-    done
-    return 1
-}
+wait_for_log() { wait_for 10 grep -qE "$1" "$T_STORE_LOG"; }
 
 # ---- smtpd ------------------------------------------------------------------
 SMTPD_BIN="$top_builddir/smtpd/spoolgate-smtpd"
@@ -153,12 +159,7 @@ write_smtpd_config() {
 start_smtpd() {
     "$SMTPD_BIN" -c "$T_CONFIG" --foreground >> "$T_SMTPD_LOG" 2>&1 &
     SMTPD_PID=$!
-    for _ in $(seq 1 300); do
-        python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $SMTP_PORT), 1); sys.exit(0 if s.recv(100).startswith(b'2') else 1)" 2>/dev/null && return 0
-        kill -0 "$SMTPD_PID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+    wait_alive "$SMTPD_PID" 30 greets "$SMTP_PORT" 2
 }
 
 stop_smtpd() {
@@ -213,12 +214,7 @@ ${2:-}"
 start_router() {
     "$ROUTER_BIN" -c "$T_CONFIG" --foreground >> "$T_ROUTER_LOG" 2>&1 &
     ROUTER_PID=$!
-    for _ in $(seq 1 100); do
-        grep -q "re-categorized now" "$T_ROUTER_LOG" 2>/dev/null && return 0
-        kill -0 "$ROUTER_PID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+    wait_alive "$ROUTER_PID" 10 grep -q "re-categorized now" "$T_ROUTER_LOG"
 }
 
 stop_router() {
@@ -270,12 +266,7 @@ start_gateway() {
     "$GATEWAY_BIN" -c "$T_CONFIG" --foreground >> "$T_GATEWAY_LOG" 2>&1 &
     GATEWAY_PID=$!
     T_BG_PIDS="${T_BG_PIDS:-} $GATEWAY_PID"
-    for _ in $(seq 1 100); do
-        grep -q "postoffice directory loaded" "$T_GATEWAY_LOG" 2>/dev/null && return 0
-        kill -0 "$GATEWAY_PID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+    wait_alive "$GATEWAY_PID" 10 grep -q "postoffice directory loaded" "$T_GATEWAY_LOG"
 }
 
 stop_gateway() {

@@ -35,12 +35,7 @@ EOF2
     SSH_KEY="$s_dir/user_key"
     SSH_KNOWN_HOSTS="$s_dir/known_hosts"
     SSH_USER=$(id -un)
-    for _ in $(seq 1 50); do
-        python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1', $s_port), 1); sys.exit(0 if s.recv(20).startswith(b'SSH-') else 1)" 2>/dev/null && return 0
-        kill -0 "$SSHD_PID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+    wait_alive "$SSHD_PID" 5 greets "$s_port" SSH-
 }
 
 # Stops the listener and every session it forked (an established SFTP session would outlive the listener).
