@@ -99,6 +99,7 @@ struct cfg_gateway {
     long long poll_interval;   /* OUT/ and the directory are looked at this often */
     long long open_retry_interval; /* a failed share access is retried after this */
     long long max_open_retries;    /* failed accesses before a recipient fails */
+    long long max_deliveries;      /* transfer files written into P1/ at once */
 };
 
 struct sg_config {

@@ -140,6 +140,8 @@ const struct cfg_key cfg_keys[] = {
      "a recipient whose share access failed is tried again after this (cannot be switched off)"},
     {"gateway", "max_open_retries", CFG_INT, "144", 1, 100000, NULL, W_(max_open_retries),
      "failed share accesses before a recipient fails with a DSN naming the share (cannot be switched off)"},
+    {"gateway", "max_deliveries", CFG_INT, "16", 1, 256, NULL, W_(max_deliveries),
+     "transfer files written into P1/ at the same time; further deliveries wait their turn in arrival order"},
     {NULL, NULL, CFG_INT, NULL, 0, 0, NULL, 0, NULL},
 };
 

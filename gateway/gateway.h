@@ -2,7 +2,9 @@
 #ifndef SPOOLGATE_GATEWAY_H
 #define SPOOLGATE_GATEWAY_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <uv.h>
 
 #include "config.h"
@@ -37,7 +39,12 @@ struct gateway {
     struct share *share;
     uv_timer_t poll_timer;
     int polling;
-    uint32_t name_seq;
+    struct gw_journal *journal;
+    struct gw_p1 *p1;
+    /* deliveries: at most cfg gateway.max_deliveries run, the rest wait in arrival order */
+    unsigned in_running;
+    struct in_wait *in_wait_head, *in_wait_tail;
+    size_t in_waiting;
     int stopping;
 };
 
@@ -57,7 +64,17 @@ int share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, s
                        size_t whysz);
 int share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
 int share_unlink(struct share *sh, const char *rel, char *why, size_t whysz);
-int share_exists(struct share *sh, const char *rel);
+/* 1 if rel is there, 0 if not, -1 with why when the share cannot tell. */
+int share_exists(struct share *sh, const char *rel, char *why, size_t whysz);
+#define SHARE_EXISTS 1 /* create_excl / rename_noreplace: the name is taken, nothing was changed */
+/* A new file rel holding iov[0..niov), flushed (fdatasync; over SFTP fsync@openssh.com where offered). */
+int share_create_excl(struct share *sh, const char *rel, const struct iovec *iov, int niov, char *why,
+                      size_t whysz);
+/* Rename from to to, never replacing an existing to. */
+int share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
+/* The directory rel on disk (local: fsync; SFTP: nothing the protocol can ask, see POSTOFFICE.md). */
+int share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz);
+int share_is_local(const struct share *sh);
 /* Names in dir ending in suffix (".P1", ".GWK"), sorted; free with share_list_free. */
 int share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n,
                char *why, size_t whysz);
@@ -77,10 +94,71 @@ int sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, co
                       size_t len, char *why, size_t whysz);
 int sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
 int sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz);
-int sftp_exists(struct sftp_share *s, const char *rel);
+int sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz);
+int sftp_create_excl(struct sftp_share *s, const char *rel, const struct iovec *iov, int niov, char *why,
+                     size_t whysz);
+int sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
+int sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
               char *why, size_t whysz);
 int sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
+
+/* ---- gateway_sync.c: group commit -- one fsync for every change noted before it started -------- */
+struct gw_sync_group {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    int (*sync)(void *arg); /* 0, or -1 with errno */
+    void *arg;
+    uint64_t noted, synced, failed_upto;
+    int failed_errno;
+    int running;
+    uint64_t syncs; /* how many syncs ran (for the log and the benchmark) */
+};
+void gw_sync_group_init(struct gw_sync_group *sg, int (*sync)(void *arg), void *arg);
+void gw_sync_group_destroy(struct gw_sync_group *sg);
+/* A change was made: the ticket to wait for. */
+uint64_t gw_sync_group_note(struct gw_sync_group *sg);
+/* Until the change with this ticket is on disk: 0, or -1 with *err when its sync failed. */
+int gw_sync_group_wait(struct gw_sync_group *sg, uint64_t ticket, int *err);
+
+/* ---- gateway_journal.c: which transfer file each delivery in progress is writing -------------
+ * An entry is made durable (group-committed fdatasync) after the temporary
+ * file is complete and before it is renamed into P1/, and forgotten once
+ * the router has the answer.  After a crash an entry whose temporary file
+ * is gone was renamed: that delivery is done and is not written again.
+ * Safe to use from several threads. */
+#define GW_TMP_NAME_MAX 15
+struct gw_journal;
+struct gw_journal_entry {
+    char tmp[GW_TMP_NAME_MAX + 1];   /* "G0000001.TMP" */
+    char final[GW_TMP_NAME_MAX + 1]; /* "0000ABCD.P1" once renamed, else "" */
+};
+struct gw_journal *gw_journal_open(const char *path, char *why, size_t whysz);
+void gw_journal_close(struct gw_journal *j);
+size_t gw_journal_carried(const struct gw_journal *j); /* entries an earlier run left */
+int gw_journal_find(struct gw_journal *j, const char *key, struct gw_journal_entry *out);
+int gw_journal_has_tmp(struct gw_journal *j, const char *tmp);
+uint32_t gw_journal_tmp_top(struct gw_journal *j); /* 1 + the highest G<hex>.TMP an entry names, or 0 */
+int gw_journal_intent(struct gw_journal *j, const char *key, const char *tmp, char *why, size_t whysz);
+void gw_journal_renamed(struct gw_journal *j, const char *key, const char *final);
+void gw_journal_answered(struct gw_journal *j, const char *key);
+
+/* ---- gateway_p1.c: one transfer file into P1/, on a worker ----------------------------------
+ * Exclusive temporary file, journal entry, rename that never replaces (the
+ * next name when one is taken), P1/ fsynced (group commit) before it
+ * returns.  Names come from one counter seeded once from what P1/ holds. */
+struct gw_p1;
+struct gw_p1 *gw_p1_new(struct share *sh, struct gw_journal *jr);
+void gw_p1_free(struct gw_p1 *w);
+struct gw_p1_result {
+    char name[GW_TMP_NAME_MAX + 1]; /* the P1/ name ("" if a crash hid it) */
+    int recovered;                  /* 1: written before a restart, not written again */
+    unsigned skipped;               /* names found taken by another writer */
+};
+int gw_p1_write(struct gw_p1 *w, const char *key, const struct iovec *iov, int niov, struct gw_p1_result *res,
+                char *why, size_t whysz);
+/* Counters for the log and the benchmark. */
+void gw_p1_stats(struct gw_p1 *w, uint64_t *written, uint64_t *dir_syncs, uint64_t *skipped);
 
 /* ---- gateway_server.c: the socket smtpd and the router talk to ------------------------- */
 void server_start(struct gateway *g);
@@ -102,7 +180,9 @@ void dir_poll(struct gateway *g, void (*done)(struct gateway *g));
 void dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_dir_lookup *q);
 
 /* ---- gateway_in.c: mail into the postoffice (P1/) ---------------------------------------- */
+struct in_wait;
 void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q);
+void in_stop(struct gateway *g); /* drop the deliveries that wait (the router defers them) */
 
 /* ---- gateway_out.c: mail out of the postoffice (OUT/) ------------------------------------ */
 void out_poll(struct gateway *g);

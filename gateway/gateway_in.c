@@ -1,4 +1,4 @@
-/* gateway_in.c - mail into the postoffice: read the message from the store, write one transfer file into P1/ (on a worker), report per recipient. */
+/* gateway_in.c - mail into the postoffice: a bounded number of deliveries at once, each reads its message from the store, writes one transfer file into P1/ (on a worker) and reports per recipient. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,12 @@
 
 #include "gateway.h"
 #include "log.h"
+
+/* A body bigger than the store's limit is not reserved up front (it cannot be one the store holds). */
+static long long g_max_body(const struct gateway *g)
+{
+    return g->cfg->store.max_message_size > 0 ? g->cfg->store.max_message_size + 65536 : 64LL << 20;
+}
 
 struct in_rcpt {
     uint32_t index;
@@ -30,13 +36,22 @@ struct in_job {
     uint8_t *body;
     size_t body_len, body_cap;
     /* worker input/output */
-    struct share *sh;
-    struct po_buf p1;
-    char name[16];
-    uint32_t seq;
+    char key[IPC_QID_MAX + IPC_MATCH_MAX + 2]; /* "<qid>/<indexes>": the journal's key */
+    struct po_buf head;                         /* the control lines; the body follows from j->body */
+    struct gw_p1_result res;
     int ok;
     char why[GW_WHY_MAX];
 };
+
+/* A delivery waiting for its turn. */
+struct in_wait {
+    struct gw_conn *c;
+    uint32_t request_id;
+    struct ipc_gw_deliver q;
+    struct in_wait *next;
+};
+
+static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q);
 
 static int index_wanted(const char *list, uint32_t index)
 {
@@ -63,9 +78,27 @@ static void rcpt_set(struct in_rcpt *r, uint32_t state, const char *status, cons
     va_end(ap);
 }
 
+/* The next waiting delivery whose router is still there gets the freed place. */
+static void in_next(struct gateway *g)
+{
+    while (g->in_wait_head && g->in_running < (unsigned)g->cfg->gateway.max_deliveries && !g->stopping) {
+        struct in_wait *w = g->in_wait_head;
+
+        if (!(g->in_wait_head = w->next))
+            g->in_wait_tail = NULL;
+        g->in_waiting--;
+        if (conn_alive(w->c))
+            in_start(g, w->c, w->request_id, &w->q);
+        conn_unref(w->c);
+        free(w);
+    }
+}
+
 /* Answer the router and forget the job. */
 static void job_finish(struct in_job *j)
 {
+    struct gateway *g = j->g;
+
     if (j->store)
         ipc_uv_close(j->store);
     if (conn_alive(j->c)) {
@@ -81,12 +114,16 @@ static void job_finish(struct in_job *j)
         }
         ipc_encode_end(conn_out(j->c), j->request_id, &end);
         conn_flush(j->c);
+        if (j->ok)
+            gw_journal_answered(g->journal, j->key); /* else a retry finds the entry and finishes it */
     }
     conn_unref(j->c);
-    po_buf_free(&j->p1);
+    po_buf_free(&j->head);
     free(j->rc);
     free(j->body);
     free(j);
+    g->in_running--;
+    in_next(g);
 }
 
 static void job_fail_all(struct in_job *j, uint32_t state, const char *status, const char *why)
@@ -169,7 +206,7 @@ static int job_make_p1(struct in_job *j, struct po_err *err)
         strftime(p1.date, sizeof(p1.date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
     }
     header_value(j->body, j->body_len, "Subject", p1.subject, sizeof(p1.subject));
-    rc = po_p1_format(&p1, j->body, j->body_len, &j->p1, err);
+    rc = po_p1_format_head(&p1, j->body_len, &j->head, err);
     free(p1.to);
     return rc;
 }
@@ -177,41 +214,38 @@ static int job_make_p1(struct in_job *j, struct po_err *err)
 static void write_run(uv_work_t *req)
 {
     struct in_job *j = req->data;
+    struct iovec iov[2] = {{j->head.data, j->head.len}, {j->body, j->body_len}};
 
-    /* A name no file on the share has yet. */
-    for (int tries = 0; tries < 1000; tries++, j->seq++) {
-        char rel[32];
-
-        po_p1_name_make(j->seq, j->name);
-        snprintf(rel, sizeof(rel), "P1/%.8s.TMP", j->name);
-        if (!share_exists(j->sh, rel) && (snprintf(rel, sizeof(rel), "P1/%s", j->name), !share_exists(j->sh, rel)))
-            break;
-    }
-    {
-        char rel[32];
-
-        snprintf(rel, sizeof(rel), "P1/%s", j->name);
-        j->ok = share_write_atomic(j->sh, rel, j->p1.data, j->p1.len, j->why, sizeof(j->why)) == 0;
-    }
+    j->ok = gw_p1_write(j->g->p1, j->key, iov, 2, &j->res, j->why, sizeof(j->why)) == 0;
 }
 
 static void write_done(uv_work_t *req, int status)
 {
     struct in_job *j = req->data;
     struct gateway *g = j->g;
+    char where[64];
 
-    g->name_seq = j->seq + 1;
+    (void)status;
     if (!j->ok) {
         gateway_share_state(g, j->why);
         job_fail_all(j, RCPT_DEFERRED, "4.4.1", j->why);
         return;
     }
     gateway_share_state(g, NULL);
-    log_info("%s: written to the postoffice as P1/%s (%zu octets)", j->q.qid, j->name, j->p1.len);
+    if (j->res.name[0])
+        snprintf(where, sizeof(where), "P1/%s", j->res.name);
+    else
+        snprintf(where, sizeof(where), "P1/ (its name was lost in a crash)");
+    if (j->res.recovered)
+        log_notice("%s: already written to the postoffice as %s before a restart: not written again", j->q.qid,
+                   where);
+    else
+        log_info("%s: written to the postoffice as %s (%zu octets%s)", j->q.qid, where,
+                 j->head.len + j->body_len, j->res.skipped ? ", names taken by another writer skipped" : "");
     for (size_t i = 0; i < j->nrc; i++)
         if (!j->rc[i].state)
-            rcpt_set(&j->rc[i], RCPT_DELIVERED, "2.0.0", "250 2.0.0 written to the postoffice share %s as P1/%s",
-                     share_name(g->share), j->name);
+            rcpt_set(&j->rc[i], RCPT_DELIVERED, "2.0.0", "250 2.0.0 written to the postoffice share %s as %s",
+                     share_name(g->share), where);
     job_finish(j);
 }
 
@@ -245,8 +279,7 @@ static void job_write(struct in_job *j)
         return;
     }
     j->req.data = j;
-    j->seq = g->name_seq;
-    j->sh = g->share;
+    snprintf(j->key, sizeof(j->key), "%s/%s", j->q.qid, j->q.indexes);
     if (uv_queue_work(g->loop, &j->req, write_run, write_done) < 0)
         job_fail_all(j, RCPT_DEFERRED, "4.3.0", "cannot queue the share write");
 }
@@ -264,6 +297,12 @@ static void store_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
             j->rc = calloc(j->env.nrcpt ? j->env.nrcpt : 1, sizeof(*j->rc));
             if (!j->rc)
                 goto bad;
+            /* The body is held once, at its size: the transfer file is written from it as it is. */
+            if (j->env.size > 0 && j->env.size <= (uint64_t)g_max_body(j->g)) {
+                if (!(j->body = malloc((size_t)j->env.size)))
+                    goto bad;
+                j->body_cap = (size_t)j->env.size;
+            }
             return;
         }
         if (rd->type == IPC_RCPT && ipc_decode_rcpt(rd, &r) == 0 && j->rc && j->nrc < j->env.nrcpt) {
@@ -335,12 +374,13 @@ static void store_closed(struct ipc_uv *u, const char *why, void *arg)
 
 static const struct ipc_uv_ops store_ops = {.ready = store_ready, .frame = store_frame, .closed = store_closed};
 
-void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)
+static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)
 {
     struct in_job *j = calloc(1, sizeof(*j));
 
     if (!j)
-        return;
+        return; /* the router's request stays unanswered until its link resets */
+    g->in_running++;
     j->g = g;
     j->c = c;
     j->request_id = request_id;
@@ -349,4 +389,39 @@ void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const
     j->store = ipc_uv_connect(g->loop, g->store_socket, GATEWAY_PROGRAM, "gateway", "read", &store_ops, j);
     if (!j->store)
         job_fail_all(j, RCPT_DEFERRED, "4.3.0", "out of memory");
+}
+
+void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)
+{
+    struct in_wait *w;
+
+    if (g->in_running < (unsigned)g->cfg->gateway.max_deliveries && !g->in_wait_head) {
+        in_start(g, c, request_id, q);
+        return;
+    }
+    if (!(w = calloc(1, sizeof(*w))))
+        return;
+    w->c = c;
+    w->request_id = request_id;
+    w->q = *q;
+    conn_ref(c);
+    if (g->in_wait_tail)
+        g->in_wait_tail->next = w;
+    else
+        g->in_wait_head = w;
+    g->in_wait_tail = w;
+    g->in_waiting++;
+}
+
+void in_stop(struct gateway *g)
+{
+    while (g->in_wait_head) {
+        struct in_wait *w = g->in_wait_head;
+
+        g->in_wait_head = w->next;
+        conn_unref(w->c);
+        free(w);
+    }
+    g->in_wait_tail = NULL;
+    g->in_waiting = 0;
 }

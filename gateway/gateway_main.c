@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "gateway.h"
@@ -50,6 +51,7 @@ static void gateway_stop(struct gateway *g)
     g->stopping = 1;
     log_notice("stopping");
     uv_close((uv_handle_t *)&g->poll_timer, NULL);
+    in_stop(g);
     server_stop(g);
     daemon_signals_close(&sigs);
 }
@@ -77,9 +79,22 @@ static void gateway_settings(struct gateway *g)
     {
         char why[512];
 
+        char path[PATH_MAX];
+
         g->share = share_new(&c->gateway, why, sizeof(why));
         if (!g->share)
             log_fatal("%s", why);
+        snprintf(path, sizeof(path), "%s/gateway.journal", c->global.state_dir);
+        g->journal = gw_journal_open(path, why, sizeof(why));
+        if (!g->journal)
+            log_fatal("%s", why);
+        if (gw_journal_carried(g->journal))
+            log_notice("journal %s: %zu transfer file(s) were being written when the gateway stopped; each "
+                       "is finished, not written again, when the router asks for it", path,
+                       gw_journal_carried(g->journal));
+        g->p1 = gw_p1_new(g->share, g->journal);
+        if (!g->p1)
+            log_fatal("out of memory");
     }
 }
 
@@ -90,6 +105,13 @@ int main(int argc, char **argv)
     g->cfg = daemon_init(argc, argv, &g->opts);
     daemon_detach(&g->opts, g->cfg);
     signal(SIGPIPE, SIG_IGN);
+    {
+        /* One worker per delivery that may run, and a few for the directory and OUT/ polls. */
+        char n[24];
+
+        snprintf(n, sizeof(n), "%d", (int)g->cfg->gateway.max_deliveries + 4);
+        setenv("UV_THREADPOOL_SIZE", n, 0);
+    }
     g->loop = uv_default_loop();
     gateway_settings(g);
     server_start(g);
@@ -101,6 +123,16 @@ int main(int argc, char **argv)
                share_name(g->share), g->socket_path);
     uv_run(g->loop, UV_RUN_DEFAULT);
     po_dir_free(&g->dir);
+    {
+        uint64_t written, syncs, skipped;
+
+        gw_p1_stats(g->p1, &written, &syncs, &skipped);
+        log_notice("%llu transfer file(s) written into P1/ with %llu directory sync(s); %llu name(s) taken by "
+                   "another writer skipped", (unsigned long long)written, (unsigned long long)syncs,
+                   (unsigned long long)skipped);
+    }
+    gw_p1_free(g->p1);
+    gw_journal_close(g->journal);
     share_free(g->share);
     log_notice("stopped");
     config_free(g->cfg);

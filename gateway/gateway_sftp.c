@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "gateway.h"
@@ -26,6 +27,7 @@ struct sftp_share {
     int sock;
     LIBSSH2_SESSION *session;
     LIBSSH2_SFTP *sftp;
+    int no_fsync; /* the server said it has no fsync@openssh.com */
 };
 
 struct sftp_share *sftp_share_new(const struct cfg_gateway *c)
@@ -329,15 +331,114 @@ int sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz)
     return libssh2_sftp_unlink(s->sftp, path) != 0 ? op_fail(s, why, whysz, "delete", rel) : 0;
 }
 
-int sftp_exists(struct sftp_share *s, const char *rel)
+/* 1 if rel is there, 0 if not, -1 (with why) when the share cannot say. */
+int sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz)
 {
-    char path[2100], why[256];
+    char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
 
-    if (ensure(s, why, sizeof(why)) < 0)
-        return 0;
+    if (ensure(s, why, whysz) < 0)
+        return -1;
     full_path(s, rel, path, sizeof(path));
-    return libssh2_sftp_stat(s->sftp, path, &a) == 0;
+    if (libssh2_sftp_stat(s->sftp, path, &a) == 0)
+        return 1;
+    if (libssh2_session_last_errno(s->session) == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+        libssh2_sftp_last_error(s->sftp) == LIBSSH2_FX_NO_SUCH_FILE)
+        return 0;
+    return op_fail(s, why, whysz, "stat", rel);
+}
+
+/* After a refused create or rename: SHARE_EXISTS when the name is taken, else the failure. */
+static int taken_or_fail(struct sftp_share *s, const char *target, const char *op, const char *rel, char *why,
+                         size_t whysz)
+{
+    char path[2100];
+    LIBSSH2_SFTP_ATTRIBUTES a;
+
+    if (libssh2_session_last_errno(s->session) != LIBSSH2_ERROR_SFTP_PROTOCOL)
+        return op_fail(s, why, whysz, op, rel);
+    if (libssh2_sftp_last_error(s->sftp) == LIBSSH2_FX_FILE_ALREADY_EXISTS)
+        return SHARE_EXISTS;
+    fail(s, why, whysz, op, rel, fx_text(libssh2_sftp_last_error(s->sftp)));
+    full_path(s, target, path, sizeof(path));
+    return libssh2_sftp_stat(s->sftp, path, &a) == 0 ? SHARE_EXISTS : -1;
+}
+
+int sftp_create_excl(struct sftp_share *s, const char *rel, const struct iovec *iov, int niov, char *why,
+                     size_t whysz)
+{
+    char path[2100];
+    LIBSSH2_SFTP_HANDLE *h;
+
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, rel, path, sizeof(path));
+    h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0640);
+    if (!h)
+        return taken_or_fail(s, rel, "create", rel, why, whysz);
+    for (int i = 0; i < niov; i++) {
+        const char *p = iov[i].iov_base;
+        size_t left = iov[i].iov_len;
+
+        while (left > 0) {
+            ssize_t n = libssh2_sftp_write(h, p, left);
+
+            if (n < 0) {
+                int rc = op_fail(s, why, whysz, "write", rel);
+
+                libssh2_sftp_close(h);
+                if (s->sftp)
+                    libssh2_sftp_unlink(s->sftp, path);
+                return rc;
+            }
+            p += n;
+            left -= (size_t)n;
+        }
+    }
+    if (!s->no_fsync && libssh2_sftp_fsync(h) != 0) {
+        if (libssh2_session_last_errno(s->session) != LIBSSH2_ERROR_SFTP_PROTOCOL) {
+            int rc = op_fail(s, why, whysz, "fsync", rel);
+
+            libssh2_sftp_close(h);
+            return rc;
+        }
+        /* The server does not offer fsync@openssh.com: the close is all we can ask for. */
+        log_warn("share %s: the SFTP server does not offer fsync@openssh.com; transfer files are "
+                 "flushed only as far as its close does", s->name);
+        s->no_fsync = 1;
+    }
+    if (libssh2_sftp_close(h) != 0) {
+        int rc = op_fail(s, why, whysz, "close", rel);
+
+        if (s->sftp)
+            libssh2_sftp_unlink(s->sftp, path);
+        return rc;
+    }
+    return 0;
+}
+
+/* The protocol's plain rename (SFTP v3 SSH_FXP_RENAME), which refuses an existing target; never the
+ * posix-rename@openssh.com extension, which replaces it. */
+int sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
+{
+    char a[2100], b[2100];
+
+    if (ensure(s, why, whysz) < 0)
+        return -1;
+    full_path(s, from, a, sizeof(a));
+    full_path(s, to, b, sizeof(b));
+    if (libssh2_sftp_rename_ex(s->sftp, a, (unsigned)strlen(a), b, (unsigned)strlen(b),
+                               LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE) == 0)
+        return 0;
+    return taken_or_fail(s, to, "rename", from, why, whysz);
+}
+
+/* SFTP has no way to fsync a directory (fsync@openssh.com takes a file handle): the server's own
+ * rename is all there is; doc/POSTOFFICE.md says so. */
+int sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
+{
+    (void)rel;
+    return ensure(s, why, whysz);
 }
 
 int sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
@@ -347,9 +448,15 @@ int sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
     if (ensure(s, why, whysz) < 0)
         return -1;
     full_path(s, rel, path, sizeof(path));
-    if (libssh2_sftp_mkdir(s->sftp, path, 0750) == 0 || sftp_exists(s, rel))
+    if (libssh2_sftp_mkdir(s->sftp, path, 0750) == 0)
         return 0;
-    return op_fail(s, why, whysz, "mkdir", rel);
+    if (op_fail(s, why, whysz, "mkdir", rel) < 0 && s->sftp) {
+        char ewhy[256];
+
+        if (sftp_exists(s, rel, ewhy, sizeof(ewhy)) == 1)
+            return 0; /* there already */
+    }
+    return -1;
 }
 
 int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,

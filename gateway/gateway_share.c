@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "gateway.h"
@@ -113,6 +114,83 @@ static int local_write_atomic(const char *root, const char *rel, const char *rel
     return 0;
 }
 
+/* A new file rel holding iov[0..niov), flushed to disk; SHARE_EXISTS if rel is there already. */
+static int local_create_excl(const char *root, const char *rel, const struct iovec *iov, int niov, char *why,
+                             size_t whysz)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    share_path(root, rel, path, sizeof(path));
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return errno == EEXIST ? SHARE_EXISTS : share_fail(why, whysz, root, "create", rel, errno);
+    for (int i = 0; i < niov; i++) {
+        const uint8_t *p = iov[i].iov_base;
+        size_t left = iov[i].iov_len;
+
+        while (left > 0) {
+            ssize_t n = write(fd, p, left);
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                int e = errno;
+                close(fd);
+                unlink(path);
+                return share_fail(why, whysz, root, "write", rel, e);
+            }
+            p += n;
+            left -= (size_t)n;
+        }
+    }
+    if (fdatasync(fd) < 0 || close(fd) < 0) {
+        int e = errno;
+        unlink(path);
+        return share_fail(why, whysz, root, "flush", rel, e);
+    }
+    return 0;
+}
+
+/* Rename from to to unless to exists (SHARE_EXISTS): renameat2 RENAME_NOREPLACE, or link + unlink
+ * where the file system has no RENAME_NOREPLACE. */
+static int local_rename_noreplace(const char *root, const char *from, const char *to, char *why, size_t whysz)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+
+    share_path(root, from, a, sizeof(a));
+    share_path(root, to, b, sizeof(b));
+    if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno == EEXIST)
+        return SHARE_EXISTS;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return share_fail(why, whysz, root, "rename", from, errno);
+    if (link(a, b) < 0)
+        return errno == EEXIST ? SHARE_EXISTS : share_fail(why, whysz, root, "link", from, errno);
+    unlink(a); /* both names hold the same file; a reader ignores the .TMP one */
+    return 0;
+}
+
+static int local_sync_dir(const char *root, const char *rel, char *why, size_t whysz)
+{
+    char path[PATH_MAX];
+    int fd, rc;
+
+    share_path(root, rel, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return share_fail(why, whysz, root, "open directory", rel, errno);
+    rc = fsync(fd);
+    if (rc < 0) {
+        int e = errno;
+        close(fd);
+        return share_fail(why, whysz, root, "fsync directory", rel, e);
+    }
+    close(fd);
+    return 0;
+}
+
 static int local_rename(const char *root, const char *from, const char *to, char *why, size_t whysz)
 {
     char a[PATH_MAX], b[PATH_MAX];
@@ -130,12 +208,15 @@ static int local_unlink(const char *root, const char *rel, char *why, size_t why
     return unlink(path) < 0 ? share_fail(why, whysz, root, "delete", rel, errno) : 0;
 }
 
-static int local_exists(const char *root, const char *rel)
+static int local_exists(const char *root, const char *rel, char *why, size_t whysz)
 {
     char path[PATH_MAX];
+    struct stat st;
 
     share_path(root, rel, path, sizeof(path));
-    return access(path, F_OK) == 0;
+    if (lstat(path, &st) == 0)
+        return 1;
+    return errno == ENOENT ? 0 : share_fail(why, whysz, root, "stat", rel, errno);
 }
 
 static int local_mkdir(const char *root, const char *rel, char *why, size_t whysz)
@@ -262,13 +343,16 @@ const char *share_name(const struct share *sh)
     return sh->name;
 }
 
-#define SHARE_OP(call_local, call_sftp)       \
-    do {                                      \
-        int rc_;                              \
-        pthread_mutex_lock(&sh->lock);        \
-        rc_ = sh->sftp ? call_sftp : call_local; \
-        pthread_mutex_unlock(&sh->lock);      \
-        return rc_;                           \
+/* Local operations run in parallel (the kernel orders them); the one SFTP session is taken in turns. */
+#define SHARE_OP(call_local, call_sftp)          \
+    do {                                         \
+        int rc_;                                 \
+        if (!sh->sftp)                           \
+            return call_local;                   \
+        pthread_mutex_lock(&sh->lock);           \
+        rc_ = call_sftp;                         \
+        pthread_mutex_unlock(&sh->lock);         \
+        return rc_;                              \
     } while (0)
 
 int share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
@@ -303,9 +387,32 @@ int share_unlink(struct share *sh, const char *rel, char *why, size_t whysz)
     SHARE_OP(local_unlink(sh->root, rel, why, whysz), sftp_unlink(sh->sftp, rel, why, whysz));
 }
 
-int share_exists(struct share *sh, const char *rel)
+int share_exists(struct share *sh, const char *rel, char *why, size_t whysz)
 {
-    SHARE_OP(local_exists(sh->root, rel), sftp_exists(sh->sftp, rel));
+    SHARE_OP(local_exists(sh->root, rel, why, whysz), sftp_exists(sh->sftp, rel, why, whysz));
+}
+
+int share_create_excl(struct share *sh, const char *rel, const struct iovec *iov, int niov, char *why,
+                      size_t whysz)
+{
+    SHARE_OP(local_create_excl(sh->root, rel, iov, niov, why, whysz),
+             sftp_create_excl(sh->sftp, rel, iov, niov, why, whysz));
+}
+
+int share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
+{
+    SHARE_OP(local_rename_noreplace(sh->root, from, to, why, whysz),
+             sftp_rename_noreplace(sh->sftp, from, to, why, whysz));
+}
+
+int share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz)
+{
+    SHARE_OP(local_sync_dir(sh->root, rel, why, whysz), sftp_sync_dir(sh->sftp, rel, why, whysz));
+}
+
+int share_is_local(const struct share *sh)
+{
+    return sh->sftp == NULL;
 }
 
 int share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n, char *why,

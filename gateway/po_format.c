@@ -1053,8 +1053,7 @@ static int p1_addr_check_out(const struct po_p1_addr *a, const char *what, struc
     return 0;
 }
 
-int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, struct po_buf *out,
-                 struct po_err *err)
+int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct po_buf *out, struct po_err *err)
 {
     long idn, dn, sn;
     const char *why;
@@ -1111,7 +1110,7 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
         if (p1_addr_check_out(&in->to[i], what, err) < 0)
             return -1;
     }
-    if (!body || bodylen == 0) {
+    if (bodylen == 0) {
         seterr(err, "empty message");
         return -1;
     }
@@ -1119,7 +1118,7 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
     need = 64 + (size_t)idn + (size_t)dn + (size_t)sn + strlen(in->from.text) + 16;
     for (size_t i = 0; i < in->nto; i++)
         need += strlen(in->to[i].text) + 16;
-    if (bodylen > SIZE_MAX - need || buf_reserve(out, need + bodylen) < 0) {
+    if (buf_reserve(out, need) < 0) {
         seterr(err, "out of memory");
         return -1;
     }
@@ -1131,6 +1130,25 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
     buf_line(out, "Date", "", in->date);
     buf_line(out, "Subject", "", in->subject);
     buf_put(out, "\r\n", 2);
+    return 0;
+}
+
+int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, struct po_buf *out,
+                 struct po_err *err)
+{
+    size_t old_len = out ? out->len : 0;
+
+    if (!body || bodylen == 0) {
+        seterr(err, "empty message");
+        return -1;
+    }
+    if (po_p1_format_head(in, bodylen, out, err) < 0)
+        return -1;
+    if (buf_reserve(out, bodylen) < 0) {
+        out->len = old_len;
+        seterr(err, "out of memory");
+        return -1;
+    }
     buf_put(out, body, bodylen);
     return 0;
 }

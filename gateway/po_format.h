@@ -181,6 +181,12 @@ void po_p1_free(struct po_p1 *p1);
 int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, struct po_buf *out,
                  struct po_err *err);
 
+/* The same checks as po_p1_format, but append only the control lines and
+ * the empty line that ends them: the message (bodylen >= 1 octets) is to be
+ * written right after them by the caller, so that it is never copied.
+ * 0, or -1 with err and out->len unchanged. */
+int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct po_buf *out, struct po_err *err);
+
 /* Release a po_buf's memory; the buffer becomes empty.  NULL-safe. */
 void po_buf_free(struct po_buf *b);
 

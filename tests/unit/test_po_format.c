@@ -810,6 +810,15 @@ static void test_p1_format_refuses(void **state)
                             "Date: 1 Jan 2024\r\nSubject: ok\r\n\r\nx";
         assert_int_equal(buf.len, sizeof(want) - 1);
         assert_memory_equal(buf.data, want, sizeof(want) - 1);
+        /* The head alone is the same text without the message: the gateway writes the body after it. */
+        struct po_buf head = {0};
+
+        assert_int_equal(po_p1_format_head(&good, 1, &head, &e), 0);
+        assert_int_equal(head.len, sizeof(want) - 2);
+        assert_memory_equal(head.data, want, sizeof(want) - 2);
+        assert_int_equal(po_p1_format_head(&good, 0, &head, &e), -1); /* an empty message is refused */
+        assert_int_equal(head.len, sizeof(want) - 2);
+        po_buf_free(&head);
     }
     size_t keep = buf.len;
     struct po_p1_addr badto;
