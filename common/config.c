@@ -193,7 +193,7 @@ struct cfg_parse {
     const char *text;      /* rest of the input */
     int line;              /* number of the line handed to inih last */
     struct sg_config *cfg;
-    int seen_line[64];     /* line each key was set on, by table index */
+    int *seen_line;        /* line each key was set on, by table index; one per key of cfg_keys */
     char *err;
     size_t errsz, errlen;
     int errors;
@@ -301,11 +301,6 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
         return 1;
     }
     idx = (int)(k - cfg_keys);
-    if (idx >= (int)(sizeof(p->seen_line) / sizeof(p->seen_line[0]))) {
-        cfg_error(p, p->line, "%s.%s: internal error: key table larger than the parser", section,
-                  name);
-        return 1;
-    }
     if (p->seen_line[idx]) {
         cfg_error(p, p->line, "%s.%s: duplicate key (first set on line %d)", section, name,
                   p->seen_line[idx]);
@@ -396,11 +391,16 @@ struct sg_config *config_parse_text(const char *text, const char *name, char *er
     struct sg_config *c = calloc(1, sizeof(*c));
     int ret;
 
+    size_t nkeys = 0;
+
     err[0] = '\0';
-    _Static_assert(sizeof(p.seen_line) / sizeof(p.seen_line[0]) >= 32, "seen_line too small");
-    if (!c || !(c->source = strdup(name)) || cfg_defaults(c, err, errsz) < 0) {
+    while (cfg_keys[nkeys].name)
+        nkeys++;
+    p.seen_line = calloc(nkeys + 1, sizeof(*p.seen_line)); /* sized by the table itself */
+    if (!c || !p.seen_line || !(c->source = strdup(name)) || cfg_defaults(c, err, errsz) < 0) {
         if (!err[0])
             snprintf(err, errsz, "%s: out of memory\n", name);
+        free(p.seen_line);
         config_free(c);
         return NULL;
     }
@@ -411,6 +411,7 @@ struct sg_config *config_parse_text(const char *text, const char *name, char *er
         cfg_error(&p, ret, "syntax error: expected [section] or key = value");
     else if (ret < 0)
         cfg_error(&p, 0, "cannot parse (%d)", ret);
+    free(p.seen_line);
     if (p.errors || cfg_finalize(c, err, errsz) < 0) {
         config_free(c);
         return NULL;

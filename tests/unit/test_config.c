@@ -170,6 +170,38 @@ static void test_dump_round_trips(void **state)
     config_free(c);
 }
 
+/* Every key of the table set in one file (its default value) parses, and setting the last one twice is a
+ * duplicate: the parser's bookkeeping is sized by the key table, however many keys it grows to. */
+static void test_every_key_once(void **state)
+{
+    char *text = NULL;
+    size_t len = 0, n = 0;
+    FILE *f = open_memstream(&text, &len);
+    struct sg_config *c;
+
+    (void)state;
+    for (const struct cfg_key *k = cfg_keys; k->name; k++, n++)
+        fprintf(f, "[%s]\n%s = %s\n", k->section, k->name, k->def);
+    fclose(f);
+    assert_true(n >= 64);
+    c = parse(text);
+    if (!c)
+        fail_msg("every key once: %s", err);
+    config_free(c);
+    {
+        const struct cfg_key *last = &cfg_keys[n - 1];
+        size_t dlen = len + 600;
+        char *dup = malloc(dlen), want[300];
+
+        assert_non_null(dup);
+        snprintf(dup, dlen, "%s[%s]\n%s = %s\n", text, last->section, last->name, last->def);
+        snprintf(want, sizeof(want), "%s.%s: duplicate key", last->section, last->name);
+        refused(dup, want);
+        free(dup);
+    }
+    free(text);
+}
+
 static void test_load_missing_file(void **state)
 {
     assert_null(config_load("/nonexistent/spoolgate.ini", err, sizeof(err)));
@@ -203,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_value_parsers),
         cmocka_unit_test(test_embedded_default_parses),
         cmocka_unit_test(test_dump_round_trips),
+        cmocka_unit_test(test_every_key_once),
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_socket_path),
     };
