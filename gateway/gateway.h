@@ -67,9 +67,14 @@ int share_unlink(struct share *sh, const char *rel, char *why, size_t whysz);
 /* 1 if rel is there, 0 if not, -1 with why when the share cannot tell. */
 int share_exists(struct share *sh, const char *rel, char *why, size_t whysz);
 #define SHARE_EXISTS 1 /* create_excl / rename_noreplace: the name is taken, nothing was changed */
-/* A new file rel holding iov[0..niov), flushed (fdatasync; over SFTP fsync@openssh.com where offered). */
-int share_create_excl(struct share *sh, const char *rel, const struct iovec *iov, int niov, char *why,
-                      size_t whysz);
+/* A new file rel, created exclusively (SHARE_EXISTS if the name is taken), then written piece by
+ * piece; finish with keep=1 flushes it (fdatasync; over SFTP fsync@openssh.com where offered) and
+ * closes it, with keep=0 (or on any failure) closes and removes it.  finish frees f. */
+struct share_file;
+int share_file_create(struct share *sh, const char *rel, struct share_file **f, char *why, size_t whysz);
+int share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov, char *why,
+                     size_t whysz);
+int share_file_finish(struct share *sh, struct share_file *f, int keep, char *why, size_t whysz);
 /* Rename from to to, never replacing an existing to. */
 int share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
 /* The directory rel on disk (local: fsync; SFTP: nothing the protocol can ask, see POSTOFFICE.md). */
@@ -95,8 +100,11 @@ int sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, co
 int sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
 int sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 int sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz);
-int sftp_create_excl(struct sftp_share *s, const char *rel, const struct iovec *iov, int niov, char *why,
-                     size_t whysz);
+struct sftp_file;
+int sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **f, char *why, size_t whysz);
+int sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov, char *why,
+                    size_t whysz);
+int sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why, size_t whysz);
 int sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
 int sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
@@ -143,10 +151,15 @@ int gw_journal_intent(struct gw_journal *j, const char *key, const char *tmp, ch
 void gw_journal_renamed(struct gw_journal *j, const char *key, const char *final);
 void gw_journal_answered(struct gw_journal *j, const char *key);
 
-/* ---- gateway_p1.c: one transfer file into P1/, on a worker ----------------------------------
- * Exclusive temporary file, journal entry, rename that never replaces (the
- * next name when one is taken), P1/ fsynced (group commit) before it
- * returns.  Names come from one counter seeded once from what P1/ holds. */
+/* ---- gateway_p1.c: one transfer file into P1/, each step on a worker ---------------------------
+ * gw_p1_open creates the temporary file exclusively (the next name when one
+ * is taken) and writes the first data; gw_p1_append writes more; gw_p1_commit
+ * flushes it, makes the journal entry durable, renames it without ever
+ * replacing a file (the next name when one is taken) and has P1/ on disk
+ * (group commit) before it returns; gw_p1_abort removes it.  A delivery the
+ * journal knows from before is finished with gw_p1_resume instead, without
+ * reading the message again.  Names come from one counter seeded once from
+ * what P1/ holds. */
 struct gw_p1;
 struct gw_p1 *gw_p1_new(struct share *sh, struct gw_journal *jr);
 void gw_p1_free(struct gw_p1 *w);
@@ -155,8 +168,18 @@ struct gw_p1_result {
     int recovered;                  /* 1: written before a restart, not written again */
     unsigned skipped;               /* names found taken by another writer */
 };
-int gw_p1_write(struct gw_p1 *w, const char *key, const struct iovec *iov, int niov, struct gw_p1_result *res,
-                char *why, size_t whysz);
+struct gw_p1_file {
+    char tmp[GW_TMP_NAME_MAX + 1];
+    struct share_file *f;
+};
+int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why, size_t whysz);
+int gw_p1_append(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why,
+                 size_t whysz);
+int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct gw_p1_result *res, char *why,
+                 size_t whysz);
+void gw_p1_abort(struct gw_p1 *w, struct gw_p1_file *pf);
+int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry *e, struct gw_p1_result *res,
+                 char *why, size_t whysz);
 /* Counters for the log and the benchmark. */
 void gw_p1_stats(struct gw_p1 *w, uint64_t *written, uint64_t *dir_syncs, uint64_t *skipped);
 

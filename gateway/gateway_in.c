@@ -1,4 +1,4 @@
-/* gateway_in.c - mail into the postoffice: a bounded number of deliveries at once, each reads its message from the store, writes one transfer file into P1/ (on a worker) and reports per recipient. */
+/* gateway_in.c - mail into the postoffice: a bounded number of deliveries at once, each streams its message from the store into one transfer file in P1/ (share steps on workers) and reports per recipient. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +8,9 @@
 #include "gateway.h"
 #include "log.h"
 
-/* A body bigger than the store's limit is not reserved up front (it cannot be one the store holds). */
-static long long g_max_body(const struct gateway *g)
-{
-    return g->cfg->store.max_message_size > 0 ? g->cfg->store.max_message_size + 65536 : 64LL << 20;
-}
+#define IN_HEADERS_MAX (64 * 1024) /* header section looked at for Date, Subject, Message-ID */
+#define IN_WRITE_MIN (64 * 1024)   /* body octets gathered before a write step (unless at the end) */
+#define IN_PEND_MAX (1024 * 1024)  /* reading from the store pauses above this */
 
 struct in_rcpt {
     uint32_t index;
@@ -22,6 +20,18 @@ struct in_rcpt {
     char reply[IPC_REPLY_MAX + 1];
 };
 
+/* A delivery, from the store to P1/.  The message streams: what the store sends waits in pend
+ * until the worker writing the transfer file is free, and reading from the store pauses while
+ * pend is full.  At most one share step (a worker) runs for a job at a time. */
+enum job_state {
+    J_ENVELOPE, /* reading envelope and recipients */
+    J_HEADERS,  /* reading the body until its header section is complete (Date, Subject...) */
+    J_STREAM,   /* the temporary file is written as the body comes */
+    J_RESUME,   /* the journal knows this delivery from before a restart: finishing it */
+};
+
+enum job_step { STEP_OPEN, STEP_APPEND, STEP_COMMIT, STEP_RESUME, STEP_ABORT };
+
 struct in_job {
     uv_work_t req;
     struct gateway *g;
@@ -29,18 +39,31 @@ struct in_job {
     uint32_t request_id;
     struct ipc_gw_deliver q;
     struct ipc_uv *store;
-    int reading_body;
+    enum job_state state;
     struct ipc_envelope env;
     struct in_rcpt *rc;
     size_t nrc;
-    uint8_t *body;
-    size_t body_len, body_cap;
-    /* worker input/output */
     char key[IPC_QID_MAX + IPC_MATCH_MAX + 2]; /* "<qid>/<indexes>": the journal's key */
-    struct po_buf head;                         /* the control lines; the body follows from j->body */
+    struct po_buf head;                         /* the control lines, written first */
+    struct po_buf pend;                         /* body octets not yet handed to the worker */
+    struct po_buf inflight;                     /* the octets the running worker writes */
+    uint64_t body_seen;
+    int body_end;                               /* the store sent the whole body */
+    int paused;                                 /* reading from the store is paused */
+    /* the share steps */
+    enum job_step step;
+    int busy;                                   /* a step runs on a worker */
+    int opened;                                 /* the temporary file exists (pf.f open) */
+    struct gw_p1_file pf;
+    struct gw_journal_entry earlier;            /* J_RESUME: what the journal knows */
     struct gw_p1_result res;
-    int ok;
+    int ok;                                     /* the last step worked / the delivery is done */
     char why[GW_WHY_MAX];
+    /* a failure waiting for the running step to end */
+    int failing;
+    uint32_t fail_state;
+    char fail_status[16];
+    char fail_why[GW_WHY_MAX];
 };
 
 /* A delivery waiting for its turn. */
@@ -119,8 +142,9 @@ static void job_finish(struct in_job *j)
     }
     conn_unref(j->c);
     po_buf_free(&j->head);
+    po_buf_free(&j->pend);
+    po_buf_free(&j->inflight);
     free(j->rc);
-    free(j->body);
     free(j);
     g->in_running--;
     in_next(g);
@@ -169,7 +193,8 @@ static int job_make_p1(struct in_job *j, struct po_err *err)
 {
     struct gateway *g = j->g;
     struct po_p1 p1 = {0};
-    size_t n = 0;
+    const uint8_t *msg = j->pend.data;
+    size_t len = j->pend.len, n = 0;
     int rc;
 
     p1.to = calloc(j->nrc, sizeof(*p1.to));
@@ -192,12 +217,12 @@ static int job_make_p1(struct in_job *j, struct po_err *err)
              j->env.sender[0] ? j->env.sender : "MAILER-DAEMON");
     if (!j->env.sender[0])
         snprintf(p1.from.text, sizeof(p1.from.text), "MAILER-DAEMON@%s", g->hostname);
-    header_value(j->body, j->body_len, "Message-ID", p1.message_id, sizeof(p1.message_id));
+    header_value(msg, len, "Message-ID", p1.message_id, sizeof(p1.message_id));
     if (p1.message_id[0] != '<' || !strchr(p1.message_id, '@') ||
         p1.message_id[strlen(p1.message_id) - 1] != '>' || strpbrk(p1.message_id + 1, " <\t") ||
         strchr(p1.message_id, '>') != p1.message_id + strlen(p1.message_id) - 1)
         snprintf(p1.message_id, sizeof(p1.message_id), "<%.15s@%.200s>", j->env.qid, g->hostname);
-    header_value(j->body, j->body_len, "Date", p1.date, sizeof(p1.date));
+    header_value(msg, len, "Date", p1.date, sizeof(p1.date));
     if (!strpbrk(p1.date, "0123456789")) {
         time_t now = time(NULL);
         struct tm tm;
@@ -205,32 +230,110 @@ static int job_make_p1(struct in_job *j, struct po_err *err)
         gmtime_r(&now, &tm);
         strftime(p1.date, sizeof(p1.date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
     }
-    header_value(j->body, j->body_len, "Subject", p1.subject, sizeof(p1.subject));
-    rc = po_p1_format_head(&p1, j->body_len, &j->head, err);
+    header_value(msg, len, "Subject", p1.subject, sizeof(p1.subject));
+    rc = po_p1_format_head(&p1, j->env.size > len ? (size_t)j->env.size : len, &j->head, err);
     free(p1.to);
     return rc;
 }
 
-static void write_run(uv_work_t *req)
-{
-    struct in_job *j = req->data;
-    struct iovec iov[2] = {{j->head.data, j->head.len}, {j->body, j->body_len}};
+/* Every recipient not answered yet gets this outcome, once no step runs and the file is gone. */
+static void job_settle(struct in_job *j);
 
-    j->ok = gw_p1_write(j->g->p1, j->key, iov, 2, &j->res, j->why, sizeof(j->why)) == 0;
+static void job_fail(struct in_job *j, uint32_t state, const char *status, const char *why)
+{
+    if (!j->failing) {
+        j->failing = 1;
+        j->fail_state = state;
+        snprintf(j->fail_status, sizeof(j->fail_status), "%s", status);
+        snprintf(j->fail_why, sizeof(j->fail_why), "%s", why);
+    }
+    if (j->store) {
+        ipc_uv_close(j->store);
+        j->store = NULL;
+    }
+    job_settle(j);
 }
 
-static void write_done(uv_work_t *req, int status)
+static void step_run(uv_work_t *req)
 {
     struct in_job *j = req->data;
+    struct gw_p1 *w = j->g->p1;
+    struct iovec iov[2] = {{j->head.data, j->head.len}, {j->inflight.data, j->inflight.len}};
+
+    j->why[0] = '\0';
+    switch (j->step) {
+    case STEP_OPEN:
+        j->ok = gw_p1_open(w, &j->pf, iov, 2, j->why, sizeof(j->why)) == 0;
+        break;
+    case STEP_APPEND:
+        j->ok = gw_p1_append(w, &j->pf, &iov[1], 1, j->why, sizeof(j->why)) == 0;
+        break;
+    case STEP_COMMIT:
+        j->ok = gw_p1_commit(w, &j->pf, j->key, &j->res, j->why, sizeof(j->why)) == 0;
+        break;
+    case STEP_RESUME:
+        j->ok = gw_p1_resume(w, j->key, &j->earlier, &j->res, j->why, sizeof(j->why)) == 0;
+        break;
+    case STEP_ABORT:
+        gw_p1_abort(w, &j->pf);
+        j->ok = 1;
+        break;
+    }
+}
+
+static void step_done(uv_work_t *req, int status);
+
+static void step_start(struct in_job *j, enum job_step step)
+{
+    j->step = step;
+    j->busy = 1;
+    j->req.data = j;
+    if (uv_queue_work(j->g->loop, &j->req, step_run, step_done) < 0) {
+        j->busy = 0;
+        j->opened = step == STEP_ABORT ? 0 : j->opened; /* nothing more can be done with the file */
+        job_fail(j, RCPT_DEFERRED, "4.3.0", "cannot queue the share write");
+    }
+}
+
+static void job_settle(struct in_job *j)
+{
+    if (j->busy)
+        return; /* step_done comes back here */
+    if (j->opened) {
+        j->opened = 0;
+        step_start(j, STEP_ABORT);
+        return;
+    }
+    j->ok = 0;
+    job_fail_all(j, j->fail_state, j->fail_status, j->fail_why);
+}
+
+/* Hand the worker what is ready: the first part with the control lines, more body, or the end. */
+static void job_kick(struct in_job *j)
+{
+    if (j->busy || j->failing || j->state != J_STREAM)
+        return;
+    if (!j->opened || j->pend.len >= IN_WRITE_MIN || (j->body_end && j->pend.len > 0)) {
+        struct po_buf t = j->inflight;
+
+        j->inflight = j->pend; /* the worker takes the buffer; the store keeps filling the other */
+        j->pend = t;
+        j->pend.len = 0;
+        if (j->paused && j->store) {
+            j->paused = 0;
+            ipc_uv_pause(j->store, 0);
+        }
+        step_start(j, j->opened ? STEP_APPEND : STEP_OPEN); /* may end the job: nothing after it */
+    } else if (j->body_end) {
+        step_start(j, STEP_COMMIT);
+    }
+}
+
+static void job_delivered(struct in_job *j)
+{
     struct gateway *g = j->g;
     char where[64];
 
-    (void)status;
-    if (!j->ok) {
-        gateway_share_state(g, j->why);
-        job_fail_all(j, RCPT_DEFERRED, "4.4.1", j->why);
-        return;
-    }
     gateway_share_state(g, NULL);
     if (j->res.name[0])
         snprintf(where, sizeof(where), "P1/%s", j->res.name);
@@ -240,16 +343,48 @@ static void write_done(uv_work_t *req, int status)
         log_notice("%s: already written to the postoffice as %s before a restart: not written again", j->q.qid,
                    where);
     else
-        log_info("%s: written to the postoffice as %s (%zu octets%s)", j->q.qid, where,
-                 j->head.len + j->body_len, j->res.skipped ? ", names taken by another writer skipped" : "");
+        log_info("%s: written to the postoffice as %s (%llu octets%s)", j->q.qid, where,
+                 (unsigned long long)(j->head.len + j->body_seen),
+                 j->res.skipped ? ", names taken by another writer skipped" : "");
     for (size_t i = 0; i < j->nrc; i++)
         if (!j->rc[i].state)
             rcpt_set(&j->rc[i], RCPT_DELIVERED, "2.0.0", "250 2.0.0 written to the postoffice share %s as %s",
                      share_name(g->share), where);
+    j->ok = 1;
     job_finish(j);
 }
 
-static void job_write(struct in_job *j)
+static void step_done(uv_work_t *req, int status)
+{
+    struct in_job *j = req->data;
+
+    (void)status;
+    j->busy = 0;
+    j->inflight.len = 0;
+    if (j->step == STEP_OPEN && j->ok)
+        j->opened = 1;
+    if (j->step == STEP_APPEND && !j->ok)
+        j->opened = 0; /* a failed write removed the file */
+    if (j->step == STEP_COMMIT)
+        j->opened = 0; /* renamed, or removed by the failure */
+    if (j->failing) {
+        job_settle(j);
+        return;
+    }
+    if (!j->ok) {
+        gateway_share_state(j->g, j->why);
+        job_fail(j, RCPT_DEFERRED, "4.4.1", j->why);
+        return;
+    }
+    if (j->step == STEP_COMMIT || j->step == STEP_RESUME) {
+        job_delivered(j);
+        return;
+    }
+    job_kick(j);
+}
+
+/* The recipients checked against the directory; 1 if any is left to write. */
+static int job_check_rcpts(struct in_job *j)
 {
     struct gateway *g = j->g;
     struct po_err err = {""};
@@ -270,18 +405,96 @@ static void job_write(struct in_job *j)
             pending++;
         }
     }
-    if (pending == 0) {
+    return pending > 0;
+}
+
+/* Envelope and recipients read: nothing to write, finish an earlier attempt, or read the body. */
+static void job_envelope_read(struct in_job *j, struct ipc_uv *u)
+{
+    struct ipc_qid_msg q;
+
+    if (!job_check_rcpts(j)) {
         job_finish(j);
         return;
     }
-    if (job_make_p1(j, &err) < 0) {
-        job_fail_all(j, RCPT_FAILED, "5.6.0", err.text[0] ? err.text : "cannot write a transfer file");
+    snprintf(j->key, sizeof(j->key), "%s/%s", j->q.qid, j->q.indexes);
+    if (gw_journal_find(j->g->journal, j->key, &j->earlier)) {
+        ipc_uv_close(u);
+        j->store = NULL;
+        j->state = J_RESUME;
+        step_start(j, STEP_RESUME);
         return;
     }
-    j->req.data = j;
-    snprintf(j->key, sizeof(j->key), "%s/%s", j->q.qid, j->q.indexes);
-    if (uv_queue_work(g->loop, &j->req, write_run, write_done) < 0)
-        job_fail_all(j, RCPT_DEFERRED, "4.3.0", "cannot queue the share write");
+    snprintf(q.qid, sizeof(q.qid), "%s", j->q.qid);
+    j->state = J_HEADERS;
+    ipc_encode_qid_msg(ipc_uv_out(u), IPC_READ_BODY, ipc_uv_request_id(u), &q);
+    ipc_uv_flush(u);
+}
+
+/* 1 once pend holds the whole header section (or as much of it as is looked at). */
+static int headers_complete(const struct in_job *j)
+{
+    const uint8_t *d = j->pend.data;
+    size_t n = j->pend.len;
+
+    if (j->body_end || n >= IN_HEADERS_MAX)
+        return 1;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (d[i] == '\n' && (d[i + 1] == '\n' || (d[i + 1] == '\r' && i + 2 < n && d[i + 2] == '\n')))
+            return 1;
+    return 0;
+}
+
+static int pend_add(struct po_buf *b, const uint8_t *data, size_t len)
+{
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        uint8_t *p;
+
+        while (cap < b->len + len)
+            cap *= 2;
+        if (!(p = realloc(b->data, cap)))
+            return -1;
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+/* A piece of the body, or its end. */
+static void job_body(struct in_job *j, struct ipc_uv *u, const struct ipc_chunk *ch)
+{
+    struct po_err err = {""};
+
+    if (ch) {
+        if (pend_add(&j->pend, ch->data, ch->len) < 0) {
+            job_fail(j, RCPT_DEFERRED, "4.3.0", "out of memory in the gateway");
+            return;
+        }
+        j->body_seen += ch->len;
+    } else {
+        j->body_end = 1;
+        ipc_uv_close(u);
+        j->store = NULL;
+    }
+    if (j->state == J_HEADERS && headers_complete(j)) {
+        if (j->body_seen == 0) {
+            job_fail(j, RCPT_FAILED, "5.6.0", "the message is empty");
+            return;
+        }
+        if (job_make_p1(j, &err) < 0) {
+            job_fail(j, RCPT_FAILED, "5.6.0", err.text[0] ? err.text : "cannot write a transfer file");
+            return;
+        }
+        j->state = J_STREAM;
+    }
+    if (j->store && !j->paused && j->pend.len >= IN_PEND_MAX) {
+        j->paused = 1; /* the share is slower than the store: wait for the worker */
+        ipc_uv_pause(j->store, 1);
+    }
+    job_kick(j);
 }
 
 /* ---- reading the message from the store ------------------------------------------------ */
@@ -292,17 +505,11 @@ static void store_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
     struct ipc_rcpt r;
     struct ipc_chunk ch;
 
-    if (!j->reading_body) {
-        if (rd->type == IPC_ENVELOPE && ipc_decode_envelope(rd, &j->env) == 0) {
+    if (j->state == J_ENVELOPE) {
+        if (rd->type == IPC_ENVELOPE && ipc_decode_envelope(rd, &j->env) == 0 && !j->rc) {
             j->rc = calloc(j->env.nrcpt ? j->env.nrcpt : 1, sizeof(*j->rc));
             if (!j->rc)
                 goto bad;
-            /* The body is held once, at its size: the transfer file is written from it as it is. */
-            if (j->env.size > 0 && j->env.size <= (uint64_t)g_max_body(j->g)) {
-                if (!(j->body = malloc((size_t)j->env.size)))
-                    goto bad;
-                j->body_cap = (size_t)j->env.size;
-            }
             return;
         }
         if (rd->type == IPC_RCPT && ipc_decode_rcpt(rd, &r) == 0 && j->rc && j->nrc < j->env.nrcpt) {
@@ -314,42 +521,21 @@ static void store_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
             return;
         }
         if (rd->type == IPC_END && j->rc) {
-            struct ipc_qid_msg q;
-
-            snprintf(q.qid, sizeof(q.qid), "%s", j->q.qid);
-            j->reading_body = 1;
-            ipc_encode_qid_msg(ipc_uv_out(u), IPC_READ_BODY, ipc_uv_request_id(u), &q);
-            ipc_uv_flush(u);
+            job_envelope_read(j, u);
             return;
         }
         goto bad;
     }
     if (rd->type == IPC_CHUNK && ipc_decode_chunk(rd, &ch) == 0) {
-        if (j->body_len + ch.len > j->body_cap) {
-            size_t cap = j->body_cap ? j->body_cap : 65536;
-            uint8_t *p;
-
-            while (cap < j->body_len + ch.len)
-                cap *= 2;
-            if (!(p = realloc(j->body, cap)))
-                goto bad;
-            j->body = p;
-            j->body_cap = cap;
-        }
-        memcpy(j->body + j->body_len, ch.data, ch.len);
-        j->body_len += ch.len;
+        job_body(j, u, &ch);
         return;
     }
     if (rd->type == IPC_END) {
-        ipc_uv_close(u);
-        j->store = NULL;
-        job_write(j);
+        job_body(j, u, NULL);
         return;
     }
 bad:
-    ipc_uv_close(u);
-    j->store = NULL;
-    job_fail_all(j, RCPT_DEFERRED, "4.3.0", "cannot read the message from the store");
+    job_fail(j, RCPT_DEFERRED, "4.3.0", "cannot read the message from the store");
 }
 
 static void store_ready(struct ipc_uv *u, void *arg)
@@ -367,9 +553,10 @@ static void store_closed(struct ipc_uv *u, const char *why, void *arg)
     struct in_job *j = arg;
     char text[IPC_REPLY_MAX + 1];
 
+    (void)u;
     j->store = NULL;
     snprintf(text, sizeof(text), "mail store unavailable: %s", why);
-    job_fail_all(j, RCPT_DEFERRED, "4.3.0", text);
+    job_fail(j, RCPT_DEFERRED, "4.3.0", text);
 }
 
 static const struct ipc_uv_ops store_ops = {.ready = store_ready, .frame = store_frame, .closed = store_closed};
@@ -386,9 +573,10 @@ static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, 
     j->request_id = request_id;
     j->q = *q;
     conn_ref(c);
+    j->state = J_ENVELOPE;
     j->store = ipc_uv_connect(g->loop, g->store_socket, GATEWAY_PROGRAM, "gateway", "read", &store_ops, j);
     if (!j->store)
-        job_fail_all(j, RCPT_DEFERRED, "4.3.0", "out of memory");
+        job_fail(j, RCPT_DEFERRED, "4.3.0", "out of memory");
 }
 
 void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)

@@ -1,4 +1,4 @@
-/* gateway_p1.c - one transfer file into P1/ on a worker: exclusive temporary file, journal, rename that never replaces, P1/ on disk. */
+/* gateway_p1.c - one transfer file into P1/, each step on a worker: exclusive temporary file written as the message streams in, journal, rename that never replaces, P1/ on disk. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,23 +150,49 @@ static int p1_take(struct gw_p1 *w, char *name, int tmp, char *why, size_t whysz
     return rc;
 }
 
-static int p1_create_tmp(struct gw_p1 *w, const struct iovec *iov, int niov, char *tmp, char *why,
-                         size_t whysz)
+int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why, size_t whysz)
 {
+    pf->f = NULL;
     for (int tries = 0; tries < P1_CREATE_TRIES; tries++) {
         char rel[32];
         int rc;
 
-        if (p1_take(w, tmp, 1, why, whysz) < 0)
+        if (p1_take(w, pf->tmp, 1, why, whysz) < 0)
             return -1;
-        snprintf(rel, sizeof(rel), "P1/%s", tmp);
-        rc = share_create_excl(w->sh, rel, iov, niov, why, whysz);
-        if (rc != SHARE_EXISTS)
-            return rc;
+        snprintf(rel, sizeof(rel), "P1/%s", pf->tmp);
+        rc = share_file_create(w->sh, rel, &pf->f, why, whysz);
+        if (rc == SHARE_EXISTS)
+            continue;
+        if (rc < 0)
+            return -1;
+        if (gw_p1_append(w, pf, iov, niov, why, whysz) < 0)
+            return -1;
+        return 0;
     }
     snprintf(why, whysz, "share %s: no free temporary name in P1/ after %d tries", share_name(w->sh),
              P1_CREATE_TRIES);
     return -1;
+}
+
+int gw_p1_append(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why,
+                 size_t whysz)
+{
+    char dwhy[GW_WHY_MAX];
+
+    if (share_file_write(w->sh, pf->f, iov, niov, why, whysz) == 0)
+        return 0;
+    share_file_finish(w->sh, pf->f, 0, dwhy, sizeof(dwhy)); /* removed: no journal entry names it */
+    pf->f = NULL;
+    return -1;
+}
+
+void gw_p1_abort(struct gw_p1 *w, struct gw_p1_file *pf)
+{
+    char why[GW_WHY_MAX];
+
+    if (pf->f)
+        share_file_finish(w->sh, pf->f, 0, why, sizeof(why));
+    pf->f = NULL;
 }
 
 static int p1_rename(struct gw_p1 *w, const char *tmp, struct gw_p1_result *res, char *why, size_t whysz)
@@ -191,6 +217,14 @@ static int p1_rename(struct gw_p1 *w, const char *tmp, struct gw_p1_result *res,
     return -1;
 }
 
+static void p1_count(struct gw_p1 *w, const struct gw_p1_result *res)
+{
+    pthread_mutex_lock(&w->lock);
+    w->skipped += res->skipped;
+    w->written++;
+    pthread_mutex_unlock(&w->lock);
+}
+
 static int p1_dir_sync(struct gw_p1 *w, char *why, size_t whysz)
 {
     int err = 0;
@@ -202,12 +236,13 @@ static int p1_dir_sync(struct gw_p1 *w, char *why, size_t whysz)
 }
 
 /* A delivery the journal knows from before: finish it, without writing the message a second time. */
-static int p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry *e, struct gw_p1_result *res,
-                     char *why, size_t whysz)
+int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry *e, struct gw_p1_result *res,
+                 char *why, size_t whysz)
 {
     char rel[32];
     int there;
 
+    memset(res, 0, sizeof(*res));
     if (e->final[0]) {
         snprintf(res->name, sizeof(res->name), "%s", e->final);
         res->recovered = 1;
@@ -220,44 +255,35 @@ static int p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_e
     if (!there) {
         /* The entry is made only once the temporary file is complete, and only a rename takes it
          * away: it was renamed, under a name the crash kept from the journal. */
-        res->name[0] = '\0';
         res->recovered = 1;
         return p1_dir_sync(w, why, whysz);
     }
     if (p1_rename(w, e->tmp, res, why, whysz) < 0)
         return -1;
     gw_journal_renamed(w->jr, key, res->name);
+    p1_count(w, res);
     return p1_dir_sync(w, why, whysz);
 }
 
-int gw_p1_write(struct gw_p1 *w, const char *key, const struct iovec *iov, int niov, struct gw_p1_result *res,
-                char *why, size_t whysz)
+int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct gw_p1_result *res, char *why,
+                 size_t whysz)
 {
-    struct gw_journal_entry e;
-    char tmp[GW_TMP_NAME_MAX + 1];
-    int rc;
+    int rc = share_file_finish(w->sh, pf->f, 1, why, whysz);
 
     memset(res, 0, sizeof(*res));
-    if (gw_journal_find(w->jr, key, &e))
-        rc = p1_resume(w, key, &e, res, why, whysz);
-    else if (p1_create_tmp(w, iov, niov, tmp, why, whysz) < 0)
-        return -1;
-    else if (gw_journal_intent(w->jr, key, tmp, why, whysz) < 0) {
+    pf->f = NULL;
+    if (rc < 0)
+        return -1; /* removed by the failed finish */
+    if (gw_journal_intent(w->jr, key, pf->tmp, why, whysz) < 0) {
         char rel[32], uwhy[GW_WHY_MAX];
 
-        snprintf(rel, sizeof(rel), "P1/%s", tmp);
+        snprintf(rel, sizeof(rel), "P1/%s", pf->tmp);
         share_unlink(w->sh, rel, uwhy, sizeof(uwhy)); /* no entry names it: it is simply not sent */
         return -1;
-    } else if (p1_rename(w, tmp, res, why, whysz) < 0) {
-        return -1; /* the entry and the temporary file stay: the next attempt renames it */
-    } else {
-        gw_journal_renamed(w->jr, key, res->name);
-        rc = p1_dir_sync(w, why, whysz);
     }
-    pthread_mutex_lock(&w->lock);
-    w->skipped += res->skipped;
-    if (rc == 0 && !res->recovered)
-        w->written++;
-    pthread_mutex_unlock(&w->lock);
-    return rc;
+    if (p1_rename(w, pf->tmp, res, why, whysz) < 0)
+        return -1; /* the entry and the temporary file stay: the next attempt renames it */
+    gw_journal_renamed(w->jr, key, res->name);
+    p1_count(w, res);
+    return p1_dir_sync(w, why, whysz);
 }

@@ -28,6 +28,7 @@ struct sftp_share {
     LIBSSH2_SESSION *session;
     LIBSSH2_SFTP *sftp;
     int no_fsync; /* the server said it has no fsync@openssh.com */
+    unsigned session_gen; /* changes whenever the session is dropped: older handles are dead */
 };
 
 struct sftp_share *sftp_share_new(const struct cfg_gateway *c)
@@ -61,6 +62,7 @@ static void sftp_drop(struct sftp_share *s)
     s->sftp = NULL;
     s->session = NULL;
     s->sock = -1;
+    s->session_gen++;
 }
 
 void sftp_share_free(struct sftp_share *s)
@@ -364,57 +366,99 @@ static int taken_or_fail(struct sftp_share *s, const char *target, const char *o
     return libssh2_sftp_stat(s->sftp, path, &a) == 0 ? SHARE_EXISTS : -1;
 }
 
-int sftp_create_excl(struct sftp_share *s, const char *rel, const struct iovec *iov, int niov, char *why,
-                     size_t whysz)
+/* An open file being written: only valid in the session it was opened in. */
+struct sftp_file {
+    LIBSSH2_SFTP_HANDLE *h;
+    unsigned gen;
+    char rel[64];
+};
+
+static int file_alive(struct sftp_share *s, struct sftp_file *f, char *why, size_t whysz)
+{
+    if (f->h && f->gen == s->session_gen && s->sftp)
+        return 0;
+    f->h = NULL; /* its session is gone, and the handle with it */
+    return fail(s, why, whysz, "write", f->rel, "the SFTP session was lost while the file was open");
+}
+
+int sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **out, char *why, size_t whysz)
 {
     char path[2100];
-    LIBSSH2_SFTP_HANDLE *h;
+    struct sftp_file *f;
+    int rc;
 
+    *out = NULL;
     if (ensure(s, why, whysz) < 0)
         return -1;
+    if (!(f = calloc(1, sizeof(*f))))
+        return fail(s, why, whysz, "create", rel, "out of memory");
+    snprintf(f->rel, sizeof(f->rel), "%s", rel);
     full_path(s, rel, path, sizeof(path));
-    h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0640);
-    if (!h)
-        return taken_or_fail(s, rel, "create", rel, why, whysz);
+    f->h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0640);
+    if (!f->h) {
+        rc = taken_or_fail(s, rel, "create", rel, why, whysz);
+        free(f);
+        return rc;
+    }
+    f->gen = s->session_gen;
+    *out = f;
+    return 0;
+}
+
+int sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov, char *why,
+                    size_t whysz)
+{
+    if (file_alive(s, f, why, whysz) < 0)
+        return -1;
     for (int i = 0; i < niov; i++) {
         const char *p = iov[i].iov_base;
         size_t left = iov[i].iov_len;
 
         while (left > 0) {
-            ssize_t n = libssh2_sftp_write(h, p, left);
+            ssize_t n = libssh2_sftp_write(f->h, p, left);
 
-            if (n < 0) {
-                int rc = op_fail(s, why, whysz, "write", rel);
-
-                libssh2_sftp_close(h);
-                if (s->sftp)
-                    libssh2_sftp_unlink(s->sftp, path);
-                return rc;
-            }
+            if (n < 0)
+                return op_fail(s, why, whysz, "write", f->rel);
             p += n;
             left -= (size_t)n;
         }
     }
-    if (!s->no_fsync && libssh2_sftp_fsync(h) != 0) {
-        if (libssh2_session_last_errno(s->session) != LIBSSH2_ERROR_SFTP_PROTOCOL) {
-            int rc = op_fail(s, why, whysz, "fsync", rel);
-
-            libssh2_sftp_close(h);
-            return rc;
-        }
-        /* The server does not offer fsync@openssh.com: the close is all we can ask for. */
-        log_warn("share %s: the SFTP server does not offer fsync@openssh.com; transfer files are "
-                 "flushed only as far as its close does", s->name);
-        s->no_fsync = 1;
-    }
-    if (libssh2_sftp_close(h) != 0) {
-        int rc = op_fail(s, why, whysz, "close", rel);
-
-        if (s->sftp)
-            libssh2_sftp_unlink(s->sftp, path);
-        return rc;
-    }
     return 0;
+}
+
+/* keep: flush (fsync@openssh.com where offered) and close; else close and remove.  f is freed. */
+int sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why, size_t whysz)
+{
+    char path[2100];
+    int rc = 0;
+
+    full_path(s, f->rel, path, sizeof(path));
+    if (file_alive(s, f, why, whysz) < 0) {
+        rc = -1;
+    } else {
+        if (keep && !s->no_fsync && libssh2_sftp_fsync(f->h) != 0) {
+            if (libssh2_session_last_errno(s->session) != LIBSSH2_ERROR_SFTP_PROTOCOL) {
+                rc = op_fail(s, why, whysz, "fsync", f->rel);
+            } else {
+                /* The server does not offer fsync@openssh.com: the close is all we can ask for. */
+                log_warn("share %s: the SFTP server does not offer fsync@openssh.com; transfer files are "
+                         "flushed only as far as its close does", s->name);
+                s->no_fsync = 1;
+            }
+        }
+        if (rc == 0 && s->sftp && libssh2_sftp_close(f->h) != 0)
+            rc = op_fail(s, why, whysz, "close", f->rel);
+        else if (rc != 0 && s->sftp)
+            libssh2_sftp_close(f->h);
+    }
+    if (rc != 0 || !keep) {
+        char uwhy[256];
+
+        if (ensure(s, uwhy, sizeof(uwhy)) == 0)
+            libssh2_sftp_unlink(s->sftp, path); /* not named by the journal yet: simply not sent */
+    }
+    free(f);
+    return rc;
 }
 
 /* The protocol's plain rename (SFTP v3 SSH_FXP_RENAME), which refuses an existing target; never the

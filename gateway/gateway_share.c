@@ -114,42 +114,60 @@ static int local_write_atomic(const char *root, const char *rel, const char *rel
     return 0;
 }
 
-/* A new file rel holding iov[0..niov), flushed to disk; SHARE_EXISTS if rel is there already. */
-static int local_create_excl(const char *root, const char *rel, const struct iovec *iov, int niov, char *why,
-                             size_t whysz)
+/* ---- files written piece by piece (the transfer file streamed from the store) ---------------- */
+
+struct share_file {
+    int fd;                 /* local */
+    struct sftp_file *sf;   /* SFTP */
+    char rel[64];
+};
+
+static int local_file_create(const char *root, const char *rel, struct share_file *f, char *why, size_t whysz)
 {
     char path[PATH_MAX];
-    int fd;
 
     share_path(root, rel, path, sizeof(path));
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0)
+    f->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (f->fd < 0)
         return errno == EEXIST ? SHARE_EXISTS : share_fail(why, whysz, root, "create", rel, errno);
+    return 0;
+}
+
+static int local_file_write(const char *root, struct share_file *f, const struct iovec *iov, int niov, char *why,
+                            size_t whysz)
+{
     for (int i = 0; i < niov; i++) {
         const uint8_t *p = iov[i].iov_base;
         size_t left = iov[i].iov_len;
 
         while (left > 0) {
-            ssize_t n = write(fd, p, left);
+            ssize_t n = write(f->fd, p, left);
 
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n < 0) {
-                int e = errno;
-                close(fd);
-                unlink(path);
-                return share_fail(why, whysz, root, "write", rel, e);
-            }
+            if (n < 0)
+                return share_fail(why, whysz, root, "write", f->rel, errno);
             p += n;
             left -= (size_t)n;
         }
     }
-    if (fdatasync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-        unlink(path);
-        return share_fail(why, whysz, root, "flush", rel, e);
-    }
     return 0;
+}
+
+static int local_file_finish(const char *root, struct share_file *f, int keep, char *why, size_t whysz)
+{
+    char path[PATH_MAX];
+    int rc = 0;
+
+    if (keep && fdatasync(f->fd) < 0)
+        rc = share_fail(why, whysz, root, "flush", f->rel, errno);
+    if (close(f->fd) < 0 && rc == 0 && keep)
+        rc = share_fail(why, whysz, root, "close", f->rel, errno);
+    if (rc != 0 || !keep) {
+        share_path(root, f->rel, path, sizeof(path));
+        unlink(path); /* not named by the journal yet: simply not sent */
+    }
+    return rc;
 }
 
 /* Rename from to to unless to exists (SHARE_EXISTS): renameat2 RENAME_NOREPLACE, or link + unlink
@@ -392,11 +410,52 @@ int share_exists(struct share *sh, const char *rel, char *why, size_t whysz)
     SHARE_OP(local_exists(sh->root, rel, why, whysz), sftp_exists(sh->sftp, rel, why, whysz));
 }
 
-int share_create_excl(struct share *sh, const char *rel, const struct iovec *iov, int niov, char *why,
-                      size_t whysz)
+int share_file_create(struct share *sh, const char *rel, struct share_file **out, char *why, size_t whysz)
 {
-    SHARE_OP(local_create_excl(sh->root, rel, iov, niov, why, whysz),
-             sftp_create_excl(sh->sftp, rel, iov, niov, why, whysz));
+    struct share_file *f = calloc(1, sizeof(*f));
+    int rc;
+
+    *out = NULL;
+    if (!f) {
+        snprintf(why, whysz, "share %s: create %s: out of memory", sh->name, rel);
+        return -1;
+    }
+    snprintf(f->rel, sizeof(f->rel), "%s", rel);
+    f->fd = -1;
+    if (!sh->sftp) {
+        rc = local_file_create(sh->root, rel, f, why, whysz);
+    } else {
+        pthread_mutex_lock(&sh->lock);
+        rc = sftp_file_create(sh->sftp, rel, &f->sf, why, whysz);
+        pthread_mutex_unlock(&sh->lock);
+    }
+    if (rc != 0) {
+        free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+int share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov, char *why,
+                     size_t whysz)
+{
+    SHARE_OP(local_file_write(sh->root, f, iov, niov, why, whysz), sftp_file_write(sh->sftp, f->sf, iov, niov, why, whysz));
+}
+
+int share_file_finish(struct share *sh, struct share_file *f, int keep, char *why, size_t whysz)
+{
+    int rc;
+
+    if (!sh->sftp) {
+        rc = local_file_finish(sh->root, f, keep, why, whysz);
+    } else {
+        pthread_mutex_lock(&sh->lock);
+        rc = sftp_file_finish(sh->sftp, f->sf, keep, why, whysz);
+        pthread_mutex_unlock(&sh->lock);
+    }
+    free(f);
+    return rc;
 }
 
 int share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz)

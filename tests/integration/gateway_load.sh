@@ -10,7 +10,7 @@ CHECK="python3 $top_srcdir/tests/integration/p1_check.py"
 N=$(scale 4000)
 RCPTS="--rcpt jsmith@$T_PO_DOMAIN --rcpt adoe@$T_PO_DOMAIN --rcpt boss@$T_PO_DOMAIN --rcpt clerk@$T_PO_DOMAIN"
 
-plan 11
+plan 12
 $PO_SIM create "$T_SHARE" --network CORPNET --postoffice HQPO --mailbox JSMITH --mailbox ADOE --mailbox BOSS \
     --mailbox CLERK > /dev/null
 write_router_config "sender.test smtp:[127.0.0.1]:9" "[gateway]
@@ -25,6 +25,32 @@ ok $? "smtpd and the router reach the gateway"
 # queued_qids FILE: the queue ids still in the store.
 queued_qids() { "$SPOOLCTL" -s "$T_SOCKET" list | awk 'NF > 3 && $1 ~ /^[0-9A-F]+$/ { print $1 }' > "$1"; }
 drained() { [ "$(store_count)" = 0 ]; }
+
+# 0. One big message (many store chunks, more than the gateway holds at once): streamed, byte-identical.
+python3 - "$T_DIR/big.eml" <<'PY'
+import random, sys
+rng = random.Random(7)
+lines = ["From: big@sender.test", "To: jsmith@po.test", "Subject: big one", "Message-ID: <big@sender.test>", "",
+         "token big-0"]
+lines += ["%06d %s" % (i, "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(70)))
+          for i in range(40000)]
+open(sys.argv[1], "wb").write(("\r\n".join(lines) + "\r\n").encode())
+PY
+send_mail big@sender.test "jsmith@$T_PO_DOMAIN" < "$T_DIR/big.eml" > /dev/null
+wait_for 60 drained
+python3 - "$T_SHARE/P1" "$T_DIR/big.eml" <<'PY'
+import os, sys
+want = open(sys.argv[2], "rb").read()
+files = [f for f in os.listdir(sys.argv[1]) if f.endswith(".P1")]
+got = [open(os.path.join(sys.argv[1], f), "rb").read() for f in files]
+if len(got) != 1:
+    sys.exit(f"{len(got)} transfer files")
+head, sep, msg = got[0].partition(b"\r\n\r\n")
+# our Received header comes first; the client's message follows unchanged
+sys.exit(0 if msg.startswith(b"Received: ") and msg.endswith(want) and b"P1-Version: 1" in head else 1)
+PY
+ok $? "a $(($(wc -c < "$T_DIR/big.eml") / 1024)) KiB message is streamed into one transfer file, byte-identical"
+rm -f "$T_SHARE"/P1/*.P1
 
 # 1. Many at once.
 $LOAD --port "$SMTP_PORT" --count "$N" --sessions 16 $RCPTS --tag run1 --out "$T_DIR/run1.accepted" > "$T_DIR/run1.out"
