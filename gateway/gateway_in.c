@@ -445,31 +445,13 @@ static int headers_complete(const struct in_job *j)
     return 0;
 }
 
-static int pend_add(struct po_buf *b, const uint8_t *data, size_t len)
-{
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 65536;
-        uint8_t *p;
-
-        while (cap < b->len + len)
-            cap *= 2;
-        if (!(p = realloc(b->data, cap)))
-            return -1;
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
 /* A piece of the body, or its end. */
 static void job_body(struct in_job *j, struct ipc_uv *u, const struct ipc_chunk *ch)
 {
     struct po_err err = {""};
 
     if (ch) {
-        if (pend_add(&j->pend, ch->data, ch->len) < 0) {
+        if (po_buf_append(&j->pend, ch->data, ch->len) < 0) {
             job_fail(j, RCPT_DEFERRED, "4.3.0", "out of memory in the gateway");
             return;
         }

@@ -1153,6 +1153,14 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
     return 0;
 }
 
+int po_buf_append(struct po_buf *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    buf_put(b, p, n);
+    return 0;
+}
+
 void po_buf_free(struct po_buf *b)
 {
     if (!b)

@@ -9,7 +9,7 @@
 
 /*
  * Everything here follows doc/POSTOFFICE.md.  No function does I/O or keeps
- * state; only po_address_glb_parse, po_p1_parse and po_p1_format allocate,
+ * state; only po_address_glb_parse, po_p1_parse, po_p1_format(_head) and po_buf_append allocate,
  * and say so.  Functions that can fail with a reason take a struct po_err
  * (may be NULL): on failure its text holds one line naming the line number
  * (where there is one) and why, e.g. "line 3: duplicate Message-Id (first
@@ -186,6 +186,9 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
  * written right after them by the caller, so that it is never copied.
  * 0, or -1 with err and out->len unchanged. */
 int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct po_buf *out, struct po_err *err);
+
+/* Append p[0..n) to b, growing it: 0, or -1 when out of memory (b unchanged). */
+int po_buf_append(struct po_buf *b, const void *p, size_t n);
 
 /* Release a po_buf's memory; the buffer becomes empty.  NULL-safe. */
 void po_buf_free(struct po_buf *b);

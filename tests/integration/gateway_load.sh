@@ -69,37 +69,35 @@ made = 0
 def top():
     names = [n for n in os.listdir(p1) if n.endswith(".P1") and len(n) == 11]
     return max((int(n[:8], 16) for n in names), default=0)
+def write_one(f, name):
+    """Take P1/name the way a careful writer does (a link never replaces); False if it is taken."""
+    global made
+    data = f"second writer {made} as {name}\r\n".encode()
+    tmp = os.path.join(p1, f"W{made:07d}.TMP")
+    with open(tmp, "wb") as t:
+        t.write(data)
+    try:
+        os.link(tmp, os.path.join(p1, name))
+        f.write(f"{name} {hashlib.sha256(data).hexdigest()}\n")
+        made += 1
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
 with open(out, "w") as f:
     # First the very next 50 names, before the gateway writes again: it must step past them.
     start = top()
     for k in range(1, 51):
-        name = f"{start + k:08X}.P1"
-        data = f"second writer {made} as {name}\r\n".encode()
-        tmp = os.path.join(p1, f"W{made:07d}.TMP")
-        with open(tmp, "wb") as t:
-            t.write(data)
-        os.link(tmp, os.path.join(p1, name))
-        os.unlink(tmp)
-        f.write(f"{name} {hashlib.sha256(data).hexdigest()}\n")
-        made += 1
+        if not write_one(f, f"{start + k:08X}.P1"):
+            sys.exit("P1/ changed while the gateway was idle")
     f.flush()
     open(stop + ".ready", "w").close()
+    # Then, while the gateway writes, always the next three names after the highest there is.
     while not os.path.exists(stop) and made < 400:
-        names = [n for n in os.listdir(p1) if n.endswith(".P1") and len(n) == 11]
-        top = max((int(n[:8], 16) for n in names), default=0)
+        t = top()
         for k in range(1, 4):
-            name = f"{top + k:08X}.P1"
-            data = f"second writer {made} as {name}\r\n".encode()
-            tmp = os.path.join(p1, f"W{made:07d}.TMP")
-            with open(tmp, "wb") as t:
-                t.write(data)
-            try:
-                os.link(tmp, os.path.join(p1, name))  # never replaces
-                f.write(f"{name} {hashlib.sha256(data).hexdigest()}\n")
-                made += 1
-            except FileExistsError:
-                pass
-            os.unlink(tmp)
+            write_one(f, f"{t + k:08X}.P1")
         f.flush()
         time.sleep(0.002)
 PY

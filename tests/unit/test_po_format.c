@@ -819,6 +819,12 @@ static void test_p1_format_refuses(void **state)
         assert_int_equal(po_p1_format_head(&good, 0, &head, &e), -1); /* an empty message is refused */
         assert_int_equal(head.len, sizeof(want) - 2);
         po_buf_free(&head);
+        /* po_buf_append grows the buffer as it goes (the gateway gathers the streamed body in one). */
+        for (int i = 0; i < 70000; i++)
+            assert_int_equal(po_buf_append(&head, "ab", 2), 0);
+        assert_int_equal(head.len, 140000);
+        assert_memory_equal(head.data + 139998, "ab", 2);
+        po_buf_free(&head);
     }
     size_t keep = buf.len;
     struct po_p1_addr badto;
