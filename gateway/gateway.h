@@ -54,62 +54,62 @@ struct gateway {
  * relative to the share's root.  Each returns 0, or -1 with why naming the
  * share, the operation, the path and the error. */
 struct share;
-struct share *share_new(const struct cfg_gateway *c, char *why, size_t whysz);
-void share_free(struct share *sh);
-const char *share_name(const struct share *sh);
-int share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
-int share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz);
+struct share *gw_share_new(const struct cfg_gateway *c, char *why, size_t whysz);
+void gw_share_free(struct share *sh);
+const char *gw_share_name(const struct share *sh);
+int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
+int gw_share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz);
 /* Write rel with .TMP in place of its extension, flush, rename to rel. */
-int share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
+int gw_share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
                        size_t whysz);
-int share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
-int share_unlink(struct share *sh, const char *rel, char *why, size_t whysz);
+int gw_share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
+int gw_share_unlink(struct share *sh, const char *rel, char *why, size_t whysz);
 /* 1 if rel is there, 0 if not, -1 with why when the share cannot tell. */
-int share_exists(struct share *sh, const char *rel, char *why, size_t whysz);
+int gw_share_exists(struct share *sh, const char *rel, char *why, size_t whysz);
 #define SHARE_EXISTS 1 /* create_excl / rename_noreplace: the name is taken, nothing was changed */
 /* A new file rel, created exclusively (SHARE_EXISTS if the name is taken), then written piece by
  * piece; finish with keep=1 flushes it (fdatasync; over SFTP fsync@openssh.com where offered) and
  * closes it, with keep=0 (or on any failure) closes and removes it.  finish frees f. */
 struct share_file;
-int share_file_create(struct share *sh, const char *rel, struct share_file **f, char *why, size_t whysz);
-int share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov, char *why,
+int gw_share_file_create(struct share *sh, const char *rel, struct share_file **f, char *why, size_t whysz);
+int gw_share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov, char *why,
                      size_t whysz);
-int share_file_finish(struct share *sh, struct share_file *f, int keep, char *why, size_t whysz);
+int gw_share_file_finish(struct share *sh, struct share_file *f, int keep, char *why, size_t whysz);
 /* Rename from to to, never replacing an existing to. */
-int share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
+int gw_share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
 /* The directory rel on disk (local: fsync; SFTP: nothing the protocol can ask, see POSTOFFICE.md). */
-int share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz);
-int share_is_local(const struct share *sh);
-/* Names in dir ending in suffix (".P1", ".GWK"), sorted; free with share_list_free. */
-int share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n,
+int gw_share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz);
+int gw_share_is_local(const struct share *sh);
+/* Names in dir ending in suffix (".P1", ".GWK"), sorted; free with gw_share_list_free. */
+int gw_share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n,
                char *why, size_t whysz);
-void share_list_free(char **names, size_t n);
-int share_name_cmp(const void *a, const void *b); /* for qsort of names */
-/* Append a copy of name to a growing list (used by both backends' share_list). */
-int share_names_add(char ***v, size_t *n, size_t *cap, const char *name);
-int share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz);
+void gw_share_list_free(char **names, size_t n);
+int gw_share_name_cmp(const void *a, const void *b); /* for qsort of names */
+/* Append a copy of name to a growing list (used by both backends' gw_share_list). */
+int gw_share_names_add(char ***v, size_t *n, size_t *cap, const char *name);
+int gw_share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz);
 
 /* gateway_sftp.c: the SFTP side of a share (libssh2), used by gateway_share.c. */
 struct sftp_share;
-struct sftp_share *sftp_share_new(const struct cfg_gateway *c);
-void sftp_share_free(struct sftp_share *s);
-int sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
-int sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz);
-int sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, const uint8_t *data,
+struct sftp_share *gw_sftp_share_new(const struct cfg_gateway *c);
+void gw_sftp_share_free(struct sftp_share *s);
+int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
+int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz);
+int gw_sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, const uint8_t *data,
                       size_t len, char *why, size_t whysz);
-int sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
-int sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz);
-int sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz);
+int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
+int gw_sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz);
+int gw_sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 struct sftp_file;
-int sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **f, char *why, size_t whysz);
-int sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov, char *why,
+int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **f, char *why, size_t whysz);
+int gw_sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov, char *why,
                     size_t whysz);
-int sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why, size_t whysz);
-int sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
-int sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
-int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
+int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why, size_t whysz);
+int gw_sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
+int gw_sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
+int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
               char *why, size_t whysz);
-int sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
+int gw_sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 
 /* ---- gateway_sync.c: group commit -- one fsync for every change noted before it started -------- */
 struct gw_sync_group {
@@ -184,30 +184,30 @@ int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry
 void gw_p1_stats(struct gw_p1 *w, uint64_t *written, uint64_t *dir_syncs, uint64_t *skipped);
 
 /* ---- gateway_server.c: the socket smtpd and the router talk to ------------------------- */
-void server_start(struct gateway *g);
-void server_stop(struct gateway *g);
+void gw_server_start(struct gateway *g);
+void gw_server_stop(struct gateway *g);
 /* Reply helpers for a connection (NULL-safe once the connection is gone). */
-struct ipc_buf *conn_out(struct gw_conn *c);
-void conn_flush(struct gw_conn *c);
-void conn_ref(struct gw_conn *c);
-void conn_unref(struct gw_conn *c);
-int conn_alive(const struct gw_conn *c);
+struct ipc_buf *gw_conn_out(struct gw_conn *c);
+void gw_conn_flush(struct gw_conn *c);
+void gw_conn_ref(struct gw_conn *c);
+void gw_conn_unref(struct gw_conn *c);
+int gw_conn_alive(const struct gw_conn *c);
 /* Tell every connected router that the share is reachable again. */
-void server_share_back(struct gateway *g);
+void gw_server_share_back(struct gateway *g);
 
 /* gateway_main.c: the share worked (why NULL) or failed; changes are logged once. */
-void gateway_share_state(struct gateway *g, const char *why);
+void gw_share_state(struct gateway *g, const char *why);
 
 /* ---- gateway_dir.c ---------------------------------------------------------------------- */
-void dir_poll(struct gateway *g, void (*done)(struct gateway *g));
-void dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_dir_lookup *q);
+void gw_dir_poll(struct gateway *g, void (*done)(struct gateway *g));
+void gw_dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_dir_lookup *q);
 
 /* ---- gateway_in.c: mail into the postoffice (P1/) ---------------------------------------- */
 struct in_wait;
-void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q);
-void in_stop(struct gateway *g); /* drop the deliveries that wait (the router defers them) */
+void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q);
+void gw_in_stop(struct gateway *g); /* drop the deliveries that wait (the router defers them) */
 
 /* ---- gateway_out.c: mail out of the postoffice (OUT/) ------------------------------------ */
-void out_poll(struct gateway *g);
+void gw_out_poll(struct gateway *g);
 
 #endif

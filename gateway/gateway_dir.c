@@ -28,26 +28,26 @@ static int dir_read(struct dir_work *w)
     int64_t m1, m2;
     struct po_err err;
 
-    if (share_stat_mtime(w->sh, "GLB/ADDRESS.GLB", &m1, w->why, sizeof(w->why)) < 0 ||
-        share_stat_mtime(w->sh, "GLB/NETWORK.GLB", &m2, w->why, sizeof(w->why)) < 0)
+    if (gw_share_stat_mtime(w->sh, "GLB/ADDRESS.GLB", &m1, w->why, sizeof(w->why)) < 0 ||
+        gw_share_stat_mtime(w->sh, "GLB/NETWORK.GLB", &m2, w->why, sizeof(w->why)) < 0)
         return -1;
     w->mtime = m1 > m2 ? m1 : m2;
     if (w->mtime == w->known_mtime)
         return 0;
     w->changed = 1;
-    if (share_read_file(w->sh, "GLB/NETWORK.GLB", &text, &len, w->why, sizeof(w->why)) < 0)
+    if (gw_share_read_file(w->sh, "GLB/NETWORK.GLB", &text, &len, w->why, sizeof(w->why)) < 0)
         return -1;
     if (po_network_glb_parse((const char *)text, len, &w->net, &err) < 0) {
-        snprintf(w->why, sizeof(w->why), "share %s: GLB/NETWORK.GLB: %s", share_name(w->sh), err.text);
+        snprintf(w->why, sizeof(w->why), "share %s: GLB/NETWORK.GLB: %s", gw_share_name(w->sh), err.text);
         w->parse_error = 1;
         free(text);
         return -1;
     }
     free(text);
-    if (share_read_file(w->sh, "GLB/ADDRESS.GLB", &text, &len, w->why, sizeof(w->why)) < 0)
+    if (gw_share_read_file(w->sh, "GLB/ADDRESS.GLB", &text, &len, w->why, sizeof(w->why)) < 0)
         return -1;
     if (po_address_glb_parse((const char *)text, len, &w->dir, &err) < 0) {
-        snprintf(w->why, sizeof(w->why), "share %s: GLB/ADDRESS.GLB: %s", share_name(w->sh), err.text);
+        snprintf(w->why, sizeof(w->why), "share %s: GLB/ADDRESS.GLB: %s", gw_share_name(w->sh), err.text);
         w->parse_error = 1;
         free(text);
         return -1;
@@ -68,7 +68,7 @@ static void dir_work_done(uv_work_t *req, int status)
     struct dir_work *w = req->data;
     struct gateway *g = w->g;
 
-    gateway_share_state(g, w->ok || w->parse_error ? NULL : w->why);
+    gw_share_state(g, w->ok || w->parse_error ? NULL : w->why);
     if (w->ok && w->changed) {
         po_dir_free(&g->dir);
         g->dir = w->dir;
@@ -93,7 +93,7 @@ static void dir_work_done(uv_work_t *req, int status)
     free(w);
 }
 
-void dir_poll(struct gateway *g, void (*done)(struct gateway *g))
+void gw_dir_poll(struct gateway *g, void (*done)(struct gateway *g))
 {
     struct dir_work *w = calloc(1, sizeof(*w));
 
@@ -114,7 +114,7 @@ void dir_poll(struct gateway *g, void (*done)(struct gateway *g))
     }
 }
 
-void dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_dir_lookup *q)
+void gw_dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_dir_lookup *q)
 {
     struct ipc_dir_result res = {.status = IPC_DIR_UNAVAILABLE};
     struct po_addr a;
@@ -128,6 +128,6 @@ void dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const
             po_legacy_format(&a, res.mailbox, sizeof(res.mailbox));
         }
     }
-    ipc_encode_dir_result(conn_out(c), request_id, &res);
-    conn_flush(c);
+    ipc_encode_dir_result(gw_conn_out(c), request_id, &res);
+    gw_conn_flush(c);
 }

@@ -110,9 +110,9 @@ static void in_next(struct gateway *g)
         if (!(g->in_wait_head = w->next))
             g->in_wait_tail = NULL;
         g->in_waiting--;
-        if (conn_alive(w->c))
+        if (gw_conn_alive(w->c))
             in_start(g, w->c, w->request_id, &w->q);
-        conn_unref(w->c);
+        gw_conn_unref(w->c);
         free(w);
     }
 }
@@ -124,7 +124,7 @@ static void job_finish(struct in_job *j)
 
     if (j->store)
         ipc_uv_close(j->store);
-    if (conn_alive(j->c)) {
+    if (gw_conn_alive(j->c)) {
         struct ipc_end end = {.count = j->nrc};
 
         for (size_t i = 0; i < j->nrc; i++) {
@@ -133,14 +133,14 @@ static void job_finish(struct in_job *j)
             snprintf(res.qid, sizeof(res.qid), "%s", j->q.qid);
             snprintf(res.status, sizeof(res.status), "%s", j->rc[i].status);
             snprintf(res.reply, sizeof(res.reply), "%s", j->rc[i].reply);
-            ipc_encode_gw_result(conn_out(j->c), j->request_id, &res);
+            ipc_encode_gw_result(gw_conn_out(j->c), j->request_id, &res);
         }
-        ipc_encode_end(conn_out(j->c), j->request_id, &end);
-        conn_flush(j->c);
+        ipc_encode_end(gw_conn_out(j->c), j->request_id, &end);
+        gw_conn_flush(j->c);
         if (j->ok)
             gw_journal_answered(g->journal, j->key); /* else a retry finds the entry and finishes it */
     }
-    conn_unref(j->c);
+    gw_conn_unref(j->c);
     po_buf_free(&j->head);
     po_buf_free(&j->pend);
     po_buf_free(&j->inflight);
@@ -334,7 +334,7 @@ static void job_delivered(struct in_job *j)
     struct gateway *g = j->g;
     char where[64];
 
-    gateway_share_state(g, NULL);
+    gw_share_state(g, NULL);
     if (j->res.name[0])
         snprintf(where, sizeof(where), "P1/%s", j->res.name);
     else
@@ -349,7 +349,7 @@ static void job_delivered(struct in_job *j)
     for (size_t i = 0; i < j->nrc; i++)
         if (!j->rc[i].state)
             rcpt_set(&j->rc[i], RCPT_DELIVERED, "2.0.0", "250 2.0.0 written to the postoffice share %s as %s",
-                     share_name(g->share), where);
+                     gw_share_name(g->share), where);
     j->ok = 1;
     job_finish(j);
 }
@@ -372,7 +372,7 @@ static void step_done(uv_work_t *req, int status)
         return;
     }
     if (!j->ok) {
-        gateway_share_state(j->g, j->why);
+        gw_share_state(j->g, j->why);
         job_fail(j, RCPT_DEFERRED, "4.4.1", j->why);
         return;
     }
@@ -554,14 +554,14 @@ static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, 
     j->c = c;
     j->request_id = request_id;
     j->q = *q;
-    conn_ref(c);
+    gw_conn_ref(c);
     j->state = J_ENVELOPE;
     j->store = ipc_uv_connect(g->loop, g->store_socket, GATEWAY_PROGRAM, "gateway", "read", &store_ops, j);
     if (!j->store)
         job_fail(j, RCPT_DEFERRED, "4.3.0", "out of memory");
 }
 
-void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)
+void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)
 {
     struct in_wait *w;
 
@@ -574,7 +574,7 @@ void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const
     w->c = c;
     w->request_id = request_id;
     w->q = *q;
-    conn_ref(c);
+    gw_conn_ref(c);
     if (g->in_wait_tail)
         g->in_wait_tail->next = w;
     else
@@ -583,13 +583,13 @@ void in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const
     g->in_waiting++;
 }
 
-void in_stop(struct gateway *g)
+void gw_in_stop(struct gateway *g)
 {
     while (g->in_wait_head) {
         struct in_wait *w = g->in_wait_head;
 
         g->in_wait_head = w->next;
-        conn_unref(w->c);
+        gw_conn_unref(w->c);
         free(w);
     }
     g->in_wait_tail = NULL;

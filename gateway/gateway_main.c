@@ -12,7 +12,7 @@
 static struct gateway the_gateway = {.opts = {.program = GATEWAY_PROGRAM}, .share_ok = 1};
 static struct daemon_signals sigs;
 
-void gateway_share_state(struct gateway *g, const char *why)
+void gw_share_state(struct gateway *g, const char *why)
 {
     if (why) {
         if (g->share_ok || strcmp(g->share_why, why) != 0)
@@ -23,15 +23,15 @@ void gateway_share_state(struct gateway *g, const char *why)
     }
     if (g->share_ok)
         return;
-    log_notice("postoffice share %s reachable again; waiting mail is retried now", share_name(g->share));
+    log_notice("postoffice share %s reachable again; waiting mail is retried now", gw_share_name(g->share));
     g->share_ok = 1;
     g->share_why[0] = '\0';
-    server_share_back(g);
+    gw_server_share_back(g);
 }
 
 static void poll_out_after_dir(struct gateway *g)
 {
-    out_poll(g);
+    gw_out_poll(g);
 }
 
 static void poll_timer_cb(uv_timer_t *t)
@@ -41,7 +41,7 @@ static void poll_timer_cb(uv_timer_t *t)
     if (g->polling || g->stopping)
         return;
     g->polling = 1;
-    dir_poll(g, poll_out_after_dir);
+    gw_dir_poll(g, poll_out_after_dir);
 }
 
 static void gateway_stop(struct gateway *g)
@@ -51,8 +51,8 @@ static void gateway_stop(struct gateway *g)
     g->stopping = 1;
     log_notice("stopping");
     uv_close((uv_handle_t *)&g->poll_timer, NULL);
-    in_stop(g);
-    server_stop(g);
+    gw_in_stop(g);
+    gw_server_stop(g);
     daemon_signals_close(&sigs);
 }
 
@@ -81,7 +81,7 @@ static void gateway_settings(struct gateway *g)
 
         char path[PATH_MAX];
 
-        g->share = share_new(&c->gateway, why, sizeof(why));
+        g->share = gw_share_new(&c->gateway, why, sizeof(why));
         if (!g->share)
             log_fatal("%s", why);
         snprintf(path, sizeof(path), "%s/gateway.journal", c->global.state_dir);
@@ -114,13 +114,13 @@ int main(int argc, char **argv)
     }
     g->loop = uv_default_loop();
     gateway_settings(g);
-    server_start(g);
+    gw_server_start(g);
     uv_timer_init(g->loop, &g->poll_timer);
     g->poll_timer.data = g;
     uv_timer_start(&g->poll_timer, poll_timer_cb, 0, (uint64_t)g->cfg->gateway.poll_interval * 1000u);
     daemon_signals_start(g->loop, &sigs, signal_cb);
     log_notice("started: postoffice domain %s, share %s, socket %s", g->cfg->gateway.domain,
-               share_name(g->share), g->socket_path);
+               gw_share_name(g->share), g->socket_path);
     uv_run(g->loop, UV_RUN_DEFAULT);
     po_dir_free(&g->dir);
     {
@@ -133,7 +133,7 @@ int main(int argc, char **argv)
     }
     gw_p1_free(g->p1);
     gw_journal_close(g->journal);
-    share_free(g->share);
+    gw_share_free(g->share);
     log_notice("stopped");
     config_free(g->cfg);
     uv_loop_close(g->loop);

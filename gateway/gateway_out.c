@@ -47,10 +47,10 @@ static void out_reject(struct out_cycle *c, const char *name, const char *reason
     snprintf(from, sizeof(from), "OUT/%s.GWK", name);
     snprintf(to, sizeof(to), "OUT/BAD/%s.P1", name);
     snprintf(whyname, sizeof(whyname), "OUT/BAD/%s.WHY", name);
-    share_mkdir(c->sh, "OUT/BAD", c->why, sizeof(c->why));
-    share_rename(c->sh, from, to, c->why, sizeof(c->why));
+    gw_share_mkdir(c->sh, "OUT/BAD", c->why, sizeof(c->why));
+    gw_share_rename(c->sh, from, to, c->why, sizeof(c->why));
     snprintf(note, sizeof(note), "%s\r\n", reason);
-    share_write_atomic(c->sh, whyname, (const uint8_t *)note, strlen(note), c->why, sizeof(c->why));
+    gw_share_write_atomic(c->sh, whyname, (const uint8_t *)note, strlen(note), c->why, sizeof(c->why));
     c->why[0] = '\0';
     if (c->nbad < 64)
         snprintf(c->bad[c->nbad++], sizeof(c->bad[0]), "%s.P1: %s", name, reason);
@@ -96,9 +96,9 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
     snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", it.name);
     if (!po_p1_name_valid(claimed ? "00000000.P1" : file))
         return; /* not a transfer file name: not ours to touch */
-    if (!claimed && share_rename(c->sh, from, gwk, c->why, sizeof(c->why)) < 0)
+    if (!claimed && gw_share_rename(c->sh, from, gwk, c->why, sizeof(c->why)) < 0)
         return;
-    if (share_read_file(c->sh, gwk, &it.file, &len, c->why, sizeof(c->why)) < 0)
+    if (gw_share_read_file(c->sh, gwk, &it.file, &len, c->why, sizeof(c->why)) < 0)
         return;
     if (po_p1_parse(it.file, len, &p1, &err) < 0) {
         out_reject(c, it.name, err.text);
@@ -131,15 +131,15 @@ static void out_scan_run(uv_work_t *req)
 
     /* Claimed files come first: left by a crash, or by a store that was down
      * (cycles never overlap, so none is in flight; the store de-duplicates). */
-    if (share_list(c->sh, "OUT", ".GWK", &names, &n, c->why, sizeof(c->why)) == 0) {
+    if (gw_share_list(c->sh, "OUT", ".GWK", &names, &n, c->why, sizeof(c->why)) == 0) {
         for (size_t i = 0; i < n && !c->why[0]; i++)
             out_pick(c, names[i], 1);
-        share_list_free(names, n);
+        gw_share_list_free(names, n);
     }
-    if (!c->why[0] && share_list(c->sh, "OUT", ".P1", &names, &n, c->why, sizeof(c->why)) == 0) {
+    if (!c->why[0] && gw_share_list(c->sh, "OUT", ".P1", &names, &n, c->why, sizeof(c->why)) == 0) {
         for (size_t i = 0; i < n && !c->why[0]; i++)
             out_pick(c, names[i], 0);
-        share_list_free(names, n);
+        gw_share_list_free(names, n);
     }
 }
 
@@ -155,7 +155,7 @@ static void out_cleanup_run(uv_work_t *req)
         if (!c->items[i].committed)
             continue;
         snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", c->items[i].name);
-        share_unlink(c->sh, gwk, c->why, sizeof(c->why));
+        gw_share_unlink(c->sh, gwk, c->why, sizeof(c->why));
     }
 }
 
@@ -278,7 +278,7 @@ static void out_scan_done(uv_work_t *req, int status)
 
     for (size_t i = 0; i < c->nbad; i++)
         log_warn("OUT/%s; moved to OUT/BAD/", c->bad[i]);
-    gateway_share_state(g, c->why[0] ? c->why : NULL);
+    gw_share_state(g, c->why[0] ? c->why : NULL);
     c->why[0] = '\0';
     if (c->nitems == 0) {
         out_finish(c);
@@ -289,7 +289,7 @@ static void out_scan_done(uv_work_t *req, int status)
         out_finish(c);
 }
 
-void out_poll(struct gateway *g)
+void gw_out_poll(struct gateway *g)
 {
     struct out_cycle *c = calloc(1, sizeof(*c));
 

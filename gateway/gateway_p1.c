@@ -26,7 +26,7 @@ static int dir_sync_run(void *arg)
 {
     struct gw_p1 *w = arg;
 
-    if (share_sync_dir(w->sh, "P1", w->dir_why, sizeof(w->dir_why)) == 0)
+    if (gw_share_sync_dir(w->sh, "P1", w->dir_why, sizeof(w->dir_why)) == 0)
         return 0;
     errno = EIO;
     return -1;
@@ -92,7 +92,7 @@ static int p1_prepare(struct gw_p1 *w, char *why, size_t whysz)
     uint32_t top_name = 0, top_tmp = 0;
     int any_name = 0;
 
-    if (share_list(w->sh, "P1", "", &names, &n, why, whysz) < 0)
+    if (gw_share_list(w->sh, "P1", "", &names, &n, why, whysz) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         const char *nm = names[i];
@@ -111,11 +111,11 @@ static int p1_prepare(struct gw_p1 *w, char *why, size_t whysz)
             if (gw_journal_has_tmp(w->jr, nm))
                 continue;
             snprintf(rel, sizeof(rel), "P1/%s", nm);
-            if (share_unlink(w->sh, rel, uwhy, sizeof(uwhy)) == 0)
+            if (gw_share_unlink(w->sh, rel, uwhy, sizeof(uwhy)) == 0)
                 removed++;
         }
     }
-    share_list_free(names, n);
+    gw_share_list_free(names, n);
     {
         uint32_t jt = gw_journal_tmp_top(w->jr); /* never a name an entry still stands for */
 
@@ -160,7 +160,7 @@ int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, 
         if (p1_take(w, pf->tmp, 1, why, whysz) < 0)
             return -1;
         snprintf(rel, sizeof(rel), "P1/%s", pf->tmp);
-        rc = share_file_create(w->sh, rel, &pf->f, why, whysz);
+        rc = gw_share_file_create(w->sh, rel, &pf->f, why, whysz);
         if (rc == SHARE_EXISTS)
             continue;
         if (rc < 0)
@@ -169,7 +169,7 @@ int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, 
             return -1;
         return 0;
     }
-    snprintf(why, whysz, "share %s: no free temporary name in P1/ after %d tries", share_name(w->sh),
+    snprintf(why, whysz, "share %s: no free temporary name in P1/ after %d tries", gw_share_name(w->sh),
              P1_CREATE_TRIES);
     return -1;
 }
@@ -179,9 +179,9 @@ int gw_p1_append(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov
 {
     char dwhy[GW_WHY_MAX];
 
-    if (share_file_write(w->sh, pf->f, iov, niov, why, whysz) == 0)
+    if (gw_share_file_write(w->sh, pf->f, iov, niov, why, whysz) == 0)
         return 0;
-    share_file_finish(w->sh, pf->f, 0, dwhy, sizeof(dwhy)); /* removed: no journal entry names it */
+    gw_share_file_finish(w->sh, pf->f, 0, dwhy, sizeof(dwhy)); /* removed: no journal entry names it */
     pf->f = NULL;
     return -1;
 }
@@ -191,7 +191,7 @@ void gw_p1_abort(struct gw_p1 *w, struct gw_p1_file *pf)
     char why[GW_WHY_MAX];
 
     if (pf->f)
-        share_file_finish(w->sh, pf->f, 0, why, sizeof(why));
+        gw_share_file_finish(w->sh, pf->f, 0, why, sizeof(why));
     pf->f = NULL;
 }
 
@@ -207,13 +207,13 @@ static int p1_rename(struct gw_p1 *w, const char *tmp, struct gw_p1_result *res,
         if (p1_take(w, res->name, 0, why, whysz) < 0)
             return -1;
         snprintf(to, sizeof(to), "P1/%s", res->name);
-        rc = share_rename_noreplace(w->sh, from, to, why, whysz);
+        rc = gw_share_rename_noreplace(w->sh, from, to, why, whysz);
         if (rc != SHARE_EXISTS)
             return rc;
         res->skipped++;
     }
     snprintf(why, whysz, "share %s: no free name in P1/ after %d tries (another writer takes every one)",
-             share_name(w->sh), P1_RENAME_TRIES);
+             gw_share_name(w->sh), P1_RENAME_TRIES);
     return -1;
 }
 
@@ -249,7 +249,7 @@ int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry
         return p1_dir_sync(w, why, whysz);
     }
     snprintf(rel, sizeof(rel), "P1/%s", e->tmp);
-    there = share_exists(w->sh, rel, why, whysz);
+    there = gw_share_exists(w->sh, rel, why, whysz);
     if (there < 0)
         return -1;
     if (!there) {
@@ -268,7 +268,7 @@ int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry
 int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct gw_p1_result *res, char *why,
                  size_t whysz)
 {
-    int rc = share_file_finish(w->sh, pf->f, 1, why, whysz);
+    int rc = gw_share_file_finish(w->sh, pf->f, 1, why, whysz);
 
     memset(res, 0, sizeof(*res));
     pf->f = NULL;
@@ -278,7 +278,7 @@ int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct
         char rel[32], uwhy[GW_WHY_MAX];
 
         snprintf(rel, sizeof(rel), "P1/%s", pf->tmp);
-        share_unlink(w->sh, rel, uwhy, sizeof(uwhy)); /* no entry names it: it is simply not sent */
+        gw_share_unlink(w->sh, rel, uwhy, sizeof(uwhy)); /* no entry names it: it is simply not sent */
         return -1;
     }
     if (p1_rename(w, pf->tmp, res, why, whysz) < 0)

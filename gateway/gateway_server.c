@@ -29,12 +29,12 @@ struct conn_write {
     uint8_t *data;
 };
 
-void conn_ref(struct gw_conn *c)
+void gw_conn_ref(struct gw_conn *c)
 {
     c->refs++;
 }
 
-void conn_unref(struct gw_conn *c)
+void gw_conn_unref(struct gw_conn *c)
 {
     if (--c->refs > 0)
         return;
@@ -43,14 +43,14 @@ void conn_unref(struct gw_conn *c)
     free(c);
 }
 
-int conn_alive(const struct gw_conn *c)
+int gw_conn_alive(const struct gw_conn *c)
 {
     return c && !c->closing;
 }
 
 static void conn_closed_cb(uv_handle_t *h)
 {
-    conn_unref(h->data);
+    gw_conn_unref(h->data);
 }
 
 static void conn_close(struct gw_conn *c, const char *why)
@@ -71,7 +71,7 @@ static void conn_close(struct gw_conn *c, const char *why)
     uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
 }
 
-struct ipc_buf *conn_out(struct gw_conn *c)
+struct ipc_buf *gw_conn_out(struct gw_conn *c)
 {
     return &c->out;
 }
@@ -83,11 +83,11 @@ static void conn_write_cb(uv_write_t *req, int status)
     if (status < 0)
         conn_close(w->c, uv_strerror(status));
     free(w->data);
-    conn_unref(w->c);
+    gw_conn_unref(w->c);
     free(w);
 }
 
-void conn_flush(struct gw_conn *c)
+void gw_conn_flush(struct gw_conn *c)
 {
     struct conn_write *w;
     uv_buf_t buf;
@@ -103,11 +103,11 @@ void conn_flush(struct gw_conn *c)
     w->req.data = w;
     buf = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
     ipc_buf_init(&c->out);
-    conn_ref(c);
+    gw_conn_ref(c);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, conn_write_cb) < 0) {
         free(w->data);
         free(w);
-        conn_unref(c);
+        gw_conn_unref(c);
         conn_close(c, "write failed");
     }
 }
@@ -118,7 +118,7 @@ static void conn_error(struct gw_conn *c, uint32_t request_id, uint32_t code, co
 
     snprintf(e.text, sizeof(e.text), "%s", text);
     ipc_encode_error(&c->out, request_id, &e);
-    conn_flush(c);
+    gw_conn_flush(c);
     conn_close(c, text);
 }
 
@@ -154,11 +154,11 @@ static void conn_frame(struct gw_conn *c, struct ipc_reader *r)
         return;
     }
     if (r->type == IPC_DIR_LOOKUP && ipc_decode_dir_lookup(r, &q) == 0) {
-        dir_answer(c->g, c, r->request_id, &q);
+        gw_dir_answer(c->g, c, r->request_id, &q);
         return;
     }
     if (r->type == IPC_GW_DELIVER && ipc_decode_gw_deliver(r, &d) == 0) {
-        in_deliver(c->g, c, r->request_id, &d);
+        gw_in_deliver(c->g, c, r->request_id, &d);
         return;
     }
     conn_error(c, r->request_id, IPC_ERR_PROTO, r->error ? r->error : "unexpected request");
@@ -187,7 +187,7 @@ static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->in.len += (size_t)nread;
-    conn_ref(c);
+    gw_conn_ref(c);
     while (!c->closing) {
         struct ipc_reader r;
         const char *error = NULL;
@@ -203,7 +203,7 @@ static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (!c->closing)
         ipc_buf_consume(&c->in, off);
-    conn_unref(c);
+    gw_conn_unref(c);
 }
 
 static void listen_cb(uv_stream_t *server, int status)
@@ -230,11 +230,11 @@ static void listen_cb(uv_stream_t *server, int status)
     snprintf(ours.role, sizeof(ours.role), "gateway");
     snprintf(ours.caps_offered, sizeof(ours.caps_offered), "%s,%s", IPC_CAP_DIRECTORY, IPC_CAP_DELIVER);
     ipc_encode_hello(&c->out, 0, &ours);
-    conn_flush(c);
+    gw_conn_flush(c);
     uv_read_start((uv_stream_t *)&c->pipe, conn_alloc_cb, conn_read_cb);
 }
 
-void server_start(struct gateway *g)
+void gw_server_start(struct gateway *g)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -254,7 +254,7 @@ void server_start(struct gateway *g)
     chmod(g->socket_path, 0660);
 }
 
-void server_stop(struct gateway *g)
+void gw_server_stop(struct gateway *g)
 {
     uv_close((uv_handle_t *)&g->listener, NULL);
     while (g->conns)
@@ -262,7 +262,7 @@ void server_stop(struct gateway *g)
     unlink(g->socket_path);
 }
 
-void server_share_back(struct gateway *g)
+void gw_server_share_back(struct gateway *g)
 {
     struct ipc_event ev = {.kind = IPC_EV_SHARE_BACK};
 
@@ -270,6 +270,6 @@ void server_share_back(struct gateway *g)
         if (!c->hello_done || strcmp(c->peer.role, "router") != 0)
             continue;
         ipc_encode_event(&c->out, 0, &ev);
-        conn_flush(c);
+        gw_conn_flush(c);
     }
 }

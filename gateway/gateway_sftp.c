@@ -31,7 +31,7 @@ struct sftp_share {
     unsigned session_gen; /* changes whenever the session is dropped: older handles are dead */
 };
 
-struct sftp_share *sftp_share_new(const struct cfg_gateway *c)
+struct sftp_share *gw_sftp_share_new(const struct cfg_gateway *c)
 {
     struct sftp_share *s = calloc(1, sizeof(*s));
 
@@ -65,7 +65,7 @@ static void sftp_drop(struct sftp_share *s)
     s->session_gen++;
 }
 
-void sftp_share_free(struct sftp_share *s)
+void gw_sftp_share_free(struct sftp_share *s)
 {
     if (!s)
         return;
@@ -220,7 +220,7 @@ static void full_path(struct sftp_share *s, const char *rel, char *out, size_t o
     snprintf(out, outsz, "%s/%s", s->root, rel);
 }
 
-int sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
+int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
 {
     char path[2100];
     LIBSSH2_SFTP_HANDLE *h;
@@ -260,7 +260,7 @@ int sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t
     return 0;
 }
 
-int sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz)
+int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz)
 {
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
@@ -274,7 +274,7 @@ int sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char 
     return 0;
 }
 
-int sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, const uint8_t *data,
+int gw_sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, const uint8_t *data,
                       size_t len, char *why, size_t whysz)
 {
     char path[2100], tpath[2100];
@@ -312,7 +312,7 @@ int sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, co
     return 0;
 }
 
-int sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
+int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
 {
     char a[2100], b[2100];
 
@@ -323,7 +323,7 @@ int sftp_rename(struct sftp_share *s, const char *from, const char *to, char *wh
     return libssh2_sftp_rename(s->sftp, a, b) != 0 ? op_fail(s, why, whysz, "rename", from) : 0;
 }
 
-int sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz)
+int gw_sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz)
 {
     char path[2100];
 
@@ -334,7 +334,7 @@ int sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz)
 }
 
 /* 1 if rel is there, 0 if not, -1 (with why) when the share cannot say. */
-int sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz)
+int gw_sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz)
 {
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
@@ -381,7 +381,7 @@ static int file_alive(struct sftp_share *s, struct sftp_file *f, char *why, size
     return fail(s, why, whysz, "write", f->rel, "the SFTP session was lost while the file was open");
 }
 
-int sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **out, char *why, size_t whysz)
+int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **out, char *why, size_t whysz)
 {
     char path[2100];
     struct sftp_file *f;
@@ -405,7 +405,7 @@ int sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **o
     return 0;
 }
 
-int sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov, char *why,
+int gw_sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov, char *why,
                     size_t whysz)
 {
     if (file_alive(s, f, why, whysz) < 0)
@@ -427,7 +427,7 @@ int sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iove
 }
 
 /* keep: flush (fsync@openssh.com where offered) and close; else close and remove.  f is freed. */
-int sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why, size_t whysz)
+int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why, size_t whysz)
 {
     char path[2100];
     int rc = 0;
@@ -463,7 +463,7 @@ int sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *
 
 /* The protocol's plain rename (SFTP v3 SSH_FXP_RENAME), which refuses an existing target; never the
  * posix-rename@openssh.com extension, which replaces it. */
-int sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
+int gw_sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
 {
     char a[2100], b[2100];
 
@@ -479,13 +479,13 @@ int sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to
 
 /* SFTP has no way to fsync a directory (fsync@openssh.com takes a file handle): the server's own
  * rename is all there is; doc/POSTOFFICE.md says so. */
-int sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
+int gw_sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
 {
     (void)rel;
     return ensure(s, why, whysz);
 }
 
-int sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
+int gw_sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
 {
     char path[2100];
 
@@ -497,13 +497,13 @@ int sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
     if (op_fail(s, why, whysz, "mkdir", rel) < 0 && s->sftp) {
         char ewhy[256];
 
-        if (sftp_exists(s, rel, ewhy, sizeof(ewhy)) == 1)
+        if (gw_sftp_exists(s, rel, ewhy, sizeof(ewhy)) == 1)
             return 0; /* there already */
     }
     return -1;
 }
 
-int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
+int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
               char *why, size_t whysz)
 {
     char path[2100], entry[512];
@@ -526,17 +526,17 @@ int sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char **
 
         if (len <= slen || strcmp(entry + len - slen, suffix) != 0)
             continue;
-        if (share_names_add(&v, n, &cap, entry) < 0)
+        if (gw_share_names_add(&v, n, &cap, entry) < 0)
             break;
     }
     libssh2_sftp_closedir(h);
     if (got < 0) {
-        share_list_free(v, *n);
+        gw_share_list_free(v, *n);
         *n = 0;
         return op_fail(s, why, whysz, "list", dir);
     }
     if (*n)
-        qsort(v, *n, sizeof(*v), share_name_cmp);
+        qsort(v, *n, sizeof(*v), gw_share_name_cmp);
     *names = v;
     return 0;
 }

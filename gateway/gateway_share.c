@@ -245,7 +245,7 @@ static int local_mkdir(const char *root, const char *rel, char *why, size_t whys
     return mkdir(path, 0750) < 0 && errno != EEXIST ? share_fail(why, whysz, root, "mkdir", rel, errno) : 0;
 }
 
-int share_names_add(char ***v, size_t *n, size_t *cap, const char *name)
+int gw_share_names_add(char ***v, size_t *n, size_t *cap, const char *name)
 {
     if (*n == *cap) {
         char **p = realloc(*v, (*cap = *cap ? *cap * 2 : 16) * sizeof(**v));
@@ -260,7 +260,7 @@ int share_names_add(char ***v, size_t *n, size_t *cap, const char *name)
     return 0;
 }
 
-int share_name_cmp(const void *a, const void *b)
+int gw_share_name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -285,17 +285,17 @@ static int local_list(const char *root, const char *dir, const char *suffix, cha
 
         if (len <= slen || strcmp(e->d_name + len - slen, suffix) != 0)
             continue;
-        if (share_names_add(&v, n, &cap, e->d_name) < 0)
+        if (gw_share_names_add(&v, n, &cap, e->d_name) < 0)
             break;
     }
     closedir(d);
     if (*n)
-        qsort(v, *n, sizeof(*v), share_name_cmp);
+        qsort(v, *n, sizeof(*v), gw_share_name_cmp);
     *names = v;
     return 0;
 }
 
-void share_list_free(char **names, size_t n)
+void gw_share_list_free(char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -311,7 +311,7 @@ struct share {
     pthread_mutex_t lock;
 };
 
-struct share *share_new(const struct cfg_gateway *c, char *why, size_t whysz)
+struct share *gw_share_new(const struct cfg_gateway *c, char *why, size_t whysz)
 {
     struct share *sh = calloc(1, sizeof(*sh));
 
@@ -324,13 +324,13 @@ struct share *share_new(const struct cfg_gateway *c, char *why, size_t whysz)
         if (!c->sftp_user[0] || !c->sftp_key[0] || !c->sftp_known_hosts[0] || !c->sftp_root[0]) {
             snprintf(why, whysz, "gateway.sftp_host is set: sftp_user, sftp_key, sftp_known_hosts and "
                      "sftp_root are needed too");
-            share_free(sh);
+            gw_share_free(sh);
             return NULL;
         }
-        sh->sftp = sftp_share_new(c);
+        sh->sftp = gw_sftp_share_new(c);
         if (!sh->sftp) {
             snprintf(why, whysz, "out of memory");
-            share_free(sh);
+            gw_share_free(sh);
             return NULL;
         }
         snprintf(sh->name, sizeof(sh->name), "sftp://%.100s@%.255s:%lld%.1000s", c->sftp_user, c->sftp_host,
@@ -339,7 +339,7 @@ struct share *share_new(const struct cfg_gateway *c, char *why, size_t whysz)
     }
     if (!c->share[0]) {
         snprintf(why, whysz, "neither gateway.share (a local path) nor gateway.sftp_host is set");
-        share_free(sh);
+        gw_share_free(sh);
         return NULL;
     }
     snprintf(sh->root, sizeof(sh->root), "%s", c->share);
@@ -347,16 +347,16 @@ struct share *share_new(const struct cfg_gateway *c, char *why, size_t whysz)
     return sh;
 }
 
-void share_free(struct share *sh)
+void gw_share_free(struct share *sh)
 {
     if (!sh)
         return;
-    sftp_share_free(sh->sftp);
+    gw_sftp_share_free(sh->sftp);
     pthread_mutex_destroy(&sh->lock);
     free(sh);
 }
 
-const char *share_name(const struct share *sh)
+const char *gw_share_name(const struct share *sh)
 {
     return sh->name;
 }
@@ -373,18 +373,18 @@ const char *share_name(const struct share *sh)
         return rc_;                              \
     } while (0)
 
-int share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
+int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
 {
     SHARE_OP(local_read_file(sh->root, rel, data, len, why, whysz),
-             sftp_read_file(sh->sftp, rel, data, len, why, whysz));
+             gw_sftp_read_file(sh->sftp, rel, data, len, why, whysz));
 }
 
-int share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz)
+int gw_share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz)
 {
-    SHARE_OP(local_stat_mtime(sh->root, rel, mtime, why, whysz), sftp_stat_mtime(sh->sftp, rel, mtime, why, whysz));
+    SHARE_OP(local_stat_mtime(sh->root, rel, mtime, why, whysz), gw_sftp_stat_mtime(sh->sftp, rel, mtime, why, whysz));
 }
 
-int share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
+int gw_share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
                        size_t whysz)
 {
     char tmp[PATH_MAX];
@@ -392,25 +392,25 @@ int share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, s
 
     snprintf(tmp, sizeof(tmp), "%.*s.TMP", (int)(dot ? (size_t)(dot - rel) : strlen(rel)), rel);
     SHARE_OP(local_write_atomic(sh->root, rel, tmp, data, len, why, whysz),
-             sftp_write_atomic(sh->sftp, rel, tmp, data, len, why, whysz));
+             gw_sftp_write_atomic(sh->sftp, rel, tmp, data, len, why, whysz));
 }
 
-int share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
+int gw_share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
 {
-    SHARE_OP(local_rename(sh->root, from, to, why, whysz), sftp_rename(sh->sftp, from, to, why, whysz));
+    SHARE_OP(local_rename(sh->root, from, to, why, whysz), gw_sftp_rename(sh->sftp, from, to, why, whysz));
 }
 
-int share_unlink(struct share *sh, const char *rel, char *why, size_t whysz)
+int gw_share_unlink(struct share *sh, const char *rel, char *why, size_t whysz)
 {
-    SHARE_OP(local_unlink(sh->root, rel, why, whysz), sftp_unlink(sh->sftp, rel, why, whysz));
+    SHARE_OP(local_unlink(sh->root, rel, why, whysz), gw_sftp_unlink(sh->sftp, rel, why, whysz));
 }
 
-int share_exists(struct share *sh, const char *rel, char *why, size_t whysz)
+int gw_share_exists(struct share *sh, const char *rel, char *why, size_t whysz)
 {
-    SHARE_OP(local_exists(sh->root, rel, why, whysz), sftp_exists(sh->sftp, rel, why, whysz));
+    SHARE_OP(local_exists(sh->root, rel, why, whysz), gw_sftp_exists(sh->sftp, rel, why, whysz));
 }
 
-int share_file_create(struct share *sh, const char *rel, struct share_file **out, char *why, size_t whysz)
+int gw_share_file_create(struct share *sh, const char *rel, struct share_file **out, char *why, size_t whysz)
 {
     struct share_file *f = calloc(1, sizeof(*f));
     int rc;
@@ -426,7 +426,7 @@ int share_file_create(struct share *sh, const char *rel, struct share_file **out
         rc = local_file_create(sh->root, rel, f, why, whysz);
     } else {
         pthread_mutex_lock(&sh->lock);
-        rc = sftp_file_create(sh->sftp, rel, &f->sf, why, whysz);
+        rc = gw_sftp_file_create(sh->sftp, rel, &f->sf, why, whysz);
         pthread_mutex_unlock(&sh->lock);
     }
     if (rc != 0) {
@@ -437,13 +437,13 @@ int share_file_create(struct share *sh, const char *rel, struct share_file **out
     return 0;
 }
 
-int share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov, char *why,
+int gw_share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov, char *why,
                      size_t whysz)
 {
-    SHARE_OP(local_file_write(sh->root, f, iov, niov, why, whysz), sftp_file_write(sh->sftp, f->sf, iov, niov, why, whysz));
+    SHARE_OP(local_file_write(sh->root, f, iov, niov, why, whysz), gw_sftp_file_write(sh->sftp, f->sf, iov, niov, why, whysz));
 }
 
-int share_file_finish(struct share *sh, struct share_file *f, int keep, char *why, size_t whysz)
+int gw_share_file_finish(struct share *sh, struct share_file *f, int keep, char *why, size_t whysz)
 {
     int rc;
 
@@ -451,37 +451,37 @@ int share_file_finish(struct share *sh, struct share_file *f, int keep, char *wh
         rc = local_file_finish(sh->root, f, keep, why, whysz);
     } else {
         pthread_mutex_lock(&sh->lock);
-        rc = sftp_file_finish(sh->sftp, f->sf, keep, why, whysz);
+        rc = gw_sftp_file_finish(sh->sftp, f->sf, keep, why, whysz);
         pthread_mutex_unlock(&sh->lock);
     }
     free(f);
     return rc;
 }
 
-int share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
+int gw_share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
 {
     SHARE_OP(local_rename_noreplace(sh->root, from, to, why, whysz),
-             sftp_rename_noreplace(sh->sftp, from, to, why, whysz));
+             gw_sftp_rename_noreplace(sh->sftp, from, to, why, whysz));
 }
 
-int share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz)
+int gw_share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz)
 {
-    SHARE_OP(local_sync_dir(sh->root, rel, why, whysz), sftp_sync_dir(sh->sftp, rel, why, whysz));
+    SHARE_OP(local_sync_dir(sh->root, rel, why, whysz), gw_sftp_sync_dir(sh->sftp, rel, why, whysz));
 }
 
-int share_is_local(const struct share *sh)
+int gw_share_is_local(const struct share *sh)
 {
     return sh->sftp == NULL;
 }
 
-int share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n, char *why,
+int gw_share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n, char *why,
                size_t whysz)
 {
     SHARE_OP(local_list(sh->root, dir, suffix, names, n, why, whysz),
-             sftp_list(sh->sftp, dir, suffix, names, n, why, whysz));
+             gw_sftp_list(sh->sftp, dir, suffix, names, n, why, whysz));
 }
 
-int share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz)
+int gw_share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz)
 {
-    SHARE_OP(local_mkdir(sh->root, rel, why, whysz), sftp_mkdir(sh->sftp, rel, why, whysz));
+    SHARE_OP(local_mkdir(sh->root, rel, why, whysz), gw_sftp_mkdir(sh->sftp, rel, why, whysz));
 }

@@ -118,41 +118,41 @@ struct router {
 typedef int (*store_encode_fn)(struct ipc_buf *b, uint32_t request_id, void *arg);
 typedef int (*store_answer_fn)(struct router *r, struct ipc_reader *rd, void *arg);
 typedef void (*store_fail_fn)(struct router *r, const char *why, void *arg);
-int store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
+int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
                   store_fail_fn fail, void *arg);
-void store_links_start(struct router *r);
-void store_links_stop(struct router *r);
+void router_store_links_start(struct router *r);
+void router_store_links_stop(struct router *r);
 /* Record one recipient's new state (fire and forget; failures are logged
  * and the lease brings the recipient back). done may be NULL. */
-void store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
+void router_store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
                        void (*done)(struct router *r, int ok, void *arg), void *arg);
 
 /* ---- router_queue.c: categorizer and queue manager ------------------------ */
-void queue_start(struct router *r);            /* store link up: re-categorize everything */
-void queue_message(struct router *r, const char *qid); /* look at one message now */
-void queue_due_scan(struct router *r);
+void router_queue_start(struct router *r);            /* store link up: re-categorize everything */
+void router_queue_message(struct router *r, const char *qid); /* look at one message now */
+void router_queue_due_scan(struct router *r);
 /* The postoffice is reachable (again): its deferred recipients are tried now. */
-void queue_gateway_back(struct router *r);
-void queue_job_done(struct job *j);            /* every recipient of j has an outcome */
-void queue_store_lost(struct router *r);
-void queue_stop(struct router *r);
+void router_queue_gateway_back(struct router *r);
+void router_queue_job_done(struct job *j);            /* every recipient of j has an outcome */
+void router_queue_store_lost(struct router *r);
+void router_queue_stop(struct router *r);
 
 /* ---- router_route.c ----------------------------------------------------------- */
-void route_for(struct router *r, const char *addr, struct route *out);
-int route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
+void router_route_for(struct router *r, const char *addr, struct route *out);
+int router_route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
                    size_t whysz);
 
 /* ---- router_dest.c: destinations and connection limits -------------------- */
-void dest_enqueue(struct router *r, struct job *j, const struct route *route);
+void router_dest_enqueue(struct router *r, struct job *j, const struct route *route);
 /* A connection finished its job and asks for the next one of its dest (NULL: none). */
-struct job *dest_next_job(struct dest *d);
-void dest_conn_closed(struct dest *d);
-void dest_stop(struct router *r);
+struct job *router_dest_next_job(struct dest *d);
+void router_dest_conn_closed(struct dest *d);
+void router_dest_stop(struct router *r);
 
 /* ---- router_smtp.c: the outbound SMTP client -------------------------------- */
 /* Start a connection for d with its first job; it takes further jobs of d
  * as long as there are any. */
-void smtp_client_start(struct dest *d, struct job *first);
+void router_smtp_start(struct dest *d, struct job *first);
 
 /* ---- router_dns.c: lookups on worker threads ------------------------------- */
 struct dns_target {
@@ -171,20 +171,20 @@ struct dns_result {
 };
 
 /* Resolve a route's host (MX when mx, else A/AAAA) on a worker thread; done runs on the loop. */
-int dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct dns_result *res, void *arg),
+int router_dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct dns_result *res, void *arg),
                 void *arg);
 
 /* ---- router_gateway.c: postoffice recipients to spoolgate-gateway ----------- */
-void gateway_deliver(struct router *r, struct job *j);
-void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg);
-void gateway_link_down(struct ipc_link *l, const char *why, void *arg);
-void gateway_link_up(struct ipc_link *l, void *arg);
+void router_gw_deliver(struct router *r, struct job *j);
+void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg);
+void router_gw_link_down(struct ipc_link *l, const char *why, void *arg);
+void router_gw_link_up(struct ipc_link *l, void *arg);
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
 /* Send the failure DSN for the recipients of m whose outcome is FAILED (and
  * whose NOTIFY asks for one); then done(m, ok). */
-void dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok));
+void router_dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok));
 /* A delay warning for recipient i (once: the store dedups by origin). */
-void dsn_send_delay(struct msg *m, uint32_t i);
+void router_dsn_send_delay(struct msg *m, uint32_t i);
 
 #endif

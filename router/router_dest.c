@@ -54,7 +54,7 @@ static void dest_kick(struct dest *d)
             break;
         d->conns++;
         r->nconns++;
-        smtp_client_start(d, dest_pop(d));
+        router_smtp_start(d, dest_pop(d));
     }
 }
 
@@ -66,14 +66,14 @@ static void dests_kick_all(struct router *r)
             dest_kick(d);
 }
 
-void dest_enqueue(struct router *r, struct job *j, const struct route *route)
+void router_dest_enqueue(struct router *r, struct job *j, const struct route *route)
 {
     struct dest *d = dest_find(r, route->key);
 
     if (!d) {
         d = calloc(1, sizeof(*d));
         if (!d) {
-            queue_job_done(j); /* recipients keep no outcome: they stay active and come back */
+            router_queue_job_done(j); /* recipients keep no outcome: they stay active and come back */
             return;
         }
         d->r = r;
@@ -90,12 +90,12 @@ void dest_enqueue(struct router *r, struct job *j, const struct route *route)
     dest_kick(d);
 }
 
-struct job *dest_next_job(struct dest *d)
+struct job *router_dest_next_job(struct dest *d)
 {
     return dest_pop(d);
 }
 
-void dest_conn_closed(struct dest *d)
+void router_dest_conn_closed(struct dest *d)
 {
     struct router *r = d->r;
 
@@ -106,11 +106,11 @@ void dest_conn_closed(struct dest *d)
     dests_kick_all(r);
 }
 
-void dest_stop(struct router *r)
+void router_dest_stop(struct router *r)
 {
     /* Queued jobs are dropped without outcomes: their recipients stay active
      * in the store and the next start takes them up again. */
     for (struct dest *d = r->dests; d; d = d->next)
         while (d->head)
-            queue_job_done(dest_pop(d));
+            router_queue_job_done(dest_pop(d));
 }

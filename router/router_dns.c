@@ -243,7 +243,7 @@ static void dns_work_done(uv_work_t *req, int status)
     free(w);
 }
 
-int dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct dns_result *res, void *arg),
+int router_dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct dns_result *res, void *arg),
                 void *arg)
 {
     struct dns_work *w = calloc(1, sizeof(*w));

@@ -211,7 +211,7 @@ static void dsn_job_start(struct dsn_job *j)
         dsn_job_end(j, 0, "out of memory");
 }
 
-void dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok))
+void router_dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok))
 {
     struct dsn_job *j;
     size_t n = 0;
@@ -247,7 +247,7 @@ void dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok))
     dsn_job_start(j);
 }
 
-void dsn_send_delay(struct msg *m, uint32_t i)
+void router_dsn_send_delay(struct msg *m, uint32_t i)
 {
     struct router *r = m->r;
     const struct rcpt_work *w = &m->rcpts[i];

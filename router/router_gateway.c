@@ -48,7 +48,7 @@ static struct gw_pending *pending_find(uint32_t request)
     return NULL;
 }
 
-void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
+void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
 {
     struct gw_pending *q = pending_find(rd->request_id);
     struct ipc_gw_result res;
@@ -57,7 +57,7 @@ void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
     if (rd->request_id == 0 && rd->type == IPC_EVENT && ipc_decode_event(rd, &ev) == 0) {
         if (ev.kind == IPC_EV_SHARE_BACK) {
             log_notice("the gateway reports the postoffice share back: retrying its recipients now");
-            queue_gateway_back(arg);
+            router_queue_gateway_back(arg);
         }
         return;
     }
@@ -84,30 +84,30 @@ void gateway_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
     if (rd->type != IPC_END)
         job_defer_all(q->job, "bad answer from the gateway");
     job_defer_all(q->job, "no outcome reported for this recipient");
-    queue_job_done(q->job);
+    router_queue_job_done(q->job);
     free(q);
     if (rd->type != IPC_END)
         ipc_link_reset(l, "bad answer from the gateway");
 }
 
-void gateway_link_up(struct ipc_link *l, void *arg)
+void router_gw_link_up(struct ipc_link *l, void *arg)
 {
-    queue_gateway_back(arg);
+    router_queue_gateway_back(arg);
 }
 
-void gateway_link_down(struct ipc_link *l, const char *why, void *arg)
+void router_gw_link_down(struct ipc_link *l, const char *why, void *arg)
 {
     while (pending) {
         struct gw_pending *q = pending;
 
         pending = q->next;
         job_defer_all(q->job, why);
-        queue_job_done(q->job);
+        router_queue_job_done(q->job);
         free(q);
     }
 }
 
-void gateway_deliver(struct router *r, struct job *j)
+void router_gw_deliver(struct router *r, struct job *j)
 {
     struct ipc_uv *c = ipc_link_conn(r->gateway);
     struct ipc_gw_deliver d = {0};
@@ -116,7 +116,7 @@ void gateway_deliver(struct router *r, struct job *j)
 
     if (!c || !(q = calloc(1, sizeof(*q)))) {
         job_defer_all(j, ipc_link_why(r->gateway));
-        queue_job_done(j);
+        router_queue_job_done(j);
         return;
     }
     snprintf(d.qid, sizeof(d.qid), "%s", j->m->env.qid);
@@ -128,5 +128,5 @@ void gateway_deliver(struct router *r, struct job *j)
     q->next = pending;
     pending = q;
     if (ipc_encode_gw_deliver(ipc_uv_out(c), q->request, &d) < 0 || ipc_uv_flush(c) < 0)
-        return; /* the link goes down and gateway_link_down answers the job */
+        return; /* the link goes down and router_gw_link_down answers the job */
 }

@@ -12,9 +12,9 @@
 static struct router the_router = {.opts = {.program = ROUTER_PROGRAM}};
 static struct daemon_signals sigs;
 
-static const struct ipc_link_ops gateway_link_ops = {.frame = gateway_link_frame,
-                                                     .up = gateway_link_up,
-                                                     .down = gateway_link_down};
+static const struct ipc_link_ops gateway_link_ops = {.frame = router_gw_link_frame,
+                                                     .up = router_gw_link_up,
+                                                     .down = router_gw_link_down};
 
 static void router_settings(struct router *r)
 {
@@ -25,7 +25,7 @@ static void router_settings(struct router *r)
     if (config_socket_path(c, "store", r->store_socket, sizeof(r->store_socket)) < 0 ||
         config_socket_path(c, "gateway", r->gateway_socket, sizeof(r->gateway_socket)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
-    if (route_load_map(r, c, &r->tmap, why, sizeof(why)) < 0)
+    if (router_route_load_map(r, c, &r->tmap, why, sizeof(why)) < 0)
         log_fatal("router.transport_map refused:\n%s", why);
     if (c->router.relayhost[0]) {
         char host[256];
@@ -49,7 +49,7 @@ static void router_reload(struct router *r)
 
     if (!n)
         return;
-    if (route_load_map(r, n, &map, why, sizeof(why)) < 0) {
+    if (router_route_load_map(r, n, &map, why, sizeof(why)) < 0) {
         log_error("reload refused, the old config stays in force:\n%s", why);
         config_free(n);
         return;
@@ -61,7 +61,7 @@ static void router_reload(struct router *r)
     r->cfg = n;
     log_notice("reloaded %s: %zu routes in the transport map; everything queued is re-categorized",
                n->source, map.n);
-    queue_due_scan(r);
+    router_queue_due_scan(r);
 }
 
 static void router_stop(struct router *r)
@@ -71,11 +71,11 @@ static void router_stop(struct router *r)
     r->stopping = 1;
     log_notice("stopping: %u outbound connections are closed; unfinished recipients stay active "
                "and are taken up at the next start", r->nconns);
-    queue_stop(r);
-    dest_stop(r);
+    router_queue_stop(r);
+    router_dest_stop(r);
     ipc_link_stop(r->gateway);
     r->gateway = NULL;
-    store_links_stop(r);
+    router_store_links_stop(r);
     uv_close((uv_handle_t *)&r->due_timer, NULL);
     daemon_signals_close(&sigs);
 }
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     router_settings(r);
     uv_timer_init(r->loop, &r->due_timer);
     r->due_timer.data = r;
-    store_links_start(r);
+    router_store_links_start(r);
     if (r->cfg->gateway.domain[0])
         r->gateway = ipc_link_start(r->loop, "postoffice gateway", r->gateway_socket, ROUTER_PROGRAM,
                                     "router", "deliver", 2000, &gateway_link_ops, r);

@@ -64,7 +64,7 @@ static void queue_message_force(struct router *r, const char *qid, int force)
     msg_read(m, force);
 }
 
-void queue_message(struct router *r, const char *qid)
+void router_queue_message(struct router *r, const char *qid)
 {
     queue_message_force(r, qid, 0);
 }
@@ -151,7 +151,7 @@ static void msg_read(struct msg *m, int force)
     }
     q->m = m;
     q->force = force;
-    if (store_request(m->r, read_encode, read_answer, read_fail, q) < 0)
+    if (router_store_request(m->r, read_encode, read_answer, read_fail, q) < 0)
         read_fail(m->r, "store unavailable", q);
 }
 
@@ -196,7 +196,7 @@ static void rcpt_claim(struct msg *m, struct rcpt_work *w, uint64_t now)
     snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
     snprintf(u.route, sizeof(u.route), "%s", w->route.desc);
     snprintf(u.last_reply, sizeof(u.last_reply), "%s", w->r.last_reply);
-    store_update_rcpt(m->r, &u, NULL, NULL);
+    router_store_update_rcpt(m->r, &u, NULL, NULL);
 }
 
 /* Group the SMTP recipients by destination into jobs. */
@@ -228,9 +228,9 @@ static void msg_make_jobs(struct msg *m)
         }
         m->jobs_out++;
         if (w->route.kind == ROUTE_GATEWAY)
-            gateway_deliver(m->r, j);
+            router_gw_deliver(m->r, j);
         else
-            dest_enqueue(m->r, j, &w->route);
+            router_dest_enqueue(m->r, j, &w->route);
     }
 }
 
@@ -247,7 +247,7 @@ static void msg_categorize(struct msg *m, int force)
         if (!w->due)
             continue;
         due++;
-        route_for(r, w->r.addr, &w->route);
+        router_route_for(r, w->r.addr, &w->route);
         if (w->route.kind == ROUTE_ERROR) {
             rcpt_outcome(w, OUT_FAILED, w->route.status, "%s %s", w->route.status, w->route.text);
         } else if (w->route.kind == ROUTE_GATEWAY) {
@@ -376,7 +376,7 @@ static void msg_record(struct msg *m)
             u.next_attempt_us = now + (w->route.kind == ROUTE_GATEWAY
                                            ? (uint64_t)r->cfg->gateway.open_retry_interval * 1000000u
                                            : retry_delay_us(r, u.attempts));
-            dsn_send_delay(m, i);
+            router_dsn_send_delay(m, i);
             break;
         default:
             u.attempts++;
@@ -391,7 +391,7 @@ static void msg_record(struct msg *m)
             break;
         }
         m->updates_out++;
-        store_update_rcpt(r, &u, record_done, m);
+        router_store_update_rcpt(r, &u, record_done, m);
     }
     record_done(r, 1, m);
 }
@@ -423,13 +423,13 @@ static void msg_round_done(struct msg *m)
     }
     if (failures && !(m->env.flags & IPC_FLAG_DSN_MSG)) {
         m->dsn_busy = 1;
-        dsn_send_failures(m, msg_failures_reported);
+        router_dsn_send_failures(m, msg_failures_reported);
         return;
     }
     msg_record(m);
 }
 
-void queue_job_done(struct job *j)
+void router_queue_job_done(struct job *j)
 {
     struct msg *m;
 
@@ -451,7 +451,7 @@ static void msg_finish(struct msg *m)
     snprintf(qid, sizeof(qid), "%s", m->env.qid);
     msg_free(m);
     if (again && r->store_up)
-        queue_message(r, qid);
+        router_queue_message(r, qid);
 }
 
 /* ---- scans -------------------------------------------------------------------------- */
@@ -502,7 +502,7 @@ static int scan_answer(struct router *r, struct ipc_reader *rd, void *arg)
     if (rd->type == IPC_DUE_ITEM && ipc_decode_due_item(rd, &it) == 0) {
         if (strcmp(it.qid, q->last_qid) != 0) {
             snprintf(q->last_qid, sizeof(q->last_qid), "%s", it.qid);
-            queue_message(r, it.qid);
+            router_queue_message(r, it.qid);
         }
         return 0;
     }
@@ -540,11 +540,11 @@ static void scan_start(struct router *r, int list, int force)
     q->force = force;
     if (!list)
         r->due_running = 1;
-    if (store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
+    if (router_store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
         scan_fail(r, "store unavailable", q);
 }
 
-void queue_gateway_back(struct router *r)
+void router_queue_gateway_back(struct router *r)
 {
     struct scan_req *q = calloc(1, sizeof(*q));
 
@@ -552,11 +552,11 @@ void queue_gateway_back(struct router *r)
         return;
     q->list = 1;
     q->gateway_only = 1;
-    if (store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
+    if (router_store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
         scan_fail(r, "store unavailable", q);
 }
 
-void queue_due_scan(struct router *r)
+void router_queue_due_scan(struct router *r)
 {
     if (r->store_up && !r->due_running)
         scan_start(r, 0, FORCE_NONE);
@@ -564,10 +564,10 @@ void queue_due_scan(struct router *r)
 
 static void due_timer_cb(uv_timer_t *t)
 {
-    queue_due_scan(t->data);
+    router_queue_due_scan(t->data);
 }
 
-void queue_start(struct router *r)
+void router_queue_start(struct router *r)
 {
     scan_start(r, 1, r->started ? FORCE_ACTIVE : FORCE_ALL);
     r->started = 1;
@@ -578,12 +578,12 @@ void queue_start(struct router *r)
     }
 }
 
-void queue_store_lost(struct router *r)
+void router_queue_store_lost(struct router *r)
 {
     r->due_running = 0;
 }
 
-void queue_stop(struct router *r)
+void router_queue_stop(struct router *r)
 {
     uv_timer_stop(&r->due_timer);
 }

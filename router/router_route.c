@@ -29,7 +29,7 @@ static void route_smtp(struct route *out, const char *kind, const char *host, un
     snprintf(out->key, sizeof(out->key), "%s/%s/%u/%d/%d", mx ? "mx" : "host", host, port, mx, tls);
 }
 
-void route_for(struct router *r, const char *addr, struct route *out)
+void router_route_for(struct router *r, const char *addr, struct route *out)
 {
     const struct sg_config *c = r->cfg;
     const char *at = strrchr(addr, '@');
@@ -85,7 +85,7 @@ void route_for(struct router *r, const char *addr, struct route *out)
     route_smtp(out, "mx", domain, smtp_port, 1, default_tls(r));
 }
 
-int route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
+int router_route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
                    size_t whysz)
 {
     return tm_load_file(c->router.transport_map, out, why, whysz);

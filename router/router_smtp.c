@@ -69,7 +69,7 @@ static void conn_free(struct smtp_conn *c)
     free(c->in);
     free(c->rcpt_ok);
     free(c);
-    dest_conn_closed(d);
+    router_dest_conn_closed(d);
 }
 
 static void conn_unref(struct smtp_conn *c)
@@ -138,7 +138,7 @@ static void conn_job_finished(struct smtp_conn *c)
         c->body = NULL;
     }
     if (j)
-        queue_job_done(j);
+        router_queue_job_done(j);
 }
 
 static void conn_close(struct smtp_conn *c)
@@ -172,9 +172,9 @@ static void conn_fail_dest(struct smtp_conn *c, enum outcome o, const char *stat
     log_info("%s: %s", c->d->route.desc, text);
     if (c->job)
         job_outcome(c->job, o, status, remote, text, 0, NULL);
-    while ((j = dest_next_job(c->d)) != NULL) {
+    while ((j = router_dest_next_job(c->d)) != NULL) {
         job_outcome(j, o, status, remote, text, 0, NULL);
-        queue_job_done(j);
+        router_queue_job_done(j);
     }
     conn_close(c);
 }
@@ -520,7 +520,7 @@ static void conn_next_job(struct smtp_conn *c)
 {
     if (c->state == C_CLOSED)
         return;
-    c->job = c->r->stopping ? NULL : dest_next_job(c->d);
+    c->job = c->r->stopping ? NULL : router_dest_next_job(c->d);
     if (!c->job) {
         conn_enter(c, C_QUIT, 10);
         conn_cmd(c, "QUIT");
@@ -724,7 +724,7 @@ static void conn_setup_reply(struct smtp_conn *c)
         return;
     case C_EHLO:
         if (rp->code == 250) {
-            ehlo_parse(c->ehlo_raw, c->ehlo_len, &c->caps);
+            smtp_ehlo_parse(c->ehlo_raw, c->ehlo_len, &c->caps);
             conn_after_ehlo(c);
             return;
         }
@@ -998,13 +998,13 @@ static void conn_resolved(struct dns_result *res, void *arg)
     conn_try_target(c);
 }
 
-void smtp_client_start(struct dest *d, struct job *first)
+void router_smtp_start(struct dest *d, struct job *first)
 {
     struct router *r = d->r;
     struct smtp_conn *c = calloc(1, sizeof(*c));
 
     if (!c) {
-        queue_job_done(first);
+        router_queue_job_done(first);
         d->conns--;
         r->nconns--;
         return;
@@ -1019,7 +1019,7 @@ void smtp_client_start(struct dest *d, struct job *first)
     smtp_reply_reset(&c->reply);
     c->state = C_RESOLVE;
     c->refs++;
-    if (dns_resolve(r, d->route.host, d->route.mx, conn_resolved, c) < 0) {
+    if (router_dns_resolve(r, d->route.host, d->route.mx, conn_resolved, c) < 0) {
         c->refs--;
         conn_fail_dest(c, OUT_DEFERRED, "4.4.3", NULL, "4.4.3 cannot start a DNS lookup of %s",
                        d->route.host);

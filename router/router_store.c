@@ -38,7 +38,7 @@ static void requests_fail_all(struct router *r, const char *why)
     r->req_tail = NULL;
 }
 
-int store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
+int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
                   store_fail_fn fail, void *arg)
 {
     struct store_req *q;
@@ -77,7 +77,7 @@ static void work_frame(struct ipc_uv *c, struct ipc_reader *rd, void *arg)
         r->work = NULL;
         r->store_up = 0;
         requests_fail_all(r, "store answered out of order");
-        queue_store_lost(r);
+        router_queue_store_lost(r);
         links_connect(r);
         return;
     }
@@ -128,7 +128,7 @@ static void update_fail(struct router *r, const char *why, void *arg)
     free(q);
 }
 
-void store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
+void router_store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
                        void (*done)(struct router *r, int ok, void *arg), void *arg)
 {
     struct update_req *q = calloc(1, sizeof(*q));
@@ -141,7 +141,7 @@ void store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
     q->u = *u;
     q->done = done;
     q->arg = arg;
-    if (store_request(r, update_encode, update_answer, update_fail, q) < 0)
+    if (router_store_request(r, update_encode, update_answer, update_fail, q) < 0)
         update_fail(r, "store unavailable", q);
 }
 
@@ -168,7 +168,7 @@ static void links_down(struct router *r, const char *why)
     snprintf(r->store_why, sizeof(r->store_why), "%s", why);
     requests_fail_all(r, why);
     if (was_up)
-        queue_store_lost(r);
+        router_queue_store_lost(r);
     if (!r->stopping)
         uv_timer_start(&r->store_retry, links_retry_cb, STORE_RETRY_MS, 0);
 }
@@ -201,9 +201,9 @@ static void events_frame(struct ipc_uv *c, struct ipc_reader *rd, void *arg)
         return;
     }
     if (ev.kind == IPC_EV_COMMITTED && ev.qid[0])
-        queue_message(r, ev.qid);
+        router_queue_message(r, ev.qid);
     else
-        queue_due_scan(r);
+        router_queue_due_scan(r);
 }
 
 static void both_ready(struct router *r)
@@ -220,7 +220,7 @@ static void both_ready(struct router *r)
                                                                : "");
     r->generation = h->generation;
     r->store_why[0] = '\0';
-    queue_start(r);
+    router_queue_start(r);
 }
 
 static void work_ready(struct ipc_uv *c, void *arg)
@@ -257,7 +257,7 @@ static void links_connect(struct router *r)
         links_down(r, "out of memory");
 }
 
-void store_links_start(struct router *r)
+void router_store_links_start(struct router *r)
 {
     uv_timer_init(r->loop, &r->store_retry);
     r->store_retry.data = r;
@@ -265,7 +265,7 @@ void store_links_start(struct router *r)
     links_connect(r);
 }
 
-void store_links_stop(struct router *r)
+void router_store_links_stop(struct router *r)
 {
     uv_close((uv_handle_t *)&r->store_retry, NULL);
     links_close(r);

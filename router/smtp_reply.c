@@ -192,7 +192,7 @@ static void sr_ehlo_line(const char *l, size_t n, struct ehlo_caps *caps)
     }
 }
 
-void ehlo_parse(const char *raw, size_t len, struct ehlo_caps *caps)
+void smtp_ehlo_parse(const char *raw, size_t len, struct ehlo_caps *caps)
 {
     size_t pos = 0, lineno = 0;
 

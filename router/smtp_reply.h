@@ -43,7 +43,7 @@ struct ehlo_caps {
 /* Parse the lines of a complete 250 EHLO reply as raw text (lines separated
  * by CRLF, each "250-KEYWORD params" / "250 KEYWORD"); the first line (the
  * server's name) is skipped. */
-void ehlo_parse(const char *raw, size_t len, struct ehlo_caps *caps);
+void smtp_ehlo_parse(const char *raw, size_t len, struct ehlo_caps *caps);
 
 /* Dot-stuff message octets for DATA: copies in to out, doubling a '.' at
  * the start of each line.  *bol carries "at the beginning of a line" across

@@ -89,7 +89,7 @@ static void end_of_line(struct body_filter *f)
     f->state = ST_LINE_START;
 }
 
-void body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_line)
+void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_line)
 {
     memset(f, 0, sizeof(*f));
     f->mode = mode;
@@ -98,7 +98,7 @@ void body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_lin
     f->in_headers = 1;
 }
 
-size_t body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
+size_t smtp_body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
                         size_t outcap, size_t *outlen, enum body_event *ev)
 {
     size_t i = 0, o = 0;
@@ -202,7 +202,7 @@ done:
     return i;
 }
 
-void body_filter_finish(struct body_filter *f)
+void smtp_body_filter_finish(struct body_filter *f)
 {
     /* A CR with nothing after it is bare.  (ST_DOT_CR can only be left
      * over when DATA input stops before its terminator.) */

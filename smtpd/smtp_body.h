@@ -39,7 +39,7 @@ struct body_filter {
     uint64_t out_total;   /* octets written so far */
 };
 
-void body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_line);
+void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_line);
 
 /* Feed wire input.  Writes the message octets (unstuffed in DATA mode)
  * into out[0..outcap) and sets *outlen.  Returns the number of input octets
@@ -53,11 +53,11 @@ void body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_lin
  *   BODY_EV_NONE: stopped because the input ended or out was full.
  * Errors never stop the filter: it keeps looking for the end so the reply
  * comes at the right moment, and the caller refuses the message. */
-size_t body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
+size_t smtp_body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
                         size_t outcap, size_t *outlen, enum body_event *ev);
 
 /* BDAT LAST: the message is complete.  A CR still pending at the end is a
  * bare CR (sets BODY_ERR_BARE_CR). */
-void body_filter_finish(struct body_filter *f);
+void smtp_body_filter_finish(struct body_filter *f);
 
 #endif

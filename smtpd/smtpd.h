@@ -24,7 +24,7 @@
 struct tls_conn;
 struct smtpd_listener;
 
-/* Session states; session_enter() is the only place they change. */
+/* Session states; smtpd_session_enter() is the only place they change. */
 enum session_state {
     SS_GREETING,     /* greeting being decided */
     SS_INIT,         /* before EHLO/HELO */
@@ -142,82 +142,82 @@ struct smtpd {
 };
 
 /* smtpd_session.c */
-void session_accept(struct smtpd *d, uv_stream_t *server, int submission);
-void session_enter(struct session *s, enum session_state next);
-void session_reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void session_reply_raw(struct session *s, const char *text, size_t len);
+void smtpd_session_accept(struct smtpd *d, uv_stream_t *server, int submission);
+void smtpd_session_enter(struct session *s, enum session_state next);
+void smtpd_session_reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void smtpd_session_reply_raw(struct session *s, const char *text, size_t len);
 /* Reply and count it as an error (closes the session past max_errors). */
-void session_error(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void session_close(struct session *s, const char *why);
+void smtpd_session_error(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void smtpd_session_close(struct session *s, const char *why);
 /* Go on with buffered input after an asynchronous step finished. */
-void session_resume(struct session *s);
-void session_set_timer(struct session *s, long long seconds);
-void session_tls_started(struct session *s);
-void session_discard_input(struct session *s);
-void session_ref(struct session *s);
-void session_unref(struct session *s);
-int session_alive(const struct session *s);
+void smtpd_session_resume(struct session *s);
+void smtpd_session_set_timer(struct session *s, long long seconds);
+void smtpd_session_tls_started(struct session *s);
+void smtpd_session_discard_input(struct session *s);
+void smtpd_session_ref(struct session *s);
+void smtpd_session_unref(struct session *s);
+int smtpd_session_alive(const struct session *s);
 
 /* smtpd_commands.c */
-void commands_dispatch(struct session *s, const char *line, size_t len);
-void commands_auth_line(struct session *s, const char *line, size_t len);
-void transaction_free(struct session *s);
-void commands_rcpt_looked_up(struct session *s, uint32_t status);
-void session_write_ehlo(struct session *s);
+void smtpd_cmd_dispatch(struct session *s, const char *line, size_t len);
+void smtpd_cmd_auth_line(struct session *s, const char *line, size_t len);
+void smtpd_transaction_free(struct session *s);
+void smtpd_cmd_rcpt_looked_up(struct session *s, uint32_t status);
+void smtpd_session_write_ehlo(struct session *s);
 
 /* smtpd_data.c */
-void data_begin(struct session *s, int bdat);
+void smtpd_data_begin(struct session *s, int bdat);
 /* Feed octets of the body; returns octets consumed. */
-size_t data_feed(struct session *s, const uint8_t *in, size_t len);
-void data_abandon(struct session *s);
+size_t smtpd_data_feed(struct session *s, const uint8_t *in, size_t len);
+void smtpd_data_abandon(struct session *s);
 /* store pool events for a session's submission */
-void data_store_started(struct session *s, const char *qid);
-void data_store_committed(struct session *s, const struct ipc_submitted *m);
-void data_store_failed(struct session *s, uint32_t code, const char *why);
-void data_store_drained(struct session *s);
+void smtpd_data_store_started(struct session *s, const char *qid);
+void smtpd_data_store_committed(struct session *s, const struct ipc_submitted *m);
+void smtpd_data_store_failed(struct session *s, uint32_t code, const char *why);
+void smtpd_data_store_drained(struct session *s);
 
 /* smtpd_store.c */
-void store_start(struct smtpd *d);
-void store_stop(struct smtpd *d);
+void smtpd_store_start(struct smtpd *d);
+void smtpd_store_stop(struct smtpd *d);
 /* Get a ready submission connection for s: now from the pool (returns it)
- * or later through data_store_ready() / data_store_failed(). */
-void store_acquire(struct session *s);
-void store_release(struct smtpd *d, struct ipc_uv *c, int clean);
-void data_store_ready(struct session *s, struct ipc_uv *c);
+ * or later through smtpd_data_store_ready() / smtpd_data_store_failed(). */
+void smtpd_store_acquire(struct session *s);
+void smtpd_store_release(struct smtpd *d, struct ipc_uv *c, int clean);
+void smtpd_data_store_ready(struct session *s, struct ipc_uv *c);
 
 /* smtpd_dir.c */
-void dir_start(struct smtpd *d);
-void dir_stop(struct smtpd *d);
-/* Ask for addr; the answer comes to commands_rcpt_looked_up().  Answers at
+void smtpd_dir_start(struct smtpd *d);
+void smtpd_dir_stop(struct smtpd *d);
+/* Ask for addr; the answer comes to smtpd_cmd_rcpt_looked_up().  Answers at
  * once (IPC_DIR_UNAVAILABLE) when the gateway is not connected. */
-void dir_lookup(struct session *s, const char *addr);
-void dir_cancel(struct session *s);
+void smtpd_dir_lookup(struct session *s, const char *addr);
+void smtpd_dir_cancel(struct session *s);
 
 /* smtpd_tls.c */
-int tls_init(struct smtpd *d, char *why, size_t whysz);
-void tls_free_ctx(struct smtpd *d);
-struct tls_conn *tls_conn_new(struct smtpd *d);
-void tls_conn_free(struct tls_conn *t);
+int smtpd_tls_init(struct smtpd *d, char *why, size_t whysz);
+void smtpd_tls_free_ctx(struct smtpd *d);
+struct tls_conn *smtpd_tls_conn_new(struct smtpd *d);
+void smtpd_tls_conn_free(struct tls_conn *t);
 /* Ciphertext from the socket in; plaintext appended to the session input.
  * Returns 1 when the handshake just completed, 0 ok, -1 fatal (why set). */
-int tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why, size_t whysz);
+int smtpd_tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why, size_t whysz);
 /* Plaintext out: encrypted and written.  -1 fatal. */
-int tls_conn_write(struct session *s, const char *data, size_t len);
+int smtpd_tls_conn_write(struct session *s, const char *data, size_t len);
 /* Ciphertext the TLS engine wants written (handshake, alerts). */
-int tls_conn_flush(struct session *s);
-void tls_conn_describe(struct tls_conn *t, char *buf, size_t bufsz);
+int smtpd_tls_conn_flush(struct session *s);
+void smtpd_tls_conn_describe(struct tls_conn *t, char *buf, size_t bufsz);
 
 /* smtpd_auth.c */
-struct smtpd_users *users_load(const char *path, char *why, size_t whysz);
-void users_free(struct smtpd_users *u);
+struct smtpd_users *smtpd_users_load(const char *path, char *why, size_t whysz);
+void smtpd_users_free(struct smtpd_users *u);
 /* Decode base64 (strict); returns length or -1. */
-int auth_base64_decode(const char *in, size_t len, char *out, size_t outsz);
-/* Check user/password on a worker thread; calls commands_auth_done(). */
-void auth_check(struct session *s, const char *user, const char *pass);
-void commands_auth_done(struct session *s, int ok, const char *user);
+int smtpd_auth_base64_decode(const char *in, size_t len, char *out, size_t outsz);
+/* Check user/password on a worker thread; calls smtpd_cmd_auth_done(). */
+void smtpd_auth_check(struct session *s, const char *user, const char *pass);
+void smtpd_cmd_auth_done(struct session *s, int ok, const char *user);
 
 /* smtpd_io.c helpers used by TLS */
-int session_write_wire(struct session *s, const void *data, size_t len);
-int session_append_input(struct session *s, const uint8_t *data, size_t len);
+int smtpd_session_write_wire(struct session *s, const void *data, size_t len);
+int smtpd_session_append_input(struct session *s, const uint8_t *data, size_t len);
 
 #endif

@@ -23,7 +23,7 @@ struct smtpd_users {
     size_t n;
 };
 
-void users_free(struct smtpd_users *u)
+void smtpd_users_free(struct smtpd_users *u)
 {
     if (!u)
         return;
@@ -46,7 +46,7 @@ static int users_add(struct smtpd_users *u, const char *name, size_t nlen, const
     return 0;
 }
 
-struct smtpd_users *users_load(const char *path, char *why, size_t whysz)
+struct smtpd_users *smtpd_users_load(const char *path, char *why, size_t whysz)
 {
     FILE *f = fopen(path, "r");
     struct smtpd_users *u;
@@ -70,13 +70,13 @@ struct smtpd_users *users_load(const char *path, char *why, size_t whysz)
         if (!colon || colon == line || (size_t)(colon - line) > USER_MAX ||
             strlen(colon + 1) > HASH_MAX || colon[1] != '$') {
             snprintf(why, whysz, "%s:%u: expected user:crypt-hash (a $id$ hash)", path, lineno);
-            users_free(u);
+            smtpd_users_free(u);
             u = NULL;
             break;
         }
         if (users_add(u, line, (size_t)(colon - line), colon + 1) < 0) {
             snprintf(why, whysz, "out of memory");
-            users_free(u);
+            smtpd_users_free(u);
             u = NULL;
         }
     }
@@ -87,7 +87,7 @@ struct smtpd_users *users_load(const char *path, char *why, size_t whysz)
     return u;
 }
 
-int auth_base64_decode(const char *in, size_t len, char *out, size_t outsz)
+int smtpd_auth_base64_decode(const char *in, size_t len, char *out, size_t outsz)
 {
     unsigned char tmp[1024];
     size_t pad = 0;
@@ -150,18 +150,18 @@ static void auth_work_done(uv_work_t *req, int status)
     struct session *s = w->s;
 
     OPENSSL_cleanse(w->pass, sizeof(w->pass));
-    commands_auth_done(s, status == 0 && w->ok, w->user);
-    session_unref(s);
+    smtpd_cmd_auth_done(s, status == 0 && w->ok, w->user);
+    smtpd_session_unref(s);
     free(w);
 }
 
-void auth_check(struct session *s, const char *user, const char *pass)
+void smtpd_auth_check(struct session *s, const char *user, const char *pass)
 {
     struct smtpd_users *u = s->d->users;
     struct auth_work *w = calloc(1, sizeof(*w));
 
     if (!w) {
-        commands_auth_done(s, 0, user);
+        smtpd_cmd_auth_done(s, 0, user);
         return;
     }
     w->req.data = w;
@@ -177,10 +177,10 @@ void auth_check(struct session *s, const char *user, const char *pass)
             break;
         }
     }
-    session_ref(s);
+    smtpd_session_ref(s);
     if (uv_queue_work(s->d->loop, &w->req, auth_work_run, auth_work_done) < 0) {
-        session_unref(s);
+        smtpd_session_unref(s);
         free(w);
-        commands_auth_done(s, 0, user);
+        smtpd_cmd_auth_done(s, 0, user);
     }
 }

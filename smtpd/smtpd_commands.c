@@ -11,13 +11,13 @@ typedef void (*command_fn)(struct session *s, const char *arg, size_t len);
 
 /* ---- transaction ---------------------------------------------------------------- */
 
-void transaction_free(struct session *s)
+void smtpd_transaction_free(struct session *s)
 {
     struct transaction *tx = s->tx;
 
     if (!tx)
         return;
-    data_abandon(s);
+    smtpd_data_abandon(s);
     free(tx->rcpts);
     free(tx->chunk);
     free(tx);
@@ -27,8 +27,8 @@ void transaction_free(struct session *s)
 /* Back to the state after the greeting or EHLO, without a transaction. */
 static void session_reset(struct session *s)
 {
-    transaction_free(s);
-    session_enter(s, s->helo[0] ? SS_READY : SS_INIT);
+    smtpd_transaction_free(s);
+    smtpd_session_enter(s, s->helo[0] ? SS_READY : SS_INIT);
 }
 
 static int transaction_add_rcpt(struct transaction *tx, const struct smtp_rcpt_args *r)
@@ -51,40 +51,40 @@ static int transaction_add_rcpt(struct transaction *tx, const struct smtp_rcpt_a
 
 /* ---- greeting commands ------------------------------------------------------------ */
 
-void session_write_ehlo(struct session *s)
+void smtpd_session_write_ehlo(struct session *s)
 {
     struct smtpd *d = s->d;
     char line[300];
     int n;
 
     n = snprintf(line, sizeof(line), "250-%s\r\n", d->hostname);
-    session_reply_raw(s, line, (size_t)n);
-    session_reply_raw(s, "250-PIPELINING\r\n", 16);
+    smtpd_session_reply_raw(s, line, (size_t)n);
+    smtpd_session_reply_raw(s, "250-PIPELINING\r\n", 16);
     n = snprintf(line, sizeof(line), "250-SIZE %lld\r\n", d->cfg->smtpd.max_message_size);
-    session_reply_raw(s, line, (size_t)n);
-    session_reply_raw(s, "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n", 62);
+    smtpd_session_reply_raw(s, line, (size_t)n);
+    smtpd_session_reply_raw(s, "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n", 62);
     if (d->tls_ctx && !s->tls)
-        session_reply_raw(s, "250-STARTTLS\r\n", 14);
+        smtpd_session_reply_raw(s, "250-STARTTLS\r\n", 14);
     if (d->users && s->tls)
-        session_reply_raw(s, "250-AUTH PLAIN LOGIN\r\n", 22);
-    session_reply_raw(s, "250 CHUNKING\r\n", 14);
+        smtpd_session_reply_raw(s, "250-AUTH PLAIN LOGIN\r\n", 22);
+    smtpd_session_reply_raw(s, "250 CHUNKING\r\n", 14);
 }
 
 static void greet_command(struct session *s, const char *arg, size_t len, int esmtp)
 {
     if (len == 0 || len >= sizeof(s->helo) || memchr(arg, ' ', len)) {
-        session_error(s, 501, "5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
+        smtpd_session_error(s, 501, "5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
         return;
     }
     memcpy(s->helo, arg, len);
     s->helo[len] = '\0';
     s->esmtp = esmtp;
-    transaction_free(s);
-    session_enter(s, SS_READY);
+    smtpd_transaction_free(s);
+    smtpd_session_enter(s, SS_READY);
     if (esmtp)
-        session_write_ehlo(s);
+        smtpd_session_write_ehlo(s);
     else
-        session_reply(s, 250, "%s", s->d->hostname);
+        smtpd_session_reply(s, 250, "%s", s->d->hostname);
 }
 
 static void cmd_ehlo(struct session *s, const char *arg, size_t len)
@@ -105,35 +105,35 @@ static void cmd_mail(struct session *s, const char *arg, size_t len)
     struct transaction *tx;
 
     if (s->state == SS_INIT) {
-        session_error(s, 503, "5.5.1 Send EHLO or HELO first");
+        smtpd_session_error(s, 503, "5.5.1 Send EHLO or HELO first");
         return;
     }
     if (s->tx) {
-        session_error(s, 503, "5.5.1 Nested MAIL command");
+        smtpd_session_error(s, 503, "5.5.1 Nested MAIL command");
         return;
     }
     if (s->submission && !s->auth_user[0]) {
-        session_error(s, 530, "5.7.0 Authentication required");
+        smtpd_session_error(s, 530, "5.7.0 Authentication required");
         return;
     }
     tx = calloc(1, sizeof(*tx));
     if (!tx) {
-        session_reply(s, 451, "4.3.0 Out of memory, try again later");
+        smtpd_session_reply(s, 451, "4.3.0 Out of memory, try again later");
         return;
     }
     if (smtp_parse_mail(arg, len, &tx->mail, &err) < 0) {
         free(tx);
-        session_error(s, err.code, "%s", err.text);
+        smtpd_session_error(s, err.code, "%s", err.text);
         return;
     }
     if (tx->mail.has_size && tx->mail.size > (uint64_t)s->d->cfg->smtpd.max_message_size) {
         free(tx);
-        session_error(s, 552, "5.3.4 Message size exceeds fixed limit");
+        smtpd_session_error(s, 552, "5.3.4 Message size exceeds fixed limit");
         return;
     }
     s->tx = tx;
-    session_enter(s, SS_MAIL);
-    session_reply(s, 250, "2.1.0 Ok");
+    smtpd_session_enter(s, SS_MAIL);
+    smtpd_session_reply(s, 250, "2.1.0 Ok");
 }
 
 /* ---- RCPT ------------------------------------------------------------------------------ */
@@ -141,25 +141,25 @@ static void cmd_mail(struct session *s, const char *arg, size_t len)
 static void rcpt_accept(struct session *s, const struct smtp_rcpt_args *r)
 {
     if (transaction_add_rcpt(s->tx, r) < 0) {
-        session_reply(s, 451, "4.3.0 Out of memory, try again later");
+        smtpd_session_reply(s, 451, "4.3.0 Out of memory, try again later");
         return;
     }
-    session_enter(s, SS_RCPT);
-    session_reply(s, 250, "2.1.5 Ok");
+    smtpd_session_enter(s, SS_RCPT);
+    smtpd_session_reply(s, 250, "2.1.5 Ok");
 }
 
-void commands_rcpt_looked_up(struct session *s, uint32_t status)
+void smtpd_cmd_rcpt_looked_up(struct session *s, uint32_t status)
 {
-    if (!session_alive(s) || s->state != SS_RCPT_LOOKUP)
+    if (!smtpd_session_alive(s) || s->state != SS_RCPT_LOOKUP)
         return;
-    session_enter(s, s->tx->nrcpt ? SS_RCPT : SS_MAIL);
+    smtpd_session_enter(s, s->tx->nrcpt ? SS_RCPT : SS_MAIL);
     if (status == IPC_DIR_FOUND)
         rcpt_accept(s, &s->pending_rcpt);
     else if (status == IPC_DIR_UNKNOWN)
-        session_error(s, 550, "5.1.1 Mailbox unknown in postoffice directory");
+        smtpd_session_error(s, 550, "5.1.1 Mailbox unknown in postoffice directory");
     else
-        session_reply(s, 450, "4.2.0 Postoffice directory unavailable, try again later");
-    session_resume(s);
+        smtpd_session_reply(s, 450, "4.2.0 Postoffice directory unavailable, try again later");
+    smtpd_session_resume(s);
 }
 
 static void cmd_rcpt(struct session *s, const char *arg, size_t len)
@@ -170,27 +170,27 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
     const char *domain;
 
     if (!s->tx || s->tx->used_bdat) {
-        session_error(s, 503, s->tx ? "5.5.1 RCPT not allowed after BDAT" : "5.5.1 Need MAIL command");
+        smtpd_session_error(s, 503, s->tx ? "5.5.1 RCPT not allowed after BDAT" : "5.5.1 Need MAIL command");
         return;
     }
     if (smtp_parse_rcpt(arg, len, s->tx->mail.smtputf8, &s->pending_rcpt, &err) < 0) {
-        session_error(s, err.code, "%s", err.text);
+        smtpd_session_error(s, err.code, "%s", err.text);
         return;
     }
     if (s->tx->nrcpt >= (unsigned)d->cfg->smtpd.max_recipients) {
-        session_reply(s, 452, "4.5.3 Too many recipients");
+        smtpd_session_reply(s, 452, "4.5.3 Too many recipients");
         return;
     }
     domain = smtp_addr_domain(s->pending_rcpt.rcpt);
     if (d->cfg->gateway.domain[0] && strcasecmp(domain, d->cfg->gateway.domain) == 0) {
-        session_enter(s, SS_RCPT_LOOKUP);
-        dir_lookup(s, s->pending_rcpt.rcpt);
+        smtpd_session_enter(s, SS_RCPT_LOOKUP);
+        smtpd_dir_lookup(s, s->pending_rcpt.rcpt);
         return;
     }
     route = domain[0] ? tm_lookup(&d->tmap, domain) : NULL;
     if (route && route->kind == TM_ERROR) {
         /* The router would only bounce it: say so now. */
-        session_error(s, route->status[0] == '4' ? 450 : 550, "%s %s", route->status, route->text);
+        smtpd_session_error(s, route->status[0] == '4' ? 450 : 550, "%s %s", route->status, route->text);
         return;
     }
     if (domain[0] && tm_domain_listed(domain, d->cfg->smtpd.local_domains)) {
@@ -199,7 +199,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
         } else {
             log_info("session %llu: [%s] <%s>: local domain without a mailbox route",
                      (unsigned long long)s->id, s->peer_ip, s->pending_rcpt.rcpt);
-            session_error(s, 550, "5.1.1 Mailbox unavailable: no route for this local domain");
+            smtpd_session_error(s, 550, "5.1.1 Mailbox unavailable: no route for this local domain");
         }
         return;
     }
@@ -209,7 +209,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
     }
     log_info("session %llu: [%s] relay denied to <%s>", (unsigned long long)s->id, s->peer_ip,
              s->pending_rcpt.rcpt);
-    session_error(s, 554, "5.7.1 Relay access denied");
+    smtpd_session_error(s, 554, "5.7.1 Relay access denied");
 }
 
 /* ---- DATA, BDAT ---------------------------------------------------------------------- */
@@ -217,15 +217,15 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
 static int data_allowed(struct session *s, int bdat)
 {
     if (!s->tx) {
-        session_error(s, 503, "5.5.1 Need MAIL command");
+        smtpd_session_error(s, 503, "5.5.1 Need MAIL command");
         return 0;
     }
     if (!bdat && s->tx->used_bdat) {
-        session_error(s, 503, "5.5.1 DATA not allowed after BDAT");
+        smtpd_session_error(s, 503, "5.5.1 DATA not allowed after BDAT");
         return 0;
     }
     if (s->tx->nrcpt == 0) {
-        session_error(s, 503, "5.5.1 No valid recipients");
+        smtpd_session_error(s, 503, "5.5.1 No valid recipients");
         return 0;
     }
     return 1;
@@ -234,11 +234,11 @@ static int data_allowed(struct session *s, int bdat)
 static void cmd_data(struct session *s, const char *arg, size_t len)
 {
     if (len) {
-        session_error(s, 501, "5.5.4 Syntax: DATA");
+        smtpd_session_error(s, 501, "5.5.4 Syntax: DATA");
         return;
     }
     if (data_allowed(s, 0))
-        data_begin(s, 0);
+        smtpd_data_begin(s, 0);
 }
 
 static void cmd_bdat(struct session *s, const char *arg, size_t len)
@@ -248,7 +248,7 @@ static void cmd_bdat(struct session *s, const char *arg, size_t len)
     int last;
 
     if (smtp_parse_bdat(arg, len, &size, &last, &err) < 0) {
-        session_error(s, err.code, "%s", err.text);
+        smtpd_session_error(s, err.code, "%s", err.text);
         return;
     }
     if (!s->tx || s->tx->nrcpt == 0) {
@@ -256,7 +256,7 @@ static void cmd_bdat(struct session *s, const char *arg, size_t len)
         int no_mail = !s->tx;
 
         if (!s->tx && !(s->tx = calloc(1, sizeof(*s->tx)))) {
-            session_close(s, "out of memory");
+            smtpd_session_close(s, "out of memory");
             return;
         }
         s->tx->bdat_discard = no_mail ? 2 : 1;
@@ -264,15 +264,15 @@ static void cmd_bdat(struct session *s, const char *arg, size_t len)
     s->tx->bdat_left = s->tx->bdat_size = size;
     s->tx->bdat_last = last;
     if (s->tx->bdat_discard) {
-        session_enter(s, SS_BDAT);
+        smtpd_session_enter(s, SS_BDAT);
         return;
     }
     if (!s->tx->used_bdat) {
         s->tx->used_bdat = 1;
-        data_begin(s, 1);
+        smtpd_data_begin(s, 1);
         return;
     }
-    session_enter(s, SS_BDAT);
+    smtpd_session_enter(s, SS_BDAT);
 }
 
 /* ---- the small ones ------------------------------------------------------------------ */
@@ -280,37 +280,37 @@ static void cmd_bdat(struct session *s, const char *arg, size_t len)
 static void cmd_rset(struct session *s, const char *arg, size_t len)
 {
     session_reset(s);
-    session_reply(s, 250, "2.0.0 Ok");
+    smtpd_session_reply(s, 250, "2.0.0 Ok");
 }
 
 static void cmd_noop(struct session *s, const char *arg, size_t len)
 {
-    session_reply(s, 250, "2.0.0 Ok");
+    smtpd_session_reply(s, 250, "2.0.0 Ok");
 }
 
 static void cmd_help(struct session *s, const char *arg, size_t len)
 {
-    session_reply(s, 214, "2.0.0 See RFC 5321");
+    smtpd_session_reply(s, 214, "2.0.0 See RFC 5321");
 }
 
 static void cmd_vrfy(struct session *s, const char *arg, size_t len)
 {
     if (len == 0)
-        session_error(s, 501, "5.5.4 Syntax: VRFY address");
+        smtpd_session_error(s, 501, "5.5.4 Syntax: VRFY address");
     else
-        session_reply(s, 252, "2.5.0 Cannot VRFY user, but will accept message");
+        smtpd_session_reply(s, 252, "2.5.0 Cannot VRFY user, but will accept message");
 }
 
 static void cmd_expn(struct session *s, const char *arg, size_t len)
 {
-    session_error(s, 502, "5.5.1 EXPN is not available");
+    smtpd_session_error(s, 502, "5.5.1 EXPN is not available");
 }
 
 static void cmd_quit(struct session *s, const char *arg, size_t len)
 {
-    session_reply(s, 221, "2.0.0 Bye");
-    transaction_free(s);
-    session_enter(s, SS_CLOSING);
+    smtpd_session_reply(s, 221, "2.0.0 Bye");
+    smtpd_transaction_free(s);
+    smtpd_session_enter(s, SS_CLOSING);
 }
 
 /* ---- STARTTLS ------------------------------------------------------------------------ */
@@ -318,43 +318,43 @@ static void cmd_quit(struct session *s, const char *arg, size_t len)
 static void cmd_starttls(struct session *s, const char *arg, size_t len)
 {
     if (!s->d->tls_ctx) {
-        session_error(s, 502, "5.5.1 STARTTLS not available");
+        smtpd_session_error(s, 502, "5.5.1 STARTTLS not available");
         return;
     }
     if (len) {
-        session_error(s, 501, "5.5.4 Syntax: STARTTLS");
+        smtpd_session_error(s, 501, "5.5.4 Syntax: STARTTLS");
         return;
     }
     if (s->tls) {
-        session_error(s, 503, "5.5.1 TLS already active");
+        smtpd_session_error(s, 503, "5.5.1 TLS already active");
         return;
     }
-    s->tls = tls_conn_new(s->d);
+    s->tls = smtpd_tls_conn_new(s->d);
     if (!s->tls) {
-        session_reply(s, 454, "4.7.0 TLS not available due to temporary reason");
+        smtpd_session_reply(s, 454, "4.7.0 TLS not available due to temporary reason");
         return;
     }
-    session_reply(s, 220, "2.0.0 Ready to start TLS");
+    smtpd_session_reply(s, 220, "2.0.0 Ready to start TLS");
     /* RFC 3207 4.2: anything the client pipelined after STARTTLS is dropped. */
-    session_discard_input(s);
-    transaction_free(s);
-    session_enter(s, SS_TLS);
-    session_set_timer(s, s->d->cfg->smtpd.command_timeout);
+    smtpd_session_discard_input(s);
+    smtpd_transaction_free(s);
+    smtpd_session_enter(s, SS_TLS);
+    smtpd_session_set_timer(s, s->d->cfg->smtpd.command_timeout);
 }
 
 /* ---- AUTH ------------------------------------------------------------------------------ */
 
 static void auth_fail(struct session *s, int code, const char *text)
 {
-    session_enter(s, SS_READY);
-    session_error(s, code, "%s", text);
+    smtpd_session_enter(s, SS_READY);
+    smtpd_session_error(s, code, "%s", text);
 }
 
 /* "authzid NUL authcid NUL passwd" */
 static void auth_plain(struct session *s, const char *b64, size_t len)
 {
     char buf[512], user[128];
-    int n = auth_base64_decode(b64, len, buf, sizeof(buf) - 1);
+    int n = smtpd_auth_base64_decode(b64, len, buf, sizeof(buf) - 1);
     const char *authcid, *pass;
 
     if (n < 0) {
@@ -370,14 +370,14 @@ static void auth_plain(struct session *s, const char *b64, size_t len)
         return;
     }
     snprintf(user, sizeof(user), "%s", authcid + 1);
-    session_enter(s, SS_AUTH_CHECK);
-    auth_check(s, user, pass + 1);
+    smtpd_session_enter(s, SS_AUTH_CHECK);
+    smtpd_auth_check(s, user, pass + 1);
 }
 
 static void auth_login_step(struct session *s, const char *b64, size_t len)
 {
     char buf[256];
-    int n = auth_base64_decode(b64, len, buf, sizeof(buf) - 1);
+    int n = smtpd_auth_base64_decode(b64, len, buf, sizeof(buf) - 1);
 
     if (n < 0) {
         auth_fail(s, 501, "5.5.2 Invalid base64 data");
@@ -387,15 +387,15 @@ static void auth_login_step(struct session *s, const char *b64, size_t len)
     if (s->auth_step == 0) {
         snprintf(s->auth_login_user, sizeof(s->auth_login_user), "%s", buf);
         s->auth_step = 1;
-        session_enter(s, SS_AUTH);
-        session_reply_raw(s, "334 UGFzc3dvcmQ6\r\n", 18);
+        smtpd_session_enter(s, SS_AUTH);
+        smtpd_session_reply_raw(s, "334 UGFzc3dvcmQ6\r\n", 18);
         return;
     }
-    session_enter(s, SS_AUTH_CHECK);
-    auth_check(s, s->auth_login_user, buf);
+    smtpd_session_enter(s, SS_AUTH_CHECK);
+    smtpd_auth_check(s, s->auth_login_user, buf);
 }
 
-void commands_auth_line(struct session *s, const char *line, size_t len)
+void smtpd_cmd_auth_line(struct session *s, const char *line, size_t len)
 {
     if (len == 1 && line[0] == '*') {
         auth_fail(s, 501, "5.7.0 Authentication cancelled");
@@ -407,23 +407,23 @@ void commands_auth_line(struct session *s, const char *line, size_t len)
         auth_login_step(s, line, len);
 }
 
-void commands_auth_done(struct session *s, int ok, const char *user)
+void smtpd_cmd_auth_done(struct session *s, int ok, const char *user)
 {
     memset(s->auth_login_user, 0, sizeof(s->auth_login_user));
-    if (!session_alive(s))
+    if (!smtpd_session_alive(s))
         return;
-    session_enter(s, SS_READY);
+    smtpd_session_enter(s, SS_READY);
     if (ok) {
         snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
         log_info("session %llu: [%s] authenticated as %s", (unsigned long long)s->id, s->peer_ip,
                  user);
-        session_reply(s, 235, "2.7.0 Authentication successful");
+        smtpd_session_reply(s, 235, "2.7.0 Authentication successful");
     } else {
         log_notice("session %llu: [%s] authentication failed for %s", (unsigned long long)s->id,
                    s->peer_ip, user);
-        session_error(s, 535, "5.7.8 Authentication credentials invalid");
+        smtpd_session_error(s, 535, "5.7.8 Authentication credentials invalid");
     }
-    session_resume(s);
+    smtpd_session_resume(s);
 }
 
 static void cmd_auth(struct session *s, const char *arg, size_t len)
@@ -433,15 +433,15 @@ static void cmd_auth(struct session *s, const char *arg, size_t len)
     size_t ilen;
 
     if (!s->d->users) {
-        session_error(s, 502, "5.5.1 AUTH not available");
+        smtpd_session_error(s, 502, "5.5.1 AUTH not available");
         return;
     }
     if (!s->tls) {
-        session_error(s, 538, "5.7.11 Encryption required for requested authentication mechanism");
+        smtpd_session_error(s, 538, "5.7.11 Encryption required for requested authentication mechanism");
         return;
     }
     if (s->state == SS_INIT || s->auth_user[0] || s->tx) {
-        session_error(s, 503, s->auth_user[0] ? "5.5.1 Already authenticated"
+        smtpd_session_error(s, 503, s->auth_user[0] ? "5.5.1 Already authenticated"
                               : s->tx ? "5.5.1 AUTH not allowed during a transaction"
                                       : "5.5.1 Send EHLO first");
         return;
@@ -456,21 +456,21 @@ static void cmd_auth(struct session *s, const char *arg, size_t len)
     if (mlen == 5 && strncasecmp(arg, "PLAIN", 5) == 0) {
         s->auth_mech = 'P';
         if (ilen == 0) {
-            session_enter(s, SS_AUTH);
-            session_reply_raw(s, "334 \r\n", 6);
+            smtpd_session_enter(s, SS_AUTH);
+            smtpd_session_reply_raw(s, "334 \r\n", 6);
         } else {
             auth_plain(s, initial, ilen == 1 && *initial == '=' ? 0 : ilen);
         }
     } else if (mlen == 5 && strncasecmp(arg, "LOGIN", 5) == 0) {
         s->auth_mech = 'L';
         if (ilen == 0) {
-            session_enter(s, SS_AUTH);
-            session_reply_raw(s, "334 VXNlcm5hbWU6\r\n", 18);
+            smtpd_session_enter(s, SS_AUTH);
+            smtpd_session_reply_raw(s, "334 VXNlcm5hbWU6\r\n", 18);
         } else {
             auth_login_step(s, initial, ilen);
         }
     } else {
-        session_error(s, 504, "5.5.4 Unrecognized authentication mechanism");
+        smtpd_session_error(s, 504, "5.5.4 Unrecognized authentication mechanism");
     }
 }
 
@@ -484,17 +484,17 @@ static const command_fn command_table[SMTP_V_COUNT] = {
     [SMTP_V_STARTTLS] = cmd_starttls, [SMTP_V_AUTH] = cmd_auth,
 };
 
-void commands_dispatch(struct session *s, const char *line, size_t len)
+void smtpd_cmd_dispatch(struct session *s, const char *line, size_t len)
 {
     struct smtp_cmd cmd;
     struct smtp_error err;
 
     if (smtp_parse_command(line, len, &cmd, &err) < 0) {
-        session_error(s, err.code, "%s", err.text);
+        smtpd_session_error(s, err.code, "%s", err.text);
         return;
     }
     if (cmd.verb == SMTP_V_UNKNOWN || !command_table[cmd.verb]) {
-        session_error(s, 500, "5.5.1 Command unrecognized");
+        smtpd_session_error(s, 500, "5.5.1 Command unrecognized");
         return;
     }
     command_table[cmd.verb](s, cmd.arg, cmd.arg_len);

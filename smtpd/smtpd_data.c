@@ -31,7 +31,7 @@ static void data_send_chunk(struct session *s)
     if (tx->store && !tx->store_failed && !tx->too_big) {
         if (ipc_encode_submit_chunk(ipc_uv_out(tx->store), 0, &c) < 0 ||
             ipc_uv_flush(tx->store) < 0) {
-            /* ipc_uv reports the loss through data_store_failed(). */
+            /* ipc_uv reports the loss through smtpd_data_store_failed(). */
         }
     }
     tx->size += tx->chunk_len;
@@ -92,21 +92,21 @@ static void data_add_submission_headers(struct session *s)
 
 /* ---- opening the submission -------------------------------------------------------- */
 
-void data_begin(struct session *s, int bdat)
+void smtpd_data_begin(struct session *s, int bdat)
 {
     struct transaction *tx = s->tx;
 
     tx->chunk = malloc(SMTPD_CHUNK);
     if (!tx->chunk) {
-        session_reply(s, 451, "4.3.0 Out of memory, try again later");
+        smtpd_session_reply(s, 451, "4.3.0 Out of memory, try again later");
         return;
     }
     tx->chunk_len = 0;
-    session_enter(s, SS_DATA_OPEN);
-    store_acquire(s);
+    smtpd_session_enter(s, SS_DATA_OPEN);
+    smtpd_store_acquire(s);
 }
 
-void data_store_ready(struct session *s, struct ipc_uv *c)
+void smtpd_data_store_ready(struct session *s, struct ipc_uv *c)
 {
     struct transaction *tx = s->tx;
     struct ipc_submit_begin b = {.ret = tx->mail.ret == SMTP_RET_FULL   ? IPC_RET_FULL
@@ -130,27 +130,27 @@ void data_store_ready(struct session *s, struct ipc_uv *c)
     ipc_uv_flush(c);
 }
 
-void data_store_started(struct session *s, const char *qid)
+void smtpd_data_store_started(struct session *s, const char *qid)
 {
     struct transaction *tx = s->tx;
 
     if (s->state != SS_DATA_OPEN)
         return;
     snprintf(tx->qid, sizeof(tx->qid), "%s", qid);
-    body_filter_init(&tx->filter, tx->used_bdat ? BODY_MODE_BDAT : BODY_MODE_DATA,
+    smtp_body_filter_init(&tx->filter, tx->used_bdat ? BODY_MODE_BDAT : BODY_MODE_DATA,
                      SMTPD_TEXT_LINE_MAX);
     data_add_received(s);
     if (tx->used_bdat) {
-        session_enter(s, SS_BDAT);
+        smtpd_session_enter(s, SS_BDAT);
     } else {
-        session_reply(s, 354, "End data with <CR><LF>.<CR><LF>");
-        session_enter(s, SS_DATA);
+        smtpd_session_reply(s, 354, "End data with <CR><LF>.<CR><LF>");
+        smtpd_session_enter(s, SS_DATA);
     }
-    session_resume(s);
+    smtpd_session_resume(s);
 }
 
 /* The store could not be reached or failed: the message is refused with 4xx. */
-void data_store_failed(struct session *s, uint32_t code, const char *why)
+void smtpd_data_store_failed(struct session *s, uint32_t code, const char *why)
 {
     struct transaction *tx = s->tx;
 
@@ -169,21 +169,21 @@ void data_store_failed(struct session *s, uint32_t code, const char *why)
         if (tx->used_bdat) {
             /* The chunk's octets still have to be read before the reply. */
             tx->bdat_discard = 1;
-            session_enter(s, SS_BDAT);
+            smtpd_session_enter(s, SS_BDAT);
         } else {
-            session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
-            transaction_free(s);
-            session_enter(s, SS_READY);
+            smtpd_session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
+            smtpd_transaction_free(s);
+            smtpd_session_enter(s, SS_READY);
         }
-        session_resume(s);
+        smtpd_session_resume(s);
         break;
     case SS_COMMIT:
-        session_reply(s, code == IPC_ERR_NOSPACE ? 452 : 451, "%s",
+        smtpd_session_reply(s, code == IPC_ERR_NOSPACE ? 452 : 451, "%s",
                       code == IPC_ERR_NOSPACE ? "4.3.1 Mail store out of space, try again later"
                                               : "4.3.0 Mail store failed, try again later");
-        transaction_free(s);
-        session_enter(s, SS_READY);
-        session_resume(s);
+        smtpd_transaction_free(s);
+        smtpd_session_enter(s, SS_READY);
+        smtpd_session_resume(s);
         break;
     default:
         /* DATA/BDAT goes on to the end and is refused there. */
@@ -191,10 +191,10 @@ void data_store_failed(struct session *s, uint32_t code, const char *why)
     }
 }
 
-void data_store_drained(struct session *s)
+void smtpd_data_store_drained(struct session *s)
 {
     if (s->state == SS_DATA || s->state == SS_BDAT)
-        session_resume(s);
+        smtpd_session_resume(s);
 }
 
 /* ---- the end of the message --------------------------------------------------------- */
@@ -234,23 +234,23 @@ static void data_end(struct session *s)
     if (code) {
         log_info("session %llu: %s: message from <%s> refused: %d %s", (unsigned long long)s->id,
                  tx->qid[0] ? tx->qid : "-", tx->mail.sender, code, text);
-        transaction_free(s);
-        session_enter(s, SS_READY);
+        smtpd_transaction_free(s);
+        smtpd_session_enter(s, SS_READY);
         if (code >= 500)
-            session_error(s, code, "%s", text);
+            smtpd_session_error(s, code, "%s", text);
         else
-            session_reply(s, code, "%s", text);
+            smtpd_session_reply(s, code, "%s", text);
         return;
     }
     commit.size = tx->size;
-    session_enter(s, SS_COMMIT);
+    smtpd_session_enter(s, SS_COMMIT);
     if (ipc_encode_submit_commit(ipc_uv_out(tx->store), ipc_uv_request_id(tx->store), &commit) < 0 ||
         ipc_uv_flush(tx->store) < 0)
-        return; /* the loss comes back as data_store_failed() */
-    session_set_timer(s, s->d->cfg->smtpd.dot_timeout / 2);
+        return; /* the loss comes back as smtpd_data_store_failed() */
+    smtpd_session_set_timer(s, s->d->cfg->smtpd.dot_timeout / 2);
 }
 
-void data_store_committed(struct session *s, const struct ipc_submitted *m)
+void smtpd_data_store_committed(struct session *s, const struct ipc_submitted *m)
 {
     struct transaction *tx = s->tx;
 
@@ -259,21 +259,21 @@ void data_store_committed(struct session *s, const struct ipc_submitted *m)
     log_info("%s: from=<%s> size=%llu nrcpt=%u client=[%s]%s%s", m->qid, tx->mail.sender,
              (unsigned long long)tx->size, tx->nrcpt, s->peer_ip,
              s->auth_user[0] ? " user=" : "", s->auth_user);
-    store_release(s->d, tx->store, 1);
+    smtpd_store_release(s->d, tx->store, 1);
     tx->store = NULL;
-    session_reply(s, 250, "2.0.0 Ok: queued as %s", m->qid);
-    transaction_free(s);
-    session_enter(s, SS_READY);
-    session_resume(s);
+    smtpd_session_reply(s, 250, "2.0.0 Ok: queued as %s", m->qid);
+    smtpd_transaction_free(s);
+    smtpd_session_enter(s, SS_READY);
+    smtpd_session_resume(s);
 }
 
 /* Session or transaction ends before the commit: the store forgets it. */
-void data_abandon(struct session *s)
+void smtpd_data_abandon(struct session *s)
 {
     struct transaction *tx = s->tx;
 
     if (tx && tx->store) {
-        store_release(s->d, tx->store, 0);
+        smtpd_store_release(s->d, tx->store, 0);
         tx->store = NULL;
     }
 }
@@ -295,7 +295,7 @@ static size_t data_filter(struct session *s, const uint8_t *in, size_t len, enum
             data_send_chunk(s);
             continue;
         }
-        used += body_filter_feed(&tx->filter, in + used, len - used, tx->chunk + tx->chunk_len,
+        used += smtp_body_filter_feed(&tx->filter, in + used, len - used, tx->chunk + tx->chunk_len,
                                  room, &outlen, ev);
         if (!tx->too_big && tx->size + tx->chunk_len + outlen >
                                 (uint64_t)s->d->cfg->smtpd.max_message_size + ADDED_HEADER_ROOM)
@@ -327,29 +327,29 @@ static size_t data_feed_bdat(struct session *s, const uint8_t *in, size_t len)
         return take;
     if (tx->bdat_discard) {
         if (tx->store_failed)
-            session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
+            smtpd_session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
         else
-            session_error(s, 503, "5.5.1 %s",
+            smtpd_session_error(s, 503, "5.5.1 %s",
                           tx->bdat_discard == 2 ? "Need MAIL command" : "No valid recipients");
         if (tx->bdat_last || tx->store_failed || tx->nrcpt == 0) {
-            transaction_free(s);
-            session_enter(s, s->helo[0] ? SS_READY : SS_INIT);
+            smtpd_transaction_free(s);
+            smtpd_session_enter(s, s->helo[0] ? SS_READY : SS_INIT);
         } else {
-            session_enter(s, SS_RCPT);
+            smtpd_session_enter(s, SS_RCPT);
         }
         return take;
     }
     if (tx->bdat_last) {
-        body_filter_finish(&tx->filter);
+        smtp_body_filter_finish(&tx->filter);
         data_end(s);
         return take;
     }
-    session_enter(s, SS_RCPT);
-    session_reply(s, 250, "2.0.0 %llu octets received", (unsigned long long)tx->bdat_size);
+    smtpd_session_enter(s, SS_RCPT);
+    smtpd_session_reply(s, 250, "2.0.0 %llu octets received", (unsigned long long)tx->bdat_size);
     return take;
 }
 
-size_t data_feed(struct session *s, const uint8_t *in, size_t len)
+size_t smtpd_data_feed(struct session *s, const uint8_t *in, size_t len)
 {
     enum body_event ev;
     size_t used;

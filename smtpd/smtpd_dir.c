@@ -30,8 +30,8 @@ static void dir_answer(unsigned i, uint32_t status)
 
     waits[i] = waits[--nwaits];
     s->dir_request = 0;
-    commands_rcpt_looked_up(s, status);
-    session_unref(s);
+    smtpd_cmd_rcpt_looked_up(s, status);
+    smtpd_session_unref(s);
 }
 
 static void dir_answer_all(uint32_t status)
@@ -79,7 +79,7 @@ static void dir_timeout_cb(uv_timer_t *t)
 
 static uv_timer_t dir_timer;
 
-void dir_start(struct smtpd *d)
+void smtpd_dir_start(struct smtpd *d)
 {
     if (!d->cfg->gateway.domain[0])
         return;
@@ -91,7 +91,7 @@ void dir_start(struct smtpd *d)
     uv_timer_start(&dir_timer, dir_timeout_cb, DIR_RETRY_MS, DIR_RETRY_MS);
 }
 
-void dir_stop(struct smtpd *d)
+void smtpd_dir_stop(struct smtpd *d)
 {
     if (!d->dir.link)
         return;
@@ -104,14 +104,14 @@ void dir_stop(struct smtpd *d)
     waits_cap = 0;
 }
 
-void dir_lookup(struct session *s, const char *addr)
+void smtpd_dir_lookup(struct session *s, const char *addr)
 {
     struct ipc_uv *conn = ipc_link_conn(s->d->dir.link);
     struct ipc_dir_lookup q;
     uint32_t id;
 
     if (!conn) {
-        commands_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
+        smtpd_cmd_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
         return;
     }
     if (nwaits == waits_cap) {
@@ -119,7 +119,7 @@ void dir_lookup(struct session *s, const char *addr)
         struct dir_wait *p = realloc(waits, cap * sizeof(*p));
 
         if (!p) {
-            commands_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
+            smtpd_cmd_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
             return;
         }
         waits = p;
@@ -128,16 +128,16 @@ void dir_lookup(struct session *s, const char *addr)
     snprintf(q.addr, sizeof(q.addr), "%s", addr);
     id = ipc_uv_request_id(conn);
     if (ipc_encode_dir_lookup(ipc_uv_out(conn), id, &q) < 0 || ipc_uv_flush(conn) < 0) {
-        commands_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
+        smtpd_cmd_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
         return;
     }
     waits[nwaits++] = (struct dir_wait){.s = s, .request = id,
                                         .deadline_us = mono_us() + DIR_LOOKUP_TIMEOUT_US};
     s->dir_request = id;
-    session_ref(s);
+    smtpd_session_ref(s);
 }
 
-void dir_cancel(struct session *s)
+void smtpd_dir_cancel(struct session *s)
 {
     if (!s->dir_request)
         return;
@@ -145,7 +145,7 @@ void dir_cancel(struct session *s)
         if (waits[i].s == s) {
             waits[i] = waits[--nwaits];
             s->dir_request = 0;
-            session_unref(s);
+            smtpd_session_unref(s);
             return;
         }
     }

@@ -31,7 +31,7 @@ static void listener_cb(uv_stream_t *server, int status)
         log_error("%s: accept failed: %s", l->name, uv_strerror(status));
         return;
     }
-    session_accept(l->d, server, l->submission);
+    smtpd_session_accept(l->d, server, l->submission);
 }
 
 /* "1.2.3.4:25" or "[::1]:25" into a socket address. */
@@ -131,9 +131,9 @@ static void smtpd_settings(struct smtpd *d)
     if (config_socket_path(c, "store", d->store_socket, sizeof(d->store_socket)) < 0 ||
         config_socket_path(c, "gateway", d->gateway_socket, sizeof(d->gateway_socket)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
-    if (tls_init(d, why, sizeof(why)) < 0)
+    if (smtpd_tls_init(d, why, sizeof(why)) < 0)
         log_fatal("STARTTLS: %s", why);
-    if (c->smtpd.auth_users_file[0] && !(d->users = users_load(c->smtpd.auth_users_file, why, sizeof(why))))
+    if (c->smtpd.auth_users_file[0] && !(d->users = smtpd_users_load(c->smtpd.auth_users_file, why, sizeof(why))))
         log_fatal("smtpd.auth_users_file: %s", why);
     if (tm_load_file(c->router.transport_map, &d->tmap, why, sizeof(why)) < 0)
         log_fatal("router.transport_map refused:\n%s", why);
@@ -162,8 +162,8 @@ static void smtpd_stop(struct smtpd *d)
     log_notice("stopping: no new sessions; %u open sessions are closed", d->nsessions);
     for (struct smtpd_listener *l = d->listeners; l; l = l->next)
         uv_close((uv_handle_t *)&l->tcp, NULL);
-    store_stop(d);
-    dir_stop(d);
+    smtpd_store_stop(d);
+    smtpd_dir_stop(d);
     daemon_signals_close(&sigs);
 }
 
@@ -173,7 +173,7 @@ static void close_session_handle(uv_handle_t *h, void *arg)
     if (!uv_is_closing(h) && h->type == UV_TCP) {
         struct session *s = h->data;
 
-        session_close(s, "server stopping");
+        smtpd_session_close(s, "server stopping");
     }
 }
 
@@ -192,14 +192,14 @@ static void smtpd_reload(struct smtpd *d)
         config_free(n);
         return;
     }
-    if (n->smtpd.auth_users_file[0] && !(u = users_load(n->smtpd.auth_users_file, why, sizeof(why)))) {
+    if (n->smtpd.auth_users_file[0] && !(u = smtpd_users_load(n->smtpd.auth_users_file, why, sizeof(why)))) {
         log_error("reload refused: smtpd.auth_users_file: %s", why);
         tm_free(&map);
         config_free(n);
         return;
     }
     log_set_level(n->global.log_level);
-    users_free(d->users);
+    smtpd_users_free(d->users);
     d->users = u;
     tm_free(&d->tmap);
     d->tmap = map;
@@ -233,13 +233,13 @@ int main(int argc, char **argv)
     listen_all(d, d->cfg->smtpd.submission_listen, 1);
     if (!d->listeners)
         log_fatal("no listeners: set smtpd.listen or smtpd.submission_listen");
-    store_start(d);
-    dir_start(d);
+    smtpd_store_start(d);
+    smtpd_dir_start(d);
     daemon_signals_start(d->loop, &sigs, signal_cb);
     log_notice("started, config %s, host name %s", d->cfg->source, d->hostname);
     uv_run(d->loop, UV_RUN_DEFAULT);
-    tls_free_ctx(d);
-    users_free(d->users);
+    smtpd_tls_free_ctx(d);
+    smtpd_users_free(d->users);
     tm_free(&d->tmap);
     while (d->listeners) {
         struct smtpd_listener *l = d->listeners;

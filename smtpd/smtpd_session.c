@@ -22,12 +22,12 @@ static uint8_t session_read_buf[64 * 1024];
 
 /* ---- lifetime ----------------------------------------------------------------- */
 
-int session_alive(const struct session *s)
+int smtpd_session_alive(const struct session *s)
 {
     return s->state != SS_CLOSING;
 }
 
-void session_ref(struct session *s)
+void smtpd_session_ref(struct session *s)
 {
     s->refs++;
 }
@@ -36,16 +36,16 @@ static void session_free(struct session *s)
 {
     struct smtpd *d = s->d;
 
-    transaction_free(s);
+    smtpd_transaction_free(s);
     if (s->tls)
-        tls_conn_free(s->tls);
+        smtpd_tls_conn_free(s->tls);
     free(s->in);
     free(s->out);
     free(s);
     d->nsessions--;
 }
 
-void session_unref(struct session *s)
+void smtpd_session_unref(struct session *s)
 {
     if (--s->refs == 0 && s->handles_open == 0)
         session_free(s);
@@ -59,21 +59,21 @@ static void session_handle_closed(uv_handle_t *h)
         session_free(s);
 }
 
-void session_close(struct session *s, const char *why)
+void smtpd_session_close(struct session *s, const char *why)
 {
     if (s->handles_open == 0 || uv_is_closing((uv_handle_t *)&s->tcp))
         return;
     if (why)
         log_info("session %llu: disconnect from [%s]: %s (%u commands)",
                  (unsigned long long)s->id, s->peer_ip, why, s->commands);
-    session_enter(s, SS_CLOSING);
-    dir_cancel(s);
-    data_abandon(s);
+    smtpd_session_enter(s, SS_CLOSING);
+    smtpd_dir_cancel(s);
+    smtpd_data_abandon(s);
     uv_close((uv_handle_t *)&s->timer, session_handle_closed);
     uv_close((uv_handle_t *)&s->tcp, session_handle_closed);
 }
 
-void session_enter(struct session *s, enum session_state next)
+void smtpd_session_enter(struct session *s, enum session_state next)
 {
     if (s->state == next)
         return;
@@ -88,18 +88,18 @@ static void session_timeout_cb(uv_timer_t *t)
 {
     struct session *s = t->data;
 
-    if (!session_alive(s))
+    if (!smtpd_session_alive(s))
         return;
-    session_reply(s, 421, "4.4.2 %s Timeout, closing connection", s->d->hostname);
-    session_enter(s, SS_CLOSING);
+    smtpd_session_reply(s, 421, "4.4.2 %s Timeout, closing connection", s->d->hostname);
+    smtpd_session_enter(s, SS_CLOSING);
     session_flush(s);
     log_info("session %llu: timeout in state %s", (unsigned long long)s->id,
              session_state_names[s->state]);
 }
 
-void session_set_timer(struct session *s, long long seconds)
+void smtpd_session_set_timer(struct session *s, long long seconds)
 {
-    if (session_alive(s))
+    if (smtpd_session_alive(s))
         uv_timer_start(&s->timer, session_timeout_cb, (uint64_t)seconds * 1000u, 0);
 }
 
@@ -120,18 +120,18 @@ static void session_write_cb(uv_write_t *req, int status)
     s->write_pending -= w->len;
     free(w);
     if (status < 0) {
-        session_close(s, uv_strerror(status));
+        smtpd_session_close(s, uv_strerror(status));
     } else if (s->state == SS_CLOSING && s->write_pending == 0) {
-        session_close(s, NULL);
+        smtpd_session_close(s, NULL);
     } else if (s->in_write_backlog && s->write_pending < SMTPD_OUT_BACKLOG / 2) {
         s->in_write_backlog = 0;
-        session_resume(s);
+        smtpd_session_resume(s);
     }
-    session_unref(s);
+    smtpd_session_unref(s);
 }
 
 /* Octets onto the socket as they are (ciphertext under TLS). */
-int session_write_wire(struct session *s, const void *data, size_t len)
+int smtpd_session_write_wire(struct session *s, const void *data, size_t len)
 {
     struct session_write *w;
     uv_buf_t buf;
@@ -153,7 +153,7 @@ int session_write_wire(struct session *s, const void *data, size_t len)
         return -1;
     }
     s->write_pending += len;
-    session_ref(s);
+    smtpd_session_ref(s);
     return 0;
 }
 
@@ -162,19 +162,19 @@ static void session_flush(struct session *s)
     int rc = 0;
 
     if (s->out_len) {
-        rc = s->tls && !(s->state == SS_TLS) ? tls_conn_write(s, s->out, s->out_len)
-                                                : session_write_wire(s, s->out, s->out_len);
+        rc = s->tls && !(s->state == SS_TLS) ? smtpd_tls_conn_write(s, s->out, s->out_len)
+                                                : smtpd_session_write_wire(s, s->out, s->out_len);
         s->out_len = 0;
     }
     if (rc < 0) {
-        session_close(s, "cannot write the reply");
+        smtpd_session_close(s, "cannot write the reply");
         return;
     }
     if (s->state == SS_CLOSING && s->write_pending == 0)
-        session_close(s, NULL);
+        smtpd_session_close(s, NULL);
 }
 
-void session_reply_raw(struct session *s, const char *text, size_t len)
+void smtpd_session_reply_raw(struct session *s, const char *text, size_t len)
 {
     if (s->out_len + len > s->out_cap) {
         size_t cap = s->out_cap ? s->out_cap : 512;
@@ -184,7 +184,7 @@ void session_reply_raw(struct session *s, const char *text, size_t len)
             cap *= 2;
         p = realloc(s->out, cap);
         if (!p) {
-            session_close(s, "out of memory");
+            smtpd_session_close(s, "out of memory");
             return;
         }
         s->out = p;
@@ -206,10 +206,10 @@ static void session_vreply(struct session *s, int code, const char *fmt, va_list
     if (n > (int)sizeof(line) - 3)
         n = (int)sizeof(line) - 3;
     memcpy(line + n, "\r\n", 2);
-    session_reply_raw(s, line, (size_t)n + 2);
+    smtpd_session_reply_raw(s, line, (size_t)n + 2);
 }
 
-void session_reply(struct session *s, int code, const char *fmt, ...)
+void smtpd_session_reply(struct session *s, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -218,24 +218,24 @@ void session_reply(struct session *s, int code, const char *fmt, ...)
     va_end(ap);
 }
 
-void session_error(struct session *s, int code, const char *fmt, ...)
+void smtpd_session_error(struct session *s, int code, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
     session_vreply(s, code, fmt, ap);
     va_end(ap);
-    if (++s->errors >= (unsigned)s->d->cfg->smtpd.max_errors && session_alive(s)) {
-        session_reply(s, 421, "4.7.0 %s Too many errors, closing connection", s->d->hostname);
+    if (++s->errors >= (unsigned)s->d->cfg->smtpd.max_errors && smtpd_session_alive(s)) {
+        smtpd_session_reply(s, 421, "4.7.0 %s Too many errors, closing connection", s->d->hostname);
         log_notice("session %llu: [%s] too many errors", (unsigned long long)s->id, s->peer_ip);
-        transaction_free(s);
-        session_enter(s, SS_CLOSING);
+        smtpd_transaction_free(s);
+        smtpd_session_enter(s, SS_CLOSING);
     }
 }
 
 /* ---- input -------------------------------------------------------------------- */
 
-int session_append_input(struct session *s, const uint8_t *data, size_t len)
+int smtpd_session_append_input(struct session *s, const uint8_t *data, size_t len)
 {
     if (s->in_off == s->in_len)
         s->in_off = s->in_len = 0;
@@ -264,7 +264,7 @@ int session_append_input(struct session *s, const uint8_t *data, size_t len)
     return 0;
 }
 
-void session_discard_input(struct session *s)
+void smtpd_session_discard_input(struct session *s)
 {
     s->in_off = s->in_len = 0;
 }
@@ -289,27 +289,27 @@ static void session_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *
     struct session *s = stream->data;
     char why[256];
 
-    if (nread == 0 || !session_alive(s))
+    if (nread == 0 || !smtpd_session_alive(s))
         return;
     if (nread < 0) {
-        session_close(s, nread == UV_EOF ? "client closed the connection" : uv_strerror((int)nread));
+        smtpd_session_close(s, nread == UV_EOF ? "client closed the connection" : uv_strerror((int)nread));
         return;
     }
     if (s->tls) {
-        int rc = tls_conn_input(s, (const uint8_t *)buf->base, (size_t)nread, why, sizeof(why));
+        int rc = smtpd_tls_conn_input(s, (const uint8_t *)buf->base, (size_t)nread, why, sizeof(why));
 
         if (rc < 0) {
-            session_close(s, why);
+            smtpd_session_close(s, why);
             return;
         }
         if (rc == 1)
-            session_tls_started(s);
-        if (tls_conn_flush(s) < 0) {
-            session_close(s, "cannot write TLS data");
+            smtpd_session_tls_started(s);
+        if (smtpd_tls_conn_flush(s) < 0) {
+            smtpd_session_close(s, "cannot write TLS data");
             return;
         }
-    } else if (session_append_input(s, (const uint8_t *)buf->base, (size_t)nread) < 0) {
-        session_close(s, "out of memory");
+    } else if (smtpd_session_append_input(s, (const uint8_t *)buf->base, (size_t)nread) < 0) {
+        smtpd_session_close(s, "out of memory");
         return;
     }
     session_process(s);
@@ -317,7 +317,7 @@ static void session_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *
 
 static void session_reading(struct session *s, int on)
 {
-    if (!session_alive(s) || on == s->reading)
+    if (!smtpd_session_alive(s) || on == s->reading)
         return;
     if (on)
         uv_read_start((uv_stream_t *)&s->tcp, session_alloc_cb, session_read_cb);
@@ -368,20 +368,20 @@ static int session_take_line(struct session *s)
         s->in_off += lf ? (size_t)(lf - p) + 1 : avail;
         s->skipping_line = !lf;
         s->commands++;
-        session_error(s, 500, "5.5.2 Line too long");
+        smtpd_session_error(s, 500, "5.5.2 Line too long");
         return 1;
     }
     len = (size_t)(lf - p);
     s->in_off += len + 1;
     s->commands++;
     if (len == 0 || p[len - 1] != '\r') {
-        session_error(s, 500, "5.5.2 Command line must end with CRLF");
+        smtpd_session_error(s, 500, "5.5.2 Command line must end with CRLF");
         return 1;
     }
     if (s->state == SS_AUTH)
-        commands_auth_line(s, (const char *)p, len - 1);
+        smtpd_cmd_auth_line(s, (const char *)p, len - 1);
     else
-        commands_dispatch(s, (const char *)p, len - 1);
+        smtpd_cmd_dispatch(s, (const char *)p, len - 1);
     return 1;
 }
 
@@ -396,13 +396,13 @@ static void session_process(struct session *s)
     if (s->processing)
         return; /* the loop further up the stack goes on */
     s->processing = 1;
-    while (session_alive(s) && !session_waiting(s) && session_has_work(s)) {
+    while (smtpd_session_alive(s) && !session_waiting(s) && session_has_work(s)) {
         if (s->write_pending > SMTPD_OUT_BACKLOG) {
             s->in_write_backlog = 1;
             break;
         }
         if (s->state == SS_DATA || s->state == SS_BDAT) {
-            s->in_off += data_feed(s, s->in ? s->in + s->in_off : (const uint8_t *)"",
+            s->in_off += smtpd_data_feed(s, s->in ? s->in + s->in_off : (const uint8_t *)"",
                                    s->in_len - s->in_off);
             continue;
         }
@@ -414,19 +414,19 @@ static void session_process(struct session *s)
         return;
     session_trim_input(s);
     session_flush(s);
-    if (!session_alive(s))
+    if (!smtpd_session_alive(s))
         return;
     /* Read while we can use input; hold back when busy or backed up. */
     session_reading(s, s->state == SS_TLS ||
                            (!session_waiting(s) && !s->in_write_backlog &&
                             s->in_len - s->in_off < SMTPD_STORE_BACKLOG));
     if (!session_waiting(s))
-        session_set_timer(s, s->state == SS_DATA || s->state == SS_BDAT
+        smtpd_session_set_timer(s, s->state == SS_DATA || s->state == SS_BDAT
                                  ? s->d->cfg->smtpd.data_timeout
                                  : s->d->cfg->smtpd.command_timeout);
 }
 
-void session_resume(struct session *s)
+void smtpd_session_resume(struct session *s)
 {
     if (s->handles_open && !uv_is_closing((uv_handle_t *)&s->tcp))
         session_process(s);
@@ -434,15 +434,15 @@ void session_resume(struct session *s)
 
 /* ---- TLS ---------------------------------------------------------------------- */
 
-void session_tls_started(struct session *s)
+void smtpd_session_tls_started(struct session *s)
 {
-    tls_conn_describe(s->tls, s->tls_info, sizeof(s->tls_info));
+    smtpd_tls_conn_describe(s->tls, s->tls_info, sizeof(s->tls_info));
     log_info("session %llu: TLS established: %s", (unsigned long long)s->id, s->tls_info);
     /* RFC 3207 4.2: forget everything learned before TLS. */
     s->helo[0] = '\0';
     s->esmtp = 0;
-    transaction_free(s);
-    session_enter(s, SS_INIT);
+    smtpd_transaction_free(s);
+    smtpd_session_enter(s, SS_INIT);
 }
 
 /* ---- accept ------------------------------------------------------------------- */
@@ -452,18 +452,18 @@ static void session_greet(struct session *s)
     struct smtpd *d = s->d;
 
     if (d->nsessions > (unsigned)d->cfg->smtpd.max_sessions) {
-        session_reply(s, 421, "4.7.0 %s Too many sessions, try again later", d->hostname);
+        smtpd_session_reply(s, 421, "4.7.0 %s Too many sessions, try again later", d->hostname);
         log_warn("session %llu: [%s] refused: %u sessions", (unsigned long long)s->id,
                  s->peer_ip, d->nsessions - 1);
-        session_enter(s, SS_CLOSING);
+        smtpd_session_enter(s, SS_CLOSING);
     } else if (!ipc_link_up(d->store.monitor)) {
-        session_reply(s, 421, "4.3.0 %s Mail store unavailable, try again later", d->hostname);
+        smtpd_session_reply(s, 421, "4.3.0 %s Mail store unavailable, try again later", d->hostname);
         log_warn("session %llu: [%s] refused: mail store unavailable: %s",
                  (unsigned long long)s->id, s->peer_ip, ipc_link_why(d->store.monitor));
-        session_enter(s, SS_CLOSING);
+        smtpd_session_enter(s, SS_CLOSING);
     } else {
-        session_reply(s, 220, "%s ESMTP spoolgate", d->hostname);
-        session_enter(s, SS_INIT);
+        smtpd_session_reply(s, 220, "%s ESMTP spoolgate", d->hostname);
+        smtpd_session_enter(s, SS_INIT);
     }
     session_process(s);
 }
@@ -483,7 +483,7 @@ static void session_peer_name(struct session *s)
     s->relay_ok = smtp_cidr_match(s->d->networks, (size_t)s->d->nnetworks, sa);
 }
 
-void session_accept(struct smtpd *d, uv_stream_t *server, int submission)
+void smtpd_session_accept(struct smtpd *d, uv_stream_t *server, int submission)
 {
     struct session *s = calloc(1, sizeof(*s));
 
@@ -500,7 +500,7 @@ void session_accept(struct smtpd *d, uv_stream_t *server, int submission)
     s->handles_open = 2;
     d->nsessions++;
     if (uv_accept(server, (uv_stream_t *)&s->tcp) < 0) {
-        session_close(s, NULL);
+        smtpd_session_close(s, NULL);
         return;
     }
     /* Replies are written whole; Nagle would only hold them back for the client's delayed ACK. */

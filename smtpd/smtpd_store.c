@@ -15,7 +15,7 @@
  * expected on it; ipc_link logs each change of its state once. */
 static const struct ipc_link_ops monitor_ops = {0};
 
-void store_start(struct smtpd *d)
+void smtpd_store_start(struct smtpd *d)
 {
     d->store.monitor = ipc_link_start(d->loop, "mail store", d->store_socket, SMTPD_PROGRAM, "smtpd",
                                       STORE_CAPS, STORE_RETRY_MS, &monitor_ops, d);
@@ -23,7 +23,7 @@ void store_start(struct smtpd *d)
         log_fatal("out of memory");
 }
 
-void store_stop(struct smtpd *d)
+void smtpd_store_stop(struct smtpd *d)
 {
     ipc_link_stop(d->store.monitor);
     d->store.monitor = NULL;
@@ -51,7 +51,7 @@ static void pool_ready(struct ipc_uv *c, void *arg)
 {
     struct session *s = arg;
 
-    data_store_ready(s, c);
+    smtpd_data_store_ready(s, c);
 }
 
 static void pool_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
@@ -68,20 +68,20 @@ static void pool_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
     switch (r->type) {
     case IPC_SUBMIT_STARTED:
         if (ipc_decode_qid_msg(r, &started) == 0) {
-            data_store_started(s, started.qid);
+            smtpd_data_store_started(s, started.qid);
             return;
         }
         break;
     case IPC_SUBMITTED:
         if (ipc_decode_submitted(r, &done) == 0) {
-            data_store_committed(s, &done);
+            smtpd_data_store_committed(s, &done);
             return;
         }
         break;
     case IPC_ERROR:
         if (ipc_decode_error(r, &e) == 0) {
             ipc_uv_close(c);
-            data_store_failed(s, e.code, e.text);
+            smtpd_data_store_failed(s, e.code, e.text);
             return;
         }
         break;
@@ -90,13 +90,13 @@ static void pool_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
         break;
     }
     ipc_uv_close(c);
-    data_store_failed(s, IPC_ERR_PROTO, r->error ? r->error : "bad reply");
+    smtpd_data_store_failed(s, IPC_ERR_PROTO, r->error ? r->error : "bad reply");
 }
 
 static void pool_drained(struct ipc_uv *c, void *arg)
 {
     if (arg)
-        data_store_drained(arg);
+        smtpd_data_store_drained(arg);
 }
 
 static void pool_closed(struct ipc_uv *c, const char *why, void *arg)
@@ -104,7 +104,7 @@ static void pool_closed(struct ipc_uv *c, const char *why, void *arg)
     struct session *s = arg;
 
     if (s)
-        data_store_failed(s, IPC_ERR_TEMP, why);
+        smtpd_data_store_failed(s, IPC_ERR_TEMP, why);
 }
 
 static const struct ipc_uv_ops pool_ops = {
@@ -126,7 +126,7 @@ static void idle_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
 
 static const struct ipc_uv_ops idle_ops = {.frame = idle_frame, .closed = idle_closed};
 
-void store_acquire(struct session *s)
+void smtpd_store_acquire(struct session *s)
 {
     struct smtpd *d = s->d;
     struct ipc_uv *c;
@@ -135,16 +135,16 @@ void store_acquire(struct session *s)
         c = d->store.idle[--d->store.nidle];
         ipc_uv_set_ops(c, &pool_ops, s);
         s->tx->store = c;
-        data_store_ready(s, c);
+        smtpd_data_store_ready(s, c);
         return;
     }
     c = ipc_uv_connect(d->loop, d->store_socket, SMTPD_PROGRAM, "smtpd", STORE_CAPS, &pool_ops, s);
     s->tx->store = c;
     if (!c)
-        data_store_failed(s, IPC_ERR_TEMP, "out of memory");
+        smtpd_data_store_failed(s, IPC_ERR_TEMP, "out of memory");
 }
 
-void store_release(struct smtpd *d, struct ipc_uv *c, int clean)
+void smtpd_store_release(struct smtpd *d, struct ipc_uv *c, int clean)
 {
     if (clean && !d->stopping && d->store.nidle < STORE_IDLE_MAX) {
         if (d->store.nidle == d->store.idle_cap) {

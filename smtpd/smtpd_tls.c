@@ -6,7 +6,7 @@
 #include "smtpd.h"
 #include "tls_bio.h"
 
-int tls_init(struct smtpd *d, char *why, size_t whysz)
+int smtpd_tls_init(struct smtpd *d, char *why, size_t whysz)
 {
     const struct cfg_smtpd *c = &d->cfg->smtpd;
     char err[400];
@@ -26,39 +26,39 @@ int tls_init(struct smtpd *d, char *why, size_t whysz)
     return 0;
 }
 
-void tls_free_ctx(struct smtpd *d)
+void smtpd_tls_free_ctx(struct smtpd *d)
 {
     tls_ctx_free(d->tls_ctx);
     d->tls_ctx = NULL;
 }
 
-struct tls_conn *tls_conn_new(struct smtpd *d)
+struct tls_conn *smtpd_tls_conn_new(struct smtpd *d)
 {
     return (struct tls_conn *)tls_bio_new(d->tls_ctx, 1, NULL, NULL);
 }
 
-void tls_conn_free(struct tls_conn *t)
+void smtpd_tls_conn_free(struct tls_conn *t)
 {
     tls_bio_free((struct tls_bio *)t);
 }
 
-void tls_conn_describe(struct tls_conn *t, char *buf, size_t bufsz)
+void smtpd_tls_conn_describe(struct tls_conn *t, char *buf, size_t bufsz)
 {
     tls_bio_describe((struct tls_bio *)t, buf, bufsz);
 }
 
-int tls_conn_flush(struct session *s)
+int smtpd_tls_conn_flush(struct session *s)
 {
     uint8_t buf[16384];
     size_t n;
 
     while (s->tls && (n = tls_bio_take((struct tls_bio *)s->tls, buf, sizeof(buf))) > 0)
-        if (session_write_wire(s, buf, n) < 0)
+        if (smtpd_session_write_wire(s, buf, n) < 0)
             return -1;
     return 0;
 }
 
-int tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why, size_t whysz)
+int smtpd_tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why, size_t whysz)
 {
     struct tls_bio *t = (struct tls_bio *)s->tls;
     uint8_t buf[16384];
@@ -70,11 +70,11 @@ int tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why
     }
     hs = tls_bio_handshake(t, why, whysz);
     if (hs < 0)
-        tls_conn_flush(s); /* the alert, if any */
+        smtpd_tls_conn_flush(s); /* the alert, if any */
     if (hs <= 0)
         return hs;
     while ((n = tls_bio_read(t, buf, sizeof(buf), why, whysz)) > 0)
-        if (session_append_input(s, buf, (size_t)n) < 0) {
+        if (smtpd_session_append_input(s, buf, (size_t)n) < 0) {
             snprintf(why, whysz, "out of memory");
             return -1;
         }
@@ -83,9 +83,9 @@ int tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why
     return s->state == SS_TLS ? 1 : 0;
 }
 
-int tls_conn_write(struct session *s, const char *data, size_t len)
+int smtpd_tls_conn_write(struct session *s, const char *data, size_t len)
 {
     if (tls_bio_write((struct tls_bio *)s->tls, data, len) < 0)
         return -1;
-    return tls_conn_flush(s);
+    return smtpd_tls_conn_flush(s);
 }

@@ -220,7 +220,7 @@ static int stats_count(DB *db, DB_TXN *txn, struct ipc_stats *s, int rcpts)
             s->messages++;
             continue;
         }
-        state = val.size >= 5 ? rec_get_be32(vbuf + 1) : RCPT_STATE_COUNT;
+        state = val.size >= 5 ? store_rec_get_be32(vbuf + 1) : RCPT_STATE_COUNT;
         if (state < RCPT_STATE_COUNT)
             s->by_state[state]++;
     }

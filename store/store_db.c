@@ -130,7 +130,7 @@ static int store_due_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
     uint8_t *k;
 
     /* version(1) state(4) notify(4) attempts(4) next_attempt(8) */
-    if (pdata->size < 21 || p[0] != REC_VERSION || !rec_rcpt_is_due_state(rec_get_be32(p + 1)))
+    if (pdata->size < 21 || p[0] != REC_VERSION || !store_rec_rcpt_is_due_state(store_rec_get_be32(p + 1)))
         return DB_DONOTINDEX;
     if ((k = malloc(8)) == NULL)
         return ENOMEM;
@@ -171,7 +171,7 @@ static int meta_get_u64(struct store_db *s, DB_TXN *txn, const char *name, uint6
     if (ret == 0 && val.size != 8)
         return STORE_ECORRUPT;
     if (ret == 0)
-        *v = rec_get_be64(buf);
+        *v = store_rec_get_be64(buf);
     return ret;
 }
 
@@ -181,7 +181,7 @@ static int meta_put_u64(struct store_db *s, DB_TXN *txn, const char *name, uint6
     DBT key = {.data = (void *)name, .size = (u_int32_t)strlen(name)};
     DBT val = {.data = buf, .size = sizeof(buf)};
 
-    rec_put_be64(buf, v);
+    store_rec_put_be64(buf, v);
     return s->meta->put(s->meta, txn, &key, &val, 0);
 }
 
@@ -219,7 +219,7 @@ static int store_find_last_qid(struct store_db *s)
         return ret;
     ret = cur->get(cur, &key, &val, DB_LAST);
     if (ret == 0 && key.size == REC_MSG_KEY_LEN)
-        s->last_qid = rec_get_be64(kbuf);
+        s->last_qid = store_rec_get_be64(kbuf);
     cur->close(cur);
     return ret == DB_NOTFOUND ? 0 : ret;
 }
@@ -332,10 +332,10 @@ int store_db_get_envelope(struct store_db *s, DB_TXN *txn, uint64_t qid, struct 
     const char *why;
     int ret;
 
-    rec_msg_key(kbuf, qid);
+    store_rec_msg_key(kbuf, qid);
     if ((ret = s->msg->get(s->msg, txn, &key, &val, flags)) != 0)
         return ret;
-    if (rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
+    if (store_rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
         char q[QID_TEXT_LEN + 1];
         qid_format(qid, q);
         log_msg(LOG_LVL_ERROR, q, "envelope record: %s", why);
@@ -351,8 +351,8 @@ int store_db_put_envelope(struct store_db *s, DB_TXN *txn, const struct rec_enve
     DBT key = {.data = kbuf, .size = sizeof(kbuf)};
     DBT val = {.data = vbuf};
 
-    rec_msg_key(kbuf, e->qid);
-    val.size = (u_int32_t)rec_envelope_encode(e, vbuf);
+    store_rec_msg_key(kbuf, e->qid);
+    val.size = (u_int32_t)store_rec_envelope_encode(e, vbuf);
     return s->msg->put(s->msg, txn, &key, &val, flags);
 }
 
@@ -365,10 +365,10 @@ int store_db_get_rcpt(struct store_db *s, DB_TXN *txn, uint64_t qid, uint32_t in
     const char *why;
     int ret;
 
-    rec_sub_key(kbuf, qid, index);
+    store_rec_sub_key(kbuf, qid, index);
     if ((ret = s->rcpt->get(s->rcpt, txn, &key, &val, flags)) != 0)
         return ret;
-    if (rec_rcpt_decode(vbuf, val.size, r, &why) < 0) {
+    if (store_rec_rcpt_decode(vbuf, val.size, r, &why) < 0) {
         char q[QID_TEXT_LEN + 1];
         qid_format(qid, q);
         log_msg(LOG_LVL_ERROR, q, "recipient %u record: %s", index, why);
@@ -384,8 +384,8 @@ int store_db_put_rcpt(struct store_db *s, DB_TXN *txn, uint64_t qid, uint32_t in
     DBT key = {.data = kbuf, .size = sizeof(kbuf)};
     DBT val = {.data = vbuf};
 
-    rec_sub_key(kbuf, qid, index);
-    val.size = (u_int32_t)rec_rcpt_encode(r, vbuf);
+    store_rec_sub_key(kbuf, qid, index);
+    val.size = (u_int32_t)store_rec_rcpt_encode(r, vbuf);
     return s->rcpt->put(s->rcpt, txn, &key, &val, 0);
 }
 
@@ -395,7 +395,7 @@ static int store_del_sub(DB *db, DB_TXN *txn, uint64_t qid, uint32_t n)
     DBT key = {.data = kbuf, .size = sizeof(kbuf)};
     int ret;
 
-    rec_sub_key(kbuf, qid, n);
+    store_rec_sub_key(kbuf, qid, n);
     ret = db->del(db, txn, &key, 0);
     return ret == DB_NOTFOUND ? 0 : ret;
 }
@@ -412,7 +412,7 @@ int store_db_delete_message(struct store_db *s, DB_TXN *txn, const struct rec_en
     for (uint32_t i = 0; i < e->nchunks; i++)
         if ((ret = store_del_sub(s->body, txn, e->qid, i)) != 0)
             return ret;
-    rec_msg_key(kbuf, e->qid);
+    store_rec_msg_key(kbuf, e->qid);
     return s->msg->del(s->msg, txn, &key, 0);
 }
 
@@ -427,15 +427,15 @@ int store_db_next_envelope(struct store_db *s, DB_TXN *txn, uint64_t from, struc
 
     if ((ret = s->msg->cursor(s->msg, txn, &cur, DB_READ_COMMITTED)) != 0)
         return ret;
-    rec_msg_key(kbuf, from);
+    store_rec_msg_key(kbuf, from);
     ret = cur->get(cur, &key, &val, DB_SET_RANGE);
     cur->close(cur);
     if (ret != 0)
         return ret;
-    if (rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
+    if (store_rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
         char q[QID_TEXT_LEN + 1];
         /* Keep the qid so callers can report the record and step past it. */
-        e->qid = rec_get_be64(kbuf);
+        e->qid = store_rec_get_be64(kbuf);
         qid_format(e->qid, q);
         log_msg(LOG_LVL_ERROR, q, "envelope record: %s", why);
         return STORE_ECORRUPT;

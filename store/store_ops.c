@@ -235,7 +235,7 @@ static int body_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
         DBT val = {.data = sw->chunk, .ulen = IPC_CHUNK_MAX, .flags = DB_DBT_USERMEM};
         struct ipc_chunk m;
 
-        rec_sub_key(kbuf, sw->qid, (uint32_t)sw->next_pos);
+        store_rec_sub_key(kbuf, sw->qid, (uint32_t)sw->next_pos);
         if ((ret = db->body->get(db->body, txn, &key, &val, 0)) != 0)
             return ret == DB_NOTFOUND ? STORE_ECORRUPT : ret;
         m.data = sw->chunk;
@@ -483,19 +483,19 @@ static int due_scan(DBC *cur, struct op_work *op, uint64_t before, uint32_t limi
     uint32_t flag = DB_SET_RANGE;
     int ret;
 
-    rec_put_be64(skbuf, 0);
+    store_rec_put_be64(skbuf, 0);
     while ((ret = cur->pget(cur, &skey, &pkey, &val, flag)) == 0) {
         struct ipc_due_item it;
-        uint64_t next = rec_get_be64(skbuf);
+        uint64_t next = store_rec_get_be64(skbuf);
 
         flag = DB_NEXT;
         if (next > before || op->count >= limit)
             break;
         if (pkey.size != REC_SUB_KEY_LEN || val.size < 5)
             continue;
-        qid_format(rec_get_be64(pkbuf), it.qid);
-        it.index = rec_get_be32(pkbuf + 8);
-        it.state = rec_get_be32(vbuf + 1);
+        qid_format(store_rec_get_be64(pkbuf), it.qid);
+        it.index = store_rec_get_be32(pkbuf + 8);
+        it.state = store_rec_get_be32(vbuf + 1);
         it.next_attempt_us = next;
         ipc_encode_due_item(&op->out, op->request_id, &it);
         op->count++;

@@ -3,19 +3,19 @@
 
 #include <string.h>
 
-void rec_put_be64(uint8_t *p, uint64_t v)
+void store_rec_put_be64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
         p[i] = (uint8_t)v;
 }
 
-void rec_put_be32(uint8_t *p, uint32_t v)
+void store_rec_put_be32(uint8_t *p, uint32_t v)
 {
     for (int i = 3; i >= 0; i--, v >>= 8)
         p[i] = (uint8_t)v;
 }
 
-uint64_t rec_get_be64(const uint8_t *p)
+uint64_t store_rec_get_be64(const uint8_t *p)
 {
     uint64_t v = 0;
 
@@ -24,20 +24,20 @@ uint64_t rec_get_be64(const uint8_t *p)
     return v;
 }
 
-uint32_t rec_get_be32(const uint8_t *p)
+uint32_t store_rec_get_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void rec_msg_key(uint8_t key[REC_MSG_KEY_LEN], uint64_t qid)
+void store_rec_msg_key(uint8_t key[REC_MSG_KEY_LEN], uint64_t qid)
 {
-    rec_put_be64(key, qid);
+    store_rec_put_be64(key, qid);
 }
 
-void rec_sub_key(uint8_t key[REC_SUB_KEY_LEN], uint64_t qid, uint32_t n)
+void store_rec_sub_key(uint8_t key[REC_SUB_KEY_LEN], uint64_t qid, uint32_t n)
 {
-    rec_put_be64(key, qid);
-    rec_put_be32(key + 8, n);
+    store_rec_put_be64(key, qid);
+    store_rec_put_be32(key + 8, n);
 }
 
 /* ---- a tiny cursor for writing and reading fields ---------------------- */
@@ -49,13 +49,13 @@ struct rec_out {
 
 static void out_u32(struct rec_out *o, uint32_t v)
 {
-    rec_put_be32(o->p + o->len, v);
+    store_rec_put_be32(o->p + o->len, v);
     o->len += 4;
 }
 
 static void out_u64(struct rec_out *o, uint64_t v)
 {
-    rec_put_be64(o->p + o->len, v);
+    store_rec_put_be64(o->p + o->len, v);
     o->len += 8;
 }
 
@@ -92,7 +92,7 @@ static uint32_t in_u32(struct rec_in *in)
 
     if (in_need(in, 4) < 0)
         return 0;
-    v = rec_get_be32(in->p);
+    v = store_rec_get_be32(in->p);
     in->p += 4;
     in->left -= 4;
     return v;
@@ -104,7 +104,7 @@ static uint64_t in_u64(struct rec_in *in)
 
     if (in_need(in, 8) < 0)
         return 0;
-    v = rec_get_be64(in->p);
+    v = store_rec_get_be64(in->p);
     in->p += 8;
     in->left -= 8;
     return v;
@@ -162,7 +162,7 @@ static int in_end(struct rec_in *in, const char **why)
 
 /* ---- envelope ---------------------------------------------------------- */
 
-size_t rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf)
+size_t store_rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf)
 {
     struct rec_out o = {buf, 0};
 
@@ -181,7 +181,7 @@ size_t rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf)
     return o.len;
 }
 
-int rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e, const char **why)
+int store_rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e, const char **why)
 {
     struct rec_in in;
 
@@ -206,7 +206,7 @@ int rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e, co
 
 /* ---- recipient --------------------------------------------------------- */
 
-size_t rec_rcpt_encode(const struct rec_rcpt *r, uint8_t *buf)
+size_t store_rec_rcpt_encode(const struct rec_rcpt *r, uint8_t *buf)
 {
     struct rec_out o = {buf, 0};
 
@@ -223,7 +223,7 @@ size_t rec_rcpt_encode(const struct rec_rcpt *r, uint8_t *buf)
     return o.len;
 }
 
-int rec_rcpt_decode(const uint8_t *p, size_t len, struct rec_rcpt *r, const char **why)
+int store_rec_rcpt_decode(const uint8_t *p, size_t len, struct rec_rcpt *r, const char **why)
 {
     struct rec_in in;
 
@@ -246,7 +246,7 @@ int rec_rcpt_decode(const uint8_t *p, size_t len, struct rec_rcpt *r, const char
     return in_end(&in, why);
 }
 
-int rec_rcpt_is_due_state(uint32_t state)
+int store_rec_rcpt_is_due_state(uint32_t state)
 {
     /* ACTIVE too: its next_attempt is the lease after which an attempt
      * that never reported back is due again, so nothing can stay stuck. */

@@ -54,22 +54,22 @@ struct rec_rcpt {
 #define REC_ENVELOPE_MAX (1 + 8 * 4 + 4 * 4 + 3 * 2 + IPC_ADDR_MAX + IPC_ENVID_MAX + IPC_ORIGIN_MAX)
 #define REC_RCPT_MAX (1 + 4 * 3 + 8 * 2 + 4 * 2 + 2 * IPC_ADDR_MAX + IPC_ROUTE_MAX + IPC_REPLY_MAX)
 
-void rec_put_be64(uint8_t *p, uint64_t v);
-void rec_put_be32(uint8_t *p, uint32_t v);
-uint64_t rec_get_be64(const uint8_t *p);
-uint32_t rec_get_be32(const uint8_t *p);
+void store_rec_put_be64(uint8_t *p, uint64_t v);
+void store_rec_put_be32(uint8_t *p, uint32_t v);
+uint64_t store_rec_get_be64(const uint8_t *p);
+uint32_t store_rec_get_be32(const uint8_t *p);
 
-void rec_msg_key(uint8_t key[REC_MSG_KEY_LEN], uint64_t qid);
-void rec_sub_key(uint8_t key[REC_SUB_KEY_LEN], uint64_t qid, uint32_t n);
+void store_rec_msg_key(uint8_t key[REC_MSG_KEY_LEN], uint64_t qid);
+void store_rec_sub_key(uint8_t key[REC_SUB_KEY_LEN], uint64_t qid, uint32_t n);
 
 /* Encode into buf (size >= *_MAX); returns the length. */
-size_t rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf);
-size_t rec_rcpt_encode(const struct rec_rcpt *r, uint8_t *buf);
+size_t store_rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf);
+size_t store_rec_rcpt_encode(const struct rec_rcpt *r, uint8_t *buf);
 /* Decode; 0 or -1 (with a reason) when the bytes are not a valid record. */
-int rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e, const char **why);
-int rec_rcpt_decode(const uint8_t *p, size_t len, struct rec_rcpt *r, const char **why);
+int store_rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e, const char **why);
+int store_rec_rcpt_decode(const uint8_t *p, size_t len, struct rec_rcpt *r, const char **why);
 
 /* Does this recipient state belong in the due index? */
-int rec_rcpt_is_due_state(uint32_t state);
+int store_rec_rcpt_is_due_state(uint32_t state);
 
 #endif

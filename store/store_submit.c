@@ -297,7 +297,7 @@ static int submit_find_origin(struct store_db *db, DB_TXN *txn, const char *orig
     int ret = db->origin->get(db->origin, txn, &key, &val, DB_RMW);
 
     if (ret == 0 && val.size >= 8)
-        *qid = rec_get_be64(vbuf);
+        *qid = store_rec_get_be64(vbuf);
     return ret;
 }
 
@@ -307,8 +307,8 @@ static int submit_put_origin(struct store_db *db, DB_TXN *txn, const struct rec_
     DBT key = {.data = (void *)e->origin, .size = (u_int32_t)strlen(e->origin)};
     DBT val = {.data = vbuf, .size = sizeof(vbuf)};
 
-    rec_put_be64(vbuf, e->qid);
-    rec_put_be64(vbuf + 8, e->arrival_us);
+    store_rec_put_be64(vbuf, e->qid);
+    store_rec_put_be64(vbuf + 8, e->arrival_us);
     return db->origin->put(db->origin, txn, &key, &val, 0);
 }
 
@@ -326,7 +326,7 @@ static int submit_put_body(struct submit_work *sw, struct store_db *db, DB_TXN *
 
         if ((ret = submission_read(sub, off, sw->chunk, n)) != 0)
             return ret;
-        rec_sub_key(kbuf, sub->env.qid, i);
+        store_rec_sub_key(kbuf, sub->env.qid, i);
         if ((ret = db->body->put(db->body, txn, &key, &val, 0)) != 0)
             return ret;
     }

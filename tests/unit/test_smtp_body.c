@@ -59,7 +59,7 @@ struct plan {
     size_t max_chunk;    /* SPLIT_RANDOM: chunks of 1..max_chunk octets */
     const size_t *cuts;  /* SPLIT_CUTS: input arrives up to each cut in turn */
     size_t ncuts;
-    int finish;          /* call body_filter_finish() at the end */
+    int finish;          /* call smtp_body_filter_finish() at the end */
 };
 
 static void run_free(struct run *r)
@@ -82,7 +82,7 @@ static void drive(enum body_mode mode, size_t max_line, const uint8_t *in, size_
     memset(r, 0, sizeof(*r));
     r->out = malloc(bufcap);
     assert_non_null(r->out);
-    body_filter_init(&f, mode, max_line);
+    smtp_body_filter_init(&f, mode, max_line);
     assert_int_equal(f.in_headers, 1);
     assert_int_equal(f.errors, 0);
 
@@ -121,7 +121,7 @@ static void drive(enum body_mode mode, size_t max_line, const uint8_t *in, size_
         avail = arrived - r->consumed;
         ol = (size_t)-1;
         ev = (enum body_event)99;
-        used = body_filter_feed(&f, in + r->consumed, avail, o, cap, &ol, &ev);
+        used = smtp_body_filter_feed(&f, in + r->consumed, avail, o, cap, &ol, &ev);
         r->calls++;
         assert_true(used <= avail);
         assert_true(ol <= cap);
@@ -162,7 +162,7 @@ static void drive(enum body_mode mode, size_t max_line, const uint8_t *in, size_
         size_t ol = 1;
         enum body_event ev = BODY_EV_NONE;
         uint8_t tmp[4];
-        assert_int_equal(body_filter_feed(&f, in + r->consumed, len - r->consumed, tmp, sizeof(tmp),
+        assert_int_equal(smtp_body_filter_feed(&f, in + r->consumed, len - r->consumed, tmp, sizeof(tmp),
                                           &ol, &ev), 0);
         assert_int_equal(ol, 0);
         assert_int_equal(ev, BODY_EV_END);
@@ -172,12 +172,12 @@ static void drive(enum body_mode mode, size_t max_line, const uint8_t *in, size_
         size_t ol = 1;
         enum body_event ev = BODY_EV_HEADERS_END;
         uint8_t tmp[1];
-        assert_int_equal(body_filter_feed(&f, in, 0, tmp, sizeof(tmp), &ol, &ev), 0);
+        assert_int_equal(smtp_body_filter_feed(&f, in, 0, tmp, sizeof(tmp), &ol, &ev), 0);
         assert_int_equal(ol, 0);
         assert_int_equal(ev, r->ended ? BODY_EV_END : BODY_EV_NONE);
     }
     if (pl->finish)
-        body_filter_finish(&f);
+        smtp_body_filter_finish(&f);
     r->errors = f.errors;
     r->in_headers = f.in_headers;
     r->received = f.received;
@@ -361,8 +361,8 @@ static void test_normal_message(void **state)
     struct run r;
 
     /* by hand: the header end, then the end */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    used = body_filter_feed(&f, (const uint8_t *)msg, len, out, sizeof(out), &ol, &ev);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    used = smtp_body_filter_feed(&f, (const uint8_t *)msg, len, out, sizeof(out), &ol, &ev);
     assert_int_equal(ev, BODY_EV_HEADERS_END);
     assert_int_equal(used, strlen("Received: from a by b\r\nSubject: hi\r\n"));
     assert_int_equal(ol, used);
@@ -370,7 +370,7 @@ static void test_normal_message(void **state)
     assert_int_equal(f.in_headers, 0);
     assert_int_equal(f.received, 1);
     size_t used2, ol2;
-    used2 = body_filter_feed(&f, (const uint8_t *)msg + used, len - used, out + ol, sizeof(out) - ol, &ol2, &ev);
+    used2 = smtp_body_filter_feed(&f, (const uint8_t *)msg + used, len - used, out + ol, sizeof(out) - ol, &ol2, &ev);
     assert_int_equal(ev, BODY_EV_END);
     assert_int_equal(used + used2, len - strlen("QUIT\r\n"));
     assert_int_equal(ol + ol2, sizeof(want) - 1);
@@ -440,8 +440,8 @@ static void test_empty_message(void **state)
     enum body_event ev;
     struct run r;
 
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    assert_int_equal(body_filter_feed(&f, STR(".\r\nQUIT\r\n"), out, sizeof(out), &ol, &ev), 3);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    assert_int_equal(smtp_body_filter_feed(&f, STR(".\r\nQUIT\r\n"), out, sizeof(out), &ol, &ev), 3);
     assert_int_equal(ev, BODY_EV_END);
     assert_int_equal(ol, 0);
     assert_int_equal(f.in_headers, 1); /* the end came in the headers */
@@ -449,8 +449,8 @@ static void test_empty_message(void **state)
     assert_int_equal(f.errors, 0);
 
     /* even with no output room at all */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    assert_int_equal(body_filter_feed(&f, STR(".\r\n"), out, 0, &ol, &ev), 3);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    assert_int_equal(smtp_body_filter_feed(&f, STR(".\r\n"), out, 0, &ol, &ev), 3);
     assert_int_equal(ev, BODY_EV_END);
 
     run_everywhere(BODY_MODE_DATA, 1000, STR(".\r\nQUIT\r\n"), 0, 5, &r);
@@ -859,8 +859,8 @@ static void test_headers_end_position(void **state)
     enum body_event ev;
     struct run r;
 
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    used = body_filter_feed(&f, STR(msg), out, sizeof(out), &ol, &ev);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    used = smtp_body_filter_feed(&f, STR(msg), out, sizeof(out), &ol, &ev);
     assert_int_equal(ev, BODY_EV_HEADERS_END);
     assert_int_equal(used, hlen);
     assert_int_equal(ol, hlen);
@@ -869,7 +869,7 @@ static void test_headers_end_position(void **state)
     assert_int_equal(f.in_headers, 0);
     /* the caller may add fields here, then goes on: CRLF comes next */
     total = ol;
-    used += body_filter_feed(&f, (const uint8_t *)msg + used, sizeof(msg) - 1 - used, out + total,
+    used += smtp_body_filter_feed(&f, (const uint8_t *)msg + used, sizeof(msg) - 1 - used, out + total,
                              sizeof(out) - total, &ol, &ev);
     assert_int_equal(ev, BODY_EV_END); /* no second HEADERS_END at the second blank line */
     assert_memory_equal(out + total, "\r\nbody\r\n\r\nmore\r\n", ol);
@@ -877,10 +877,10 @@ static void test_headers_end_position(void **state)
     assert_int_equal(used, sizeof(msg) - 1);
 
     /* byte by byte: the CR is presented, refused once, then taken */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
     total = 0;
     for (size_t i = 0; i < sizeof(msg) - 1;) {
-        used = body_filter_feed(&f, (const uint8_t *)msg + i, 1, out + total, 1, &ol, &ev);
+        used = smtp_body_filter_feed(&f, (const uint8_t *)msg + i, 1, out + total, 1, &ol, &ev);
         if (i == hlen && f.in_headers == 0 && ev == BODY_EV_HEADERS_END) {
             assert_int_equal(used, 0);
             assert_int_equal(ol, 0);
@@ -896,24 +896,24 @@ static void test_headers_end_position(void **state)
     assert_int_equal(total, sizeof(msg) - 1 - 3);
 
     /* reported with no output room, and with the CR as the last input octet */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    used = body_filter_feed(&f, STR("A: b\r\n"), out, sizeof(out), &ol, &ev);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    used = smtp_body_filter_feed(&f, STR("A: b\r\n"), out, sizeof(out), &ol, &ev);
     assert_int_equal(used, 6);
     assert_int_equal(ev, BODY_EV_NONE);
-    used = body_filter_feed(&f, STR("\r"), out, 0, &ol, &ev);
+    used = smtp_body_filter_feed(&f, STR("\r"), out, 0, &ol, &ev);
     assert_int_equal(used, 0);
     assert_int_equal(ev, BODY_EV_HEADERS_END);
-    used = body_filter_feed(&f, STR("\r"), out, 0, &ol, &ev);
+    used = smtp_body_filter_feed(&f, STR("\r"), out, 0, &ol, &ev);
     assert_int_equal(used, 0);
     assert_int_equal(ev, BODY_EV_NONE); /* needs room for the CR now */
-    used = body_filter_feed(&f, STR("\r"), out, 1, &ol, &ev);
+    used = smtp_body_filter_feed(&f, STR("\r"), out, 1, &ol, &ev);
     assert_int_equal(used, 1);
     assert_int_equal(ol, 1);
     assert_int_equal(ev, BODY_EV_NONE);
 
     /* message starting with the blank line (no header fields) */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    used = body_filter_feed(&f, STR("\r\nx\r\n.\r\n"), out, sizeof(out), &ol, &ev);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    used = smtp_body_filter_feed(&f, STR("\r\nx\r\n.\r\n"), out, sizeof(out), &ol, &ev);
     assert_int_equal(used, 0);
     assert_int_equal(ol, 0);
     assert_int_equal(ev, BODY_EV_HEADERS_END);
@@ -943,9 +943,9 @@ static void test_small_output_buffer(void **state)
     enum body_event ev = BODY_EV_NONE;
 
     /* out of size 1: at most one octet per call, all input eventually */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
     while (ev != BODY_EV_END) {
-        used = body_filter_feed(&f, (const uint8_t *)msg + pos, sizeof(msg) - 1 - pos, out + total, 1, &ol,
+        used = smtp_body_filter_feed(&f, (const uint8_t *)msg + pos, sizeof(msg) - 1 - pos, out + total, 1, &ol,
                                 &ev);
         assert_true(ol <= 1);
         assert_true(used <= 4); /* one written, then at most ".\r\n" of the end */
@@ -960,42 +960,42 @@ static void test_small_output_buffer(void **state)
     assert_int_equal(f.errors, BODY_ERR_BARE_CR);
 
     /* no room at all: nothing that needs writing is consumed */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    assert_int_equal(body_filter_feed(&f, STR("abc"), out, 0, &ol, &ev), 0);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    assert_int_equal(smtp_body_filter_feed(&f, STR("abc"), out, 0, &ol, &ev), 0);
     assert_int_equal(ol, 0);
     assert_int_equal(ev, BODY_EV_NONE);
 
     /* a held dot is consumed without room; the octet after it then waits */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    assert_int_equal(body_filter_feed(&f, STR("..abc"), out, 0, &ol, &ev), 1);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    assert_int_equal(smtp_body_filter_feed(&f, STR("..abc"), out, 0, &ol, &ev), 1);
     assert_int_equal(ol, 0);
-    assert_int_equal(body_filter_feed(&f, STR(".abc"), out, 2, &ol, &ev), 2);
+    assert_int_equal(smtp_body_filter_feed(&f, STR(".abc"), out, 2, &ol, &ev), 2);
     assert_int_equal(ol, 2);
     assert_memory_equal(out, ".a", 2);
-    assert_int_equal(body_filter_feed(&f, STR("bc"), out, 8, &ol, &ev), 2);
+    assert_int_equal(smtp_body_filter_feed(&f, STR("bc"), out, 8, &ol, &ev), 2);
     assert_int_equal(ol, 2);
     assert_memory_equal(out, "bc", 2);
     assert_true(f.out_total == 4);
 
     /* a held dot+CR: when it turns out bare, the CR needs room first */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    assert_int_equal(body_filter_feed(&f, STR(".\rX"), out, 0, &ol, &ev), 2);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    assert_int_equal(smtp_body_filter_feed(&f, STR(".\rX"), out, 0, &ol, &ev), 2);
     assert_int_equal(ol, 0);
     assert_int_equal(ev, BODY_EV_NONE);
-    assert_int_equal(body_filter_feed(&f, STR("X"), out, 1, &ol, &ev), 0);
+    assert_int_equal(smtp_body_filter_feed(&f, STR("X"), out, 1, &ol, &ev), 0);
     assert_int_equal(ol, 1);
     assert_int_equal(out[0], '\r');
-    assert_int_equal(body_filter_feed(&f, STR("X"), out, 1, &ol, &ev), 1);
+    assert_int_equal(smtp_body_filter_feed(&f, STR("X"), out, 1, &ol, &ev), 1);
     assert_int_equal(ol, 1);
     assert_int_equal(out[0], 'X');
     assert_int_equal(f.errors, BODY_ERR_BARE_CR);
     assert_true(f.out_total == 2);
 
     /* a written CR pending across calls with no room in between */
-    body_filter_init(&f, BODY_MODE_DATA, 1000);
-    assert_int_equal(body_filter_feed(&f, STR("a\r"), out, 2, &ol, &ev), 2);
-    assert_int_equal(body_filter_feed(&f, STR("\n"), out, 0, &ol, &ev), 0);
-    assert_int_equal(body_filter_feed(&f, STR("\n.\r\n"), out, 1, &ol, &ev), 4);
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    assert_int_equal(smtp_body_filter_feed(&f, STR("a\r"), out, 2, &ol, &ev), 2);
+    assert_int_equal(smtp_body_filter_feed(&f, STR("\n"), out, 0, &ol, &ev), 0);
+    assert_int_equal(smtp_body_filter_feed(&f, STR("\n.\r\n"), out, 1, &ol, &ev), 4);
     assert_int_equal(ev, BODY_EV_END);
     assert_int_equal(ol, 1);
     assert_int_equal(f.errors, 0);
@@ -1036,21 +1036,21 @@ static void test_bdat_mode(void **state)
         size_t ol;
         enum body_event ev;
 
-        body_filter_init(&f, BODY_MODE_BDAT, 1000);
-        assert_int_equal(body_filter_feed(&f, STR("abc\r"), out, sizeof(out), &ol, &ev), 4);
+        smtp_body_filter_init(&f, BODY_MODE_BDAT, 1000);
+        assert_int_equal(smtp_body_filter_feed(&f, STR("abc\r"), out, sizeof(out), &ol, &ev), 4);
         assert_int_equal(ol, 4);
         assert_int_equal(f.errors, 0);
-        body_filter_finish(&f);
+        smtp_body_filter_finish(&f);
         assert_int_equal(f.errors, BODY_ERR_BARE_CR);
 
-        body_filter_init(&f, BODY_MODE_BDAT, 1000);
-        assert_int_equal(body_filter_feed(&f, STR("abc\r"), out, sizeof(out), &ol, &ev), 4);
-        assert_int_equal(body_filter_feed(&f, STR("\n"), out, sizeof(out), &ol, &ev), 1);
-        body_filter_finish(&f);
+        smtp_body_filter_init(&f, BODY_MODE_BDAT, 1000);
+        assert_int_equal(smtp_body_filter_feed(&f, STR("abc\r"), out, sizeof(out), &ol, &ev), 4);
+        assert_int_equal(smtp_body_filter_feed(&f, STR("\n"), out, sizeof(out), &ol, &ev), 1);
+        smtp_body_filter_finish(&f);
         assert_int_equal(f.errors, 0);
 
-        body_filter_init(&f, BODY_MODE_BDAT, 1000);
-        body_filter_finish(&f); /* empty message */
+        smtp_body_filter_init(&f, BODY_MODE_BDAT, 1000);
+        smtp_body_filter_finish(&f); /* empty message */
         assert_int_equal(f.errors, 0);
     }
     run_everywhere(BODY_MODE_BDAT, 1000, STR("x\r\ny\r"), 1, 25, &r);

@@ -400,7 +400,7 @@ static void test_reply_split_same(void **state)
     free(big);
 }
 
-/* ---- ehlo_parse ------------------------------------------------------------ */
+/* ---- smtp_ehlo_parse ------------------------------------------------------------ */
 
 static void ehlo(const char *raw, struct ehlo_caps *caps)
 {
@@ -409,7 +409,7 @@ static void ehlo(const char *raw, struct ehlo_caps *caps)
 
     caps->flags = 0xdeadu;
     caps->size_limit = 77;
-    ehlo_parse(c, n, caps);
+    smtp_ehlo_parse(c, n, caps);
     free(c);
 }
 
@@ -471,7 +471,7 @@ static void test_ehlo(void **state)
     assert_int_equal(c.flags, 0);
     assert_true(c.size_limit == 0);
     c.flags = 5;
-    ehlo_parse(NULL, 0, &c);
+    smtp_ehlo_parse(NULL, 0, &c);
     assert_int_equal(c.flags, 0);
 }
 
@@ -675,7 +675,7 @@ static void test_fuzz(void **state)
             struct ehlo_caps caps;
             char *c = exact(buf, n);
 
-            ehlo_parse(c, n, &caps);
+            smtp_ehlo_parse(c, n, &caps);
             assert_true((caps.flags & ~0xffu) == 0);
             if (!(caps.flags & EHLO_SIZE))
                 assert_true(caps.size_limit == 0);

@@ -35,9 +35,9 @@ static void test_envelope_round_trip_at_limits(void **state)
     fill(e.sender, IPC_ADDR_MAX, 's');
     fill(e.envid, IPC_ENVID_MAX, 'e');
     fill(e.origin, IPC_ORIGIN_MAX, 'o');
-    n = rec_envelope_encode(&e, buf);
+    n = store_rec_envelope_encode(&e, buf);
     assert_true(n <= REC_ENVELOPE_MAX);
-    assert_int_equal(rec_envelope_decode(buf, n, &back, &why), 0);
+    assert_int_equal(store_rec_envelope_decode(buf, n, &back, &why), 0);
     assert_memory_equal(&e, &back, sizeof(e));
 }
 
@@ -58,9 +58,9 @@ static void test_rcpt_round_trip_at_limits(void **state)
     fill(r.orcpt, IPC_ADDR_MAX, 'b');
     fill(r.route, IPC_ROUTE_MAX, 'r');
     fill(r.last_reply, IPC_REPLY_MAX, 'x');
-    n = rec_rcpt_encode(&r, buf);
+    n = store_rec_rcpt_encode(&r, buf);
     assert_true(n <= REC_RCPT_MAX);
-    assert_int_equal(rec_rcpt_decode(buf, n, &back, &why), 0);
+    assert_int_equal(store_rec_rcpt_decode(buf, n, &back, &why), 0);
     assert_memory_equal(&r, &back, sizeof(r));
 }
 
@@ -74,16 +74,16 @@ static void test_every_truncation_is_rejected(void **state)
 
     strcpy(e.sender, "alice@example.org");
     strcpy(r.addr, "bob@example.net");
-    en = rec_envelope_encode(&e, eb);
-    rn = rec_rcpt_encode(&r, rb);
+    en = store_rec_envelope_encode(&e, eb);
+    rn = store_rec_rcpt_encode(&r, rb);
     for (size_t len = 0; len < en; len++) {
         why = NULL;
-        assert_int_equal(rec_envelope_decode(eb, len, &e, &why), -1);
+        assert_int_equal(store_rec_envelope_decode(eb, len, &e, &why), -1);
         assert_non_null(why);
     }
     for (size_t len = 0; len < rn; len++) {
         why = NULL;
-        assert_int_equal(rec_rcpt_decode(rb, len, &r, &why), -1);
+        assert_int_equal(store_rec_rcpt_decode(rb, len, &r, &why), -1);
         assert_non_null(why);
     }
 }
@@ -96,24 +96,24 @@ static void test_bad_records_are_rejected(void **state)
     size_t n;
 
     strcpy(r.addr, "bob@example.net");
-    n = rec_rcpt_encode(&r, buf);
+    n = store_rec_rcpt_encode(&r, buf);
     buf[0] = REC_VERSION + 1; /* unknown version */
-    assert_int_equal(rec_rcpt_decode(buf, n, &r, &why), -1);
+    assert_int_equal(store_rec_rcpt_decode(buf, n, &r, &why), -1);
     assert_string_equal(why, "unknown record version");
-    n = rec_rcpt_encode(&r, buf);
+    n = store_rec_rcpt_encode(&r, buf);
     buf[n] = 0; /* trailing byte */
-    assert_int_equal(rec_rcpt_decode(buf, n + 1, &r, &why), -1);
+    assert_int_equal(store_rec_rcpt_decode(buf, n + 1, &r, &why), -1);
     assert_string_equal(why, "bytes left over after record");
     r.state = RCPT_STATE_COUNT; /* state out of range */
     strcpy(r.addr, "bob@example.net");
-    n = rec_rcpt_encode(&r, buf);
-    assert_int_equal(rec_rcpt_decode(buf, n, &r, &why), -1);
+    n = store_rec_rcpt_encode(&r, buf);
+    assert_int_equal(store_rec_rcpt_decode(buf, n, &r, &why), -1);
     assert_string_equal(why, "recipient state out of range");
     r.state = RCPT_QUEUED; /* the failed decode cleared r: fill it again */
     strcpy(r.addr, "bob@example.net");
-    n = rec_rcpt_encode(&r, buf);
+    n = store_rec_rcpt_encode(&r, buf);
     buf[1 + 12 + 16 + 2] = '\0'; /* NUL inside the address */
-    assert_int_equal(rec_rcpt_decode(buf, n, &r, &why), -1);
+    assert_int_equal(store_rec_rcpt_decode(buf, n, &r, &why), -1);
     assert_string_equal(why, "NUL inside string field");
 }
 
@@ -121,23 +121,23 @@ static void test_keys_sort_by_qid_then_index(void **state)
 {
     uint8_t a[REC_SUB_KEY_LEN], b[REC_SUB_KEY_LEN];
 
-    rec_sub_key(a, 0x0100, 0xffffffffu);
-    rec_sub_key(b, 0x0101, 0);
+    store_rec_sub_key(a, 0x0100, 0xffffffffu);
+    store_rec_sub_key(b, 0x0101, 0);
     assert_true(memcmp(a, b, sizeof(a)) < 0);
-    rec_sub_key(a, 5, 1);
-    rec_sub_key(b, 5, 2);
+    store_rec_sub_key(a, 5, 1);
+    store_rec_sub_key(b, 5, 2);
     assert_true(memcmp(a, b, sizeof(a)) < 0);
-    assert_true(rec_get_be64(a) == 5 && rec_get_be32(a + 8) == 1);
+    assert_true(store_rec_get_be64(a) == 5 && store_rec_get_be32(a + 8) == 1);
 }
 
 static void test_due_states(void **state)
 {
-    assert_true(rec_rcpt_is_due_state(RCPT_QUEUED));
-    assert_true(rec_rcpt_is_due_state(RCPT_DEFERRED));
-    assert_true(rec_rcpt_is_due_state(RCPT_ACTIVE));
-    assert_false(rec_rcpt_is_due_state(RCPT_DELIVERED));
-    assert_false(rec_rcpt_is_due_state(RCPT_FAILED));
-    assert_false(rec_rcpt_is_due_state(RCPT_HELD));
+    assert_true(store_rec_rcpt_is_due_state(RCPT_QUEUED));
+    assert_true(store_rec_rcpt_is_due_state(RCPT_DEFERRED));
+    assert_true(store_rec_rcpt_is_due_state(RCPT_ACTIVE));
+    assert_false(store_rec_rcpt_is_due_state(RCPT_DELIVERED));
+    assert_false(store_rec_rcpt_is_due_state(RCPT_FAILED));
+    assert_false(store_rec_rcpt_is_due_state(RCPT_HELD));
 }
 
 int main(void)
