@@ -419,4 +419,9 @@ int ipc_decode_empty(struct ipc_reader *r);
 int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *code,
                     char *why, size_t whysz);
 
+/* Did the client of this hello ask for capability cap (one name)?  A server
+ * serves a request only when the client asked for the capability the
+ * request needs: what a client asked for is what it is granted. */
+int ipc_caps_granted(const struct ipc_hello *peer, const char *cap);
+
 #endif

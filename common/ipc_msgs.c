@@ -270,6 +270,11 @@ static int caps_has(const char *list, const char *cap, size_t n)
     return 0;
 }
 
+int ipc_caps_granted(const struct ipc_hello *peer, const char *cap)
+{
+    return cap && cap[0] && caps_has(peer->caps_needed, cap, strlen(cap));
+}
+
 int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *code, char *why,
                     size_t whysz)
 {

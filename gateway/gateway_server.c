@@ -153,6 +153,16 @@ static void conn_frame(struct gw_conn *c, struct ipc_reader *r)
         conn_hello(c, r);
         return;
     }
+    if ((r->type == IPC_DIR_LOOKUP || r->type == IPC_GW_DELIVER) &&
+        !ipc_caps_granted(&c->peer, r->type == IPC_DIR_LOOKUP ? IPC_CAP_DIRECTORY : IPC_CAP_DELIVER)) {
+        char why[IPC_REPLY_MAX + 1];
+
+        snprintf(why, sizeof(why), "%s needs capability '%s', which this client did not ask for",
+                 ipc_type_name(r->type), r->type == IPC_DIR_LOOKUP ? IPC_CAP_DIRECTORY : IPC_CAP_DELIVER);
+        log_warn("refused %s (%s): %s", c->peer.program, c->peer.role, why);
+        conn_error(c, r->request_id, IPC_ERR_CAPS, why);
+        return;
+    }
     if (r->type == IPC_DIR_LOOKUP && ipc_decode_dir_lookup(r, &q) == 0) {
         gw_dir_answer(c->g, c, r->request_id, &q);
         return;

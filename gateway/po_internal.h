@@ -16,21 +16,6 @@
 #define PO_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define PO_PRINTF(f, a)
-static inline int is_blank(int c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static inline void trim(const char **s, size_t *len)
-{
-    while (*len && is_blank((unsigned char)(*s)[0])) {
-        (*s)++;
-        (*len)--;
-    }
-    while (*len && is_blank((unsigned char)(*s)[*len - 1]))
-        (*len)--;
-}
-
 #endif
 
 static inline void seterr(struct po_err *err, const char *fmt, ...) PO_PRINTF(2, 3);

@@ -9,19 +9,30 @@
 
 #include "log.h"
 
-/* Every request type a client may send once the hellos are exchanged. */
+/* Every request type a client may send once the hellos are exchanged, and the capability it needs:
+ * a client is served only what it asked for in its hello (the protocol closes the connection on a
+ * request without its capability). */
 static const struct store_command {
     uint16_t type;
+    const char *cap;
     store_handler_fn handle;
 } store_commands[] = {
-    {IPC_SUBMIT_BEGIN, store_submit_begin},       {IPC_SUBMIT_RCPT, store_submit_rcpt},
-    {IPC_SUBMIT_CHUNK, store_submit_chunk},       {IPC_SUBMIT_COMMIT, store_submit_commit},
-    {IPC_SUBMIT_ABORT, store_submit_abort},       {IPC_READ_ENVELOPE, store_op_read_envelope},
-    {IPC_READ_BODY, store_op_read_body},          {IPC_LIST, store_op_list},
-    {IPC_UPDATE_RCPT, store_op_update_rcpt},      {IPC_DUE, store_op_due},
-    {IPC_REQUEUE, store_op_admin},                {IPC_HOLD, store_op_admin},
-    {IPC_RELEASE, store_op_admin},                {IPC_DELETE, store_op_delete},
-    {IPC_STATS, store_op_stats},                  {IPC_SUBSCRIBE, store_op_subscribe},
+    {IPC_SUBMIT_BEGIN, "submit", store_submit_begin},
+    {IPC_SUBMIT_RCPT, "submit", store_submit_rcpt},
+    {IPC_SUBMIT_CHUNK, "submit", store_submit_chunk},
+    {IPC_SUBMIT_COMMIT, "submit", store_submit_commit},
+    {IPC_SUBMIT_ABORT, "submit", store_submit_abort},
+    {IPC_READ_ENVELOPE, "read", store_op_read_envelope},
+    {IPC_READ_BODY, "read", store_op_read_body},
+    {IPC_LIST, "list", store_op_list},
+    {IPC_UPDATE_RCPT, "update", store_op_update_rcpt},
+    {IPC_DUE, "due", store_op_due},
+    {IPC_REQUEUE, "admin", store_op_admin},
+    {IPC_HOLD, "admin", store_op_admin},
+    {IPC_RELEASE, "admin", store_op_admin},
+    {IPC_DELETE, "admin", store_op_delete},
+    {IPC_STATS, "admin", store_op_stats},
+    {IPC_SUBSCRIBE, "events", store_op_subscribe},
 };
 
 static void store_conn_process(struct store_conn *c);
@@ -291,10 +302,16 @@ static void store_conn_hello(struct store_conn *c, struct ipc_reader *r)
 static void store_conn_dispatch(struct store_conn *c, struct ipc_reader *r)
 {
     for (size_t i = 0; i < sizeof(store_commands) / sizeof(store_commands[0]); i++) {
-        if (store_commands[i].type == r->type) {
-            store_commands[i].handle(c, r);
+        if (store_commands[i].type != r->type)
+            continue;
+        if (!ipc_caps_granted(&c->peer, store_commands[i].cap)) {
+            store_conn_fail(c, IPC_ERR_CAPS, "%s needs capability '%s', which this client did not ask for "
+                            "(it asked for '%s')", ipc_type_name(r->type), store_commands[i].cap,
+                            c->peer.caps_needed);
             return;
         }
+        store_commands[i].handle(c, r);
+        return;
     }
     store_conn_fail(c, IPC_ERR_PROTO, "%s is not a request", ipc_type_name(r->type));
 }

@@ -364,7 +364,7 @@ static const char *garbage_case(int i, struct ipc_buf *b)
     if (i > 12)
         return NULL;
     if (i >= 3 && i != 10 && i != 11)
-        put_hello(b, IPC_PROTO_MAJOR, "");
+        put_hello(b, IPC_PROTO_MAJOR, IPC_CAPS_STORE); /* every capability: the frame itself is what is bad */
     switch (i) {
     case 0: ipc_buf_append(b, zero_len, sizeof(zero_len)); return "zero length";
     case 1: ipc_buf_append(b, short_len, sizeof(short_len)); return "length 3";
@@ -418,7 +418,7 @@ static int mode_garbage(void)
     int failures = 0, i;
     const char *name;
 
-    if (ipc_client_connect(&good, opt_socket, "store-load", "test", "submit,read,list") < 0) {
+    if (ipc_client_connect(&good, opt_socket, "store-load", "test", "submit,read,list,admin") < 0) {
         fprintf(stderr, "garbage: %s\n", good.error);
         return 2;
     }

@@ -1,0 +1,12 @@
+#!/bin/sh
+# gateway-caps.sh - the gateway serves directory lookups only to clients that asked for "directory", deliveries only to those that asked for "deliver".
+. "$(dirname "$0")/lib.sh"
+$PO_SIM create "$T_SHARE" --network CORPNET --postoffice HQPO --mailbox JSMITH > /dev/null
+write_router_config "sender.test smtp:[127.0.0.1]:9" "[gateway]
+share = $T_SHARE
+poll_interval = 1s"
+start_store && start_gateway || bail "store and gateway do not start"
+"$top_builddir/tests/integration/store-caps" -s "$T_DIR/run/gateway.sock" -g > "$T_DIR/caps.tap" 2>&1
+relay_tap "$T_DIR/caps.tap" 1
+grep -q "DIR_LOOKUP needs capability 'directory', which this client did not ask for" "$T_GATEWAY_LOG"
+ok $? "the refusal is logged with the request and the capability"
