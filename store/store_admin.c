@@ -209,7 +209,8 @@ static int stats_count(DB *db, DB_TXN *txn, struct ipc_stats *s, int rcpts)
     uint8_t kbuf[16], vbuf[8];
     DBC *cur;
     DBT key = {.data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .dlen = 5, .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .dlen = REC_RCPT_STATE_OFF + 4,
+               .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
     int ret;
 
     if ((ret = db->cursor(db, txn, &cur, DB_READ_COMMITTED)) != 0)
@@ -220,7 +221,7 @@ static int stats_count(DB *db, DB_TXN *txn, struct ipc_stats *s, int rcpts)
             s->messages++;
             continue;
         }
-        state = val.size >= 5 ? store_rec_get_be32(vbuf + 1) : RCPT_STATE_COUNT;
+        state = val.size >= REC_RCPT_STATE_OFF + 4 ? store_rec_get_be32(vbuf + REC_RCPT_STATE_OFF) : RCPT_STATE_COUNT;
         if (state < RCPT_STATE_COUNT)
             s->by_state[state]++;
     }

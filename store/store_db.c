@@ -129,12 +129,12 @@ static int store_due_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
     const uint8_t *p = pdata->data;
     uint8_t *k;
 
-    /* version(1) state(4) notify(4) attempts(4) next_attempt(8) */
-    if (pdata->size < 21 || p[0] != REC_VERSION || !store_rec_rcpt_is_due_state(store_rec_get_be32(p + 1)))
+    if (pdata->size < REC_RCPT_FIXED_LEN || p[0] != REC_VERSION ||
+        !store_rec_rcpt_is_due_state(store_rec_get_be32(p + REC_RCPT_STATE_OFF)))
         return DB_DONOTINDEX;
     if ((k = malloc(8)) == NULL)
         return ENOMEM;
-    memcpy(k, p + 13, 8);
+    memcpy(k, p + REC_RCPT_NEXT_ATTEMPT_OFF, 8);
     memset(skey, 0, sizeof(*skey));
     skey->data = k;
     skey->size = 8;

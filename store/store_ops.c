@@ -494,8 +494,8 @@ static int due_scan(DBC *cur, struct op_work *op, uint64_t before, uint32_t limi
         if (pkey.size != REC_SUB_KEY_LEN || val.size < 5)
             continue;
         qid_format(store_rec_get_be64(pkbuf), it.qid);
-        it.index = store_rec_get_be32(pkbuf + 8);
-        it.state = store_rec_get_be32(vbuf + 1);
+        it.index = store_rec_get_be32(pkbuf + REC_SUB_KEY_N_OFF);
+        it.state = store_rec_get_be32(vbuf + REC_RCPT_STATE_OFF);
         it.next_attempt_us = next;
         ipc_encode_due_item(&op->out, op->request_id, &it);
         op->count++;

@@ -37,7 +37,7 @@ void store_rec_msg_key(uint8_t key[REC_MSG_KEY_LEN], uint64_t qid)
 void store_rec_sub_key(uint8_t key[REC_SUB_KEY_LEN], uint64_t qid, uint32_t n)
 {
     store_rec_put_be64(key, qid);
-    store_rec_put_be32(key + 8, n);
+    store_rec_put_be32(key + REC_SUB_KEY_N_OFF, n);
 }
 
 /* ---- a tiny cursor for writing and reading fields ---------------------- */

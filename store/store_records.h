@@ -23,6 +23,18 @@
 #define REC_VERSION 1
 #define REC_MSG_KEY_LEN 8
 #define REC_SUB_KEY_LEN 12
+#define REC_SUB_KEY_N_OFF 8          /* rcpt/body key: the index or chunk number after the qid */
+
+/* Where the fixed fields of a recipient record lie (store_rec_rcpt_encode writes them in this order);
+ * the due index and STATS read them without decoding the whole record. */
+#define REC_RCPT_STATE_OFF 1         /* after the version byte: state(4) */
+#define REC_RCPT_NEXT_ATTEMPT_OFF 13 /* after state(4) notify(4) attempts(4): next_attempt_us(8) */
+#define REC_RCPT_FIXED_LEN 21        /* up to and with next_attempt_us */
+
+/* The value of an origin record: the first copy's qid(8), then when it was first seen (8). */
+#define REC_ORIGIN_QID_OFF 0
+#define REC_ORIGIN_SEEN_OFF 8
+#define REC_ORIGIN_LEN 16
 
 struct rec_envelope {
     uint64_t qid;

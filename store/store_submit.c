@@ -291,24 +291,24 @@ static int submission_read(const struct submission *sub, uint64_t off, uint8_t *
 
 static int submit_find_origin(struct store_db *db, DB_TXN *txn, const char *origin, uint64_t *qid)
 {
-    uint8_t vbuf[16];
+    uint8_t vbuf[REC_ORIGIN_LEN];
     DBT key = {.data = (void *)origin, .size = (u_int32_t)strlen(origin)};
     DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
     int ret = db->origin->get(db->origin, txn, &key, &val, DB_RMW);
 
-    if (ret == 0 && val.size >= 8)
-        *qid = store_rec_get_be64(vbuf);
+    if (ret == 0 && val.size >= REC_ORIGIN_QID_OFF + 8)
+        *qid = store_rec_get_be64(vbuf + REC_ORIGIN_QID_OFF);
     return ret;
 }
 
 static int submit_put_origin(struct store_db *db, DB_TXN *txn, const struct rec_envelope *e)
 {
-    uint8_t vbuf[16];
+    uint8_t vbuf[REC_ORIGIN_LEN];
     DBT key = {.data = (void *)e->origin, .size = (u_int32_t)strlen(e->origin)};
     DBT val = {.data = vbuf, .size = sizeof(vbuf)};
 
-    store_rec_put_be64(vbuf, e->qid);
-    store_rec_put_be64(vbuf + 8, e->arrival_us);
+    store_rec_put_be64(vbuf + REC_ORIGIN_QID_OFF, e->qid);
+    store_rec_put_be64(vbuf + REC_ORIGIN_SEEN_OFF, e->arrival_us);
     return db->origin->put(db->origin, txn, &key, &val, 0);
 }
 

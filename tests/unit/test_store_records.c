@@ -130,6 +130,25 @@ static void test_keys_sort_by_qid_then_index(void **state)
     assert_true(store_rec_get_be64(a) == 5 && store_rec_get_be32(a + 8) == 1);
 }
 
+/* The offsets the due index, STATS and DUE read without decoding are where the encoder puts the fields. */
+static void test_named_offsets_match_the_encoder(void **state)
+{
+    struct rec_rcpt r = {.state = RCPT_DEFERRED, .notify = 7, .attempts = 3,
+                         .next_attempt_us = 0x0102030405060708ULL, .addr = "a@b"};
+    uint8_t buf[REC_RCPT_MAX], key[REC_SUB_KEY_LEN];
+    size_t len = store_rec_rcpt_encode(&r, buf);
+
+    (void)state;
+    assert_true(len >= REC_RCPT_FIXED_LEN);
+    assert_int_equal(buf[0], REC_VERSION);
+    assert_int_equal(store_rec_get_be32(buf + REC_RCPT_STATE_OFF), RCPT_DEFERRED);
+    assert_true(store_rec_get_be64(buf + REC_RCPT_NEXT_ATTEMPT_OFF) == 0x0102030405060708ULL);
+    assert_true(REC_RCPT_NEXT_ATTEMPT_OFF + 8 == REC_RCPT_FIXED_LEN);
+    store_rec_sub_key(key, 42, 9);
+    assert_int_equal(store_rec_get_be32(key + REC_SUB_KEY_N_OFF), 9);
+    assert_true(REC_ORIGIN_SEEN_OFF + 8 == REC_ORIGIN_LEN && REC_ORIGIN_QID_OFF + 8 <= REC_ORIGIN_SEEN_OFF);
+}
+
 static void test_due_states(void **state)
 {
     assert_true(store_rec_rcpt_is_due_state(RCPT_QUEUED));
@@ -148,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation_is_rejected),
         cmocka_unit_test(test_bad_records_are_rejected),
         cmocka_unit_test(test_keys_sort_by_qid_then_index),
+        cmocka_unit_test(test_named_offsets_match_the_encoder),
         cmocka_unit_test(test_due_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
