@@ -50,7 +50,8 @@ struct gateway {
 
 /* ---- gateway_share.c: the share, a local path or SFTP ---------------------------------------
  * Every operation blocks: callers run them on worker threads.  A share is
- * safe to use from several workers (operations are serialized).  Paths are
+ * safe to use from several workers (local operations run in parallel, the
+ * one SFTP session is taken in turns).  Paths are
  * relative to the share's root.  Each returns 0, or -1 with why naming the
  * share, the operation, the path and the error. */
 struct share;
