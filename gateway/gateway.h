@@ -44,7 +44,6 @@ struct gateway {
     /* deliveries: at most cfg gateway.max_deliveries run, the rest wait in arrival order */
     unsigned in_running;
     struct in_wait *in_wait_head, *in_wait_tail;
-    size_t in_waiting;
     int stopping;
 };
 
@@ -80,7 +79,6 @@ int gw_share_file_finish(struct share *sh, struct share_file *f, int keep, char 
 int gw_share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
 /* The directory rel on disk (local: fsync; SFTP: nothing the protocol can ask, see POSTOFFICE.md). */
 int gw_share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz);
-int gw_share_is_local(const struct share *sh);
 /* Names in dir ending in suffix (".P1", ".GWK"), sorted; free with gw_share_list_free. */
 int gw_share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n,
                char *why, size_t whysz);
@@ -96,8 +94,6 @@ struct sftp_share *gw_sftp_share_new(const struct cfg_gateway *c);
 void gw_sftp_share_free(struct sftp_share *s);
 int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
 int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz);
-int gw_sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, const uint8_t *data,
-                      size_t len, char *why, size_t whysz);
 int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
 int gw_sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 int gw_sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz);

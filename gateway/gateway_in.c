@@ -53,7 +53,6 @@ struct in_job {
     /* the share steps */
     enum job_step step;
     int busy;                                   /* a step runs on a worker */
-    int opened;                                 /* the temporary file exists (pf.f open) */
     struct gw_p1_file pf;
     struct gw_journal_entry earlier;            /* J_RESUME: what the journal knows */
     struct gw_p1_result res;
@@ -109,7 +108,6 @@ static void in_next(struct gateway *g)
 
         if (!(g->in_wait_head = w->next))
             g->in_wait_tail = NULL;
-        g->in_waiting--;
         if (gw_conn_alive(w->c))
             in_start(g, w->c, w->request_id, &w->q);
         gw_conn_unref(w->c);
@@ -290,7 +288,8 @@ static void step_start(struct in_job *j, enum job_step step)
     j->req.data = j;
     if (uv_queue_work(j->g->loop, &j->req, step_run, step_done) < 0) {
         j->busy = 0;
-        j->opened = step == STEP_ABORT ? 0 : j->opened; /* nothing more can be done with the file */
+        if (step == STEP_ABORT)
+            j->pf.f = NULL; /* cannot be removed now: the next start's clean-up removes it */
         job_fail(j, RCPT_DEFERRED, "4.3.0", "cannot queue the share write");
     }
 }
@@ -299,8 +298,7 @@ static void job_settle(struct in_job *j)
 {
     if (j->busy)
         return; /* step_done comes back here */
-    if (j->opened) {
-        j->opened = 0;
+    if (j->pf.f) {
         step_start(j, STEP_ABORT);
         return;
     }
@@ -313,7 +311,7 @@ static void job_kick(struct in_job *j)
 {
     if (j->busy || j->failing || j->state != J_STREAM)
         return;
-    if (!j->opened || j->pend.len >= IN_WRITE_MIN || (j->body_end && j->pend.len > 0)) {
+    if (!j->pf.f || j->pend.len >= IN_WRITE_MIN || (j->body_end && j->pend.len > 0)) {
         struct po_buf t = j->inflight;
 
         j->inflight = j->pend; /* the worker takes the buffer; the store keeps filling the other */
@@ -323,7 +321,7 @@ static void job_kick(struct in_job *j)
             j->paused = 0;
             ipc_uv_pause(j->store, 0);
         }
-        step_start(j, j->opened ? STEP_APPEND : STEP_OPEN); /* may end the job: nothing after it */
+        step_start(j, j->pf.f ? STEP_APPEND : STEP_OPEN); /* may end the job: nothing after it */
     } else if (j->body_end) {
         step_start(j, STEP_COMMIT);
     }
@@ -361,12 +359,6 @@ static void step_done(uv_work_t *req, int status)
     (void)status;
     j->busy = 0;
     j->inflight.len = 0;
-    if (j->step == STEP_OPEN && j->ok)
-        j->opened = 1;
-    if (j->step == STEP_APPEND && !j->ok)
-        j->opened = 0; /* a failed write removed the file */
-    if (j->step == STEP_COMMIT)
-        j->opened = 0; /* renamed, or removed by the failure */
     if (j->failing) {
         job_settle(j);
         return;
@@ -580,7 +572,6 @@ void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, co
     else
         g->in_wait_head = w;
     g->in_wait_tail = w;
-    g->in_waiting++;
 }
 
 void gw_in_stop(struct gateway *g)
@@ -593,5 +584,4 @@ void gw_in_stop(struct gateway *g)
         free(w);
     }
     g->in_wait_tail = NULL;
-    g->in_waiting = 0;
 }

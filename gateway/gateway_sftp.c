@@ -274,44 +274,6 @@ int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, ch
     return 0;
 }
 
-int gw_sftp_write_atomic(struct sftp_share *s, const char *rel, const char *tmp, const uint8_t *data,
-                      size_t len, char *why, size_t whysz)
-{
-    char path[2100], tpath[2100];
-    LIBSSH2_SFTP_HANDLE *h;
-    size_t done = 0;
-
-    if (ensure(s, why, whysz) < 0)
-        return -1;
-    full_path(s, rel, path, sizeof(path));
-    full_path(s, tmp, tpath, sizeof(tpath));
-    h = libssh2_sftp_open(s->sftp, tpath, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0640);
-    if (!h)
-        return op_fail(s, why, whysz, "create", tmp);
-    while (done < len) {
-        ssize_t n = libssh2_sftp_write(h, (const char *)data + done, len - done);
-        if (n < 0) {
-            libssh2_sftp_close(h);
-            libssh2_sftp_unlink(s->sftp, tpath);
-            return op_fail(s, why, whysz, "write", tmp);
-        }
-        done += (size_t)n;
-    }
-    libssh2_sftp_fsync(h); /* the fsync@openssh.com extension; servers without it still get the close */
-    if (libssh2_sftp_close(h) != 0) {
-        libssh2_sftp_unlink(s->sftp, tpath);
-        return op_fail(s, why, whysz, "close", tmp);
-    }
-    if (libssh2_sftp_rename(s->sftp, tpath, path) != 0) {
-        int rc = op_fail(s, why, whysz, "rename", tmp);
-
-        if (s->sftp)
-            libssh2_sftp_unlink(s->sftp, tpath);
-        return rc;
-    }
-    return 0;
-}
-
 int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
 {
     char a[2100], b[2100];
@@ -370,7 +332,7 @@ static int taken_or_fail(struct sftp_share *s, const char *target, const char *o
 struct sftp_file {
     LIBSSH2_SFTP_HANDLE *h;
     unsigned gen;
-    char rel[64];
+    char rel[1024];
 };
 
 static int file_alive(struct sftp_share *s, struct sftp_file *f, char *why, size_t whysz)
@@ -390,6 +352,8 @@ int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file 
     *out = NULL;
     if (ensure(s, why, whysz) < 0)
         return -1;
+    if (strlen(rel) >= sizeof(f->rel))
+        return fail(s, why, whysz, "create", rel, "path too long");
     if (!(f = calloc(1, sizeof(*f))))
         return fail(s, why, whysz, "create", rel, "out of memory");
     snprintf(f->rel, sizeof(f->rel), "%s", rel);

@@ -77,49 +77,12 @@ static int local_stat_mtime(const char *root, const char *rel, int64_t *mtime, c
     return 0;
 }
 
-static int local_write_atomic(const char *root, const char *rel, const char *reltmp, const uint8_t *data,
-                              size_t len, char *why, size_t whysz)
-{
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    size_t done = 0;
-    int fd;
-
-    share_path(root, rel, path, sizeof(path));
-    share_path(root, reltmp, tmp, sizeof(tmp));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return share_fail(why, whysz, root, "create", reltmp, errno);
-    while (done < len) {
-        ssize_t n = write(fd, data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return share_fail(why, whysz, root, "write", reltmp, e);
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return share_fail(why, whysz, root, "flush", reltmp, e);
-    }
-    if (rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return share_fail(why, whysz, root, "rename", reltmp, e);
-    }
-    return 0;
-}
-
 /* ---- files written piece by piece (the transfer file streamed from the store) ---------------- */
 
 struct share_file {
     int fd;                 /* local */
     struct sftp_file *sf;   /* SFTP */
-    char rel[64];
+    char rel[PATH_MAX];
 };
 
 static int local_file_create(const char *root, const char *rel, struct share_file *f, char *why, size_t whysz)
@@ -384,15 +347,33 @@ int gw_share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char 
     SHARE_OP(local_stat_mtime(sh->root, rel, mtime, why, whysz), gw_sftp_stat_mtime(sh->sftp, rel, mtime, why, whysz));
 }
 
+/* The open-file steps (exclusive create, write, flush), then a rename over rel. */
 int gw_share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
-                       size_t whysz)
+                          size_t whysz)
 {
-    char tmp[PATH_MAX];
+    char tmp[PATH_MAX], scratch[GW_WHY_MAX];
     const char *dot = strrchr(rel, '.');
+    struct iovec iov = {(void *)data, len};
+    struct share_file *f;
+    int rc;
 
     snprintf(tmp, sizeof(tmp), "%.*s.TMP", (int)(dot ? (size_t)(dot - rel) : strlen(rel)), rel);
-    SHARE_OP(local_write_atomic(sh->root, rel, tmp, data, len, why, whysz),
-             gw_sftp_write_atomic(sh->sftp, rel, tmp, data, len, why, whysz));
+    rc = gw_share_file_create(sh, tmp, &f, why, whysz);
+    if (rc == SHARE_EXISTS)
+        snprintf(why, whysz, "share %s: create %s: %s", sh->name, tmp, strerror(EEXIST));
+    if (rc != 0)
+        return -1;
+    if (gw_share_file_write(sh, f, &iov, 1, why, whysz) < 0) {
+        gw_share_file_finish(sh, f, 0, scratch, sizeof(scratch));
+        return -1;
+    }
+    if (gw_share_file_finish(sh, f, 1, why, whysz) < 0)
+        return -1;
+    if (gw_share_rename(sh, tmp, rel, why, whysz) < 0) {
+        gw_share_unlink(sh, tmp, scratch, sizeof(scratch));
+        return -1;
+    }
+    return 0;
 }
 
 int gw_share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
@@ -418,6 +399,11 @@ int gw_share_file_create(struct share *sh, const char *rel, struct share_file **
     *out = NULL;
     if (!f) {
         snprintf(why, whysz, "share %s: create %s: out of memory", sh->name, rel);
+        return -1;
+    }
+    if (strlen(rel) >= sizeof(f->rel)) {
+        snprintf(why, whysz, "share %s: create %.200s...: path too long", sh->name, rel);
+        free(f);
         return -1;
     }
     snprintf(f->rel, sizeof(f->rel), "%s", rel);
@@ -469,10 +455,6 @@ int gw_share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz
     SHARE_OP(local_sync_dir(sh->root, rel, why, whysz), gw_sftp_sync_dir(sh->sftp, rel, why, whysz));
 }
 
-int gw_share_is_local(const struct share *sh)
-{
-    return sh->sftp == NULL;
-}
 
 int gw_share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n, char *why,
                size_t whysz)
