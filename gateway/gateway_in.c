@@ -314,14 +314,19 @@ static void job_kick(struct in_job *j)
     if (!j->pf.f || j->pend.len >= IN_WRITE_MIN || (j->body_end && j->pend.len > 0)) {
         struct po_buf t = j->inflight;
 
+        enum job_step step = j->pf.f ? STEP_APPEND : STEP_OPEN;
+
         j->inflight = j->pend; /* the worker takes the buffer; the store keeps filling the other */
         j->pend = t;
         j->pend.len = 0;
+        /* Busy before the resume: the resume hands over the frames read before the pause at once,
+         * and the job_kick they lead to must not queue this job's work a second time. */
+        j->busy = 1;
         if (j->paused && j->store) {
             j->paused = 0;
             ipc_uv_pause(j->store, 0);
         }
-        step_start(j, j->pf.f ? STEP_APPEND : STEP_OPEN); /* may end the job: nothing after it */
+        step_start(j, step); /* may end the job: nothing after it */
     } else if (j->body_end) {
         step_start(j, STEP_COMMIT);
     }
