@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 /*
  * Wire format (all integers big-endian):
  *
@@ -298,35 +300,17 @@ struct ipc_gw_result {
     char reply[IPC_REPLY_MAX + 1];       /* what happened, specific */
 };
 
-/* ---- frame buffer (writer side) ---------------------------------------- */
-
-struct ipc_buf {
-    uint8_t *data;
-    size_t len;
-    size_t cap;
-    size_t frame_start;                  /* offset of the frame being built */
-    int failed;                          /* out of memory or frame too large */
-};
-
-void ipc_buf_init(struct ipc_buf *b);
-void ipc_buf_free(struct ipc_buf *b);
-void ipc_buf_reset(struct ipc_buf *b);
-/* Remove the first n bytes (after they were written out). */
-void ipc_buf_consume(struct ipc_buf *b, size_t n);
-/* Make room for at least n more bytes after len.  0 or -1. */
-int ipc_buf_reserve(struct ipc_buf *b, size_t n);
-/* Append raw bytes (used by readers that accumulate socket input). */
-int ipc_buf_append(struct ipc_buf *b, const void *p, size_t n);
+/* ---- frame building (into the one buffer type, common/buf.h; its mark is the frame start) */
 
 /* Start a frame of the given type and request id; fields follow. */
-void ipc_msg_begin(struct ipc_buf *b, uint16_t type, uint32_t request_id);
-void ipc_put_u32(struct ipc_buf *b, uint32_t v);
-void ipc_put_u64(struct ipc_buf *b, uint64_t v);
-void ipc_put_str(struct ipc_buf *b, const char *s);
-void ipc_put_bytes(struct ipc_buf *b, const void *p, size_t n);
+void ipc_msg_begin(struct sg_buf *b, uint16_t type, uint32_t request_id);
+void ipc_put_u32(struct sg_buf *b, uint32_t v);
+void ipc_put_u64(struct sg_buf *b, uint64_t v);
+void ipc_put_str(struct sg_buf *b, const char *s);
+void ipc_put_bytes(struct sg_buf *b, const void *p, size_t n);
 /* Finish the frame begun last: fills in its length.  Returns 0, or -1 if the
  * buffer failed (the unfinished frame is removed again). */
-int ipc_msg_end(struct ipc_buf *b);
+int ipc_msg_end(struct sg_buf *b);
 
 /* ---- frame parsing (reader side); pure functions over a buffer --------- */
 
@@ -378,7 +362,7 @@ const char *ipc_error_name(uint32_t code);
  * type matches; checks ranges and ends the reader; returns 0 or -1 (r->error). */
 
 #define IPC_DECLARE_CODEC(name, type)                                              \
-    int ipc_encode_##name(struct ipc_buf *b, uint32_t request_id, const type *m); \
+    int ipc_encode_##name(struct sg_buf *b, uint32_t request_id, const type *m); \
     int ipc_decode_##name(struct ipc_reader *r, type *m)
 
 IPC_DECLARE_CODEC(hello, struct ipc_hello);
@@ -387,7 +371,7 @@ IPC_DECLARE_CODEC(ok, struct ipc_ok);
 IPC_DECLARE_CODEC(submit_begin, struct ipc_submit_begin);
 IPC_DECLARE_CODEC(submit_rcpt, struct ipc_submit_rcpt);
 IPC_DECLARE_CODEC(chunk, struct ipc_chunk); /* decode accepts CHUNK and SUBMIT_CHUNK */
-int ipc_encode_submit_chunk(struct ipc_buf *b, uint32_t request_id, const struct ipc_chunk *m);
+int ipc_encode_submit_chunk(struct sg_buf *b, uint32_t request_id, const struct ipc_chunk *m);
 IPC_DECLARE_CODEC(submit_commit, struct ipc_submit_commit);
 IPC_DECLARE_CODEC(submitted, struct ipc_submitted);
 IPC_DECLARE_CODEC(envelope, struct ipc_envelope);
@@ -406,11 +390,11 @@ IPC_DECLARE_CODEC(gw_result, struct ipc_gw_result);
 
 /* struct ipc_qid_msg is shared by several request types, so its codec takes
  * the type; decode accepts any of them. */
-int ipc_encode_qid_msg(struct ipc_buf *b, uint16_t type, uint32_t request_id,
+int ipc_encode_qid_msg(struct sg_buf *b, uint16_t type, uint32_t request_id,
                        const struct ipc_qid_msg *m);
 int ipc_decode_qid_msg(struct ipc_reader *r, struct ipc_qid_msg *m);
 /* Messages without fields (SUBMIT_ABORT, STATS, SUBSCRIBE). */
-int ipc_encode_empty(struct ipc_buf *b, uint16_t type, uint32_t request_id);
+int ipc_encode_empty(struct sg_buf *b, uint16_t type, uint32_t request_id);
 int ipc_decode_empty(struct ipc_reader *r);
 
 /* Hello negotiation: is `peer` acceptable to a side that needs `needed`

@@ -72,8 +72,8 @@ int ipc_client_connect(struct ipc_client *c, const char *socket_path, const char
     memset(c, 0, sizeof(*c));
     c->fd = -1;
     c->next_request = 1;
-    ipc_buf_init(&c->in);
-    ipc_buf_init(&c->out);
+    sg_buf_init(&c->in);
+    sg_buf_init(&c->out);
     if (client_open(c, socket_path) < 0 || client_hello(c, program, role, caps_needed) < 0) {
         char saved[sizeof(c->error)];
         memcpy(saved, c->error, sizeof(saved));
@@ -89,8 +89,8 @@ void ipc_client_close(struct ipc_client *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
-    ipc_buf_free(&c->in);
-    ipc_buf_free(&c->out);
+    sg_buf_free(&c->in);
+    sg_buf_free(&c->out);
 }
 
 int ipc_client_send(struct ipc_client *c)
@@ -98,7 +98,7 @@ int ipc_client_send(struct ipc_client *c)
     size_t off = 0;
 
     if (c->out.failed) {
-        ipc_buf_reset(&c->out);
+        sg_buf_reset(&c->out);
         return client_fail(c, "%s", "frame could not be built (too large or out of memory)");
     }
     while (off < c->out.len) {
@@ -106,12 +106,12 @@ int ipc_client_send(struct ipc_client *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            ipc_buf_reset(&c->out);
+            sg_buf_reset(&c->out);
             return client_fail(c, "send: %s", strerror(errno));
         }
         off += (size_t)n;
     }
-    ipc_buf_reset(&c->out);
+    sg_buf_reset(&c->out);
     return 0;
 }
 
@@ -125,7 +125,7 @@ static int client_read_more(struct ipc_client *c, int timeout_ms)
         ;
     if (ret == 0)
         return client_fail(c, "%s", "timed out waiting for the store");
-    if (ipc_buf_reserve(&c->in, 65536) < 0)
+    if (sg_buf_reserve(&c->in, 65536) < 0)
         return client_fail(c, "%s", "out of memory");
     while ((n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0)) < 0 &&
            errno == EINTR)
@@ -143,7 +143,7 @@ int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
     const char *error = NULL;
     int got;
 
-    ipc_buf_consume(&c->in, c->frame_len);
+    sg_buf_consume(&c->in, c->frame_len);
     c->frame_len = 0;
     while ((got = ipc_frame_split(c->in.data, c->in.len, &c->frame_len, &error)) == 0)
         if (client_read_more(c, timeout_ms) < 0)

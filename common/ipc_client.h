@@ -7,8 +7,8 @@
 struct ipc_client {
     int fd;
     uint32_t next_request;
-    struct ipc_buf in;           /* unparsed input */
-    struct ipc_buf out;          /* frame being sent */
+    struct sg_buf in;           /* unparsed input */
+    struct sg_buf out;          /* frame being sent */
     size_t frame_len;            /* length of the frame at the head of `in` being read */
     struct ipc_hello peer;       /* the store's hello */
     char error[IPC_REPLY_MAX + 64];

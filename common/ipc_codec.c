@@ -6,134 +6,74 @@
 
 #include "ipc.h"
 
-/* ---- frame buffer ------------------------------------------------------- */
-
-void ipc_buf_init(struct ipc_buf *b)
-{
-    memset(b, 0, sizeof(*b));
-}
-
-void ipc_buf_free(struct ipc_buf *b)
-{
-    free(b->data);
-    ipc_buf_init(b);
-}
-
-void ipc_buf_reset(struct ipc_buf *b)
-{
-    b->len = 0;
-    b->failed = 0;
-    b->frame_start = 0;
-}
-
-void ipc_buf_consume(struct ipc_buf *b, size_t n)
-{
-    if (n >= b->len) {
-        b->len = 0;
-        return;
-    }
-    memmove(b->data, b->data + n, b->len - n);
-    b->len -= n;
-}
-
-int ipc_buf_reserve(struct ipc_buf *b, size_t n)
-{
-    size_t cap;
-    uint8_t *p;
-
-    if (b->failed)
-        return -1;
-    if (b->cap - b->len >= n)
-        return 0;
-    for (cap = b->cap ? b->cap : 256; cap - b->len < n; cap *= 2)
-        ;
-    if (!(p = realloc(b->data, cap))) {
-        b->failed = 1;
-        return -1;
-    }
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-int ipc_buf_append(struct ipc_buf *b, const void *p, size_t n)
-{
-    if (ipc_buf_reserve(b, n) < 0)
-        return -1;
-    if (n)
-        memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-static void put_be(struct ipc_buf *b, uint64_t v, int bytes)
+static void put_be(struct sg_buf *b, uint64_t v, int bytes)
 {
     uint8_t tmp[8];
 
     for (int i = bytes - 1; i >= 0; i--, v >>= 8)
         tmp[i] = (uint8_t)v;
-    ipc_buf_append(b, tmp, (size_t)bytes);
+    sg_buf_append(b, tmp, (size_t)bytes);
 }
 
-void ipc_msg_begin(struct ipc_buf *b, uint16_t type, uint32_t request_id)
+void ipc_msg_begin(struct sg_buf *b, uint16_t type, uint32_t request_id)
 {
-    b->frame_start = b->len;
+    b->mark = b->len;
     put_be(b, 0, 4); /* length, filled in by ipc_msg_end */
     put_be(b, type, 2);
     put_be(b, request_id, 4);
 }
 
-void ipc_put_u32(struct ipc_buf *b, uint32_t v)
+void ipc_put_u32(struct sg_buf *b, uint32_t v)
 {
     uint8_t tag = IPC_TAG_U32;
 
-    ipc_buf_append(b, &tag, 1);
+    sg_buf_append(b, &tag, 1);
     put_be(b, v, 4);
 }
 
-void ipc_put_u64(struct ipc_buf *b, uint64_t v)
+void ipc_put_u64(struct sg_buf *b, uint64_t v)
 {
     uint8_t tag = IPC_TAG_U64;
 
-    ipc_buf_append(b, &tag, 1);
+    sg_buf_append(b, &tag, 1);
     put_be(b, v, 8);
 }
 
-static void put_blob(struct ipc_buf *b, uint8_t tag, const void *p, size_t n)
+static void put_blob(struct sg_buf *b, uint8_t tag, const void *p, size_t n)
 {
     if (n > IPC_FRAME_MAX) {
         b->failed = 1;
         return;
     }
-    ipc_buf_append(b, &tag, 1);
+    sg_buf_append(b, &tag, 1);
     put_be(b, n, 4);
-    ipc_buf_append(b, p, n);
+    sg_buf_append(b, p, n);
 }
 
-void ipc_put_str(struct ipc_buf *b, const char *s)
+void ipc_put_str(struct sg_buf *b, const char *s)
 {
     put_blob(b, IPC_TAG_STR, s, strlen(s));
 }
 
-void ipc_put_bytes(struct ipc_buf *b, const void *p, size_t n)
+void ipc_put_bytes(struct sg_buf *b, const void *p, size_t n)
 {
     put_blob(b, IPC_TAG_BYTES, p, n);
 }
 
-int ipc_msg_end(struct ipc_buf *b)
+int ipc_msg_end(struct sg_buf *b)
 {
     size_t payload;
 
-    if (!b->failed && b->len - b->frame_start - IPC_HEADER_LEN > IPC_FRAME_MAX)
+    if (!b->failed && b->len - b->mark - IPC_HEADER_LEN > IPC_FRAME_MAX)
         b->failed = 1;
     if (b->failed) {
-        if (b->frame_start <= b->len)
-            b->len = b->frame_start; /* drop the unfinished frame */
+        if (b->mark <= b->len)
+            b->len = b->mark; /* drop the unfinished frame */
         return -1;
     }
-    payload = b->len - b->frame_start - IPC_HEADER_LEN;
+    payload = b->len - b->mark - IPC_HEADER_LEN;
     for (int i = 3; i >= 0; i--, payload >>= 8)
-        b->data[b->frame_start + (size_t)i] = (uint8_t)payload;
+        b->data[b->mark + (size_t)i] = (uint8_t)payload;
     return 0;
 }
 

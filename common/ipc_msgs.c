@@ -84,7 +84,7 @@ static int finish(struct ipc_reader *r)
 /* encode and decode for message `name` of wire type `type`; `valid`
  * checks the decoded values (a statement using r and m). */
 #define IPC_CODEC(name, type, structname, valid)                                        \
-    int ipc_encode_##name(struct ipc_buf *b, uint32_t request_id, const structname *m)  \
+    int ipc_encode_##name(struct sg_buf *b, uint32_t request_id, const structname *m)  \
     {                                                                                   \
         ipc_msg_begin(b, type, request_id);                                             \
         FIELDS_##name(ENCODE_FIELD)                                                     \
@@ -141,7 +141,7 @@ IPC_CODEC(gw_result, IPC_GW_RESULT, struct ipc_gw_result,
                                    m->state == RCPT_FAILED, "result state out of range")))
 
 /* CHUNK travels as SUBMIT_CHUNK (client -> store) or CHUNK (store -> client). */
-static int encode_chunk_as(struct ipc_buf *b, uint16_t type, uint32_t request_id,
+static int encode_chunk_as(struct sg_buf *b, uint16_t type, uint32_t request_id,
                            const struct ipc_chunk *m)
 {
     ipc_msg_begin(b, type, request_id);
@@ -151,12 +151,12 @@ static int encode_chunk_as(struct ipc_buf *b, uint16_t type, uint32_t request_id
     return ipc_msg_end(b);
 }
 
-int ipc_encode_chunk(struct ipc_buf *b, uint32_t request_id, const struct ipc_chunk *m)
+int ipc_encode_chunk(struct sg_buf *b, uint32_t request_id, const struct ipc_chunk *m)
 {
     return encode_chunk_as(b, IPC_CHUNK, request_id, m);
 }
 
-int ipc_encode_submit_chunk(struct ipc_buf *b, uint32_t request_id, const struct ipc_chunk *m)
+int ipc_encode_submit_chunk(struct sg_buf *b, uint32_t request_id, const struct ipc_chunk *m)
 {
     return encode_chunk_as(b, IPC_SUBMIT_CHUNK, request_id, m);
 }
@@ -173,7 +173,7 @@ int ipc_decode_chunk(struct ipc_reader *r, struct ipc_chunk *m)
 
 /* ---- stats, events, plain requests ------------------------------------------ */
 
-int ipc_encode_stats(struct ipc_buf *b, uint32_t request_id, const struct ipc_stats *m)
+int ipc_encode_stats(struct sg_buf *b, uint32_t request_id, const struct ipc_stats *m)
 {
     ipc_msg_begin(b, IPC_STATS_REPLY, request_id);
     PUT_U64(generation);
@@ -205,7 +205,7 @@ static int qid_msg_type(uint16_t type, int *empty_ok)
            type == IPC_SUBMIT_STARTED || type == IPC_DELETE;
 }
 
-int ipc_encode_qid_msg(struct ipc_buf *b, uint16_t type, uint32_t request_id,
+int ipc_encode_qid_msg(struct sg_buf *b, uint16_t type, uint32_t request_id,
                        const struct ipc_qid_msg *m)
 {
     int empty_ok;
@@ -237,7 +237,7 @@ static int empty_type(uint16_t type)
     return type == IPC_SUBMIT_ABORT || type == IPC_STATS || type == IPC_SUBSCRIBE;
 }
 
-int ipc_encode_empty(struct ipc_buf *b, uint16_t type, uint32_t request_id)
+int ipc_encode_empty(struct sg_buf *b, uint16_t type, uint32_t request_id)
 {
     ipc_msg_begin(b, type, request_id);
     if (!empty_type(type))

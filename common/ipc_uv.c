@@ -1,5 +1,6 @@
 /* ipc_uv.c - asynchronous IPC client connection on a libuv loop. */
 #include "ipc_uv.h"
+#include "uv_write.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,19 +20,12 @@ struct ipc_uv {
     char caps_needed[IPC_CAPS_MAX + 1];
     struct ipc_hello ours;
     struct ipc_hello peer;
-    struct ipc_buf in;
-    struct ipc_buf out;
+    struct sg_buf in;
+    struct sg_buf out;
     size_t pending;          /* bytes in uv_write requests not yet completed */
     unsigned writes;         /* uv_write requests in flight */
     uint32_t next_request;
     int paused;
-};
-
-struct ipc_uv_write {
-    uv_write_t req;
-    struct ipc_uv *conn;
-    uint8_t *data;
-    size_t len;
 };
 
 static void ipc_uv_closed_cb(uv_handle_t *h)
@@ -39,8 +33,8 @@ static void ipc_uv_closed_cb(uv_handle_t *h)
     struct ipc_uv *c = h->data;
 
     /* Write callbacks (with UV_ECANCELED) run before the close callback. */
-    ipc_buf_free(&c->in);
-    ipc_buf_free(&c->out);
+    sg_buf_free(&c->in);
+    sg_buf_free(&c->out);
     free(c);
 }
 
@@ -81,7 +75,7 @@ void ipc_uv_set_ops(struct ipc_uv *c, const struct ipc_uv_ops *ops, void *arg)
     c->arg = arg;
 }
 
-struct ipc_buf *ipc_uv_out(struct ipc_uv *c)
+struct sg_buf *ipc_uv_out(struct ipc_uv *c)
 {
     return &c->out;
 }
@@ -105,15 +99,12 @@ const struct ipc_hello *ipc_uv_peer(const struct ipc_uv *c)
 
 /* ---- writing -------------------------------------------------------------- */
 
-static void ipc_uv_write_cb(uv_write_t *req, int status)
+static void ipc_uv_written(void *arg, size_t len, int status)
 {
-    struct ipc_uv_write *w = req->data;
-    struct ipc_uv *c = w->conn;
+    struct ipc_uv *c = arg;
 
-    c->pending -= w->len;
+    c->pending -= len;
     c->writes--;
-    free(w->data);
-    free(w);
     if (c->state == IUV_CLOSING)
         return;
     if (status < 0) {
@@ -127,8 +118,7 @@ static void ipc_uv_write_cb(uv_write_t *req, int status)
 
 int ipc_uv_flush(struct ipc_uv *c)
 {
-    struct ipc_uv_write *w;
-    uv_buf_t buf;
+    size_t len = c->out.len;
     int rc;
 
     if (c->state == IUV_CLOSING)
@@ -137,28 +127,14 @@ int ipc_uv_flush(struct ipc_uv *c)
         ipc_uv_fail(c, "cannot build a frame (out of memory or too large)");
         return -1;
     }
-    if (c->out.len == 0 || c->state == IUV_CONNECTING)
+    if (len == 0 || c->state == IUV_CONNECTING)
         return 0;
-    w = calloc(1, sizeof(*w));
-    if (!w) {
-        ipc_uv_fail(c, "out of memory");
-        return -1;
-    }
-    /* Hand the buffer itself to the write; out starts afresh. */
-    w->conn = c;
-    w->data = c->out.data;
-    w->len = c->out.len;
-    w->req.data = w;
-    ipc_buf_init(&c->out);
-    buf = uv_buf_init((char *)w->data, (unsigned)w->len);
-    rc = uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, ipc_uv_write_cb);
-    if (rc < 0) {
-        free(w->data);
-        free(w);
+    /* The write takes the buffer itself; out starts afresh. */
+    if ((rc = sg_uv_write_buf((uv_stream_t *)&c->pipe, &c->out, ipc_uv_written, c)) < 0) {
         ipc_uv_fail(c, "write failed: %s", uv_strerror(rc));
         return -1;
     }
-    c->pending += w->len;
+    c->pending += len;
     c->writes++;
     return 0;
 }
@@ -169,7 +145,7 @@ static void ipc_uv_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct ipc_uv *c = h->data;
 
-    if (ipc_buf_reserve(&c->in, IPC_UV_READ_SIZE) < 0) {
+    if (sg_buf_reserve(&c->in, IPC_UV_READ_SIZE) < 0) {
         *buf = uv_buf_init(NULL, 0);
         return;
     }
@@ -222,7 +198,7 @@ static void ipc_uv_frames(struct ipc_uv *c)
             c->ops->frame(c, &r, c->arg);
     }
     if (c->state != IUV_CLOSING)
-        ipc_buf_consume(&c->in, off);
+        sg_buf_consume(&c->in, off);
 }
 
 static void ipc_uv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -297,8 +273,8 @@ struct ipc_uv *ipc_uv_connect(uv_loop_t *loop, const char *path, const char *pro
     snprintf(c->ours.caps_needed, sizeof(c->ours.caps_needed), "%s", caps_needed);
     c->ours.major = IPC_PROTO_MAJOR;
     c->ours.minor = IPC_PROTO_MINOR;
-    ipc_buf_init(&c->in);
-    ipc_buf_init(&c->out);
+    sg_buf_init(&c->in);
+    sg_buf_init(&c->out);
     uv_pipe_init(loop, &c->pipe, 0);
     c->pipe.data = c;
     c->connect_req.data = c;

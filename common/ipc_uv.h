@@ -31,7 +31,7 @@ struct ipc_uv *ipc_uv_connect(uv_loop_t *loop, const char *path, const char *pro
 /* Change the callbacks and their argument (a connection handed to another owner). */
 void ipc_uv_set_ops(struct ipc_uv *c, const struct ipc_uv_ops *ops, void *arg);
 /* Frames to send are built here, then ipc_uv_flush() writes them. */
-struct ipc_buf *ipc_uv_out(struct ipc_uv *c);
+struct sg_buf *ipc_uv_out(struct ipc_uv *c);
 /* Write what was built.  0, or -1 when the connection is closing or the
  * frames could not be built (out of memory): the caller treats the
  * connection as lost (closed will be called). */

@@ -184,7 +184,7 @@ void gw_p1_stats(struct gw_p1 *w, uint64_t *written, uint64_t *dir_syncs, uint64
 void gw_server_start(struct gateway *g);
 void gw_server_stop(struct gateway *g);
 /* Reply helpers for a connection (NULL-safe once the connection is gone). */
-struct ipc_buf *gw_conn_out(struct gw_conn *c);
+struct sg_buf *gw_conn_out(struct gw_conn *c);
 void gw_conn_flush(struct gw_conn *c);
 void gw_conn_ref(struct gw_conn *c);
 void gw_conn_unref(struct gw_conn *c);

@@ -44,9 +44,9 @@ struct in_job {
     struct in_rcpt *rc;
     size_t nrc;
     char key[IPC_QID_MAX + IPC_MATCH_MAX + 2]; /* "<qid>/<indexes>": the journal's key */
-    struct po_buf head;                         /* the control lines, written first */
-    struct po_buf pend;                         /* body octets not yet handed to the worker */
-    struct po_buf inflight;                     /* the octets the running worker writes */
+    struct sg_buf head;                         /* the control lines, written first */
+    struct sg_buf pend;                         /* body octets not yet handed to the worker */
+    struct sg_buf inflight;                     /* the octets the running worker writes */
     uint64_t body_seen;
     int body_end;                               /* the store sent the whole body */
     int paused;                                 /* reading from the store is paused */
@@ -139,9 +139,9 @@ static void job_finish(struct in_job *j)
             gw_journal_answered(g->journal, j->key); /* else a retry finds the entry and finishes it */
     }
     gw_conn_unref(j->c);
-    po_buf_free(&j->head);
-    po_buf_free(&j->pend);
-    po_buf_free(&j->inflight);
+    sg_buf_free(&j->head);
+    sg_buf_free(&j->pend);
+    sg_buf_free(&j->inflight);
     free(j->rc);
     free(j);
     g->in_running--;
@@ -312,7 +312,7 @@ static void job_kick(struct in_job *j)
     if (j->busy || j->failing || j->state != J_STREAM)
         return;
     if (!j->pf.f || j->pend.len >= IN_WRITE_MIN || (j->body_end && j->pend.len > 0)) {
-        struct po_buf t = j->inflight;
+        struct sg_buf t = j->inflight;
 
         enum job_step step = j->pf.f ? STEP_APPEND : STEP_OPEN;
 
@@ -448,7 +448,7 @@ static void job_body(struct in_job *j, struct ipc_uv *u, const struct ipc_chunk 
     struct po_err err = {""};
 
     if (ch) {
-        if (po_buf_append(&j->pend, ch->data, ch->len) < 0) {
+        if (sg_buf_append(&j->pend, ch->data, ch->len) < 0) {
             job_fail(j, RCPT_DEFERRED, "4.3.0", "out of memory in the gateway");
             return;
         }

@@ -193,7 +193,7 @@ static void out_finish(struct out_cycle *c)
 
 static void out_submit_next(struct out_cycle *c)
 {
-    struct ipc_buf *b;
+    struct sg_buf *b;
     struct out_item *it;
     struct ipc_submit_commit cm;
 

@@ -18,8 +18,8 @@ struct gw_conn {
     int closing;
     int hello_done;
     struct ipc_hello peer;
-    struct ipc_buf in;
-    struct ipc_buf out;
+    struct sg_buf in;
+    struct sg_buf out;
     struct gw_conn *next;
 };
 
@@ -38,8 +38,8 @@ void gw_conn_unref(struct gw_conn *c)
 {
     if (--c->refs > 0)
         return;
-    ipc_buf_free(&c->in);
-    ipc_buf_free(&c->out);
+    sg_buf_free(&c->in);
+    sg_buf_free(&c->out);
     free(c);
 }
 
@@ -71,7 +71,7 @@ static void conn_close(struct gw_conn *c, const char *why)
     uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
 }
 
-struct ipc_buf *gw_conn_out(struct gw_conn *c)
+struct sg_buf *gw_conn_out(struct gw_conn *c)
 {
     return &c->out;
 }
@@ -102,7 +102,7 @@ void gw_conn_flush(struct gw_conn *c)
     w->data = c->out.data;
     w->req.data = w;
     buf = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
-    ipc_buf_init(&c->out);
+    sg_buf_init(&c->out);
     gw_conn_ref(c);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &buf, 1, conn_write_cb) < 0) {
         free(w->data);
@@ -178,7 +178,7 @@ static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct gw_conn *c = h->data;
 
-    if (ipc_buf_reserve(&c->in, 65536) < 0) {
+    if (sg_buf_reserve(&c->in, 65536) < 0) {
         *buf = uv_buf_init(NULL, 0);
         return;
     }
@@ -212,7 +212,7 @@ static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_frame(c, &r);
     }
     if (!c->closing)
-        ipc_buf_consume(&c->in, off);
+        sg_buf_consume(&c->in, off);
     gw_conn_unref(c);
 }
 
@@ -226,8 +226,8 @@ static void listen_cb(uv_stream_t *server, int status)
         return;
     c->g = g;
     c->refs = 1;
-    ipc_buf_init(&c->in);
-    ipc_buf_init(&c->out);
+    sg_buf_init(&c->in);
+    sg_buf_init(&c->out);
     uv_pipe_init(g->loop, &c->pipe, 0);
     c->pipe.data = c;
     c->next = g->conns;

@@ -9,7 +9,7 @@
 
 /*
  * Everything here follows doc/POSTOFFICE.md.  No function does I/O or keeps
- * state; only po_address_glb_parse, po_p1_parse, po_p1_format(_head) and po_buf_append allocate,
+ * state; only po_address_glb_parse, po_p1_parse, po_p1_format(_head) allocate,
  * and say so.  Functions that can fail with a reason take a struct po_err
  * (may be NULL): on failure its text holds one line naming the line number
  * (where there is one) and why, e.g. "line 3: duplicate Message-Id (first
@@ -84,14 +84,6 @@ struct po_p1 {
     char subject[PO_SUBJECT_MAX + 1];  /* may be "" */
     size_t body_off;                   /* po_p1_parse: message = buf[body_off .. +body_len) */
     size_t body_len;
-};
-
-/* A growable byte buffer; zero-initialise it, release it with po_buf_free
- * (or free(data)). */
-struct po_buf {
-    uint8_t *data;
-    size_t len;
-    size_t cap;
 };
 
 /* ---- names and legacy addresses ---------------------------------------- */
@@ -178,20 +170,14 @@ void po_p1_free(struct po_p1 *p1);
  * out, growing it.  Checks every field as po_p1_parse would, so the result
  * always parses back to the same values; refuses CR or LF inside a value
  * (header injection).  0, or -1 with err and out->len unchanged. */
-int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, struct po_buf *out,
+int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, struct sg_buf *out,
                  struct po_err *err);
 
 /* The same checks as po_p1_format, but append only the control lines and
  * the empty line that ends them: the message (bodylen >= 1 octets) is to be
  * written right after them by the caller, so that it is never copied.
  * 0, or -1 with err and out->len unchanged. */
-int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct po_buf *out, struct po_err *err);
-
-/* Append p[0..n) to b, growing it: 0, or -1 when out of memory (b unchanged). */
-int po_buf_append(struct po_buf *b, const void *p, size_t n);
-
-/* Release a po_buf's memory; the buffer becomes empty.  NULL-safe. */
-void po_buf_free(struct po_buf *b);
+int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out, struct po_err *err);
 
 /* 1 if name (NUL-terminated) is exactly 8 upper-case hex digits + ".P1",
  * else 0. */

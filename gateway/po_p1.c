@@ -405,39 +405,19 @@ void po_p1_free(struct po_p1 *p1)
 
 /* ---- P1 writer ---------------------------------------------------------- */
 
-static int buf_reserve(struct po_buf *b, size_t n)
-{
-    size_t want, ncap;
-    uint8_t *d;
-
-    if (n > SIZE_MAX - b->len)
-        return -1;
-    want = b->len + n;
-    if (want <= b->cap)
-        return 0;
-    ncap = b->cap ? b->cap : 256;
-    while (ncap < want)
-        ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
-    d = realloc(b->data, ncap);
-    if (!d)
-        return -1;
-    b->data = d;
-    b->cap = ncap;
-    return 0;
-}
-
-static void buf_put(struct po_buf *b, const void *p, size_t n)
+/* Only called after sg_buf_reserve made room for everything written. */
+static void buf_put(struct sg_buf *b, const void *p, size_t n)
 {
     memcpy(b->data + b->len, p, n);
     b->len += n;
 }
 
-static void buf_puts(struct po_buf *b, const char *s)
+static void buf_puts(struct sg_buf *b, const char *s)
 {
     buf_put(b, s, strlen(s));
 }
 
-static void buf_line(struct po_buf *b, const char *name, const char *prefix, const char *val)
+static void buf_line(struct sg_buf *b, const char *name, const char *prefix, const char *val)
 {
     buf_puts(b, name);
     buf_puts(b, ": ");
@@ -501,7 +481,7 @@ static int p1_addr_check_out(const struct po_p1_addr *a, const char *what, struc
     return 0;
 }
 
-int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct po_buf *out, struct po_err *err)
+int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out, struct po_err *err)
 {
     long idn, dn, sn;
     const char *why;
@@ -566,7 +546,7 @@ int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct po_buf *out
     need = 64 + (size_t)idn + (size_t)dn + (size_t)sn + strlen(in->from.text) + 16;
     for (size_t i = 0; i < in->nto; i++)
         need += strlen(in->to[i].text) + 16;
-    if (buf_reserve(out, need) < 0) {
+    if (sg_buf_reserve(out, need) < 0) {
         seterr(err, "out of memory");
         return -1;
     }
@@ -581,7 +561,7 @@ int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct po_buf *out
     return 0;
 }
 
-int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, struct po_buf *out,
+int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, struct sg_buf *out,
                  struct po_err *err)
 {
     size_t old_len = out ? out->len : 0;
@@ -592,30 +572,13 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
     }
     if (po_p1_format_head(in, bodylen, out, err) < 0)
         return -1;
-    if (buf_reserve(out, bodylen) < 0) {
+    if (sg_buf_reserve(out, bodylen) < 0) {
         out->len = old_len;
         seterr(err, "out of memory");
         return -1;
     }
     buf_put(out, body, bodylen);
     return 0;
-}
-
-int po_buf_append(struct po_buf *b, const void *p, size_t n)
-{
-    if (buf_reserve(b, n) < 0)
-        return -1;
-    buf_put(b, p, n);
-    return 0;
-}
-
-void po_buf_free(struct po_buf *b)
-{
-    if (!b)
-        return;
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
 }
 
 /* ---- P1 file names ------------------------------------------------------ */

@@ -16,50 +16,20 @@
 
 /* Output with a sticky failure flag (out of memory), so writers need not check each call. */
 struct sink {
-    struct dsn_buf *b;
+    struct sg_buf *b;
     int fail;
 };
 
 static void sink_reserve(struct sink *s, size_t more)
 {
-    size_t need, cap;
-    uint8_t *p;
-
-    if (s->fail)
-        return;
-    if (more > SIZE_MAX - s->b->len) {
+    if (!s->fail && sg_buf_reserve(s->b, more) < 0)
         s->fail = 1;
-        return;
-    }
-    need = s->b->len + more;
-    if (need <= s->b->cap)
-        return;
-    cap = s->b->cap ? s->b->cap : 1024;
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2) {
-            cap = need;
-            break;
-        }
-        cap *= 2;
-    }
-    p = realloc(s->b->data, cap);
-    if (!p) {
-        s->fail = 1;
-        return;
-    }
-    s->b->data = p;
-    s->b->cap = cap;
 }
 
 static void put(struct sink *s, const void *p, size_t n)
 {
-    if (n == 0)
-        return;
-    sink_reserve(s, n);
-    if (s->fail)
-        return;
-    memcpy(s->b->data + s->b->len, p, n);
-    s->b->len += n;
+    if (!s->fail && n && sg_buf_append(s->b, p, n) < 0)
+        s->fail = 1;
 }
 
 static void puts_(struct sink *s, const char *str)
@@ -74,28 +44,21 @@ static void crlf(struct sink *s)
 
 __attribute__((format(printf, 2, 3))) static void putf(struct sink *s, const char *fmt, ...)
 {
-    char small[256];
     va_list ap;
+    char *text = NULL;
     int n;
 
+    if (s->fail)
+        return;
     va_start(ap, fmt);
-    n = vsnprintf(small, sizeof small, fmt, ap);
+    n = vasprintf(&text, fmt, ap);
     va_end(ap);
     if (n < 0) {
         s->fail = 1;
         return;
     }
-    if ((size_t)n < sizeof small) {
-        put(s, small, (size_t)n);
-        return;
-    }
-    sink_reserve(s, (size_t)n + 1);
-    if (s->fail)
-        return;
-    va_start(ap, fmt);
-    vsnprintf((char *)s->b->data + s->b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    s->b->len += (size_t)n;
+    put(s, text, (size_t)n);
+    free(text);
 }
 
 static int has_8bit(const void *p, size_t n)
@@ -577,7 +540,7 @@ static int fail(char *why, size_t whysz, const char *msg)
     return -1;
 }
 
-static int check_args(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, struct dsn_buf *out,
+static int check_args(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, struct sg_buf *out,
                       char *why, size_t whysz)
 {
     if (!m || !out || (!r && nr))
@@ -625,9 +588,9 @@ static void qid_for_boundary(const char *qid, char *buf, size_t bufsz)
 }
 
 int dsn_compose(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, const uint8_t *orig,
-                size_t orig_len, struct dsn_buf *out, char *why, size_t whysz)
+                size_t orig_len, struct sg_buf *out, char *why, size_t whysz)
 {
-    struct dsn_buf text = {0}, status = {0};
+    struct sg_buf text = {0}, status = {0};
     struct sink st = {&text, 0}, ss = {&status, 0}, so = {out, 0};
     struct orig_scan sc;
     int delayed, returned, full = 0, text8, status8, part3_8 = 0, any8;

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 enum dsn_action { DSN_ACTION_FAILED, DSN_ACTION_DELAYED };
 
 enum dsn_return { DSN_RETURN_HEADERS, DSN_RETURN_FULL };
@@ -32,12 +34,6 @@ struct dsn_msg {
     size_t return_limit;          /* FULL only up to this many octets, else headers */
 };
 
-/* A growable output buffer owned by the caller (free data when done). */
-struct dsn_buf {
-    uint8_t *data;
-    size_t len, cap;
-};
-
 /* Compose the whole DSN (header section + body, CRLF line endings, every
  * line <= 998 octets) into out.  orig/orig_len is the original message as
  * stored (header section + body).  For DSN_RETURN_HEADERS, or FULL over
@@ -46,7 +42,7 @@ struct dsn_buf {
  * same kind (all failed or all delayed).  Returns 0, or -1 with why (bad
  * arguments, out of memory). */
 int dsn_compose(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, const uint8_t *orig,
-                size_t orig_len, struct dsn_buf *out, char *why, size_t whysz);
+                size_t orig_len, struct sg_buf *out, char *why, size_t whysz);
 
 /* RFC 5322 date of a wall-clock time in microseconds ("Fri, 27 Nov 2026 04:50:05 +0000"). */
 void dsn_date(uint64_t us, char *buf, size_t bufsz);

@@ -115,7 +115,7 @@ struct router {
 /* A request on the work connection.  encode appends its frame(s) with the
  * given request id; answer gets every frame of the answer and returns 1
  * when that frame ends it.  fail is called instead when the link drops. */
-typedef int (*store_encode_fn)(struct ipc_buf *b, uint32_t request_id, void *arg);
+typedef int (*store_encode_fn)(struct sg_buf *b, uint32_t request_id, void *arg);
 typedef int (*store_answer_fn)(struct router *r, struct ipc_reader *rd, void *arg);
 typedef void (*store_fail_fn)(struct router *r, const char *why, void *arg);
 int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,

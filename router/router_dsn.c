@@ -62,9 +62,9 @@ static void dsn_submit(struct dsn_job *j)
                          .ret = j->env.ret == IPC_RET_FULL ? DSN_RETURN_FULL : DSN_RETURN_HEADERS,
                          .return_limit = (size_t)r->cfg->router.dsn_return_limit};
     struct dsn_rcpt *dr = calloc(j->n, sizeof(*dr));
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     char why[256] = "";
-    struct ipc_buf *b = ipc_uv_out(j->conn);
+    struct sg_buf *b = ipc_uv_out(j->conn);
     struct ipc_submit_begin sb = {.flags = IPC_FLAG_DSN_MSG};
     struct ipc_submit_rcpt sr = {.notify = IPC_NOTIFY_NEVER};
     struct ipc_submit_commit cm;

@@ -77,7 +77,7 @@ struct read_req {
     uint32_t got;
 };
 
-static int read_encode(struct ipc_buf *b, uint32_t id, void *arg)
+static int read_encode(struct sg_buf *b, uint32_t id, void *arg)
 {
     struct ipc_qid_msg q;
 
@@ -463,7 +463,7 @@ struct scan_req {
     char last_qid[IPC_QID_MAX + 1];
 };
 
-static int scan_encode(struct ipc_buf *b, uint32_t id, void *arg)
+static int scan_encode(struct sg_buf *b, uint32_t id, void *arg)
 {
     struct scan_req *q = arg;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "uv_write.h"
 #include "router.h"
 #include "smtp_reply.h"
 
@@ -181,22 +182,13 @@ static void conn_fail_dest(struct smtp_conn *c, enum outcome o, const char *stat
 
 /* ---- output ---------------------------------------------------------------------------- */
 
-struct conn_write {
-    uv_write_t req;
-    struct smtp_conn *c;
-    size_t len;
-    char data[];
-};
-
 static void body_resume_if_room(struct smtp_conn *c);
 
-static void conn_write_cb(uv_write_t *req, int status)
+static void conn_written(void *arg, size_t len, int status)
 {
-    struct conn_write *w = req->data;
-    struct smtp_conn *c = w->c;
+    struct smtp_conn *c = arg;
 
-    c->write_pending -= w->len;
-    free(w);
+    c->write_pending -= len;
     if (status < 0 && c->state != C_CLOSED) {
         if (c->job)
             job_outcome(c->job, OUT_DEFERRED, "4.4.2", c->remote, "", 0, NULL);
@@ -214,23 +206,10 @@ static void conn_write_cb(uv_write_t *req, int status)
 
 static int conn_write_wire(struct smtp_conn *c, const void *data, size_t len)
 {
-    struct conn_write *w;
-    uv_buf_t buf;
-
     if (len == 0 || c->state == C_CLOSED || !c->tcp)
         return 0;
-    w = malloc(sizeof(*w) + len);
-    if (!w)
+    if (sg_uv_write_copy((uv_stream_t *)c->tcp, data, len, conn_written, c) < 0)
         return -1;
-    w->c = c;
-    w->len = len;
-    w->req.data = w;
-    memcpy(w->data, data, len);
-    buf = uv_buf_init(w->data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)c->tcp, &buf, 1, conn_write_cb) < 0) {
-        free(w);
-        return -1;
-    }
     c->write_pending += len;
     c->refs++;
     return 0;

@@ -97,7 +97,7 @@ struct update_req {
     void *arg;
 };
 
-static int update_encode(struct ipc_buf *b, uint32_t id, void *arg)
+static int update_encode(struct sg_buf *b, uint32_t id, void *arg)
 {
     return ipc_encode_rcpt_update(b, id, &((struct update_req *)arg)->u);
 }

@@ -112,7 +112,7 @@ void smtpd_data_store_ready(struct session *s, struct ipc_uv *c)
     struct ipc_submit_begin b = {.ret = tx->mail.ret == SMTP_RET_FULL   ? IPC_RET_FULL
                                         : tx->mail.ret == SMTP_RET_HDRS ? IPC_RET_HDRS
                                                                         : IPC_RET_NONE};
-    struct ipc_buf *out = ipc_uv_out(c);
+    struct sg_buf *out = ipc_uv_out(c);
 
     tx->store = c;
     snprintf(b.sender, sizeof(b.sender), "%s", tx->mail.sender);

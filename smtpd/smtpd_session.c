@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "uv_write.h"
 #include "smtpd.h"
 
 static const char *const session_state_names[SS_COUNT] = {
@@ -105,20 +106,11 @@ void smtpd_session_set_timer(struct session *s, long long seconds)
 
 /* ---- output ------------------------------------------------------------------- */
 
-struct session_write {
-    uv_write_t req;
-    struct session *s;
-    size_t len;
-    char data[];
-};
-
-static void session_write_cb(uv_write_t *req, int status)
+static void session_written(void *arg, size_t len, int status)
 {
-    struct session_write *w = req->data;
-    struct session *s = w->s;
+    struct session *s = arg;
 
-    s->write_pending -= w->len;
-    free(w);
+    s->write_pending -= len;
     if (status < 0) {
         smtpd_session_close(s, uv_strerror(status));
     } else if (s->state == SS_CLOSING && s->write_pending == 0) {
@@ -133,25 +125,10 @@ static void session_write_cb(uv_write_t *req, int status)
 /* Octets onto the socket as they are (ciphertext under TLS). */
 int smtpd_session_write_wire(struct session *s, const void *data, size_t len)
 {
-    struct session_write *w;
-    uv_buf_t buf;
-
     if (len == 0)
         return 0;
-    if (uv_is_closing((uv_handle_t *)&s->tcp))
+    if (sg_uv_write_copy((uv_stream_t *)&s->tcp, data, len, session_written, s) < 0)
         return -1;
-    w = malloc(sizeof(*w) + len);
-    if (!w)
-        return -1;
-    w->s = s;
-    w->len = len;
-    w->req.data = w;
-    memcpy(w->data, data, len);
-    buf = uv_buf_init(w->data, (unsigned)len);
-    if (uv_write(&w->req, (uv_stream_t *)&s->tcp, &buf, 1, session_write_cb) < 0) {
-        free(w);
-        return -1;
-    }
     s->write_pending += len;
     smtpd_session_ref(s);
     return 0;

@@ -253,7 +253,7 @@ static void stats_done(struct store_work *w)
     struct admin_work *aw = (struct admin_work *)w;
     struct store_conn *c = w->conn;
     struct store *st = store_conn_store(c);
-    struct ipc_buf b;
+    struct sg_buf b;
 
     if (aw->ret != 0) {
         store_conn_reply_error(c, aw->request_id, store_db_ipc_code(aw->ret), "stats: %s",
@@ -262,7 +262,7 @@ static void stats_done(struct store_work *w)
         aw->stats.generation = st->db.generation;
         aw->stats.adopted = st->adopted;
         aw->stats.started_us = st->started_us;
-        ipc_buf_init(&b);
+        sg_buf_init(&b);
         ipc_encode_stats(&b, aw->request_id, &aw->stats);
         store_conn_send(c, &b, NULL, NULL);
     }

@@ -61,7 +61,7 @@ static void store_conn_free(struct store_conn *c)
 {
     if (c->sub)
         store_submission_free(c->sub);
-    ipc_buf_free(&c->in);
+    sg_buf_free(&c->in);
     free(c);
 }
 
@@ -171,7 +171,7 @@ static void store_conn_write_cb(uv_write_t *req, int status)
     store_conn_unref(c);
 }
 
-void store_conn_send(struct store_conn *c, struct ipc_buf *b, store_written_fn cb, void *arg)
+void store_conn_send(struct store_conn *c, struct sg_buf *b, store_written_fn cb, void *arg)
 {
     struct store_write *w;
     uv_buf_t ub;
@@ -179,7 +179,7 @@ void store_conn_send(struct store_conn *c, struct ipc_buf *b, store_written_fn c
     if (!store_conn_alive(c) || b->failed || b->len == 0 || !(w = malloc(sizeof(*w)))) {
         if (b->failed || (b->len && store_conn_alive(c)))
             log_error("%s: cannot send reply (out of memory or frame too large)", c->name);
-        ipc_buf_free(b);
+        sg_buf_free(b);
         if (cb)
             cb(c, arg);
         return;
@@ -190,7 +190,7 @@ void store_conn_send(struct store_conn *c, struct ipc_buf *b, store_written_fn c
     w->arg = arg;
     w->req.data = w;
     ub = uv_buf_init((char *)b->data, (unsigned int)b->len);
-    ipc_buf_init(b);
+    sg_buf_init(b);
     store_conn_ref(c);
     if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &ub, 1, store_conn_write_cb) != 0) {
         free(w->data);
@@ -204,10 +204,10 @@ void store_conn_send(struct store_conn *c, struct ipc_buf *b, store_written_fn c
 
 void store_conn_reply_ok(struct store_conn *c, uint32_t request_id, uint64_t count)
 {
-    struct ipc_buf b;
+    struct sg_buf b;
     struct ipc_ok ok = {.count = count};
 
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     ipc_encode_ok(&b, request_id, &ok);
     store_conn_send(c, &b, NULL, NULL);
 }
@@ -219,11 +219,11 @@ static void store_conn_vreply_error(struct store_conn *c, uint32_t request_id, u
 static void store_conn_vreply_error(struct store_conn *c, uint32_t request_id, uint32_t code,
                                     const char *fmt, va_list ap)
 {
-    struct ipc_buf b;
+    struct sg_buf b;
     struct ipc_error e = {.code = code};
 
     vsnprintf(e.text, sizeof(e.text), fmt, ap);
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     ipc_encode_error(&b, request_id, &e);
     store_conn_send(c, &b, NULL, NULL);
 }
@@ -258,14 +258,14 @@ void store_conn_fail(struct store_conn *c, uint32_t code, const char *fmt, ...)
 
 static void store_conn_send_hello(struct store_conn *c)
 {
-    struct ipc_buf b;
+    struct sg_buf b;
     struct ipc_hello h = {.major = IPC_PROTO_MAJOR, .minor = IPC_PROTO_MINOR};
 
     snprintf(h.program, sizeof(h.program), "spoolgate-store");
     snprintf(h.role, sizeof(h.role), "store");
     snprintf(h.caps_offered, sizeof(h.caps_offered), "%s", IPC_CAPS_STORE);
     h.generation = c->st->db.generation;
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     ipc_encode_hello(&b, 0, &h);
     store_conn_send(c, &b, NULL, NULL);
 }
@@ -337,7 +337,7 @@ static void store_conn_process(struct store_conn *c)
             store_conn_hello(c, &r);
         else
             store_conn_dispatch(c, &r);
-        ipc_buf_consume(&c->in, frame_len);
+        sg_buf_consume(&c->in, frame_len);
     }
     if (store_conn_alive(c) && c->busy && c->reading) {
         /* A request is being served: leave further input in the kernel. */
@@ -352,7 +352,7 @@ static void store_conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct store_conn *c = h->data;
 
-    if (ipc_buf_reserve(&c->in, 65536) < 0) {
+    if (sg_buf_reserve(&c->in, 65536) < 0) {
         buf->base = NULL;
         buf->len = 0;
         return;
@@ -427,7 +427,7 @@ void store_listen_cb(uv_stream_t *server, int status)
         log_fatal("out of memory accepting a connection");
     c->st = st;
     c->refs = 1;
-    ipc_buf_init(&c->in);
+    sg_buf_init(&c->in);
     uv_pipe_init(st->loop, &c->pipe, 0);
     c->pipe.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
@@ -451,11 +451,11 @@ void store_broadcast_event(struct store *st, uint32_t kind, const char *qid)
 
     snprintf(ev.qid, sizeof(ev.qid), "%s", qid ? qid : "");
     for (struct store_conn *c = st->conns; c; c = c->next) {
-        struct ipc_buf b;
+        struct sg_buf b;
 
         if (!c->subscribed)
             continue;
-        ipc_buf_init(&b);
+        sg_buf_init(&b);
         ipc_encode_event(&b, 0, &ev);
         store_conn_send(c, &b, NULL, NULL);
     }

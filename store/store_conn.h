@@ -22,7 +22,7 @@ struct store_conn {
     int subscribed;
     struct ipc_hello peer;
     char name[160];       /* "smtpd pid 42 uid 0" for logs */
-    struct ipc_buf in;    /* input not yet handled */
+    struct sg_buf in;    /* input not yet handled */
     struct submission *sub; /* submission in progress, or NULL */
 };
 
@@ -39,7 +39,7 @@ typedef void (*store_written_fn)(struct store_conn *c, void *arg);
 /* Send the frames in b (its memory is taken over; b is left empty).  cb,
  * if any, runs once the bytes are handed to the kernel, or the
  * connection closed (check store_conn_alive). */
-void store_conn_send(struct store_conn *c, struct ipc_buf *b, store_written_fn cb, void *arg);
+void store_conn_send(struct store_conn *c, struct sg_buf *b, store_written_fn cb, void *arg);
 void store_conn_reply_ok(struct store_conn *c, uint32_t request_id, uint64_t count);
 void store_conn_reply_error(struct store_conn *c, uint32_t request_id, uint32_t code,
                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -24,7 +24,7 @@ struct op_work {
     uint64_t count;
     struct ipc_rcpt_update update;
     struct ipc_due_req due;
-    struct ipc_buf out;
+    struct sg_buf out;
 };
 
 /* A reply streamed in batches: body chunks or list entries. */
@@ -39,11 +39,11 @@ struct stream_work {
     int finished, next_finished;
     struct rec_envelope env;
     struct ipc_list_req filter;
-    struct ipc_buf out;
+    struct sg_buf out;
     uint8_t *chunk;
 };
 
-static void op_reply_error(struct ipc_buf *out, uint32_t request_id, int ret, const char *what)
+static void op_reply_error(struct sg_buf *out, uint32_t request_id, int ret, const char *what)
 {
     struct ipc_error e = {.code = store_db_ipc_code(ret)};
 
@@ -51,7 +51,7 @@ static void op_reply_error(struct ipc_buf *out, uint32_t request_id, int ret, co
         snprintf(e.text, sizeof(e.text), "%s: no such message or recipient", what);
     else
         snprintf(e.text, sizeof(e.text), "%s: %s", what, store_db_strerror(ret));
-    ipc_buf_reset(out);
+    sg_buf_reset(out);
     ipc_encode_error(out, request_id, &e);
 }
 
@@ -61,7 +61,7 @@ static void op_done(struct store_work *w)
     struct store_conn *c = w->conn;
 
     store_conn_send(c, &op->out, NULL, NULL);
-    ipc_buf_free(&op->out);
+    sg_buf_free(&op->out);
     free(op);
     store_conn_idle(c);
 }
@@ -76,7 +76,7 @@ static struct op_work *op_new(struct store_conn *c, struct ipc_reader *r)
     }
     op->type = r->type;
     op->request_id = r->request_id;
-    ipc_buf_init(&op->out);
+    sg_buf_init(&op->out);
     return op;
 }
 
@@ -106,7 +106,7 @@ static int op_parse_qid(struct store_conn *c, struct ipc_reader *r, uint64_t *qi
 
 /* ---- message encoding shared by READ_ENVELOPE and LIST ------------------ */
 
-static void op_encode_envelope(struct ipc_buf *out, uint32_t request_id,
+static void op_encode_envelope(struct sg_buf *out, uint32_t request_id,
                                const struct rec_envelope *e)
 {
     struct ipc_envelope m = {
@@ -121,7 +121,7 @@ static void op_encode_envelope(struct ipc_buf *out, uint32_t request_id,
     ipc_encode_envelope(out, request_id, &m);
 }
 
-static void op_encode_rcpt(struct ipc_buf *out, uint32_t request_id, uint64_t qid, uint32_t i,
+static void op_encode_rcpt(struct sg_buf *out, uint32_t request_id, uint64_t qid, uint32_t i,
                            const struct rec_rcpt *r)
 {
     struct ipc_rcpt m = {
@@ -157,7 +157,7 @@ static int op_list_match(const struct ipc_list_req *f, const struct rec_envelope
 
 /* Read the recipients of e; a filter (may be NULL) decides whether to
  * encode.  Returns 0, DB errors, or 1 when filtered out. */
-static int op_encode_message(struct store_db *db, DB_TXN *txn, struct ipc_buf *out,
+static int op_encode_message(struct store_db *db, DB_TXN *txn, struct sg_buf *out,
                              uint32_t request_id, const struct rec_envelope *e,
                              const struct ipc_list_req *filter)
 {
@@ -188,7 +188,7 @@ static int read_envelope_txn(struct store_db *db, DB_TXN *txn, void *arg)
     struct ipc_end end;
     int ret;
 
-    ipc_buf_reset(&op->out);
+    sg_buf_reset(&op->out);
     if ((ret = store_db_get_envelope(db, txn, op->qid, &e, 0)) != 0)
         return ret;
     if ((ret = op_encode_message(db, txn, &op->out, op->request_id, &e, NULL)) != 0)
@@ -225,7 +225,7 @@ static int body_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
     uint8_t kbuf[REC_SUB_KEY_LEN];
     int ret;
 
-    ipc_buf_reset(&sw->out);
+    sg_buf_reset(&sw->out);
     sw->next_pos = sw->pos;
     sw->next_sent = sw->sent;
     if (sw->pos == 0 && (ret = store_db_get_envelope(db, txn, sw->qid, &sw->env, 0)) != 0)
@@ -261,7 +261,7 @@ static int list_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
     unsigned visited = 0;
     int ret = 0;
 
-    ipc_buf_reset(&sw->out);
+    sg_buf_reset(&sw->out);
     sw->next_pos = sw->pos;
     sw->next_sent = sw->sent;
     sw->next_finished = 0;
@@ -312,7 +312,7 @@ static void stream_run(struct store_work *w)
 
 static void stream_free(struct stream_work *sw)
 {
-    ipc_buf_free(&sw->out);
+    sg_buf_free(&sw->out);
     free(sw->chunk);
     free(sw);
 }
@@ -349,7 +349,7 @@ static struct stream_work *stream_new(struct store_conn *c, struct ipc_reader *r
     }
     sw->type = r->type;
     sw->request_id = r->request_id;
-    ipc_buf_init(&sw->out);
+    sg_buf_init(&sw->out);
     return sw;
 }
 
@@ -510,7 +510,7 @@ static int due_txn(struct store_db *db, DB_TXN *txn, void *arg)
     DBC *cur;
     int ret;
 
-    ipc_buf_reset(&op->out);
+    sg_buf_reset(&op->out);
     op->count = 0;
     if ((ret = db->due->cursor(db->due, txn, &cur, DB_READ_COMMITTED)) != 0)
         return ret;

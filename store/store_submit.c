@@ -73,7 +73,7 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
     struct ipc_submit_begin m;
     struct ipc_qid_msg started;
     struct submission *sub;
-    struct ipc_buf b;
+    struct sg_buf b;
 
     if (ipc_decode_submit_begin(r, &m) < 0) {
         store_conn_fail(c, IPC_ERR_PROTO, "bad SUBMIT_BEGIN: %s", r->error);
@@ -99,7 +99,7 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
     qid_format(sub->env.qid, sub->qid_text);
     c->sub = sub;
     memcpy(started.qid, sub->qid_text, sizeof(started.qid));
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     ipc_encode_qid_msg(&b, IPC_SUBMIT_STARTED, r->request_id, &started);
     store_conn_send(c, &b, NULL, NULL);
 }
@@ -376,7 +376,7 @@ static void commit_reply(struct store_conn *c, struct submit_work *sw)
 {
     struct submission *sub = sw->sub;
     struct ipc_submitted m = {.generation = store_conn_store(c)->db.generation};
-    struct ipc_buf b;
+    struct sg_buf b;
 
     if (sw->dup_qid) {
         qid_format(sw->dup_qid, m.qid);
@@ -388,7 +388,7 @@ static void commit_reply(struct store_conn *c, struct submit_work *sw)
         log_msg(LOG_LVL_INFO, m.qid, "committed: from=<%s> size=%llu nrcpt=%u by %s",
                 sub->env.sender, (unsigned long long)sub->total, sub->nrcpt, c->name);
     }
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     ipc_encode_submitted(&b, sw->request_id, &m);
     store_conn_send(c, &b, NULL, NULL);
     if (!sw->dup_qid)

@@ -48,7 +48,7 @@ static void all_but(const char *cap, char *out, size_t outsz)
 /* One frame of the row's type with valid fields (a queue id no message has). */
 static void encode(struct ipc_client *c, uint16_t type)
 {
-    struct ipc_buf *b = &c->out;
+    struct sg_buf *b = &c->out;
     uint32_t id = ipc_client_request_id(c);
     struct ipc_qid_msg q = {.qid = "0000000000001"};
 

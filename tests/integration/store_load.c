@@ -344,7 +344,7 @@ static int raw_connect(void)
     return fd;
 }
 
-static void put_hello(struct ipc_buf *b, uint32_t major, const char *needed)
+static void put_hello(struct sg_buf *b, uint32_t major, const char *needed)
 {
     struct ipc_hello h = {.major = major};
 
@@ -355,7 +355,7 @@ static void put_hello(struct ipc_buf *b, uint32_t major, const char *needed)
 }
 
 /* Build the bytes of one bad case into b. */
-static const char *garbage_case(int i, struct ipc_buf *b)
+static const char *garbage_case(int i, struct sg_buf *b)
 {
     static const uint8_t zero_len[] = {0, 0, 0, 0}, short_len[] = {0, 0, 0, 3, 1, 2, 3},
                          huge_len[] = {0x7f, 0xff, 0xff, 0xff, 0, 1};
@@ -366,22 +366,22 @@ static const char *garbage_case(int i, struct ipc_buf *b)
     if (i >= 3 && i != 10 && i != 11)
         put_hello(b, IPC_PROTO_MAJOR, IPC_CAPS_STORE); /* every capability: the frame itself is what is bad */
     switch (i) {
-    case 0: ipc_buf_append(b, zero_len, sizeof(zero_len)); return "zero length";
-    case 1: ipc_buf_append(b, short_len, sizeof(short_len)); return "length 3";
-    case 2: ipc_buf_append(b, huge_len, sizeof(huge_len)); return "length over the maximum";
+    case 0: sg_buf_append(b, zero_len, sizeof(zero_len)); return "zero length";
+    case 1: sg_buf_append(b, short_len, sizeof(short_len)); return "length 3";
+    case 2: sg_buf_append(b, huge_len, sizeof(huge_len)); return "length over the maximum";
     case 3: ipc_msg_begin(b, 999, 1); ipc_msg_end(b); return "unknown type";
     case 4: ipc_msg_begin(b, IPC_SUBMIT_COMMIT, 1); ipc_put_str(b, "x"); ipc_msg_end(b); return "wrong field tag";
     case 5: ipc_msg_begin(b, IPC_READ_BODY, 1); ipc_put_u32(b, 1000); ipc_msg_end(b);
         b->data[b->len - 5] = IPC_TAG_STR; return "truncated string";
     case 6: ipc_msg_begin(b, IPC_DELETE, 1); ipc_put_bytes(b, "0000\0000000000", 13);
-        b->data[b->frame_start + 10] = IPC_TAG_STR; ipc_msg_end(b); return "NUL inside a string";
+        b->data[b->mark + 10] = IPC_TAG_STR; ipc_msg_end(b); return "NUL inside a string";
     case 7: ipc_msg_begin(b, IPC_STATS, 1); ipc_put_u32(b, 7); ipc_msg_end(b); return "bytes left over";
     case 8: ipc_encode_submit_chunk(b, 0, &ch); return "SUBMIT_CHUNK without SUBMIT_BEGIN";
     case 9: { struct ipc_submit_commit cm = {3}; ipc_encode_submit_commit(b, 1, &cm); }
         return "SUBMIT_COMMIT without SUBMIT_BEGIN";
     case 10: put_hello(b, 99, ""); return "hello with protocol major 99";
     case 11: put_hello(b, IPC_PROTO_MAJOR, "nonesuch"); return "hello needing capability nonesuch";
-    case 12: { uint64_t s = 7; for (int k = 0; k < 64; k++) { uint8_t x = (uint8_t)splitmix(&s); ipc_buf_append(b, &x, 1); } }
+    case 12: { uint64_t s = 7; for (int k = 0; k < 64; k++) { uint8_t x = (uint8_t)splitmix(&s); sg_buf_append(b, &x, 1); } }
         return "random bytes";
     default: return NULL;
     }
@@ -423,10 +423,10 @@ static int mode_garbage(void)
         return 2;
     }
     for (i = 0;; i++) {
-        struct ipc_buf b;
+        struct sg_buf b;
         int fd, closed;
 
-        ipc_buf_init(&b);
+        sg_buf_init(&b);
         if (!(name = garbage_case(i, &b)))
             break;
         if ((fd = raw_connect()) < 0)
@@ -434,7 +434,7 @@ static int mode_garbage(void)
         send(fd, b.data, b.len, MSG_NOSIGNAL);
         closed = closed_by_store(fd);
         close(fd);
-        ipc_buf_free(&b);
+        sg_buf_free(&b);
         printf("%s %d - %s: connection %s\n", closed ? "ok" : "not ok", i + 1, name,
                closed ? "closed by the store" : "left open");
         failures += !closed;

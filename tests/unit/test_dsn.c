@@ -199,7 +199,7 @@ static void split_part(struct part *pt, const char *p, size_t n)
 }
 
 /* Check the whole structure and split it into parts. */
-static void parse(const struct dsn_buf *b, struct view *v)
+static void parse(const struct sg_buf *b, struct view *v)
 {
     char ct[512];
     const char *p, *end, *bp, *part_start = NULL;
@@ -342,7 +342,7 @@ static struct dsn_rcpt failed_rcpt(void)
 }
 
 static void compose_ok(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, const char *orig,
-                       size_t orig_len, struct dsn_buf *out, struct view *v)
+                       size_t orig_len, struct sg_buf *out, struct view *v)
 {
     char why[256] = "";
     int rc = dsn_compose(m, r, nr, (const uint8_t *)orig, orig_len, out, why, sizeof why);
@@ -354,7 +354,7 @@ static void compose_ok(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t
 
 static void compose_fails(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, const char *want_why)
 {
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     char why[256] = "";
 
     assert_int_equal(dsn_compose(m, r, nr, (const uint8_t *)ORIG, strlen(ORIG), &out, why, sizeof why), -1);
@@ -406,7 +406,7 @@ static void test_failed_one_recipient(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char buf[512], want[512];
     const char *blk;
@@ -484,7 +484,7 @@ static void test_failed_three_recipients(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r[3];
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char buf[512];
     const char *blk;
@@ -546,7 +546,7 @@ static void test_delayed(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r[2];
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char buf[512], date[64], want[256];
     const char *blk;
@@ -605,7 +605,7 @@ static void test_envid_and_orcpt(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char buf[512];
     const char *blk;
@@ -656,7 +656,7 @@ static void test_return_modes(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char buf[512];
     size_t n = strlen(ORIG);
@@ -711,7 +711,7 @@ static void test_original_without_blank_line(void **state)
     static const char only_hdr[] = "From: a@example.net\r\nTo: b@example.com\r\nSubject: no body";
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char buf[512];
 
@@ -737,7 +737,7 @@ static void test_bare_lf_original_and_long_lines(void **state)
     static const char want_full[] = "From: a@example.net\r\nSubject: unix\r\n\r\nline one\r\nline\r\ntwo\r\n";
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char buf[512], *big;
     size_t n;
@@ -788,7 +788,7 @@ static void test_8bit(void **state)
                                "e\r\n\r\nhi\r\n";
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char buf[512];
     const char *blk;
@@ -846,7 +846,7 @@ static void test_boundary_collision(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char base[128], orig[1024], buf[512];
 
@@ -891,7 +891,7 @@ static void test_long_values_fold(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r[2];
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     char *diag, *reason, got[8192];
     const char *blk;
@@ -966,7 +966,7 @@ static void test_text_wraps(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     const char *p, *end;
     size_t longest = 0;
@@ -999,7 +999,7 @@ static void test_no_header_injection(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
     struct view v;
     const char *blk;
     size_t bn;
@@ -1060,7 +1060,7 @@ static void test_bad_arguments(void **state)
 {
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r[2];
-    struct dsn_buf out = {0};
+    struct sg_buf out = {0};
 
     r[0] = failed_rcpt();
     r[1] = failed_rcpt();

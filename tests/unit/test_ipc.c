@@ -19,7 +19,7 @@
 #define QID "001J11E1BRQJG"
 
 /* Encode with `enc`, split, init a reader on the frame. */
-static void frame_of(struct ipc_buf *b, struct ipc_reader *r)
+static void frame_of(struct sg_buf *b, struct ipc_reader *r)
 {
     size_t len = 0;
     const char *err = NULL;
@@ -39,18 +39,18 @@ static void fill(char *s, size_t max, char c)
 #define ROUND_TRIP(name, type, init)                                    \
     do {                                                                \
         type in, out;                                                   \
-        struct ipc_buf b;                                               \
+        struct sg_buf b;                                               \
         struct ipc_reader r;                                            \
         memset(&in, 0, sizeof(in));                                     \
         init;                                                           \
-        ipc_buf_init(&b);                                               \
+        sg_buf_init(&b);                                               \
         assert_int_equal(ipc_encode_##name(&b, 77, &in), 0);            \
         frame_of(&b, &r);                                               \
         assert_int_equal(r.request_id, 77);                             \
         if (ipc_decode_##name(&r, &out) != 0)                           \
             fail_msg("decode " #name ": %s", r.error);                  \
         assert_memory_equal(&in, &out, sizeof(in));                     \
-        ipc_buf_free(&b);                                               \
+        sg_buf_free(&b);                                               \
     } while (0)
 
 static void test_round_trip_every_message(void **state)
@@ -96,54 +96,54 @@ static void test_chunk_qid_and_empty_messages(void **state)
     static uint8_t data[IPC_CHUNK_MAX];
     struct ipc_chunk in = {data, sizeof(data)}, out;
     struct ipc_qid_msg q = {QID}, qo;
-    struct ipc_buf b;
+    struct sg_buf b;
     struct ipc_reader r;
 
     memset(data, 0xa5, sizeof(data));
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     assert_int_equal(ipc_encode_submit_chunk(&b, 1, &in), 0);
     frame_of(&b, &r);
     assert_int_equal(ipc_decode_chunk(&r, &out), 0);
     assert_int_equal(out.len, sizeof(data));
     assert_memory_equal(out.data, data, sizeof(data));
-    ipc_buf_reset(&b);
+    sg_buf_reset(&b);
     assert_int_equal(ipc_encode_qid_msg(&b, IPC_READ_BODY, 2, &q), 0);
     frame_of(&b, &r);
     assert_int_equal(ipc_decode_qid_msg(&r, &qo), 0);
     assert_string_equal(qo.qid, QID);
-    ipc_buf_reset(&b);
+    sg_buf_reset(&b);
     strcpy(q.qid, ""); /* "" means every message for REQUEUE, HOLD, RELEASE only */
     assert_int_equal(ipc_encode_qid_msg(&b, IPC_REQUEUE, 3, &q), 0);
     frame_of(&b, &r);
     assert_int_equal(ipc_decode_qid_msg(&r, &qo), 0);
-    ipc_buf_reset(&b);
+    sg_buf_reset(&b);
     assert_int_equal(ipc_encode_qid_msg(&b, IPC_DELETE, 3, &q), 0);
     frame_of(&b, &r);
     assert_int_equal(ipc_decode_qid_msg(&r, &qo), -1);
     assert_string_equal(r.error, "bad queue id");
-    ipc_buf_reset(&b);
+    sg_buf_reset(&b);
     assert_int_equal(ipc_encode_empty(&b, IPC_STATS, 4), 0);
     frame_of(&b, &r);
     assert_int_equal(ipc_decode_empty(&r), 0);
-    ipc_buf_reset(&b);
+    sg_buf_reset(&b);
     assert_int_equal(ipc_encode_empty(&b, IPC_HELLO, 4), -1); /* HELLO has fields */
     assert_int_equal(b.len, 0);
-    ipc_buf_free(&b);
+    sg_buf_free(&b);
 }
 
 static void test_split_needs_whole_frame(void **state)
 {
-    struct ipc_buf b;
+    struct sg_buf b;
     struct ipc_ok ok = {1};
     size_t len;
     const char *err;
 
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     ipc_encode_ok(&b, 1, &ok);
     for (size_t n = 0; n < b.len; n++)
         assert_int_equal(ipc_frame_split(b.data, n, &len, &err), 0);
     assert_int_equal(ipc_frame_split(b.data, b.len, &len, &err), 1);
-    ipc_buf_free(&b);
+    sg_buf_free(&b);
 }
 
 static void test_bad_lengths(void **state)
@@ -160,15 +160,15 @@ static void test_bad_lengths(void **state)
 }
 
 /* A frame built by hand: header then raw field bytes. */
-static void raw_frame(struct ipc_buf *b, uint16_t type, const void *fields, size_t n)
+static void raw_frame(struct sg_buf *b, uint16_t type, const void *fields, size_t n)
 {
-    ipc_buf_reset(b);
+    sg_buf_reset(b);
     ipc_msg_begin(b, type, 1);
-    ipc_buf_append(b, fields, n);
+    sg_buf_append(b, fields, n);
     assert_int_equal(ipc_msg_end(b), 0);
 }
 
-static void expect_decode_error(struct ipc_buf *b, int (*dec)(struct ipc_reader *, void *),
+static void expect_decode_error(struct sg_buf *b, int (*dec)(struct ipc_reader *, void *),
                                 const char *expect)
 {
     struct ipc_reader r;
@@ -190,10 +190,10 @@ static int dec_update(struct ipc_reader *r, void *m) { return ipc_decode_rcpt_up
 
 static void test_every_malformed_class(void **state)
 {
-    struct ipc_buf b;
+    struct sg_buf b;
     static uint8_t big[IPC_CHUNK_MAX + 10];
 
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     raw_frame(&b, 999, "", 0);
     /* raw_frame reuses b; every case below must fail to decode */
     expect_decode_error(&b, dec_commit, "unknown message type 999");
@@ -225,31 +225,31 @@ static void test_every_malformed_class(void **state)
     expect_decode_error(&b, dec_hello, "SUBMIT_COMMIT frame given to the HELLO decoder");
     {
         struct ipc_rcpt rc = {.qid = QID, .state = RCPT_STATE_COUNT};
-        ipc_buf_reset(&b);
+        sg_buf_reset(&b);
         ipc_encode_rcpt(&b, 1, &rc);
         expect_decode_error(&b, dec_rcpt, "recipient state out of range");
     }
     {
         struct ipc_rcpt_update u = {.qid = "nope"};
-        ipc_buf_reset(&b);
+        sg_buf_reset(&b);
         ipc_encode_rcpt_update(&b, 1, &u);
         expect_decode_error(&b, dec_update, "bad queue id");
     }
-    ipc_buf_free(&b);
+    sg_buf_free(&b);
 }
 
 static void test_oversize_frame_is_not_built(void **state)
 {
     static uint8_t data[IPC_CHUNK_MAX];
-    struct ipc_buf b;
+    struct sg_buf b;
 
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     ipc_msg_begin(&b, IPC_CHUNK, 1);
     for (int i = 0; i < 5; i++) /* 1.25 MiB > IPC_FRAME_MAX */
         ipc_put_bytes(&b, data, sizeof(data));
     assert_int_equal(ipc_msg_end(&b), -1);
     assert_int_equal(b.len, 0);
-    ipc_buf_free(&b);
+    sg_buf_free(&b);
 }
 
 static void test_hello_check(void **state)
@@ -275,11 +275,11 @@ static void test_hello_check(void **state)
 static void test_mutation_fuzz(void **state)
 {
     uint64_t s = 12345;
-    struct ipc_buf seed;
+    struct sg_buf seed;
     struct ipc_rcpt rc = {.qid = QID, .addr = "a@b", .route = "smtp", .last_reply = "250 ok"};
     struct ipc_hello h = {.program = "x", .major = 1, .caps_needed = "submit"};
 
-    ipc_buf_init(&seed);
+    sg_buf_init(&seed);
     ipc_encode_rcpt(&seed, 1, &rc);
     ipc_encode_hello(&seed, 2, &h);
     for (int i = 0; i < 20000; i++) {
@@ -301,20 +301,20 @@ static void test_mutation_fuzz(void **state)
         }
         free(m);
     }
-    ipc_buf_free(&seed);
+    sg_buf_free(&seed);
 }
 
 /* ---- the client against a forked fake store ---------------------------------- */
 
 static void fake_store(int fd, uint32_t major, int send_error)
 {
-    struct ipc_buf b;
+    struct sg_buf b;
     struct ipc_hello h = {.program = "spoolgate-store", .role = "store", .major = major,
                           .caps_offered = IPC_CAPS_STORE, .generation = 4242};
     struct ipc_error e = {.code = IPC_ERR_TEMP, .text = "store is busy"};
     uint8_t buf[4096];
 
-    ipc_buf_init(&b);
+    sg_buf_init(&b);
     if (send_error)
         ipc_encode_error(&b, 0, &e);
     else
@@ -323,7 +323,7 @@ static void fake_store(int fd, uint32_t major, int send_error)
         _exit(1);
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
-    ipc_buf_free(&b);
+    sg_buf_free(&b);
     _exit(0);
 }
 

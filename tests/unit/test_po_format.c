@@ -652,7 +652,7 @@ static void test_p1_body_identical(void **state)
     const size_t bodylen = sizeof(body) - 1;
     struct po_p1 in, out;
     struct po_p1_addr to = {PO_P1_MS, "MS:CORPNET/HQPO/JSMITH", {"", "", ""}};
-    struct po_buf buf = {0};
+    struct sg_buf buf = {0};
     struct po_err e;
 
     memset(&in, 0, sizeof(in));
@@ -679,9 +679,9 @@ static void test_p1_body_identical(void **state)
     assert_int_equal(out.body_len, sizeof(tricky) - 1);
     assert_memory_equal(buf.data + out.body_off, tricky, sizeof(tricky) - 1);
     po_p1_free(&out);
-    po_buf_free(&buf);
+    sg_buf_free(&buf);
     assert_null(buf.data);
-    po_buf_free(NULL);
+    sg_buf_free(NULL);
 }
 
 static void random_token(struct rng *r, char *out, size_t n, const char *alphabet)
@@ -721,7 +721,7 @@ static void test_p1_round_trip(void **state)
     struct rng r = {0x9e3779b97f4a7c15ull};
     struct po_p1_addr to[40];
     uint8_t body[600];
-    struct po_buf buf = {0};
+    struct sg_buf buf = {0};
 
     for (int iter = 0; iter < 3000; iter++) {
         struct po_p1 in, out;
@@ -783,7 +783,7 @@ static void test_p1_round_trip(void **state)
         assert_memory_equal(buf.data + before + out.body_off, body, bodylen);
         po_p1_free(&out);
     }
-    po_buf_free(&buf);
+    sg_buf_free(&buf);
 }
 
 static void test_p1_format_refuses(void **state)
@@ -791,7 +791,7 @@ static void test_p1_format_refuses(void **state)
     struct po_p1_addr to[2] = {{PO_P1_MS, "MS:CORPNET/HQPO/JSMITH", {"", "", ""}},
                                {PO_P1_SMTP, "bob@example.com", {"", "", ""}}};
     struct po_p1 good, in;
-    struct po_buf buf = {0};
+    struct sg_buf buf = {0};
     struct po_err e;
     const uint8_t body[] = "x";
 
@@ -811,20 +811,20 @@ static void test_p1_format_refuses(void **state)
         assert_int_equal(buf.len, sizeof(want) - 1);
         assert_memory_equal(buf.data, want, sizeof(want) - 1);
         /* The head alone is the same text without the message: the gateway writes the body after it. */
-        struct po_buf head = {0};
+        struct sg_buf head = {0};
 
         assert_int_equal(po_p1_format_head(&good, 1, &head, &e), 0);
         assert_int_equal(head.len, sizeof(want) - 2);
         assert_memory_equal(head.data, want, sizeof(want) - 2);
         assert_int_equal(po_p1_format_head(&good, 0, &head, &e), -1); /* an empty message is refused */
         assert_int_equal(head.len, sizeof(want) - 2);
-        po_buf_free(&head);
-        /* po_buf_append grows the buffer as it goes (the gateway gathers the streamed body in one). */
+        sg_buf_free(&head);
+        /* sg_buf_append grows the buffer as it goes (the gateway gathers the streamed body in one). */
         for (int i = 0; i < 70000; i++)
-            assert_int_equal(po_buf_append(&head, "ab", 2), 0);
+            assert_int_equal(sg_buf_append(&head, "ab", 2), 0);
         assert_int_equal(head.len, 140000);
         assert_memory_equal(head.data + 139998, "ab", 2);
-        po_buf_free(&head);
+        sg_buf_free(&head);
     }
     size_t keep = buf.len;
     struct po_p1_addr badto;
@@ -925,7 +925,7 @@ static void test_p1_format_refuses(void **state)
     assert_int_equal(po_p1_format(&in, NULL, 5, &buf, &e), -1);
     assert_int_equal(buf.len, keep);
 #undef REFUSE
-    po_buf_free(&buf);
+    sg_buf_free(&buf);
 }
 
 static void test_p1_names(void **state)
