@@ -197,196 +197,262 @@ static int p1_add_rcpt(struct po_p1 *p1, size_t *cap, const struct po_p1_addr *a
     return 0;
 }
 
+static const char *const p1_names[F_COUNT] = {"P1-Version", "Message-Id", "From",
+                                              "To",         "Date",       "Subject"};
+
+/* The parser's place in the file. */
+struct p1_scan {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;                 /* start of the next line */
+    unsigned lineno;            /* of the line last taken */
+    unsigned seen[F_COUNT];     /* line each field was first seen on, 0: not yet */
+    size_t cap;                 /* room in p1->to */
+};
+
+/* Check the octets of the line that starts at sc->pos up to its CR. */
+static int p1_line_octets(const struct p1_scan *sc, size_t *end, struct po_err *err)
+{
+    size_t start = sc->pos, i = start;
+
+    while (i < sc->len && sc->buf[i] != '\r' && sc->buf[i] != '\n') {
+        unsigned char c = sc->buf[i];
+        if (i - start >= PO_LINE_MAX) {
+            seterr(err, "line %u: longer than %d octets", sc->lineno, PO_LINE_MAX);
+            return -1;
+        }
+        if (c == 0) {
+            seterr(err, "line %u: NUL byte at column %zu", sc->lineno, i - start + 1);
+            return -1;
+        }
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            seterr(err, "line %u: control character 0x%02X at column %zu (binary data?)",
+                   sc->lineno, c, i - start + 1);
+            return -1;
+        }
+        if (c >= 0x80) {
+            seterr(err, "line %u: non-ASCII octet 0x%02X at column %zu (control lines are "
+                   "US-ASCII)", sc->lineno, c, i - start + 1);
+            return -1;
+        }
+        i++;
+    }
+    *end = i;
+    return 0;
+}
+
+/* Take the next control line (without its CRLF) into line/linelen.  0, or -1 with err. */
+static int p1_next_line(struct p1_scan *sc, const char **line, size_t *linelen, struct po_err *err)
+{
+    size_t i;
+
+    sc->lineno++;
+    if (sc->pos >= sc->len) {
+        seterr(err, "truncated: the file ends after line %u without the empty line that ends "
+               "the header", sc->lineno - 1);
+        return -1;
+    }
+    if (p1_line_octets(sc, &i, err) < 0)
+        return -1;
+    if (i == sc->len) {
+        seterr(err, "truncated: line %u has no CRLF and the file ends", sc->lineno);
+        return -1;
+    }
+    if (sc->buf[i] == '\n') {
+        seterr(err, "line %u: ends in a bare LF (control lines need CRLF)", sc->lineno);
+        return -1;
+    }
+    if (i + 1 == sc->len) {
+        seterr(err, "truncated: line %u ends in CR without LF", sc->lineno);
+        return -1;
+    }
+    if (sc->buf[i + 1] != '\n') {
+        seterr(err, "line %u: bare CR inside the line", sc->lineno);
+        return -1;
+    }
+    *line = (const char *)sc->buf + sc->pos;
+    *linelen = i - sc->pos;
+    sc->pos = i + 2;
+    return 0;
+}
+
+/* Split a non-empty header line into its field and value, checking its place.  0 or -1. */
+static int p1_split_line(struct p1_scan *sc, const char *line, size_t linelen, enum p1_field *fp,
+                         const char **val, size_t *vallen, struct po_err *err)
+{
+    const char *colon;
+    size_t namelen;
+    enum p1_field f;
+    char shown[48];
+
+    if (is_blank((unsigned char)line[0])) {
+        seterr(err, "line %u: starts with white space (continuation lines are not allowed)",
+               sc->lineno);
+        return -1;
+    }
+    colon = memchr(line, ':', linelen);
+    if (!colon) {
+        show(shown, sizeof(shown), line, linelen);
+        seterr(err, "line %u: \"%s\" is not a header line (no ':')%s", sc->lineno, shown,
+               sc->lineno == 1 ? "; the file must begin with \"P1-Version: 1\"" : "");
+        return -1;
+    }
+    namelen = (size_t)(colon - line);
+    *val = colon + 1;
+    *vallen = linelen - namelen - 1;
+    if (*vallen && (*val)[0] == ' ') {
+        (*val)++;
+        (*vallen)--;
+    }
+    for (f = 0; f < F_COUNT; f++)
+        if (ci_equal(line, namelen, p1_names[f]))
+            break;
+    if (sc->lineno == 1 && f != F_VERSION) {
+        show(shown, sizeof(shown), line, linelen);
+        seterr(err, "line 1: \"%s\": the file must begin with \"P1-Version: 1\"", shown);
+        return -1;
+    }
+    if (f == F_COUNT) {
+        show(shown, sizeof(shown), line, namelen);
+        seterr(err, "line %u: unknown header \"%s\"", sc->lineno, shown);
+        return -1;
+    }
+    if (sc->seen[f] && f != F_TO) {
+        if (f == F_VERSION)
+            seterr(err, "line %u: P1-Version again (it must appear once, first)", sc->lineno);
+        else
+            seterr(err, "line %u: duplicate %s (first on line %u)", sc->lineno, p1_names[f],
+                   sc->seen[f]);
+        return -1;
+    }
+    if (!sc->seen[f])
+        sc->seen[f] = sc->lineno;
+    *fp = f;
+    return 0;
+}
+
+static int p1_take_to(struct p1_scan *sc, struct po_p1 *p1, const char *val, size_t vallen,
+                      struct po_err *err)
+{
+    struct po_p1_addr a;
+    struct po_err e;
+
+    if (p1_addr_parse(val, vallen, &a, &e) < 0) {
+        seterr(err, "line %u: To: %s", sc->lineno, e.text);
+        return -1;
+    }
+    if (p1->nto >= PO_P1_RCPT_MAX) {
+        seterr(err, "line %u: more than %d To: lines", sc->lineno, PO_P1_RCPT_MAX);
+        return -1;
+    }
+    if (p1_add_rcpt(p1, &sc->cap, &a) < 0) {
+        seterr(err, "line %u: out of memory", sc->lineno);
+        return -1;
+    }
+    return 0;
+}
+
+/* Check one field's value and keep it in p1.  0 or -1. */
+static int p1_take_field(struct p1_scan *sc, struct po_p1 *p1, enum p1_field f, const char *val,
+                         size_t vallen, struct po_err *err)
+{
+    const char *why;
+    char shown[48];
+    struct po_err e;
+
+    switch (f) {
+    case F_VERSION:
+        if (vallen != 1 || val[0] != '1') {
+            show(shown, sizeof(shown), val, vallen);
+            seterr(err, "line 1: unsupported P1-Version \"%s\" (only 1 is known)", shown);
+            return -1;
+        }
+        return 0;
+    case F_MSGID:
+        if (msgid_check(val, vallen, &why) < 0) {
+            seterr(err, "line %u: bad Message-Id: %s", sc->lineno, why);
+            return -1;
+        }
+        memcpy(p1->message_id, val, vallen);
+        p1->message_id[vallen] = '\0';
+        return 0;
+    case F_FROM:
+        if (p1_addr_parse(val, vallen, &p1->from, &e) < 0) {
+            seterr(err, "line %u: From: %s", sc->lineno, e.text);
+            return -1;
+        }
+        return 0;
+    case F_TO:
+        return p1_take_to(sc, p1, val, vallen, err);
+    case F_DATE:
+        if (date_check(val, vallen, &why) < 0) {
+            seterr(err, "line %u: Date %s", sc->lineno, why);
+            return -1;
+        }
+        memcpy(p1->date, val, vallen);
+        p1->date[vallen] = '\0';
+        return 0;
+    case F_SUBJECT:
+        if (vallen > PO_SUBJECT_MAX) {
+            seterr(err, "line %u: Subject longer than %d octets", sc->lineno, PO_SUBJECT_MAX);
+            return -1;
+        }
+        memcpy(p1->subject, val, vallen);
+        p1->subject[vallen] = '\0';
+        return 0;
+    case F_COUNT:
+        break;
+    }
+    return 0;
+}
+
+/* The header lines up to and including the empty one.  0 or -1. */
+static int p1_parse_header(struct p1_scan *sc, struct po_p1 *p1, struct po_err *err)
+{
+    for (;;) {
+        const char *line, *val;
+        size_t linelen, vallen;
+        enum p1_field f;
+
+        if (p1_next_line(sc, &line, &linelen, err) < 0)
+            return -1;
+        if (linelen == 0) {
+            if (sc->lineno == 1) {
+                seterr(err, "line 1: empty; the file must begin with \"P1-Version: 1\"");
+                return -1;
+            }
+            return 0;
+        }
+        if (p1_split_line(sc, line, linelen, &f, &val, &vallen, err) < 0 ||
+            p1_take_field(sc, p1, f, val, vallen, err) < 0)
+            return -1;
+    }
+}
+
 int po_p1_parse(const uint8_t *buf, size_t len, struct po_p1 *p1, struct po_err *err)
 {
-    static const char *const p1_names[F_COUNT] = {"P1-Version", "Message-Id", "From",
-                                                  "To",         "Date",       "Subject"};
-    unsigned seen[F_COUNT] = {0};
-    unsigned lineno = 0;
-    size_t pos = 0, cap = 0;
+    struct p1_scan sc = {.buf = buf, .len = len};
 
     memset(p1, 0, sizeof(*p1));
     if (!buf || len == 0) {
         seterr(err, "empty file");
         return -1;
     }
-    for (;;) {
-        const char *line, *name, *val, *colon, *why;
-        size_t start, i, linelen, namelen, vallen;
-        enum p1_field f;
-        char shown[48];
-        struct po_err e;
-
-        lineno++;
-        if (pos >= len) {
-            seterr(err, "truncated: the file ends after line %u without the empty line that ends "
-                   "the header", lineno - 1);
-            goto fail;
-        }
-        start = i = pos;
-        while (i < len && buf[i] != '\r' && buf[i] != '\n') {
-            unsigned char c = buf[i];
-            if (i - start >= PO_LINE_MAX) {
-                seterr(err, "line %u: longer than %d octets", lineno, PO_LINE_MAX);
-                goto fail;
-            }
-            if (c == 0) {
-                seterr(err, "line %u: NUL byte at column %zu", lineno, i - start + 1);
-                goto fail;
-            }
-            if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                seterr(err, "line %u: control character 0x%02X at column %zu (binary data?)",
-                       lineno, c, i - start + 1);
-                goto fail;
-            }
-            if (c >= 0x80) {
-                seterr(err, "line %u: non-ASCII octet 0x%02X at column %zu (control lines are "
-                       "US-ASCII)", lineno, c, i - start + 1);
-                goto fail;
-            }
-            i++;
-        }
-        if (i == len) {
-            seterr(err, "truncated: line %u has no CRLF and the file ends", lineno);
-            goto fail;
-        }
-        if (buf[i] == '\n') {
-            seterr(err, "line %u: ends in a bare LF (control lines need CRLF)", lineno);
-            goto fail;
-        }
-        if (i + 1 == len) {
-            seterr(err, "truncated: line %u ends in CR without LF", lineno);
-            goto fail;
-        }
-        if (buf[i + 1] != '\n') {
-            seterr(err, "line %u: bare CR inside the line", lineno);
-            goto fail;
-        }
-        line = (const char *)buf + start;
-        linelen = i - start;
-        pos = i + 2;
-
-        if (linelen == 0) {
-            if (lineno == 1) {
-                seterr(err, "line 1: empty; the file must begin with \"P1-Version: 1\"");
-                goto fail;
-            }
-            break;
-        }
-        if (is_blank((unsigned char)line[0])) {
-            seterr(err, "line %u: starts with white space (continuation lines are not allowed)",
-                   lineno);
-            goto fail;
-        }
-        colon = memchr(line, ':', linelen);
-        if (!colon) {
-            show(shown, sizeof(shown), line, linelen);
-            seterr(err, "line %u: \"%s\" is not a header line (no ':')%s", lineno, shown,
-                   lineno == 1 ? "; the file must begin with \"P1-Version: 1\"" : "");
-            goto fail;
-        }
-        name = line;
-        namelen = (size_t)(colon - line);
-        val = colon + 1;
-        vallen = linelen - namelen - 1;
-        if (vallen && val[0] == ' ') {
-            val++;
-            vallen--;
-        }
-        for (f = 0; f < F_COUNT; f++)
-            if (ci_equal(name, namelen, p1_names[f]))
-                break;
-        if (lineno == 1 && f != F_VERSION) {
-            show(shown, sizeof(shown), line, linelen);
-            seterr(err, "line 1: \"%s\": the file must begin with \"P1-Version: 1\"", shown);
-            goto fail;
-        }
-        if (f == F_COUNT) {
-            show(shown, sizeof(shown), name, namelen);
-            seterr(err, "line %u: unknown header \"%s\"", lineno, shown);
-            goto fail;
-        }
-        if (seen[f] && f != F_TO) {
-            if (f == F_VERSION)
-                seterr(err, "line %u: P1-Version again (it must appear once, first)", lineno);
-            else
-                seterr(err, "line %u: duplicate %s (first on line %u)", lineno, p1_names[f],
-                       seen[f]);
-            goto fail;
-        }
-        if (!seen[f])
-            seen[f] = lineno;
-        switch (f) {
-        case F_VERSION:
-            if (vallen != 1 || val[0] != '1') {
-                show(shown, sizeof(shown), val, vallen);
-                seterr(err, "line 1: unsupported P1-Version \"%s\" (only 1 is known)", shown);
-                goto fail;
-            }
-            break;
-        case F_MSGID:
-            if (msgid_check(val, vallen, &why) < 0) {
-                seterr(err, "line %u: bad Message-Id: %s", lineno, why);
-                goto fail;
-            }
-            memcpy(p1->message_id, val, vallen);
-            p1->message_id[vallen] = '\0';
-            break;
-        case F_FROM:
-            if (p1_addr_parse(val, vallen, &p1->from, &e) < 0) {
-                seterr(err, "line %u: From: %s", lineno, e.text);
-                goto fail;
-            }
-            break;
-        case F_TO: {
-            struct po_p1_addr a;
-            if (p1_addr_parse(val, vallen, &a, &e) < 0) {
-                seterr(err, "line %u: To: %s", lineno, e.text);
-                goto fail;
-            }
-            if (p1->nto >= PO_P1_RCPT_MAX) {
-                seterr(err, "line %u: more than %d To: lines", lineno, PO_P1_RCPT_MAX);
-                goto fail;
-            }
-            if (p1_add_rcpt(p1, &cap, &a) < 0) {
-                seterr(err, "line %u: out of memory", lineno);
-                goto fail;
-            }
-            break;
-        }
-        case F_DATE:
-            if (date_check(val, vallen, &why) < 0) {
-                seterr(err, "line %u: Date %s", lineno, why);
-                goto fail;
-            }
-            memcpy(p1->date, val, vallen);
-            p1->date[vallen] = '\0';
-            break;
-        case F_SUBJECT:
-            if (vallen > PO_SUBJECT_MAX) {
-                seterr(err, "line %u: Subject longer than %d octets", lineno, PO_SUBJECT_MAX);
-                goto fail;
-            }
-            memcpy(p1->subject, val, vallen);
-            p1->subject[vallen] = '\0';
-            break;
-        case F_COUNT:
-            break;
-        }
-    }
+    if (p1_parse_header(&sc, p1, err) < 0)
+        goto fail;
     for (int f = F_MSGID; f < F_COUNT; f++) {
-        if (!seen[f]) {
+        if (!sc.seen[f]) {
             seterr(err, "missing %s: line in the header (ended by the empty line %u)", p1_names[f],
-                   lineno);
+                   sc.lineno);
             goto fail;
         }
     }
-    if (pos >= len) {
-        seterr(err, "truncated: no message after the empty line %u", lineno);
+    if (sc.pos >= len) {
+        seterr(err, "truncated: no message after the empty line %u", sc.lineno);
         goto fail;
     }
-    p1->body_off = pos;
-    p1->body_len = len - pos;
+    p1->body_off = sc.pos;
+    p1->body_len = len - sc.pos;
     return 0;
 fail:
     free(p1->to);
