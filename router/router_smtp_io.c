@@ -26,9 +26,9 @@ struct smtp_conn *router_smtp_io_new(struct dest *d, struct job *first)
     c->r = d->r;
     c->d = d;
     c->job = first;
-    c->refs = 1; /* the timer's, until io_timer_closed */
     uv_timer_init(c->r->loop, &c->timer);
     c->timer.data = c;
+    router_smtp_ref(c); /* the timer's, until io_timer_closed */
     smtp_reply_reset(&c->reply);
     return c;
 }
