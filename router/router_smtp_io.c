@@ -1,0 +1,374 @@
+/* router_smtp_io.c - the outbound SMTP client's I/O: connection lifetime and references, timer, connect, reads, writes and TLS. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "uv_write.h"
+#include "router_smtp.h"
+
+#define SMTP_INPUT_MAX (1024 * 1024) /* plaintext from the server not yet parsed */
+
+/* ---- lifetime ------------------------------------------------------------------------ */
+
+static void io_timer_closed(uv_handle_t *h)
+{
+    router_smtp_unref(h->data);
+}
+
+struct smtp_conn *router_smtp_io_new(struct dest *d, struct job *first)
+{
+    struct smtp_conn *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    c->r = d->r;
+    c->d = d;
+    c->job = first;
+    uv_timer_init(c->r->loop, &c->timer);
+    c->timer.data = c;
+    router_smtp_ref(c); /* the timer's, until io_timer_closed */
+    smtp_reply_reset(&c->reply);
+    return c;
+}
+
+void router_smtp_ref(struct smtp_conn *c)
+{
+    c->refs++;
+}
+
+void router_smtp_unref(struct smtp_conn *c)
+{
+    struct dest *d = c->d;
+
+    if (--c->refs > 0)
+        return;
+    tls_bio_free(c->tls);
+    sg_buf_free(&c->in);
+    free(c->rcpt_ok);
+    free(c);
+    router_dest_conn_closed(d);
+}
+
+static void io_socket_closed(uv_handle_t *h)
+{
+    struct smtp_conn *c = h->data;
+
+    free(h);
+    router_smtp_unref(c);
+}
+
+void router_smtp_io_drop_socket(struct smtp_conn *c)
+{
+    if (c->tcp)
+        uv_close((uv_handle_t *)c->tcp, io_socket_closed);
+    c->tcp = NULL;
+}
+
+void router_smtp_io_close(struct smtp_conn *c)
+{
+    uv_close((uv_handle_t *)&c->timer, io_timer_closed);
+    router_smtp_io_drop_socket(c);
+}
+
+/* ---- timer ----------------------------------------------------------------------------- */
+
+static void io_timeout_cb(uv_timer_t *t)
+{
+    router_smtp_timeout(t->data);
+}
+
+void router_smtp_io_timer(struct smtp_conn *c, long long seconds)
+{
+    if (seconds > 0)
+        uv_timer_start(&c->timer, io_timeout_cb, (uint64_t)seconds * 1000u, 0);
+    else
+        uv_timer_stop(&c->timer);
+}
+
+/* ---- writes ---------------------------------------------------------------------------- */
+
+static void io_write_failed(struct smtp_conn *c, const char *why)
+{
+    char text[IPC_REPLY_MAX + 1];
+
+    if (c->state == SMTP_CLOSED)
+        return; /* UV_ECANCELED: we closed first */
+    snprintf(text, sizeof(text), "write to %s failed: %s", c->remote, why);
+    router_smtp_fail(c, OUT_DEFERRED, "4.4.2", c->remote, text);
+}
+
+static void io_written(void *arg, size_t len, int status)
+{
+    struct smtp_conn *c = arg;
+
+    c->write_pending -= len;
+    if (status < 0)
+        io_write_failed(c, uv_strerror(status));
+    else if (c->state == SMTP_BODY)
+        router_smtp_body_progress(c);
+    router_smtp_unref(c);
+}
+
+static int io_write_wire(struct smtp_conn *c, const void *data, size_t len)
+{
+    int rc;
+
+    if (len == 0 || c->state == SMTP_CLOSED || !c->tcp)
+        return 0;
+    rc = sg_uv_write_copy((uv_stream_t *)c->tcp, data, len, io_written, c);
+    if (rc < 0) {
+        io_write_failed(c, uv_strerror(rc));
+        return -1;
+    }
+    c->write_pending += len;
+    router_smtp_ref(c);
+    return 0;
+}
+
+static int io_tls_flush(struct smtp_conn *c)
+{
+    uint8_t buf[16384];
+    size_t n;
+
+    while (c->tls && (n = tls_bio_take(c->tls, buf, sizeof(buf))) > 0)
+        if (io_write_wire(c, buf, n) < 0)
+            return -1;
+    return 0;
+}
+
+int router_smtp_io_write(struct smtp_conn *c, const void *data, size_t len)
+{
+    if (c->state == SMTP_CLOSED)
+        return 0;
+    if (!c->tls_active)
+        return io_write_wire(c, data, len);
+    if (tls_bio_write(c->tls, data, len) < 0) {
+        io_write_failed(c, "TLS engine out of memory");
+        return -1;
+    }
+    return io_tls_flush(c);
+}
+
+void router_smtp_io_cmd(struct smtp_conn *c, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n > (int)sizeof(line) - 3)
+        n = (int)sizeof(line) - 3;
+    log_debug("%s: >>> %.*s", c->remote, n, line);
+    memcpy(line + n, "\r\n", 2);
+    router_smtp_io_write(c, line, (size_t)n + 2);
+}
+
+/* ---- reads ----------------------------------------------------------------------------- */
+
+static void io_read_failed(struct smtp_conn *c, ssize_t nread)
+{
+    char text[IPC_REPLY_MAX + 1];
+
+    if (c->state == SMTP_QUIT) {
+        router_smtp_enter(c, SMTP_CLOSED);
+        return;
+    }
+    snprintf(text, sizeof(text), "4.4.2 %s closed the connection in state %s%s%s", c->remote,
+             router_smtp_state_name(c->state), nread == UV_EOF ? "" : ": ",
+             nread == UV_EOF ? "" : uv_strerror((int)nread));
+    router_smtp_fail(c, OUT_DEFERRED, "4.4.2", c->remote, text);
+}
+
+static int io_take_input(struct smtp_conn *c, const uint8_t *p, size_t n)
+{
+    char text[IPC_REPLY_MAX + 1];
+
+    if (c->in.len + n <= SMTP_INPUT_MAX && sg_buf_append(&c->in, p, n) == 0)
+        return 0;
+    snprintf(text, sizeof(text), "4.5.0 %s sent over %d octets without a complete reply", c->remote,
+             SMTP_INPUT_MAX);
+    router_smtp_fail(c, OUT_DEFERRED, "4.5.0", c->remote, text);
+    return -1;
+}
+
+/* The handshake went on; 0 while it runs, 1 once it is done (the state machine was told). */
+static int io_tls_handshake(struct smtp_conn *c)
+{
+    int rc = tls_bio_handshake(c->tls, c->last_error, sizeof(c->last_error));
+    char desc[200];
+
+    if (io_tls_flush(c) < 0)
+        return 0;
+    if (rc < 0) {
+        router_smtp_tls_failed(c, c->last_error);
+        return 0;
+    }
+    if (rc == 0)
+        return 0;
+    c->tls_active = 1;
+    tls_bio_describe(c->tls, desc, sizeof(desc));
+    log_info("%s: TLS established with %s: %s", c->d->route.desc, c->remote, desc);
+    router_smtp_tls_ready(c);
+    return 1;
+}
+
+static void io_tls_input(struct smtp_conn *c, const uint8_t *p, size_t n)
+{
+    uint8_t buf[16384];
+    int rc;
+
+    if (tls_bio_feed(c->tls, p, n) < 0) {
+        router_smtp_tls_failed(c, "out of memory");
+        return;
+    }
+    if (!c->tls_active && !io_tls_handshake(c))
+        return;
+    while (c->state != SMTP_CLOSED &&
+           (rc = tls_bio_read(c->tls, buf, sizeof(buf), c->last_error, sizeof(c->last_error))) > 0)
+        if (io_take_input(c, buf, (size_t)rc) < 0)
+            return;
+    if (c->state == SMTP_CLOSED)
+        return;
+    if (rc < 0) {
+        if (c->state == SMTP_QUIT)
+            router_smtp_enter(c, SMTP_CLOSED);
+        else
+            router_smtp_fail(c, OUT_DEFERRED, "4.4.2", c->remote, c->last_error);
+        return;
+    }
+    router_smtp_input(c);
+}
+
+void router_smtp_io_tls_feed(struct smtp_conn *c, const uint8_t *p, size_t n)
+{
+    if (n && tls_bio_feed(c->tls, p, n) < 0)
+        router_smtp_tls_failed(c, "out of memory");
+}
+
+static void io_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char rbuf[65536];
+
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(rbuf, sizeof(rbuf));
+}
+
+static void io_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct smtp_conn *c = s->data;
+
+    if (c->state == SMTP_CLOSED || nread == 0)
+        return;
+    if (nread < 0)
+        io_read_failed(c, nread);
+    else if (c->tls)
+        io_tls_input(c, (const uint8_t *)buf->base, (size_t)nread);
+    else if (io_take_input(c, (const uint8_t *)buf->base, (size_t)nread) == 0)
+        router_smtp_input(c);
+}
+
+/* Replies are read except while the body is written: the server says nothing
+ * before the end of data, and a reset then shows as the write that failed. */
+void router_smtp_io_reading(struct smtp_conn *c, int on)
+{
+    if (!c->tcp || c->state == SMTP_CLOSED)
+        return;
+    if (on)
+        uv_read_start((uv_stream_t *)c->tcp, io_alloc_cb, io_read_cb);
+    else
+        uv_read_stop((uv_stream_t *)c->tcp);
+}
+
+/* ---- TLS ------------------------------------------------------------------------------- */
+
+int router_smtp_io_tls_start(struct smtp_conn *c)
+{
+    const char *name = c->dns.t[c->target].name;
+    int verify = c->d->route.tls == TM_TLS_VERIFY;
+
+    c->tls = tls_bio_new(c->r->tls_client, 0, name, verify ? name : NULL);
+    if (!c->tls)
+        return -1;
+    tls_bio_handshake(c->tls, c->last_error, sizeof(c->last_error));
+    io_tls_flush(c);
+    return 0;
+}
+
+/* ---- connecting ------------------------------------------------------------------------ */
+
+struct connect_attempt {
+    uv_connect_t req;
+    struct smtp_conn *c;
+    uv_tcp_t *tcp;                  /* the socket it was for: another one means it is stale */
+};
+
+static void io_connect_cb(uv_connect_t *req, int status)
+{
+    struct connect_attempt *a = req->data;
+    struct smtp_conn *c = a->c;
+    int current = a->tcp == c->tcp && c->state == SMTP_CONNECT && status != UV_ECANCELED;
+
+    free(a);
+    if (current) {
+        if (status == 0) {
+            uv_tcp_nodelay(c->tcp, 1); /* commands are written whole; do not wait for delayed ACKs */
+            router_smtp_io_reading(c, 1);
+        }
+        router_smtp_connected(c, status);
+    }
+    router_smtp_unref(c);
+}
+
+static int io_target_address(struct smtp_conn *c, struct sockaddr_storage *ss)
+{
+    const struct dns_target *t = &c->dns.t[c->target];
+    unsigned port = c->d->route.port;
+
+    if (strcmp(t->name, t->addr) == 0)
+        snprintf(c->remote, sizeof(c->remote), "[%s]:%u", t->addr, port);
+    else
+        snprintf(c->remote, sizeof(c->remote), "%s[%s]:%u", t->name, t->addr, port);
+    if ((t->family == AF_INET6 ? uv_ip6_addr(t->addr, (int)port, (struct sockaddr_in6 *)ss)
+                               : uv_ip4_addr(t->addr, (int)port, (struct sockaddr_in *)ss)) != 0) {
+        snprintf(c->last_error, sizeof(c->last_error), "bad address %s", t->addr);
+        return -1;
+    }
+    return 0;
+}
+
+int router_smtp_io_connect(struct smtp_conn *c)
+{
+    struct sockaddr_storage ss;
+    struct connect_attempt *a;
+
+    if (io_target_address(c, &ss) < 0)
+        return -1;
+    c->tcp = malloc(sizeof(*c->tcp));
+    a = calloc(1, sizeof(*a));
+    if (!c->tcp || !a) {
+        free(c->tcp);
+        free(a);
+        c->tcp = NULL;
+        snprintf(c->last_error, sizeof(c->last_error), "out of memory in the router");
+        return -1;
+    }
+    uv_tcp_init(c->r->loop, c->tcp);
+    c->tcp->data = c;
+    router_smtp_ref(c); /* the socket's, until io_socket_closed */
+    a->req.data = a;
+    a->c = c;
+    a->tcp = c->tcp;
+    if (uv_tcp_connect(&a->req, c->tcp, (struct sockaddr *)&ss, io_connect_cb) < 0) {
+        free(a);
+        router_smtp_io_drop_socket(c);
+        snprintf(c->last_error, sizeof(c->last_error), "cannot connect to %s", c->remote);
+        return -1;
+    }
+    router_smtp_ref(c); /* the attempt's, until io_connect_cb */
+    return 0;
+}
