@@ -7,6 +7,7 @@
 #include "log.h"
 #include "uv_write.h"
 #include "router.h"
+#include "smtp_body.h"
 #include "smtp_reply.h"
 
 #define SMTP_WRITE_BACKLOG (256 * 1024)

@@ -13,7 +13,10 @@
 
 #include <cmocka.h>
 
-#include "smtp_parse.h"
+#include "smtp_addr.h"
+#include "smtp_cidr.h"
+#include "smtp_cmd.h"
+#include "smtp_xtext.h"
 #include "transport_map.h"
 
 /* ---- helpers --------------------------------------------------------------- */

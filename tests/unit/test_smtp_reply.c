@@ -9,7 +9,9 @@
 
 #include <cmocka.h>
 
+#include "smtp_body.h"
 #include "smtp_reply.h"
+#include "smtp_xtext.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 

@@ -1,7 +1,9 @@
-/* smtp_body.c - pure DATA/BDAT body filter: strict CRLF.CRLF end, dot-unstuffing, bare CR/LF, line length, header facts. */
+/* smtp_body.c - pure message body pieces: the DATA/BDAT receive filter (strict CRLF.CRLF end, unstuffing, bare CR/LF, line length, header facts) and dot-stuffing. */
 #include "smtp_body.h"
 
 #include <string.h>
+
+#include "smtp_char.h"
 
 /*
  * The filter is a byte-at-a-time state machine whose whole state lives in
@@ -50,11 +52,6 @@ static void count_octet(struct body_filter *f)
         f->errors |= BODY_ERR_LONG_LINE;
 }
 
-static uint8_t ascii_lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c - 'A' + 'a') : c;
-}
-
 static int prefix_is(const struct body_filter *f, const char *name)
 {
     size_t n = strlen(name);
@@ -68,7 +65,7 @@ static void note_header_octet(struct body_filter *f, uint8_t c)
 {
     if (!f->in_headers || f->prefix_len >= sizeof(f->prefix))
         return;
-    f->prefix[f->prefix_len++] = (char)ascii_lower(c);
+    f->prefix[f->prefix_len++] = (char)smtp_to_lower(c);
     if (c != ':')
         return;
     if (prefix_is(f, "received:")) {
@@ -210,4 +207,19 @@ void smtp_body_filter_finish(struct body_filter *f)
         f->errors |= BODY_ERR_BARE_CR;
         f->state = ST_TEXT;
     }
+}
+
+size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, int *bol)
+{
+    size_t o = 0;
+    int b = *bol;
+
+    for (size_t i = 0; i < len; i++) {
+        if (b && in[i] == '.')
+            out[o++] = '.';
+        out[o++] = in[i];
+        b = in[i] == '\n';
+    }
+    *bol = b;
+    return o;
 }
