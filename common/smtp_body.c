@@ -95,108 +95,143 @@ void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t ma
     f->in_headers = 1;
 }
 
-size_t smtp_body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
-                        size_t outcap, size_t *outlen, enum body_event *ev)
-{
-    size_t i = 0, o = 0;
+/* Where one call of smtp_body_filter_feed stands. */
+struct feed_pos {
+    uint8_t *out;
+    size_t outcap;
+    size_t o;              /* octets written */
+    size_t i;              /* input octets consumed */
+    enum body_event ev;
+};
 
-    *ev = BODY_EV_NONE;
+/*
+ * One step per state on the next input octet c: consume it (x->i++) or
+ * leave it for the next state, write at most one octet, move on.  Each
+ * returns 1 when the call must stop here (out full, or an event).
+ */
+static int step_line_start(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (f->in_headers && c == CH_CR) {
+        /* The blank line (or, if no LF follows, a bare-CR line that the
+         * message is refused for anyway) ends the header section.  Stop
+         * before touching its CR. */
+        f->in_headers = 0;
+        x->ev = BODY_EV_HEADERS_END;
+        return 1;
+    }
+    if (f->mode == BODY_MODE_DATA && c == '.') {
+        count_octet(f);
+        x->i++;
+        f->state = ST_DOT;
+        return 0;
+    }
+    f->state = ST_TEXT; /* c is handled as text next */
+    return 0;
+}
+
+static int step_text(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (x->o == x->outcap)
+        return 1;
+    count_octet(f);
+    if (c == CH_CR)
+        f->state = ST_CR;
+    else if (c == CH_LF)
+        f->errors |= BODY_ERR_BARE_LF;
+    note_header_octet(f, c);
+    x->out[x->o++] = c;
+    x->i++;
+    return 0;
+}
+
+static int step_cr(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (c != CH_LF) {
+        f->errors |= BODY_ERR_BARE_CR;
+        f->state = ST_TEXT; /* c is handled as text next */
+        return 0;
+    }
+    if (x->o == x->outcap)
+        return 1;
+    count_octet(f);
+    x->out[x->o++] = c;
+    x->i++;
+    end_of_line(f);
+    return 0;
+}
+
+static int step_dot(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (c == CH_CR) {
+        count_octet(f);
+        x->i++;
+        f->state = ST_DOT_CR;
+        return 0;
+    }
+    /* Not the terminator: the held dot was a stuffing dot and is dropped;
+     * c is the first octet of the line's text. */
+    f->state = ST_TEXT;
+    return 0;
+}
+
+static int step_dot_cr(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (c == CH_LF) {
+        x->i++;
+        f->state = ST_END;
+        x->ev = BODY_EV_END;
+        return 1;
+    }
+    /* "." CR and no LF: the dot was stuffing, the CR is bare and is written
+     * now; c is handled as text next. */
+    if (x->o == x->outcap)
+        return 1;
+    f->errors |= BODY_ERR_BARE_CR;
+    note_header_octet(f, CH_CR);
+    x->out[x->o++] = CH_CR;
+    f->state = ST_TEXT;
+    return 0;
+}
+
+static int step(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    switch ((enum body_state)f->state) {
+    case ST_LINE_START:
+        return step_line_start(f, x, c);
+    case ST_TEXT:
+        return step_text(f, x, c);
+    case ST_CR:
+        return step_cr(f, x, c);
+    case ST_DOT:
+        return step_dot(f, x, c);
+    case ST_DOT_CR:
+        return step_dot_cr(f, x, c);
+    case ST_END:
+    default:
+        /* ST_END is handled before the loop; anything else is a corrupted
+         * state: stop taking input. */
+        f->state = ST_END;
+        x->ev = BODY_EV_END;
+        return 1;
+    }
+}
+
+size_t smtp_body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
+                             size_t outcap, size_t *outlen, enum body_event *ev)
+{
+    struct feed_pos x = {out, outcap, 0, 0, BODY_EV_NONE};
+
     if (f->state == ST_END) {
         *outlen = 0;
         *ev = BODY_EV_END;
         return 0;
     }
-    while (i < len) {
-        uint8_t c = in[i];
-
-        switch ((enum body_state)f->state) {
-        case ST_LINE_START:
-            if (f->in_headers && c == CH_CR) {
-                /* The blank line (or, if no LF follows, a bare-CR line that
-                 * the message is refused for anyway) ends the header
-                 * section.  Stop before touching its CR. */
-                f->in_headers = 0;
-                *ev = BODY_EV_HEADERS_END;
-                goto done;
-            }
-            if (f->mode == BODY_MODE_DATA && c == '.') {
-                count_octet(f);
-                i++;
-                f->state = ST_DOT;
-                break;
-            }
-            f->state = ST_TEXT; /* c is handled as text below */
-            break;
-
-        case ST_TEXT:
-            if (o == outcap)
-                goto done;
-            count_octet(f);
-            if (c == CH_CR)
-                f->state = ST_CR;
-            else if (c == CH_LF)
-                f->errors |= BODY_ERR_BARE_LF;
-            note_header_octet(f, c);
-            out[o++] = c;
-            i++;
-            break;
-
-        case ST_CR:
-            if (c != CH_LF) {
-                f->errors |= BODY_ERR_BARE_CR;
-                f->state = ST_TEXT; /* c is handled as text */
-                break;
-            }
-            if (o == outcap)
-                goto done;
-            count_octet(f);
-            out[o++] = c;
-            i++;
-            end_of_line(f);
-            break;
-
-        case ST_DOT:
-            if (c == CH_CR) {
-                count_octet(f);
-                i++;
-                f->state = ST_DOT_CR;
-                break;
-            }
-            /* Not the terminator: the held dot was a stuffing dot and is
-             * dropped; c is the first octet of the line's text. */
-            f->state = ST_TEXT;
-            break;
-
-        case ST_DOT_CR:
-            if (c == CH_LF) {
-                i++;
-                f->state = ST_END;
-                *ev = BODY_EV_END;
-                goto done;
-            }
-            /* "." CR and no LF: the dot was stuffing, the CR is bare and is
-             * written now; c is handled as text. */
-            if (o == outcap)
-                goto done;
-            f->errors |= BODY_ERR_BARE_CR;
-            note_header_octet(f, CH_CR);
-            out[o++] = CH_CR;
-            f->state = ST_TEXT;
-            break;
-
-        case ST_END:
-        default:
-            /* ST_END is handled before the loop; anything else is a
-             * corrupted state: stop taking input. */
-            f->state = ST_END;
-            *ev = BODY_EV_END;
-            goto done;
-        }
-    }
-done:
-    *outlen = o;
-    f->out_total += o;
-    return i;
+    while (x.i < len && !step(f, &x, in[x.i]))
+        ;
+    *outlen = x.o;
+    *ev = x.ev;
+    f->out_total += x.o;
+    return x.i;
 }
 
 void smtp_body_filter_finish(struct body_filter *f)

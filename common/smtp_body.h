@@ -54,7 +54,7 @@ void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t ma
  * Errors never stop the filter: it keeps looking for the end so the reply
  * comes at the right moment, and the caller refuses the message. */
 size_t smtp_body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
-                        size_t outcap, size_t *outlen, enum body_event *ev);
+                             size_t outcap, size_t *outlen, enum body_event *ev);
 
 /* BDAT LAST: the message is complete.  A CR still pending at the end is a
  * bare CR (sets BODY_ERR_BARE_CR). */

@@ -76,7 +76,52 @@ static int duplicate_param(struct smtp_error *err, const char *name)
     return -1;
 }
 
+/* ---- the path ----------------------------------------------------------- */
+
+struct path_texts {
+    const char *keyword;   /* "FROM:" / "TO:", any case */
+    const char *syntax;    /* no keyword or no path after it */
+    const char *bad;       /* the path is not valid */
+};
+
+static const struct path_texts mail_path = {"FROM:", "5.5.4 Syntax: MAIL FROM:<address>",
+                                            "5.1.7 Bad sender address syntax"};
+static const struct path_texts rcpt_path = {"TO:", "5.5.4 Syntax: RCPT TO:<address>",
+                                            "5.1.3 Bad recipient address syntax"};
+
+/* The keyword, one optional space, the <path> (smtp_path_parse with flags)
+ * and then the end or a space.  NULL with *p at the path and the mailbox in
+ * *off / *mlen / *end, or the 501 reply text. */
+static const char *path_arg(const char *arg, size_t len, const struct path_texts *t, unsigned flags, size_t *p,
+                            size_t *off, size_t *mlen, size_t *end)
+{
+    size_t kwlen = strlen(t->keyword);
+
+    if (arg == NULL || len < kwlen || !smtp_ci_mem(arg, t->keyword, kwlen))
+        return t->syntax;
+    *p = kwlen;
+    if (*p < len && arg[*p] == ' ')
+        (*p)++;
+    if (*p >= len || arg[*p] == ' ')
+        return t->syntax;
+    if (smtp_path_parse(arg, len, *p, flags, off, mlen, end) < 0)
+        return t->bad;
+    if (*end < len && arg[*end] != ' ')
+        return "5.5.4 Syntax error after address";
+    return NULL;
+}
+
 /* ---- MAIL ---------------------------------------------------------------- */
+
+/* Note the parameter's bit in *seen: 0, or -1 with the reply when it was
+ * given already. */
+static int param_once(unsigned *seen, unsigned bit, const char *name, struct smtp_error *err)
+{
+    if (*seen & bit)
+        return duplicate_param(err, name);
+    *seen |= bit;
+    return 0;
+}
 
 static int mail_fail(struct smtp_mail_args *out, struct smtp_error *err, int code, const char *text)
 {
@@ -90,16 +135,14 @@ static int mail_param(struct smtp_mail_args *out, const struct param *prm, unsig
     enum { S_SIZE = 1, S_BODY = 2, S_UTF8 = 4, S_RET = 8, S_ENVID = 16, S_AUTH = 32 };
 
     if (smtp_ci_equal(prm->kw, prm->kwlen, "SIZE")) {
-        if (*seen & S_SIZE)
-            return duplicate_param(err, "SIZE");
-        *seen |= S_SIZE;
+        if (param_once(seen, S_SIZE, "SIZE", err) < 0)
+            return -1;
         if (prm->val == NULL || smtp_parse_u64(prm->val, prm->vlen, 20, &out->size) < 0)
             return smtp_error_set(err, 501, "5.5.4 Bad SIZE value");
         out->has_size = 1;
     } else if (smtp_ci_equal(prm->kw, prm->kwlen, "BODY")) {
-        if (*seen & S_BODY)
-            return duplicate_param(err, "BODY");
-        *seen |= S_BODY;
+        if (param_once(seen, S_BODY, "BODY", err) < 0)
+            return -1;
         if (prm->val != NULL && smtp_ci_equal(prm->val, prm->vlen, "7BIT"))
             out->body = SMTP_BODY_7BIT;
         else if (prm->val != NULL && smtp_ci_equal(prm->val, prm->vlen, "8BITMIME"))
@@ -109,16 +152,14 @@ static int mail_param(struct smtp_mail_args *out, const struct param *prm, unsig
         else
             return smtp_error_set(err, 501, "5.5.4 Bad BODY value");
     } else if (smtp_ci_equal(prm->kw, prm->kwlen, "SMTPUTF8")) {
-        if (*seen & S_UTF8)
-            return duplicate_param(err, "SMTPUTF8");
-        *seen |= S_UTF8;
+        if (param_once(seen, S_UTF8, "SMTPUTF8", err) < 0)
+            return -1;
         if (prm->val != NULL)
             return smtp_error_set(err, 501, "5.5.4 SMTPUTF8 takes no value");
         out->smtputf8 = 1;
     } else if (smtp_ci_equal(prm->kw, prm->kwlen, "RET")) {
-        if (*seen & S_RET)
-            return duplicate_param(err, "RET");
-        *seen |= S_RET;
+        if (param_once(seen, S_RET, "RET", err) < 0)
+            return -1;
         if (prm->val != NULL && smtp_ci_equal(prm->val, prm->vlen, "FULL"))
             out->ret = SMTP_RET_FULL;
         else if (prm->val != NULL && smtp_ci_equal(prm->val, prm->vlen, "HDRS"))
@@ -126,17 +167,15 @@ static int mail_param(struct smtp_mail_args *out, const struct param *prm, unsig
         else
             return smtp_error_set(err, 501, "5.5.4 Bad RET value");
     } else if (smtp_ci_equal(prm->kw, prm->kwlen, "ENVID")) {
-        if (*seen & S_ENVID)
-            return duplicate_param(err, "ENVID");
-        *seen |= S_ENVID;
+        if (param_once(seen, S_ENVID, "ENVID", err) < 0)
+            return -1;
         if (prm->val == NULL || prm->vlen > SMTP_ENVID_MAX || !smtp_xtext_valid(prm->val, prm->vlen))
             return smtp_error_set(err, 501, "5.5.4 Bad ENVID value");
         memcpy(out->envid, prm->val, prm->vlen);
         out->envid[prm->vlen] = '\0';
     } else if (smtp_ci_equal(prm->kw, prm->kwlen, "AUTH")) {
-        if (*seen & S_AUTH)
-            return duplicate_param(err, "AUTH");
-        *seen |= S_AUTH;
+        if (param_once(seen, S_AUTH, "AUTH", err) < 0)
+            return -1;
         if (prm->val == NULL)
             return smtp_error_set(err, 501, "5.5.4 Bad AUTH value");
     } else {
@@ -147,28 +186,17 @@ static int mail_param(struct smtp_mail_args *out, const struct param *prm, unsig
 
 int smtp_parse_mail(const char *arg, size_t len, struct smtp_mail_args *out, struct smtp_error *err)
 {
-    size_t p, off = 0, mlen = 0, end = 0, pos;
+    size_t p = 0, off = 0, mlen = 0, end = 0, pos;
+    const char *why;
     unsigned seen = 0;
     struct param prm;
     int r;
 
     memset(out, 0, sizeof(*out));
-    if (arg == NULL) {
-        arg = "";
-        len = 0;
-    }
-    if (len < 5 || !smtp_ci_mem(arg, "FROM:", 5))
-        return mail_fail(out, err, 501, "5.5.4 Syntax: MAIL FROM:<address>");
-    p = 5;
-    if (p < len && arg[p] == ' ')
-        p++;
-    if (p >= len || arg[p] == ' ')
-        return mail_fail(out, err, 501, "5.5.4 Syntax: MAIL FROM:<address>");
     /* UTF-8 is checked once the parameters are known */
-    if (smtp_path_parse(arg, len, p, SMTP_ADDR_NULL | SMTP_ADDR_UTF8, &off, &mlen, &end) < 0)
-        return mail_fail(out, err, 501, "5.1.7 Bad sender address syntax");
-    if (end < len && arg[end] != ' ')
-        return mail_fail(out, err, 501, "5.5.4 Syntax error after address");
+    why = path_arg(arg, len, &mail_path, SMTP_ADDR_NULL | SMTP_ADDR_UTF8, &p, &off, &mlen, &end);
+    if (why != NULL)
+        return mail_fail(out, err, 501, why);
     pos = end;
     while ((r = next_param(arg, len, &pos, &prm)) != 0) {
         if (r < 0) {
@@ -247,27 +275,16 @@ static int orcpt_valid(const char *v, size_t len)
 int smtp_parse_rcpt(const char *arg, size_t len, int utf8_ok, struct smtp_rcpt_args *out,
                     struct smtp_error *err)
 {
-    size_t p, off = 0, mlen = 0, end = 0, pos;
+    size_t p = 0, off = 0, mlen = 0, end = 0, pos;
+    const char *why;
     int seen_notify = 0, seen_orcpt = 0, r;
     struct param prm;
 
     memset(out, 0, sizeof(*out));
-    if (arg == NULL) {
-        arg = "";
-        len = 0;
-    }
-    if (len < 3 || !smtp_ci_mem(arg, "TO:", 3))
-        return rcpt_fail(out, err, 501, "5.5.4 Syntax: RCPT TO:<address>");
-    p = 3;
-    if (p < len && arg[p] == ' ')
-        p++;
-    if (p >= len || arg[p] == ' ')
-        return rcpt_fail(out, err, 501, "5.5.4 Syntax: RCPT TO:<address>");
-    if (smtp_path_parse(arg, len, p, SMTP_ADDR_POSTMASTER | (utf8_ok ? SMTP_ADDR_UTF8 : 0u), &off, &mlen,
-                        &end) < 0)
-        return rcpt_fail(out, err, 501, "5.1.3 Bad recipient address syntax");
-    if (end < len && arg[end] != ' ')
-        return rcpt_fail(out, err, 501, "5.5.4 Syntax error after address");
+    why = path_arg(arg, len, &rcpt_path, SMTP_ADDR_POSTMASTER | (utf8_ok ? SMTP_ADDR_UTF8 : 0u), &p, &off,
+                   &mlen, &end);
+    if (why != NULL)
+        return rcpt_fail(out, err, 501, why);
     pos = end;
     while ((r = next_param(arg, len, &pos, &prm)) != 0) {
         if (r < 0)
