@@ -8,7 +8,7 @@ int po_name_valid(const char *s, size_t len)
     if (!s || len < 1 || len > PO_NAME_MAX)
         return 0;
     for (size_t i = 0; i < len; i++)
-        if (!is_upper((unsigned char)s[i]) && !is_digit((unsigned char)s[i]))
+        if (!smtp_is_upper((unsigned char)s[i]) && !smtp_is_digit((unsigned char)s[i]))
             return 0;
     return 1;
 }
@@ -116,7 +116,7 @@ int po_smtp_to_legacy(const char *addr, const char *po_domain, const struct po_n
         seterr(err, "address longer than %d octets", IPC_ADDR_MAX);
         return -1;
     }
-    at = last_at(addr, len);
+    at = strrchr(addr, '@');
     if (!at) {
         show(shown, sizeof(shown), addr, len);
         seterr(err, "address \"%s\" has no '@'", shown);
@@ -124,7 +124,7 @@ int po_smtp_to_legacy(const char *addr, const char *po_domain, const struct po_n
     }
     locallen = (size_t)(at - addr);
     domlen = len - locallen - 1;
-    if (!ci_equal(at + 1, domlen, po_domain)) {
+    if (!smtp_ci_equal(at + 1, domlen, po_domain)) {
         show(shown, sizeof(shown), at + 1, domlen);
         show(shown2, sizeof(shown2), po_domain, strlen(po_domain));
         seterr(err, "domain \"%s\" is not the postoffice domain \"%s\"", shown, shown2);
@@ -141,14 +141,14 @@ int po_smtp_to_legacy(const char *addr, const char *po_domain, const struct po_n
         return -1;
     }
     for (size_t i = 0; i < locallen; i++) {
-        if (!is_alnum((unsigned char)addr[i])) {
+        if (!smtp_is_alnum((unsigned char)addr[i])) {
             seterr(err, "local part \"%s\" holds '%c': not a valid mailbox name (A-Z, 0-9 only)",
                    shown, shown[i]);
             return -1;
         }
     }
     for (size_t i = 0; i < locallen; i++)
-        out->mailbox[i] = (char)to_upper((unsigned char)addr[i]);
+        out->mailbox[i] = (char)smtp_to_upper((unsigned char)addr[i]);
     out->mailbox[locallen] = '\0';
     memcpy(out->network, net->network, strlen(net->network) + 1);
     memcpy(out->postoffice, net->postoffice, strlen(net->postoffice) + 1);
@@ -173,7 +173,7 @@ int po_legacy_to_smtp(const char *legacy, const char *po_domain, const struct po
     if (domlen == 0 || boxlen + 1 + domlen > IPC_ADDR_MAX)
         return -1;
     for (size_t i = 0; i < boxlen; i++)
-        out[i] = (char)to_lower((unsigned char)a.mailbox[i]);
+        out[i] = (char)smtp_to_lower((unsigned char)a.mailbox[i]);
     out[boxlen] = '@';
     memcpy(out + boxlen + 1, po_domain, domlen);
     out[boxlen + 1 + domlen] = '\0';

@@ -88,10 +88,10 @@ int po_network_glb_parse(const char *text, size_t len, struct po_network *net, s
         vallen = linelen - keylen - 1;
         trim(&key, &keylen);
         trim(&val, &vallen);
-        if (ci_equal(key, keylen, "NETWORK")) {
+        if (smtp_ci_equal(key, keylen, "NETWORK")) {
             dst = net->network;
             seen = &seen_net;
-        } else if (ci_equal(key, keylen, "POSTOFFICE")) {
+        } else if (smtp_ci_equal(key, keylen, "POSTOFFICE")) {
             dst = net->postoffice;
             seen = &seen_po;
         } else {
@@ -252,7 +252,7 @@ const struct po_dir_entry *po_dir_find(const struct po_dir *dir, const char *mai
     if (n < 1 || n > PO_NAME_MAX)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        key[i] = (char)to_upper((unsigned char)mailbox[i]);
+        key[i] = (char)smtp_to_upper((unsigned char)mailbox[i]);
     key[n] = '\0';
     if (!po_name_valid(key, n))
         return NULL;

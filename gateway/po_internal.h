@@ -1,4 +1,4 @@
-/* po_internal.h - what the postoffice format files (po_addr.c, po_glb.c, po_p1.c) share: error text, character classes. */
+/* po_internal.h - what the postoffice format files (po_addr.c, po_glb.c, po_p1.c) share: error text, shown text, trimming. */
 #ifndef SPOOLGATE_PO_INTERNAL_H
 #define SPOOLGATE_PO_INTERNAL_H
 
@@ -8,9 +8,7 @@
 #include <string.h>
 
 #include "po_format.h"
-
-#define SMTP_LOCAL_LIMIT 64
-#define SMTP_DOMAIN_LIMIT 255
+#include "smtp_char.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PO_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -29,59 +27,6 @@ static inline void seterr(struct po_err *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->text, sizeof(err->text), fmt, ap);
     va_end(ap);
-}
-
-/* ---- small character helpers ------------------------------------------- */
-
-static inline int is_upper(int c)
-{
-    return c >= 'A' && c <= 'Z';
-}
-
-static inline int is_lower(int c)
-{
-    return c >= 'a' && c <= 'z';
-}
-
-static inline int is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static inline int is_alnum(int c)
-{
-    return is_upper(c) || is_lower(c) || is_digit(c);
-}
-
-static inline int to_upper(int c)
-{
-    return is_lower(c) ? c - 'a' + 'A' : c;
-}
-
-static inline int to_lower(int c)
-{
-    return is_upper(c) ? c - 'A' + 'a' : c;
-}
-
-/* The last '@' in s[0..n), or NULL. */
-static inline const char *last_at(const char *s, size_t n)
-{
-    while (n--)
-        if (s[n] == '@')
-            return s + n;
-    return NULL;
-}
-
-static inline int ci_equal(const char *a, size_t alen, const char *b)
-{
-    size_t blen = strlen(b);
-
-    if (alen != blen)
-        return 0;
-    for (size_t i = 0; i < alen; i++)
-        if (to_upper((unsigned char)a[i]) != to_upper((unsigned char)b[i]))
-            return 0;
-    return 1;
 }
 
 /* Copy a possibly hostile piece of text into dst for an error message:

@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "router.h"
+#include "smtp_addr.h"
 
 static enum tm_tls default_tls(const struct router *r)
 {
@@ -32,8 +33,7 @@ static void route_smtp(struct route *out, const char *kind, const char *host, un
 void router_route_for(struct router *r, const char *addr, struct route *out)
 {
     const struct sg_config *c = r->cfg;
-    const char *at = strrchr(addr, '@');
-    const char *domain = at ? at + 1 : "";
+    const char *domain = smtp_addr_domain(addr);
     const struct tm_entry *e;
     unsigned smtp_port = (unsigned)c->router.smtp_port;
 

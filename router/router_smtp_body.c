@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "router_smtp.h"
+#include "smtp_body.h"
 
 #define SMTP_WRITE_BACKLOG (256 * 1024) /* octets waiting for the server before the store stream pauses */
 

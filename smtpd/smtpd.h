@@ -10,7 +10,8 @@
 #include "ipc_link.h"
 #include "ipc_uv.h"
 #include "smtp_body.h"
-#include "smtp_parse.h"
+#include "smtp_cidr.h"
+#include "smtp_cmd.h"
 #include "transport_map.h"
 
 #define SMTPD_PROGRAM "spoolgate-smtpd"

@@ -13,21 +13,15 @@
 
 #include <cmocka.h>
 
-#include "smtp_parse.h"
+#include "test_util.h"
+
+#include "smtp_addr.h"
+#include "smtp_cidr.h"
+#include "smtp_cmd.h"
+#include "smtp_xtext.h"
 #include "transport_map.h"
 
 /* ---- helpers --------------------------------------------------------------- */
-
-/* A heap copy of exactly n octets, no NUL after it: ASan catches any read past n. */
-static char *exact(const char *s, size_t n)
-{
-    char *p = malloc(n ? n : 1);
-
-    assert_non_null(p);
-    if (n)
-        memcpy(p, s, n);
-    return p;
-}
 
 static int nul_within(const char *s, size_t cap)
 {
@@ -1358,17 +1352,6 @@ static void test_domain_in_list(void **state)
 #define FUZZ_ITER 200000
 #define FUZZ_CAP 400
 
-static uint64_t xorshift(uint64_t *s)
-{
-    uint64_t x = *s;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
-
 static const char *const fuzz_tokens[] = {
     "FROM:", "TO:", "<", ">", "<>", "@", "a", "user", "example.com", ".", "\"", "\\", " ", "  ", ",", ":",
     ";", "=", "+", "+2B", "SIZE=", "BODY=", "7BIT", "8BITMIME", "BINARYMIME", "SMTPUTF8", "RET=", "FULL",
@@ -1392,31 +1375,31 @@ static const char *const fuzz_seeds[] = {
 /* Fill buf with one fuzz input; returns its length (<= FUZZ_CAP). */
 static size_t fuzz_input(uint64_t *rng, char *buf)
 {
-    uint64_t r = xorshift(rng);
+    uint64_t r = rng_next(rng);
     size_t len = 0, want;
 
     switch (r % 4) {
     case 0: /* random octets */
-        want = (size_t)(xorshift(rng) % 300);
+        want = (size_t)(rng_next(rng) % 300);
         for (len = 0; len < want; len++)
-            buf[len] = (char)(xorshift(rng) & 0xFF);
+            buf[len] = (char)(rng_next(rng) & 0xFF);
         break;
     case 1: { /* interesting octets */
         static const char alpha[] = "aZ0.@<>:\"\\ ,;=+-[]/\t\x01\x7f\x80\xc3\xa9";
-        want = (size_t)(xorshift(rng) % 300);
+        want = (size_t)(rng_next(rng) % 300);
         for (len = 0; len < want; len++)
-            buf[len] = alpha[xorshift(rng) % (sizeof(alpha) - 1)];
+            buf[len] = alpha[rng_next(rng) % (sizeof(alpha) - 1)];
         break;
     }
     case 2: { /* token soup, often starting like a real argument */
-        size_t ntok = (size_t)(xorshift(rng) % 24);
-        if (xorshift(rng) & 1) {
-            const char *t = (xorshift(rng) & 1) ? "FROM:<" : "TO:<";
+        size_t ntok = (size_t)(rng_next(rng) % 24);
+        if (rng_next(rng) & 1) {
+            const char *t = (rng_next(rng) & 1) ? "FROM:<" : "TO:<";
             memcpy(buf, t, strlen(t));
             len = strlen(t);
         }
         for (size_t i = 0; i < ntok; i++) {
-            const char *t = fuzz_tokens[xorshift(rng) % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
+            const char *t = fuzz_tokens[rng_next(rng) % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
             size_t tl = t[0] == '\0' ? 1 : strlen(t);
             if (len + tl > FUZZ_CAP)
                 break;
@@ -1426,16 +1409,16 @@ static size_t fuzz_input(uint64_t *rng, char *buf)
         break;
     }
     default: { /* mutated seed */
-        const char *s = fuzz_seeds[xorshift(rng) % (sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]))];
-        size_t nmut = 1 + (size_t)(xorshift(rng) % 4);
+        const char *s = fuzz_seeds[rng_next(rng) % (sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]))];
+        size_t nmut = 1 + (size_t)(rng_next(rng) % 4);
         len = strlen(s);
         memcpy(buf, s, len);
         for (size_t i = 0; i < nmut; i++) {
-            size_t pos = len ? (size_t)(xorshift(rng) % len) : 0;
-            switch (xorshift(rng) % 3) {
+            size_t pos = len ? (size_t)(rng_next(rng) % len) : 0;
+            switch (rng_next(rng) % 3) {
             case 0:
                 if (len)
-                    buf[pos] = (char)(xorshift(rng) & 0xFF);
+                    buf[pos] = (char)(rng_next(rng) & 0xFF);
                 break;
             case 1:
                 if (len) {
@@ -1446,7 +1429,7 @@ static size_t fuzz_input(uint64_t *rng, char *buf)
             default:
                 if (len < FUZZ_CAP) {
                     memmove(buf + pos + 1, buf + pos, len - pos);
-                    buf[pos] = fuzz_tokens[xorshift(rng) % 8][0];
+                    buf[pos] = fuzz_tokens[rng_next(rng) % 8][0];
                     len++;
                 }
                 break;
@@ -1626,12 +1609,12 @@ static void test_fuzz_lists(void **state)
             memset(&ss, 0, sizeof(ss));
             if (it & 1) {
                 struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-                uint32_t ip = (uint32_t)xorshift(&rng);
+                uint32_t ip = (uint32_t)rng_next(&rng);
                 sin->sin_family = AF_INET;
                 memcpy(&sin->sin_addr, &ip, 4);
             } else {
                 struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-                uint64_t hi = xorshift(&rng), lo = xorshift(&rng);
+                uint64_t hi = rng_next(&rng), lo = rng_next(&rng);
                 sin6->sin6_family = AF_INET6;
                 memcpy(&sin6->sin6_addr, &hi, 8);
                 memcpy((char *)&sin6->sin6_addr + 8, &lo, 8);

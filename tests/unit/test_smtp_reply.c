@@ -9,31 +9,13 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
+#include "smtp_body.h"
 #include "smtp_reply.h"
+#include "smtp_xtext.h"
 
 /* ---- helpers --------------------------------------------------------------- */
-
-/* A heap copy of exactly n octets, no NUL after it: ASan catches any read past n. */
-static char *exact(const char *s, size_t n)
-{
-    char *p = malloc(n ? n : 1);
-
-    assert_non_null(p);
-    if (n)
-        memcpy(p, s, n);
-    return p;
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
 
 static void check_reply_shape(const struct smtp_reply *r)
 {

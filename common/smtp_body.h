@@ -1,4 +1,4 @@
-/* smtp_body.h - pure DATA/BDAT body filter: CRLF.CRLF end, dot-unstuffing, bare CR/LF, line length, header facts. */
+/* smtp_body.h - pure message body pieces: the DATA/BDAT receive filter (CRLF.CRLF end, unstuffing, bare CR/LF, line length, header facts) and dot-stuffing for sending. */
 #ifndef SPOOLGATE_SMTP_BODY_H
 #define SPOOLGATE_SMTP_BODY_H
 
@@ -54,10 +54,15 @@ void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t ma
  * Errors never stop the filter: it keeps looking for the end so the reply
  * comes at the right moment, and the caller refuses the message. */
 size_t smtp_body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
-                        size_t outcap, size_t *outlen, enum body_event *ev);
+                             size_t outcap, size_t *outlen, enum body_event *ev);
 
 /* BDAT LAST: the message is complete.  A CR still pending at the end is a
  * bare CR (sets BODY_ERR_BARE_CR). */
 void smtp_body_filter_finish(struct body_filter *f);
+
+/* Dot-stuff message octets for DATA: copies in to out, doubling a '.' at
+ * the start of each line.  *bol carries "at the beginning of a line" across
+ * calls (start with 1).  out must hold 2*len octets.  Returns octets written. */
+size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, int *bol);
 
 #endif

@@ -1,14 +1,12 @@
-/* smtp_parse.h - pure parsers for SMTP command lines, paths, ESMTP parameters and address lists. */
-#ifndef SPOOLGATE_SMTP_PARSE_H
-#define SPOOLGATE_SMTP_PARSE_H
+/* smtp_cmd.h - pure parsers of SMTP command lines and of the MAIL, RCPT and BDAT arguments with their ESMTP parameters. */
+#ifndef SPOOLGATE_SMTP_CMD_H
+#define SPOOLGATE_SMTP_CMD_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/socket.h>
 
-#define SMTP_PATH_MAX 256      /* RFC 5321 4.5.3.1.3: path incl. angle brackets */
-#define SMTP_LOCAL_MAX 64      /* RFC 5321 4.5.3.1.1 */
-#define SMTP_DOMAIN_MAX 255    /* RFC 5321 4.5.3.1.2 */
+#include "smtp_addr.h"
+
 #define SMTP_ENVID_MAX 100     /* RFC 3461 4.4 */
 #define SMTP_ORCPT_MAX 500     /* RFC 3461 4.2: "rfc822;" + xtext */
 
@@ -26,6 +24,10 @@ struct smtp_error {
     int code;
     char text[160];
 };
+
+/* Set err (when not NULL) to code and text; returns -1.  And clear it. */
+int smtp_error_set(struct smtp_error *err, int code, const char *text);
+void smtp_error_clear(struct smtp_error *err);
 
 struct smtp_cmd {
     enum smtp_verb verb;
@@ -70,8 +72,8 @@ struct smtp_rcpt_args {
  *   501 5.1.7  bad sender address syntax
  *   555 5.5.4  unknown parameter
  *   504 5.5.4  unsupported BODY value (BINARYMIME)
- * AUTH=<...> is accepted and ignored.  utf8_ok: UTF-8 in the address is
- * allowed only when SMTPUTF8 is among the parameters. */
+ * AUTH=<...> is accepted and ignored.  UTF-8 in the address is allowed
+ * only when SMTPUTF8 is among the parameters. */
 int smtp_parse_mail(const char *arg, size_t len, struct smtp_mail_args *out, struct smtp_error *err);
 
 /* Parse the argument of RCPT ("TO:<a@b> NOTIFY=FAILURE,DELAY ORCPT=rfc822;a@b").
@@ -82,34 +84,8 @@ int smtp_parse_mail(const char *arg, size_t len, struct smtp_mail_args *out, str
 int smtp_parse_rcpt(const char *arg, size_t len, int utf8_ok, struct smtp_rcpt_args *out,
                     struct smtp_error *err);
 
-/* Validate a mailbox (local@domain, no brackets): dot-atom or quoted local
- * part <= 64 octets, domain of LDH labels (or UTF-8 labels when utf8_ok) or
- * an address literal [1.2.3.4] / [IPv6:...], total <= 254.  1 valid, 0 not. */
-int smtp_mailbox_valid(const char *s, size_t len, int utf8_ok);
-/* The domain part after the last '@' ("" if none). */
-const char *smtp_addr_domain(const char *addr);
-/* RFC 3461 xtext: printable ASCII 33..126 except '+' and '=', or "+XX" with
- * upper-case hex.  1 valid, 0 not. */
-int smtp_xtext_valid(const char *s, size_t len);
-
 /* Parse "BDAT <size> [LAST]".  Returns 0 with *size and *last, or -1 with
  * err 501 5.5.4. */
 int smtp_parse_bdat(const char *arg, size_t len, uint64_t *size, int *last, struct smtp_error *err);
-
-/* ---- network lists (mynetworks) ------------------------------------------ */
-
-struct smtp_cidr {
-    int family;             /* AF_INET or AF_INET6 */
-    uint8_t addr[16];
-    unsigned prefix;        /* bits */
-};
-
-/* Parse a list of "a.b.c.d/n", "a.b.c.d", "[v6]/n", "v6/n", separated by
- * spaces and/or commas.  Returns the number parsed (<= max), or -1 with err
- * text naming the bad entry. */
-int smtp_cidr_parse_list(const char *s, struct smtp_cidr *out, size_t max, char *why, size_t whysz);
-/* Does the address (IPv4, IPv6 or IPv4-mapped IPv6) fall in one of them? */
-int smtp_cidr_match(const struct smtp_cidr *list, size_t n, const struct sockaddr *sa);
-
 
 #endif

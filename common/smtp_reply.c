@@ -1,20 +1,12 @@
-/* smtp_reply.c - pure pieces of the SMTP client: reply accumulation, enhanced codes, EHLO keywords, dot-stuffing. */
+/* smtp_reply.c - pure pieces of the SMTP client: reply accumulation, enhanced codes, EHLO keywords. */
 #include "smtp_reply.h"
 
 #include <string.h>
 
+#include "smtp_char.h"
+
 #define SMTP_REPLY_LINE_MAX 2048   /* octets of one reply line, without its CRLF / LF */
 #define SMTP_REPLY_LINES_MAX 100
-
-static int sr_is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static char sr_upper(char c)
-{
-    return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
-}
 
 /* Append n octets to r->text, cutting at SMTP_REPLY_TEXT_MAX - 1.  Control
  * characters are made harmless: TAB becomes a space, the rest '?'. */
@@ -41,12 +33,12 @@ static void sr_enhanced(const char *s, size_t n, char cls, char *out)
     out[0] = '\0';
     if (n < 5 || s[0] != cls || (cls != '2' && cls != '4' && cls != '5') || s[1] != '.')
         return;
-    for (d = 0; i < n && sr_is_digit(s[i]); i++)
+    for (d = 0; i < n && smtp_is_digit(s[i]); i++)
         d++;
     if (d < 1 || d > 3 || i >= n || s[i] != '.')
         return;
     i++;
-    for (d = 0; i < n && sr_is_digit(s[i]); i++)
+    for (d = 0; i < n && smtp_is_digit(s[i]); i++)
         d++;
     if (d < 1 || d > 3 || (i < n && s[i] != ' ' && s[i] != '\t'))
         return;
@@ -63,7 +55,7 @@ static int sr_line(struct smtp_reply *r, const char *l, size_t n)
 
     if (r->lines >= SMTP_REPLY_LINES_MAX)
         return -1;
-    if (n < 3 || l[0] < '2' || l[0] > '5' || !sr_is_digit(l[1]) || !sr_is_digit(l[2]))
+    if (n < 3 || l[0] < '2' || l[0] > '5' || !smtp_is_digit(l[1]) || !smtp_is_digit(l[2]))
         return -1;
     if (n > 3 && l[3] != ' ' && l[3] != '-')
         return -1;
@@ -143,7 +135,7 @@ static int sr_kw_is(const char *s, size_t n, const char *kw)
     size_t i;
 
     for (i = 0; i < n && kw[i] != '\0'; i++) {
-        if (sr_upper(s[i]) != kw[i])
+        if (smtp_to_upper(s[i]) != kw[i])
             return 0;
     }
     return i == n && kw[i] == '\0';
@@ -158,9 +150,9 @@ static uint64_t sr_size_param(const char *s, size_t n)
 
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
-    if (i == n || !sr_is_digit(s[i]))
+    if (i == n || !smtp_is_digit(s[i]))
         return 0;
-    for (; i < n && sr_is_digit(s[i]); i++) {
+    for (; i < n && smtp_is_digit(s[i]); i++) {
         unsigned d = (unsigned)(s[i] - '0');
 
         v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
@@ -174,7 +166,7 @@ static void sr_ehlo_line(const char *l, size_t n, struct ehlo_caps *caps)
 {
     size_t i = 4, k;
 
-    if (n < 4 || !sr_is_digit(l[0]) || !sr_is_digit(l[1]) || !sr_is_digit(l[2]) ||
+    if (n < 4 || !smtp_is_digit(l[0]) || !smtp_is_digit(l[1]) || !smtp_is_digit(l[2]) ||
         (l[3] != ' ' && l[3] != '-'))
         return;
     while (i < n && (l[i] == ' ' || l[i] == '\t'))
@@ -210,46 +202,4 @@ void smtp_ehlo_parse(const char *raw, size_t len, struct ehlo_caps *caps)
         if (lineno++ > 0)
             sr_ehlo_line(l, n, caps);
     }
-}
-
-size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, int *bol)
-{
-    size_t o = 0;
-    int b = *bol;
-
-    for (size_t i = 0; i < len; i++) {
-        if (b && in[i] == '.')
-            out[o++] = '.';
-        out[o++] = in[i];
-        b = in[i] == '\n';
-    }
-    *bol = b;
-    return o;
-}
-
-int smtp_xtext_encode(const char *s, char *out, size_t outsz)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-
-    if (out == NULL || outsz == 0)
-        return -1;
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-        if (*p >= 33 && *p <= 126 && *p != '+' && *p != '=') {
-            if (o + 1 >= outsz)
-                goto full;
-            out[o++] = (char)*p;
-        } else {
-            if (o + 3 >= outsz)
-                goto full;
-            out[o++] = '+';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        }
-    }
-    out[o] = '\0';
-    return 0;
-full:
-    out[0] = '\0';
-    return -1;
 }

@@ -1,4 +1,4 @@
-/* smtp_reply.h - pure pieces of the SMTP client: reply accumulation, enhanced codes, EHLO keywords, dot-stuffing. */
+/* smtp_reply.h - pure pieces of the SMTP client: reply accumulation, enhanced codes, EHLO keywords. */
 #ifndef SPOOLGATE_SMTP_REPLY_H
 #define SPOOLGATE_SMTP_REPLY_H
 
@@ -44,13 +44,5 @@ struct ehlo_caps {
  * by CRLF, each "250-KEYWORD params" / "250 KEYWORD"); the first line (the
  * server's name) is skipped. */
 void smtp_ehlo_parse(const char *raw, size_t len, struct ehlo_caps *caps);
-
-/* Dot-stuff message octets for DATA: copies in to out, doubling a '.' at
- * the start of each line.  *bol carries "at the beginning of a line" across
- * calls (start with 1).  out must hold 2*len octets.  Returns octets written. */
-size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, int *bol);
-
-/* xtext-encode (RFC 3461) s into out; returns 0, -1 if it does not fit. */
-int smtp_xtext_encode(const char *s, char *out, size_t outsz);
 
 #endif

@@ -1,0 +1,260 @@
+/* smtp_body.c - pure message body pieces: the DATA/BDAT receive filter (strict CRLF.CRLF end, unstuffing, bare CR/LF, line length, header facts) and dot-stuffing. */
+#include "smtp_body.h"
+
+#include <string.h>
+
+#include "smtp_char.h"
+
+/*
+ * The filter is a byte-at-a-time state machine whose whole state lives in
+ * struct body_filter, so input may arrive split anywhere and the output is
+ * the same however it is split or however small the output buffer is.
+ *
+ * A "line" ends only at CR LF.  A bare LF or bare CR is flagged and passed
+ * through as an ordinary octet of the current line: it never starts a new
+ * line, so it can neither begin a DATA terminator nor a header field.
+ *
+ * Every step writes at most one octet, so an output buffer of one octet is
+ * enough to make progress.  A text CR is written as soon as it is consumed
+ * (it is part of the message whether or not an LF follows).  The only octets
+ * consumed without being written yet are a dot at the start of a DATA line
+ * and a CR right after it: they might be the terminator.  The dot is never
+ * written (it is the terminator or a stuffing dot); the CR is written once an
+ * octet other than LF follows it.
+ */
+enum body_state {
+    ST_LINE_START = 0, /* at the start of a line (message start or after CR LF);
+                          nothing is held back */
+    ST_TEXT,           /* inside a line; nothing is held back */
+    ST_CR,             /* inside a line, the last octet was a CR and it has
+                          already been written; an LF ends the line, anything
+                          else makes that CR bare */
+    ST_DOT,            /* DATA only: a "." at line start was consumed and not
+                          written (held back) */
+    ST_DOT_CR,         /* DATA only: "." CR at line start were consumed and not
+                          written (both held back); an LF completes the
+                          terminator */
+    ST_END,            /* DATA only: CRLF "." CRLF was consumed; the filter
+                          takes no more input */
+};
+
+#define CH_CR 0x0d
+#define CH_LF 0x0a
+
+/* Count one consumed wire octet toward the current line's length. */
+static void count_octet(struct body_filter *f)
+{
+    if (f->max_line == 0)
+        return;
+    if (f->line_len <= f->max_line) /* saturates at max_line + 1 */
+        f->line_len++;
+    if (f->line_len > f->max_line)
+        f->errors |= BODY_ERR_LONG_LINE;
+}
+
+static int prefix_is(const struct body_filter *f, const char *name)
+{
+    size_t n = strlen(name);
+
+    return f->prefix_len == n && memcmp(f->prefix, name, n) == 0;
+}
+
+/* While in the header section, collect the first octets of each line
+ * (after unstuffing) to recognise a few field names at the colon. */
+static void note_header_octet(struct body_filter *f, uint8_t c)
+{
+    if (!f->in_headers || f->prefix_len >= sizeof(f->prefix))
+        return;
+    f->prefix[f->prefix_len++] = (char)smtp_to_lower(c);
+    if (c != ':')
+        return;
+    if (prefix_is(f, "received:")) {
+        if (f->received != (unsigned)-1)
+            f->received++;
+    } else if (prefix_is(f, "date:")) {
+        f->saw_date = 1;
+    } else if (prefix_is(f, "message-id:")) {
+        f->saw_message_id = 1;
+    }
+    f->prefix_len = sizeof(f->prefix); /* this line's name is decided */
+}
+
+static void end_of_line(struct body_filter *f)
+{
+    f->line_len = 0;
+    f->prefix_len = 0;
+    f->state = ST_LINE_START;
+}
+
+void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_line)
+{
+    memset(f, 0, sizeof(*f));
+    f->mode = mode;
+    f->max_line = max_line;
+    f->state = ST_LINE_START;
+    f->in_headers = 1;
+}
+
+/* Where one call of smtp_body_filter_feed stands. */
+struct feed_pos {
+    uint8_t *out;
+    size_t outcap;
+    size_t o;              /* octets written */
+    size_t i;              /* input octets consumed */
+    enum body_event ev;
+};
+
+/*
+ * One step per state on the next input octet c: consume it (x->i++) or
+ * leave it for the next state, write at most one octet, move on.  Each
+ * returns 1 when the call must stop here (out full, or an event).
+ */
+static int step_line_start(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (f->in_headers && c == CH_CR) {
+        /* The blank line (or, if no LF follows, a bare-CR line that the
+         * message is refused for anyway) ends the header section.  Stop
+         * before touching its CR. */
+        f->in_headers = 0;
+        x->ev = BODY_EV_HEADERS_END;
+        return 1;
+    }
+    if (f->mode == BODY_MODE_DATA && c == '.') {
+        count_octet(f);
+        x->i++;
+        f->state = ST_DOT;
+        return 0;
+    }
+    f->state = ST_TEXT; /* c is handled as text next */
+    return 0;
+}
+
+static int step_text(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (x->o == x->outcap)
+        return 1;
+    count_octet(f);
+    if (c == CH_CR)
+        f->state = ST_CR;
+    else if (c == CH_LF)
+        f->errors |= BODY_ERR_BARE_LF;
+    note_header_octet(f, c);
+    x->out[x->o++] = c;
+    x->i++;
+    return 0;
+}
+
+static int step_cr(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (c != CH_LF) {
+        f->errors |= BODY_ERR_BARE_CR;
+        f->state = ST_TEXT; /* c is handled as text next */
+        return 0;
+    }
+    if (x->o == x->outcap)
+        return 1;
+    count_octet(f);
+    x->out[x->o++] = c;
+    x->i++;
+    end_of_line(f);
+    return 0;
+}
+
+static int step_dot(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (c == CH_CR) {
+        count_octet(f);
+        x->i++;
+        f->state = ST_DOT_CR;
+        return 0;
+    }
+    /* Not the terminator: the held dot was a stuffing dot and is dropped;
+     * c is the first octet of the line's text. */
+    f->state = ST_TEXT;
+    return 0;
+}
+
+static int step_dot_cr(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    if (c == CH_LF) {
+        x->i++;
+        f->state = ST_END;
+        x->ev = BODY_EV_END;
+        return 1;
+    }
+    /* "." CR and no LF: the dot was stuffing, the CR is bare and is written
+     * now; c is handled as text next. */
+    if (x->o == x->outcap)
+        return 1;
+    f->errors |= BODY_ERR_BARE_CR;
+    note_header_octet(f, CH_CR);
+    x->out[x->o++] = CH_CR;
+    f->state = ST_TEXT;
+    return 0;
+}
+
+static int step(struct body_filter *f, struct feed_pos *x, uint8_t c)
+{
+    switch ((enum body_state)f->state) {
+    case ST_LINE_START:
+        return step_line_start(f, x, c);
+    case ST_TEXT:
+        return step_text(f, x, c);
+    case ST_CR:
+        return step_cr(f, x, c);
+    case ST_DOT:
+        return step_dot(f, x, c);
+    case ST_DOT_CR:
+        return step_dot_cr(f, x, c);
+    case ST_END:
+    default:
+        /* ST_END is handled before the loop; anything else is a corrupted
+         * state: stop taking input. */
+        f->state = ST_END;
+        x->ev = BODY_EV_END;
+        return 1;
+    }
+}
+
+size_t smtp_body_filter_feed(struct body_filter *f, const uint8_t *in, size_t len, uint8_t *out,
+                             size_t outcap, size_t *outlen, enum body_event *ev)
+{
+    struct feed_pos x = {out, outcap, 0, 0, BODY_EV_NONE};
+
+    if (f->state == ST_END) {
+        *outlen = 0;
+        *ev = BODY_EV_END;
+        return 0;
+    }
+    while (x.i < len && !step(f, &x, in[x.i]))
+        ;
+    *outlen = x.o;
+    *ev = x.ev;
+    f->out_total += x.o;
+    return x.i;
+}
+
+void smtp_body_filter_finish(struct body_filter *f)
+{
+    /* A CR with nothing after it is bare.  (ST_DOT_CR can only be left
+     * over when DATA input stops before its terminator.) */
+    if (f->state == ST_CR || f->state == ST_DOT_CR) {
+        f->errors |= BODY_ERR_BARE_CR;
+        f->state = ST_TEXT;
+    }
+}
+
+size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, int *bol)
+{
+    size_t o = 0;
+    int b = *bol;
+
+    for (size_t i = 0; i < len; i++) {
+        if (b && in[i] == '.')
+            out[o++] = '.';
+        out[o++] = in[i];
+        b = in[i] == '\n';
+    }
+    *bol = b;
+    return o;
+}

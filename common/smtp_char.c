@@ -1,0 +1,97 @@
+/* smtp_char.c - case-insensitive comparisons, UTF-8 well-formedness and decimal numbers for the SMTP library. */
+#include "smtp_char.h"
+
+#include <string.h>
+
+int smtp_ci_mem(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (smtp_to_lower((unsigned char)a[i]) != smtp_to_lower((unsigned char)b[i]))
+            return 0;
+    return 1;
+}
+
+int smtp_ci_equal(const char *a, size_t alen, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return alen == n && smtp_ci_mem(a, lit, n);
+}
+
+/* Continuation octets after a lead octet c: how many, and the range the
+ * first of them must fall in (the rest are 0x80..0xBF).  -1 for an octet
+ * that cannot lead. */
+static int utf8_lead(unsigned c, unsigned *lo, unsigned *hi)
+{
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        return 1;
+    if (c == 0xE0)
+        *lo = 0xA0;
+    else if (c == 0xED)
+        *hi = 0x9F;
+    if (c >= 0xE0 && c <= 0xEF)
+        return 2;
+    if (c == 0xF0)
+        *lo = 0x90;
+    else if (c == 0xF4)
+        *hi = 0x8F;
+    if (c >= 0xF0 && c <= 0xF4)
+        return 3;
+    return -1;
+}
+
+int smtp_utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned lo, hi;
+        int n;
+
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        n = utf8_lead(s[i], &lo, &hi);
+        if (n < 0 || len - i - 1 < (size_t)n)
+            return 0;
+        if (s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (int k = 2; k <= n; k++)
+            if (s[i + (size_t)k] < 0x80 || s[i + (size_t)k] > 0xBF)
+                return 0;
+        i += (size_t)n + 1;
+    }
+    return 1;
+}
+
+int smtp_has_8bit(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return 1;
+    return 0;
+}
+
+int smtp_parse_u64(const char *s, size_t len, size_t max_digits, uint64_t *v)
+{
+    uint64_t n = 0;
+
+    if (len == 0 || len > max_digits)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d;
+
+        if (!smtp_is_digit((unsigned char)s[i]))
+            return -1;
+        d = (unsigned)(s[i] - '0');
+        if (n > (UINT64_MAX - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    *v = n;
+    return 0;
+}
