@@ -9,20 +9,10 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
 #include "transport_map.h"
 
 /* ---- helpers --------------------------------------------------------------- */
-
-/* A heap copy of exactly n octets, no NUL after it: ASan catches any read past n. */
-static char *exact(const char *s, size_t n)
-{
-    char *p = malloc(n ? n : 1);
-
-    assert_non_null(p);
-    if (n)
-        memcpy(p, s, n);
-    return p;
-}
 
 static int parse(const char *text, struct transport_map *m, char *err, size_t errsz)
 {
@@ -56,17 +46,6 @@ static void expect_bad(const char *text, size_t line, const char *reason)
         fail_msg("parse of \"%s\": expected \"%s\", got \"%s\"", text, want, err);
     assert_null(m.v);
     assert_int_equal(m.n, 0);
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
 }
 
 /* ---- tm_parse: good input -------------------------------------------------- */
