@@ -22,6 +22,7 @@ struct ipc_server {
     struct ipc_server_config cfg;
     const struct ipc_server_ops *ops;
     void *arg;
+    struct ipc_hello hello;     /* ours */
     uv_pipe_t listener;
     int listener_open;          /* initialised and not yet closed back */
     int closed;                 /* ipc_server_close was called */
@@ -67,8 +68,12 @@ struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_confi
         return NULL;
     s->loop = loop;
     s->cfg = *cfg;
-    s->cfg.hello.major = IPC_PROTO_MAJOR;
-    s->cfg.hello.minor = IPC_PROTO_MINOR;
+    s->hello.major = IPC_PROTO_MAJOR;
+    s->hello.minor = IPC_PROTO_MINOR;
+    snprintf(s->hello.program, sizeof(s->hello.program), "%s", cfg->program);
+    snprintf(s->hello.role, sizeof(s->hello.role), "%s", cfg->role);
+    snprintf(s->hello.caps_offered, sizeof(s->hello.caps_offered), "%s", cfg->caps_offered);
+    s->hello.generation = cfg->generation;
     if (!s->cfg.write_high)
         s->cfg.write_high = IPC_SERVER_WRITE_HIGH;
     s->ops = ops;
@@ -127,6 +132,19 @@ int ipc_server_listen(struct ipc_server *s, const char *path, char *err, size_t 
         return -1;
     }
     return 0;
+}
+
+struct ipc_server *ipc_server_start(uv_loop_t *loop, const struct ipc_server_config *cfg,
+                                    const struct ipc_server_ops *ops, void *arg, const char *path)
+{
+    struct ipc_server *s = ipc_server_new(loop, cfg, ops, arg);
+    char err[256];
+
+    if (!s)
+        log_fatal("out of memory");
+    if (ipc_server_listen(s, path, err, sizeof(err)) < 0)
+        log_fatal("%s", err);
+    return s;
 }
 
 static void server_listener_closed_cb(uv_handle_t *h)
@@ -398,7 +416,7 @@ void ipc_server_conn_fail(struct ipc_server_conn *c, uint32_t request_id, uint32
 
 static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
 {
-    const struct ipc_hello *ours = &c->srv->cfg.hello;
+    const struct ipc_hello *ours = &c->srv->hello;
     uint32_t code;
     char why[IPC_REPLY_MAX + 1];
     size_t n = strlen(c->name);
@@ -581,7 +599,7 @@ static void server_listen_cb(uv_stream_t *listener, int status)
         s->ops->accepted(c, s->arg);
     if (!ipc_server_conn_alive(c))
         return;
-    ipc_encode_hello(&c->out, 0, &s->cfg.hello);
+    ipc_encode_hello(&c->out, 0, &s->hello);
     ipc_server_conn_flush(c);
     conn_update_reading(c);
 }

@@ -37,15 +37,17 @@ struct ipc_server_ops {
 
 struct ipc_server_config {
     const char *service;        /* "store": "a store is already answering on this socket" */
-    struct ipc_hello hello;     /* program, role, caps_offered, generation; the version is ours */
+    const char *program, *role, *caps_offered;  /* our hello */
+    uint64_t generation;
     const void *table;          /* rows, each row_size bytes, each starting with ipc_server_cmd */
-    size_t rows, row_size;
+    size_t rows, row_size;      /* IPC_SERVER_TABLE(rows) fills these three */
     int backlog;
     mode_t mode;                /* of the socket file */
     size_t write_high;          /* bytes in flight that stop reading (0: IPC_SERVER_WRITE_HIGH) */
 };
 
 #define IPC_SERVER_WRITE_HIGH (4u * 1024 * 1024)
+#define IPC_SERVER_TABLE(r) .table = (r), .rows = sizeof(r) / sizeof((r)[0]), .row_size = sizeof((r)[0])
 
 /* A server on loop; nothing listens yet.  NULL when out of memory. */
 struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_config *cfg,
@@ -53,6 +55,9 @@ struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_confi
 /* Listen on path: a socket file a live server answers on is refused, one
  * left by a dead server is removed.  0, or -1 with err saying why. */
 int ipc_server_listen(struct ipc_server *s, const char *path, char *err, size_t errsz);
+/* ipc_server_new and ipc_server_listen for a daemon: exits (log_fatal) if either fails. */
+struct ipc_server *ipc_server_start(uv_loop_t *loop, const struct ipc_server_config *cfg,
+                                    const struct ipc_server_ops *ops, void *arg, const char *path);
 /* Stop listening, close every connection, remove the socket file; the
  * server is freed once its last connection is. */
 void ipc_server_close(struct ipc_server *s);

@@ -1,11 +1,9 @@
 /* gateway_server.c - the gateway's side of its socket: directory lookups from smtpd, deliveries from the router (the server is common/ipc_server.c). */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
 #include "ipc_server.h"
-#include "log.h"
 
 /* The gateway's state of one connection; it lives as long as the server's (one reference count). */
 struct gw_conn {
@@ -109,24 +107,13 @@ static const struct ipc_server_ops gw_server_ops = {
 
 void gw_server_start(struct gateway *g)
 {
-    struct ipc_server_config cfg = {
-        .service = "gateway",
-        .table = gw_commands,
-        .rows = sizeof(gw_commands) / sizeof(gw_commands[0]),
-        .row_size = sizeof(gw_commands[0]),
-        .backlog = 64,
-        .mode = 0660,
+    static const struct ipc_server_config cfg = {
+        .service = "gateway", .program = GATEWAY_PROGRAM, .role = "gateway",
+        .caps_offered = IPC_CAP_DIRECTORY "," IPC_CAP_DELIVER,
+        IPC_SERVER_TABLE(gw_commands), .backlog = 64, .mode = 0660,
     };
-    char err[256];
 
-    snprintf(cfg.hello.program, sizeof(cfg.hello.program), "%s", GATEWAY_PROGRAM);
-    snprintf(cfg.hello.role, sizeof(cfg.hello.role), "gateway");
-    snprintf(cfg.hello.caps_offered, sizeof(cfg.hello.caps_offered), "%s,%s", IPC_CAP_DIRECTORY,
-             IPC_CAP_DELIVER);
-    if (!(g->server = ipc_server_new(g->loop, &cfg, &gw_server_ops, g)))
-        log_fatal("out of memory");
-    if (ipc_server_listen(g->server, g->socket_path, err, sizeof(err)) < 0)
-        log_fatal("%s", err);
+    g->server = ipc_server_start(g->loop, &cfg, &gw_server_ops, g, g->socket_path);
 }
 
 void gw_server_stop(struct gateway *g)

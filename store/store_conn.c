@@ -190,23 +190,12 @@ static const struct ipc_server_ops store_server_ops = {
 void store_server_start(struct store *st)
 {
     struct ipc_server_config cfg = {
-        .service = "store",
-        .table = store_commands,
-        .rows = sizeof(store_commands) / sizeof(store_commands[0]),
-        .row_size = sizeof(store_commands[0]),
-        .backlog = 256,
-        .mode = 0660,
+        .service = "store", .program = "spoolgate-store", .role = "store",
+        .caps_offered = IPC_CAPS_STORE, .generation = st->db.generation,
+        IPC_SERVER_TABLE(store_commands), .backlog = 256, .mode = 0660,
     };
-    char err[256];
 
-    snprintf(cfg.hello.program, sizeof(cfg.hello.program), "spoolgate-store");
-    snprintf(cfg.hello.role, sizeof(cfg.hello.role), "store");
-    snprintf(cfg.hello.caps_offered, sizeof(cfg.hello.caps_offered), "%s", IPC_CAPS_STORE);
-    cfg.hello.generation = st->db.generation;
-    if (!(st->server = ipc_server_new(st->loop, &cfg, &store_server_ops, st)))
-        log_fatal("out of memory");
-    if (ipc_server_listen(st->server, st->socket_path, err, sizeof(err)) < 0)
-        log_fatal("%s", err);
+    st->server = ipc_server_start(st->loop, &cfg, &store_server_ops, st, st->socket_path);
 }
 
 void store_broadcast_event(struct store *st, uint32_t kind, const char *qid)

@@ -29,6 +29,7 @@ struct t_server {
     struct ipc_server *srv;
     char dir[64], path[108];
     struct ipc_server_conn *last;   /* the connection accepted last */
+    struct sg_buf in;               /* what the test's client read and did not use yet */
     int handled, released;
 };
 
@@ -87,17 +88,14 @@ static struct t_server *t_start(size_t write_high)
 {
     struct t_server *t = calloc(1, sizeof(*t));
     struct ipc_server_config cfg = {
-        .service = "test server", .table = t_table, .rows = 4, .row_size = sizeof(t_table[0]),
-        .backlog = 8, .mode = 0600, .write_high = write_high,
+        .service = "test server", .program = "test-server", .role = "test", .caps_offered = "x,y",
+        IPC_SERVER_TABLE(t_table), .backlog = 8, .mode = 0600, .write_high = write_high,
     };
 
     assert_non_null(t);
     snprintf(t->dir, sizeof(t->dir), "/tmp/test_ipc_server.XXXXXX");
     assert_non_null(mkdtemp(t->dir));
     snprintf(t->path, sizeof(t->path), "%s/s.sock", t->dir);
-    snprintf(cfg.hello.program, sizeof(cfg.hello.program), "test-server");
-    snprintf(cfg.hello.role, sizeof(cfg.hello.role), "test");
-    snprintf(cfg.hello.caps_offered, sizeof(cfg.hello.caps_offered), "x,y");
     assert_int_equal(uv_loop_init(&t->loop), 0);
     assert_non_null(t->srv = ipc_server_new(&t->loop, &cfg, &t_ops, t));
     return t;
@@ -110,9 +108,19 @@ static void t_listen(struct t_server *t)
     assert_int_equal(ipc_server_listen(t->srv, t->path, err, sizeof(err)), 0);
 }
 
+/* Started and listening. */
+static struct t_server *t_up(size_t write_high)
+{
+    struct t_server *t = t_start(write_high);
+
+    t_listen(t);
+    return t;
+}
+
 static void t_stop(struct t_server *t)
 {
     ipc_server_close(t->srv);
+    sg_buf_free(&t->in);
     assert_int_equal(uv_run(&t->loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&t->loop), 0);
     assert_int_equal(access(t->path, F_OK), -1);  /* closing removed the socket file */
@@ -158,8 +166,9 @@ static void t_send(int fd, struct sg_buf *b)
 
 /* Run the loop and read until a whole frame is in `in` (1, r on it; consume
  * it with sg_buf_consume(in, *len)), the server closed (0), or 3 s passed (-1). */
-static int t_frame(struct t_server *t, int fd, struct sg_buf *in, struct ipc_reader *r, size_t *len)
+static int t_frame(struct t_server *t, int fd, struct ipc_reader *r, size_t *len)
 {
+    struct sg_buf *in = &t->in;
     time_t until = time(NULL) + 3;
 
     while (time(NULL) <= until) {
@@ -183,27 +192,36 @@ static int t_frame(struct t_server *t, int fd, struct sg_buf *in, struct ipc_rea
 }
 
 /* The next frame must be of this type; for an error, its code. */
-static void t_expect(struct t_server *t, int fd, struct sg_buf *in, uint16_t type, uint32_t code)
+static void t_expect(struct t_server *t, int fd, uint16_t type, uint32_t code)
 {
     struct ipc_reader r;
     struct ipc_error e;
     size_t len;
 
-    assert_int_equal(t_frame(t, fd, in, &r, &len), 1);
+    assert_int_equal(t_frame(t, fd, &r, &len), 1);
     assert_int_equal(r.type, type);
     if (type == IPC_ERROR) {
         assert_int_equal(ipc_decode_error(&r, &e), 0);
         assert_int_equal(e.code, code);
     }
-    sg_buf_consume(in, len);
+    sg_buf_consume(&t->in, len);
 }
 
-static void t_expect_closed(struct t_server *t, int fd, struct sg_buf *in)
+static void t_expect_closed(struct t_server *t, int fd)
 {
     struct ipc_reader r;
     size_t len;
 
-    assert_int_equal(t_frame(t, fd, in, &r, &len), 0);
+    assert_int_equal(t_frame(t, fd, &r, &len), 0);
+}
+
+/* An IPC_ERROR with this code, then the server closes: the client closes too. */
+static void t_expect_refused(struct t_server *t, int fd, uint32_t code)
+{
+    t_expect(t, fd, IPC_ERROR, code);
+    t_expect_closed(t, fd);
+    close(fd);
+    sg_buf_reset(&t->in);
 }
 
 static void t_hello(int fd, unsigned major, const char *caps)
@@ -219,11 +237,11 @@ static void t_hello(int fd, unsigned major, const char *caps)
 }
 
 /* Connected, both hellos through, the client asked for caps. */
-static int t_session(struct t_server *t, struct sg_buf *in, const char *caps)
+static int t_session(struct t_server *t, const char *caps)
 {
     int fd = t_connect(t);
 
-    t_expect(t, fd, in, IPC_HELLO, 0);
+    t_expect(t, fd, IPC_HELLO, 0);
     t_hello(fd, IPC_PROTO_MAJOR, caps);
     return fd;
 }
@@ -240,12 +258,18 @@ static void t_request(int fd, uint16_t type, uint32_t id)
     t_send(fd, &b);
 }
 
+/* One request, and the answer must be of this type. */
+static void t_ask(struct t_server *t, int fd, uint16_t type, uint32_t id, uint16_t answer)
+{
+    t_request(fd, type, id);
+    t_expect(t, fd, answer, 0);
+}
+
 /* ---- tests ------------------------------------------------------------------ */
 
 static void test_stale_socket_removed(void **state)
 {
     struct t_server *t = t_start(0);
-    struct sg_buf in = {0};
     struct stat st;
     int fd;
 
@@ -256,11 +280,9 @@ static void test_stale_socket_removed(void **state)
     assert_int_equal(stat(t->path, &st), 0);
     assert_true(S_ISSOCK(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0600);
-    fd = t_session(t, &in, "x");
-    t_request(fd, T_TYPE_PING, 7);
-    t_expect(t, fd, &in, IPC_OK, 0);
+    fd = t_session(t, "x");
+    t_ask(t, fd, T_TYPE_PING, 7, IPC_OK);
     close(fd);
-    sg_buf_free(&in);
     t_stop(t);
 }
 
@@ -283,34 +305,29 @@ static void test_live_socket_refused(void **state)
 
 static void test_bad_hello_refused(void **state)
 {
-    struct t_server *t = t_start(0);
-    struct sg_buf in = {0};
+    static const struct {
+        unsigned major;
+        const char *caps;
+        uint32_t code;
+    } bad[] = {
+        {IPC_PROTO_MAJOR + 98, "x", IPC_ERR_VERSION},   /* another major version */
+        {IPC_PROTO_MAJOR, "x,z", IPC_ERR_CAPS},         /* a capability the server does not offer */
+    };
+    struct t_server *t = t_up(0);
     int fd;
 
     (void)state;
-    t_listen(t);
-    fd = t_connect(t);              /* another major version */
-    t_expect(t, fd, &in, IPC_HELLO, 0);
-    t_hello(fd, IPC_PROTO_MAJOR + 98, "x");
-    t_expect(t, fd, &in, IPC_ERROR, IPC_ERR_VERSION);
-    t_expect_closed(t, fd, &in);
-    close(fd);
-    sg_buf_reset(&in);
-    fd = t_connect(t);              /* a capability the server does not offer */
-    t_expect(t, fd, &in, IPC_HELLO, 0);
-    t_hello(fd, IPC_PROTO_MAJOR, "x,z");
-    t_expect(t, fd, &in, IPC_ERROR, IPC_ERR_CAPS);
-    t_expect_closed(t, fd, &in);
-    close(fd);
-    sg_buf_reset(&in);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fd = t_connect(t);
+        t_expect(t, fd, IPC_HELLO, 0);
+        t_hello(fd, bad[i].major, bad[i].caps);
+        t_expect_refused(t, fd, bad[i].code);
+    }
     fd = t_connect(t);              /* a request before the hello */
-    t_expect(t, fd, &in, IPC_HELLO, 0);
+    t_expect(t, fd, IPC_HELLO, 0);
     t_request(fd, T_TYPE_PING, 1);
-    t_expect(t, fd, &in, IPC_ERROR, IPC_ERR_PROTO);
-    t_expect_closed(t, fd, &in);
-    close(fd);
+    t_expect_refused(t, fd, IPC_ERR_PROTO);
     assert_int_equal(t->handled, 0);
-    sg_buf_free(&in);
     t_stop(t);
 }
 
@@ -320,75 +337,55 @@ static void test_bad_frames_close(void **state)
     static const uint8_t garbage[] = {0, 0, 0, 2, 'h', 'i'};
     const uint8_t *bad[] = {oversized, garbage};
     size_t badlen[] = {sizeof(oversized), sizeof(garbage)};
-    struct t_server *t = t_start(0);
-    struct sg_buf in = {0};
+    struct t_server *t = t_up(0);
 
     (void)state;
-    t_listen(t);
     for (int i = 0; i < 2; i++) {
-        int fd = t_session(t, &in, "x");
+        int fd = t_session(t, "x");
 
         assert_int_equal(send(fd, bad[i], badlen[i], 0), (ssize_t)badlen[i]);
-        t_expect(t, fd, &in, IPC_ERROR, IPC_ERR_PROTO);
-        t_expect_closed(t, fd, &in);
-        close(fd);
-        sg_buf_reset(&in);
+        t_expect_refused(t, fd, IPC_ERR_PROTO);
     }
     assert_int_equal(ipc_server_count(t->srv), 0);
-    sg_buf_free(&in);
     t_stop(t);
 }
 
 static void test_capabilities(void **state)
 {
-    struct t_server *t = t_start(0);
-    struct sg_buf in = {0};
+    struct t_server *t = t_up(0);
     int fd;
 
     (void)state;
-    t_listen(t);
-    fd = t_session(t, &in, "x");    /* offered by the server but not asked for */
-    t_request(fd, T_TYPE_PING, 1);
-    t_expect(t, fd, &in, IPC_OK, 0);
+    fd = t_session(t, "x");    /* offered by the server but not asked for */
+    t_ask(t, fd, T_TYPE_PING, 1, IPC_OK);
     t_request(fd, T_TYPE_OTHER, 2);
-    t_expect(t, fd, &in, IPC_ERROR, IPC_ERR_CAPS);
-    t_expect_closed(t, fd, &in);
-    close(fd);
-    sg_buf_reset(&in);
-    fd = t_session(t, &in, "x,y");  /* asked for: served */
-    t_request(fd, T_TYPE_OTHER, 3);
-    t_expect(t, fd, &in, IPC_OK, 0);
+    t_expect_refused(t, fd, IPC_ERR_CAPS);
+    fd = t_session(t, "x,y");  /* asked for: served */
+    t_ask(t, fd, T_TYPE_OTHER, 3, IPC_OK);
     t_request(fd, IPC_SUBSCRIBE, 4);  /* in no row */
-    t_expect(t, fd, &in, IPC_ERROR, IPC_ERR_PROTO);
-    t_expect_closed(t, fd, &in);
-    close(fd);
+    t_expect_refused(t, fd, IPC_ERR_PROTO);
     assert_int_equal(t->handled, 2);
-    sg_buf_free(&in);
     t_stop(t);
 }
 
 static void test_pause_resume(void **state)
 {
-    struct t_server *t = t_start(0);
-    struct sg_buf in = {0};
+    struct t_server *t = t_up(0);
     int fd;
 
     (void)state;
-    t_listen(t);
-    fd = t_session(t, &in, "x");
+    fd = t_session(t, "x");
     t_request(fd, T_TYPE_PAUSE, 1);
-    t_request(fd, T_TYPE_PING, 2);
-    t_expect(t, fd, &in, IPC_OK, 0);
+    t_ask(t, fd, T_TYPE_PING, 2, IPC_OK);
     for (int i = 0; i < 50; i++) {
         uv_run(&t->loop, UV_RUN_NOWAIT);
         usleep(1000);
     }
     assert_int_equal(t->handled, 1);  /* the second waits */
     ipc_server_conn_pause(t->last, 0);
-    t_expect(t, fd, &in, IPC_OK, 0);
+    t_expect(t, fd, IPC_OK, 0);
     assert_int_equal(t->handled, 2);
     close(fd);
-    sg_buf_free(&in);
     t_stop(t);
 }
 
@@ -396,14 +393,12 @@ static void test_pause_resume(void **state)
  * once the answers in flight pass write_high, and goes on when they drain. */
 static void test_back_pressure(void **state)
 {
-    struct t_server *t = t_start(256 * 1024);
-    struct sg_buf in = {0};
+    struct t_server *t = t_up(256 * 1024);
     const int n = 100;
     int fd, stalled;
 
     (void)state;
-    t_listen(t);
-    fd = t_session(t, &in, "x");
+    fd = t_session(t, "x");
     for (int i = 0; i < n; i++)
         t_request(fd, T_TYPE_BIG, (uint32_t)i + 1);
     for (int i = 0; i < 200; i++) {
@@ -415,10 +410,9 @@ static void test_back_pressure(void **state)
     assert_true(stalled < n);
     assert_true(ipc_server_conn_pending(t->last) >= 256 * 1024);
     for (int i = 0; i < n; i++)
-        t_expect(t, fd, &in, IPC_CHUNK, 0);
+        t_expect(t, fd, IPC_CHUNK, 0);
     assert_int_equal(t->handled, n);
     close(fd);
-    sg_buf_free(&in);
     t_stop(t);
 }
 
