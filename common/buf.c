@@ -100,6 +100,20 @@ void sg_buf_consume(struct sg_buf *b, size_t n)
     b->len -= n;
 }
 
+int sg_buf_read_stream(struct sg_buf *b, FILE *f)
+{
+    size_t n;
+
+    do {
+        if (sg_buf_reserve(b, 65536 + 1) < 0)
+            return -1;
+        n = fread(b->data + b->len, 1, 65536, f);
+        b->len += n;
+    } while (n > 0);
+    b->data[b->len] = '\0';
+    return ferror(f) ? -1 : 0;
+}
+
 uint8_t *sg_buf_detach(struct sg_buf *b, size_t *len)
 {
     uint8_t *p = b->data;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Zero-initialised (or sg_buf_init) it is empty and owns nothing.  Once an
  * append fails (out of memory, or a size that would overflow) failed is set
@@ -32,6 +33,10 @@ int sg_buf_puts(struct sg_buf *b, const char *s);
 int sg_buf_printf(struct sg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Remove the first n bytes (after they were used). */
 void sg_buf_consume(struct sg_buf *b, size_t n);
+/* Append everything f has left to read (kept NUL-terminated like
+ * sg_buf_puts).  0, or -1 on a read error (ferror(f)) or out of memory
+ * (failed set). */
+int sg_buf_read_stream(struct sg_buf *b, FILE *f);
 /* Hand the memory to the caller (who frees it); the buffer is empty again.
  * *len gets the length.  NULL when empty. */
 uint8_t *sg_buf_detach(struct sg_buf *b, size_t *len);

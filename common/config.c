@@ -1,5 +1,6 @@
 /* config.c - read spoolgate.ini with inih against the key table; every problem reported as file:line: key: reason. */
 #include "config.h"
+#include "buf.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -424,37 +425,24 @@ struct sg_config *config_parse_text(const char *text, const char *name, char *er
 static char *cfg_read_file(const char *path, char *err, size_t errsz)
 {
     FILE *f = fopen(path, "r");
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
+    struct sg_buf b = {0};
 
     if (!f) {
         snprintf(err, errsz, "%s: cannot read: %s\n", path, strerror(errno));
         return NULL;
     }
-    do {
-        if (cap - len < 4096) {
-            char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                snprintf(err, errsz, "%s: out of memory\n", path);
-                return NULL;
-            }
-            buf = nb;
-        }
-        n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-    } while (n > 0);
-    if (ferror(f) || memchr(buf, '\0', len)) {
-        snprintf(err, errsz, "%s: cannot read: %s\n", path,
-                 ferror(f) ? strerror(errno) : "NUL byte in file");
-        free(buf);
+    if (sg_buf_read_stream(&b, f) < 0 || memchr(b.data, '\0', b.len)) {
+        if (b.failed)
+            snprintf(err, errsz, "%s: out of memory\n", path);
+        else
+            snprintf(err, errsz, "%s: cannot read: %s\n", path,
+                     ferror(f) ? strerror(errno) : "NUL byte in file");
+        sg_buf_free(&b);
         fclose(f);
         return NULL;
     }
     fclose(f);
-    buf[len] = '\0';
-    return buf;
+    return (char *)sg_buf_detach(&b, NULL);
 }
 
 struct sg_config *config_load(const char *path, char *err, size_t errsz)

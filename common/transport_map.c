@@ -1,5 +1,7 @@
 /* transport_map.c - pure parser and lookup of the router's transport map (domain -> next hop). */
 #include "transport_map.h"
+#include "array.h"
+#include "buf.h"
 
 #include <errno.h>
 
@@ -374,17 +376,10 @@ int tm_parse(const char *text, size_t len, const char *name, struct transport_ma
                 }
             }
         }
-        if (why == NULL && n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct tm_entry *nv = ncap <= SIZE_MAX / sizeof(*nv) ? realloc(v, ncap * sizeof(*nv)) : NULL;
-
-            if (nv == NULL) {
-                tm_report(&eb, lineno, "out of memory");
-                free(v);
-                return -1;
-            }
-            v = nv;
-            cap = ncap;
+        if (why == NULL && sg_array_reserve(&v, &cap, n + 1, sizeof(*v)) < 0) {
+            tm_report(&eb, lineno, "out of memory");
+            free(v);
+            return -1;
         }
         if (why != NULL) {
             tm_report(&eb, lineno, why);
@@ -450,8 +445,7 @@ const struct tm_entry *tm_lookup(const struct transport_map *map, const char *do
 int tm_load_file(const char *path, struct transport_map *map, char *err, size_t errsz)
 {
     FILE *f;
-    char *text = NULL;
-    size_t len = 0, cap = 0, n;
+    struct sg_buf text = {0};
     int rc;
 
     memset(map, 0, sizeof(*map));
@@ -462,25 +456,15 @@ int tm_load_file(const char *path, struct transport_map *map, char *err, size_t 
         snprintf(err, errsz, "%s: %s", path, strerror(errno));
         return -1;
     }
-    do {
-        if (len + 4096 > cap) {
-            char *p = realloc(text, cap = cap ? cap * 2 : 8192);
-
-            if (!p) {
-                free(text);
-                fclose(f);
-                snprintf(err, errsz, "%s: out of memory", path);
-                return -1;
-            }
-            text = p;
-        }
-        n = fread(text + len, 1, cap - len - 1, f);
-        len += n;
-    } while (n > 0);
+    rc = sg_buf_read_stream(&text, f);
     fclose(f);
-    text[len] = '\0';
-    rc = tm_parse(text, len, path, map, err, errsz);
-    free(text);
+    if (rc < 0) {
+        snprintf(err, errsz, "%s: %s", path, text.failed ? "out of memory" : "read error");
+        sg_buf_free(&text);
+        return -1;
+    }
+    rc = tm_parse((const char *)text.data, text.len, path, map, err, errsz);
+    sg_buf_free(&text);
     return rc;
 }
 

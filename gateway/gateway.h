@@ -17,6 +17,7 @@
 #define GW_WHY_MAX 1400 /* share root + operation + path + error */
 
 struct gw_conn;
+struct ipc_server;
 
 struct gateway {
     uv_loop_t *loop;
@@ -25,8 +26,7 @@ struct gateway {
     char hostname[256];
     char store_socket[108];
     char socket_path[108];
-    uv_pipe_t listener;
-    struct gw_conn *conns;
+    struct ipc_server *server;  /* the socket and its connections (gateway_server.c) */
     /* the directory (GLB/), reloaded when it changes */
     struct po_network net;
     struct po_dir dir;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "gateway.h"
 #include "log.h"
 
@@ -39,8 +40,7 @@ struct gw_journal {
     off_t size;
     struct entry *v;
     size_t n, cap;
-    char *pending;            /* A records not yet written (they are written with the next I) */
-    size_t plen, pcap;
+    struct sg_buf pending;    /* A records not yet written (they are written with the next I) */
     size_t carried;
     struct gw_sync_group sync;
 };
@@ -64,15 +64,8 @@ static struct entry *entry_add(struct gw_journal *j, const char *key, const char
     struct entry *x = entry_find(j, key);
 
     if (!x) {
-        if (j->n == j->cap) {
-            size_t cap = j->cap ? j->cap * 2 : 64;
-            struct entry *v = realloc(j->v, cap * sizeof(*v));
-
-            if (!v)
-                return NULL;
-            j->v = v;
-            j->cap = cap;
-        }
+        if (sg_array_reserve(&j->v, &j->cap, j->n + 1, sizeof(*j->v)) < 0)
+            return NULL;
         x = &j->v[j->n];
         if (!(x->key = strdup(key)))
             return NULL;
@@ -227,7 +220,7 @@ static int journal_compact(struct gw_journal *j, char *why, size_t whysz)
         close(j->fd);
     j->fd = fd;
     j->size = lseek(fd, 0, SEEK_END);
-    j->plen = 0; /* the A records pending are all applied in what was just written */
+    sg_buf_reset(&j->pending); /* the A records pending are all applied in what was just written */
     return 0;
 fail_fd:
     close(fd);
@@ -278,14 +271,14 @@ void gw_journal_close(struct gw_journal *j)
     if (!j)
         return;
     if (j->fd >= 0) {
-        if (j->plen)
-            write_all(j->fd, j->pending, j->plen);
+        if (j->pending.len)
+            write_all(j->fd, (const char *)j->pending.data, j->pending.len);
         close(j->fd);
     }
     for (size_t i = 0; i < j->n; i++)
         free(j->v[i].key);
     free(j->v);
-    free(j->pending);
+    sg_buf_free(&j->pending);
     gw_sync_group_destroy(&j->sync);
     pthread_mutex_destroy(&j->lock);
     free(j);
@@ -344,12 +337,13 @@ static int journal_append(struct gw_journal *j, const char *text, size_t len, ch
 {
     if (j->size > JOURNAL_COMPACT_BYTES && journal_compact(j, why, whysz) < 0)
         return -1;
-    if ((j->plen && write_all(j->fd, j->pending, j->plen) < 0) || write_all(j->fd, text, len) < 0) {
+    if ((j->pending.len && write_all(j->fd, (const char *)j->pending.data, j->pending.len) < 0) ||
+        write_all(j->fd, text, len) < 0) {
         snprintf(why, whysz, "journal %s: write: %s", j->path, strerror(errno));
         return -1;
     }
-    j->size += (off_t)(j->plen + len);
-    j->plen = 0;
+    j->size += (off_t)(j->pending.len + len);
+    sg_buf_reset(&j->pending);
     return 0;
 }
 
@@ -404,30 +398,13 @@ void gw_journal_renamed(struct gw_journal *j, const char *key, const char *final
 
 void gw_journal_answered(struct gw_journal *j, const char *key)
 {
-    size_t len = strlen(key) + 3;
     struct entry *x;
 
     pthread_mutex_lock(&j->lock);
     if ((x = entry_find(j, key))) {
         entry_drop(j, x);
-        if (j->plen + len > j->pcap) {
-            size_t cap = j->pcap ? j->pcap * 2 : 4096;
-            char *p;
-
-            while (cap < j->plen + len)
-                cap *= 2;
-            p = realloc(j->pending, cap);
-            if (p) {
-                j->pending = p;
-                j->pcap = cap;
-            }
-        }
-        if (j->plen + len <= j->pcap) {
-            memcpy(j->pending + j->plen, "A ", 2);
-            memcpy(j->pending + j->plen + 2, key, len - 3);
-            j->pending[j->plen + len - 1] = '\n';
-            j->plen += len;
-        }
+        /* Out of memory, the record is lost: only a hint, the entry is gone all the same. */
+        sg_buf_printf(&j->pending, "A %s\n", key);
     }
     pthread_mutex_unlock(&j->lock);
 }

@@ -224,8 +224,7 @@ int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, siz
 {
     char path[2100];
     LIBSSH2_SFTP_HANDLE *h;
-    uint8_t *buf = NULL;
-    size_t got = 0, cap = 0;
+    struct sg_buf buf = {0};
     ssize_t n;
 
     if (ensure(s, why, whysz) < 0)
@@ -235,28 +234,23 @@ int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, siz
     if (!h)
         return op_fail(s, why, whysz, "open", rel);
     do {
-        if (got + 65536 + 1 > cap) {
-            uint8_t *p = realloc(buf, cap = cap ? cap * 2 : 131072);
-            if (!p) {
-                free(buf);
-                libssh2_sftp_close(h);
-                return fail(s, why, whysz, "read", rel, "out of memory");
-            }
-            buf = p;
+        if (sg_buf_reserve(&buf, 65536 + 1) < 0) {
+            sg_buf_free(&buf);
+            libssh2_sftp_close(h);
+            return fail(s, why, whysz, "read", rel, "out of memory");
         }
-        n = libssh2_sftp_read(h, (char *)buf + got, 65536);
+        n = libssh2_sftp_read(h, (char *)buf.data + buf.len, 65536);
         if (n > 0)
-            got += (size_t)n;
+            buf.len += (size_t)n;
     } while (n > 0);
     if (n < 0) {
-        free(buf);
+        sg_buf_free(&buf);
         libssh2_sftp_close(h);
         return op_fail(s, why, whysz, "read", rel);
     }
     libssh2_sftp_close(h);
-    buf[got] = '\0';
-    *data = buf;
-    *len = got;
+    buf.data[buf.len] = '\0';
+    *data = sg_buf_detach(&buf, len);
     return 0;
 }
 

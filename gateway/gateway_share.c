@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "gateway.h"
 
 static void share_path(const char *root, const char *rel, char *out, size_t outsz)
@@ -210,13 +211,8 @@ static int local_mkdir(const char *root, const char *rel, char *why, size_t whys
 
 int gw_share_names_add(char ***v, size_t *n, size_t *cap, const char *name)
 {
-    if (*n == *cap) {
-        char **p = realloc(*v, (*cap = *cap ? *cap * 2 : 16) * sizeof(**v));
-
-        if (!p)
-            return -1;
-        *v = p;
-    }
+    if (sg_array_reserve(v, cap, *n + 1, sizeof(**v)) < 0)
+        return -1;
     if (!((*v)[*n] = strdup(name)))
         return -1;
     (*n)++;

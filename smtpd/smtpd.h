@@ -54,7 +54,8 @@ struct session_rcpt {
 struct transaction {
     struct smtp_mail_args mail;
     struct session_rcpt *rcpts;
-    unsigned nrcpt, rcpt_cap;
+    unsigned nrcpt;
+    size_t rcpt_cap;
     int used_bdat;                /* BDAT seen: DATA no longer allowed */
     uint64_t bdat_left;           /* octets of the current chunk still to read */
     uint64_t bdat_size;           /* octets of the current chunk */
@@ -98,12 +99,11 @@ struct session {
     struct tls_conn *tls;         /* NULL before STARTTLS */
     char tls_info[96];            /* "TLSv1.3 with cipher ..." once active */
     /* input not yet processed (plaintext) */
-    uint8_t *in;
-    size_t in_len, in_cap, in_off;
+    struct sg_buf in;
+    size_t in_off;                /* in.data[0..in_off) is handled */
     int skipping_line;            /* discarding an overlong command line */
     /* replies not yet written */
-    char *out;
-    size_t out_len, out_cap;
+    struct sg_buf out;
     size_t write_pending;         /* octets in uv_write not yet done */
     struct transaction *tx;       /* NULL outside a transaction */
     uint32_t dir_request;         /* pending directory lookup */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "array.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -33,15 +34,8 @@ static void session_reset(struct session *s)
 
 static int transaction_add_rcpt(struct transaction *tx, const struct smtp_rcpt_args *r)
 {
-    if (tx->nrcpt == tx->rcpt_cap) {
-        unsigned cap = tx->rcpt_cap ? tx->rcpt_cap * 2 : 4;
-        struct session_rcpt *p = realloc(tx->rcpts, cap * sizeof(*p));
-
-        if (!p)
-            return -1;
-        tx->rcpts = p;
-        tx->rcpt_cap = cap;
-    }
+    if (sg_array_reserve(&tx->rcpts, &tx->rcpt_cap, (size_t)tx->nrcpt + 1, sizeof(*tx->rcpts)) < 0)
+        return -1;
     snprintf(tx->rcpts[tx->nrcpt].addr, sizeof(tx->rcpts[0].addr), "%s", r->rcpt);
     snprintf(tx->rcpts[tx->nrcpt].orcpt, sizeof(tx->rcpts[0].orcpt), "%s", r->orcpt);
     tx->rcpts[tx->nrcpt].notify = r->notify;

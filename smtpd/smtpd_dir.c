@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -16,7 +17,8 @@ struct dir_wait {
 };
 
 static struct dir_wait *waits;
-static unsigned nwaits, waits_cap;
+static unsigned nwaits;
+static size_t waits_cap;
 
 static uint64_t mono_us(void)
 {
@@ -114,16 +116,9 @@ void smtpd_dir_lookup(struct session *s, const char *addr)
         smtpd_cmd_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
         return;
     }
-    if (nwaits == waits_cap) {
-        unsigned cap = waits_cap ? waits_cap * 2 : 16;
-        struct dir_wait *p = realloc(waits, cap * sizeof(*p));
-
-        if (!p) {
-            smtpd_cmd_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
-            return;
-        }
-        waits = p;
-        waits_cap = cap;
+    if (sg_array_reserve(&waits, &waits_cap, (size_t)nwaits + 1, sizeof(*waits)) < 0) {
+        smtpd_cmd_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
+        return;
     }
     snprintf(q.addr, sizeof(q.addr), "%s", addr);
     id = ipc_uv_request_id(conn);

@@ -40,8 +40,8 @@ static void session_free(struct session *s)
     smtpd_transaction_free(s);
     if (s->tls)
         smtpd_tls_conn_free(s->tls);
-    free(s->in);
-    free(s->out);
+    sg_buf_free(&s->in);
+    sg_buf_free(&s->out);
     free(s);
     d->nsessions--;
 }
@@ -138,10 +138,12 @@ static void session_flush(struct session *s)
 {
     int rc = 0;
 
-    if (s->out_len) {
-        rc = s->tls && !(s->state == SS_TLS) ? smtpd_tls_conn_write(s, s->out, s->out_len)
-                                                : smtpd_session_write_wire(s, s->out, s->out_len);
-        s->out_len = 0;
+    if (s->out.len) {
+        const char *out = (const char *)s->out.data;
+
+        rc = s->tls && !(s->state == SS_TLS) ? smtpd_tls_conn_write(s, out, s->out.len)
+                                                : smtpd_session_write_wire(s, out, s->out.len);
+        sg_buf_reset(&s->out);
     }
     if (rc < 0) {
         smtpd_session_close(s, "cannot write the reply");
@@ -153,22 +155,8 @@ static void session_flush(struct session *s)
 
 void smtpd_session_reply_raw(struct session *s, const char *text, size_t len)
 {
-    if (s->out_len + len > s->out_cap) {
-        size_t cap = s->out_cap ? s->out_cap : 512;
-        char *p;
-
-        while (cap < s->out_len + len)
-            cap *= 2;
-        p = realloc(s->out, cap);
-        if (!p) {
-            smtpd_session_close(s, "out of memory");
-            return;
-        }
-        s->out = p;
-        s->out_cap = cap;
-    }
-    memcpy(s->out + s->out_len, text, len);
-    s->out_len += len;
+    if (sg_buf_append(&s->out, text, len) < 0)
+        smtpd_session_close(s, "out of memory");
 }
 
 static void session_vreply(struct session *s, int code, const char *fmt, va_list ap)
@@ -214,45 +202,25 @@ void smtpd_session_error(struct session *s, int code, const char *fmt, ...)
 
 int smtpd_session_append_input(struct session *s, const uint8_t *data, size_t len)
 {
-    if (s->in_off == s->in_len)
-        s->in_off = s->in_len = 0;
-    if (s->in_len + len > s->in_cap) {
-        size_t need = s->in_len - s->in_off + len;
-        size_t cap = s->in_cap ? s->in_cap : 1024;
-        uint8_t *p;
-
-        if (s->in_off) {
-            memmove(s->in, s->in + s->in_off, s->in_len - s->in_off);
-            s->in_len -= s->in_off;
-            s->in_off = 0;
-        }
-        while (cap < need)
-            cap *= 2;
-        if (cap > s->in_cap) {
-            p = realloc(s->in, cap);
-            if (!p)
-                return -1;
-            s->in = p;
-            s->in_cap = cap;
-        }
+    if (s->in_off && (s->in_off == s->in.len || s->in.len + len > s->in.cap)) {
+        sg_buf_consume(&s->in, s->in_off); /* make room before growing */
+        s->in_off = 0;
     }
-    memcpy(s->in + s->in_len, data, len);
-    s->in_len += len;
-    return 0;
+    return sg_buf_append(&s->in, data, len);
 }
 
 void smtpd_session_discard_input(struct session *s)
 {
-    s->in_off = s->in_len = 0;
+    s->in_off = 0;
+    sg_buf_reset(&s->in);
 }
 
 /* Give back the input buffer when it is empty, so idle sessions stay small. */
 static void session_trim_input(struct session *s)
 {
-    if (s->in_off == s->in_len) {
-        free(s->in);
-        s->in = NULL;
-        s->in_off = s->in_len = s->in_cap = 0;
+    if (s->in_off == s->in.len) {
+        sg_buf_free(&s->in);
+        s->in_off = 0;
     }
 }
 
@@ -325,8 +293,8 @@ static int session_waiting(const struct session *s)
 /* One command line (or AUTH line) from the input, if a whole one is there. */
 static int session_take_line(struct session *s)
 {
-    const uint8_t *p = s->in + s->in_off;
-    size_t avail = s->in_len - s->in_off;
+    const uint8_t *p = s->in.data + s->in_off;
+    size_t avail = s->in.len - s->in_off;
     size_t scan = avail < SMTPD_CMD_LINE_MAX ? avail : SMTPD_CMD_LINE_MAX;
     const uint8_t *lf = memchr(p, '\n', scan);
     size_t len;
@@ -365,7 +333,7 @@ static int session_take_line(struct session *s)
 /* Is there something to do without more input? */
 static int session_has_work(const struct session *s)
 {
-    return s->in_off < s->in_len || (s->state == SS_BDAT && s->tx && s->tx->bdat_left == 0);
+    return s->in_off < s->in.len || (s->state == SS_BDAT && s->tx && s->tx->bdat_left == 0);
 }
 
 static void session_process(struct session *s)
@@ -379,8 +347,8 @@ static void session_process(struct session *s)
             break;
         }
         if (s->state == SS_DATA || s->state == SS_BDAT) {
-            s->in_off += smtpd_data_feed(s, s->in ? s->in + s->in_off : (const uint8_t *)"",
-                                   s->in_len - s->in_off);
+            s->in_off += smtpd_data_feed(s, s->in.data ? s->in.data + s->in_off : (const uint8_t *)"",
+                                   s->in.len - s->in_off);
             continue;
         }
         if (!session_take_line(s))
@@ -396,7 +364,7 @@ static void session_process(struct session *s)
     /* Read while we can use input; hold back when busy or backed up. */
     session_reading(s, s->state == SS_TLS ||
                            (!session_waiting(s) && !s->in_write_backlog &&
-                            s->in_len - s->in_off < SMTPD_STORE_BACKLOG));
+                            s->in.len - s->in_off < SMTPD_STORE_BACKLOG));
     if (!session_waiting(s))
         smtpd_session_set_timer(s, s->state == SS_DATA || s->state == SS_BDAT
                                  ? s->d->cfg->smtpd.data_timeout

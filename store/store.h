@@ -12,6 +12,7 @@
 #include "store_db.h"
 
 struct store_conn;
+struct ipc_server;
 
 struct store {
     uv_loop_t *loop;
@@ -19,12 +20,10 @@ struct store {
     struct daemon_opts opts;        /* program, -c, -f */
     struct store_db db;
     struct qid_alloc qids;
-    uv_pipe_t listener;
+    struct ipc_server *server;      /* the socket and its connections */
     uv_timer_t checkpoint_timer;
     uv_signal_t sig_term, sig_int, sig_hup;
     int checkpoint_running;
-    struct store_conn *conns;       /* every open connection */
-    size_t nconns;
     uint64_t started_us;
     uint64_t adopted;               /* messages re-stamped at this start */
     int stopping;
@@ -35,9 +34,8 @@ struct store {
 /* store_adopt.c: the start-up re-enumeration (before the socket opens). */
 int store_adopt_all(struct store *st);
 
-/* store_conn.c */
-void store_listen_cb(uv_stream_t *server, int status);
-void store_close_all(struct store *st);
+/* store_conn.c: listen on socket_path (fatal if a live store answers there). */
+void store_server_start(struct store *st);
 /* Tell every subscribed connection about an event. */
 void store_broadcast_event(struct store *st, uint32_t kind, const char *qid);
 

@@ -1,28 +1,22 @@
-/* store_conn.h - one client connection of spoolgate-store: framing, hello, dispatch, replies. */
+/* store_conn.h - one client connection of spoolgate-store: its state, the reply helpers and the request handlers (the server is common/ipc_server.c). */
 #ifndef SPOOLGATE_STORE_CONN_H
 #define SPOOLGATE_STORE_CONN_H
 
 #include <uv.h>
 
 #include "ipc.h"
+#include "ipc_server.h"
 #include "store.h"
 
 struct submission;
 
-enum store_conn_state { CONN_HELLO, CONN_READY, CONN_CLOSING };
-
+/* The store's state of one connection; it lives as long as the server's
+ * connection (one reference count, the server's). */
 struct store_conn {
     struct store *st;
-    uv_pipe_t pipe;
-    struct store_conn *next, *prev;
-    enum store_conn_state state;
-    int refs;             /* the handle + each work or write in flight */
-    int busy;             /* a request is being served: input waits */
-    int reading;
+    struct ipc_server_conn *sc;
+    const char *name;       /* "client pid 42 uid 0 spoolgate-smtpd/smtpd" for logs */
     int subscribed;
-    struct ipc_hello peer;
-    char name[160];       /* "smtpd pid 42 uid 0" for logs */
-    struct sg_buf in;    /* input not yet handled */
     struct submission *sub; /* submission in progress, or NULL */
 };
 
@@ -30,6 +24,7 @@ uv_loop_t *store_conn_loop(struct store_conn *c);
 struct store *store_conn_store(struct store_conn *c);
 void store_conn_ref(struct store_conn *c);
 void store_conn_unref(struct store_conn *c);
+/* A request is being served: further input waits. */
 void store_conn_busy(struct store_conn *c);
 /* The request in flight is answered: handle further input. */
 void store_conn_idle(struct store_conn *c);

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -51,14 +49,12 @@ static void store_stop(struct store *st)
     if (st->stopping)
         return;
     st->stopping = 1;
-    log_notice("stopping: closing the socket and %zu connections", st->nconns);
-    uv_close((uv_handle_t *)&st->listener, NULL);
-    store_close_all(st);
+    log_notice("stopping: closing the socket and %zu connections", ipc_server_count(st->server));
+    ipc_server_close(st->server);
     uv_close((uv_handle_t *)&st->checkpoint_timer, NULL);
     uv_close((uv_handle_t *)&st->sig_term, NULL);
     uv_close((uv_handle_t *)&st->sig_int, NULL);
     uv_close((uv_handle_t *)&st->sig_hup, NULL);
-    unlink(st->socket_path);
 }
 
 /* SIGHUP: a bad new config leaves the old one in force. */
@@ -124,34 +120,6 @@ static void store_prepare_dirs(struct store *st)
         log_fatal("%s: socket path too long for a Unix socket", sd);
 }
 
-/* A socket file left by a store that died is removed; a live one is not. */
-static void store_clear_stale_socket(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        log_fatal("%s: a store is already answering on this socket", path);
-    if (fd >= 0)
-        close(fd);
-    unlink(path);
-}
-
-static void store_listen(struct store *st)
-{
-    int ret;
-
-    store_clear_stale_socket(st->socket_path);
-    uv_pipe_init(st->loop, &st->listener, 0);
-    st->listener.data = st;
-    if ((ret = uv_pipe_bind(&st->listener, st->socket_path)) != 0)
-        log_fatal("%s: cannot bind: %s", st->socket_path, uv_strerror(ret));
-    chmod(st->socket_path, 0660);
-    if ((ret = uv_listen((uv_stream_t *)&st->listener, 256, store_listen_cb)) != 0)
-        log_fatal("%s: cannot listen: %s", st->socket_path, uv_strerror(ret));
-}
-
 static void store_start_handles(struct store *st)
 {
     uint64_t every = (uint64_t)st->cfg->store.checkpoint_interval * 1000;
@@ -186,7 +154,7 @@ static int store_run(struct store *st)
     if (store_adopt_all(st) < 0)
         log_fatal("cannot start without the re-enumeration of the store");
     store_prepare_dirs(st);
-    store_listen(st);
+    store_server_start(st);
     store_start_handles(st);
     log_notice("ready on %s", st->socket_path);
     uv_run(st->loop, UV_RUN_DEFAULT);

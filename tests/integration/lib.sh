@@ -274,3 +274,10 @@ stop_gateway() {
     wait "$GATEWAY_PID" 2>/dev/null
     GATEWAY_PID=
 }
+
+# caps_table_rows SOURCE: the request table of a daemon's server (rows "{{IPC_TYPE, cap}, handler}"),
+# one "IPC_TYPE cap" a line, sorted, to compare with the rows store-caps tests (store-caps -l).
+caps_table_rows() {
+    sed -n 's/^ *{{\(IPC_[A-Z_]*\), *\([^}]*\)}.*/\1 \2/p' "$1" |
+        sed 's/"//g; s/IPC_CAP_DIRECTORY/directory/; s/IPC_CAP_DELIVER/deliver/' | sort
+}

@@ -8,7 +8,8 @@
 
 #define TIMEOUT_MS 5000
 
-/* The store's table as the protocol specifies it (store/store_conn.c must agree). */
+/* The store's table as the protocol specifies it (store/store_conn.c must agree: store-caps.sh
+ * compares the two with -l). */
 static const struct row {
     uint16_t type;
     const char *cap;
@@ -174,16 +175,22 @@ int main(int argc, char **argv)
 
     const struct row *table = rows;
 
-    opt_gateway = argc == 4 && strcmp(argv[3], "-g") == 0;
-    if ((argc != 3 && !opt_gateway) || strcmp(argv[1], "-s") != 0) {
-        fprintf(stderr, "usage: store-caps -s SOCKET [-g]\n");
-        return 2;
-    }
-    opt_socket = argv[2];
+    opt_gateway = (argc == 4 && strcmp(argv[3], "-g") == 0) || (argc == 3 && strcmp(argv[2], "-g") == 0);
     if (opt_gateway) {
         table = gw_rows;
         n = sizeof(gw_rows) / sizeof(gw_rows[0]);
     }
+    if (argc >= 2 && strcmp(argv[1], "-l") == 0) {
+        /* The rows this driver tests, one "IPC_TYPE cap" a line. */
+        for (size_t i = 0; i < n; i++)
+            printf("IPC_%s %s\n", ipc_type_name(table[i].type), table[i].cap);
+        return 0;
+    }
+    if ((argc != 3 && argc != 4) || (argc == 4 && !opt_gateway) || strcmp(argv[1], "-s") != 0) {
+        fprintf(stderr, "usage: store-caps -s SOCKET [-g] | store-caps -l [-g]\n");
+        return 2;
+    }
+    opt_socket = argv[2];
     printf("1..%zu\n", 2 * n);
     for (size_t i = 0; i < n; i++) {
         char others[IPC_CAPS_MAX + 1], seen[IPC_REPLY_MAX + 128];

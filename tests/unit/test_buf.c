@@ -1,8 +1,9 @@
-/* test_buf.c - unit tests of the one growable byte buffer and the one libuv write helper. */
+/* test_buf.c - unit tests of the one growable byte buffer (with reading a stream), the array helper and the one libuv write helper. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "array.h"
 #include "buf.h"
 #include "uv_write.h"
 
@@ -151,6 +153,60 @@ static void test_write_helper_delivers_and_reports(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void test_read_stream_takes_everything(void **state)
+{
+    struct sg_buf b = {0};
+    FILE *f = tmpfile();
+    size_t n = 200000;
+
+    (void)state;
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++)
+        fputc('a' + (int)(i % 26), f);
+    rewind(f);
+    assert_int_equal(sg_buf_read_stream(&b, f), 0);
+    assert_int_equal(b.len, n);
+    assert_int_equal(b.data[n], '\0');
+    assert_int_equal(b.data[n - 1], 'a' + (int)((n - 1) % 26));
+    fclose(f);
+    sg_buf_free(&b);
+    f = tmpfile();                     /* an empty file: an empty string */
+    assert_int_equal(sg_buf_read_stream(&b, f), 0);
+    assert_int_equal(b.len, 0);
+    assert_string_equal((char *)b.data, "");
+    fclose(f);
+    sg_buf_free(&b);
+}
+
+struct pair {
+    int a;
+    double b;
+};
+
+static void test_array_reserve_grows_and_keeps(void **state)
+{
+    struct pair *v = NULL;
+    size_t cap = 0, n = 0;
+    char **names = NULL;
+    size_t ncap = 0;
+
+    (void)state;
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(sg_array_reserve(&v, &cap, n + 1, sizeof(*v)), 0);
+        assert_true(cap >= n + 1);
+        v[n++] = (struct pair){i, i / 2.0};
+    }
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(v[i].a, i);
+    assert_int_equal(sg_array_reserve(&v, &cap, 10, sizeof(*v)), 0); /* room already: unchanged */
+    assert_int_equal(sg_array_reserve(&v, &cap, SIZE_MAX / 2, sizeof(*v)), -1); /* too big: left as it was */
+    assert_int_equal(v[999].a, 999);
+    free(v);
+    assert_int_equal(sg_array_reserve(&names, &ncap, 1, sizeof(*names)), 0);
+    assert_int_equal(ncap, 8);
+    free(names);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +215,8 @@ int main(void)
         cmocka_unit_test(test_consume_reset_detach),
         cmocka_unit_test(test_overflow_fails_and_stays_failed),
         cmocka_unit_test(test_write_helper_delivers_and_reports),
+        cmocka_unit_test(test_read_stream_takes_everything),
+        cmocka_unit_test(test_array_reserve_grows_and_keeps),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

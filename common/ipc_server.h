@@ -1,0 +1,100 @@
+/* ipc_server.h - the one IPC server: a Unix socket, hellos, the frame loop, dispatch by table with capability checks, replies with back-pressure. */
+#ifndef SPOOLGATE_IPC_SERVER_H
+#define SPOOLGATE_IPC_SERVER_H
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include "ipc.h"
+
+struct ipc_server;
+struct ipc_server_conn;
+
+/* The start of every dispatch-table row: a daemon's row struct begins with
+ * this and adds its own handler after it.  A request whose capability the
+ * client did not ask for in its hello (and so was not granted) is refused
+ * with IPC_ERROR capability and the connection closed; a type no row names
+ * is refused with IPC_ERROR protocol. */
+struct ipc_server_cmd {
+    uint16_t type;
+    const char *cap;
+};
+
+struct ipc_server_ops {
+    /* A connection was accepted (before our hello goes out): attach the
+     * daemon's state with ipc_server_conn_set_data.  It may refuse the
+     * client with ipc_server_conn_fail. */
+    void (*accepted)(struct ipc_server_conn *c, void *arg);
+    /* A request found in the table and granted; row points into the table. */
+    void (*dispatch)(struct ipc_server_conn *c, const struct ipc_server_cmd *row,
+                     struct ipc_reader *r, void *arg);
+    /* The connection is closing (lost, refused or closed): eof says the
+     * peer hung up cleanly.  Optional. */
+    void (*closing)(struct ipc_server_conn *c, int eof, void *arg);
+    /* The last reference went: free the daemon's state.  Optional. */
+    void (*release)(struct ipc_server_conn *c, void *arg);
+};
+
+struct ipc_server_config {
+    const char *service;        /* "store": "a store is already answering on this socket" */
+    const char *program, *role, *caps_offered;  /* our hello */
+    uint64_t generation;
+    const void *table;          /* rows, each row_size bytes, each starting with ipc_server_cmd */
+    size_t rows, row_size;      /* IPC_SERVER_TABLE(rows) fills these three */
+    int backlog;
+    mode_t mode;                /* of the socket file */
+    size_t write_high;          /* bytes in flight that stop reading (0: IPC_SERVER_WRITE_HIGH) */
+};
+
+#define IPC_SERVER_WRITE_HIGH (4u * 1024 * 1024)
+#define IPC_SERVER_TABLE(r) .table = (r), .rows = sizeof(r) / sizeof((r)[0]), .row_size = sizeof((r)[0])
+
+/* A server on loop; nothing listens yet.  NULL when out of memory. */
+struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_config *cfg,
+                                  const struct ipc_server_ops *ops, void *arg);
+/* Listen on path: a socket file a live server answers on is refused, one
+ * left by a dead server is removed.  0, or -1 with err saying why. */
+int ipc_server_listen(struct ipc_server *s, const char *path, char *err, size_t errsz);
+/* ipc_server_new and ipc_server_listen for a daemon: exits (log_fatal) if either fails. */
+struct ipc_server *ipc_server_start(uv_loop_t *loop, const struct ipc_server_config *cfg,
+                                    const struct ipc_server_ops *ops, void *arg, const char *path);
+/* Stop listening, close every connection, remove the socket file; the
+ * server is freed once its last connection is. */
+void ipc_server_close(struct ipc_server *s);
+size_t ipc_server_count(const struct ipc_server *s);
+/* The open connections (not closing), for broadcasts. */
+struct ipc_server_conn *ipc_server_first(struct ipc_server *s);
+struct ipc_server_conn *ipc_server_next(struct ipc_server_conn *c);
+
+void ipc_server_conn_set_data(struct ipc_server_conn *c, void *data);
+void *ipc_server_conn_data(const struct ipc_server_conn *c);
+/* "client pid 42 uid 0 spoolgate-smtpd/smtpd", for logs. */
+const char *ipc_server_conn_name(const struct ipc_server_conn *c);
+/* The client's hello (valid once ready). */
+const struct ipc_hello *ipc_server_conn_peer(const struct ipc_server_conn *c);
+int ipc_server_conn_ready(const struct ipc_server_conn *c);   /* hellos done, not closing */
+int ipc_server_conn_alive(const struct ipc_server_conn *c);   /* not closing */
+void ipc_server_conn_ref(struct ipc_server_conn *c);
+void ipc_server_conn_unref(struct ipc_server_conn *c);
+/* Stop (1) or restart (0) handling frames: a request being served makes
+ * the next wait.  Frames already read wait for the resume. */
+void ipc_server_conn_pause(struct ipc_server_conn *c, int paused);
+/* Bytes handed to libuv and not yet written. */
+size_t ipc_server_conn_pending(const struct ipc_server_conn *c);
+
+/* Frames are built here, then flushed. */
+struct sg_buf *ipc_server_conn_out(struct ipc_server_conn *c);
+void ipc_server_conn_flush(struct ipc_server_conn *c);
+typedef void (*ipc_server_written_fn)(struct ipc_server_conn *c, void *arg);
+/* Flush, then write b (its memory is taken; b is left empty).  cb, if any,
+ * runs once these bytes are written or the connection closed (check
+ * ipc_server_conn_alive); at once if they could not be sent. */
+void ipc_server_conn_send(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_written_fn cb,
+                          void *arg);
+/* A protocol violation: log, send IPC_ERROR, close after the writes. */
+void ipc_server_conn_fail(struct ipc_server_conn *c, uint32_t request_id, uint32_t code,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Close now. */
+void ipc_server_conn_close(struct ipc_server_conn *c);
+
+#endif
