@@ -91,7 +91,10 @@ static void close_uv(struct sc_conn *c)
 
 void sc_close(struct sc_conn *c)
 {
-    if (!c || c->dead)
+    if (!c)
+        return;
+    c->quiet = 1;
+    if (c->dead)
         return;
     close_uv(c);
     c->stream = SC_IDLE;
@@ -103,6 +106,7 @@ void sc_fail(struct sc_conn *c, const char *why)
 {
     if (!c || c->dead)
         return;
+    c->quiet = 1;
     sc_enter(c);
     close_uv(c);
     fail_all(c, why);
@@ -117,7 +121,7 @@ void sc_protocol_error(struct sc_conn *c, const char *why)
     sc_enter(c);
     close_uv(c);
     fail_all(c, text);
-    if (c->ops->closed)
+    if (!c->quiet && c->ops->closed)
         c->ops->closed(c, text, c->arg);
     sc_leave(c);
 }
@@ -144,7 +148,7 @@ static void conn_closed(struct ipc_uv *u, const char *why, void *arg)
     c->dead = 1;
     c->ready = 0;
     fail_all(c, why);
-    if (c->ops->closed)
+    if (!c->quiet && c->ops->closed)
         c->ops->closed(c, why, c->arg);
     sc_leave(c);
 }

@@ -30,6 +30,7 @@ struct sc_conn {
     int ready;
     int depth;                           /* calls into us under way: free only at 0 */
     int dead;                            /* closed: freed when depth drops to 0 */
+    int quiet;                           /* closed by its owner: no closed callback */
     struct sc_req *head, *tail;          /* requests waiting for answers */
     /* the stream */
     enum sc_stream stream;
