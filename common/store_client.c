@@ -7,11 +7,6 @@
 
 /* ---- where the store is --------------------------------------------------------------- */
 
-int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
-{
-    return config_socket_path(cfg, "store", buf, bufsz);
-}
-
 int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg, const char *program,
             const char *role)
 {

@@ -1,10 +1,16 @@
-/* store_client_sync.c - the submission's frames, built and read alike by both sides of the store client, and the blocking submission for tools over ipc_client. */
+/* store_client_sync.c - the store's address in the config, the submission's frames built and read alike by both sides of the store client, and the blocking submission for tools over ipc_client. */
 #include "store_client.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define SYNC_SEND_AT (1024u * 1024u) /* buffered octets sent at once */
+
+/* The one place that names the store's socket in the config (no libuv here: tools link it). */
+int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
+{
+    return config_socket_path(cfg, "store", buf, bufsz);
+}
 
 int sc_frames_chunks(struct sg_buf *b, const void *data, size_t len)
 {
