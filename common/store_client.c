@@ -213,10 +213,10 @@ static void conn_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
         event_frame(c, rd);
     } else if ((q = request_find(c, rd->request_id)) != NULL) {
         request_frame(c, q, rd);
-    } else if (c->stream != SC_IDLE) {
-        sc_stream_frame(c, rd);
     } else if (rd->request_id == c->forgotten_id && rd->request_id != 0) {
         /* the STARTED (or refusal) of a submission aborted before it came */
+    } else if (c->stream != SC_IDLE) {
+        sc_stream_frame(c, rd);
     } else {
         snprintf(why, sizeof(why), "%s for request %u, which is not outstanding", ipc_type_name(rd->type),
                  rd->request_id);
