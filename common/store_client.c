@@ -108,17 +108,23 @@ void sc_fail(struct sc_conn *c, const char *why)
     sc_leave(c);
 }
 
+/* Lost: everything outstanding is told, then the owner (unless it closed c meanwhile). */
+static void conn_lost(struct sc_conn *c, const char *why)
+{
+    sc_enter(c);
+    close_uv(c);
+    fail_all(c, why);
+    if (!c->quiet && c->ops->closed)
+        c->ops->closed(c, why, c->arg);
+    sc_leave(c);
+}
+
 void sc_protocol_error(struct sc_conn *c, const char *why)
 {
     char text[IPC_REPLY_MAX + 1];
 
     snprintf(text, sizeof(text), "bad answer from the store: %s", why);
-    sc_enter(c);
-    close_uv(c);
-    fail_all(c, text);
-    if (!c->quiet && c->ops->closed)
-        c->ops->closed(c, text, c->arg);
-    sc_leave(c);
+    conn_lost(c, text);
 }
 
 /* ---- ipc_uv's callbacks ---------------------------------------------------------------- */
@@ -137,15 +143,8 @@ static void conn_closed(struct ipc_uv *u, const char *why, void *arg)
     struct sc_conn *c = arg;
 
     c->uv = NULL; /* ipc_uv frees itself */
-    if (c->dead)
-        return;
-    sc_enter(c);
-    c->dead = 1;
-    c->ready = 0;
-    fail_all(c, why);
-    if (!c->quiet && c->ops->closed)
-        c->ops->closed(c, why, c->arg);
-    sc_leave(c);
+    if (!c->dead)
+        conn_lost(c, why);
 }
 
 static void conn_drained(struct ipc_uv *u, void *arg)
@@ -234,16 +233,13 @@ struct sc_conn *sc_connect(struct store_client *sc, const char *caps, const stru
 {
     struct sc_conn *c = calloc(1, sizeof(*c));
 
-    if (!c)
-        return NULL;
-    c->sc = sc;
-    c->ops = ops;
-    c->arg = arg;
-    c->uv = ipc_uv_connect(sc->loop, sc->path, sc->program, sc->role, caps, &conn_uv_ops, c);
-    if (!c->uv) {
+    /* ipc_uv calls back from the loop only: c is complete by then. */
+    if (!c || !(c->uv = ipc_uv_connect(sc->loop, sc->path, sc->program, sc->role, caps, &conn_uv_ops, c))) {
         free(c);
         return NULL;
     }
+    c->sc = sc;
+    sc_set_ops(c, ops, arg);
     return c;
 }
 
@@ -275,6 +271,15 @@ int sc_flush(struct sc_conn *c)
     return c->uv ? ipc_uv_flush(c->uv) : -1;
 }
 
+int sc_send(struct sc_conn *c)
+{
+    int rc;
+
+    sc_enter(c);
+    rc = sc_flush(c);
+    return sc_leave(c) ? -1 : rc;
+}
+
 /* ---- requests ---------------------------------------------------------------------------- */
 
 int sc_request(struct sc_conn *c, sc_encode_fn encode, sc_answer_fn answer, sc_fail_fn fail, void *arg)
@@ -296,9 +301,7 @@ int sc_request(struct sc_conn *c, sc_encode_fn encode, sc_answer_fn answer, sc_f
     else
         c->head = q;
     c->tail = q;
-    sc_enter(c);
-    sc_flush(c); /* a loss comes back through fail */
-    sc_leave(c);
+    sc_send(c); /* a loss comes back through fail */
     return 0;
 }
 

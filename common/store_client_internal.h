@@ -57,5 +57,7 @@ void sc_stream_frame(struct sc_conn *c, struct ipc_reader *rd);
 void sc_stream_fail(struct sc_conn *c, const struct sc_status *st);
 /* Write what was built; 0 or -1 (the loss is reported through callbacks). */
 int sc_flush(struct sc_conn *c);
+/* The same, guarded: -1 also when callbacks it led to closed c (then gone). */
+int sc_send(struct sc_conn *c);
 
 #endif

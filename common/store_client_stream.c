@@ -60,23 +60,17 @@ int sc_submit_begin(struct sc_conn *c, const struct ipc_submit_begin *b, const s
     c->size = 0;
     c->sops = ops;
     c->sarg = arg;
-    sc_enter(c);
-    sc_flush(c);
-    sc_leave(c);
+    sc_send(c); /* a loss ends the submission through done */
     return 0;
 }
 
 static int submit_send(struct sc_conn *c, int built)
 {
-    int rc;
-
     if (built < 0) {
         sc_fail(c, "cannot build a frame for the store");
         return -1;
     }
-    sc_enter(c);
-    rc = sc_flush(c);
-    return sc_leave(c) ? -1 : rc;
+    return sc_send(c);
 }
 
 int sc_submit_rcpt(struct sc_conn *c, const struct ipc_submit_rcpt *r)
@@ -174,9 +168,7 @@ static int read_start(struct sc_conn *c, uint16_t type, enum sc_stream stream, c
     c->nrcpt = c->rcpts_seen = 0;
     c->rops = ops;
     c->sarg = arg;
-    sc_enter(c);
-    sc_flush(c);
-    sc_leave(c);
+    sc_send(c); /* a loss ends the read through failed */
     return 0;
 }
 
