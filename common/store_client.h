@@ -132,8 +132,16 @@ struct sc_read_ops {
  * Every callback may call sc_close(). */
 int sc_read_envelope(struct sc_conn *c, const char *qid, const struct sc_read_ops *ops, void *arg);
 int sc_read_body(struct sc_conn *c, const char *qid, const struct sc_read_ops *ops, void *arg);
-/* Stop (1) or restart (0) the callbacks: flow control for the reader. */
+/* Stop (1) or restart (0) the callbacks: flow control for the reader.
+ * Paused before the connection is up, it connects but reads nothing yet. */
 void sc_read_pause(struct sc_conn *c, int paused);
+/* A connection of its own that reads the body of qid once it is up: every
+ * outcome (a failure to connect too) comes through ops.  After failed with
+ * lost = 1 the connection is gone; otherwise the caller closes it with
+ * sc_close() (after end or failed, or to stop early).  NULL only when out
+ * of memory. */
+struct sc_conn *sc_open_body(struct store_client *sc, const char *qid, const struct sc_read_ops *ops,
+                             void *arg);
 
 /* ---- frames shared by both sides, and the blocking submit (store_client_sync.c) ---- */
 

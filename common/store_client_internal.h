@@ -40,6 +40,8 @@ struct sc_conn {
     uint64_t size;                       /* body octets submitted */
     int saw_envelope;
     uint32_t nrcpt, rcpts_seen;
+    char open_qid[IPC_QID_MAX + 1];      /* sc_open_body: the message, until the read starts */
+    int open_started;
     const struct sc_submit_ops *sops;
     const struct sc_read_ops *rops;
     void *sarg;

@@ -188,6 +188,40 @@ void sc_read_pause(struct sc_conn *c, int paused)
         ipc_uv_pause(c->uv, paused);
 }
 
+/* ---- a connection for one read --------------------------------------------------------- */
+
+static void open_ready(struct sc_conn *c, void *arg)
+{
+    struct sc_status st = {.code = IPC_ERR_TEMP, .text = "cannot start the read"};
+
+    c->open_started = 1;
+    if (sc_read_body(c, c->open_qid, c->rops, arg) < 0 && c->rops->failed)
+        c->rops->failed(arg, &st);
+}
+
+/* Lost before the read began (once it has, the read itself is told). */
+static void open_closed(struct sc_conn *c, const char *why, void *arg)
+{
+    struct sc_status st = {.lost = 1, .code = IPC_ERR_TEMP, .text = why};
+
+    if (!c->open_started && c->rops->failed)
+        c->rops->failed(arg, &st);
+}
+
+static const struct sc_conn_ops open_ops = {.ready = open_ready, .closed = open_closed};
+
+struct sc_conn *sc_open_body(struct store_client *sc, const char *qid, const struct sc_read_ops *ops,
+                             void *arg)
+{
+    struct sc_conn *c = sc_connect(sc, "read", &open_ops, arg);
+
+    if (c) {
+        snprintf(c->open_qid, sizeof(c->open_qid), "%s", qid);
+        c->rops = ops;
+    }
+    return c;
+}
+
 static void read_end(struct sc_conn *c)
 {
     c->stream = SC_IDLE; /* before the call: end may start the next stream */

@@ -316,6 +316,17 @@ static void test_read_pause(void)
     tap(r.got == BIG_SIZE && r.bad_octets == 0, "read: every octet as submitted");
     tap(r.pauses > 10 && r.while_paused == 0, "read: paused and resumed many times, no chunk while paused");
     rd_done(&r);
+    /* The same through a connection of its own, paused before it is up. */
+    rd_init(&r, &k);
+    k.c = sc_open_body(&sc, big_qid, &rd_ops, &r);
+    sc_read_pause(k.c, 1);
+    r.paused = 1;
+    uv_timer_start(&r.resume, rd_resume, 50, 0);
+    run_until(&r.fin);
+    tap(r.ends == 1 && r.got == BIG_SIZE && r.bad_octets == 0 && r.while_paused == 0,
+        "read: sc_open_body, paused before the connection is up, reads the whole body");
+    sc_close(k.c);
+    rd_done(&r);
 }
 
 static void test_commit_refused(void)
@@ -419,6 +430,11 @@ static void test_store_gone(pid_t store_pid)
         k.c = sc_connect(&sc, "submit", &conn_ops, &k);
         run_until(&k.closed);
         tap(k.closed == 1 && !k.ready && strstr(k.why, "connect"), "gone: connecting to no store reports why");
+        rd_init(&r, &k);
+        k.c = sc_open_body(&sc, big_qid, &rd_ops, &r);
+        run_until(&r.fin);
+        tap(r.failed == 1 && r.lost && r.ends == 0, "gone: sc_open_body with no store fails once, as lost");
+        rd_done(&r); /* lost: the connection is gone already */
     }
 }
 
