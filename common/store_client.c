@@ -199,6 +199,20 @@ static void event_frame(struct sc_conn *c, struct ipc_reader *rd)
         c->ops->event(c, &ev, c->arg);
 }
 
+/* An IPC_ERROR for no request: the store refuses the connection and closes it. */
+static void conn_refused(struct sc_conn *c, struct ipc_reader *rd)
+{
+    struct ipc_error e;
+    char text[IPC_REPLY_MAX + 64];
+
+    if (ipc_decode_error(rd, &e) < 0) {
+        sc_protocol_error(c, rd->error);
+        return;
+    }
+    snprintf(text, sizeof(text), "refused by the store: %s", e.text);
+    conn_lost(c, text);
+}
+
 static void conn_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
 {
     struct sc_conn *c = arg;
@@ -216,6 +230,8 @@ static void conn_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
         /* the STARTED (or refusal) of a submission aborted before it came */
     } else if (c->stream != SC_IDLE) {
         sc_stream_frame(c, rd);
+    } else if (rd->type == IPC_ERROR && rd->request_id == 0) {
+        conn_refused(c, rd);
     } else {
         snprintf(why, sizeof(why), "%s for request %u, which is not outstanding", ipc_type_name(rd->type),
                  rd->request_id);

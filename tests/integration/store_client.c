@@ -389,6 +389,48 @@ static void update_done(void *arg, const struct sc_status *st)
     (*(int *)arg)++;
 }
 
+struct answer {
+    int calls;
+    uint32_t code;
+};
+
+static void answer_done(void *arg, const struct sc_status *st)
+{
+    struct answer *a = arg;
+
+    a->calls++;
+    a->code = st->code;
+}
+
+static void test_requests(void)
+{
+    struct conn k;
+    struct answer hold = {0}, release = {0}, missing = {0}, bad = {0};
+    char other[IPC_QID_MAX + 1];
+
+    snprintf(other, sizeof(other), "%s", big_qid);
+    other[strlen(other) - 1] = other[strlen(other) - 1] == '0' ? '1' : '0';
+    if (!conn_open(&k, "admin")) {
+        tap(0, "requests: connected");
+        return;
+    }
+    /* Three at once: each answer finds its own callback by request id. */
+    sc_qid_request(k.c, IPC_HOLD, big_qid, answer_done, &hold);
+    sc_qid_request(k.c, IPC_DELETE, other, answer_done, &missing);
+    sc_qid_request(k.c, IPC_RELEASE, big_qid, answer_done, &release);
+    run_until(&release.calls);
+    run_until(&missing.calls);
+    tap(hold.calls == 1 && hold.code == 0 && release.calls == 1 && release.code == 0,
+        "requests: hold and release are answered OK");
+    tap(missing.calls == 1 && missing.code == IPC_ERR_NOTFOUND, "requests: a missing message is the store's NOTFOUND");
+    tap(sc_idle(k.c), "requests: nothing is outstanding after the answers");
+    /* A request the store refuses outright: it closes the connection, and says why. */
+    sc_qid_request(k.c, IPC_DELETE, "not a qid", answer_done, &bad);
+    run_until(&k.closed);
+    tap(bad.calls == 1 && k.closed == 1 && strstr(k.why, "bad queue id"),
+        "requests: the store's refusal of the connection reaches the request and the owner");
+}
+
 static void test_store_gone(pid_t store_pid)
 {
     struct conn ks, kr, ku;
@@ -464,6 +506,7 @@ int main(int argc, char **argv)
     test_read_pause();
     test_commit_refused();
     test_abort();
+    test_requests();
     test_store_gone(store_pid);
     uv_run(loop, UV_RUN_DEFAULT); /* the closes */
     tap(uv_loop_close(loop) == 0, "every handle is closed at the end");
