@@ -12,6 +12,7 @@
 #include "ipc.h"
 #include "ipc_uv.h"
 #include "po_format.h"
+#include "store_client.h"
 
 #define GATEWAY_PROGRAM "spoolgate-gateway"
 #define GW_WHY_MAX 1400 /* share root + operation + path + error */
@@ -24,7 +25,7 @@ struct gateway {
     struct sg_config *cfg;
     struct daemon_opts opts;
     char hostname[256];
-    char store_socket[108];
+    struct store_client sc;         /* where the store is */
     char socket_path[108];
     struct ipc_server *server;  /* the socket and its connections (gateway_server.c) */
     /* the directory (GLB/), reloaded when it changes */

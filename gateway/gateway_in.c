@@ -38,7 +38,7 @@ struct in_job {
     struct gw_conn *c;
     uint32_t request_id;
     struct ipc_gw_deliver q;
-    struct ipc_uv *store;
+    struct sc_conn *store;
     enum job_state state;
     struct ipc_envelope env;
     struct in_rcpt *rc;
@@ -120,8 +120,8 @@ static void job_finish(struct in_job *j)
 {
     struct gateway *g = j->g;
 
-    if (j->store)
-        ipc_uv_close(j->store);
+    sc_close(j->store);
+    j->store = NULL;
     if (gw_conn_alive(j->c)) {
         struct ipc_end end = {.count = j->nrc};
 
@@ -245,10 +245,8 @@ static void job_fail(struct in_job *j, uint32_t state, const char *status, const
         snprintf(j->fail_status, sizeof(j->fail_status), "%s", status);
         snprintf(j->fail_why, sizeof(j->fail_why), "%s", why);
     }
-    if (j->store) {
-        ipc_uv_close(j->store);
-        j->store = NULL;
-    }
+    sc_close(j->store);
+    j->store = NULL;
     job_settle(j);
 }
 
@@ -324,7 +322,7 @@ static void job_kick(struct in_job *j)
         j->busy = 1;
         if (j->paused && j->store) {
             j->paused = 0;
-            ipc_uv_pause(j->store, 0);
+            sc_read_pause(j->store, 0);
         }
         step_start(j, step); /* may end the job: nothing after it */
     } else if (j->body_end) {
@@ -405,27 +403,26 @@ static int job_check_rcpts(struct in_job *j)
     return pending > 0;
 }
 
-/* Envelope and recipients read: nothing to write, finish an earlier attempt, or read the body. */
-static void job_envelope_read(struct in_job *j, struct ipc_uv *u)
-{
-    struct ipc_qid_msg q;
+static const struct sc_read_ops body_ops;
 
+/* Envelope and recipients read: nothing to write, finish an earlier attempt, or read the body. */
+static void job_envelope_read(struct in_job *j)
+{
     if (!job_check_rcpts(j)) {
         job_finish(j);
         return;
     }
     snprintf(j->key, sizeof(j->key), "%s/%s", j->q.qid, j->q.indexes);
     if (gw_journal_find(j->g->journal, j->key, &j->earlier)) {
-        ipc_uv_close(u);
+        sc_close(j->store);
         j->store = NULL;
         j->state = J_RESUME;
         step_start(j, STEP_RESUME);
         return;
     }
-    snprintf(q.qid, sizeof(q.qid), "%s", j->q.qid);
     j->state = J_HEADERS;
-    ipc_encode_qid_msg(ipc_uv_out(u), IPC_READ_BODY, ipc_uv_request_id(u), &q);
-    ipc_uv_flush(u);
+    if (sc_read_body(j->store, j->q.qid, &body_ops, j) < 0)
+        job_fail(j, RCPT_DEFERRED, "4.3.0", "cannot read the message from the store");
 }
 
 /* 1 once pend holds the whole header section (or as much of it as is looked at). */
@@ -442,20 +439,20 @@ static int headers_complete(const struct in_job *j)
     return 0;
 }
 
-/* A piece of the body, or its end. */
-static void job_body(struct in_job *j, struct ipc_uv *u, const struct ipc_chunk *ch)
+/* A piece of the body, or its end (data NULL). */
+static void job_body(struct in_job *j, const uint8_t *data, size_t len)
 {
     struct po_err err = {""};
 
-    if (ch) {
-        if (sg_buf_append(&j->pend, ch->data, ch->len) < 0) {
+    if (data) {
+        if (sg_buf_append(&j->pend, data, len) < 0) {
             job_fail(j, RCPT_DEFERRED, "4.3.0", "out of memory in the gateway");
             return;
         }
-        j->body_seen += ch->len;
+        j->body_seen += len;
     } else {
         j->body_end = 1;
-        ipc_uv_close(u);
+        sc_close(j->store);
         j->store = NULL;
     }
     if (j->state == J_HEADERS && headers_complete(j)) {
@@ -471,74 +468,84 @@ static void job_body(struct in_job *j, struct ipc_uv *u, const struct ipc_chunk 
     }
     if (j->store && !j->paused && j->pend.len >= IN_PEND_MAX) {
         j->paused = 1; /* the share is slower than the store: wait for the worker */
-        ipc_uv_pause(j->store, 1);
+        sc_read_pause(j->store, 1);
     }
     job_kick(j);
 }
 
-/* ---- reading the message from the store ------------------------------------------------ */
+/* ---- reading the message from the store (common/store_client.h) ------------------------ */
 
-static void store_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
+static void read_envelope(void *arg, const struct ipc_envelope *e)
 {
     struct in_job *j = arg;
-    struct ipc_rcpt r;
-    struct ipc_chunk ch;
 
-    if (j->state == J_ENVELOPE) {
-        if (rd->type == IPC_ENVELOPE && ipc_decode_envelope(rd, &j->env) == 0 && !j->rc) {
-            j->rc = calloc(j->env.nrcpt ? j->env.nrcpt : 1, sizeof(*j->rc));
-            if (!j->rc)
-                goto bad;
-            return;
-        }
-        if (rd->type == IPC_RCPT && ipc_decode_rcpt(rd, &r) == 0 && j->rc && j->nrc < j->env.nrcpt) {
-            if (index_wanted(j->q.indexes, r.index)) {
-                j->rc[j->nrc].index = r.index;
-                snprintf(j->rc[j->nrc].addr, sizeof(j->rc[0].addr), "%s", r.addr);
-                j->nrc++;
-            }
-            return;
-        }
-        if (rd->type == IPC_END && j->rc) {
-            job_envelope_read(j, u);
-            return;
-        }
-        goto bad;
-    }
-    if (rd->type == IPC_CHUNK && ipc_decode_chunk(rd, &ch) == 0) {
-        job_body(j, u, &ch);
-        return;
-    }
-    if (rd->type == IPC_END) {
-        job_body(j, u, NULL);
-        return;
-    }
-bad:
-    job_fail(j, RCPT_DEFERRED, "4.3.0", "cannot read the message from the store");
+    j->env = *e;
+    if (!(j->rc = calloc(j->env.nrcpt ? j->env.nrcpt : 1, sizeof(*j->rc))))
+        job_fail(j, RCPT_DEFERRED, "4.3.0", "cannot read the message from the store");
 }
 
-static void store_ready(struct ipc_uv *u, void *arg)
+/* The client passes at most the envelope's count of recipients. */
+static void read_rcpt(void *arg, const struct ipc_rcpt *r)
 {
     struct in_job *j = arg;
-    struct ipc_qid_msg q;
 
-    snprintf(q.qid, sizeof(q.qid), "%s", j->q.qid);
-    ipc_encode_qid_msg(ipc_uv_out(u), IPC_READ_ENVELOPE, ipc_uv_request_id(u), &q);
-    ipc_uv_flush(u);
+    if (!index_wanted(j->q.indexes, r->index))
+        return;
+    j->rc[j->nrc].index = r->index;
+    snprintf(j->rc[j->nrc].addr, sizeof(j->rc[0].addr), "%s", r->addr);
+    j->nrc++;
 }
 
-static void store_closed(struct ipc_uv *u, const char *why, void *arg)
+static void read_envelope_end(void *arg)
 {
-    struct in_job *j = arg;
+    job_envelope_read(arg);
+}
+
+static void read_chunk(void *arg, const uint8_t *data, size_t len)
+{
+    job_body(arg, data, len);
+}
+
+static void read_body_end(void *arg)
+{
+    job_body(arg, NULL, 0);
+}
+
+static void read_failed(void *arg, const struct sc_status *st)
+{
     char text[IPC_REPLY_MAX + 1];
 
-    (void)u;
-    j->store = NULL;
-    snprintf(text, sizeof(text), "mail store unavailable: %s", why);
-    job_fail(j, RCPT_DEFERRED, "4.3.0", text);
+    if (!st->lost) {
+        job_fail(arg, RCPT_DEFERRED, "4.3.0", "cannot read the message from the store");
+        return;
+    }
+    snprintf(text, sizeof(text), "mail store unavailable: %s", st->text);
+    job_fail(arg, RCPT_DEFERRED, "4.3.0", text);
 }
 
-static const struct ipc_uv_ops store_ops = {.ready = store_ready, .frame = store_frame, .closed = store_closed};
+static const struct sc_read_ops envelope_ops = {
+    .envelope = read_envelope, .rcpt = read_rcpt, .end = read_envelope_end, .failed = read_failed,
+};
+static const struct sc_read_ops body_ops = {.chunk = read_chunk, .end = read_body_end, .failed = read_failed};
+
+static void store_ready(struct sc_conn *u, void *arg)
+{
+    struct in_job *j = arg;
+
+    if (sc_read_envelope(u, j->q.qid, &envelope_ops, j) < 0)
+        job_fail(j, RCPT_DEFERRED, "4.3.0", "cannot read the message from the store");
+}
+
+static void store_closed(struct sc_conn *u, const char *why, void *arg)
+{
+    struct in_job *j = arg;
+    struct sc_status st = {.lost = 1, .code = IPC_ERR_TEMP, .text = why};
+
+    j->store = NULL;
+    read_failed(j, &st);
+}
+
+static const struct sc_conn_ops store_ops = {.ready = store_ready, .closed = store_closed};
 
 static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)
 {
@@ -553,7 +560,7 @@ static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, 
     j->q = *q;
     gw_conn_ref(c);
     j->state = J_ENVELOPE;
-    j->store = ipc_uv_connect(g->loop, g->store_socket, GATEWAY_PROGRAM, "gateway", "read", &store_ops, j);
+    j->store = sc_connect(&g->sc, "read", &store_ops, j);
     if (!j->store)
         job_fail(j, RCPT_DEFERRED, "4.3.0", "out of memory");
 }

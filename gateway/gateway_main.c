@@ -71,7 +71,7 @@ static void gateway_settings(struct gateway *g)
     if (!c->gateway.domain[0])
         log_fatal("gateway.domain is not set: the gateway needs the postoffice's mail domain");
     daemon_hostname(c, g->hostname, sizeof(g->hostname));
-    if (config_socket_path(c, "store", g->store_socket, sizeof(g->store_socket)) < 0 ||
+    if (sc_init(&g->sc, g->loop, c, GATEWAY_PROGRAM, "gateway") < 0 ||
         config_socket_path(c, "gateway", g->socket_path, sizeof(g->socket_path)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
     mkdir(config_socket_dir(c), 0750);

@@ -26,7 +26,7 @@ struct out_cycle {
     struct out_item *items;
     size_t nitems;
     size_t next;                    /* submission in progress */
-    struct ipc_uv *store;
+    struct sc_conn *store;
     int submitting;
     char why[GW_WHY_MAX];                  /* the share failed */
     char (*bad)[600];               /* "NAME: reason" of files moved to OUT/BAD/ */
@@ -180,8 +180,7 @@ static void out_cleanup_done(uv_work_t *req, int status)
 
 static void out_finish(struct out_cycle *c)
 {
-    if (c->store)
-        ipc_uv_close(c->store);
+    sc_close(c->store);
     c->store = NULL;
     if (uv_queue_work(c->g->loop, &c->req, out_cleanup_run, out_cleanup_done) < 0) {
         c->g->polling = 0;
@@ -191,85 +190,86 @@ static void out_finish(struct out_cycle *c)
 
 /* ---- submitting to the store, one file after the other ----------------------------------- */
 
+static const struct sc_submit_ops out_submit_ops;
+
 static void out_submit_next(struct out_cycle *c)
 {
-    struct sg_buf *b;
     struct out_item *it;
-    struct ipc_submit_commit cm;
 
     if (c->next >= c->nitems) {
         out_finish(c);
         return;
     }
     it = &c->items[c->next];
-    b = ipc_uv_out(c->store);
-    ipc_encode_submit_begin(b, ipc_uv_request_id(c->store), &it->begin);
+    if (sc_submit_begin(c->store, &it->begin, &out_submit_ops, c) < 0) {
+        log_error("OUT/%s.P1: cannot begin the submission (tried again at the next poll)", it->name);
+        out_finish(c);
+        return;
+    }
+    /* A failure on the way ends the submission through out_submitted. */
     for (size_t i = 0; i < it->nrcpt; i++) {
         struct ipc_submit_rcpt r = {0};
 
         snprintf(r.addr, sizeof(r.addr), "%s", it->rcpts[i]);
-        ipc_encode_submit_rcpt(b, 0, &r);
+        if (sc_submit_rcpt(c->store, &r) < 0)
+            return;
     }
-    for (size_t off = 0; off < it->body_len; off += IPC_CHUNK_MAX / 2) {
-        struct ipc_chunk ch = {.data = it->file + it->body_off + off,
-                               .len = it->body_len - off < IPC_CHUNK_MAX / 2 ? it->body_len - off
-                                                                           : IPC_CHUNK_MAX / 2};
-        ipc_encode_submit_chunk(b, 0, &ch);
-    }
-    cm.size = it->body_len;
-    ipc_encode_submit_commit(b, ipc_uv_request_id(c->store), &cm);
-    ipc_uv_flush(c->store);
+    if (sc_submit_chunk(c->store, it->file + it->body_off, it->body_len) == 0)
+        sc_submit_commit(c->store);
 }
 
-static void store_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
+static void store_lost(struct out_cycle *c, const char *why)
 {
-    struct out_cycle *c = arg;
-    struct ipc_submitted done;
-    struct ipc_error e;
-    struct out_item *it = &c->items[c->next];
-
-    if (rd->type == IPC_SUBMIT_STARTED)
-        return;
-    if (rd->type == IPC_SUBMITTED && ipc_decode_submitted(rd, &done) == 0) {
-        it->committed = 1;
-        log_info("%s: from the postoffice OUT/%s.P1, from=<%s> nrcpt=%zu%s", done.qid, it->name,
-                 it->begin.sender, it->nrcpt, done.duplicate ? " (picked up before: no second copy)" : "");
-        c->next++;
-        out_submit_next(c);
-        return;
-    }
-    if (rd->type != IPC_ERROR || ipc_decode_error(rd, &e) < 0) {
-        e.code = IPC_ERR_PROTO;
-        snprintf(e.text, sizeof(e.text), "unexpected answer");
-    }
-    if (e.code == IPC_ERR_PERM) {
-        /* Never acceptable (too big, bad address): set aside with the store's reason. */
-        snprintf(it->refused, sizeof(it->refused), "refused by the mail store: %.250s", e.text);
-        log_warn("OUT/%s.P1: %s; moved to OUT/BAD/", it->name, it->refused);
-    } else {
-        log_error("OUT/%s.P1: the store could not take it now: %s (tried again at the next poll)", it->name,
-                  e.text);
-    }
-    ipc_uv_close(u);
-    c->store = NULL;
-    out_finish(c);
-}
-
-static void store_ready(struct ipc_uv *u, void *arg)
-{
-    out_submit_next(arg);
-}
-
-static void store_closed(struct ipc_uv *u, const char *why, void *arg)
-{
-    struct out_cycle *c = arg;
-
+    sc_close(c->store);
     c->store = NULL;
     log_warn("OUT/: mail store unavailable (%s); claimed files are submitted at the next poll", why);
     out_finish(c);
 }
 
-static const struct ipc_uv_ops store_ops = {.ready = store_ready, .frame = store_frame, .closed = store_closed};
+static void out_submitted(void *arg, const struct sc_status *st, const struct ipc_submitted *done)
+{
+    struct out_cycle *c = arg;
+    struct out_item *it = &c->items[c->next];
+
+    if (done) {
+        it->committed = 1;
+        log_info("%s: from the postoffice OUT/%s.P1, from=<%s> nrcpt=%zu%s", done->qid, it->name,
+                 it->begin.sender, it->nrcpt, done->duplicate ? " (picked up before: no second copy)" : "");
+        c->next++;
+        out_submit_next(c);
+        return;
+    }
+    if (st->lost) {
+        store_lost(c, st->text);
+        return;
+    }
+    if (st->code == IPC_ERR_PERM) {
+        /* Never acceptable (too big, bad address): set aside with the store's reason. */
+        snprintf(it->refused, sizeof(it->refused), "refused by the mail store: %.250s", st->text);
+        log_warn("OUT/%s.P1: %s; moved to OUT/BAD/", it->name, it->refused);
+    } else {
+        log_error("OUT/%s.P1: the store could not take it now: %s (tried again at the next poll)", it->name,
+                  st->text);
+    }
+    out_finish(c);
+}
+
+static const struct sc_submit_ops out_submit_ops = {.done = out_submitted};
+
+static void store_ready(struct sc_conn *u, void *arg)
+{
+    out_submit_next(arg);
+}
+
+static void store_closed(struct sc_conn *u, const char *why, void *arg)
+{
+    struct out_cycle *c = arg;
+
+    c->store = NULL;
+    store_lost(c, why);
+}
+
+static const struct sc_conn_ops store_ops = {.ready = store_ready, .closed = store_closed};
 
 static void out_scan_done(uv_work_t *req, int status)
 {
@@ -284,7 +284,7 @@ static void out_scan_done(uv_work_t *req, int status)
         out_finish(c);
         return;
     }
-    c->store = ipc_uv_connect(g->loop, g->store_socket, GATEWAY_PROGRAM, "gateway", "submit", &store_ops, c);
+    c->store = sc_connect(&g->sc, "submit", &store_ops, c);
     if (!c->store)
         out_finish(c);
 }

@@ -10,6 +10,7 @@
 #include "ipc.h"
 #include "ipc_link.h"
 #include "ipc_uv.h"
+#include "store_client.h"
 #include "tls_bio.h"
 #include "transport_map.h"
 
@@ -87,14 +88,14 @@ struct router {
     struct sg_config *cfg;
     struct daemon_opts opts;
     char hostname[256];
-    char store_socket[108];
+    struct store_client sc;         /* where the store is */
+    char store_socket[108];         /* the same, for router_smtp.c's body reader until it uses sc */
     char gateway_socket[108];
     struct transport_map tmap;
     tls_ctx_t *tls_client;
     /* store links */
-    struct ipc_uv *work;            /* requests and their answers, in order */
-    struct store_req *req_head, *req_tail;
-    struct ipc_uv *events;          /* commit and requeue notifications */
+    struct sc_conn *work;           /* requests and their answers */
+    struct sc_conn *events;         /* commit and requeue notifications */
     int store_up;
     uint64_t generation;
     char store_why[IPC_REPLY_MAX + 64];

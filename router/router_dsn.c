@@ -27,34 +27,49 @@ struct dsn_job {
     struct dsn_rcpt_copy *rc;
     unsigned n;
     char origin[IPC_ORIGIN_MAX + 1];
-    struct ipc_uv *conn;
-    uint8_t *orig;
-    size_t orig_len, orig_cap, keep;
-    int reading, submitted;
+    struct sc_conn *conn;
+    struct sg_buf orig;             /* the original, as much of it as is returned */
+    size_t keep;
     struct msg *m;                  /* failures: the message waiting for us */
     void (*done)(struct msg *m, int ok);
 };
 
+static const char *dsn_kind(const struct dsn_job *j)
+{
+    return j->action == DSN_ACTION_FAILED ? "failure" : "delay";
+}
+
 static void dsn_job_end(struct dsn_job *j, int ok, const char *why)
 {
     if (!ok)
-        log_error("%s: %s DSN to <%s> not sent: %s", j->env.qid,
-                  j->action == DSN_ACTION_FAILED ? "failure" : "delay", j->env.sender, why);
-    if (j->conn)
-        ipc_uv_close(j->conn);
+        log_error("%s: %s DSN to <%s> not sent: %s", j->env.qid, dsn_kind(j), j->env.sender, why);
+    sc_close(j->conn);
     if (j->done)
         j->done(j->m, ok);
-    free(j->orig);
+    sg_buf_free(&j->orig);
     free(j->rc);
     free(j);
 }
 
-static int dsn_keep_more(struct dsn_job *j)
+/* ---- submitting the DSN ------------------------------------------------------------- */
+
+static void dsn_submitted(void *arg, const struct sc_status *st, const struct ipc_submitted *m)
 {
-    return j->orig_len < j->keep;
+    struct dsn_job *j = arg;
+
+    if (!m) {
+        dsn_job_end(j, 0, st->text);
+        return;
+    }
+    log_info("%s: %s DSN to <%s> queued as %s%s", j->env.qid, dsn_kind(j), j->env.sender, m->qid,
+             m->duplicate ? " (sent before: not again)" : "");
+    dsn_job_end(j, 1, NULL);
 }
 
-static void dsn_submit(struct dsn_job *j)
+static const struct sc_submit_ops dsn_submit_ops = {.done = dsn_submitted};
+
+/* The DSN as one body; 0, or -1 with why. */
+static int dsn_build(struct dsn_job *j, struct sg_buf *out, char *why, size_t whysz)
 {
     struct router *r = j->r;
     struct dsn_msg dm = {.reporting_mta = r->hostname, .sender = j->env.sender, .envid = j->env.envid,
@@ -62,103 +77,85 @@ static void dsn_submit(struct dsn_job *j)
                          .ret = j->env.ret == IPC_RET_FULL ? DSN_RETURN_FULL : DSN_RETURN_HEADERS,
                          .return_limit = (size_t)r->cfg->router.dsn_return_limit};
     struct dsn_rcpt *dr = calloc(j->n, sizeof(*dr));
-    struct sg_buf out = {0};
-    char why[256] = "";
-    struct sg_buf *b = ipc_uv_out(j->conn);
-    struct ipc_submit_begin sb = {.flags = IPC_FLAG_DSN_MSG};
-    struct ipc_submit_rcpt sr = {.notify = IPC_NOTIFY_NEVER};
-    struct ipc_submit_commit cm;
     uint64_t willretry = j->env.arrival_us + (uint64_t)r->cfg->router.max_queue_lifetime * 1000000u;
+    int rc;
 
     if (!dr) {
-        dsn_job_end(j, 0, "out of memory");
-        return;
+        snprintf(why, whysz, "out of memory");
+        return -1;
     }
     for (unsigned i = 0; i < j->n; i++)
         dr[i] = (struct dsn_rcpt){.addr = j->rc[i].addr, .orcpt = j->rc[i].orcpt, .action = j->action,
                                   .status = j->rc[i].status, .remote_mta = j->rc[i].remote,
                                   .diagnostic = j->rc[i].diagnostic, .reason = j->rc[i].reason,
                                   .last_attempt_us = dm.now_us, .will_retry_until_us = willretry};
-    if (dsn_compose(&dm, dr, j->n, j->orig, j->orig_len, &out, why, sizeof(why)) < 0) {
-        free(dr);
-        free(out.data);
+    rc = dsn_compose(&dm, dr, j->n, j->orig.data, j->orig.len, out, why, whysz);
+    free(dr);
+    return rc;
+}
+
+static void dsn_submit(struct dsn_job *j)
+{
+    struct sg_buf out = {0};
+    char why[256] = "";
+    struct ipc_submit_begin sb = {.flags = IPC_FLAG_DSN_MSG};
+    struct ipc_submit_rcpt sr = {.notify = IPC_NOTIFY_NEVER};
+
+    if (dsn_build(j, &out, why, sizeof(why)) < 0) {
+        sg_buf_free(&out);
         dsn_job_end(j, 0, why);
         return;
     }
-    free(dr);
     snprintf(sb.origin, sizeof(sb.origin), "%s", j->origin);
     snprintf(sr.addr, sizeof(sr.addr), "%s", j->env.sender);
-    ipc_encode_submit_begin(b, ipc_uv_request_id(j->conn), &sb);
-    ipc_encode_submit_rcpt(b, 0, &sr);
-    for (size_t off = 0; off < out.len; off += IPC_CHUNK_MAX / 2) {
-        struct ipc_chunk ch = {.data = out.data + off,
-                               .len = out.len - off < IPC_CHUNK_MAX / 2 ? out.len - off : IPC_CHUNK_MAX / 2};
-        ipc_encode_submit_chunk(b, 0, &ch);
+    if (sc_submit_begin(j->conn, &sb, &dsn_submit_ops, j) < 0) {
+        sg_buf_free(&out);
+        dsn_job_end(j, 0, "cannot begin the submission");
+        return;
     }
-    cm.size = out.len;
-    ipc_encode_submit_commit(b, ipc_uv_request_id(j->conn), &cm);
-    free(out.data);
-    j->reading = 0;
-    ipc_uv_flush(j->conn);
+    /* A failure on the way has ended the job through dsn_submitted. */
+    if (sc_submit_rcpt(j->conn, &sr) == 0 && sc_submit_chunk(j->conn, out.data, out.len) == 0)
+        sc_submit_commit(j->conn);
+    sg_buf_free(&out);
 }
 
-static void dsn_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
+/* ---- reading the original ------------------------------------------------------------ */
+
+static void dsn_orig_chunk(void *arg, const uint8_t *data, size_t len)
 {
     struct dsn_job *j = arg;
-    struct ipc_chunk ch;
-    struct ipc_submitted done;
-    struct ipc_error e;
+    size_t take;
 
-    if (j->reading && rd->type == IPC_CHUNK && ipc_decode_chunk(rd, &ch) == 0) {
-        if (dsn_keep_more(j)) {
-            size_t take = ch.len < j->keep - j->orig_len ? ch.len : j->keep - j->orig_len;
-
-            if (j->orig_len + take > j->orig_cap) {
-                size_t cap = j->orig_cap ? j->orig_cap : 16384;
-                uint8_t *p;
-
-                while (cap < j->orig_len + take)
-                    cap *= 2;
-                if (!(p = realloc(j->orig, cap))) {
-                    dsn_job_end(j, 0, "out of memory");
-                    return;
-                }
-                j->orig = p;
-                j->orig_cap = cap;
-            }
-            memcpy(j->orig + j->orig_len, ch.data, take);
-            j->orig_len += take;
-        }
+    if (j->orig.len >= j->keep)
         return;
-    }
-    if (j->reading && rd->type == IPC_END) {
-        dsn_submit(j);
-        return;
-    }
-    if (rd->type == IPC_SUBMIT_STARTED)
-        return;
-    if (rd->type == IPC_SUBMITTED && ipc_decode_submitted(rd, &done) == 0) {
-        log_info("%s: %s DSN to <%s> queued as %s%s", j->env.qid,
-                 j->action == DSN_ACTION_FAILED ? "failure" : "delay", j->env.sender, done.qid,
-                 done.duplicate ? " (sent before: not again)" : "");
-        dsn_job_end(j, 1, NULL);
-        return;
-    }
-    dsn_job_end(j, 0, rd->type == IPC_ERROR && ipc_decode_error(rd, &e) == 0 ? e.text : "unexpected answer");
+    take = len < j->keep - j->orig.len ? len : j->keep - j->orig.len;
+    if (sg_buf_append(&j->orig, data, take) < 0)
+        dsn_job_end(j, 0, "out of memory");
 }
 
-static void dsn_ready(struct ipc_uv *u, void *arg)
+static void dsn_orig_failed(void *arg, const struct sc_status *st)
+{
+    dsn_job_end(arg, 0, st->text);
+}
+
+static void dsn_orig_end(void *arg)
+{
+    dsn_submit(arg);
+}
+
+static const struct sc_read_ops dsn_read_ops = {
+    .chunk = dsn_orig_chunk, .end = dsn_orig_end, .failed = dsn_orig_failed,
+};
+
+static void dsn_ready(struct sc_conn *c, void *arg)
 {
     struct dsn_job *j = arg;
-    struct ipc_qid_msg q;
 
-    snprintf(q.qid, sizeof(q.qid), "%s", j->env.qid);
-    j->reading = 1;
-    ipc_encode_qid_msg(ipc_uv_out(u), IPC_READ_BODY, ipc_uv_request_id(u), &q);
-    ipc_uv_flush(u);
+    if (sc_read_body(c, j->env.qid, &dsn_read_ops, j) < 0)
+        dsn_job_end(j, 0, "cannot read the original");
 }
 
-static void dsn_closed(struct ipc_uv *u, const char *why, void *arg)
+static void dsn_closed(struct sc_conn *c, const char *why, void *arg)
 {
     struct dsn_job *j = arg;
 
@@ -166,7 +163,7 @@ static void dsn_closed(struct ipc_uv *u, const char *why, void *arg)
     dsn_job_end(j, 0, why);
 }
 
-static const struct ipc_uv_ops dsn_ops = {.ready = dsn_ready, .frame = dsn_frame, .closed = dsn_closed};
+static const struct sc_conn_ops dsn_ops = {.ready = dsn_ready, .closed = dsn_closed};
 
 static int notify_wants(uint32_t notify, uint32_t bit)
 {
@@ -205,8 +202,7 @@ static void dsn_job_add(struct dsn_job *j, const struct rcpt_work *w)
 
 static void dsn_job_start(struct dsn_job *j)
 {
-    j->conn = ipc_uv_connect(j->r->loop, j->r->store_socket, ROUTER_PROGRAM, "router", "read,submit",
-                             &dsn_ops, j);
+    j->conn = sc_connect(&j->r->sc, "read,submit", &dsn_ops, j);
     if (!j->conn)
         dsn_job_end(j, 0, "out of memory");
 }

@@ -1,4 +1,4 @@
-/* router_store.c - the router's links to the store: a work connection with requests answered in order, and an events subscription. */
+/* router_store.c - the router's links to the store (common/store_client.h): a work connection whose requests are answered by id, and an events subscription. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,14 +8,6 @@
 #define STORE_RETRY_MS 500
 #define STORE_CAPS "read,update,list,due,events,submit"
 
-struct store_req {
-    uint32_t id;
-    store_answer_fn answer;
-    store_fail_fn fail;
-    void *arg;
-    struct store_req *next;
-};
-
 static void links_connect(struct router *r);
 
 static void links_retry_cb(uv_timer_t *t)
@@ -23,19 +15,41 @@ static void links_retry_cb(uv_timer_t *t)
     links_connect(t->data);
 }
 
-/* ---- the request queue --------------------------------------------------------- */
+/* ---- requests on the work connection --------------------------------------------- */
 
-static void requests_fail_all(struct router *r, const char *why)
+/* The router's callbacks take the router; the client's take one argument. */
+struct store_req {
+    struct router *r;
+    store_encode_fn encode;
+    store_answer_fn answer;
+    store_fail_fn fail;
+    void *arg;
+};
+
+static int req_encode(struct sg_buf *b, uint32_t id, void *arg)
 {
-    while (r->req_head) {
-        struct store_req *q = r->req_head;
+    struct store_req *q = arg;
 
-        r->req_head = q->next;
-        if (q->fail)
-            q->fail(r, why, q->arg);
-        free(q);
-    }
-    r->req_tail = NULL;
+    return q->encode(b, id, q->arg);
+}
+
+static int req_answer(struct ipc_reader *rd, void *arg)
+{
+    struct store_req *q = arg;
+
+    if (!q->answer(q->r, rd, q->arg))
+        return 0;
+    free(q);
+    return 1;
+}
+
+static void req_fail(const char *why, void *arg)
+{
+    struct store_req *q = arg;
+
+    if (q->fail)
+        q->fail(q->r, why, q->arg);
+    free(q);
 }
 
 int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
@@ -43,88 +57,37 @@ int router_store_request(struct router *r, store_encode_fn encode, store_answer_
 {
     struct store_req *q;
 
-    if (!r->store_up || !r->work)
+    if (!r->store_up || !r->work || !(q = calloc(1, sizeof(*q))))
         return -1;
-    q = calloc(1, sizeof(*q));
-    if (!q)
-        return -1;
-    q->id = ipc_uv_request_id(r->work);
-    q->answer = answer;
-    q->fail = fail;
-    q->arg = arg;
-    if (encode(ipc_uv_out(r->work), q->id, arg) < 0) {
+    *q = (struct store_req){.r = r, .encode = encode, .answer = answer, .fail = fail, .arg = arg};
+    if (sc_request(r->work, req_encode, req_answer, req_fail, q) < 0) {
         free(q);
         return -1;
     }
-    if (r->req_tail)
-        r->req_tail->next = q;
-    else
-        r->req_head = q;
-    r->req_tail = q;
-    ipc_uv_flush(r->work); /* a failure comes back through work_closed */
     return 0;
-}
-
-static void work_frame(struct ipc_uv *c, struct ipc_reader *rd, void *arg)
-{
-    struct router *r = arg;
-    struct store_req *q = r->req_head;
-
-    if (!q || rd->request_id != q->id) {
-        log_error("store answered request %u, expected %u: reconnecting", rd->request_id,
-                  q ? q->id : 0);
-        ipc_uv_close(c);
-        r->work = NULL;
-        r->store_up = 0;
-        requests_fail_all(r, "store answered out of order");
-        router_queue_store_lost(r);
-        links_connect(r);
-        return;
-    }
-    if (q->answer(r, rd, q->arg)) {
-        r->req_head = q->next;
-        if (!r->req_head)
-            r->req_tail = NULL;
-        free(q);
-    }
 }
 
 /* ---- updates ----------------------------------------------------------------------- */
 
 struct update_req {
+    struct router *r;
     struct ipc_rcpt_update u;
     void (*done)(struct router *r, int ok, void *arg);
     void *arg;
 };
 
-static int update_encode(struct sg_buf *b, uint32_t id, void *arg)
-{
-    return ipc_encode_rcpt_update(b, id, &((struct update_req *)arg)->u);
-}
-
-static int update_answer(struct router *r, struct ipc_reader *rd, void *arg)
+static void update_done(void *arg, const struct sc_status *st)
 {
     struct update_req *q = arg;
-    struct ipc_error e;
-    int ok = rd->type == IPC_OK;
 
-    if (!ok && ipc_decode_error(rd, &e) == 0)
+    if (st->lost)
+        log_warn("%s: recipient %u not recorded as %s: %s", q->u.qid, q->u.index,
+                 rcpt_state_name(q->u.state), st->text);
+    else if (st->code)
         log_error("%s: recording recipient %u as %s failed: %s", q->u.qid, q->u.index,
-                  rcpt_state_name(q->u.state), e.text);
+                  rcpt_state_name(q->u.state), st->text);
     if (q->done)
-        q->done(r, ok, q->arg);
-    free(q);
-    return 1;
-}
-
-static void update_fail(struct router *r, const char *why, void *arg)
-{
-    struct update_req *q = arg;
-
-    log_warn("%s: recipient %u not recorded as %s: %s", q->u.qid, q->u.index,
-             rcpt_state_name(q->u.state), why);
-    if (q->done)
-        q->done(r, 0, q->arg);
+        q->done(q->r, st->code == 0, q->arg);
     free(q);
 }
 
@@ -138,42 +101,46 @@ void router_store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
             done(r, 0, arg);
         return;
     }
-    q->u = *u;
-    q->done = done;
-    q->arg = arg;
-    if (router_store_request(r, update_encode, update_answer, update_fail, q) < 0)
-        update_fail(r, "store unavailable", q);
+    *q = (struct update_req){.r = r, .u = *u, .done = done, .arg = arg};
+    if (!r->store_up || sc_update_rcpt(r->work, u, update_done, q) < 0) {
+        struct sc_status st = {.lost = 1, .code = IPC_ERR_TEMP, .text = "store unavailable"};
+
+        update_done(q, &st);
+    }
 }
 
 /* ---- the links ------------------------------------------------------------------- */
 
-static void links_close(struct router *r)
+/* Both connections go; what was asked on them fails with why. */
+static void links_close(struct router *r, const char *why)
 {
-    if (r->work)
-        ipc_uv_close(r->work);
-    if (r->events)
-        ipc_uv_close(r->events);
+    struct sc_conn *work = r->work, *events = r->events;
+
     r->work = r->events = NULL;
     r->store_up = 0;
+    sc_fail(work, why);
+    sc_fail(events, why);
 }
 
 static void links_down(struct router *r, const char *why)
 {
     int was_up = r->store_up;
+    char text[sizeof(r->store_why)];
 
-    links_close(r);
-    if (was_up || strcmp(r->store_why, why) != 0)
-        log_error("mail store unavailable (%s): %s; deliveries wait until it is back",
-                  r->store_socket, why);
-    snprintf(r->store_why, sizeof(r->store_why), "%s", why);
-    requests_fail_all(r, why);
+    snprintf(text, sizeof(text), "%s", why); /* why may belong to a connection closed here */
+    r->store_up = 0;
+    if (was_up || strcmp(r->store_why, text) != 0)
+        log_error("mail store unavailable (%s): %s; deliveries wait until it is back", sc_where(&r->sc),
+                  text);
+    snprintf(r->store_why, sizeof(r->store_why), "%s", text);
+    links_close(r, text);
     if (was_up)
         router_queue_store_lost(r);
     if (!r->stopping)
         uv_timer_start(&r->store_retry, links_retry_cb, STORE_RETRY_MS, 0);
 }
 
-static void work_closed(struct ipc_uv *c, const char *why, void *arg)
+static void work_closed(struct sc_conn *c, const char *why, void *arg)
 {
     struct router *r = arg;
 
@@ -181,7 +148,7 @@ static void work_closed(struct ipc_uv *c, const char *why, void *arg)
     links_down(r, why);
 }
 
-static void events_closed(struct ipc_uv *c, const char *why, void *arg)
+static void events_closed(struct sc_conn *c, const char *why, void *arg)
 {
     struct router *r = arg;
 
@@ -189,19 +156,12 @@ static void events_closed(struct ipc_uv *c, const char *why, void *arg)
     links_down(r, why);
 }
 
-static void events_frame(struct ipc_uv *c, struct ipc_reader *rd, void *arg)
+static void events_event(struct sc_conn *c, const struct ipc_event *ev, void *arg)
 {
     struct router *r = arg;
-    struct ipc_event ev;
 
-    if (rd->type == IPC_OK)
-        return; /* the subscription itself */
-    if (ipc_decode_event(rd, &ev) < 0) {
-        log_error("bad event from the store: %s", rd->error);
-        return;
-    }
-    if (ev.kind == IPC_EV_COMMITTED && ev.qid[0])
-        router_queue_message(r, ev.qid);
+    if (ev->kind == IPC_EV_COMMITTED && ev->qid[0])
+        router_queue_message(r, ev->qid);
     else
         router_queue_due_scan(r);
 }
@@ -212,7 +172,7 @@ static void both_ready(struct router *r)
 
     if (!r->work || !r->events || r->store_up)
         return;
-    h = ipc_uv_peer(r->work);
+    h = sc_peer(r->work);
     r->store_up = 1;
     log_notice("mail store ready: %s protocol %u.%u, generation %llu%s", h->program, h->major,
                h->minor, (unsigned long long)h->generation,
@@ -223,36 +183,29 @@ static void both_ready(struct router *r)
     router_queue_start(r);
 }
 
-static void work_ready(struct ipc_uv *c, void *arg)
+static void work_ready(struct sc_conn *c, void *arg)
 {
     both_ready(arg);
 }
 
-static void events_ready(struct ipc_uv *c, void *arg)
+static void events_ready(struct sc_conn *c, void *arg)
 {
-    struct router *r = arg;
-
-    if (ipc_encode_empty(ipc_uv_out(c), IPC_SUBSCRIBE, ipc_uv_request_id(c)) < 0 ||
-        ipc_uv_flush(c) < 0)
+    if (sc_subscribe(c, NULL, NULL) < 0)
         return;
-    both_ready(r);
+    both_ready(arg);
 }
 
-static const struct ipc_uv_ops work_ops = {
-    .ready = work_ready, .frame = work_frame, .closed = work_closed,
-};
-static const struct ipc_uv_ops events_ops = {
-    .ready = events_ready, .frame = events_frame, .closed = events_closed,
+static const struct sc_conn_ops work_ops = {.ready = work_ready, .closed = work_closed};
+static const struct sc_conn_ops events_ops = {
+    .ready = events_ready, .event = events_event, .closed = events_closed,
 };
 
 static void links_connect(struct router *r)
 {
     if (r->stopping || r->work || r->events)
         return;
-    r->work = ipc_uv_connect(r->loop, r->store_socket, ROUTER_PROGRAM, "router", STORE_CAPS,
-                             &work_ops, r);
-    r->events = ipc_uv_connect(r->loop, r->store_socket, ROUTER_PROGRAM, "router", STORE_CAPS,
-                               &events_ops, r);
+    r->work = sc_connect(&r->sc, STORE_CAPS, &work_ops, r);
+    r->events = sc_connect(&r->sc, STORE_CAPS, &events_ops, r);
     if (!r->work || !r->events)
         links_down(r, "out of memory");
 }
@@ -268,6 +221,5 @@ void router_store_links_start(struct router *r)
 void router_store_links_stop(struct router *r)
 {
     uv_close((uv_handle_t *)&r->store_retry, NULL);
-    links_close(r);
-    requests_fail_all(r, "router stopping");
+    links_close(r, "router stopping");
 }

@@ -9,6 +9,7 @@
 #include "ipc.h"
 #include "ipc_link.h"
 #include "ipc_uv.h"
+#include "store_client.h"
 #include "smtp_body.h"
 #include "smtp_cidr.h"
 #include "smtp_cmd.h"
@@ -61,7 +62,7 @@ struct transaction {
     uint64_t bdat_size;           /* octets of the current chunk */
     int bdat_last;                /* the current chunk is the last */
     int bdat_discard;             /* chunk refused: octets are read and dropped (2: no MAIL) */
-    struct ipc_uv *store;         /* the submission connection, from the pool */
+    struct sc_conn *store;        /* the submission connection, from the pool */
     char qid[IPC_QID_MAX + 1];
     struct body_filter filter;
     uint8_t *chunk;               /* body octets not yet sent to the store */
@@ -113,7 +114,7 @@ struct session {
 /* The store as smtpd sees it: a kept-up monitor link, and idle submission connections. */
 struct smtpd_store {
     struct ipc_link *monitor;     /* up: mail can be taken */
-    struct ipc_uv **idle;         /* pooled submission connections */
+    struct sc_conn **idle;        /* pooled submission connections */
     unsigned nidle, idle_cap;
 };
 
@@ -127,7 +128,7 @@ struct smtpd {
     struct sg_config *cfg;
     const char *config_path;
     char hostname[256];
-    char store_socket[108];
+    struct store_client sc;       /* where the store is */
     char gateway_socket[108];
     struct smtp_cidr networks[SMTPD_MAX_NETWORKS];
     int nnetworks;
@@ -171,9 +172,7 @@ void smtpd_data_begin(struct session *s, int bdat);
 /* Feed octets of the body; returns octets consumed. */
 size_t smtpd_data_feed(struct session *s, const uint8_t *in, size_t len);
 void smtpd_data_abandon(struct session *s);
-/* store pool events for a session's submission */
-void smtpd_data_store_started(struct session *s, const char *qid);
-void smtpd_data_store_committed(struct session *s, const struct ipc_submitted *m);
+/* the store pool's events for a session's submission */
 void smtpd_data_store_failed(struct session *s, uint32_t code, const char *why);
 void smtpd_data_store_drained(struct session *s);
 
@@ -183,8 +182,8 @@ void smtpd_store_stop(struct smtpd *d);
 /* Get a ready submission connection for s: now from the pool (returns it)
  * or later through smtpd_data_store_ready() / smtpd_data_store_failed(). */
 void smtpd_store_acquire(struct session *s);
-void smtpd_store_release(struct smtpd *d, struct ipc_uv *c, int clean);
-void smtpd_data_store_ready(struct session *s, struct ipc_uv *c);
+void smtpd_store_release(struct smtpd *d, struct sc_conn *c, int clean);
+void smtpd_data_store_ready(struct session *s, struct sc_conn *c);
 
 /* smtpd_dir.c */
 void smtpd_dir_start(struct smtpd *d);

@@ -24,16 +24,11 @@ static void rfc5322_date(char *buf, size_t bufsz)
 static void data_send_chunk(struct session *s)
 {
     struct transaction *tx = s->tx;
-    struct ipc_chunk c = {.data = tx->chunk, .len = tx->chunk_len};
 
     if (tx->chunk_len == 0)
         return;
-    if (tx->store && !tx->store_failed && !tx->too_big) {
-        if (ipc_encode_submit_chunk(ipc_uv_out(tx->store), 0, &c) < 0 ||
-            ipc_uv_flush(tx->store) < 0) {
-            /* ipc_uv reports the loss through smtpd_data_store_failed(). */
-        }
-    }
+    if (tx->store && !tx->store_failed && !tx->too_big)
+        sc_submit_chunk(tx->store, tx->chunk, tx->chunk_len); /* a loss ends the submission: data_submit_done */
     tx->size += tx->chunk_len;
     tx->chunk_len = 0;
 }
@@ -106,32 +101,40 @@ void smtpd_data_begin(struct session *s, int bdat)
     smtpd_store_acquire(s);
 }
 
-void smtpd_data_store_ready(struct session *s, struct ipc_uv *c)
+static void data_submit_started(void *arg, const char *qid);
+static void data_submit_done(void *arg, const struct sc_status *st, const struct ipc_submitted *m);
+
+static const struct sc_submit_ops data_submit_ops = {.started = data_submit_started, .done = data_submit_done};
+
+void smtpd_data_store_ready(struct session *s, struct sc_conn *c)
 {
     struct transaction *tx = s->tx;
     struct ipc_submit_begin b = {.ret = tx->mail.ret == SMTP_RET_FULL   ? IPC_RET_FULL
                                         : tx->mail.ret == SMTP_RET_HDRS ? IPC_RET_HDRS
                                                                         : IPC_RET_NONE};
-    struct sg_buf *out = ipc_uv_out(c);
 
     tx->store = c;
     snprintf(b.sender, sizeof(b.sender), "%s", tx->mail.sender);
     snprintf(b.envid, sizeof(b.envid), "%s", tx->mail.envid);
     b.flags = (tx->mail.body == SMTP_BODY_8BITMIME ? IPC_FLAG_8BITMIME : 0) |
               (tx->mail.smtputf8 ? IPC_FLAG_SMTPUTF8 : 0);
-    ipc_encode_submit_begin(out, ipc_uv_request_id(c), &b);
-    for (unsigned i = 0; i < tx->nrcpt; i++) {
+    if (sc_submit_begin(c, &b, &data_submit_ops, s) < 0) {
+        smtpd_store_release(s->d, c, 0);
+        smtpd_data_store_failed(s, IPC_ERR_TEMP, "cannot begin the submission");
+        return;
+    }
+    for (unsigned i = 0; i < tx->nrcpt && s->tx == tx && tx->store == c; i++) {
         struct ipc_submit_rcpt r = {.notify = tx->rcpts[i].notify};
 
         snprintf(r.addr, sizeof(r.addr), "%s", tx->rcpts[i].addr);
         snprintf(r.orcpt, sizeof(r.orcpt), "%s", tx->rcpts[i].orcpt);
-        ipc_encode_submit_rcpt(out, 0, &r);
+        sc_submit_rcpt(c, &r);
     }
-    ipc_uv_flush(c);
 }
 
-void smtpd_data_store_started(struct session *s, const char *qid)
+static void data_submit_started(void *arg, const char *qid)
 {
+    struct session *s = arg;
     struct transaction *tx = s->tx;
 
     if (s->state != SS_DATA_OPEN)
@@ -225,7 +228,6 @@ static void data_end(struct session *s)
     struct transaction *tx = s->tx;
     const char *text;
     int code;
-    struct ipc_submit_commit commit;
 
     if (tx->filter.in_headers && !tx->too_big)
         data_add_submission_headers(s);
@@ -242,18 +244,24 @@ static void data_end(struct session *s)
             smtpd_session_reply(s, code, "%s", text);
         return;
     }
-    commit.size = tx->size;
     smtpd_session_enter(s, SS_COMMIT);
-    if (ipc_encode_submit_commit(ipc_uv_out(tx->store), ipc_uv_request_id(tx->store), &commit) < 0 ||
-        ipc_uv_flush(tx->store) < 0)
-        return; /* the loss comes back as smtpd_data_store_failed() */
+    if (sc_submit_commit(tx->store) < 0)
+        return; /* the loss comes back through data_submit_done() */
     smtpd_session_set_timer(s, s->d->cfg->smtpd.dot_timeout / 2);
 }
 
-void smtpd_data_store_committed(struct session *s, const struct ipc_submitted *m)
+static void data_submit_done(void *arg, const struct sc_status *st, const struct ipc_submitted *m)
 {
+    struct session *s = arg;
     struct transaction *tx = s->tx;
 
+    if (!m) {
+        /* Refused or lost: the connection is not used again. */
+        if (tx && tx->store)
+            smtpd_store_release(s->d, tx->store, 0);
+        smtpd_data_store_failed(s, st->code, st->text);
+        return;
+    }
     if (s->state != SS_COMMIT)
         return;
     log_info("%s: from=<%s> size=%llu nrcpt=%u client=[%s]%s%s", m->qid, tx->mail.sender,

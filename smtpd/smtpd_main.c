@@ -128,7 +128,7 @@ static void smtpd_settings(struct smtpd *d)
                                         why, sizeof(why));
     if (d->nnetworks < 0)
         log_fatal("smtpd.mynetworks: %s", why);
-    if (config_socket_path(c, "store", d->store_socket, sizeof(d->store_socket)) < 0 ||
+    if (sc_init(&d->sc, d->loop, c, SMTPD_PROGRAM, "smtpd") < 0 ||
         config_socket_path(c, "gateway", d->gateway_socket, sizeof(d->gateway_socket)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
     if (smtpd_tls_init(d, why, sizeof(why)) < 0)

@@ -284,7 +284,7 @@ static int session_waiting(const struct session *s)
         return 1;
     case SS_DATA:
     case SS_BDAT:
-        return s->tx && s->tx->store && ipc_uv_pending(s->tx->store) > SMTPD_STORE_BACKLOG;
+        return s->tx && s->tx->store && sc_pending(s->tx->store) > SMTPD_STORE_BACKLOG;
     default:
         return 0;
     }

@@ -1,4 +1,4 @@
-/* smtpd_store.c - smtpd's side of the store: a monitor connection that says whether mail can be taken, and a pool of submission connections. */
+/* smtpd_store.c - smtpd's side of the store: a monitor link that says whether mail can be taken, and a pool of submission connections (common/store_client.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +17,7 @@ static const struct ipc_link_ops monitor_ops = {0};
 
 void smtpd_store_start(struct smtpd *d)
 {
-    d->store.monitor = ipc_link_start(d->loop, "mail store", d->store_socket, SMTPD_PROGRAM, "smtpd",
-                                      STORE_CAPS, STORE_RETRY_MS, &monitor_ops, d);
+    d->store.monitor = sc_link_start(&d->sc, STORE_CAPS, STORE_RETRY_MS, &monitor_ops, d);
     if (!d->store.monitor)
         log_fatal("out of memory");
 }
@@ -28,7 +27,7 @@ void smtpd_store_stop(struct smtpd *d)
     ipc_link_stop(d->store.monitor);
     d->store.monitor = NULL;
     for (unsigned i = 0; i < d->store.nidle; i++)
-        ipc_uv_close(d->store.idle[i]);
+        sc_close(d->store.idle[i]);
     d->store.nidle = 0;
     free(d->store.idle);
     d->store.idle = NULL;
@@ -36,8 +35,8 @@ void smtpd_store_stop(struct smtpd *d)
 
 /* ---- submission connections ------------------------------------------------------------ */
 
-/* A pooled connection's owner is a session, or NULL while it idles. */
-static void pool_remove_idle(struct smtpd *d, struct ipc_uv *c)
+/* A pooled connection's owner is a session, or the pool while it idles. */
+static void pool_remove_idle(struct smtpd *d, struct sc_conn *c)
 {
     for (unsigned i = 0; i < d->store.nidle; i++) {
         if (d->store.idle[i] == c) {
@@ -47,121 +46,71 @@ static void pool_remove_idle(struct smtpd *d, struct ipc_uv *c)
     }
 }
 
-static void pool_ready(struct ipc_uv *c, void *arg)
+static void pool_ready(struct sc_conn *c, void *arg)
+{
+    smtpd_data_store_ready(arg, c);
+}
+
+static void pool_drained(struct sc_conn *c, void *arg)
+{
+    smtpd_data_store_drained(arg);
+}
+
+/* Lost before or between submissions (a submission under way hears it through its own end). */
+static void pool_closed(struct sc_conn *c, const char *why, void *arg)
 {
     struct session *s = arg;
 
-    smtpd_data_store_ready(s, c);
-}
-
-static void pool_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
-{
-    struct session *s = arg;
-    struct ipc_qid_msg started;
-    struct ipc_submitted done;
-    struct ipc_error e;
-
-    if (!s) {
-        ipc_uv_close(c); /* nothing is expected on an idle connection */
-        return;
-    }
-    switch (r->type) {
-    case IPC_SUBMIT_STARTED:
-        if (ipc_decode_qid_msg(r, &started) == 0) {
-            smtpd_data_store_started(s, started.qid);
-            return;
-        }
-        break;
-    case IPC_SUBMITTED:
-        if (ipc_decode_submitted(r, &done) == 0) {
-            smtpd_data_store_committed(s, &done);
-            return;
-        }
-        break;
-    case IPC_ERROR:
-        if (ipc_decode_error(r, &e) == 0) {
-            ipc_uv_close(c);
-            smtpd_data_store_failed(s, e.code, e.text);
-            return;
-        }
-        break;
-    default:
-        r->error = "unexpected reply";
-        break;
-    }
-    ipc_uv_close(c);
-    smtpd_data_store_failed(s, IPC_ERR_PROTO, r->error ? r->error : "bad reply");
-}
-
-static void pool_drained(struct ipc_uv *c, void *arg)
-{
-    if (arg)
-        smtpd_data_store_drained(arg);
-}
-
-static void pool_closed(struct ipc_uv *c, const char *why, void *arg)
-{
-    struct session *s = arg;
-
-    if (s)
+    if (s->tx && s->tx->store == c)
         smtpd_data_store_failed(s, IPC_ERR_TEMP, why);
 }
 
-static const struct ipc_uv_ops pool_ops = {
-    .ready = pool_ready, .frame = pool_frame, .drained = pool_drained, .closed = pool_closed,
-};
+static const struct sc_conn_ops pool_ops = {.ready = pool_ready, .drained = pool_drained, .closed = pool_closed};
 
-/* Idle connections that died are noticed when their close callback runs:
- * their arg is the pool marker, handled by idle_closed. */
-static void idle_closed(struct ipc_uv *c, const char *why, void *arg)
+/* Idle connections that die, or hear anything, leave the pool. */
+static void idle_closed(struct sc_conn *c, const char *why, void *arg)
 {
     pool_remove_idle(arg, c);
 }
 
-static void idle_frame(struct ipc_uv *c, struct ipc_reader *r, void *arg)
-{
-    pool_remove_idle(arg, c);
-    ipc_uv_close(c);
-}
-
-static const struct ipc_uv_ops idle_ops = {.frame = idle_frame, .closed = idle_closed};
+static const struct sc_conn_ops idle_ops = {.closed = idle_closed};
 
 void smtpd_store_acquire(struct session *s)
 {
     struct smtpd *d = s->d;
-    struct ipc_uv *c;
+    struct sc_conn *c;
 
     if (d->store.nidle > 0) {
         c = d->store.idle[--d->store.nidle];
-        ipc_uv_set_ops(c, &pool_ops, s);
+        sc_set_ops(c, &pool_ops, s);
         s->tx->store = c;
         smtpd_data_store_ready(s, c);
         return;
     }
-    c = ipc_uv_connect(d->loop, d->store_socket, SMTPD_PROGRAM, "smtpd", STORE_CAPS, &pool_ops, s);
+    c = sc_connect(&d->sc, STORE_CAPS, &pool_ops, s);
     s->tx->store = c;
     if (!c)
         smtpd_data_store_failed(s, IPC_ERR_TEMP, "out of memory");
 }
 
-void smtpd_store_release(struct smtpd *d, struct ipc_uv *c, int clean)
+void smtpd_store_release(struct smtpd *d, struct sc_conn *c, int clean)
 {
-    if (clean && !d->stopping && d->store.nidle < STORE_IDLE_MAX) {
+    if (clean && sc_idle(c) && !d->stopping && d->store.nidle < STORE_IDLE_MAX) {
         if (d->store.nidle == d->store.idle_cap) {
             unsigned cap = d->store.idle_cap ? d->store.idle_cap * 2 : 4;
-            struct ipc_uv **p = realloc(d->store.idle, cap * sizeof(*p));
+            struct sc_conn **p = realloc(d->store.idle, cap * sizeof(*p));
 
             if (!p) {
-                ipc_uv_close(c);
+                sc_close(c);
                 return;
             }
             d->store.idle = p;
             d->store.idle_cap = cap;
         }
-        ipc_uv_set_ops(c, &idle_ops, d);
+        sc_set_ops(c, &idle_ops, d);
         d->store.idle[d->store.nidle++] = c;
         return;
     }
     /* Closing mid-submission makes the store forget it. */
-    ipc_uv_close(c);
+    sc_close(c);
 }

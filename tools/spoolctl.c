@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "ipc_client.h"
+#include "store_client.h"
 
 #define RECV_TIMEOUT_MS 120000
 
@@ -285,7 +285,7 @@ static const char *socket_from_config(const char *path, char *buf, size_t bufsz)
         fprintf(stderr, "spoolctl: config refused:\n%s", err);
         exit(1);
     }
-    if (config_socket_path(cfg, "store", buf, bufsz) < 0) {
+    if (sc_socket_path(cfg, buf, bufsz) < 0) {
         fprintf(stderr, "spoolctl: socket path too long\n");
         exit(1);
     }

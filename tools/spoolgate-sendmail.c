@@ -7,15 +7,15 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "ipc_client.h"
+#include "store_client.h"
 
 #define CHUNK 65536
 
 struct injector {
     struct ipc_client c;
+    struct sc_sync_submit sub;
     uint8_t buf[CHUNK];
     size_t len;
-    uint64_t total;
 };
 
 static void usage(void)
@@ -32,16 +32,13 @@ static void die(int code, const char *what, const char *why)
     exit(code);
 }
 
-/* Queue one chunk frame when the buffer is full (or at the end). */
+/* Hand the buffer to the submission when it is full (or at the end). */
 static void flush_chunk(struct injector *in)
 {
-    struct ipc_chunk ch = {in->buf, in->len};
-
     if (in->len == 0)
         return;
-    if (ipc_encode_submit_chunk(&in->c.out, 0, &ch) < 0 || ipc_client_send(&in->c) < 0)
+    if (sc_sync_chunk(&in->sub, in->buf, in->len) < 0)
         die(EX_TEMPFAIL, "sending the message", in->c.error);
-    in->total += in->len;
     in->len = 0;
 }
 
@@ -85,7 +82,7 @@ static const char *store_socket(const char *config, char *buf, size_t bufsz)
 
     if (!cfg)
         die(EX_CONFIG, "config refused", err);
-    if (config_socket_path(cfg, "store", buf, bufsz) < 0)
+    if (sc_socket_path(cfg, buf, bufsz) < 0)
         die(EX_CONFIG, "config", "socket path too long");
     config_free(cfg);
     return buf;
@@ -94,35 +91,32 @@ static const char *store_socket(const char *config, char *buf, size_t bufsz)
 static void begin(struct injector *in, const char *sender, char **rcpts, int nrcpt)
 {
     struct ipc_submit_begin b = {0};
+    struct ipc_submit_rcpt *r = calloc((size_t)nrcpt, sizeof(*r));
 
+    if (!r)
+        die(EX_TEMPFAIL, "recipients", "out of memory");
     if (strlen(sender) > IPC_ADDR_MAX)
         die(EX_DATAERR, sender, "sender address too long");
     snprintf(b.sender, sizeof(b.sender), "%s", sender);
-    ipc_encode_submit_begin(&in->c.out, ipc_client_request_id(&in->c), &b);
     for (int i = 0; i < nrcpt; i++) {
-        struct ipc_submit_rcpt r = {0};
         if (!rcpts[i][0] || strlen(rcpts[i]) > IPC_ADDR_MAX)
             die(EX_DATAERR, rcpts[i], "bad recipient address");
-        snprintf(r.addr, sizeof(r.addr), "%s", rcpts[i]);
-        ipc_encode_submit_rcpt(&in->c.out, 0, &r);
+        snprintf(r[i].addr, sizeof(r[i].addr), "%s", rcpts[i]);
     }
+    if (sc_sync_begin(&in->sub, &in->c, &b, r, (size_t)nrcpt) < 0)
+        die(EX_TEMPFAIL, "store", in->c.error);
+    free(r);
 }
 
 static void commit(struct injector *in)
 {
-    struct ipc_submit_commit cm = {.size = in->total};
     struct ipc_submitted done;
-    struct ipc_reader r;
+    int rc = sc_sync_commit(&in->sub, &done, 120000);
 
-    ipc_encode_submit_commit(&in->c.out, ipc_client_request_id(&in->c), &cm);
-    if (ipc_client_send(&in->c) < 0 || ipc_client_recv(&in->c, &r, 120000) < 0)
+    if (rc < 0)
         die(EX_TEMPFAIL, "store", in->c.error);
-    if (r.type == IPC_SUBMIT_STARTED && ipc_client_recv(&in->c, &r, 120000) < 0)
-        die(EX_TEMPFAIL, "store", in->c.error);
-    if (ipc_client_take_error(&in->c, &r))
+    if (rc > 0)
         die(EX_TEMPFAIL, "message not queued", in->c.error);
-    if (ipc_decode_submitted(&r, &done) < 0)
-        die(EX_TEMPFAIL, "message not queued", r.error ? r.error : "bad reply");
     printf("queued as %s\n", done.qid);
 }
 

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc_client.h"
+#include "store_client.h"
 #include "qid.h"
 
 #define SEND_CHUNK 65536
@@ -88,7 +88,8 @@ static uint8_t *make_body(const char *sender, size_t size)
 static int submit_one(struct ipc_client *c, int client, int seq)
 {
     struct ipc_submit_begin beg = {0};
-    struct ipc_reader r;
+    struct ipc_submit_rcpt rc[3];
+    struct sc_sync_submit sub;
     struct ipc_submitted done;
     size_t size, off;
     uint8_t *body;
@@ -101,29 +102,21 @@ static int submit_one(struct ipc_client *c, int client, int seq)
              "-%zu@test.invalid", size);
     if (!(body = make_body(beg.sender, size)))
         return -1;
-    ipc_encode_submit_begin(&c->out, ipc_client_request_id(c), &beg);
     nrcpt = 1 + seq % 3;
-    for (int j = 0; j < nrcpt; j++) {
-        struct ipc_submit_rcpt rc = {0};
-        snprintf(rc.addr, sizeof(rc.addr), "r%d-%d-%d@example.test", j, client, seq);
-        ipc_encode_submit_rcpt(&c->out, 0, &rc);
-    }
-    for (off = 0; off < size; off += SEND_CHUNK) {
-        struct ipc_chunk ch = {body + off, size - off < SEND_CHUNK ? size - off : SEND_CHUNK};
-        ipc_encode_submit_chunk(&c->out, 0, &ch);
-        if (c->out.len > 1024 * 1024 && ipc_client_send(c) < 0)
+    memset(rc, 0, sizeof(rc));
+    for (int j = 0; j < nrcpt; j++)
+        snprintf(rc[j].addr, sizeof(rc[j].addr), "r%d-%d-%d@example.test", j, client, seq);
+    if (sc_sync_begin(&sub, c, &beg, rc, (size_t)nrcpt) < 0)
+        goto out;
+    for (off = 0; off < size; off += SEND_CHUNK)
+        if (sc_sync_chunk(&sub, body + off, size - off < SEND_CHUNK ? size - off : SEND_CHUNK) < 0)
             goto out;
+    if (sc_sync_commit(&sub, &done, TIMEOUT_MS) != 0)
+        goto out;
+    if (!sub.started) {
+        snprintf(c->error, sizeof(c->error), "committed without SUBMIT_STARTED first");
+        goto out;
     }
-    {
-        struct ipc_submit_commit cm = {.size = size};
-        ipc_encode_submit_commit(&c->out, ipc_client_request_id(c), &cm);
-    }
-    if (ipc_client_send(c) < 0 || ipc_client_recv(c, &r, TIMEOUT_MS) < 0)
-        goto out;
-    if (r.type != IPC_SUBMIT_STARTED || ipc_client_recv(c, &r, TIMEOUT_MS) < 0)
-        goto out;
-    if (ipc_client_take_error(c, &r) || ipc_decode_submitted(&r, &done) < 0)
-        goto out;
     pthread_mutex_lock(&ack_lock);
     if (ack_file) {
         fprintf(ack_file, "%s %s %zu\n", done.qid, beg.sender, size);

@@ -1,0 +1,107 @@
+/* store_client_sync.c - the store's address in the config, the submission's frames built and read alike by both sides of the store client, and the blocking submission for tools over ipc_client. */
+#include "store_client.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SYNC_SEND_AT (1024u * 1024u) /* buffered octets sent at once */
+
+/* The one place that names the store's socket in the config (no libuv here: tools link it). */
+int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
+{
+    return config_socket_path(cfg, "store", buf, bufsz);
+}
+
+int sc_frames_chunks(struct sg_buf *b, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+
+    for (size_t off = 0; off < len; off += SC_CHUNK_FRAME) {
+        struct ipc_chunk ch = {.data = p + off, .len = len - off < SC_CHUNK_FRAME ? len - off : SC_CHUNK_FRAME};
+
+        if (ipc_encode_submit_chunk(b, 0, &ch) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int answer_bad(struct ipc_error *e, const char *why)
+{
+    e->code = IPC_ERR_PROTO;
+    snprintf(e->text, sizeof(e->text), "%s", why ? why : "unexpected answer");
+    return -2;
+}
+
+int sc_frames_submit_answer(struct ipc_reader *rd, char *started, struct ipc_submitted *done,
+                            struct ipc_error *e)
+{
+    struct ipc_qid_msg q;
+
+    switch (rd->type) {
+    case IPC_SUBMIT_STARTED:
+        if (ipc_decode_qid_msg(rd, &q) < 0)
+            return answer_bad(e, rd->error);
+        if (started)
+            memcpy(started, q.qid, sizeof(q.qid));
+        return 0;
+    case IPC_SUBMITTED:
+        return ipc_decode_submitted(rd, done) < 0 ? answer_bad(e, rd->error) : 1;
+    case IPC_ERROR:
+        return ipc_decode_error(rd, e) < 0 ? answer_bad(e, rd->error) : -1;
+    default:
+        return answer_bad(e, NULL);
+    }
+}
+
+/* ---- blocking ------------------------------------------------------------------------- */
+
+int sc_sync_begin(struct sc_sync_submit *s, struct ipc_client *c, const struct ipc_submit_begin *b,
+                  const struct ipc_submit_rcpt *rcpts, size_t nrcpt)
+{
+    memset(s, 0, sizeof(*s));
+    s->c = c;
+    ipc_encode_submit_begin(&c->out, ipc_client_request_id(c), b);
+    for (size_t i = 0; i < nrcpt; i++)
+        ipc_encode_submit_rcpt(&c->out, 0, &rcpts[i]);
+    if (c->out.failed) {
+        snprintf(c->error, sizeof(c->error), "cannot build the submission (out of memory)");
+        return -1;
+    }
+    return 0;
+}
+
+int sc_sync_chunk(struct sc_sync_submit *s, const void *data, size_t len)
+{
+    struct ipc_client *c = s->c;
+
+    if (sc_frames_chunks(&c->out, data, len) < 0)
+        return ipc_client_send(c); /* reports the failed buffer */
+    s->size += len;
+    return c->out.len >= SYNC_SEND_AT ? ipc_client_send(c) : 0;
+}
+
+int sc_sync_commit(struct sc_sync_submit *s, struct ipc_submitted *done, int timeout_ms)
+{
+    struct ipc_client *c = s->c;
+    struct ipc_submit_commit cm = {.size = s->size};
+    struct ipc_reader r;
+    struct ipc_error e;
+    int got;
+
+    ipc_encode_submit_commit(&c->out, ipc_client_request_id(c), &cm);
+    if (ipc_client_send(c) < 0)
+        return -1;
+    do {
+        if (ipc_client_recv(c, &r, timeout_ms) < 0)
+            return -1;
+        got = sc_frames_submit_answer(&r, NULL, done, &e);
+        s->started |= got == 0;
+    } while (got == 0);
+    if (got == 1)
+        return 0;
+    if (got == -1)
+        snprintf(c->error, sizeof(c->error), "%s (%s)", e.text, ipc_error_name(e.code));
+    else
+        snprintf(c->error, sizeof(c->error), "%s", e.text);
+    return e.code ? (int)e.code : IPC_ERR_PROTO;
+}
