@@ -89,7 +89,6 @@ struct router {
     struct daemon_opts opts;
     char hostname[256];
     struct store_client sc;         /* where the store is */
-    char store_socket[108];         /* the same, for router_smtp.c's body reader until it uses sc */
     char gateway_socket[108];
     struct transport_map tmap;
     tls_ctx_t *tls_client;

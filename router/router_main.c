@@ -25,7 +25,6 @@ static void router_settings(struct router *r)
     if (sc_init(&r->sc, r->loop, c, ROUTER_PROGRAM, "router") < 0 ||
         config_socket_path(c, "gateway", r->gateway_socket, sizeof(r->gateway_socket)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
-    snprintf(r->store_socket, sizeof(r->store_socket), "%s", sc_where(&r->sc));
     if (router_route_load_map(r, c, &r->tmap, why, sizeof(why)) < 0)
         log_fatal("router.transport_map refused:\n%s", why);
     if (c->router.relayhost[0]) {

@@ -32,11 +32,11 @@ enum smtp_state {
     SMTP_CLOSED,        /* handles closing; the struct goes with its last reference */
 };
 
-struct body_source;
+struct sc_conn;
 
 /* The message being streamed: dot-stuffing state and the store stream. */
 struct smtp_body {
-    struct body_source *src;        /* NULL once it ended, failed or was closed */
+    struct sc_conn *src;            /* the store-client connection reading it; NULL once closed */
     int bol;                        /* the next octet starts a line */
     uint8_t tail[2];                /* the last two octets sent: does the message end with CRLF */
     int ended;                      /* the store sent all of it */
