@@ -47,7 +47,7 @@ static void op_reply_error(struct sg_buf *out, uint32_t request_id, int ret, con
 {
     struct ipc_error e = {.code = store_db_ipc_code(ret)};
 
-    if (ret == DB_NOTFOUND)
+    if (ret == STORE_ENOTFOUND)
         snprintf(e.text, sizeof(e.text), "%s: no such message or recipient", what);
     else
         snprintf(e.text, sizeof(e.text), "%s: %s", what, store_db_strerror(ret));
@@ -156,10 +156,9 @@ static int op_list_match(const struct ipc_list_req *f, const struct rec_envelope
 }
 
 /* Read the recipients of e; a filter (may be NULL) decides whether to
- * encode.  Returns 0, DB errors, or 1 when filtered out. */
-static int op_encode_message(struct store_db *db, DB_TXN *txn, struct sg_buf *out,
-                             uint32_t request_id, const struct rec_envelope *e,
-                             const struct ipc_list_req *filter)
+ * encode.  Returns 0, store errors, or 1 when filtered out. */
+static int op_encode_message(struct store_txn *t, struct sg_buf *out, uint32_t request_id,
+                             const struct rec_envelope *e, const struct ipc_list_req *filter)
 {
     struct rec_rcpt *rc = calloc(e->nrcpt ? e->nrcpt : 1, sizeof(*rc));
     int ret = 0;
@@ -167,7 +166,7 @@ static int op_encode_message(struct store_db *db, DB_TXN *txn, struct sg_buf *ou
     if (!rc)
         return ENOMEM;
     for (uint32_t i = 0; i < e->nrcpt && ret == 0; i++)
-        ret = store_db_get_rcpt(db, txn, e->qid, i, &rc[i], 0);
+        ret = store_db_get_rcpt(t, e->qid, i, &rc[i], 0);
     if (ret == 0 && filter && !op_list_match(filter, e, rc))
         ret = 1;
     if (ret == 0) {
@@ -181,7 +180,7 @@ static int op_encode_message(struct store_db *db, DB_TXN *txn, struct sg_buf *ou
 
 /* ---- READ_ENVELOPE ------------------------------------------------------ */
 
-static int read_envelope_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int read_envelope_txn(struct store_txn *t, void *arg)
 {
     struct op_work *op = arg;
     struct rec_envelope e;
@@ -189,9 +188,9 @@ static int read_envelope_txn(struct store_db *db, DB_TXN *txn, void *arg)
     int ret;
 
     sg_buf_reset(&op->out);
-    if ((ret = store_db_get_envelope(db, txn, op->qid, &e, 0)) != 0)
+    if ((ret = store_db_get_envelope(t, op->qid, &e, 0)) != 0)
         return ret;
-    if ((ret = op_encode_message(db, txn, &op->out, op->request_id, &e, NULL)) != 0)
+    if ((ret = op_encode_message(t, &op->out, op->request_id, &e, NULL)) != 0)
         return ret;
     end.count = e.nrcpt;
     return ipc_encode_end(&op->out, op->request_id, &end) < 0 ? ENOMEM : 0;
@@ -200,7 +199,7 @@ static int read_envelope_txn(struct store_db *db, DB_TXN *txn, void *arg)
 static void read_envelope_run(struct store_work *w)
 {
     struct op_work *op = (struct op_work *)w;
-    int ret = store_db_txn(op_db(w), read_envelope_txn, op, DB_READ_COMMITTED);
+    int ret = store_db_txn(op_db(w), read_envelope_txn, op, STORE_TXN_READ_COMMITTED);
 
     if (ret != 0)
         op_reply_error(&op->out, op->request_id, ret, "read envelope");
@@ -219,31 +218,29 @@ void store_op_read_envelope(struct store_conn *c, struct ipc_reader *r)
 
 /* ---- streams: READ_BODY and LIST ----------------------------------------- */
 
-static int body_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int body_batch_txn(struct store_txn *t, void *arg)
 {
     struct stream_work *sw = arg;
-    uint8_t kbuf[REC_SUB_KEY_LEN];
     int ret;
 
     sg_buf_reset(&sw->out);
     sw->next_pos = sw->pos;
     sw->next_sent = sw->sent;
-    if (sw->pos == 0 && (ret = store_db_get_envelope(db, txn, sw->qid, &sw->env, 0)) != 0)
+    if (sw->pos == 0 && (ret = store_db_get_envelope(t, sw->qid, &sw->env, 0)) != 0)
         return ret;
     while (sw->next_pos < sw->env.nchunks && sw->out.len < STREAM_BATCH_BYTES) {
-        DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-        DBT val = {.data = sw->chunk, .ulen = IPC_CHUNK_MAX, .flags = DB_DBT_USERMEM};
         struct ipc_chunk m;
+        size_t len;
 
-        store_rec_sub_key(kbuf, sw->qid, (uint32_t)sw->next_pos);
-        if ((ret = db->body->get(db->body, txn, &key, &val, 0)) != 0)
-            return ret == DB_NOTFOUND ? STORE_ECORRUPT : ret;
+        if ((ret = store_db_get_chunk(t, sw->qid, (uint32_t)sw->next_pos, sw->chunk,
+                                      IPC_CHUNK_MAX, &len)) != 0)
+            return ret == STORE_ENOTFOUND ? STORE_ECORRUPT : ret;
         m.data = sw->chunk;
-        m.len = val.size;
+        m.len = len;
         if (m.len == 0 || ipc_encode_chunk(&sw->out, sw->request_id, &m) < 0)
             return STORE_ECORRUPT;
         sw->next_pos++;
-        sw->next_sent += val.size;
+        sw->next_sent += len;
     }
     sw->next_finished = sw->next_pos >= sw->env.nchunks;
     if (sw->next_finished) {
@@ -255,7 +252,7 @@ static int body_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
     return 0;
 }
 
-static int list_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int list_batch_txn(struct store_txn *t, void *arg)
 {
     struct stream_work *sw = arg;
     unsigned visited = 0;
@@ -268,7 +265,7 @@ static int list_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
     while (visited++ < LIST_BATCH_MESSAGES && sw->out.len < STREAM_BATCH_BYTES) {
         struct rec_envelope e;
 
-        ret = store_db_next_envelope(db, txn, sw->next_pos, &e);
+        ret = store_db_next_envelope(t, sw->next_pos, &e);
         if (ret == STORE_ECORRUPT) { /* logged; step past it */
             sw->next_pos = e.qid + 1;
             continue;
@@ -276,15 +273,15 @@ static int list_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
         if (ret != 0)
             break;
         sw->next_pos = e.qid + 1;
-        ret = op_encode_message(db, txn, &sw->out, sw->request_id, &e, &sw->filter);
+        ret = op_encode_message(t, &sw->out, sw->request_id, &e, &sw->filter);
         if (ret < 0 || ret > 1)
             return ret;
         if (ret == 0 && ++sw->next_sent == sw->filter.limit) {
-            ret = DB_NOTFOUND;
+            ret = STORE_ENOTFOUND;
             break;
         }
     }
-    if (ret == DB_NOTFOUND) {
+    if (ret == STORE_ENOTFOUND) {
         struct ipc_end end = {.count = sw->next_sent};
         sw->next_finished = 1;
         ipc_encode_end(&sw->out, sw->request_id, &end);
@@ -298,7 +295,7 @@ static void stream_run(struct store_work *w)
     struct stream_work *sw = (struct stream_work *)w;
     store_txn_fn fn = sw->type == IPC_READ_BODY ? body_batch_txn : list_batch_txn;
 
-    sw->ret = store_db_txn(op_db(w), fn, sw, DB_READ_COMMITTED);
+    sw->ret = store_db_txn(op_db(w), fn, sw, STORE_TXN_READ_COMMITTED);
     if (sw->ret != 0) {
         op_reply_error(&sw->out, sw->request_id, sw->ret,
                        sw->type == IPC_READ_BODY ? "read body" : "list");
@@ -387,12 +384,12 @@ void store_op_list(struct store_conn *c, struct ipc_reader *r)
 
 /* ---- UPDATE_RCPT -------------------------------------------------------- */
 
-static int all_final(struct store_db *db, DB_TXN *txn, const struct rec_envelope *e, int *yes)
+static int all_final(struct store_txn *t, const struct rec_envelope *e, int *yes)
 {
     *yes = 1;
     for (uint32_t i = 0; i < e->nrcpt && *yes; i++) {
         struct rec_rcpt rc;
-        int ret = store_db_get_rcpt(db, txn, e->qid, i, &rc, 0);
+        int ret = store_db_get_rcpt(t, e->qid, i, &rc, 0);
         if (ret != 0)
             return ret;
         *yes = rcpt_state_final(rc.state);
@@ -400,7 +397,7 @@ static int all_final(struct store_db *db, DB_TXN *txn, const struct rec_envelope
     return 0;
 }
 
-static int update_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int update_txn(struct store_txn *t, void *arg)
 {
     struct op_work *op = arg;
     const struct ipc_rcpt_update *u = &op->update;
@@ -409,8 +406,8 @@ static int update_txn(struct store_db *db, DB_TXN *txn, void *arg)
     int ret, done;
 
     op->count = 0;
-    if ((ret = store_db_get_envelope(db, txn, op->qid, &e, DB_RMW)) != 0 ||
-        (ret = store_db_get_rcpt(db, txn, op->qid, u->index, &rc, DB_RMW)) != 0)
+    if ((ret = store_db_get_envelope(t, op->qid, &e, STORE_DB_FOR_UPDATE)) != 0 ||
+        (ret = store_db_get_rcpt(t, op->qid, u->index, &rc, STORE_DB_FOR_UPDATE)) != 0)
         return ret;
     if (rcpt_state_final(rc.state))
         return EALREADY;
@@ -420,11 +417,11 @@ static int update_txn(struct store_db *db, DB_TXN *txn, void *arg)
     rc.last_attempt_us = u->last_attempt_us;
     memcpy(rc.route, u->route, sizeof(rc.route));
     memcpy(rc.last_reply, u->last_reply, sizeof(rc.last_reply));
-    if ((ret = store_db_put_rcpt(db, txn, op->qid, u->index, &rc)) != 0 ||
-        (ret = all_final(db, txn, &e, &done)) != 0)
+    if ((ret = store_db_put_rcpt(t, op->qid, u->index, &rc)) != 0 ||
+        (ret = all_final(t, &e, &done)) != 0)
         return ret;
     op->count = done ? 2 : 1; /* 2: the message is complete and removed */
-    return done ? store_db_delete_message(db, txn, &e) : 0;
+    return done ? store_db_delete_message(t, &e) : 0;
 }
 
 static void update_run(struct store_work *w)
@@ -474,48 +471,26 @@ void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r)
 
 /* ---- DUE ------------------------------------------------------------------ */
 
-static int due_scan(DBC *cur, struct op_work *op, uint64_t before, uint32_t limit)
+static void due_item(const struct rec_due *d, void *arg)
 {
-    uint8_t skbuf[8], pkbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
-    DBT skey = {.data = skbuf, .size = 8, .ulen = 8, .flags = DB_DBT_USERMEM};
-    DBT pkey = {.data = pkbuf, .ulen = sizeof(pkbuf), .flags = DB_DBT_USERMEM};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
-    uint32_t flag = DB_SET_RANGE;
-    int ret;
+    struct op_work *op = arg;
+    struct ipc_due_item it = {.index = d->index, .state = d->state,
+                              .next_attempt_us = d->next_attempt_us};
 
-    store_rec_put_be64(skbuf, 0);
-    while ((ret = cur->pget(cur, &skey, &pkey, &val, flag)) == 0) {
-        struct ipc_due_item it;
-        uint64_t next = store_rec_get_be64(skbuf);
-
-        flag = DB_NEXT;
-        if (next > before || op->count >= limit)
-            break;
-        if (pkey.size != REC_SUB_KEY_LEN || val.size < 5)
-            continue;
-        qid_format(store_rec_get_be64(pkbuf), it.qid);
-        it.index = store_rec_get_be32(pkbuf + REC_SUB_KEY_N_OFF);
-        it.state = store_rec_get_be32(vbuf + REC_RCPT_STATE_OFF);
-        it.next_attempt_us = next;
-        ipc_encode_due_item(&op->out, op->request_id, &it);
-        op->count++;
-    }
-    return ret == DB_NOTFOUND ? 0 : ret;
+    qid_format(d->qid, it.qid);
+    ipc_encode_due_item(&op->out, op->request_id, &it);
+    op->count++;
 }
 
-static int due_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int due_txn(struct store_txn *t, void *arg)
 {
     struct op_work *op = arg;
     struct ipc_end end;
-    DBC *cur;
     int ret;
 
     sg_buf_reset(&op->out);
     op->count = 0;
-    if ((ret = db->due->cursor(db->due, txn, &cur, DB_READ_COMMITTED)) != 0)
-        return ret;
-    ret = due_scan(cur, op, op->due.before_us, op->due.limit);
-    cur->close(cur);
+    ret = store_db_scan_due(t, op->due.before_us, op->due.limit, due_item, op);
     end.count = op->count;
     if (ret == 0)
         ipc_encode_end(&op->out, op->request_id, &end);
@@ -525,7 +500,7 @@ static int due_txn(struct store_db *db, DB_TXN *txn, void *arg)
 static void due_run(struct store_work *w)
 {
     struct op_work *op = (struct op_work *)w;
-    int ret = store_db_txn(op_db(w), due_txn, op, DB_READ_COMMITTED);
+    int ret = store_db_txn(op_db(w), due_txn, op, STORE_TXN_READ_COMMITTED);
 
     if (ret != 0)
         op_reply_error(&op->out, op->request_id, ret, "due work");
