@@ -93,6 +93,21 @@ static int occurs(const char *needle, const void *hay, size_t n)
     return 0;
 }
 
+/* The recipient's diagnostic cleaned and cut for one field, or NULL: there is
+ * none (or out of memory: b has failed). */
+static char *diagnostic(struct sg_buf *b, const struct dsn_rcpt *r)
+{
+    char *d;
+
+    if (dsn_text_blank(r->diagnostic))
+        return NULL;
+    if (!(d = dsn_text_clean(r->diagnostic)))
+        b->failed = 1;
+    else
+        dsn_text_cut(d, DSN_DIAG_MAX);
+    return d;
+}
+
 /* Human text (part 1). */
 static void put_text(struct sg_buf *b, const struct dsn_msg *m, const char *host, const struct dsn_rcpt *r,
                      size_t nr, int delayed, int returned, int full)
@@ -115,15 +130,11 @@ static void put_text(struct sg_buf *b, const struct dsn_msg *m, const char *host
                   (char *)NULL);
     dsn_text_line(b, "", "", "Queue ID of your message: ", m->qid, (char *)NULL);
     for (size_t i = 0; i < nr && !b->failed; i++) {
+        char *d;
+
         sg_buf_puts(b, "\r\n");
         dsn_text_line(b, "", DSN_INDENT, r[i].addr, ": ", r[i].reason, (char *)NULL);
-        if (!dsn_text_blank(r[i].diagnostic)) {
-            char *d = dsn_text_clean(r[i].diagnostic);
-            if (!d) {
-                b->failed = 1;
-                return;
-            }
-            dsn_text_cut(d, DSN_DIAG_MAX);
+        if ((d = diagnostic(b, &r[i])) != NULL) {
             if (!dsn_text_blank(r[i].remote_mta))
                 dsn_text_line(b, DSN_INDENT, DSN_INDENT, "The remote server ", r[i].remote_mta, " said: ", d,
                           (char *)NULL);
@@ -187,6 +198,8 @@ static void put_status(struct sg_buf *b, const struct dsn_msg *m, const struct d
     }
     dsn_text_field(b, "X-Spoolgate-Queue-ID", "", m->qid, "");
     for (size_t i = 0; i < nr; i++) {
+        char *d;
+
         sg_buf_puts(b, "\r\n");
         /* RFC 3464 2.3 order; the extension field last */
         if (!dsn_text_blank(r[i].orcpt))
@@ -197,16 +210,9 @@ static void put_status(struct sg_buf *b, const struct dsn_msg *m, const struct d
         dsn_text_field(b, "Status", "", r[i].status, "");
         if (!dsn_text_blank(r[i].remote_mta))
             dsn_text_field(b, "Remote-MTA", "dns; ", r[i].remote_mta, "");
-        if (!dsn_text_blank(r[i].diagnostic)) {
-            char *d = dsn_text_clean(r[i].diagnostic);
-            if (!d) {
-                b->failed = 1;
-                return;
-            }
-            dsn_text_cut(d, DSN_DIAG_MAX);
+        if ((d = diagnostic(b, &r[i])) != NULL)
             dsn_text_field(b, "Diagnostic-Code", "smtp; ", d, "");
-            free(d);
-        }
+        free(d);
         if (r[i].last_attempt_us) {
             dsn_date(r[i].last_attempt_us, date, sizeof date);
             dsn_text_field(b, "Last-Attempt-Date", "", date, "");

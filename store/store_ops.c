@@ -12,34 +12,34 @@
 #define STREAM_BATCH_BYTES (256u * 1024u)
 #define LIST_BATCH_MESSAGES 500u
 
-
-/* One request answered by one piece of work: run() builds the whole reply
- * (frames or an ERROR) in out; done() sends it. */
-struct op_work {
+/* What the work of every request here starts with: the request and its reply. */
+struct op_req {
     struct store_work base;
     uint16_t type;
     uint32_t request_id;
     int ret;
+    struct sg_buf out;
+};
+
+/* One request answered by one piece of work: run() builds the whole reply
+ * (frames or an ERROR) in out; done() sends it. */
+struct op_work {
+    struct op_req req;
     uint64_t qid;            /* 0: every message (admin) */
     uint64_t count;
     struct ipc_rcpt_update update;
     struct ipc_due_req due;
-    struct sg_buf out;
 };
 
-/* A reply streamed in batches: body chunks or list entries. */
+/* A reply streamed in batches (type IPC_READ_BODY or IPC_LIST): body chunks or list entries. */
 struct stream_work {
-    struct store_work base;
-    uint16_t type;           /* IPC_READ_BODY or IPC_LIST */
-    uint32_t request_id;
-    int ret;
+    struct op_req req;
     uint64_t qid;            /* body: the message */
     uint64_t pos, next_pos;  /* body: chunk number; list: next qid to visit */
     uint64_t sent, next_sent; /* body: bytes; list: messages listed */
     int finished, next_finished;
     struct rec_envelope env;
     struct ipc_list_req filter;
-    struct sg_buf out;
     uint8_t *chunk;
 };
 
@@ -60,24 +60,26 @@ static void op_done(struct store_work *w)
     struct op_work *op = (struct op_work *)w;
     struct store_conn *c = w->conn;
 
-    store_conn_send(c, &op->out, NULL, NULL);
-    sg_buf_free(&op->out);
+    store_conn_send(c, &op->req.out, NULL, NULL);
+    sg_buf_free(&op->req.out);
     free(op);
     store_conn_idle(c);
 }
 
-static struct op_work *op_new(struct store_conn *c, struct ipc_reader *r)
+/* Work of size bytes (an op_work or a stream_work) for request r; NULL,
+ * with the request answered, when out of memory. */
+static void *op_req_new(struct store_conn *c, struct ipc_reader *r, size_t size)
 {
-    struct op_work *op = calloc(1, sizeof(*op));
+    struct op_req *q = calloc(1, size);
 
-    if (!op) {
+    if (!q) {
         store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
         return NULL;
     }
-    op->type = r->type;
-    op->request_id = r->request_id;
-    sg_buf_init(&op->out);
-    return op;
+    q->type = r->type;
+    q->request_id = r->request_id;
+    sg_buf_init(&q->out);
+    return q;
 }
 
 static struct store_db *op_db(struct store_work *w)
@@ -187,22 +189,28 @@ static int read_envelope_txn(struct store_txn *t, void *arg)
     struct ipc_end end;
     int ret;
 
-    sg_buf_reset(&op->out);
+    sg_buf_reset(&op->req.out);
     if ((ret = store_db_get_envelope(t, op->qid, &e, 0)) != 0)
         return ret;
-    if ((ret = op_encode_message(t, &op->out, op->request_id, &e, NULL)) != 0)
+    if ((ret = op_encode_message(t, &op->req.out, op->req.request_id, &e, NULL)) != 0)
         return ret;
     end.count = e.nrcpt;
-    return ipc_encode_end(&op->out, op->request_id, &end) < 0 ? ENOMEM : 0;
+    return ipc_encode_end(&op->req.out, op->req.request_id, &end) < 0 ? ENOMEM : 0;
+}
+
+/* A request that only reads: fn's transaction builds the reply, or an ERROR about what. */
+static void op_run_read(struct store_work *w, store_txn_fn fn, const char *what)
+{
+    struct op_work *op = (struct op_work *)w;
+    int ret = store_db_txn(op_db(w), fn, op, STORE_TXN_READ_COMMITTED);
+
+    if (ret != 0)
+        op_reply_error(&op->req.out, op->req.request_id, ret, what);
 }
 
 static void read_envelope_run(struct store_work *w)
 {
-    struct op_work *op = (struct op_work *)w;
-    int ret = store_db_txn(op_db(w), read_envelope_txn, op, STORE_TXN_READ_COMMITTED);
-
-    if (ret != 0)
-        op_reply_error(&op->out, op->request_id, ret, "read envelope");
+    op_run_read(w, read_envelope_txn, "read envelope");
 }
 
 void store_op_read_envelope(struct store_conn *c, struct ipc_reader *r)
@@ -210,10 +218,10 @@ void store_op_read_envelope(struct store_conn *c, struct ipc_reader *r)
     struct op_work *op;
     uint64_t qid;
 
-    if (op_parse_qid(c, r, &qid, 0) < 0 || !(op = op_new(c, r)))
+    if (op_parse_qid(c, r, &qid, 0) < 0 || !(op = op_req_new(c, r, sizeof(*op))))
         return;
     op->qid = qid;
-    store_work_queue(c, &op->base, read_envelope_run, op_done);
+    store_work_queue(c, &op->req.base, read_envelope_run, op_done);
 }
 
 /* ---- streams: READ_BODY and LIST ----------------------------------------- */
@@ -223,12 +231,12 @@ static int body_batch_txn(struct store_txn *t, void *arg)
     struct stream_work *sw = arg;
     int ret;
 
-    sg_buf_reset(&sw->out);
+    sg_buf_reset(&sw->req.out);
     sw->next_pos = sw->pos;
     sw->next_sent = sw->sent;
     if (sw->pos == 0 && (ret = store_db_get_envelope(t, sw->qid, &sw->env, 0)) != 0)
         return ret;
-    while (sw->next_pos < sw->env.nchunks && sw->out.len < STREAM_BATCH_BYTES) {
+    while (sw->next_pos < sw->env.nchunks && sw->req.out.len < STREAM_BATCH_BYTES) {
         struct ipc_chunk m;
         size_t len;
 
@@ -237,7 +245,7 @@ static int body_batch_txn(struct store_txn *t, void *arg)
             return ret == STORE_ENOTFOUND ? STORE_ECORRUPT : ret;
         m.data = sw->chunk;
         m.len = len;
-        if (m.len == 0 || ipc_encode_chunk(&sw->out, sw->request_id, &m) < 0)
+        if (m.len == 0 || ipc_encode_chunk(&sw->req.out, sw->req.request_id, &m) < 0)
             return STORE_ECORRUPT;
         sw->next_pos++;
         sw->next_sent += len;
@@ -247,7 +255,7 @@ static int body_batch_txn(struct store_txn *t, void *arg)
         struct ipc_end end = {.count = sw->next_sent};
         if (sw->next_sent != sw->env.size)
             return STORE_ECORRUPT;
-        ipc_encode_end(&sw->out, sw->request_id, &end);
+        ipc_encode_end(&sw->req.out, sw->req.request_id, &end);
     }
     return 0;
 }
@@ -258,11 +266,11 @@ static int list_batch_txn(struct store_txn *t, void *arg)
     unsigned visited = 0;
     int ret = 0;
 
-    sg_buf_reset(&sw->out);
+    sg_buf_reset(&sw->req.out);
     sw->next_pos = sw->pos;
     sw->next_sent = sw->sent;
     sw->next_finished = 0;
-    while (visited++ < LIST_BATCH_MESSAGES && sw->out.len < STREAM_BATCH_BYTES) {
+    while (visited++ < LIST_BATCH_MESSAGES && sw->req.out.len < STREAM_BATCH_BYTES) {
         struct rec_envelope e;
 
         ret = store_db_next_envelope(t, sw->next_pos, &e);
@@ -273,7 +281,7 @@ static int list_batch_txn(struct store_txn *t, void *arg)
         if (ret != 0)
             break;
         sw->next_pos = e.qid + 1;
-        ret = op_encode_message(t, &sw->out, sw->request_id, &e, &sw->filter);
+        ret = op_encode_message(t, &sw->req.out, sw->req.request_id, &e, &sw->filter);
         if (ret < 0 || ret > 1)
             return ret;
         if (ret == 0 && ++sw->next_sent == sw->filter.limit) {
@@ -284,7 +292,7 @@ static int list_batch_txn(struct store_txn *t, void *arg)
     if (ret == STORE_ENOTFOUND) {
         struct ipc_end end = {.count = sw->next_sent};
         sw->next_finished = 1;
-        ipc_encode_end(&sw->out, sw->request_id, &end);
+        ipc_encode_end(&sw->req.out, sw->req.request_id, &end);
         return 0;
     }
     return ret == 1 ? 0 : ret;
@@ -293,12 +301,12 @@ static int list_batch_txn(struct store_txn *t, void *arg)
 static void stream_run(struct store_work *w)
 {
     struct stream_work *sw = (struct stream_work *)w;
-    store_txn_fn fn = sw->type == IPC_READ_BODY ? body_batch_txn : list_batch_txn;
+    store_txn_fn fn = sw->req.type == IPC_READ_BODY ? body_batch_txn : list_batch_txn;
 
-    sw->ret = store_db_txn(op_db(w), fn, sw, STORE_TXN_READ_COMMITTED);
-    if (sw->ret != 0) {
-        op_reply_error(&sw->out, sw->request_id, sw->ret,
-                       sw->type == IPC_READ_BODY ? "read body" : "list");
+    sw->req.ret = store_db_txn(op_db(w), fn, sw, STORE_TXN_READ_COMMITTED);
+    if (sw->req.ret != 0) {
+        op_reply_error(&sw->req.out, sw->req.request_id, sw->req.ret,
+                       sw->req.type == IPC_READ_BODY ? "read body" : "list");
         sw->finished = 1;
         return;
     }
@@ -309,7 +317,7 @@ static void stream_run(struct store_work *w)
 
 static void stream_free(struct stream_work *sw)
 {
-    sg_buf_free(&sw->out);
+    sg_buf_free(&sw->req.out);
     free(sw->chunk);
     free(sw);
 }
@@ -326,28 +334,14 @@ static void stream_written(struct store_conn *c, void *arg)
         store_conn_idle(c);
         return;
     }
-    store_work_queue(c, &sw->base, stream_run, stream_done);
+    store_work_queue(c, &sw->req.base, stream_run, stream_done);
 }
 
 static void stream_done(struct store_work *w)
 {
     struct stream_work *sw = (struct stream_work *)w;
 
-    store_conn_send(w->conn, &sw->out, stream_written, sw);
-}
-
-static struct stream_work *stream_new(struct store_conn *c, struct ipc_reader *r)
-{
-    struct stream_work *sw = calloc(1, sizeof(*sw));
-
-    if (!sw) {
-        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
-        return NULL;
-    }
-    sw->type = r->type;
-    sw->request_id = r->request_id;
-    sg_buf_init(&sw->out);
-    return sw;
+    store_conn_send(w->conn, &sw->req.out, stream_written, sw);
 }
 
 void store_op_read_body(struct store_conn *c, struct ipc_reader *r)
@@ -355,16 +349,15 @@ void store_op_read_body(struct store_conn *c, struct ipc_reader *r)
     struct stream_work *sw;
     uint64_t qid;
 
-    if (op_parse_qid(c, r, &qid, 0) < 0 || !(sw = stream_new(c, r)))
+    if (op_parse_qid(c, r, &qid, 0) < 0 || !(sw = op_req_new(c, r, sizeof(*sw))))
         return;
     if (!(sw->chunk = malloc(IPC_CHUNK_MAX))) {
-        free(sw); {
+        free(sw);
         store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
         return;
     }
-    }
     sw->qid = qid;
-    store_work_queue(c, &sw->base, stream_run, stream_done);
+    store_work_queue(c, &sw->req.base, stream_run, stream_done);
 }
 
 void store_op_list(struct store_conn *c, struct ipc_reader *r)
@@ -376,10 +369,10 @@ void store_op_list(struct store_conn *c, struct ipc_reader *r)
         store_conn_fail(c, IPC_ERR_PROTO, "bad LIST: %s", r->error);
         return;
     }
-    if (!(sw = stream_new(c, r)))
+    if (!(sw = op_req_new(c, r, sizeof(*sw))))
         return;
     sw->filter = f;
-    store_work_queue(c, &sw->base, stream_run, stream_done);
+    store_work_queue(c, &sw->req.base, stream_run, stream_done);
 }
 
 /* ---- UPDATE_RCPT -------------------------------------------------------- */
@@ -433,9 +426,9 @@ static void update_run(struct store_work *w)
         struct ipc_error e = {.code = IPC_ERR_PERM};
         snprintf(e.text, sizeof(e.text), "recipient %u of %s is already final", op->update.index,
                  op->update.qid);
-        ipc_encode_error(&op->out, op->request_id, &e);
+        ipc_encode_error(&op->req.out, op->req.request_id, &e);
     } else if (ret != 0) {
-        op_reply_error(&op->out, op->request_id, ret, "update recipient");
+        op_reply_error(&op->req.out, op->req.request_id, ret, "update recipient");
     } else {
         struct ipc_ok ok = {.count = 1};
         const struct ipc_rcpt_update *u = &op->update;
@@ -443,7 +436,7 @@ static void update_run(struct store_work *w)
                 u->index, rcpt_state_name(u->state), u->attempts, u->route[0] ? u->route : "-",
                 u->last_reply[0] ? u->last_reply : "-",
                 op->count == 2 ? "; all recipients final, message removed" : "");
-        ipc_encode_ok(&op->out, op->request_id, &ok);
+        ipc_encode_ok(&op->req.out, op->req.request_id, &ok);
     }
 }
 
@@ -462,11 +455,11 @@ void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r)
                                u.qid);
         return;
     }
-    if (!(op = op_new(c, r)))
+    if (!(op = op_req_new(c, r, sizeof(*op))))
         return;
     op->qid = qid;
     op->update = u;
-    store_work_queue(c, &op->base, update_run, op_done);
+    store_work_queue(c, &op->req.base, update_run, op_done);
 }
 
 /* ---- DUE ------------------------------------------------------------------ */
@@ -478,7 +471,7 @@ static void due_item(const struct rec_due *d, void *arg)
                               .next_attempt_us = d->next_attempt_us};
 
     qid_format(d->qid, it.qid);
-    ipc_encode_due_item(&op->out, op->request_id, &it);
+    ipc_encode_due_item(&op->req.out, op->req.request_id, &it);
     op->count++;
 }
 
@@ -488,22 +481,18 @@ static int due_txn(struct store_txn *t, void *arg)
     struct ipc_end end;
     int ret;
 
-    sg_buf_reset(&op->out);
+    sg_buf_reset(&op->req.out);
     op->count = 0;
     ret = store_db_scan_due(t, op->due.before_us, op->due.limit, due_item, op);
     end.count = op->count;
     if (ret == 0)
-        ipc_encode_end(&op->out, op->request_id, &end);
+        ipc_encode_end(&op->req.out, op->req.request_id, &end);
     return ret;
 }
 
 static void due_run(struct store_work *w)
 {
-    struct op_work *op = (struct op_work *)w;
-    int ret = store_db_txn(op_db(w), due_txn, op, STORE_TXN_READ_COMMITTED);
-
-    if (ret != 0)
-        op_reply_error(&op->out, op->request_id, ret, "due work");
+    op_run_read(w, due_txn, "due work");
 }
 
 void store_op_due(struct store_conn *c, struct ipc_reader *r)
@@ -516,12 +505,12 @@ void store_op_due(struct store_conn *c, struct ipc_reader *r)
         store_conn_fail(c, IPC_ERR_PROTO, "bad DUE: %s", r->error);
         return;
     }
-    if (!(op = op_new(c, r)))
+    if (!(op = op_req_new(c, r, sizeof(*op))))
         return;
     if (d.before_us == 0)
         d.before_us = now_us();
     if (d.limit == 0 || d.limit > st->cfg->store.due_batch)
         d.limit = (uint32_t)st->cfg->store.due_batch;
     op->due = d;
-    store_work_queue(c, &op->base, due_run, op_done);
+    store_work_queue(c, &op->req.base, due_run, op_done);
 }
