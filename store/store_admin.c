@@ -49,18 +49,17 @@ static int admin_apply(uint16_t type, struct rec_rcpt *rc, uint64_t now)
     return 1;
 }
 
-static int admin_message(struct store_db *db, DB_TXN *txn, struct admin_work *aw,
-                         const struct rec_envelope *e)
+static int admin_message(struct store_txn *t, struct admin_work *aw, const struct rec_envelope *e)
 {
     for (uint32_t i = 0; i < e->nrcpt; i++) {
         struct rec_rcpt rc;
-        int ret = store_db_get_rcpt(db, txn, e->qid, i, &rc, DB_RMW);
+        int ret = store_db_get_rcpt(t, e->qid, i, &rc, STORE_DB_FOR_UPDATE);
 
         if (ret != 0)
             return ret;
         if (!admin_apply(aw->type, &rc, aw->now))
             continue;
-        if ((ret = store_db_put_rcpt(db, txn, e->qid, i, &rc)) != 0)
+        if ((ret = store_db_put_rcpt(t, e->qid, i, &rc)) != 0)
             return ret;
         aw->changed++;
     }
@@ -69,7 +68,7 @@ static int admin_message(struct store_db *db, DB_TXN *txn, struct admin_work *aw
 }
 
 /* One transaction over at most ADMIN_BATCH_MESSAGES messages from pos. */
-static int admin_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int admin_batch_txn(struct store_txn *t, void *arg)
 {
     struct admin_work *aw = arg;
     uint64_t pos = aw->pos, changed = aw->changed, messages = aw->messages;
@@ -78,26 +77,26 @@ static int admin_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
     for (unsigned n = 0; n < ADMIN_BATCH_MESSAGES; n++) {
         struct rec_envelope e;
 
-        ret = aw->qid ? store_db_get_envelope(db, txn, aw->qid, &e, DB_RMW)
-                      : store_db_next_envelope(db, txn, pos, &e);
+        ret = aw->qid ? store_db_get_envelope(t, aw->qid, &e, STORE_DB_FOR_UPDATE)
+                      : store_db_next_envelope(t, pos, &e);
         if (ret == STORE_ECORRUPT && !aw->qid) {
             pos = e.qid + 1;
             continue;
         }
-        if (ret != 0 || (ret = admin_message(db, txn, aw, &e)) != 0)
+        if (ret != 0 || (ret = admin_message(t, aw, &e)) != 0)
             break;
         pos = e.qid + 1;
         if (aw->qid) {
-            ret = DB_NOTFOUND; /* one message: done */
+            ret = STORE_ENOTFOUND; /* one message: done */
             break;
         }
     }
-    if (ret != 0 && ret != DB_NOTFOUND) {
+    if (ret != 0 && ret != STORE_ENOTFOUND) {
         aw->changed = changed; /* the transaction is undone: so are its counts */
         aw->messages = messages;
         return ret;
     }
-    aw->pos = ret == DB_NOTFOUND ? UINT64_MAX : pos;
+    aw->pos = ret == STORE_ENOTFOUND ? UINT64_MAX : pos;
     return 0;
 }
 
@@ -110,7 +109,7 @@ static void admin_run(struct store_work *w)
     while (aw->ret == 0 && aw->pos != UINT64_MAX)
         aw->ret = store_db_txn(db, admin_batch_txn, aw, 0);
     if (aw->ret == 0 && aw->qid && aw->messages == 0)
-        aw->ret = DB_NOTFOUND;
+        aw->ret = STORE_ENOTFOUND;
 }
 
 static void admin_done(struct store_work *w)
@@ -125,7 +124,7 @@ static void admin_done(struct store_work *w)
     if (aw->ret != 0) {
         store_conn_reply_error(c, aw->request_id, store_db_ipc_code(aw->ret), "%s %s: %s", verb,
                                aw->qid ? q : "all",
-                               aw->ret == DB_NOTFOUND ? "no such message"
+                               aw->ret == STORE_ENOTFOUND ? "no such message"
                                : store_db_strerror(aw->ret));
     } else {
         log_msg(LOG_LVL_NOTICE, aw->qid ? q : NULL, "%s by %s: %llu recipients of %llu messages",
@@ -163,24 +162,30 @@ static struct admin_work *admin_new(struct store_conn *c, struct ipc_reader *r, 
     return aw;
 }
 
-void store_op_admin(struct store_conn *c, struct ipc_reader *r)
+static void admin_queue(struct store_conn *c, struct ipc_reader *r, int allow_all,
+                        store_work_fn run)
 {
-    struct admin_work *aw = admin_new(c, r, 1);
+    struct admin_work *aw = admin_new(c, r, allow_all);
 
     if (aw)
-        store_work_queue(c, &aw->base, admin_run, admin_done);
+        store_work_queue(c, &aw->base, run, admin_done);
+}
+
+void store_op_admin(struct store_conn *c, struct ipc_reader *r)
+{
+    admin_queue(c, r, 1, admin_run);
 }
 
 /* ---- DELETE --------------------------------------------------------------- */
 
-static int delete_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int delete_txn(struct store_txn *t, void *arg)
 {
     struct admin_work *aw = arg;
     struct rec_envelope e;
-    int ret = store_db_get_envelope(db, txn, aw->qid, &e, DB_RMW);
+    int ret = store_db_get_envelope(t, aw->qid, &e, STORE_DB_FOR_UPDATE);
 
     aw->messages = 0;
-    if (ret != 0 || (ret = store_db_delete_message(db, txn, &e)) != 0)
+    if (ret != 0 || (ret = store_db_delete_message(t, &e)) != 0)
         return ret;
     aw->messages = 1;
     aw->changed = e.nrcpt;
@@ -196,56 +201,24 @@ static void delete_run(struct store_work *w)
 
 void store_op_delete(struct store_conn *c, struct ipc_reader *r)
 {
-    struct admin_work *aw = admin_new(c, r, 0);
-
-    if (aw)
-        store_work_queue(c, &aw->base, delete_run, admin_done);
+    admin_queue(c, r, 0, delete_run);
 }
 
 /* ---- STATS ---------------------------------------------------------------- */
 
-static int stats_count(DB *db, DB_TXN *txn, struct ipc_stats *s, int rcpts)
-{
-    uint8_t kbuf[16], vbuf[8];
-    DBC *cur;
-    DBT key = {.data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .dlen = REC_RCPT_STATE_OFF + 4,
-               .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
-    int ret;
-
-    if ((ret = db->cursor(db, txn, &cur, DB_READ_COMMITTED)) != 0)
-        return ret;
-    while ((ret = cur->get(cur, &key, &val, DB_NEXT)) == 0) {
-        uint32_t state;
-        if (!rcpts) {
-            s->messages++;
-            continue;
-        }
-        state = val.size >= REC_RCPT_STATE_OFF + 4 ? store_rec_get_be32(vbuf + REC_RCPT_STATE_OFF) : RCPT_STATE_COUNT;
-        if (state < RCPT_STATE_COUNT)
-            s->by_state[state]++;
-    }
-    cur->close(cur);
-    return ret == DB_NOTFOUND ? 0 : ret;
-}
-
-static int stats_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int stats_txn(struct store_txn *t, void *arg)
 {
     struct admin_work *aw = arg;
-    int ret;
 
-    memset(aw->stats.by_state, 0, sizeof(aw->stats.by_state));
-    aw->stats.messages = 0;
-    if ((ret = stats_count(db->msg, txn, &aw->stats, 0)) != 0)
-        return ret;
-    return stats_count(db->rcpt, txn, &aw->stats, 1);
+    return store_db_count(t, &aw->stats.messages, aw->stats.by_state);
 }
 
 static void stats_run(struct store_work *w)
 {
     struct admin_work *aw = (struct admin_work *)w;
 
-    aw->ret = store_db_txn(&store_conn_store(w->conn)->db, stats_txn, aw, DB_READ_COMMITTED);
+    aw->ret = store_db_txn(&store_conn_store(w->conn)->db, stats_txn, aw,
+                           STORE_TXN_READ_COMMITTED);
 }
 
 static void stats_done(struct store_work *w)

@@ -14,12 +14,11 @@ struct adopt_scan {
     uint64_t by_state[RCPT_STATE_COUNT];
 };
 
-static int adopt_count_rcpts(struct store_db *db, DB_TXN *txn, const struct rec_envelope *e,
-                             uint64_t *by_state)
+static int adopt_count_rcpts(struct store_txn *t, const struct rec_envelope *e, uint64_t *by_state)
 {
     for (uint32_t i = 0; i < e->nrcpt; i++) {
         struct rec_rcpt rc;
-        int ret = store_db_get_rcpt(db, txn, e->qid, i, &rc, 0);
+        int ret = store_db_get_rcpt(t, e->qid, i, &rc, 0);
 
         if (ret != 0)
             return ret;
@@ -30,7 +29,7 @@ static int adopt_count_rcpts(struct store_db *db, DB_TXN *txn, const struct rec_
 
 /* One transaction: up to ADOPT_BATCH_MESSAGES messages from pos.  Counts
  * are kept in a copy and only taken over when the transaction commits. */
-static int adopt_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int adopt_batch_txn(struct store_txn *t, void *arg)
 {
     struct adopt_scan *scan = arg, next = *scan;
     int ret = 0;
@@ -38,7 +37,7 @@ static int adopt_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
     for (unsigned n = 0; n < ADOPT_BATCH_MESSAGES; n++) {
         struct rec_envelope e;
 
-        ret = store_db_next_envelope(db, txn, next.pos, &e);
+        ret = store_db_next_envelope(t, next.pos, &e);
         if (ret == STORE_ECORRUPT) {
             next.corrupt++;
             next.pos = e.qid + 1;
@@ -48,18 +47,18 @@ static int adopt_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
             break;
         next.pos = e.qid + 1;
         next.messages++;
-        if ((ret = adopt_count_rcpts(db, txn, &e, next.by_state)) != 0)
+        if ((ret = adopt_count_rcpts(t, &e, next.by_state)) != 0)
             return ret;
         if (e.generation < next.generation) {
             e.generation = next.generation;
-            if ((ret = store_db_put_envelope(db, txn, &e, 0)) != 0)
+            if ((ret = store_db_put_envelope(t, &e, 0)) != 0)
                 return ret;
             next.adopted++;
         }
     }
-    if (ret != 0 && ret != DB_NOTFOUND)
+    if (ret != 0 && ret != STORE_ENOTFOUND)
         return ret;
-    if (ret == DB_NOTFOUND)
+    if (ret == STORE_ENOTFOUND)
         next.pos = UINT64_MAX;
     *scan = next;
     return 0;

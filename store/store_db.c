@@ -1,7 +1,8 @@
-/* store_db.c - the Berkeley DB environment: open with recovery, generation, records, retried transactions. */
-#include "store_db.h"
+/* store_db.c - the Berkeley DB environment: open with recovery, generation, retried transactions, errors. */
+#include "store_db_bdb.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "qid.h"
 
 #define STORE_FORMAT 1u
+
+_Static_assert(STORE_ENOTFOUND == DB_NOTFOUND, "STORE_ENOTFOUND is BDB's DB_NOTFOUND");
 
 static void store_db_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
@@ -68,7 +71,8 @@ static int store_lock(struct store_db *s, const struct sg_config *c, char *err, 
     return 0;
 }
 
-static int store_env_open(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
+static int store_env_open(struct store_db_handles *h, const struct sg_config *c, char *err,
+                          size_t errsz)
 {
     DB_ENV *env;
     int ret;
@@ -79,7 +83,7 @@ static int store_env_open(struct store_db *s, const struct sg_config *c, char *e
         snprintf(err, errsz, "db_env_create: %s", db_strerror(ret));
         return -1;
     }
-    s->env = env;
+    h->env = env;
     env->set_errcall(env, store_db_errcall);
     env->set_cachesize(env, gb, bytes, 1);
     env->set_lg_bsize(env, (u_int32_t)c->store.log_buffer_size);
@@ -102,13 +106,13 @@ static int store_env_open(struct store_db *s, const struct sg_config *c, char *e
     return 0;
 }
 
-static int store_open_one(struct store_db *s, DB **dbp, const char *file, DBTYPE type,
+static int store_open_one(struct store_db_handles *h, DB **dbp, const char *file, DBTYPE type,
                           u_int32_t db_flags, u_int32_t pagesize, char *err, size_t errsz)
 {
     DB *db;
     int ret;
 
-    if ((ret = db_create(&db, s->env, 0)) != 0)
+    if ((ret = db_create(&db, h->env, 0)) != 0)
         goto fail;
     *dbp = db;
     if (db_flags)
@@ -132,28 +136,28 @@ static int store_due_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
     if (pdata->size < REC_RCPT_FIXED_LEN || p[0] != REC_VERSION ||
         !store_rec_rcpt_is_due_state(store_rec_get_be32(p + REC_RCPT_STATE_OFF)))
         return DB_DONOTINDEX;
-    if ((k = malloc(8)) == NULL)
+    if ((k = malloc(REC_DUE_KEY_LEN)) == NULL)
         return ENOMEM;
-    memcpy(k, p + REC_RCPT_NEXT_ATTEMPT_OFF, 8);
+    memcpy(k, p + REC_RCPT_NEXT_ATTEMPT_OFF, REC_DUE_KEY_LEN);
     memset(skey, 0, sizeof(*skey));
     skey->data = k;
-    skey->size = 8;
+    skey->size = REC_DUE_KEY_LEN;
     skey->flags = DB_DBT_APPMALLOC;
     return 0;
 }
 
-static int store_open_dbs(struct store_db *s, char *err, size_t errsz)
+static int store_open_dbs(struct store_db_handles *h, char *err, size_t errsz)
 {
     int ret;
 
-    if (store_open_one(s, &s->meta, "meta.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
-        store_open_one(s, &s->msg, "msg.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
-        store_open_one(s, &s->rcpt, "rcpt.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
-        store_open_one(s, &s->due, "due.db", DB_BTREE, DB_DUP | DB_DUPSORT, 0, err, errsz) < 0 ||
-        store_open_one(s, &s->body, "body.db", DB_BTREE, 0, 65536, err, errsz) < 0 ||
-        store_open_one(s, &s->origin, "origin.db", DB_BTREE, 0, 0, err, errsz) < 0)
+    if (store_open_one(h, &h->meta, "meta.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
+        store_open_one(h, &h->msg, "msg.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
+        store_open_one(h, &h->rcpt, "rcpt.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
+        store_open_one(h, &h->due, "due.db", DB_BTREE, DB_DUP | DB_DUPSORT, 0, err, errsz) < 0 ||
+        store_open_one(h, &h->body, "body.db", DB_BTREE, 0, 65536, err, errsz) < 0 ||
+        store_open_one(h, &h->origin, "origin.db", DB_BTREE, 0, 0, err, errsz) < 0)
         return -1;
-    ret = s->rcpt->associate(s->rcpt, NULL, s->due, store_due_key, DB_CREATE | DB_AUTO_COMMIT);
+    ret = h->rcpt->associate(h->rcpt, NULL, h->due, store_due_key, DB_CREATE | DB_AUTO_COMMIT);
     if (ret != 0) {
         snprintf(err, errsz, "due index: cannot associate: %s", db_strerror(ret));
         return -1;
@@ -161,53 +165,53 @@ static int store_open_dbs(struct store_db *s, char *err, size_t errsz)
     return 0;
 }
 
-static int meta_get_u64(struct store_db *s, DB_TXN *txn, const char *name, uint64_t *v, uint32_t fl)
+static int meta_get_u64(struct store_txn *t, const char *name, uint64_t *v, uint32_t flags)
 {
     uint8_t buf[8];
-    DBT key = {.data = (void *)name, .size = (u_int32_t)strlen(name)};
-    DBT val = {.data = buf, .ulen = sizeof(buf), .flags = DB_DBT_USERMEM};
-    int ret = s->meta->get(s->meta, txn, &key, &val, fl);
+    size_t len;
+    int ret = store_db_get_value(t->db->h->meta, t->txn, name, strlen(name), buf, sizeof(buf), &len,
+                                 flags);
 
-    if (ret == 0 && val.size != 8)
+    if (ret == 0 && len != 8)
         return STORE_ECORRUPT;
     if (ret == 0)
         *v = store_rec_get_be64(buf);
     return ret;
 }
 
-static int meta_put_u64(struct store_db *s, DB_TXN *txn, const char *name, uint64_t v)
+static int meta_put_u64(struct store_txn *t, const char *name, uint64_t v)
 {
     uint8_t buf[8];
-    DBT key = {.data = (void *)name, .size = (u_int32_t)strlen(name)};
-    DBT val = {.data = buf, .size = sizeof(buf)};
 
     store_rec_put_be64(buf, v);
-    return s->meta->put(s->meta, txn, &key, &val, 0);
+    return store_db_put_value(t->db->h->meta, t->txn, name, strlen(name), buf, sizeof(buf), 0);
 }
 
 /* The one place a store generation is created: strictly greater than the
  * last one, written in one transaction. */
-static int store_new_generation(struct store_db *s, DB_TXN *txn, void *arg)
+static int store_new_generation(struct store_txn *t, void *arg)
 {
+    struct store_db *s = t->db;
     uint64_t old = 0, format = STORE_FORMAT, now = now_us();
     int ret;
 
-    ret = meta_get_u64(s, txn, "format", &format, DB_RMW);
+    ret = meta_get_u64(t, "format", &format, STORE_DB_FOR_UPDATE);
     if (ret != 0 && ret != DB_NOTFOUND)
         return ret;
     if (format > STORE_FORMAT)
         return EPROTONOSUPPORT;
-    ret = meta_get_u64(s, txn, "generation", &old, DB_RMW);
+    ret = meta_get_u64(t, "generation", &old, STORE_DB_FOR_UPDATE);
     if (ret != 0 && ret != DB_NOTFOUND)
         return ret;
     s->generation = now > old ? now : old + 1;
-    if ((ret = meta_put_u64(s, txn, "format", STORE_FORMAT)) != 0)
+    if ((ret = meta_put_u64(t, "format", STORE_FORMAT)) != 0)
         return ret;
-    return meta_put_u64(s, txn, "generation", s->generation);
+    return meta_put_u64(t, "generation", s->generation);
 }
 
 static int store_find_last_qid(struct store_db *s)
 {
+    DB *msg = s->h->msg;
     DBC *cur;
     uint8_t kbuf[REC_MSG_KEY_LEN];
     DBT key = {.data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
@@ -215,7 +219,7 @@ static int store_find_last_qid(struct store_db *s)
     DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
     int ret;
 
-    if ((ret = s->msg->cursor(s->msg, NULL, &cur, 0)) != 0)
+    if ((ret = msg->cursor(msg, NULL, &cur, 0)) != 0)
         return ret;
     ret = cur->get(cur, &key, &val, DB_LAST);
     if (ret == 0 && key.size == REC_MSG_KEY_LEN)
@@ -233,7 +237,11 @@ int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size
     s->lock_fd = -1;
     if (store_mkdirs(config_store_dir(c), err, errsz) < 0 || store_lock(s, c, err, errsz) < 0)
         return -1;
-    if (store_env_open(s, c, err, errsz) < 0 || store_open_dbs(s, err, errsz) < 0)
+    if (!(s->h = calloc(1, sizeof(*s->h)))) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
+    if (store_env_open(s->h, c, err, errsz) < 0 || store_open_dbs(s->h, err, errsz) < 0)
         goto fail;
     if ((ret = store_db_txn(s, store_new_generation, NULL, 0)) != 0) {
         snprintf(err, errsz, "cannot create store generation: %s", store_db_strerror(ret));
@@ -249,19 +257,28 @@ fail:
     return -1;
 }
 
-void store_db_close(struct store_db *s)
+static void store_close_handles(struct store_db_handles *h)
 {
-    DB **dbs[] = {&s->due, &s->rcpt, &s->msg, &s->body, &s->origin, &s->meta};
+    DB **dbs[] = {&h->due, &h->rcpt, &h->msg, &h->body, &h->origin, &h->meta};
 
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         if (*dbs[i])
             (*dbs[i])->close(*dbs[i], 0);
         *dbs[i] = NULL;
     }
-    if (s->env) {
-        s->env->txn_checkpoint(s->env, 0, 0, 0);
-        s->env->close(s->env, 0);
-        s->env = NULL;
+    if (h->env) {
+        h->env->txn_checkpoint(h->env, 0, 0, 0);
+        h->env->close(h->env, 0);
+        h->env = NULL;
+    }
+}
+
+void store_db_close(struct store_db *s)
+{
+    if (s->h) {
+        store_close_handles(s->h);
+        free(s->h);
+        s->h = NULL;
     }
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the lock */
@@ -270,7 +287,7 @@ void store_db_close(struct store_db *s)
 
 int store_db_checkpoint(struct store_db *s)
 {
-    return s->env->txn_checkpoint(s->env, 0, 0, 0);
+    return s->h->env->txn_checkpoint(s->h->env, 0, 0, 0);
 }
 
 /* Durable commit with group commit: the commit record goes into the log
@@ -279,26 +296,28 @@ int store_db_checkpoint(struct store_db *s)
  * already on disk and returns without a flush of its own, so concurrent
  * commits share fdatasync calls.  Either way, nothing returns 0 before its
  * commit record is on disk. */
-static int store_db_commit(struct store_db *s, DB_TXN *txn)
+static int store_db_commit(DB_ENV *env, DB_TXN *txn)
 {
     int ret = txn->commit(txn, DB_TXN_NOSYNC);
 
-    return ret != 0 ? ret : s->env->log_flush(s->env, NULL);
+    return ret != 0 ? ret : env->log_flush(env, NULL);
 }
 
-int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t begin_flags)
+int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t txn_flags)
 {
+    DB_ENV *env = s->h->env;
+    u_int32_t begin_flags = txn_flags & STORE_TXN_READ_COMMITTED ? DB_READ_COMMITTED : 0;
     int ret = 0;
 
     for (int attempt = 0; attempt <= s->deadlock_retries; attempt++) {
-        DB_TXN *txn;
+        struct store_txn t = {.db = s};
 
-        if ((ret = s->env->txn_begin(s->env, NULL, &txn, begin_flags)) != 0)
+        if ((ret = env->txn_begin(env, NULL, &t.txn, begin_flags)) != 0)
             return ret;
-        ret = fn(s, txn, arg);
+        ret = fn(&t, arg);
         if (ret == 0)
-            return store_db_commit(s, txn);
-        txn->abort(txn);
+            return store_db_commit(env, t.txn);
+        t.txn->abort(t.txn);
         if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
             return ret;
     }
@@ -321,124 +340,14 @@ uint32_t store_db_ipc_code(int ret)
     return IPC_ERR_TEMP;
 }
 
-/* ---- records ----------------------------------------------------------- */
-
-int store_db_get_envelope(struct store_db *s, DB_TXN *txn, uint64_t qid, struct rec_envelope *e,
-                          uint32_t flags)
+int store_db_corrupt(uint64_t qid, const char *fmt, ...)
 {
-    uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
-    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
-    const char *why;
-    int ret;
+    char q[QID_TEXT_LEN + 1];
+    va_list ap;
 
-    store_rec_msg_key(kbuf, qid);
-    if ((ret = s->msg->get(s->msg, txn, &key, &val, flags)) != 0)
-        return ret;
-    if (store_rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
-        char q[QID_TEXT_LEN + 1];
-        qid_format(qid, q);
-        log_msg(LOG_LVL_ERROR, q, "envelope record: %s", why);
-        return STORE_ECORRUPT;
-    }
-    return 0;
-}
-
-int store_db_put_envelope(struct store_db *s, DB_TXN *txn, const struct rec_envelope *e,
-                          uint32_t flags)
-{
-    uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
-    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-    DBT val = {.data = vbuf};
-
-    store_rec_msg_key(kbuf, e->qid);
-    val.size = (u_int32_t)store_rec_envelope_encode(e, vbuf);
-    return s->msg->put(s->msg, txn, &key, &val, flags);
-}
-
-int store_db_get_rcpt(struct store_db *s, DB_TXN *txn, uint64_t qid, uint32_t index,
-                      struct rec_rcpt *r, uint32_t flags)
-{
-    uint8_t kbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
-    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
-    const char *why;
-    int ret;
-
-    store_rec_sub_key(kbuf, qid, index);
-    if ((ret = s->rcpt->get(s->rcpt, txn, &key, &val, flags)) != 0)
-        return ret;
-    if (store_rec_rcpt_decode(vbuf, val.size, r, &why) < 0) {
-        char q[QID_TEXT_LEN + 1];
-        qid_format(qid, q);
-        log_msg(LOG_LVL_ERROR, q, "recipient %u record: %s", index, why);
-        return STORE_ECORRUPT;
-    }
-    return 0;
-}
-
-int store_db_put_rcpt(struct store_db *s, DB_TXN *txn, uint64_t qid, uint32_t index,
-                      const struct rec_rcpt *r)
-{
-    uint8_t kbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
-    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-    DBT val = {.data = vbuf};
-
-    store_rec_sub_key(kbuf, qid, index);
-    val.size = (u_int32_t)store_rec_rcpt_encode(r, vbuf);
-    return s->rcpt->put(s->rcpt, txn, &key, &val, 0);
-}
-
-static int store_del_sub(DB *db, DB_TXN *txn, uint64_t qid, uint32_t n)
-{
-    uint8_t kbuf[REC_SUB_KEY_LEN];
-    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-    int ret;
-
-    store_rec_sub_key(kbuf, qid, n);
-    ret = db->del(db, txn, &key, 0);
-    return ret == DB_NOTFOUND ? 0 : ret;
-}
-
-int store_db_delete_message(struct store_db *s, DB_TXN *txn, const struct rec_envelope *e)
-{
-    uint8_t kbuf[REC_MSG_KEY_LEN];
-    DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-    int ret;
-
-    for (uint32_t i = 0; i < e->nrcpt; i++)
-        if ((ret = store_del_sub(s->rcpt, txn, e->qid, i)) != 0)
-            return ret;
-    for (uint32_t i = 0; i < e->nchunks; i++)
-        if ((ret = store_del_sub(s->body, txn, e->qid, i)) != 0)
-            return ret;
-    store_rec_msg_key(kbuf, e->qid);
-    return s->msg->del(s->msg, txn, &key, 0);
-}
-
-int store_db_next_envelope(struct store_db *s, DB_TXN *txn, uint64_t from, struct rec_envelope *e)
-{
-    DBC *cur;
-    uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
-    DBT key = {.data = kbuf, .size = sizeof(kbuf), .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
-    const char *why;
-    int ret;
-
-    if ((ret = s->msg->cursor(s->msg, txn, &cur, DB_READ_COMMITTED)) != 0)
-        return ret;
-    store_rec_msg_key(kbuf, from);
-    ret = cur->get(cur, &key, &val, DB_SET_RANGE);
-    cur->close(cur);
-    if (ret != 0)
-        return ret;
-    if (store_rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
-        char q[QID_TEXT_LEN + 1];
-        /* Keep the qid so callers can report the record and step past it. */
-        e->qid = store_rec_get_be64(kbuf);
-        qid_format(e->qid, q);
-        log_msg(LOG_LVL_ERROR, q, "envelope record: %s", why);
-        return STORE_ECORRUPT;
-    }
-    return 0;
+    qid_format(qid, q);
+    va_start(ap, fmt);
+    log_vmsg(LOG_LVL_ERROR, q, fmt, ap);
+    va_end(ap);
+    return STORE_ECORRUPT;
 }

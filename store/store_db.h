@@ -1,8 +1,8 @@
-/* store_db.h - the Berkeley DB environment behind spoolgate-store: open, recover, records, transactions. */
+/* store_db.h - the store in Berkeley DB, spoken in records: open, transactions, records, scans. */
 #ifndef SPOOLGATE_STORE_DB_H
 #define SPOOLGATE_STORE_DB_H
 
-#include <db.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -10,20 +10,27 @@
 
 /* Returned for a record whose bytes do not decode (never guessed at). */
 #define STORE_ECORRUPT (-30000)
+/* No such record, or a scan reached the end (it is Berkeley DB's DB_NOTFOUND). */
+#define STORE_ENOTFOUND (-30988)
+
+/* store_db_txn flags. */
+#define STORE_TXN_READ_COMMITTED 1u /* reads release their locks at once (no updates) */
+/* Record read and write flags. */
+#define STORE_DB_FOR_UPDATE 1u      /* read: write-lock the record now, it is about to change */
+#define STORE_DB_NEW 2u             /* write: fail if the record exists already */
+
+struct store_db_handles; /* the environment and its databases: store_db*.c's own */
+struct store_txn;        /* one transaction of store_db_txn */
 
 struct store_db {
-    DB_ENV *env;
-    DB *meta;   /* name -> value: generation, format */
-    DB *msg;    /* qid -> envelope */
-    DB *rcpt;   /* qid,index -> recipient */
-    DB *due;    /* next_attempt -> rcpt key (secondary of rcpt) */
-    DB *body;   /* qid,chunk -> bytes */
-    DB *origin; /* submitter's key -> qid, first seen */
+    struct store_db_handles *h;
     uint64_t generation;  /* created once, at open */
     uint64_t last_qid;    /* largest qid in msg at open */
     int deadlock_retries;
     int lock_fd;          /* exclusive flock on <db_dir>/store.lock */
 };
+
+/* store_db.c: the environment. */
 
 /* Create directories, open the environment with recovery, open every
  * database, create this start's generation.  0, or -1 with err set. */
@@ -35,24 +42,44 @@ int store_db_checkpoint(struct store_db *s);
 /* Run fn inside a transaction: commit (durably) on 0, abort otherwise;
  * deadlocks are retried up to deadlock_retries times, so fn must be safe
  * to run again from the start.  Returns fn's or BDB's error, or 0. */
-typedef int (*store_txn_fn)(struct store_db *s, DB_TXN *txn, void *arg);
-int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t begin_flags);
+typedef int (*store_txn_fn)(struct store_txn *t, void *arg);
+int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t txn_flags);
 
 /* Text for a BDB or store error, and the IPC error class it maps to. */
 const char *store_db_strerror(int ret);
 uint32_t store_db_ipc_code(int ret);
 
-int store_db_get_envelope(struct store_db *s, DB_TXN *txn, uint64_t qid, struct rec_envelope *e,
+/* store_db_msg.c: one message's records, inside a transaction. */
+
+int store_db_get_envelope(struct store_txn *t, uint64_t qid, struct rec_envelope *e,
                           uint32_t flags);
-int store_db_put_envelope(struct store_db *s, DB_TXN *txn, const struct rec_envelope *e,
-                          uint32_t flags);
-int store_db_get_rcpt(struct store_db *s, DB_TXN *txn, uint64_t qid, uint32_t index,
-                      struct rec_rcpt *r, uint32_t flags);
-int store_db_put_rcpt(struct store_db *s, DB_TXN *txn, uint64_t qid, uint32_t index,
-                      const struct rec_rcpt *r);
+int store_db_put_envelope(struct store_txn *t, const struct rec_envelope *e, uint32_t flags);
+int store_db_get_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, struct rec_rcpt *r,
+                      uint32_t flags);
+int store_db_put_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, const struct rec_rcpt *r);
+/* Body chunk n of qid into buf (cap bytes); its length in *len. */
+int store_db_get_chunk(struct store_txn *t, uint64_t qid, uint32_t n, uint8_t *buf, size_t cap,
+                       size_t *len);
+int store_db_put_chunk(struct store_txn *t, uint64_t qid, uint32_t n, const uint8_t *data,
+                       size_t len);
+/* The first copy's qid under an origin key; *qid is left alone when the record is too short. */
+int store_db_get_origin(struct store_txn *t, const char *origin, uint64_t *qid, uint32_t flags);
+/* Record e's origin key: e's qid, first seen at its arrival. */
+int store_db_put_origin(struct store_txn *t, const struct rec_envelope *e);
 /* Remove envelope, recipients and body chunks of a message. */
-int store_db_delete_message(struct store_db *s, DB_TXN *txn, const struct rec_envelope *e);
-/* The envelope with the smallest qid >= from; DB_NOTFOUND at the end. */
-int store_db_next_envelope(struct store_db *s, DB_TXN *txn, uint64_t from, struct rec_envelope *e);
+int store_db_delete_message(struct store_txn *t, const struct rec_envelope *e);
+
+/* store_db_scan.c: cursors over every message or the due index. */
+
+/* The envelope with the smallest qid >= from; STORE_ENOTFOUND at the end.
+ * On STORE_ECORRUPT (logged) e->qid is set so the caller can step past it. */
+int store_db_next_envelope(struct store_txn *t, uint64_t from, struct rec_envelope *e);
+/* Call fn for the due index entries in time order whose next attempt is
+ * at or before `before`, at most limit of them. */
+typedef void (*store_due_fn)(const struct rec_due *d, void *arg);
+int store_db_scan_due(struct store_txn *t, uint64_t before, uint32_t limit, store_due_fn fn,
+                      void *arg);
+/* Count every message, and every recipient by state (the counts are set, not added to). */
+int store_db_count(struct store_txn *t, uint64_t *messages, uint64_t by_state[RCPT_STATE_COUNT]);
 
 #endif

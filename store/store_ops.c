@@ -12,34 +12,34 @@
 #define STREAM_BATCH_BYTES (256u * 1024u)
 #define LIST_BATCH_MESSAGES 500u
 
-
-/* One request answered by one piece of work: run() builds the whole reply
- * (frames or an ERROR) in out; done() sends it. */
-struct op_work {
+/* What the work of every request here starts with: the request and its reply. */
+struct op_req {
     struct store_work base;
     uint16_t type;
     uint32_t request_id;
     int ret;
+    struct sg_buf out;
+};
+
+/* One request answered by one piece of work: run() builds the whole reply
+ * (frames or an ERROR) in out; done() sends it. */
+struct op_work {
+    struct op_req req;
     uint64_t qid;            /* 0: every message (admin) */
     uint64_t count;
     struct ipc_rcpt_update update;
     struct ipc_due_req due;
-    struct sg_buf out;
 };
 
-/* A reply streamed in batches: body chunks or list entries. */
+/* A reply streamed in batches (type IPC_READ_BODY or IPC_LIST): body chunks or list entries. */
 struct stream_work {
-    struct store_work base;
-    uint16_t type;           /* IPC_READ_BODY or IPC_LIST */
-    uint32_t request_id;
-    int ret;
+    struct op_req req;
     uint64_t qid;            /* body: the message */
     uint64_t pos, next_pos;  /* body: chunk number; list: next qid to visit */
     uint64_t sent, next_sent; /* body: bytes; list: messages listed */
     int finished, next_finished;
     struct rec_envelope env;
     struct ipc_list_req filter;
-    struct sg_buf out;
     uint8_t *chunk;
 };
 
@@ -47,7 +47,7 @@ static void op_reply_error(struct sg_buf *out, uint32_t request_id, int ret, con
 {
     struct ipc_error e = {.code = store_db_ipc_code(ret)};
 
-    if (ret == DB_NOTFOUND)
+    if (ret == STORE_ENOTFOUND)
         snprintf(e.text, sizeof(e.text), "%s: no such message or recipient", what);
     else
         snprintf(e.text, sizeof(e.text), "%s: %s", what, store_db_strerror(ret));
@@ -60,24 +60,26 @@ static void op_done(struct store_work *w)
     struct op_work *op = (struct op_work *)w;
     struct store_conn *c = w->conn;
 
-    store_conn_send(c, &op->out, NULL, NULL);
-    sg_buf_free(&op->out);
+    store_conn_send(c, &op->req.out, NULL, NULL);
+    sg_buf_free(&op->req.out);
     free(op);
     store_conn_idle(c);
 }
 
-static struct op_work *op_new(struct store_conn *c, struct ipc_reader *r)
+/* Work of size bytes (an op_work or a stream_work) for request r; NULL,
+ * with the request answered, when out of memory. */
+static void *op_req_new(struct store_conn *c, struct ipc_reader *r, size_t size)
 {
-    struct op_work *op = calloc(1, sizeof(*op));
+    struct op_req *q = calloc(1, size);
 
-    if (!op) {
+    if (!q) {
         store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
         return NULL;
     }
-    op->type = r->type;
-    op->request_id = r->request_id;
-    sg_buf_init(&op->out);
-    return op;
+    q->type = r->type;
+    q->request_id = r->request_id;
+    sg_buf_init(&q->out);
+    return q;
 }
 
 static struct store_db *op_db(struct store_work *w)
@@ -156,10 +158,9 @@ static int op_list_match(const struct ipc_list_req *f, const struct rec_envelope
 }
 
 /* Read the recipients of e; a filter (may be NULL) decides whether to
- * encode.  Returns 0, DB errors, or 1 when filtered out. */
-static int op_encode_message(struct store_db *db, DB_TXN *txn, struct sg_buf *out,
-                             uint32_t request_id, const struct rec_envelope *e,
-                             const struct ipc_list_req *filter)
+ * encode.  Returns 0, store errors, or 1 when filtered out. */
+static int op_encode_message(struct store_txn *t, struct sg_buf *out, uint32_t request_id,
+                             const struct rec_envelope *e, const struct ipc_list_req *filter)
 {
     struct rec_rcpt *rc = calloc(e->nrcpt ? e->nrcpt : 1, sizeof(*rc));
     int ret = 0;
@@ -167,7 +168,7 @@ static int op_encode_message(struct store_db *db, DB_TXN *txn, struct sg_buf *ou
     if (!rc)
         return ENOMEM;
     for (uint32_t i = 0; i < e->nrcpt && ret == 0; i++)
-        ret = store_db_get_rcpt(db, txn, e->qid, i, &rc[i], 0);
+        ret = store_db_get_rcpt(t, e->qid, i, &rc[i], 0);
     if (ret == 0 && filter && !op_list_match(filter, e, rc))
         ret = 1;
     if (ret == 0) {
@@ -181,29 +182,35 @@ static int op_encode_message(struct store_db *db, DB_TXN *txn, struct sg_buf *ou
 
 /* ---- READ_ENVELOPE ------------------------------------------------------ */
 
-static int read_envelope_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int read_envelope_txn(struct store_txn *t, void *arg)
 {
     struct op_work *op = arg;
     struct rec_envelope e;
     struct ipc_end end;
     int ret;
 
-    sg_buf_reset(&op->out);
-    if ((ret = store_db_get_envelope(db, txn, op->qid, &e, 0)) != 0)
+    sg_buf_reset(&op->req.out);
+    if ((ret = store_db_get_envelope(t, op->qid, &e, 0)) != 0)
         return ret;
-    if ((ret = op_encode_message(db, txn, &op->out, op->request_id, &e, NULL)) != 0)
+    if ((ret = op_encode_message(t, &op->req.out, op->req.request_id, &e, NULL)) != 0)
         return ret;
     end.count = e.nrcpt;
-    return ipc_encode_end(&op->out, op->request_id, &end) < 0 ? ENOMEM : 0;
+    return ipc_encode_end(&op->req.out, op->req.request_id, &end) < 0 ? ENOMEM : 0;
+}
+
+/* A request that only reads: fn's transaction builds the reply, or an ERROR about what. */
+static void op_run_read(struct store_work *w, store_txn_fn fn, const char *what)
+{
+    struct op_work *op = (struct op_work *)w;
+    int ret = store_db_txn(op_db(w), fn, op, STORE_TXN_READ_COMMITTED);
+
+    if (ret != 0)
+        op_reply_error(&op->req.out, op->req.request_id, ret, what);
 }
 
 static void read_envelope_run(struct store_work *w)
 {
-    struct op_work *op = (struct op_work *)w;
-    int ret = store_db_txn(op_db(w), read_envelope_txn, op, DB_READ_COMMITTED);
-
-    if (ret != 0)
-        op_reply_error(&op->out, op->request_id, ret, "read envelope");
+    op_run_read(w, read_envelope_txn, "read envelope");
 }
 
 void store_op_read_envelope(struct store_conn *c, struct ipc_reader *r)
@@ -211,64 +218,62 @@ void store_op_read_envelope(struct store_conn *c, struct ipc_reader *r)
     struct op_work *op;
     uint64_t qid;
 
-    if (op_parse_qid(c, r, &qid, 0) < 0 || !(op = op_new(c, r)))
+    if (op_parse_qid(c, r, &qid, 0) < 0 || !(op = op_req_new(c, r, sizeof(*op))))
         return;
     op->qid = qid;
-    store_work_queue(c, &op->base, read_envelope_run, op_done);
+    store_work_queue(c, &op->req.base, read_envelope_run, op_done);
 }
 
 /* ---- streams: READ_BODY and LIST ----------------------------------------- */
 
-static int body_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int body_batch_txn(struct store_txn *t, void *arg)
 {
     struct stream_work *sw = arg;
-    uint8_t kbuf[REC_SUB_KEY_LEN];
     int ret;
 
-    sg_buf_reset(&sw->out);
+    sg_buf_reset(&sw->req.out);
     sw->next_pos = sw->pos;
     sw->next_sent = sw->sent;
-    if (sw->pos == 0 && (ret = store_db_get_envelope(db, txn, sw->qid, &sw->env, 0)) != 0)
+    if (sw->pos == 0 && (ret = store_db_get_envelope(t, sw->qid, &sw->env, 0)) != 0)
         return ret;
-    while (sw->next_pos < sw->env.nchunks && sw->out.len < STREAM_BATCH_BYTES) {
-        DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-        DBT val = {.data = sw->chunk, .ulen = IPC_CHUNK_MAX, .flags = DB_DBT_USERMEM};
+    while (sw->next_pos < sw->env.nchunks && sw->req.out.len < STREAM_BATCH_BYTES) {
         struct ipc_chunk m;
+        size_t len;
 
-        store_rec_sub_key(kbuf, sw->qid, (uint32_t)sw->next_pos);
-        if ((ret = db->body->get(db->body, txn, &key, &val, 0)) != 0)
-            return ret == DB_NOTFOUND ? STORE_ECORRUPT : ret;
+        if ((ret = store_db_get_chunk(t, sw->qid, (uint32_t)sw->next_pos, sw->chunk,
+                                      IPC_CHUNK_MAX, &len)) != 0)
+            return ret == STORE_ENOTFOUND ? STORE_ECORRUPT : ret;
         m.data = sw->chunk;
-        m.len = val.size;
-        if (m.len == 0 || ipc_encode_chunk(&sw->out, sw->request_id, &m) < 0)
+        m.len = len;
+        if (m.len == 0 || ipc_encode_chunk(&sw->req.out, sw->req.request_id, &m) < 0)
             return STORE_ECORRUPT;
         sw->next_pos++;
-        sw->next_sent += val.size;
+        sw->next_sent += len;
     }
     sw->next_finished = sw->next_pos >= sw->env.nchunks;
     if (sw->next_finished) {
         struct ipc_end end = {.count = sw->next_sent};
         if (sw->next_sent != sw->env.size)
             return STORE_ECORRUPT;
-        ipc_encode_end(&sw->out, sw->request_id, &end);
+        ipc_encode_end(&sw->req.out, sw->req.request_id, &end);
     }
     return 0;
 }
 
-static int list_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int list_batch_txn(struct store_txn *t, void *arg)
 {
     struct stream_work *sw = arg;
     unsigned visited = 0;
     int ret = 0;
 
-    sg_buf_reset(&sw->out);
+    sg_buf_reset(&sw->req.out);
     sw->next_pos = sw->pos;
     sw->next_sent = sw->sent;
     sw->next_finished = 0;
-    while (visited++ < LIST_BATCH_MESSAGES && sw->out.len < STREAM_BATCH_BYTES) {
+    while (visited++ < LIST_BATCH_MESSAGES && sw->req.out.len < STREAM_BATCH_BYTES) {
         struct rec_envelope e;
 
-        ret = store_db_next_envelope(db, txn, sw->next_pos, &e);
+        ret = store_db_next_envelope(t, sw->next_pos, &e);
         if (ret == STORE_ECORRUPT) { /* logged; step past it */
             sw->next_pos = e.qid + 1;
             continue;
@@ -276,18 +281,18 @@ static int list_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
         if (ret != 0)
             break;
         sw->next_pos = e.qid + 1;
-        ret = op_encode_message(db, txn, &sw->out, sw->request_id, &e, &sw->filter);
+        ret = op_encode_message(t, &sw->req.out, sw->req.request_id, &e, &sw->filter);
         if (ret < 0 || ret > 1)
             return ret;
         if (ret == 0 && ++sw->next_sent == sw->filter.limit) {
-            ret = DB_NOTFOUND;
+            ret = STORE_ENOTFOUND;
             break;
         }
     }
-    if (ret == DB_NOTFOUND) {
+    if (ret == STORE_ENOTFOUND) {
         struct ipc_end end = {.count = sw->next_sent};
         sw->next_finished = 1;
-        ipc_encode_end(&sw->out, sw->request_id, &end);
+        ipc_encode_end(&sw->req.out, sw->req.request_id, &end);
         return 0;
     }
     return ret == 1 ? 0 : ret;
@@ -296,12 +301,12 @@ static int list_batch_txn(struct store_db *db, DB_TXN *txn, void *arg)
 static void stream_run(struct store_work *w)
 {
     struct stream_work *sw = (struct stream_work *)w;
-    store_txn_fn fn = sw->type == IPC_READ_BODY ? body_batch_txn : list_batch_txn;
+    store_txn_fn fn = sw->req.type == IPC_READ_BODY ? body_batch_txn : list_batch_txn;
 
-    sw->ret = store_db_txn(op_db(w), fn, sw, DB_READ_COMMITTED);
-    if (sw->ret != 0) {
-        op_reply_error(&sw->out, sw->request_id, sw->ret,
-                       sw->type == IPC_READ_BODY ? "read body" : "list");
+    sw->req.ret = store_db_txn(op_db(w), fn, sw, STORE_TXN_READ_COMMITTED);
+    if (sw->req.ret != 0) {
+        op_reply_error(&sw->req.out, sw->req.request_id, sw->req.ret,
+                       sw->req.type == IPC_READ_BODY ? "read body" : "list");
         sw->finished = 1;
         return;
     }
@@ -312,7 +317,7 @@ static void stream_run(struct store_work *w)
 
 static void stream_free(struct stream_work *sw)
 {
-    sg_buf_free(&sw->out);
+    sg_buf_free(&sw->req.out);
     free(sw->chunk);
     free(sw);
 }
@@ -329,28 +334,14 @@ static void stream_written(struct store_conn *c, void *arg)
         store_conn_idle(c);
         return;
     }
-    store_work_queue(c, &sw->base, stream_run, stream_done);
+    store_work_queue(c, &sw->req.base, stream_run, stream_done);
 }
 
 static void stream_done(struct store_work *w)
 {
     struct stream_work *sw = (struct stream_work *)w;
 
-    store_conn_send(w->conn, &sw->out, stream_written, sw);
-}
-
-static struct stream_work *stream_new(struct store_conn *c, struct ipc_reader *r)
-{
-    struct stream_work *sw = calloc(1, sizeof(*sw));
-
-    if (!sw) {
-        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
-        return NULL;
-    }
-    sw->type = r->type;
-    sw->request_id = r->request_id;
-    sg_buf_init(&sw->out);
-    return sw;
+    store_conn_send(w->conn, &sw->req.out, stream_written, sw);
 }
 
 void store_op_read_body(struct store_conn *c, struct ipc_reader *r)
@@ -358,16 +349,15 @@ void store_op_read_body(struct store_conn *c, struct ipc_reader *r)
     struct stream_work *sw;
     uint64_t qid;
 
-    if (op_parse_qid(c, r, &qid, 0) < 0 || !(sw = stream_new(c, r)))
+    if (op_parse_qid(c, r, &qid, 0) < 0 || !(sw = op_req_new(c, r, sizeof(*sw))))
         return;
     if (!(sw->chunk = malloc(IPC_CHUNK_MAX))) {
-        free(sw); {
+        free(sw);
         store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
         return;
     }
-    }
     sw->qid = qid;
-    store_work_queue(c, &sw->base, stream_run, stream_done);
+    store_work_queue(c, &sw->req.base, stream_run, stream_done);
 }
 
 void store_op_list(struct store_conn *c, struct ipc_reader *r)
@@ -379,20 +369,20 @@ void store_op_list(struct store_conn *c, struct ipc_reader *r)
         store_conn_fail(c, IPC_ERR_PROTO, "bad LIST: %s", r->error);
         return;
     }
-    if (!(sw = stream_new(c, r)))
+    if (!(sw = op_req_new(c, r, sizeof(*sw))))
         return;
     sw->filter = f;
-    store_work_queue(c, &sw->base, stream_run, stream_done);
+    store_work_queue(c, &sw->req.base, stream_run, stream_done);
 }
 
 /* ---- UPDATE_RCPT -------------------------------------------------------- */
 
-static int all_final(struct store_db *db, DB_TXN *txn, const struct rec_envelope *e, int *yes)
+static int all_final(struct store_txn *t, const struct rec_envelope *e, int *yes)
 {
     *yes = 1;
     for (uint32_t i = 0; i < e->nrcpt && *yes; i++) {
         struct rec_rcpt rc;
-        int ret = store_db_get_rcpt(db, txn, e->qid, i, &rc, 0);
+        int ret = store_db_get_rcpt(t, e->qid, i, &rc, 0);
         if (ret != 0)
             return ret;
         *yes = rcpt_state_final(rc.state);
@@ -400,7 +390,7 @@ static int all_final(struct store_db *db, DB_TXN *txn, const struct rec_envelope
     return 0;
 }
 
-static int update_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int update_txn(struct store_txn *t, void *arg)
 {
     struct op_work *op = arg;
     const struct ipc_rcpt_update *u = &op->update;
@@ -409,8 +399,8 @@ static int update_txn(struct store_db *db, DB_TXN *txn, void *arg)
     int ret, done;
 
     op->count = 0;
-    if ((ret = store_db_get_envelope(db, txn, op->qid, &e, DB_RMW)) != 0 ||
-        (ret = store_db_get_rcpt(db, txn, op->qid, u->index, &rc, DB_RMW)) != 0)
+    if ((ret = store_db_get_envelope(t, op->qid, &e, STORE_DB_FOR_UPDATE)) != 0 ||
+        (ret = store_db_get_rcpt(t, op->qid, u->index, &rc, STORE_DB_FOR_UPDATE)) != 0)
         return ret;
     if (rcpt_state_final(rc.state))
         return EALREADY;
@@ -420,11 +410,11 @@ static int update_txn(struct store_db *db, DB_TXN *txn, void *arg)
     rc.last_attempt_us = u->last_attempt_us;
     memcpy(rc.route, u->route, sizeof(rc.route));
     memcpy(rc.last_reply, u->last_reply, sizeof(rc.last_reply));
-    if ((ret = store_db_put_rcpt(db, txn, op->qid, u->index, &rc)) != 0 ||
-        (ret = all_final(db, txn, &e, &done)) != 0)
+    if ((ret = store_db_put_rcpt(t, op->qid, u->index, &rc)) != 0 ||
+        (ret = all_final(t, &e, &done)) != 0)
         return ret;
     op->count = done ? 2 : 1; /* 2: the message is complete and removed */
-    return done ? store_db_delete_message(db, txn, &e) : 0;
+    return done ? store_db_delete_message(t, &e) : 0;
 }
 
 static void update_run(struct store_work *w)
@@ -436,9 +426,9 @@ static void update_run(struct store_work *w)
         struct ipc_error e = {.code = IPC_ERR_PERM};
         snprintf(e.text, sizeof(e.text), "recipient %u of %s is already final", op->update.index,
                  op->update.qid);
-        ipc_encode_error(&op->out, op->request_id, &e);
+        ipc_encode_error(&op->req.out, op->req.request_id, &e);
     } else if (ret != 0) {
-        op_reply_error(&op->out, op->request_id, ret, "update recipient");
+        op_reply_error(&op->req.out, op->req.request_id, ret, "update recipient");
     } else {
         struct ipc_ok ok = {.count = 1};
         const struct ipc_rcpt_update *u = &op->update;
@@ -446,7 +436,7 @@ static void update_run(struct store_work *w)
                 u->index, rcpt_state_name(u->state), u->attempts, u->route[0] ? u->route : "-",
                 u->last_reply[0] ? u->last_reply : "-",
                 op->count == 2 ? "; all recipients final, message removed" : "");
-        ipc_encode_ok(&op->out, op->request_id, &ok);
+        ipc_encode_ok(&op->req.out, op->req.request_id, &ok);
     }
 }
 
@@ -465,70 +455,44 @@ void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r)
                                u.qid);
         return;
     }
-    if (!(op = op_new(c, r)))
+    if (!(op = op_req_new(c, r, sizeof(*op))))
         return;
     op->qid = qid;
     op->update = u;
-    store_work_queue(c, &op->base, update_run, op_done);
+    store_work_queue(c, &op->req.base, update_run, op_done);
 }
 
 /* ---- DUE ------------------------------------------------------------------ */
 
-static int due_scan(DBC *cur, struct op_work *op, uint64_t before, uint32_t limit)
+static void due_item(const struct rec_due *d, void *arg)
 {
-    uint8_t skbuf[8], pkbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
-    DBT skey = {.data = skbuf, .size = 8, .ulen = 8, .flags = DB_DBT_USERMEM};
-    DBT pkey = {.data = pkbuf, .ulen = sizeof(pkbuf), .flags = DB_DBT_USERMEM};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
-    uint32_t flag = DB_SET_RANGE;
-    int ret;
+    struct op_work *op = arg;
+    struct ipc_due_item it = {.index = d->index, .state = d->state,
+                              .next_attempt_us = d->next_attempt_us};
 
-    store_rec_put_be64(skbuf, 0);
-    while ((ret = cur->pget(cur, &skey, &pkey, &val, flag)) == 0) {
-        struct ipc_due_item it;
-        uint64_t next = store_rec_get_be64(skbuf);
-
-        flag = DB_NEXT;
-        if (next > before || op->count >= limit)
-            break;
-        if (pkey.size != REC_SUB_KEY_LEN || val.size < 5)
-            continue;
-        qid_format(store_rec_get_be64(pkbuf), it.qid);
-        it.index = store_rec_get_be32(pkbuf + REC_SUB_KEY_N_OFF);
-        it.state = store_rec_get_be32(vbuf + REC_RCPT_STATE_OFF);
-        it.next_attempt_us = next;
-        ipc_encode_due_item(&op->out, op->request_id, &it);
-        op->count++;
-    }
-    return ret == DB_NOTFOUND ? 0 : ret;
+    qid_format(d->qid, it.qid);
+    ipc_encode_due_item(&op->req.out, op->req.request_id, &it);
+    op->count++;
 }
 
-static int due_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int due_txn(struct store_txn *t, void *arg)
 {
     struct op_work *op = arg;
     struct ipc_end end;
-    DBC *cur;
     int ret;
 
-    sg_buf_reset(&op->out);
+    sg_buf_reset(&op->req.out);
     op->count = 0;
-    if ((ret = db->due->cursor(db->due, txn, &cur, DB_READ_COMMITTED)) != 0)
-        return ret;
-    ret = due_scan(cur, op, op->due.before_us, op->due.limit);
-    cur->close(cur);
+    ret = store_db_scan_due(t, op->due.before_us, op->due.limit, due_item, op);
     end.count = op->count;
     if (ret == 0)
-        ipc_encode_end(&op->out, op->request_id, &end);
+        ipc_encode_end(&op->req.out, op->req.request_id, &end);
     return ret;
 }
 
 static void due_run(struct store_work *w)
 {
-    struct op_work *op = (struct op_work *)w;
-    int ret = store_db_txn(op_db(w), due_txn, op, DB_READ_COMMITTED);
-
-    if (ret != 0)
-        op_reply_error(&op->out, op->request_id, ret, "due work");
+    op_run_read(w, due_txn, "due work");
 }
 
 void store_op_due(struct store_conn *c, struct ipc_reader *r)
@@ -541,12 +505,12 @@ void store_op_due(struct store_conn *c, struct ipc_reader *r)
         store_conn_fail(c, IPC_ERR_PROTO, "bad DUE: %s", r->error);
         return;
     }
-    if (!(op = op_new(c, r)))
+    if (!(op = op_req_new(c, r, sizeof(*op))))
         return;
     if (d.before_us == 0)
         d.before_us = now_us();
     if (d.limit == 0 || d.limit > st->cfg->store.due_batch)
         d.limit = (uint32_t)st->cfg->store.due_batch;
     op->due = d;
-    store_work_queue(c, &op->base, due_run, op_done);
+    store_work_queue(c, &op->req.base, due_run, op_done);
 }

@@ -24,6 +24,7 @@
 #define REC_MSG_KEY_LEN 8
 #define REC_SUB_KEY_LEN 12
 #define REC_SUB_KEY_N_OFF 8          /* rcpt/body key: the index or chunk number after the qid */
+#define REC_DUE_KEY_LEN 8            /* due key: next_attempt_us */
 
 /* Where the fixed fields of a recipient record lie (store_rec_rcpt_encode writes them in this order);
  * the due index and STATS read them without decoding the whole record. */
@@ -60,6 +61,15 @@ struct rec_rcpt {
     char orcpt[IPC_ADDR_MAX + 1];
     char route[IPC_ROUTE_MAX + 1];
     char last_reply[IPC_REPLY_MAX + 1];
+};
+
+/* One entry of the due index as a scan yields it: a recipient (its qid and
+ * index, from the rcpt key) with its state and next attempt time. */
+struct rec_due {
+    uint64_t qid;
+    uint32_t index;
+    uint32_t state;
+    uint64_t next_attempt_us;
 };
 
 /* Largest encoded sizes, for buffers. */

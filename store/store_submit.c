@@ -34,7 +34,7 @@ struct submit_work {
     struct submission *sub;
     uint32_t request_id;
     uint32_t chunk_size;
-    int ret;                /* BDB or errno result */
+    int ret;                /* store or errno result */
     uint64_t dup_qid;       /* origin seen before: the first copy */
     uint8_t *chunk;         /* commit: one chunk read back from staging */
 };
@@ -289,52 +289,25 @@ static int submission_read(const struct submission *sub, uint64_t off, uint8_t *
     return 0;
 }
 
-static int submit_find_origin(struct store_db *db, DB_TXN *txn, const char *origin, uint64_t *qid)
-{
-    uint8_t vbuf[REC_ORIGIN_LEN];
-    DBT key = {.data = (void *)origin, .size = (u_int32_t)strlen(origin)};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
-    int ret = db->origin->get(db->origin, txn, &key, &val, DB_RMW);
-
-    if (ret == 0 && val.size >= REC_ORIGIN_QID_OFF + 8)
-        *qid = store_rec_get_be64(vbuf + REC_ORIGIN_QID_OFF);
-    return ret;
-}
-
-static int submit_put_origin(struct store_db *db, DB_TXN *txn, const struct rec_envelope *e)
-{
-    uint8_t vbuf[REC_ORIGIN_LEN];
-    DBT key = {.data = (void *)e->origin, .size = (u_int32_t)strlen(e->origin)};
-    DBT val = {.data = vbuf, .size = sizeof(vbuf)};
-
-    store_rec_put_be64(vbuf + REC_ORIGIN_QID_OFF, e->qid);
-    store_rec_put_be64(vbuf + REC_ORIGIN_SEEN_OFF, e->arrival_us);
-    return db->origin->put(db->origin, txn, &key, &val, 0);
-}
-
-static int submit_put_body(struct submit_work *sw, struct store_db *db, DB_TXN *txn)
+static int submit_put_body(struct submit_work *sw, struct store_txn *t)
 {
     struct submission *sub = sw->sub;
-    uint8_t kbuf[REC_SUB_KEY_LEN];
 
     for (uint32_t i = 0; i < sub->env.nchunks; i++) {
         uint64_t off = (uint64_t)i * sw->chunk_size;
         size_t n = sub->total - off < sw->chunk_size ? (size_t)(sub->total - off) : sw->chunk_size;
-        DBT key = {.data = kbuf, .size = sizeof(kbuf)};
-        DBT val = {.data = sw->chunk, .size = (u_int32_t)n};
         int ret;
 
         if ((ret = submission_read(sub, off, sw->chunk, n)) != 0)
             return ret;
-        store_rec_sub_key(kbuf, sub->env.qid, i);
-        if ((ret = db->body->put(db->body, txn, &key, &val, 0)) != 0)
+        if ((ret = store_db_put_chunk(t, sub->env.qid, i, sw->chunk, n)) != 0)
             return ret;
     }
     return 0;
 }
 
 /* One transaction: envelope, every recipient, every body chunk, origin. */
-static int submit_txn(struct store_db *db, DB_TXN *txn, void *arg)
+static int submit_txn(struct store_txn *t, void *arg)
 {
     struct submit_work *sw = arg;
     struct submission *sub = sw->sub;
@@ -342,20 +315,20 @@ static int submit_txn(struct store_db *db, DB_TXN *txn, void *arg)
 
     sw->dup_qid = 0;
     if (sub->env.origin[0]) {
-        ret = submit_find_origin(db, txn, sub->env.origin, &sw->dup_qid);
+        ret = store_db_get_origin(t, sub->env.origin, &sw->dup_qid, STORE_DB_FOR_UPDATE);
         if (ret == 0)
             return 0;
-        if (ret != DB_NOTFOUND)
+        if (ret != STORE_ENOTFOUND)
             return ret;
     }
-    if ((ret = store_db_put_envelope(db, txn, &sub->env, DB_NOOVERWRITE)) != 0)
+    if ((ret = store_db_put_envelope(t, &sub->env, STORE_DB_NEW)) != 0)
         return ret;
     for (uint32_t i = 0; i < sub->nrcpt; i++)
-        if ((ret = store_db_put_rcpt(db, txn, sub->env.qid, i, &sub->rcpts[i])) != 0)
+        if ((ret = store_db_put_rcpt(t, sub->env.qid, i, &sub->rcpts[i])) != 0)
             return ret;
-    if ((ret = submit_put_body(sw, db, txn)) != 0)
+    if ((ret = submit_put_body(sw, t)) != 0)
         return ret;
-    return sub->env.origin[0] ? submit_put_origin(db, txn, &sub->env) : 0;
+    return sub->env.origin[0] ? store_db_put_origin(t, &sub->env) : 0;
 }
 
 static void commit_run(struct store_work *w)

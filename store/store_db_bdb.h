@@ -1,0 +1,35 @@
+/* store_db_bdb.h - the Berkeley DB handles behind store_db.h, shared by store_db*.c and by nothing else. */
+#ifndef SPOOLGATE_STORE_DB_BDB_H
+#define SPOOLGATE_STORE_DB_BDB_H
+
+#include <db.h>
+
+#include "store_db.h"
+
+struct store_db_handles {
+    DB_ENV *env;
+    DB *meta;   /* name -> value: generation, format */
+    DB *msg;    /* qid -> envelope */
+    DB *rcpt;   /* qid,index -> recipient */
+    DB *due;    /* next_attempt -> rcpt key (secondary of rcpt) */
+    DB *body;   /* qid,chunk -> bytes */
+    DB *origin; /* submitter's key -> qid, first seen */
+};
+
+/* What a store_txn_fn works in: lives on store_db_txn's stack. */
+struct store_txn {
+    struct store_db *db;
+    DB_TXN *txn;
+};
+
+/* Read one key's value into buf (cap bytes; its length in *len; flags:
+ * STORE_DB_FOR_UPDATE), or write one (flags: STORE_DB_NEW). */
+int store_db_get_value(DB *db, DB_TXN *txn, const void *k, size_t klen, void *buf, size_t cap,
+                       size_t *len, uint32_t flags);
+int store_db_put_value(DB *db, DB_TXN *txn, const void *k, size_t klen, const void *v, size_t vlen,
+                       uint32_t flags);
+
+/* Log a record that does not decode; returns STORE_ECORRUPT. */
+int store_db_corrupt(uint64_t qid, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

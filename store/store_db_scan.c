@@ -1,0 +1,113 @@
+/* store_db_scan.c - Berkeley DB cursors: messages in qid order, the due index, the counts for STATS. */
+#include "store_db_bdb.h"
+
+#include <string.h>
+
+int store_db_next_envelope(struct store_txn *t, uint64_t from, struct rec_envelope *e)
+{
+    DB *msg = t->db->h->msg;
+    DBC *cur;
+    uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf), .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    const char *why;
+    int ret;
+
+    if ((ret = msg->cursor(msg, t->txn, &cur, DB_READ_COMMITTED)) != 0)
+        return ret;
+    store_rec_msg_key(kbuf, from);
+    ret = cur->get(cur, &key, &val, DB_SET_RANGE);
+    cur->close(cur);
+    if (ret != 0)
+        return ret;
+    if (store_rec_envelope_decode(vbuf, val.size, e, &why) < 0) {
+        /* Keep the qid so callers can report the record and step past it. */
+        e->qid = store_rec_get_be64(kbuf);
+        return store_db_corrupt(e->qid, "envelope record: %s", why);
+    }
+    return 0;
+}
+
+/* The cursor's walk over the due index from its start. */
+static int store_due_walk(DBC *cur, uint64_t before, uint32_t limit, store_due_fn fn, void *arg)
+{
+    uint8_t skbuf[REC_DUE_KEY_LEN], pkbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
+    DBT skey = {.data = skbuf, .size = REC_DUE_KEY_LEN, .ulen = REC_DUE_KEY_LEN,
+                .flags = DB_DBT_USERMEM};
+    DBT pkey = {.data = pkbuf, .ulen = sizeof(pkbuf), .flags = DB_DBT_USERMEM};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    u_int32_t flag = DB_SET_RANGE;
+    uint32_t count = 0;
+    int ret;
+
+    store_rec_put_be64(skbuf, 0);
+    while ((ret = cur->pget(cur, &skey, &pkey, &val, flag)) == 0) {
+        struct rec_due d = {.next_attempt_us = store_rec_get_be64(skbuf)};
+
+        flag = DB_NEXT;
+        if (d.next_attempt_us > before || count >= limit)
+            break;
+        if (pkey.size != REC_SUB_KEY_LEN || val.size < REC_RCPT_STATE_OFF + 4)
+            continue;
+        d.qid = store_rec_get_be64(pkbuf);
+        d.index = store_rec_get_be32(pkbuf + REC_SUB_KEY_N_OFF);
+        d.state = store_rec_get_be32(vbuf + REC_RCPT_STATE_OFF);
+        fn(&d, arg);
+        count++;
+    }
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+int store_db_scan_due(struct store_txn *t, uint64_t before, uint32_t limit, store_due_fn fn,
+                      void *arg)
+{
+    DB *due = t->db->h->due;
+    DBC *cur;
+    int ret;
+
+    if ((ret = due->cursor(due, t->txn, &cur, DB_READ_COMMITTED)) != 0)
+        return ret;
+    ret = store_due_walk(cur, before, limit, fn, arg);
+    cur->close(cur);
+    return ret;
+}
+
+/* Walk every record of db reading only the head of each value: a message
+ * is counted in *messages, a recipient (rcpts) by its state. */
+static int store_count_db(DB *db, DB_TXN *txn, uint64_t *messages, uint64_t *by_state, int rcpts)
+{
+    uint8_t kbuf[16], vbuf[8];
+    DBC *cur;
+    DBT key = {.data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .dlen = REC_RCPT_STATE_OFF + 4,
+               .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
+    int ret;
+
+    if ((ret = db->cursor(db, txn, &cur, DB_READ_COMMITTED)) != 0)
+        return ret;
+    while ((ret = cur->get(cur, &key, &val, DB_NEXT)) == 0) {
+        uint32_t state;
+        if (!rcpts) {
+            (*messages)++;
+            continue;
+        }
+        state = val.size >= REC_RCPT_STATE_OFF + 4 ? store_rec_get_be32(vbuf + REC_RCPT_STATE_OFF)
+                                                   : RCPT_STATE_COUNT;
+        if (state < RCPT_STATE_COUNT)
+            by_state[state]++;
+    }
+    cur->close(cur);
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+int store_db_count(struct store_txn *t, uint64_t *messages, uint64_t by_state[RCPT_STATE_COUNT])
+{
+    struct store_db_handles *h = t->db->h;
+    int ret;
+
+    memset(by_state, 0, RCPT_STATE_COUNT * sizeof(by_state[0]));
+    *messages = 0;
+    if ((ret = store_count_db(h->msg, t->txn, messages, by_state, 0)) != 0)
+        return ret;
+    return store_count_db(h->rcpt, t->txn, messages, by_state, 1);
+}
