@@ -160,6 +160,11 @@ struct sc_sync_submit {
     int started;                         /* SUBMIT_STARTED was read */
 };
 /* Begin with the recipients (buffered: sent with the first chunk or the commit). */
+/* The blocking tools' connection to the store at path (from sc_socket_path or
+ * the tool's -s): the one place a tool connects, so that where the store is
+ * is learnt here.  0, or -1 with c->error saying why (as ipc_client_connect). */
+int sc_sync_connect(struct ipc_client *c, const char *path, const char *program, const char *role,
+                    const char *caps);
 int sc_sync_begin(struct sc_sync_submit *s, struct ipc_client *c, const struct ipc_submit_begin *b,
                   const struct ipc_submit_rcpt *rcpts, size_t nrcpt);
 /* Append body octets; sends once a megabyte is buffered.  0, or -1 (c->error). */

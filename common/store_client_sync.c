@@ -12,6 +12,12 @@ int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
     return config_socket_path(cfg, "store", buf, bufsz);
 }
 
+int sc_sync_connect(struct ipc_client *c, const char *path, const char *program, const char *role,
+                    const char *caps)
+{
+    return ipc_client_connect(c, path, program, role, caps);
+}
+
 int sc_frames_chunks(struct sg_buf *b, const void *data, size_t len)
 {
     const uint8_t *p = data;

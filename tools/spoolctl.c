@@ -312,7 +312,7 @@ int main(int argc, char **argv)
         return usage(stderr), 2;
     if (!sock)
         sock = socket_from_config(config, sockbuf, sizeof(sockbuf));
-    if (ipc_client_connect(&c, sock, "spoolctl", "admin", "list,read,admin,due") < 0)
+    if (sc_sync_connect(&c, sock, "spoolctl", "admin", "list,read,admin,due") < 0)
         fail(&c);
     ret = run(&c, argc - optind, argv + optind);
     ipc_client_close(&c);

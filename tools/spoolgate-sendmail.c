@@ -146,7 +146,7 @@ int main(int argc, char **argv)
     }
     if (!sock)
         sock = store_socket(config, sockbuf, sizeof(sockbuf));
-    if (ipc_client_connect(&in.c, sock, "spoolgate-sendmail", "submit", "submit") < 0)
+    if (sc_sync_connect(&in.c, sock, "spoolgate-sendmail", "submit", "submit") < 0)
         die(EX_TEMPFAIL, "store unavailable, message not queued", in.c.error);
     begin(&in, sender, argv + optind, argc - optind);
     copy_body(&in, dot_ends);
