@@ -83,16 +83,35 @@ write_config() {
 }
 
 # start_store: in the background, logging to $T_STORE_LOG; waits until it answers.
-start_store() {
-    "$STORE_BIN" -c "$T_CONFIG" --foreground >> "$T_STORE_LOG" 2>&1 &
-    STORE_PID=$!
-    wait_alive "$STORE_PID" 30 "$SPOOLCTL" -s "$T_SOCKET" generation
+# start_daemon NAME BIN LOG COMMAND...: run BIN on the test config in the foreground, its output
+# appended to LOG, NAME_PID its pid; then until COMMAND succeeds (30 s at most, 1 if it died).
+start_daemon() {
+    d_name=$1 d_bin=$2 d_log=$3; shift 3
+    "$d_bin" -c "$T_CONFIG" --foreground >> "$d_log" 2>&1 &
+    eval "${d_name}_PID=$!"
+    wait_alive "$!" 30 "$@"
 }
 
-stop_store() {
-    kill -TERM "$STORE_PID" 2>/dev/null
-    wait "$STORE_PID" 2>/dev/null
-    STORE_PID=
+# stop_daemon NAME: SIGTERM to NAME_PID, wait for it, forget it.
+stop_daemon() {
+    eval "d_pid=\${${1}_PID:-}"
+    if [ -n "$d_pid" ]; then
+        kill -TERM "$d_pid" 2>/dev/null
+        wait "$d_pid" 2>/dev/null
+    fi
+    eval "${1}_PID="
+}
+
+start_store() { start_daemon STORE "$STORE_BIN" "$T_STORE_LOG" "$SPOOLCTL" -s "$T_SOCKET" generation; }
+stop_store() { stop_daemon STORE; }
+
+# store_load_tap MODE EXTRA: store-load MODE against the test store, its TAP relayed with EXTRA
+# more checks planned, the first of them its exit status.
+store_load_tap() {
+    "$STORE_LOAD" "$1" -s "$T_SOCKET" > "$T_DIR/$1.out" 2>&1
+    s_rc=$?
+    relay_tap "$T_DIR/$1.out" "$2"
+    ok "$s_rc" "store-load $1 exits 0"
 }
 
 kill9_store() {
@@ -156,17 +175,17 @@ write_smtpd_config() {
 }
 
 # start_smtpd: in the background, logging to $T_SMTPD_LOG; waits for its greeting.
-start_smtpd() {
-    "$SMTPD_BIN" -c "$T_CONFIG" --foreground >> "$T_SMTPD_LOG" 2>&1 &
-    SMTPD_PID=$!
-    wait_alive "$SMTPD_PID" 30 greets "$SMTP_PORT" 2
+# start_smtpd_suite [extra smtpd lines]: store and smtpd on the smtpd config, the client
+# environment exported; bails out when either does not start.
+start_smtpd_suite() {
+    write_smtpd_config "$@"
+    start_store || bail "spoolgate-store does not start"
+    start_smtpd || bail "spoolgate-smtpd does not start"
+    export_smtp_env
 }
 
-stop_smtpd() {
-    kill -TERM "$SMTPD_PID" 2>/dev/null
-    wait "$SMTPD_PID" 2>/dev/null
-    SMTPD_PID=
-}
+start_smtpd() { start_daemon SMTPD "$SMTPD_BIN" "$T_SMTPD_LOG" greets "$SMTP_PORT" 2; }
+stop_smtpd() { stop_daemon SMTPD; }
 
 # Environment for the Python SMTP test clients.
 export_smtp_env() {
@@ -211,17 +230,8 @@ due_interval = 1s
 ${2:-}"
 }
 
-start_router() {
-    "$ROUTER_BIN" -c "$T_CONFIG" --foreground >> "$T_ROUTER_LOG" 2>&1 &
-    ROUTER_PID=$!
-    wait_alive "$ROUTER_PID" 10 grep -q "re-categorized now" "$T_ROUTER_LOG"
-}
-
-stop_router() {
-    kill -TERM "$ROUTER_PID" 2>/dev/null
-    wait "$ROUTER_PID" 2>/dev/null
-    ROUTER_PID=
-}
+start_router() { start_daemon ROUTER "$ROUTER_BIN" "$T_ROUTER_LOG" grep -q "re-categorized now" "$T_ROUTER_LOG"; }
+stop_router() { stop_daemon ROUTER; }
 
 # wait_for SECONDS COMMAND...: until the command succeeds.
 wait_for() {
@@ -263,17 +273,12 @@ PO_SIM="python3 $top_srcdir/tests/postoffice_sim.py"
 T_SHARE="$T_DIR/share"
 
 start_gateway() {
-    "$GATEWAY_BIN" -c "$T_CONFIG" --foreground >> "$T_GATEWAY_LOG" 2>&1 &
-    GATEWAY_PID=$!
+    start_daemon GATEWAY "$GATEWAY_BIN" "$T_GATEWAY_LOG" grep -q "postoffice directory loaded" "$T_GATEWAY_LOG"
+    g_rc=$?
     T_BG_PIDS="${T_BG_PIDS:-} $GATEWAY_PID"
-    wait_alive "$GATEWAY_PID" 10 grep -q "postoffice directory loaded" "$T_GATEWAY_LOG"
+    return $g_rc
 }
-
-stop_gateway() {
-    kill -TERM "$GATEWAY_PID" 2>/dev/null
-    wait "$GATEWAY_PID" 2>/dev/null
-    GATEWAY_PID=
-}
+stop_gateway() { stop_daemon GATEWAY; }
 
 # caps_table_rows SOURCE: the request table of a daemon's server (rows "{{IPC_TYPE, cap}, handler}"),
 # one "IPC_TYPE cap" a line, sorted, to compare with the rows store-caps tests (store-caps -l).

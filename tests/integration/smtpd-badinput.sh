@@ -1,10 +1,7 @@
 #!/bin/sh
 # smtpd-badinput.sh - hostile and broken SMTP input: the specified reply, the daemon stays up, nothing partial is stored.
 . "$(dirname "$0")/lib.sh"
-write_smtpd_config "max_message_size = 1m"
-start_store || bail "spoolgate-store does not start"
-start_smtpd || bail "spoolgate-smtpd does not start"
-export_smtp_env
+start_smtpd_suite "max_message_size = 1m"
 python3 "$top_srcdir/tests/integration/smtp_badinput.py" > "$T_DIR/badinput.tap" 2>&1
 relay_tap "$T_DIR/badinput.tap" 3
 kill -0 "$SMTPD_PID"; ok $? "spoolgate-smtpd is still running"

@@ -1,10 +1,7 @@
 #!/bin/sh
 # smtpd-dialogue.sh - every command, extension and reply of spoolgate-smtpd, driven by smtplib, raw sockets and swaks.
 . "$(dirname "$0")/lib.sh"
-write_smtpd_config "max_message_size = 1m"
-start_store || bail "spoolgate-store does not start"
-start_smtpd || bail "spoolgate-smtpd does not start"
-export_smtp_env
+start_smtpd_suite "max_message_size = 1m"
 python3 "$top_srcdir/tests/integration/smtp_dialogue.py" > "$T_DIR/dialogue.tap" 2>&1
 relay_tap "$T_DIR/dialogue.tap" 1
 kill -0 "$SMTPD_PID"; ok $? "spoolgate-smtpd is still running"

@@ -1,10 +1,7 @@
 #!/bin/sh
 # smtpd-sessions.sh - 2000 concurrent sessions held open; smtpd's memory per session is reported.
 . "$(dirname "$0")/lib.sh"
-write_smtpd_config
-start_store || bail "spoolgate-store does not start"
-start_smtpd || bail "spoolgate-smtpd does not start"
-export_smtp_env
+start_smtpd_suite
 # The memory goal is for the plain build; sanitizers multiply every allocation.
 [ -n "${SG_SANITIZERS:-}" ] && export SG_RSS_PER_SESSION_MAX=200
 SG_HOLD_SESSIONS=${SG_HOLD_SESSIONS:-2000} python3 "$top_srcdir/tests/integration/smtp_hold.py" \

@@ -1,10 +1,7 @@
 #!/bin/sh
 # smtpd-storekill.sh - the store is killed -9 under SMTP load: 4xx, never a 250 for mail not stored; smtpd recovers by itself.
 . "$(dirname "$0")/lib.sh"
-write_smtpd_config
-start_store || bail "spoolgate-store does not start"
-start_smtpd || bail "spoolgate-smtpd does not start"
-export_smtp_env
+start_smtpd_suite
 export SG_ACKS="$T_DIR/acks" SG_DURATION=6
 python3 "$top_srcdir/tests/integration/smtp_storekill.py" send > "$T_DIR/send.tap" 2>&1 &
 LOAD=$!

@@ -4,10 +4,7 @@
 
 write_config
 start_store || bail "spoolgate-store did not start"
-"$STORE_LOAD" garbage -s "$T_SOCKET" > "$T_DIR/garbage.out" 2>&1
-rc=$?
-relay_tap "$T_DIR/garbage.out" 4
-ok "$rc" "store-load garbage exits 0"
+store_load_tap garbage 4
 store_alive; ok $? "spoolgate-store is still running after all bad input"
 grep -q "unknown message type 999" "$T_STORE_LOG"; ok $? "the log names the rejected frame type"
 grep -q "speaks protocol 99.0" "$T_STORE_LOG"; ok $? "the log names the version mismatch"

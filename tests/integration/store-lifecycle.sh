@@ -4,10 +4,7 @@
 
 write_config
 start_store || bail "spoolgate-store did not start"
-"$STORE_LOAD" lifecycle -s "$T_SOCKET" > "$T_DIR/lifecycle.out" 2>&1
-rc=$?
-relay_tap "$T_DIR/lifecycle.out" 2
-ok "$rc" "store-load lifecycle exits 0"
+store_load_tap lifecycle 2
 grep -q "rcpt 1: state=failed attempts=1 route=smtp:\[127.0.0.1\]:25 reply=550 5.1.1 no such user; all recipients final, message removed" "$T_STORE_LOG"
 ok $? "the store logs each state change with route and reply, and the removal"
 stop_store
