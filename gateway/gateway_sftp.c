@@ -268,7 +268,10 @@ int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, ch
     return 0;
 }
 
-int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
+/* Rename from to to with the given LIBSSH2_SFTP_RENAME_* flags: 0 done, 1 refused by the server,
+ * -1 no session (why says so). */
+static int sftp_rename(struct sftp_share *s, const char *from, const char *to, long flags, char *why,
+                       size_t whysz)
 {
     char a[2100], b[2100];
 
@@ -276,7 +279,15 @@ int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char 
         return -1;
     full_path(s, from, a, sizeof(a));
     full_path(s, to, b, sizeof(b));
-    return libssh2_sftp_rename(s->sftp, a, b) != 0 ? op_fail(s, why, whysz, "rename", from) : 0;
+    return libssh2_sftp_rename_ex(s->sftp, a, (unsigned)strlen(a), b, (unsigned)strlen(b), flags) == 0 ? 0 : 1;
+}
+
+int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
+{
+    int rc = sftp_rename(s, from, to, LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC |
+                                          LIBSSH2_SFTP_RENAME_NATIVE, why, whysz);
+
+    return rc > 0 ? op_fail(s, why, whysz, "rename", from) : rc;
 }
 
 int gw_sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz)
@@ -423,16 +434,9 @@ int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, cha
  * posix-rename@openssh.com extension, which replaces it. */
 int gw_sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
 {
-    char a[2100], b[2100];
+    int rc = sftp_rename(s, from, to, LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE, why, whysz);
 
-    if (ensure(s, why, whysz) < 0)
-        return -1;
-    full_path(s, from, a, sizeof(a));
-    full_path(s, to, b, sizeof(b));
-    if (libssh2_sftp_rename_ex(s->sftp, a, (unsigned)strlen(a), b, (unsigned)strlen(b),
-                               LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE) == 0)
-        return 0;
-    return taken_or_fail(s, to, "rename", from, why, whysz);
+    return rc > 0 ? taken_or_fail(s, to, "rename", from, why, whysz) : rc;
 }
 
 /* SFTP has no way to fsync a directory (fsync@openssh.com takes a file handle): the server's own

@@ -15,6 +15,8 @@ import re
 import resource
 import sys
 
+from tap import diag, ok, plan
+
 HOST = os.environ.get("SG_HOST", "127.0.0.1")
 PORT = int(os.environ.get("SG_SMTP_PORT", "25"))
 HOSTNAME = os.environ.get("SG_HOSTNAME", "mx.test.invalid")
@@ -25,25 +27,6 @@ TIMEOUT = 10.0
 # 10 000 sessions in 200 MiB (204 800 KiB); sanitizer builds raise it (SG_RSS_PER_SESSION_MAX).
 KIB_PER_SESSION_MAX = float(os.environ.get("SG_RSS_PER_SESSION_MAX", "20"))
 PROJECTED_MAX_KIB = max(200 * 1024, 10000 * KIB_PER_SESSION_MAX)
-
-tap_n = 0
-
-
-def ok(cond, name, diag=()):
-    global tap_n
-    tap_n += 1
-    print(f"{'ok' if cond else 'not ok'} {tap_n} - {name}")
-    if not cond:
-        for d in diag:
-            for line in str(d).splitlines():
-                print(f"#   {line}")
-    sys.stdout.flush()
-
-
-def diag(text):
-    print(f"# {text}")
-    sys.stdout.flush()
-
 
 async def read_reply(reader):
     """One (multi-line) reply: (code, first line text), code None on close/timeout/garbage."""
@@ -170,7 +153,7 @@ def main():
         asyncio.run(main_async())
     except Exception as e:
         ok(False, f"smtp_hold broke off with {type(e).__name__}: {e}")
-    print(f"1..{tap_n}")
+    plan()
     return 0
 
 

@@ -30,6 +30,8 @@ import sys
 import threading
 import time
 
+from tap import diag, ok, plan
+
 HOST = os.environ.get("SG_HOST", "127.0.0.1")
 PORT = int(os.environ.get("SG_SMTP_PORT", "25"))
 LOCAL = os.environ.get("SG_LOCAL_DOMAIN", "local.test")
@@ -42,27 +44,6 @@ DURATION = float(os.environ.get("SG_DURATION", "6"))
 AFTER_GRACE = float(os.environ.get("SG_AFTER_GRACE", "5"))
 TIMEOUT = 10.0
 PER_CONNECTION = 5          # messages per SMTP session before QUIT
-
-tap_n = 0
-
-
-def ok(cond, name, diag=()):
-    global tap_n
-    tap_n += 1
-    print(f"{'ok' if cond else 'not ok'} {tap_n} - {name}")
-    if not cond:
-        for d in diag:
-            for line in str(d).splitlines():
-                print(f"#   {line}")
-    sys.stdout.flush()
-    return cond
-
-
-def diag(text):
-    for line in str(text).splitlines():
-        print(f"# {line}")
-    sys.stdout.flush()
-
 
 def make_message(rng, tid, k):
     """A message whose X-Check header holds the length and sha256 of its body."""
@@ -307,7 +288,7 @@ def main():
         modes[mode]()
     except Exception as e:
         ok(False, f"smtp_storekill {mode} broke off with {type(e).__name__}: {e}")
-    print(f"1..{tap_n}")
+    plan()
     return 0
 
 
