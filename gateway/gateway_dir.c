@@ -35,24 +35,21 @@ static int dir_read(struct dir_work *w)
     if (w->mtime == w->known_mtime)
         return 0;
     w->changed = 1;
-    if (gw_share_read_file(w->sh, "GLB/NETWORK.GLB", &text, &len, w->why, sizeof(w->why)) < 0)
-        return -1;
-    if (po_network_glb_parse((const char *)text, len, &w->net, &err) < 0) {
-        snprintf(w->why, sizeof(w->why), "share %s: GLB/NETWORK.GLB: %s", gw_share_name(w->sh), err.text);
-        w->parse_error = 1;
+    for (int i = 0; i < 2; i++) {
+        const char *name = i == 0 ? "GLB/NETWORK.GLB" : "GLB/ADDRESS.GLB";
+        int rc;
+
+        if (gw_share_read_file(w->sh, name, &text, &len, w->why, sizeof(w->why)) < 0)
+            return -1;
+        rc = i == 0 ? po_network_glb_parse((const char *)text, len, &w->net, &err)
+                    : po_address_glb_parse((const char *)text, len, &w->dir, &err);
         free(text);
-        return -1;
+        if (rc < 0) {
+            snprintf(w->why, sizeof(w->why), "share %s: %s: %s", gw_share_name(w->sh), name, err.text);
+            w->parse_error = 1;
+            return -1;
+        }
     }
-    free(text);
-    if (gw_share_read_file(w->sh, "GLB/ADDRESS.GLB", &text, &len, w->why, sizeof(w->why)) < 0)
-        return -1;
-    if (po_address_glb_parse((const char *)text, len, &w->dir, &err) < 0) {
-        snprintf(w->why, sizeof(w->why), "share %s: GLB/ADDRESS.GLB: %s", gw_share_name(w->sh), err.text);
-        w->parse_error = 1;
-        free(text);
-        return -1;
-    }
-    free(text);
     return 0;
 }
 

@@ -15,7 +15,7 @@ import re
 import resource
 import sys
 
-from tap import diag, ok, plan
+from tap import diag, ok, run
 
 HOST = os.environ.get("SG_HOST", "127.0.0.1")
 PORT = int(os.environ.get("SG_SMTP_PORT", "25"))
@@ -149,12 +149,7 @@ async def main_async():
 
 
 def main():
-    try:
-        asyncio.run(main_async())
-    except Exception as e:
-        ok(False, f"smtp_hold broke off with {type(e).__name__}: {e}")
-    plan()
-    return 0
+    return run("smtp_hold", lambda: asyncio.run(main_async()))
 
 
 if __name__ == "__main__":

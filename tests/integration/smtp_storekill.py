@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 
-from tap import diag, ok, plan
+from tap import diag, ok, run
 
 HOST = os.environ.get("SG_HOST", "127.0.0.1")
 PORT = int(os.environ.get("SG_SMTP_PORT", "25"))
@@ -284,12 +284,7 @@ def main():
     if mode not in modes:
         print(f"usage: {sys.argv[0]} [send|verify|after]", file=sys.stderr)
         return 2
-    try:
-        modes[mode]()
-    except Exception as e:
-        ok(False, f"smtp_storekill {mode} broke off with {type(e).__name__}: {e}")
-    plan()
-    return 0
+    return run(f"smtp_storekill {mode}", modes[mode])
 
 
 if __name__ == "__main__":

@@ -28,3 +28,13 @@ def plan():
     """The plan line for every check made so far (TAP allows it last)."""
     print(f"1..{_count}")
     sys.stdout.flush()
+
+
+def run(name, fn):
+    """Run a driver's checks: an exception becomes one failed check naming it; then the plan.  Returns 0."""
+    try:
+        fn()
+    except Exception as e:  # the driver broke off: say how, keep the TAP stream whole
+        ok(False, f"{name} broke off with {type(e).__name__}: {e}")
+    plan()
+    return 0
