@@ -13,7 +13,7 @@ struct sg_buf {
     uint8_t *data;
     size_t len;
     size_t cap;
-    size_t mark;   /* an offset the user keeps (the IPC codec: start of the frame being built) */
+    size_t mark; /* an offset the user keeps (the IPC codec: start of the frame being built) */
     int failed;
 };
 

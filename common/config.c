@@ -18,7 +18,8 @@
 
 /* ---- pure value parsers ----------------------------------------------------- */
 
-static int why_set(char *why, size_t whysz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int why_set(char *why, size_t whysz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int why_set(char *why, size_t whysz, const char *fmt, ...)
 {
@@ -113,7 +114,8 @@ int cfg_parse_duration(const char *s, long long min, long long max, long long *o
 
 int cfg_parse_bool(const char *s, int *out, char *why, size_t whysz)
 {
-    static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false", "off", "0"};
+    static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false",
+                                                                                "off", "0"};
 
     for (size_t i = 0; i < 4; i++) {
         if (strcasecmp(s, yes[i]) == 0)
@@ -164,11 +166,27 @@ static int cfg_set(struct sg_config *c, const struct cfg_key *k, const char *val
     long long maxlen = k->max ? k->max : CFG_STRING_MAX;
 
     switch (k->type) {
-    case CFG_INT: if (cfg_parse_int(value, k->min, k->max, &v, why, whysz) < 0) return -1; break;
-    case CFG_SIZE: if (cfg_parse_size(value, k->min, k->max, &v, why, whysz) < 0) return -1; break;
-    case CFG_DURATION: if (cfg_parse_duration(value, k->min, k->max, &v, why, whysz) < 0) return -1; break;
-    case CFG_BOOL: if (cfg_parse_bool(value, &b, why, whysz) < 0) return -1; v = b; break;
-    case CFG_ENUM: if (cfg_parse_enum(value, k->choices, why, whysz) < 0) return -1; break;
+    case CFG_INT:
+        if (cfg_parse_int(value, k->min, k->max, &v, why, whysz) < 0)
+            return -1;
+        break;
+    case CFG_SIZE:
+        if (cfg_parse_size(value, k->min, k->max, &v, why, whysz) < 0)
+            return -1;
+        break;
+    case CFG_DURATION:
+        if (cfg_parse_duration(value, k->min, k->max, &v, why, whysz) < 0)
+            return -1;
+        break;
+    case CFG_BOOL:
+        if (cfg_parse_bool(value, &b, why, whysz) < 0)
+            return -1;
+        v = b;
+        break;
+    case CFG_ENUM:
+        if (cfg_parse_enum(value, k->choices, why, whysz) < 0)
+            return -1;
+        break;
     case CFG_STRING:
     case CFG_PATH:
         if ((long long)strlen(value) > maxlen)
@@ -191,10 +209,10 @@ static int cfg_set(struct sg_config *c, const struct cfg_key *k, const char *val
 
 struct cfg_parse {
     const char *name;
-    const char *text;      /* rest of the input */
-    int line;              /* number of the line handed to inih last */
+    const char *text; /* rest of the input */
+    int line;         /* number of the line handed to inih last */
     struct sg_config *cfg;
-    int *seen_line;        /* line each key was set on, by table index; one per key of cfg_keys */
+    int *seen_line; /* line each key was set on, by table index; one per key of cfg_keys */
     char *err;
     size_t errsz, errlen;
     int errors;
@@ -339,7 +357,8 @@ static int cfg_absolute(char **path, const char *base)
             return -1;
         base = cwd;
     }
-    snprintf(buf, sizeof(buf), "%s/%s", base, (*path)[0] == '.' && (*path)[1] == '/' ? *path + 2 : *path);
+    snprintf(buf, sizeof(buf), "%s/%s", base,
+             (*path)[0] == '.' && (*path)[1] == '/' ? *path + 2 : *path);
     if (!(copy = strdup(buf)))
         return -1;
     free(*path);
@@ -373,8 +392,8 @@ static int cfg_finalize(struct sg_config *c, char *err, size_t errsz)
         char **field = (char **)((char *)c + k->offset);
 
         if (k->type == CFG_PATH && (*field)[0] && cfg_absolute(field, NULL) < 0) {
-            snprintf(err, errsz, "%s: %s.%s: cannot resolve the path: %s\n", c->source, k->section, k->name,
-                     strerror(errno));
+            snprintf(err, errsz, "%s: %s.%s: cannot resolve the path: %s\n", c->source, k->section,
+                     k->name, strerror(errno));
             return -1;
         }
     }

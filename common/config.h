@@ -24,50 +24,50 @@ enum cfg_type {
 };
 
 struct cfg_global {
-    char *state_dir;    /* everything lives below this unless set otherwise */
-    char *socket_dir;   /* "" -> <state_dir>/run */
-    char *hostname;     /* "" -> gethostname() */
-    char *log_level;    /* debug|info|notice|warning|error */
+    char *state_dir;  /* everything lives below this unless set otherwise */
+    char *socket_dir; /* "" -> <state_dir>/run */
+    char *hostname;   /* "" -> gethostname() */
+    char *log_level;  /* debug|info|notice|warning|error */
     char *syslog_facility;
 };
 
 struct cfg_store {
-    char *db_dir;              /* "" -> <state_dir>/store */
-    long long cache_size;      /* BDB mpool */
-    long long log_buffer_size; /* BDB in-memory log buffer */
-    long long log_file_size;   /* BDB log file size */
+    char *db_dir;                  /* "" -> <state_dir>/store */
+    long long cache_size;          /* BDB mpool */
+    long long log_buffer_size;     /* BDB in-memory log buffer */
+    long long log_file_size;       /* BDB log file size */
     long long checkpoint_interval; /* seconds */
-    long long chunk_size;      /* body chunk stored per record */
-    long long staging_memory;  /* body bytes kept in memory per submission before spilling */
+    long long chunk_size;          /* body chunk stored per record */
+    long long staging_memory;      /* body bytes kept in memory per submission before spilling */
     long long max_message_size;
     long long max_clients;
     long long worker_threads;
     long long deadlock_retries;
-    long long due_batch;       /* default limit of one due-work answer */
+    long long due_batch; /* default limit of one due-work answer */
 };
 
 struct cfg_smtpd {
-    char *listen;              /* relay/MX listeners: "addr:port [v6]:port ..." */
-    char *submission_listen;   /* submission listeners (AUTH required before MAIL) */
+    char *listen;            /* relay/MX listeners: "addr:port [v6]:port ..." */
+    char *submission_listen; /* submission listeners (AUTH required before MAIL) */
     long long max_message_size;
     long long max_recipients;
     long long max_errors;
-    long long max_received;    /* more Received fields than this: mail loop */
+    long long max_received; /* more Received fields than this: mail loop */
     long long max_sessions;
     long long command_timeout;
     long long data_timeout;
     long long dot_timeout;
-    char *mynetworks;          /* CIDR list allowed to relay */
-    char *local_domains;       /* domains we accept mail for from anyone */
-    char *tls_cert_file;       /* "" -> no STARTTLS */
+    char *mynetworks;    /* CIDR list allowed to relay */
+    char *local_domains; /* domains we accept mail for from anyone */
+    char *tls_cert_file; /* "" -> no STARTTLS */
     char *tls_key_file;
-    char *auth_users_file;     /* user:crypt-hash lines; "" -> no AUTH */
+    char *auth_users_file; /* user:crypt-hash lines; "" -> no AUTH */
 };
 
 struct cfg_router {
-    char *transport_map;       /* file of routes; "" -> none */
-    char *relayhost;           /* "[host]:port" smarthost; "" -> MX */
-    char *dns_servers;         /* "ip[:port],..." ; "" -> resolv.conf */
+    char *transport_map; /* file of routes; "" -> none */
+    char *relayhost;     /* "[host]:port" smarthost; "" -> MX */
+    char *dns_servers;   /* "ip[:port],..." ; "" -> resolv.conf */
     long long smtp_port;
     long long retry_first;
     long long retry_max;
@@ -82,28 +82,28 @@ struct cfg_router {
     long long data_timeout;
     long long block_timeout;
     long long dot_timeout;
-    char *tls_policy;          /* none|may|verify */
+    char *tls_policy; /* none|may|verify */
     char *tls_ca_file;
     long long dsn_return_limit;
 };
 
 struct cfg_gateway {
-    char *domain;              /* the postoffice's mail domain; "" -> no postoffice */
-    char *share;               /* local path of the share (a mounted share) */
-    char *sftp_host;           /* set: the share is reached over SFTP instead */
+    char *domain;    /* the postoffice's mail domain; "" -> no postoffice */
+    char *share;     /* local path of the share (a mounted share) */
+    char *sftp_host; /* set: the share is reached over SFTP instead */
     long long sftp_port;
     char *sftp_user;
-    char *sftp_key;            /* private key file */
-    char *sftp_known_hosts;    /* the server's host key must be in here */
-    char *sftp_root;           /* the share's directory on the server */
-    long long poll_interval;   /* OUT/ and the directory are looked at this often */
+    char *sftp_key;                /* private key file */
+    char *sftp_known_hosts;        /* the server's host key must be in here */
+    char *sftp_root;               /* the share's directory on the server */
+    long long poll_interval;       /* OUT/ and the directory are looked at this often */
     long long open_retry_interval; /* a failed share access is retried after this */
     long long max_open_retries;    /* failed accesses before a recipient fails */
     long long max_deliveries;      /* transfer files written into P1/ at once */
 };
 
 struct sg_config {
-    char *source;              /* file it came from, or "(embedded default)" */
+    char *source; /* file it came from, or "(embedded default)" */
     struct cfg_global global;
     struct cfg_store store;
     struct cfg_smtpd smtpd;
@@ -115,10 +115,10 @@ struct cfg_key {
     const char *section;
     const char *name;
     enum cfg_type type;
-    const char *def;           /* default, as it would be written in the file */
-    long long min, max;        /* INT/SIZE/DURATION range; STRING/PATH max length */
-    const char *choices;       /* ENUM only */
-    size_t offset;             /* into struct sg_config */
+    const char *def;     /* default, as it would be written in the file */
+    long long min, max;  /* INT/SIZE/DURATION range; STRING/PATH max length */
+    const char *choices; /* ENUM only */
+    size_t offset;       /* into struct sg_config */
     const char *doc;
 };
 
@@ -131,9 +131,12 @@ extern const char cfg_embedded_default[];
 
 /* Pure value parsers (unit-tested and fuzzed directly).  Return 0, or -1 with
  * a reason in why. */
-int cfg_parse_int(const char *s, long long min, long long max, long long *out, char *why, size_t whysz);
-int cfg_parse_size(const char *s, long long min, long long max, long long *out, char *why, size_t whysz);
-int cfg_parse_duration(const char *s, long long min, long long max, long long *out, char *why, size_t whysz);
+int cfg_parse_int(const char *s, long long min, long long max, long long *out, char *why,
+                  size_t whysz);
+int cfg_parse_size(const char *s, long long min, long long max, long long *out, char *why,
+                   size_t whysz);
+int cfg_parse_duration(const char *s, long long min, long long max, long long *out, char *why,
+                       size_t whysz);
 int cfg_parse_bool(const char *s, int *out, char *why, size_t whysz);
 int cfg_parse_enum(const char *s, const char *choices, char *why, size_t whysz);
 

@@ -34,12 +34,24 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
 
     while ((opt = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
         switch (opt) {
-        case 'c': o->config_path = optarg; break;
-        case 'f': o->foreground = 1; break;
-        case 'C': check = 1; break;
-        case 'D': dump = 1; break;
-        case 'h': daemon_usage(stdout, o->program); exit(0);
-        default: daemon_usage(stderr, o->program); exit(2);
+        case 'c':
+            o->config_path = optarg;
+            break;
+        case 'f':
+            o->foreground = 1;
+            break;
+        case 'C':
+            check = 1;
+            break;
+        case 'D':
+            dump = 1;
+            break;
+        case 'h':
+            daemon_usage(stdout, o->program);
+            exit(0);
+        default:
+            daemon_usage(stderr, o->program);
+            exit(2);
         }
     }
     if (optind != argc) {

@@ -7,9 +7,9 @@
 #include "config.h"
 
 struct daemon_opts {
-    const char *program;       /* "spoolgate-store", ... */
-    const char *config_path;   /* -c, or NULL */
-    int foreground;            /* -f */
+    const char *program;     /* "spoolgate-store", ... */
+    const char *config_path; /* -c, or NULL */
+    int foreground;          /* -f */
 };
 
 /* Parse -c/-f/--check-config/--dump-config/--help and load the config.

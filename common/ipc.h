@@ -27,21 +27,21 @@
 #define IPC_PROTO_MAJOR 1
 #define IPC_PROTO_MINOR 2
 
-#define IPC_HEADER_LEN 4            /* u32 payload length */
-#define IPC_PAYLOAD_MIN 6           /* u16 type + u32 request id */
+#define IPC_HEADER_LEN 4              /* u32 payload length */
+#define IPC_PAYLOAD_MIN 6             /* u16 type + u32 request id */
 #define IPC_FRAME_MAX (1024u * 1024u) /* largest payload accepted */
 #define IPC_CHUNK_MAX (256u * 1024u)  /* largest body chunk in one frame */
 
 /* String field limits (bytes, excluding the terminating NUL we add). */
-#define IPC_NAME_MAX 63      /* program, role */
-#define IPC_CAPS_MAX 255     /* comma separated capability list */
-#define IPC_QID_MAX 15       /* queue id text */
-#define IPC_ADDR_MAX 511     /* envelope address (RFC 5321 path, UTF-8) */
-#define IPC_ENVID_MAX 127    /* DSN ENVID (RFC 3461: 100 chars xtext) */
-#define IPC_ROUTE_MAX 255    /* route description, e.g. "smtp:[mx.example]:25" */
-#define IPC_REPLY_MAX 1023   /* last reply / error text */
-#define IPC_ORIGIN_MAX 255   /* de-duplication key of a submitter */
-#define IPC_MATCH_MAX 255    /* list filter text */
+#define IPC_NAME_MAX 63    /* program, role */
+#define IPC_CAPS_MAX 255   /* comma separated capability list */
+#define IPC_QID_MAX 15     /* queue id text */
+#define IPC_ADDR_MAX 511   /* envelope address (RFC 5321 path, UTF-8) */
+#define IPC_ENVID_MAX 127  /* DSN ENVID (RFC 3461: 100 chars xtext) */
+#define IPC_ROUTE_MAX 255  /* route description, e.g. "smtp:[mx.example]:25" */
+#define IPC_REPLY_MAX 1023 /* last reply / error text */
+#define IPC_ORIGIN_MAX 255 /* de-duplication key of a submitter */
+#define IPC_MATCH_MAX 255  /* list filter text */
 
 /* Field tags. */
 enum ipc_tag {
@@ -53,9 +53,9 @@ enum ipc_tag {
 
 /* Message types.  Requests and the replies they draw. */
 enum ipc_type {
-    IPC_HELLO = 1,           /* both sides, first frame: struct ipc_hello */
-    IPC_ERROR = 2,           /* reply: struct ipc_error */
-    IPC_OK = 3,              /* reply: struct ipc_ok (count of records touched) */
+    IPC_HELLO = 1, /* both sides, first frame: struct ipc_hello */
+    IPC_ERROR = 2, /* reply: struct ipc_error */
+    IPC_OK = 3,    /* reply: struct ipc_ok (count of records touched) */
 
     IPC_SUBMIT_BEGIN = 10,   /* struct ipc_submit_begin -> IPC_SUBMIT_STARTED */
     IPC_SUBMIT_STARTED = 11, /* struct ipc_qid_msg: the queue id assigned */
@@ -65,33 +65,33 @@ enum ipc_type {
     IPC_SUBMIT_ABORT = 15,   /* no fields -> IPC_OK */
     IPC_SUBMITTED = 16,      /* struct ipc_submitted: durable on disk */
 
-    IPC_READ_ENVELOPE = 20,  /* struct ipc_qid_msg -> IPC_ENVELOPE, IPC_RCPT*, IPC_END */
-    IPC_ENVELOPE = 21,       /* struct ipc_envelope */
-    IPC_RCPT = 22,           /* struct ipc_rcpt */
-    IPC_READ_BODY = 23,      /* struct ipc_qid_msg -> IPC_CHUNK*, IPC_END */
-    IPC_CHUNK = 24,          /* struct ipc_chunk */
-    IPC_END = 25,            /* struct ipc_end: a stream is complete */
+    IPC_READ_ENVELOPE = 20, /* struct ipc_qid_msg -> IPC_ENVELOPE, IPC_RCPT*, IPC_END */
+    IPC_ENVELOPE = 21,      /* struct ipc_envelope */
+    IPC_RCPT = 22,          /* struct ipc_rcpt */
+    IPC_READ_BODY = 23,     /* struct ipc_qid_msg -> IPC_CHUNK*, IPC_END */
+    IPC_CHUNK = 24,         /* struct ipc_chunk */
+    IPC_END = 25,           /* struct ipc_end: a stream is complete */
 
-    IPC_UPDATE_RCPT = 30,    /* struct ipc_rcpt_update -> IPC_OK */
+    IPC_UPDATE_RCPT = 30, /* struct ipc_rcpt_update -> IPC_OK */
 
-    IPC_LIST = 40,           /* struct ipc_list_req -> (IPC_ENVELOPE, IPC_RCPT*)*, IPC_END */
-    IPC_DUE = 41,            /* struct ipc_due_req -> IPC_DUE_ITEM*, IPC_END */
-    IPC_DUE_ITEM = 42,       /* struct ipc_due_item */
+    IPC_LIST = 40,     /* struct ipc_list_req -> (IPC_ENVELOPE, IPC_RCPT*)*, IPC_END */
+    IPC_DUE = 41,      /* struct ipc_due_req -> IPC_DUE_ITEM*, IPC_END */
+    IPC_DUE_ITEM = 42, /* struct ipc_due_item */
 
-    IPC_REQUEUE = 50,        /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
-    IPC_HOLD = 51,           /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
-    IPC_RELEASE = 52,        /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
-    IPC_DELETE = 53,         /* struct ipc_qid_msg -> IPC_OK */
-    IPC_STATS = 54,          /* no fields -> IPC_STATS_REPLY */
-    IPC_STATS_REPLY = 55,    /* struct ipc_stats */
+    IPC_REQUEUE = 50,     /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
+    IPC_HOLD = 51,        /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
+    IPC_RELEASE = 52,     /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
+    IPC_DELETE = 53,      /* struct ipc_qid_msg -> IPC_OK */
+    IPC_STATS = 54,       /* no fields -> IPC_STATS_REPLY */
+    IPC_STATS_REPLY = 55, /* struct ipc_stats */
 
-    IPC_SUBSCRIBE = 60,      /* no fields -> IPC_OK; then IPC_EVENT frames arrive */
-    IPC_EVENT = 61,          /* struct ipc_event (request id 0) */
+    IPC_SUBSCRIBE = 60, /* no fields -> IPC_OK; then IPC_EVENT frames arrive */
+    IPC_EVENT = 61,     /* struct ipc_event (request id 0) */
 
-    IPC_DIR_LOOKUP = 70,     /* struct ipc_dir_lookup -> IPC_DIR_RESULT (served by the gateway) */
-    IPC_DIR_RESULT = 71,     /* struct ipc_dir_result */
-    IPC_GW_DELIVER = 72,     /* struct ipc_gw_deliver -> IPC_GW_RESULT*, IPC_END (router -> gateway) */
-    IPC_GW_RESULT = 73,      /* struct ipc_gw_result: one recipient's outcome */
+    IPC_DIR_LOOKUP = 70, /* struct ipc_dir_lookup -> IPC_DIR_RESULT (served by the gateway) */
+    IPC_DIR_RESULT = 71, /* struct ipc_dir_result */
+    IPC_GW_DELIVER = 72, /* struct ipc_gw_deliver -> IPC_GW_RESULT*, IPC_END (router -> gateway) */
+    IPC_GW_RESULT = 73,  /* struct ipc_gw_result: one recipient's outcome */
 };
 
 /* Per-recipient states.  DELIVERED and FAILED are final. */
@@ -101,7 +101,7 @@ enum rcpt_state {
     RCPT_DEFERRED = 2, /* waiting for next_attempt */
     RCPT_DELIVERED = 3,
     RCPT_FAILED = 4,
-    RCPT_HELD = 5,     /* held by an administrator */
+    RCPT_HELD = 5, /* held by an administrator */
     RCPT_STATE_COUNT
 };
 
@@ -132,8 +132,8 @@ enum ipc_dsn_ret { IPC_RET_NONE = 0, IPC_RET_FULL = 1, IPC_RET_HDRS = 2 };
 
 /* Event kinds in IPC_EVENT. */
 enum ipc_event_kind {
-    IPC_EV_COMMITTED = 1, /* a new message was committed */
-    IPC_EV_REQUEUED = 2,  /* an administrator requeued or released messages */
+    IPC_EV_COMMITTED = 1,  /* a new message was committed */
+    IPC_EV_REQUEUED = 2,   /* an administrator requeued or released messages */
     IPC_EV_SHARE_BACK = 3, /* gateway -> router: the postoffice share is reachable again */
 };
 
@@ -146,7 +146,7 @@ enum ipc_event_kind {
 
 /* Answers of a directory lookup. */
 enum ipc_dir_status {
-    IPC_DIR_UNKNOWN = 0,     /* no such mailbox */
+    IPC_DIR_UNKNOWN = 0, /* no such mailbox */
     IPC_DIR_FOUND = 1,
     IPC_DIR_UNAVAILABLE = 2, /* the directory is not loaded (yet) */
 };
@@ -155,16 +155,16 @@ enum ipc_dir_status {
 
 struct ipc_hello {
     char program[IPC_NAME_MAX + 1];
-    char role[IPC_NAME_MAX + 1];        /* store, smtpd, router, gateway, admin, ... */
+    char role[IPC_NAME_MAX + 1]; /* store, smtpd, router, gateway, admin, ... */
     uint32_t major;
     uint32_t minor;
     char caps_needed[IPC_CAPS_MAX + 1];
     char caps_offered[IPC_CAPS_MAX + 1];
-    uint64_t generation;                 /* from the store; 0 from everyone else */
+    uint64_t generation; /* from the store; 0 from everyone else */
 };
 
 struct ipc_error {
-    uint32_t code;                       /* enum ipc_error_code */
+    uint32_t code; /* enum ipc_error_code */
     char text[IPC_REPLY_MAX + 1];
 };
 
@@ -177,39 +177,39 @@ struct ipc_qid_msg {
 };
 
 struct ipc_submit_begin {
-    char sender[IPC_ADDR_MAX + 1];       /* "" for the null sender */
+    char sender[IPC_ADDR_MAX + 1]; /* "" for the null sender */
     char envid[IPC_ENVID_MAX + 1];
-    uint32_t ret;                        /* enum ipc_dsn_ret */
-    uint32_t flags;                      /* IPC_FLAG_* */
-    char origin[IPC_ORIGIN_MAX + 1];     /* "" or a key; same key twice -> one message */
+    uint32_t ret;                    /* enum ipc_dsn_ret */
+    uint32_t flags;                  /* IPC_FLAG_* */
+    char origin[IPC_ORIGIN_MAX + 1]; /* "" or a key; same key twice -> one message */
 };
 
 struct ipc_submit_rcpt {
     char addr[IPC_ADDR_MAX + 1];
     char orcpt[IPC_ADDR_MAX + 1];
-    uint32_t notify;                     /* IPC_NOTIFY_* */
+    uint32_t notify; /* IPC_NOTIFY_* */
 };
 
 struct ipc_chunk {
-    const uint8_t *data;                 /* points into the frame buffer when decoded */
-    size_t len;                          /* 0 < len <= IPC_CHUNK_MAX */
+    const uint8_t *data; /* points into the frame buffer when decoded */
+    size_t len;          /* 0 < len <= IPC_CHUNK_MAX */
 };
 
 struct ipc_submit_commit {
-    uint64_t size;                       /* body bytes the client sent; checked */
+    uint64_t size; /* body bytes the client sent; checked */
 };
 
 struct ipc_submitted {
     char qid[IPC_QID_MAX + 1];
     uint64_t generation;
-    uint32_t duplicate;                  /* 1: origin key seen before; qid is the first copy */
+    uint32_t duplicate; /* 1: origin key seen before; qid is the first copy */
 };
 
 struct ipc_envelope {
     char qid[IPC_QID_MAX + 1];
     uint64_t generation;
     char sender[IPC_ADDR_MAX + 1];
-    uint64_t arrival_us;                 /* wall clock, microseconds */
+    uint64_t arrival_us; /* wall clock, microseconds */
     uint64_t size;
     uint32_t flags;
     uint32_t ret;
@@ -224,16 +224,16 @@ struct ipc_rcpt {
     char addr[IPC_ADDR_MAX + 1];
     char orcpt[IPC_ADDR_MAX + 1];
     uint32_t notify;
-    uint32_t state;                      /* enum rcpt_state */
+    uint32_t state; /* enum rcpt_state */
     char route[IPC_ROUTE_MAX + 1];
     uint32_t attempts;
-    uint64_t next_attempt_us;            /* 0: not scheduled */
+    uint64_t next_attempt_us; /* 0: not scheduled */
     uint64_t last_attempt_us;
     char last_reply[IPC_REPLY_MAX + 1];
 };
 
 struct ipc_end {
-    uint64_t count;                      /* records in the stream */
+    uint64_t count; /* records in the stream */
 };
 
 struct ipc_rcpt_update {
@@ -248,14 +248,14 @@ struct ipc_rcpt_update {
 };
 
 struct ipc_list_req {
-    uint32_t state_mask;                 /* bit (1 << state); 0 = all states */
-    char match[IPC_MATCH_MAX + 1];       /* substring of qid, sender or a recipient; "" = all */
-    uint32_t limit;                      /* 0 = no limit */
+    uint32_t state_mask;           /* bit (1 << state); 0 = all states */
+    char match[IPC_MATCH_MAX + 1]; /* substring of qid, sender or a recipient; "" = all */
+    uint32_t limit;                /* 0 = no limit */
 };
 
 struct ipc_due_req {
-    uint64_t before_us;                  /* 0 = the store's now */
-    uint32_t limit;                      /* 0 = store default */
+    uint64_t before_us; /* 0 = the store's now */
+    uint32_t limit;     /* 0 = store default */
 };
 
 struct ipc_due_item {
@@ -274,30 +274,30 @@ struct ipc_stats {
 };
 
 struct ipc_event {
-    uint32_t kind;                       /* enum ipc_event_kind */
-    char qid[IPC_QID_MAX + 1];           /* "" for many messages */
+    uint32_t kind;             /* enum ipc_event_kind */
+    char qid[IPC_QID_MAX + 1]; /* "" for many messages */
 };
 
 struct ipc_dir_lookup {
-    char addr[IPC_ADDR_MAX + 1];         /* local@postoffice-domain */
+    char addr[IPC_ADDR_MAX + 1]; /* local@postoffice-domain */
 };
 
 struct ipc_dir_result {
-    uint32_t status;                     /* enum ipc_dir_status */
-    char mailbox[IPC_ADDR_MAX + 1];      /* the legacy address when found */
+    uint32_t status;                /* enum ipc_dir_status */
+    char mailbox[IPC_ADDR_MAX + 1]; /* the legacy address when found */
 };
 
 struct ipc_gw_deliver {
     char qid[IPC_QID_MAX + 1];
-    char indexes[IPC_MATCH_MAX + 1];     /* recipient indexes, comma separated */
+    char indexes[IPC_MATCH_MAX + 1]; /* recipient indexes, comma separated */
 };
 
 struct ipc_gw_result {
     char qid[IPC_QID_MAX + 1];
     uint32_t index;
-    uint32_t state;                      /* RCPT_DELIVERED, RCPT_DEFERRED or RCPT_FAILED */
-    char status[16];                     /* enhanced status code */
-    char reply[IPC_REPLY_MAX + 1];       /* what happened, specific */
+    uint32_t state;                /* RCPT_DELIVERED, RCPT_DEFERRED or RCPT_FAILED */
+    char status[16];               /* enhanced status code */
+    char reply[IPC_REPLY_MAX + 1]; /* what happened, specific */
 };
 
 /* ---- frame building (into the one buffer type, common/buf.h; its mark is the frame start) */
@@ -323,15 +323,16 @@ struct ipc_reader;
 /* The next whole frame at buf + *off: 1 with r initialised on it and *off
  * moved past it; 0 when more input is needed; -1 when it is malformed
  * (*error says why).  The one frame loop of every reader. */
-int ipc_frame_next(const uint8_t *buf, size_t len, size_t *off, struct ipc_reader *r, const char **error);
+int ipc_frame_next(const uint8_t *buf, size_t len, size_t *off, struct ipc_reader *r,
+                   const char **error);
 
 struct ipc_reader {
     const uint8_t *p;
     size_t left;
     uint16_t type;
     uint32_t request_id;
-    unsigned field;                      /* number of the field read last, for errors */
-    const char *error;                   /* first error; sticky */
+    unsigned field;    /* number of the field read last, for errors */
+    const char *error; /* first error; sticky */
 };
 
 /* Begin reading one whole frame (as delimited by ipc_frame_split).  Checks
@@ -361,7 +362,7 @@ const char *ipc_error_name(uint32_t code);
  * decode: read the fields of a frame whose reader was initialised and whose
  * type matches; checks ranges and ends the reader; returns 0 or -1 (r->error). */
 
-#define IPC_DECLARE_CODEC(name, type)                                              \
+#define IPC_DECLARE_CODEC(name, type)                                            \
     int ipc_encode_##name(struct sg_buf *b, uint32_t request_id, const type *m); \
     int ipc_decode_##name(struct ipc_reader *r, type *m)
 
@@ -400,8 +401,8 @@ int ipc_decode_empty(struct ipc_reader *r);
 /* Hello negotiation: is `peer` acceptable to a side that needs `needed`
  * capabilities?  Returns 0, or -1 with a specific reason in why and the
  * error code (IPC_ERR_VERSION or IPC_ERR_CAPS) in *code. */
-int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *code,
-                    char *why, size_t whysz);
+int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *code, char *why,
+                    size_t whysz);
 
 /* Did the client of this hello ask for capability cap (one name)?  A server
  * serves a request only when the client asked for the capability the

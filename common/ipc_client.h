@@ -7,10 +7,10 @@
 struct ipc_client {
     int fd;
     uint32_t next_request;
-    struct sg_buf in;           /* unparsed input */
-    struct sg_buf out;          /* frame being sent */
-    size_t frame_len;            /* length of the frame at the head of `in` being read */
-    struct ipc_hello peer;       /* the store's hello */
+    struct sg_buf in;      /* unparsed input */
+    struct sg_buf out;     /* frame being sent */
+    size_t frame_len;      /* length of the frame at the head of `in` being read */
+    struct ipc_hello peer; /* the store's hello */
     char error[IPC_REPLY_MAX + 64];
 };
 

@@ -148,11 +148,16 @@ int ipc_reader_init(struct ipc_reader *r, const uint8_t *frame, size_t frame_len
 static const char *tag_name(uint8_t tag)
 {
     switch (tag) {
-    case IPC_TAG_U32: return "u32";
-    case IPC_TAG_U64: return "u64";
-    case IPC_TAG_STR: return "string";
-    case IPC_TAG_BYTES: return "bytes";
-    default: return "unknown";
+    case IPC_TAG_U32:
+        return "u32";
+    case IPC_TAG_U64:
+        return "u64";
+    case IPC_TAG_STR:
+        return "string";
+    case IPC_TAG_BYTES:
+        return "bytes";
+    default:
+        return "unknown";
     }
 }
 
@@ -163,8 +168,8 @@ static int get_tag(struct ipc_reader *r, uint8_t want, size_t fixed)
         return -1;
     r->field++;
     if (r->left >= 1 && r->p[0] != want) {
-        r->error = ipc_errorf("field %u: expected %s, got tag 0x%02x", r->field, tag_name(want),
-                              r->p[0]);
+        r->error =
+            ipc_errorf("field %u: expected %s, got tag 0x%02x", r->field, tag_name(want), r->p[0]);
         return -1;
     }
     if (r->left < 1 + fixed) {
@@ -334,13 +339,14 @@ int rcpt_state_final(uint32_t state)
 
 const char *ipc_error_name(uint32_t code)
 {
-    static const char *const names[] = {"?",        "temporary", "no space", "permanent",
+    static const char *const names[] = {"?",         "temporary", "no space", "permanent",
                                         "not found", "protocol",  "version",  "capability"};
 
     return code < sizeof(names) / sizeof(names[0]) ? names[code] : "?";
 }
 
-int ipc_frame_next(const uint8_t *buf, size_t len, size_t *off, struct ipc_reader *r, const char **error)
+int ipc_frame_next(const uint8_t *buf, size_t len, size_t *off, struct ipc_reader *r,
+                   const char **error)
 {
     size_t frame_len;
     int got = ipc_frame_split(buf + *off, len - *off, &frame_len, error);

@@ -53,7 +53,8 @@ static void link_ready(struct ipc_uv *c, void *arg)
 
     l->up = 1;
     l->why[0] = '\0';
-    log_notice("%s ready: %s protocol %u.%u (%s)", l->what, h->program, h->major, h->minor, l->path);
+    log_notice("%s ready: %s protocol %u.%u (%s)", l->what, h->program, h->major, h->minor,
+               l->path);
     if (l->ops->up)
         l->ops->up(l, l->arg);
 }
@@ -74,7 +75,9 @@ static void link_closed(struct ipc_uv *c, const char *why, void *arg)
 }
 
 static const struct ipc_uv_ops link_uv_ops = {
-    .ready = link_ready, .frame = link_frame, .closed = link_closed,
+    .ready = link_ready,
+    .frame = link_frame,
+    .closed = link_closed,
 };
 
 static void link_connect(struct ipc_link *l)

@@ -9,9 +9,10 @@
 struct ipc_link;
 
 struct ipc_link_ops {
-    void (*up)(struct ipc_link *l, void *arg);                 /* optional */
+    void (*up)(struct ipc_link *l, void *arg);                    /* optional */
     void (*down)(struct ipc_link *l, const char *why, void *arg); /* optional */
-    void (*frame)(struct ipc_link *l, struct ipc_reader *rd, void *arg); /* optional: else frames drop the link */
+    void (*frame)(struct ipc_link *l, struct ipc_reader *rd,
+                  void *arg); /* optional: else frames drop the link */
 };
 
 /* Start keeping a link to the daemon on path.  what names the peer in logs

@@ -50,8 +50,11 @@ static int finish(struct ipc_reader *r)
 
 /*
  * Each message's fields are listed once, in wire order; the encoder and the
- * decoder are both generated from that list, so they cannot disagree.
+ * decoder are both generated from that list, so they cannot disagree.  The
+ * lists are kept out of clang-format, which would reflow them differently
+ * on every run.
  */
+/* clang-format off */
 #define FIELDS_hello(X) X(STR, program) X(STR, role) X(U32, major) X(U32, minor) \
     X(STR, caps_needed) X(STR, caps_offered) X(U64, generation)
 #define FIELDS_error(X) X(U32, code) X(STR, text)
@@ -77,26 +80,25 @@ static int finish(struct ipc_reader *r)
 #define FIELDS_dir_result(X) X(U32, status) X(STR, mailbox)
 #define FIELDS_gw_deliver(X) X(STR, qid) X(STR, indexes)
 #define FIELDS_gw_result(X) X(STR, qid) X(U32, index) X(U32, state) X(STR, status) X(STR, reply)
+/* clang-format on */
 
 #define ENCODE_FIELD(kind, f) PUT_##kind(f);
 #define DECODE_FIELD(kind, f) GET_##kind(f);
 
 /* encode and decode for message `name` of wire type `type`; `valid`
  * checks the decoded values (a statement using r and m). */
-#define IPC_CODEC(name, type, structname, valid)                                        \
-    int ipc_encode_##name(struct sg_buf *b, uint32_t request_id, const structname *m)  \
-    {                                                                                   \
-        ipc_msg_begin(b, type, request_id);                                             \
-        FIELDS_##name(ENCODE_FIELD)                                                     \
-        return ipc_msg_end(b);                                                          \
-    }                                                                                   \
-    int ipc_decode_##name(struct ipc_reader *r, structname *m)                          \
-    {                                                                                   \
-        memset(m, 0, sizeof(*m));                                                       \
-        expect_type(r, type);                                                           \
-        FIELDS_##name(DECODE_FIELD)                                                     \
-        valid;                                                                          \
-        return finish(r);                                                               \
+#define IPC_CODEC(name, type, structname, valid)                                      \
+    int ipc_encode_##name(struct sg_buf *b, uint32_t request_id, const structname *m) \
+    {                                                                                 \
+        ipc_msg_begin(b, type, request_id);                                           \
+        FIELDS_##name(ENCODE_FIELD) return ipc_msg_end(b);                            \
+    }                                                                                 \
+    int ipc_decode_##name(struct ipc_reader *r, structname *m)                        \
+    {                                                                                 \
+        memset(m, 0, sizeof(*m));                                                     \
+        expect_type(r, type);                                                         \
+        FIELDS_##name(DECODE_FIELD) valid;                                            \
+        return finish(r);                                                             \
     }
 
 #define NO_CHECK ((void)0)
@@ -137,8 +139,10 @@ IPC_CODEC(dir_result, IPC_DIR_RESULT, struct ipc_dir_result,
 IPC_CODEC(gw_deliver, IPC_GW_DELIVER, struct ipc_gw_deliver,
           (QID_CHECK, check(r, m->indexes[0] != '\0', "no recipient indexes")))
 IPC_CODEC(gw_result, IPC_GW_RESULT, struct ipc_gw_result,
-          (QID_CHECK, check(r, m->state == RCPT_DELIVERED || m->state == RCPT_DEFERRED ||
-                                   m->state == RCPT_FAILED, "result state out of range")))
+          (QID_CHECK,
+           check(r,
+                 m->state == RCPT_DELIVERED || m->state == RCPT_DEFERRED || m->state == RCPT_FAILED,
+                 "result state out of range")))
 
 /* CHUNK travels as SUBMIT_CHUNK (client -> store) or CHUNK (store -> client). */
 static int encode_chunk_as(struct sg_buf *b, uint16_t type, uint32_t request_id,

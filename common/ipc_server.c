@@ -22,14 +22,14 @@ struct ipc_server {
     struct ipc_server_config cfg;
     const struct ipc_server_ops *ops;
     void *arg;
-    struct ipc_hello hello;     /* ours */
+    struct ipc_hello hello; /* ours */
     uv_pipe_t listener;
-    int listener_open;          /* initialised and not yet closed back */
-    int closed;                 /* ipc_server_close was called */
+    int listener_open; /* initialised and not yet closed back */
+    int closed;        /* ipc_server_close was called */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    struct ipc_server_conn *conns;  /* open connections */
+    struct ipc_server_conn *conns; /* open connections */
     size_t nconns;
-    size_t nalloc;              /* connections not yet freed */
+    size_t nalloc; /* connections not yet freed */
 };
 
 struct ipc_server_conn {
@@ -37,15 +37,15 @@ struct ipc_server_conn {
     uv_pipe_t pipe;
     struct ipc_server_conn *next, *prev;
     enum conn_state state;
-    int refs;                   /* the handle, each write in flight, each ref of the daemon */
+    int refs; /* the handle, each write in flight, each ref of the daemon */
     int paused;
     int reading;
-    int in_frames;              /* conn_frames is on the stack */
+    int in_frames; /* conn_frames is on the stack */
     struct ipc_hello peer;
     char name[160];
-    struct sg_buf in;           /* input not yet handled */
-    struct sg_buf out;          /* frames built, not yet flushed */
-    size_t pending;             /* bytes in writes not yet completed */
+    struct sg_buf in;  /* input not yet handled */
+    struct sg_buf out; /* frames built, not yet flushed */
+    size_t pending;    /* bytes in writes not yet completed */
     void *data;
 };
 
@@ -406,7 +406,8 @@ void ipc_server_conn_fail(struct ipc_server_conn *c, uint32_t request_id, uint32
     va_start(ap, fmt);
     vsnprintf(e.text, sizeof(e.text), fmt, ap);
     va_end(ap);
-    log_warn("%s: refused (%s): %s; closing this connection", c->name, ipc_error_name(code), e.text);
+    log_warn("%s: refused (%s): %s; closing this connection", c->name, ipc_error_name(code),
+             e.text);
     ipc_encode_error(&c->out, request_id, &e);
     ipc_server_conn_flush(c);
     conn_close_after_writes(c);

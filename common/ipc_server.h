@@ -36,18 +36,19 @@ struct ipc_server_ops {
 };
 
 struct ipc_server_config {
-    const char *service;        /* "store": "a store is already answering on this socket" */
-    const char *program, *role, *caps_offered;  /* our hello */
+    const char *service; /* "store": "a store is already answering on this socket" */
+    const char *program, *role, *caps_offered; /* our hello */
     uint64_t generation;
-    const void *table;          /* rows, each row_size bytes, each starting with ipc_server_cmd */
-    size_t rows, row_size;      /* IPC_SERVER_TABLE(rows) fills these three */
+    const void *table;     /* rows, each row_size bytes, each starting with ipc_server_cmd */
+    size_t rows, row_size; /* IPC_SERVER_TABLE(rows) fills these three */
     int backlog;
-    mode_t mode;                /* of the socket file */
-    size_t write_high;          /* bytes in flight that stop reading (0: IPC_SERVER_WRITE_HIGH) */
+    mode_t mode;       /* of the socket file */
+    size_t write_high; /* bytes in flight that stop reading (0: IPC_SERVER_WRITE_HIGH) */
 };
 
 #define IPC_SERVER_WRITE_HIGH (4u * 1024 * 1024)
-#define IPC_SERVER_TABLE(r) .table = (r), .rows = sizeof(r) / sizeof((r)[0]), .row_size = sizeof((r)[0])
+#define IPC_SERVER_TABLE(r) \
+    .table = (r), .rows = sizeof(r) / sizeof((r)[0]), .row_size = sizeof((r)[0])
 
 /* A server on loop; nothing listens yet.  NULL when out of memory. */
 struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_config *cfg,
@@ -72,8 +73,8 @@ void *ipc_server_conn_data(const struct ipc_server_conn *c);
 const char *ipc_server_conn_name(const struct ipc_server_conn *c);
 /* The client's hello (valid once ready). */
 const struct ipc_hello *ipc_server_conn_peer(const struct ipc_server_conn *c);
-int ipc_server_conn_ready(const struct ipc_server_conn *c);   /* hellos done, not closing */
-int ipc_server_conn_alive(const struct ipc_server_conn *c);   /* not closing */
+int ipc_server_conn_ready(const struct ipc_server_conn *c); /* hellos done, not closing */
+int ipc_server_conn_alive(const struct ipc_server_conn *c); /* not closing */
 void ipc_server_conn_ref(struct ipc_server_conn *c);
 void ipc_server_conn_unref(struct ipc_server_conn *c);
 /* Stop (1) or restart (0) handling frames: a request being served makes

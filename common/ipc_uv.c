@@ -22,8 +22,8 @@ struct ipc_uv {
     struct ipc_hello peer;
     struct sg_buf in;
     struct sg_buf out;
-    size_t pending;          /* bytes in uv_write requests not yet completed */
-    unsigned writes;         /* uv_write requests in flight */
+    size_t pending;  /* bytes in uv_write requests not yet completed */
+    unsigned writes; /* uv_write requests in flight */
     uint32_t next_request;
     int paused;
 };
@@ -47,7 +47,8 @@ static void ipc_uv_shutdown(struct ipc_uv *c)
 }
 
 /* Lost or refused: tell the owner once, then close. */
-static void ipc_uv_fail(struct ipc_uv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ipc_uv_fail(struct ipc_uv *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void ipc_uv_fail(struct ipc_uv *c, const char *fmt, ...)
 {
@@ -163,8 +164,8 @@ static void ipc_uv_hello(struct ipc_uv *c, struct ipc_reader *r)
         return;
     }
     if (r->type != IPC_HELLO || ipc_decode_hello(r, &c->peer) < 0) {
-        ipc_uv_fail(c, "expected a hello, got %s%s%s", ipc_type_name(r->type),
-                    r->error ? ": " : "", r->error ? r->error : "");
+        ipc_uv_fail(c, "expected a hello, got %s%s%s", ipc_type_name(r->type), r->error ? ": " : "",
+                    r->error ? r->error : "");
         return;
     }
     if (ipc_hello_check(&c->peer, c->caps_needed, &code, why, sizeof(why)) < 0) {
@@ -212,7 +213,8 @@ static void ipc_uv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread < 0) {
-        ipc_uv_fail(c, "%s", nread == UV_EOF ? "connection closed by the peer" : uv_strerror((int)nread));
+        ipc_uv_fail(c, "%s",
+                    nread == UV_EOF ? "connection closed by the peer" : uv_strerror((int)nread));
         return;
     }
     c->in.len += (size_t)nread;

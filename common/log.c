@@ -17,8 +17,8 @@ static const struct {
     enum log_level level;
     int syslog_priority;
 } log_levels[] = {
-    {"debug", LOG_LVL_DEBUG, LOG_DEBUG},       {"info", LOG_LVL_INFO, LOG_INFO},
-    {"notice", LOG_LVL_NOTICE, LOG_NOTICE},    {"warning", LOG_LVL_WARNING, LOG_WARNING},
+    {"debug", LOG_LVL_DEBUG, LOG_DEBUG},    {"info", LOG_LVL_INFO, LOG_INFO},
+    {"notice", LOG_LVL_NOTICE, LOG_NOTICE}, {"warning", LOG_LVL_WARNING, LOG_WARNING},
     {"error", LOG_LVL_ERROR, LOG_ERR},
 };
 

@@ -182,7 +182,8 @@ static size_t local_part_scan(const char *s, size_t len, unsigned flags, const c
 
 int smtp_addr_check(const char *s, size_t len, unsigned flags, const char **why)
 {
-    size_t max = (flags & SMTP_ADDR_LAX_LENGTH) ? SMTP_LOCAL_MAX + 1 + SMTP_DOMAIN_MAX : SMTP_MAILBOX_MAX;
+    size_t max =
+        (flags & SMTP_ADDR_LAX_LENGTH) ? SMTP_LOCAL_MAX + 1 + SMTP_DOMAIN_MAX : SMTP_MAILBOX_MAX;
     const char *reason = NULL, *d;
     size_t n, dlen;
 
@@ -270,8 +271,8 @@ static size_t path_close(const char *a, size_t len, size_t p)
     return i < len ? i : len;
 }
 
-int smtp_path_parse(const char *a, size_t len, size_t p, unsigned flags, size_t *mb_off, size_t *mb_len,
-                    size_t *end)
+int smtp_path_parse(const char *a, size_t len, size_t p, unsigned flags, size_t *mb_off,
+                    size_t *mb_len, size_t *end)
 {
     size_t i, off, clen;
 
@@ -285,7 +286,8 @@ int smtp_path_parse(const char *a, size_t len, size_t p, unsigned flags, size_t 
     clen = i - off;
     if (clen == 0 && !(flags & SMTP_ADDR_NULL))
         return -1;
-    if (clen > 0 && !((flags & SMTP_ADDR_POSTMASTER) && smtp_ci_equal(a + off, clen, "postmaster"))) {
+    if (clen > 0 &&
+        !((flags & SMTP_ADDR_POSTMASTER) && smtp_ci_equal(a + off, clen, "postmaster"))) {
         if (a[off] == '@') {
             const char *colon = memchr(a + off, ':', clen);
             size_t rlen;

@@ -4,11 +4,11 @@
 
 #include <stddef.h>
 
-#define SMTP_PATH_MAX 256      /* RFC 5321 4.5.3.1.3: path incl. angle brackets */
-#define SMTP_MAILBOX_MAX 254   /* the mailbox inside such a path */
-#define SMTP_LOCAL_MAX 64      /* RFC 5321 4.5.3.1.1 */
-#define SMTP_DOMAIN_MAX 255    /* RFC 5321 4.5.3.1.2 */
-#define SMTP_LABEL_MAX 63      /* RFC 1035 2.3.4 */
+#define SMTP_PATH_MAX 256    /* RFC 5321 4.5.3.1.3: path incl. angle brackets */
+#define SMTP_MAILBOX_MAX 254 /* the mailbox inside such a path */
+#define SMTP_LOCAL_MAX 64    /* RFC 5321 4.5.3.1.1 */
+#define SMTP_DOMAIN_MAX 255  /* RFC 5321 4.5.3.1.2 */
+#define SMTP_LABEL_MAX 63    /* RFC 1035 2.3.4 */
 
 /*
  * Without flags a mailbox is what RFC 5321 4.1.2 allows: local-part "@"
@@ -17,13 +17,13 @@
  * address literal [1.2.3.4] / [IPv6:...], at most 254 octets in all, ASCII
  * only.  The flags change that:
  */
-#define SMTP_ADDR_UTF8 0x01u        /* accept UTF-8 in local part and labels (SMTPUTF8, RFC 6531) */
-#define SMTP_ADDR_NO_QUOTED 0x02u   /* refuse a quoted-string local part */
-#define SMTP_ADDR_NO_LITERAL 0x04u  /* refuse an address literal as the domain */
-#define SMTP_ADDR_NULL 0x08u        /* accept the empty address (the null path <>) */
-#define SMTP_ADDR_POSTMASTER 0x10u  /* accept "postmaster" without a domain (any case; paths only) */
-#define SMTP_ADDR_LAX_HYPHEN 0x20u  /* accept a label that begins or ends with '-' */
-#define SMTP_ADDR_LAX_LENGTH 0x40u  /* no 254-octet limit on the whole (64 + 1 + 255 still hold) */
+#define SMTP_ADDR_UTF8 0x01u       /* accept UTF-8 in local part and labels (SMTPUTF8, RFC 6531) */
+#define SMTP_ADDR_NO_QUOTED 0x02u  /* refuse a quoted-string local part */
+#define SMTP_ADDR_NO_LITERAL 0x04u /* refuse an address literal as the domain */
+#define SMTP_ADDR_NULL 0x08u       /* accept the empty address (the null path <>) */
+#define SMTP_ADDR_POSTMASTER 0x10u /* accept "postmaster" without a domain (any case; paths only) */
+#define SMTP_ADDR_LAX_HYPHEN 0x20u /* accept a label that begins or ends with '-' */
+#define SMTP_ADDR_LAX_LENGTH 0x40u /* no 254-octet limit on the whole (64 + 1 + 255 still hold) */
 
 /* Check the mailbox s[0..len) (no angle brackets).  0 when it is one, or
  * -1 with *why (when why is not NULL) set to a static English reason such
@@ -47,7 +47,7 @@ const char *smtp_addr_domain(const char *addr);
  * "<postmaster>".  The path may be at most SMTP_PATH_MAX octets.  Returns 0
  * with *mb_off / *mb_len the mailbox in a (length 0 for the null path) and
  * *end the index just after '>', or -1. */
-int smtp_path_parse(const char *a, size_t len, size_t p, unsigned flags, size_t *mb_off, size_t *mb_len,
-                    size_t *end);
+int smtp_path_parse(const char *a, size_t len, size_t p, unsigned flags, size_t *mb_off,
+                    size_t *mb_len, size_t *end);
 
 #endif

@@ -99,8 +99,8 @@ void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t ma
 struct feed_pos {
     uint8_t *out;
     size_t outcap;
-    size_t o;              /* octets written */
-    size_t i;              /* input octets consumed */
+    size_t o; /* octets written */
+    size_t i; /* input octets consumed */
     enum body_event ev;
 };
 

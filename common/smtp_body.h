@@ -16,27 +16,27 @@ enum body_mode {
 #define BODY_ERR_LONG_LINE 0x4u /* a line longer than max_line octets incl. CRLF -> 552 5.3.4 */
 
 enum body_event {
-    BODY_EV_NONE = 0,     /* all input consumed (or out is full: check *outlen) */
-    BODY_EV_END,          /* DATA: the terminating CRLF.CRLF was consumed */
-    BODY_EV_HEADERS_END,  /* the blank line that ends the header section is next;
+    BODY_EV_NONE = 0,    /* all input consumed (or out is full: check *outlen) */
+    BODY_EV_END,         /* DATA: the terminating CRLF.CRLF was consumed */
+    BODY_EV_HEADERS_END, /* the blank line that ends the header section is next;
                              nothing of it was consumed or written yet */
 };
 
 struct body_filter {
     enum body_mode mode;
-    size_t max_line;      /* octets incl. CRLF (1000) */
+    size_t max_line; /* octets incl. CRLF (1000) */
     /* internal state */
-    int state;            /* see smtp_body.c */
-    size_t line_len;      /* wire octets of the current line so far */
-    char prefix[12];      /* first octets of the line, lower-cased, while in headers */
+    int state;       /* see smtp_body.c */
+    size_t line_len; /* wire octets of the current line so far */
+    char prefix[12]; /* first octets of the line, lower-cased, while in headers */
     size_t prefix_len;
     /* facts for the caller */
-    unsigned errors;      /* BODY_ERR_* */
-    int in_headers;       /* 1 until the blank line after the header section */
-    unsigned received;    /* "Received:" header fields seen */
-    int saw_date;         /* "Date:" seen in the header section */
-    int saw_message_id;   /* "Message-ID:" seen */
-    uint64_t out_total;   /* octets written so far */
+    unsigned errors;    /* BODY_ERR_* */
+    int in_headers;     /* 1 until the blank line after the header section */
+    unsigned received;  /* "Received:" header fields seen */
+    int saw_date;       /* "Date:" seen in the header section */
+    int saw_message_id; /* "Message-ID:" seen */
+    uint64_t out_total; /* octets written so far */
 };
 
 void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_line);

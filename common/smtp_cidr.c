@@ -168,4 +168,3 @@ int smtp_cidr_match(const struct smtp_cidr *list, size_t n, const struct sockadd
     }
     return 0;
 }
-

@@ -7,9 +7,9 @@
 #include <sys/socket.h>
 
 struct smtp_cidr {
-    int family;             /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     uint8_t addr[16];
-    unsigned prefix;        /* bits */
+    unsigned prefix; /* bits */
 };
 
 /* Parse a list of "a.b.c.d/n", "a.b.c.d", "[v6]/n", "v6/n", separated by

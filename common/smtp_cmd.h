@@ -7,14 +7,25 @@
 
 #include "smtp_addr.h"
 
-#define SMTP_ENVID_MAX 100     /* RFC 3461 4.4 */
-#define SMTP_ORCPT_MAX 500     /* RFC 3461 4.2: "rfc822;" + xtext */
+#define SMTP_ENVID_MAX 100 /* RFC 3461 4.4 */
+#define SMTP_ORCPT_MAX 500 /* RFC 3461 4.2: "rfc822;" + xtext */
 
 enum smtp_verb {
     SMTP_V_UNKNOWN = 0,
-    SMTP_V_EHLO, SMTP_V_HELO, SMTP_V_MAIL, SMTP_V_RCPT, SMTP_V_DATA, SMTP_V_BDAT,
-    SMTP_V_RSET, SMTP_V_NOOP, SMTP_V_QUIT, SMTP_V_HELP, SMTP_V_VRFY, SMTP_V_EXPN,
-    SMTP_V_STARTTLS, SMTP_V_AUTH,
+    SMTP_V_EHLO,
+    SMTP_V_HELO,
+    SMTP_V_MAIL,
+    SMTP_V_RCPT,
+    SMTP_V_DATA,
+    SMTP_V_BDAT,
+    SMTP_V_RSET,
+    SMTP_V_NOOP,
+    SMTP_V_QUIT,
+    SMTP_V_HELP,
+    SMTP_V_VRFY,
+    SMTP_V_EXPN,
+    SMTP_V_STARTTLS,
+    SMTP_V_AUTH,
     SMTP_V_COUNT
 };
 
@@ -31,7 +42,7 @@ void smtp_error_clear(struct smtp_error *err);
 
 struct smtp_cmd {
     enum smtp_verb verb;
-    const char *arg;       /* after the verb and the spaces that follow; "" if none */
+    const char *arg; /* after the verb and the spaces that follow; "" if none */
     size_t arg_len;
 };
 
@@ -46,24 +57,24 @@ enum smtp_body_type { SMTP_BODY_UNSPEC = 0, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME }
 enum smtp_ret { SMTP_RET_UNSPEC = 0, SMTP_RET_FULL, SMTP_RET_HDRS };
 
 struct smtp_mail_args {
-    char sender[SMTP_PATH_MAX + 1];    /* path without <> and source route; "" = null sender */
+    char sender[SMTP_PATH_MAX + 1]; /* path without <> and source route; "" = null sender */
     int has_size;
     uint64_t size;
     enum smtp_body_type body;
     int smtputf8;
     enum smtp_ret ret;
-    char envid[SMTP_ENVID_MAX + 1];    /* xtext as received (validated), "" if absent */
+    char envid[SMTP_ENVID_MAX + 1]; /* xtext as received (validated), "" if absent */
 };
 
-#define SMTP_NOTIFY_NEVER 0x1u          /* same bits as IPC_NOTIFY_* */
+#define SMTP_NOTIFY_NEVER 0x1u /* same bits as IPC_NOTIFY_* */
 #define SMTP_NOTIFY_SUCCESS 0x2u
 #define SMTP_NOTIFY_FAILURE 0x4u
 #define SMTP_NOTIFY_DELAY 0x8u
 
 struct smtp_rcpt_args {
-    char rcpt[SMTP_PATH_MAX + 1];      /* path without <> and source route */
-    unsigned notify;                    /* 0 = not given */
-    char orcpt[SMTP_ORCPT_MAX + 1];    /* "addr-type;xtext" as received, "" if absent */
+    char rcpt[SMTP_PATH_MAX + 1];   /* path without <> and source route */
+    unsigned notify;                /* 0 = not given */
+    char orcpt[SMTP_ORCPT_MAX + 1]; /* "addr-type;xtext" as received, "" if absent */
 };
 
 /* Parse the argument of MAIL ("FROM:<a@b> SIZE=10 BODY=8BITMIME ...").
@@ -74,7 +85,8 @@ struct smtp_rcpt_args {
  *   504 5.5.4  unsupported BODY value (BINARYMIME)
  * AUTH=<...> is accepted and ignored.  UTF-8 in the address is allowed
  * only when SMTPUTF8 is among the parameters. */
-int smtp_parse_mail(const char *arg, size_t len, struct smtp_mail_args *out, struct smtp_error *err);
+int smtp_parse_mail(const char *arg, size_t len, struct smtp_mail_args *out,
+                    struct smtp_error *err);
 
 /* Parse the argument of RCPT ("TO:<a@b> NOTIFY=FAILURE,DELAY ORCPT=rfc822;a@b").
  * <postmaster> (no domain) is accepted.  Errors: 501 5.5.4 syntax,

@@ -79,9 +79,9 @@ static int duplicate_param(struct smtp_error *err, const char *name)
 /* ---- the path ----------------------------------------------------------- */
 
 struct path_texts {
-    const char *keyword;   /* "FROM:" / "TO:", any case */
-    const char *syntax;    /* no keyword or no path after it */
-    const char *bad;       /* the path is not valid */
+    const char *keyword; /* "FROM:" / "TO:", any case */
+    const char *syntax;  /* no keyword or no path after it */
+    const char *bad;     /* the path is not valid */
 };
 
 static const struct path_texts mail_path = {"FROM:", "5.5.4 Syntax: MAIL FROM:<address>",
@@ -92,8 +92,8 @@ static const struct path_texts rcpt_path = {"TO:", "5.5.4 Syntax: RCPT TO:<addre
 /* The keyword, one optional space, the <path> (smtp_path_parse with flags)
  * and then the end or a space.  NULL with *p at the path and the mailbox in
  * *off / *mlen / *end, or the 501 reply text. */
-static const char *path_arg(const char *arg, size_t len, const struct path_texts *t, unsigned flags, size_t *p,
-                            size_t *off, size_t *mlen, size_t *end)
+static const char *path_arg(const char *arg, size_t len, const struct path_texts *t, unsigned flags,
+                            size_t *p, size_t *off, size_t *mlen, size_t *end)
 {
     size_t kwlen = strlen(t->keyword);
 
@@ -169,7 +169,8 @@ static int mail_param(struct smtp_mail_args *out, const struct param *prm, unsig
     } else if (smtp_ci_equal(prm->kw, prm->kwlen, "ENVID")) {
         if (param_once(seen, S_ENVID, "ENVID", err) < 0)
             return -1;
-        if (prm->val == NULL || prm->vlen > SMTP_ENVID_MAX || !smtp_xtext_valid(prm->val, prm->vlen))
+        if (prm->val == NULL || prm->vlen > SMTP_ENVID_MAX ||
+            !smtp_xtext_valid(prm->val, prm->vlen))
             return smtp_error_set(err, 501, "5.5.4 Bad ENVID value");
         memcpy(out->envid, prm->val, prm->vlen);
         out->envid[prm->vlen] = '\0';
@@ -281,8 +282,8 @@ int smtp_parse_rcpt(const char *arg, size_t len, int utf8_ok, struct smtp_rcpt_a
     struct param prm;
 
     memset(out, 0, sizeof(*out));
-    why = path_arg(arg, len, &rcpt_path, SMTP_ADDR_POSTMASTER | (utf8_ok ? SMTP_ADDR_UTF8 : 0u), &p, &off,
-                   &mlen, &end);
+    why = path_arg(arg, len, &rcpt_path, SMTP_ADDR_POSTMASTER | (utf8_ok ? SMTP_ADDR_UTF8 : 0u), &p,
+                   &off, &mlen, &end);
     if (why != NULL)
         return rcpt_fail(out, err, 501, why);
     pos = end;

@@ -5,7 +5,7 @@
 
 #include "smtp_char.h"
 
-#define SMTP_REPLY_LINE_MAX 2048   /* octets of one reply line, without its CRLF / LF */
+#define SMTP_REPLY_LINE_MAX 2048 /* octets of one reply line, without its CRLF / LF */
 #define SMTP_REPLY_LINES_MAX 100
 
 /* Append n octets to r->text, cutting at SMTP_REPLY_TEXT_MAX - 1.  Control
@@ -97,7 +97,8 @@ long smtp_reply_feed(struct smtp_reply *r, const char *in, size_t len)
             size_t p = len - pos;
 
             /* a partial line that can no longer end within the limit */
-            if (p > SMTP_REPLY_LINE_MAX + 1 || (p == SMTP_REPLY_LINE_MAX + 1 && in[len - 1] != '\r'))
+            if (p > SMTP_REPLY_LINE_MAX + 1 ||
+                (p == SMTP_REPLY_LINE_MAX + 1 && in[len - 1] != '\r'))
                 return -1;
             break;
         }
@@ -124,10 +125,14 @@ struct sr_kw {
 };
 
 static const struct sr_kw sr_keywords[] = {
-    {"PIPELINING", EHLO_PIPELINING}, {"SIZE", EHLO_SIZE},
-    {"8BITMIME", EHLO_8BITMIME},     {"STARTTLS", EHLO_STARTTLS},
-    {"DSN", EHLO_DSN},               {"SMTPUTF8", EHLO_SMTPUTF8},
-    {"ENHANCEDSTATUSCODES", EHLO_ENHANCED}, {"CHUNKING", EHLO_CHUNKING},
+    {"PIPELINING", EHLO_PIPELINING},
+    {"SIZE", EHLO_SIZE},
+    {"8BITMIME", EHLO_8BITMIME},
+    {"STARTTLS", EHLO_STARTTLS},
+    {"DSN", EHLO_DSN},
+    {"SMTPUTF8", EHLO_SMTPUTF8},
+    {"ENHANCEDSTATUSCODES", EHLO_ENHANCED},
+    {"CHUNKING", EHLO_CHUNKING},
 };
 
 static int sr_kw_is(const char *s, size_t n, const char *kw)

@@ -5,12 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SMTP_REPLY_TEXT_MAX 1024   /* text kept of one reply (all lines joined by " / ") */
+#define SMTP_REPLY_TEXT_MAX 1024 /* text kept of one reply (all lines joined by " / ") */
 
 struct smtp_reply {
-    int code;                      /* 3 digits; 0 until complete */
-    char enhanced[16];             /* "5.1.1" if the reply carries one, else "" */
-    char text[SMTP_REPLY_TEXT_MAX];/* "550 5.1.1 <x>: user unknown" - first line with code, more lines appended */
+    int code;          /* 3 digits; 0 until complete */
+    char enhanced[16]; /* "5.1.1" if the reply carries one, else "" */
+    char text
+        [SMTP_REPLY_TEXT_MAX]; /* "550 5.1.1 <x>: user unknown" - first line with code, more lines appended */
     size_t text_len;
     unsigned lines;
     int complete;
@@ -37,7 +38,7 @@ void smtp_reply_reset(struct smtp_reply *r);
 
 struct ehlo_caps {
     unsigned flags;
-    uint64_t size_limit;           /* SIZE n; 0 = none given */
+    uint64_t size_limit; /* SIZE n; 0 = none given */
 };
 
 /* Parse the lines of a complete 250 EHLO reply as raw text (lines separated

@@ -7,8 +7,8 @@
 
 /* ---- where the store is --------------------------------------------------------------- */
 
-int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg, const char *program,
-            const char *role)
+int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg,
+            const char *program, const char *role)
 {
     memset(sc, 0, sizeof(*sc));
     sc->loop = loop;
@@ -25,7 +25,8 @@ const char *sc_where(const struct store_client *sc)
 struct ipc_link *sc_link_start(struct store_client *sc, const char *caps, unsigned retry_ms,
                                const struct ipc_link_ops *ops, void *arg)
 {
-    return ipc_link_start(sc->loop, "mail store", sc->path, sc->program, sc->role, caps, retry_ms, ops, arg);
+    return ipc_link_start(sc->loop, "mail store", sc->path, sc->program, sc->role, caps, retry_ms,
+                          ops, arg);
 }
 
 /* ---- lifetime --------------------------------------------------------------------------- */
@@ -233,15 +234,18 @@ static void conn_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
     } else if (rd->type == IPC_ERROR && rd->request_id == 0) {
         conn_refused(c, rd);
     } else {
-        snprintf(why, sizeof(why), "%s for request %u, which is not outstanding", ipc_type_name(rd->type),
-                 rd->request_id);
+        snprintf(why, sizeof(why), "%s for request %u, which is not outstanding",
+                 ipc_type_name(rd->type), rd->request_id);
         sc_protocol_error(c, why);
     }
     sc_leave(c);
 }
 
 static const struct ipc_uv_ops conn_uv_ops = {
-    .ready = conn_ready, .frame = conn_frame, .drained = conn_drained, .closed = conn_closed,
+    .ready = conn_ready,
+    .frame = conn_frame,
+    .drained = conn_drained,
+    .closed = conn_closed,
 };
 
 struct sc_conn *sc_connect(struct store_client *sc, const char *caps, const struct sc_conn_ops *ops,
@@ -250,7 +254,8 @@ struct sc_conn *sc_connect(struct store_client *sc, const char *caps, const stru
     struct sc_conn *c = calloc(1, sizeof(*c));
 
     /* ipc_uv calls back from the loop only: c is complete by then. */
-    if (!c || !(c->uv = ipc_uv_connect(sc->loop, sc->path, sc->program, sc->role, caps, &conn_uv_ops, c))) {
+    if (!c || !(c->uv = ipc_uv_connect(sc->loop, sc->path, sc->program, sc->role, caps,
+                                       &conn_uv_ops, c))) {
         free(c);
         return NULL;
     }
@@ -298,7 +303,8 @@ int sc_send(struct sc_conn *c)
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
-int sc_request(struct sc_conn *c, sc_encode_fn encode, sc_answer_fn answer, sc_fail_fn fail, void *arg)
+int sc_request(struct sc_conn *c, sc_encode_fn encode, sc_answer_fn answer, sc_fail_fn fail,
+               void *arg)
 {
     struct sc_req *q;
 

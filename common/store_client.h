@@ -18,7 +18,7 @@
 
 /* Where the store is, and who we are in our hellos. */
 struct store_client {
-    uv_loop_t *loop;                     /* NULL for blocking tools */
+    uv_loop_t *loop; /* NULL for blocking tools */
     char path[SC_SOCKET_MAX];
     char program[IPC_NAME_MAX + 1];
     char role[IPC_NAME_MAX + 1];
@@ -27,8 +27,8 @@ struct store_client {
 /* The store's socket from the config.  0, or -1 when the path is too long. */
 int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz);
 /* 0, or -1 when the config's store socket path is too long. */
-int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg, const char *program,
-            const char *role);
+int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg,
+            const char *program, const char *role);
 /* The store's address, for logs. */
 const char *sc_where(const struct store_client *sc);
 /* A kept-up link to the store (common/ipc_link.h) named "mail store" in logs. */
@@ -37,9 +37,9 @@ struct ipc_link *sc_link_start(struct store_client *sc, const char *caps, unsign
 
 /* How a request, a submission or a read ended. */
 struct sc_status {
-    int lost;                            /* 1: no answer: connection lost, closed or never up */
-    uint32_t code;                       /* 0: done; else an enum ipc_error_code */
-    const char *text;                    /* the store's error text, or why it was lost */
+    int lost;         /* 1: no answer: connection lost, closed or never up */
+    uint32_t code;    /* 0: done; else an enum ipc_error_code */
+    const char *text; /* the store's error text, or why it was lost */
 };
 
 /* ---- connections (store_client.c) -------------------------------------------------- */
@@ -47,9 +47,10 @@ struct sc_status {
 struct sc_conn;
 
 struct sc_conn_ops {
-    void (*ready)(struct sc_conn *c, void *arg);                         /* hellos exchanged */
-    void (*event)(struct sc_conn *c, const struct ipc_event *ev, void *arg); /* after sc_subscribe */
-    void (*drained)(struct sc_conn *c, void *arg);                       /* all written: feed again */
+    void (*ready)(struct sc_conn *c, void *arg); /* hellos exchanged */
+    void (*event)(struct sc_conn *c, const struct ipc_event *ev,
+                  void *arg);                      /* after sc_subscribe */
+    void (*drained)(struct sc_conn *c, void *arg); /* all written: feed again */
     /* Lost: every request, submission and read on it has had its callback
      * (lost = 1) first.  Called once; c is freed after it returns.  Not
      * called after sc_close() or sc_fail(). */
@@ -81,7 +82,8 @@ int sc_idle(const struct sc_conn *c);
 typedef int (*sc_encode_fn)(struct sg_buf *b, uint32_t request_id, void *arg);
 typedef int (*sc_answer_fn)(struct ipc_reader *rd, void *arg);
 typedef void (*sc_fail_fn)(const char *why, void *arg);
-int sc_request(struct sc_conn *c, sc_encode_fn encode, sc_answer_fn answer, sc_fail_fn fail, void *arg);
+int sc_request(struct sc_conn *c, sc_encode_fn encode, sc_answer_fn answer, sc_fail_fn fail,
+               void *arg);
 
 /* Typed requests answered by IPC_OK: done gets code 0 or the store's error. */
 typedef void (*sc_done_fn)(void *arg, const struct sc_status *st);
@@ -102,8 +104,8 @@ struct sc_submit_ops {
 /* Begin on a ready connection: 0, or -1 (nothing called) when it is busy
  * or not ready.  rcpt and chunk return -1 when the frame cannot be sent:
  * the submission then ends through done (perhaps already has). */
-int sc_submit_begin(struct sc_conn *c, const struct ipc_submit_begin *b, const struct sc_submit_ops *ops,
-                    void *arg);
+int sc_submit_begin(struct sc_conn *c, const struct ipc_submit_begin *b,
+                    const struct sc_submit_ops *ops, void *arg);
 int sc_submit_rcpt(struct sc_conn *c, const struct ipc_submit_rcpt *r);
 /* Any length: split into frames of SC_CHUNK_FRAME. */
 int sc_submit_chunk(struct sc_conn *c, const void *data, size_t len);
@@ -140,8 +142,8 @@ void sc_read_pause(struct sc_conn *c, int paused);
  * lost = 1 the connection is gone; otherwise the caller closes it with
  * sc_close() (after end or failed, or to stop early).  NULL only when out
  * of memory. */
-struct sc_conn *sc_open_body(struct store_client *sc, const char *qid, const struct sc_read_ops *ops,
-                             void *arg);
+struct sc_conn *sc_open_body(struct store_client *sc, const char *qid,
+                             const struct sc_read_ops *ops, void *arg);
 
 /* ---- frames shared by both sides, and the blocking submit (store_client_sync.c) ---- */
 
@@ -157,7 +159,7 @@ int sc_frames_submit_answer(struct ipc_reader *rd, char *started, struct ipc_sub
 struct sc_sync_submit {
     struct ipc_client *c;
     uint64_t size;
-    int started;                         /* SUBMIT_STARTED was read */
+    int started; /* SUBMIT_STARTED was read */
 };
 /* Begin with the recipients (buffered: sent with the first chunk or the commit). */
 /* The blocking tools' connection to the store at path (from sc_socket_path or

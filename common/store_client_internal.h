@@ -7,7 +7,7 @@
 
 struct sc_req {
     uint32_t id;
-    sc_answer_fn answer;                 /* NULL: one frame answers it, nobody is told */
+    sc_answer_fn answer; /* NULL: one frame answers it, nobody is told */
     sc_fail_fn fail;
     void *arg;
     struct sc_req *next;
@@ -16,31 +16,31 @@ struct sc_req {
 /* The one stream a connection carries at a time. */
 enum sc_stream {
     SC_IDLE,
-    SC_SUBMITTING,                       /* begun: recipients and chunks are sent */
-    SC_COMMITTING,                       /* commit sent: waiting for SUBMITTED */
-    SC_READ_ENVELOPE,                    /* ENVELOPE, RCPT*, END */
-    SC_READ_BODY,                        /* CHUNK*, END */
+    SC_SUBMITTING,    /* begun: recipients and chunks are sent */
+    SC_COMMITTING,    /* commit sent: waiting for SUBMITTED */
+    SC_READ_ENVELOPE, /* ENVELOPE, RCPT*, END */
+    SC_READ_BODY,     /* CHUNK*, END */
 };
 
 struct sc_conn {
     struct store_client *sc;
-    struct ipc_uv *uv;                   /* NULL once closed */
+    struct ipc_uv *uv; /* NULL once closed */
     const struct sc_conn_ops *ops;
     void *arg;
     int ready;
-    int depth;                           /* calls into us under way: free only at 0 */
-    int dead;                            /* closed: freed when depth drops to 0 */
-    int quiet;                           /* closed by its owner: no closed callback */
-    struct sc_req *head, *tail;          /* requests waiting for answers */
+    int depth;                  /* calls into us under way: free only at 0 */
+    int dead;                   /* closed: freed when depth drops to 0 */
+    int quiet;                  /* closed by its owner: no closed callback */
+    struct sc_req *head, *tail; /* requests waiting for answers */
     /* the stream */
     enum sc_stream stream;
-    uint32_t stream_id;                  /* request id of the begin or read */
+    uint32_t stream_id; /* request id of the begin or read */
     uint32_t commit_id;
-    uint32_t forgotten_id;               /* an aborted submission: its late answers are dropped */
-    uint64_t size;                       /* body octets submitted */
+    uint32_t forgotten_id; /* an aborted submission: its late answers are dropped */
+    uint64_t size;         /* body octets submitted */
     int saw_envelope;
     uint32_t nrcpt, rcpts_seen;
-    char open_qid[IPC_QID_MAX + 1];      /* sc_open_body: the message, until the read starts */
+    char open_qid[IPC_QID_MAX + 1]; /* sc_open_body: the message, until the read starts */
     int open_started;
     const struct sc_submit_ops *sops;
     const struct sc_read_ops *rops;

@@ -37,15 +37,15 @@ static void stream_unexpected(struct sc_conn *c, struct ipc_reader *rd)
 {
     char why[128];
 
-    snprintf(why, sizeof(why), "unexpected %s (request %u)%s%s", ipc_type_name(rd->type), rd->request_id,
-             rd->error ? ": " : "", rd->error ? rd->error : "");
+    snprintf(why, sizeof(why), "unexpected %s (request %u)%s%s", ipc_type_name(rd->type),
+             rd->request_id, rd->error ? ": " : "", rd->error ? rd->error : "");
     sc_protocol_error(c, why);
 }
 
 /* ---- submitting ------------------------------------------------------------------------- */
 
-int sc_submit_begin(struct sc_conn *c, const struct ipc_submit_begin *b, const struct sc_submit_ops *ops,
-                    void *arg)
+int sc_submit_begin(struct sc_conn *c, const struct ipc_submit_begin *b,
+                    const struct sc_submit_ops *ops, void *arg)
 {
     uint32_t id;
 
@@ -210,8 +210,8 @@ static void open_closed(struct sc_conn *c, const char *why, void *arg)
 
 static const struct sc_conn_ops open_ops = {.ready = open_ready, .closed = open_closed};
 
-struct sc_conn *sc_open_body(struct store_client *sc, const char *qid, const struct sc_read_ops *ops,
-                             void *arg)
+struct sc_conn *sc_open_body(struct store_client *sc, const char *qid,
+                             const struct sc_read_ops *ops, void *arg)
 {
     struct sc_conn *c = sc_connect(sc, "read", &open_ops, arg);
 

@@ -23,7 +23,8 @@ int sc_frames_chunks(struct sg_buf *b, const void *data, size_t len)
     const uint8_t *p = data;
 
     for (size_t off = 0; off < len; off += SC_CHUNK_FRAME) {
-        struct ipc_chunk ch = {.data = p + off, .len = len - off < SC_CHUNK_FRAME ? len - off : SC_CHUNK_FRAME};
+        struct ipc_chunk ch = {.data = p + off,
+                               .len = len - off < SC_CHUNK_FRAME ? len - off : SC_CHUNK_FRAME};
 
         if (ipc_encode_submit_chunk(b, 0, &ch) < 0)
             return -1;

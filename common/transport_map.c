@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define TM_NAME_MAX 253   /* a domain or host name without any leading '.' */
+#define TM_NAME_MAX 253 /* a domain or host name without any leading '.' */
 #define TM_LABEL_MAX 63
 
 struct tm_errbuf {
@@ -130,7 +130,8 @@ static int tm_parse_port(const char *s, size_t n, unsigned *port)
 
 /* Next hop of n octets: "[host]:port", "[host]", "host:port", "host".
  * Returns NULL or the reason it is bad. */
-static const char *tm_hop(const char *s, size_t n, char *host, size_t hostsz, unsigned *port, int *mx)
+static const char *tm_hop(const char *s, size_t n, char *host, size_t hostsz, unsigned *port,
+                          int *mx)
 {
     const char *h, *p = NULL;
     size_t hn, pn = 0;
@@ -492,8 +493,9 @@ int tm_domain_listed(const char *domain, const char *list)
         while (*p && !tm_list_sep(*p))
             p++;
         wlen = (size_t)(p - w);
-        if (w[0] == '.' ? (wlen > 1 && dlen > wlen && strncasecmp(domain + dlen - wlen, w, wlen) == 0)
-                        : (wlen == dlen && strncasecmp(domain, w, wlen) == 0))
+        if (w[0] == '.'
+                ? (wlen > 1 && dlen > wlen && strncasecmp(domain + dlen - wlen, w, wlen) == 0)
+                : (wlen == dlen && strncasecmp(domain, w, wlen) == 0))
             return 1;
     }
 }

@@ -13,12 +13,12 @@ enum tm_kind {
 enum tm_tls { TM_TLS_DEFAULT = 0, TM_TLS_NONE, TM_TLS_MAY, TM_TLS_VERIFY };
 
 struct tm_entry {
-    char domain[256];       /* lower case; leading '.' = subdomains */
+    char domain[256]; /* lower case; leading '.' = subdomains */
     enum tm_kind kind;
-    char host[256];         /* TM_SMTP_*: host name or address (no brackets) */
-    unsigned port;          /* 0 = the default port */
-    char status[16];        /* TM_ERROR: "5.1.2" */
-    char text[256];         /* TM_ERROR: the reason */
+    char host[256];  /* TM_SMTP_*: host name or address (no brackets) */
+    unsigned port;   /* 0 = the default port */
+    char status[16]; /* TM_ERROR: "5.1.2" */
+    char text[256];  /* TM_ERROR: the reason */
     enum tm_tls tls;
 };
 

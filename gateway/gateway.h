@@ -25,9 +25,9 @@ struct gateway {
     struct sg_config *cfg;
     struct daemon_opts opts;
     char hostname[256];
-    struct store_client sc;         /* where the store is */
+    struct store_client sc; /* where the store is */
     char socket_path[108];
-    struct ipc_server *server;  /* the socket and its connections (gateway_server.c) */
+    struct ipc_server *server; /* the socket and its connections (gateway_server.c) */
     /* the directory (GLB/), reloaded when it changes */
     struct po_network net;
     struct po_dir dir;
@@ -58,11 +58,12 @@ struct share;
 struct share *gw_share_new(const struct cfg_gateway *c, char *why, size_t whysz);
 void gw_share_free(struct share *sh);
 const char *gw_share_name(const struct share *sh);
-int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
+int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why,
+                       size_t whysz);
 int gw_share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz);
 /* Write rel with .TMP in place of its extension, flush, rename to rel. */
-int gw_share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
-                       size_t whysz);
+int gw_share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len,
+                          char *why, size_t whysz);
 int gw_share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
 int gw_share_unlink(struct share *sh, const char *rel, char *why, size_t whysz);
 /* 1 if rel is there, 0 if not, -1 with why when the share cannot tell. */
@@ -72,17 +73,19 @@ int gw_share_exists(struct share *sh, const char *rel, char *why, size_t whysz);
  * piece; finish with keep=1 flushes it (fdatasync; over SFTP fsync@openssh.com where offered) and
  * closes it, with keep=0 (or on any failure) closes and removes it.  finish frees f. */
 struct share_file;
-int gw_share_file_create(struct share *sh, const char *rel, struct share_file **f, char *why, size_t whysz);
-int gw_share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov, char *why,
-                     size_t whysz);
+int gw_share_file_create(struct share *sh, const char *rel, struct share_file **f, char *why,
+                         size_t whysz);
+int gw_share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov,
+                        char *why, size_t whysz);
 int gw_share_file_finish(struct share *sh, struct share_file *f, int keep, char *why, size_t whysz);
 /* Rename from to to, never replacing an existing to. */
-int gw_share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz);
+int gw_share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why,
+                              size_t whysz);
 /* The directory rel on disk (local: fsync; SFTP: nothing the protocol can ask, see POSTOFFICE.md). */
 int gw_share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz);
 /* Names in dir ending in suffix (".P1", ".GWK"), sorted; free with gw_share_list_free. */
 int gw_share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n,
-               char *why, size_t whysz);
+                  char *why, size_t whysz);
 void gw_share_list_free(char **names, size_t n);
 int gw_share_name_cmp(const void *a, const void *b); /* for qsort of names */
 /* Append a copy of name to a growing list (used by both backends' gw_share_list). */
@@ -93,20 +96,25 @@ int gw_share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz);
 struct sftp_share;
 struct sftp_share *gw_sftp_share_new(const struct cfg_gateway *c);
 void gw_sftp_share_free(struct sftp_share *s);
-int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz);
-int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz);
+int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why,
+                      size_t whysz);
+int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why,
+                       size_t whysz);
 int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
 int gw_sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 int gw_sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 struct sftp_file;
-int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **f, char *why, size_t whysz);
-int gw_sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov, char *why,
-                    size_t whysz);
-int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why, size_t whysz);
-int gw_sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz);
+int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **f, char *why,
+                        size_t whysz);
+int gw_sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov,
+                       char *why, size_t whysz);
+int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why,
+                        size_t whysz);
+int gw_sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why,
+                             size_t whysz);
 int gw_sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
-int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
-              char *why, size_t whysz);
+int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names,
+                 size_t *n, char *why, size_t whysz);
 int gw_sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz);
 
 /* ---- gateway_sync.c: group commit -- one fsync for every change noted before it started -------- */
@@ -144,8 +152,10 @@ void gw_journal_close(struct gw_journal *j);
 size_t gw_journal_carried(const struct gw_journal *j); /* entries an earlier run left */
 int gw_journal_find(struct gw_journal *j, const char *key, struct gw_journal_entry *out);
 int gw_journal_has_tmp(struct gw_journal *j, const char *tmp);
-uint32_t gw_journal_tmp_top(struct gw_journal *j); /* 1 + the highest G<hex>.TMP an entry names, or 0 */
-int gw_journal_intent(struct gw_journal *j, const char *key, const char *tmp, char *why, size_t whysz);
+uint32_t
+gw_journal_tmp_top(struct gw_journal *j); /* 1 + the highest G<hex>.TMP an entry names, or 0 */
+int gw_journal_intent(struct gw_journal *j, const char *key, const char *tmp, char *why,
+                      size_t whysz);
 void gw_journal_renamed(struct gw_journal *j, const char *key, const char *final);
 void gw_journal_answered(struct gw_journal *j, const char *key);
 
@@ -170,14 +180,15 @@ struct gw_p1_file {
     char tmp[GW_TMP_NAME_MAX + 1];
     struct share_file *f;
 };
-int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why, size_t whysz);
-int gw_p1_append(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why,
-                 size_t whysz);
-int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct gw_p1_result *res, char *why,
-                 size_t whysz);
-void gw_p1_abort(struct gw_p1 *w, struct gw_p1_file *pf);
-int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry *e, struct gw_p1_result *res,
+int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why,
+               size_t whysz);
+int gw_p1_append(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov,
                  char *why, size_t whysz);
+int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct gw_p1_result *res,
+                 char *why, size_t whysz);
+void gw_p1_abort(struct gw_p1 *w, struct gw_p1_file *pf);
+int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry *e,
+                 struct gw_p1_result *res, char *why, size_t whysz);
 /* Counters for the log and the benchmark. */
 void gw_p1_stats(struct gw_p1 *w, uint64_t *written, uint64_t *dir_syncs, uint64_t *skipped);
 
@@ -198,11 +209,13 @@ void gw_share_state(struct gateway *g, const char *why);
 
 /* ---- gateway_dir.c ---------------------------------------------------------------------- */
 void gw_dir_poll(struct gateway *g, void (*done)(struct gateway *g));
-void gw_dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_dir_lookup *q);
+void gw_dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id,
+                   const struct ipc_dir_lookup *q);
 
 /* ---- gateway_in.c: mail into the postoffice (P1/) ---------------------------------------- */
 struct in_wait;
-void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q);
+void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id,
+                   const struct ipc_gw_deliver *q);
 void gw_in_stop(struct gateway *g); /* drop the deliveries that wait (the router defers them) */
 
 /* ---- gateway_out.c: mail out of the postoffice (OUT/) ------------------------------------ */

@@ -14,7 +14,7 @@ struct dir_work {
     int64_t mtime;
     int changed;
     int ok;
-    int parse_error;                /* the share answered; a GLB file is wrong */
+    int parse_error; /* the share answered; a GLB file is wrong */
     char why[GW_WHY_MAX];
     struct po_network net;
     struct po_dir dir;
@@ -45,7 +45,8 @@ static int dir_read(struct dir_work *w)
                     : po_address_glb_parse((const char *)text, len, &w->dir, &err);
         free(text);
         if (rc < 0) {
-            snprintf(w->why, sizeof(w->why), "share %s: %s: %s", gw_share_name(w->sh), name, err.text);
+            snprintf(w->why, sizeof(w->why), "share %s: %s: %s", gw_share_name(w->sh), name,
+                     err.text);
             w->parse_error = 1;
             return -1;
         }
@@ -111,7 +112,8 @@ void gw_dir_poll(struct gateway *g, void (*done)(struct gateway *g))
     }
 }
 
-void gw_dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_dir_lookup *q)
+void gw_dir_answer(struct gateway *g, struct gw_conn *c, uint32_t request_id,
+                   const struct ipc_dir_lookup *q)
 {
     struct ipc_dir_result res = {.status = IPC_DIR_UNAVAILABLE};
     struct po_addr a;

@@ -9,8 +9,8 @@
 #include "log.h"
 
 #define IN_HEADERS_MAX (64 * 1024) /* header section looked at for Date, Subject, Message-ID */
-#define IN_WRITE_MIN (64 * 1024)   /* body octets gathered before a write step (unless at the end) */
-#define IN_PEND_MAX (1024 * 1024)  /* reading from the store pauses above this */
+#define IN_WRITE_MIN (64 * 1024)  /* body octets gathered before a write step (unless at the end) */
+#define IN_PEND_MAX (1024 * 1024) /* reading from the store pauses above this */
 
 struct in_rcpt {
     uint32_t index;
@@ -44,19 +44,19 @@ struct in_job {
     struct in_rcpt *rc;
     size_t nrc;
     char key[IPC_QID_MAX + IPC_MATCH_MAX + 2]; /* "<qid>/<indexes>": the journal's key */
-    struct sg_buf head;                         /* the control lines, written first */
-    struct sg_buf pend;                         /* body octets not yet handed to the worker */
-    struct sg_buf inflight;                     /* the octets the running worker writes */
+    struct sg_buf head;                        /* the control lines, written first */
+    struct sg_buf pend;                        /* body octets not yet handed to the worker */
+    struct sg_buf inflight;                    /* the octets the running worker writes */
     uint64_t body_seen;
-    int body_end;                               /* the store sent the whole body */
-    int paused;                                 /* reading from the store is paused */
+    int body_end; /* the store sent the whole body */
+    int paused;   /* reading from the store is paused */
     /* the share steps */
     enum job_step step;
-    int busy;                                   /* a step runs on a worker */
+    int busy; /* a step runs on a worker */
     struct gw_p1_file pf;
-    struct gw_journal_entry earlier;            /* J_RESUME: what the journal knows */
+    struct gw_journal_entry earlier; /* J_RESUME: what the journal knows */
     struct gw_p1_result res;
-    int ok;                                     /* the last step worked / the delivery is done */
+    int ok; /* the last step worked / the delivery is done */
     char why[GW_WHY_MAX];
     /* a failure waiting for the running step to end */
     int failing;
@@ -73,7 +73,8 @@ struct in_wait {
     struct in_wait *next;
 };
 
-static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q);
+static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id,
+                     const struct ipc_gw_deliver *q);
 
 static int index_wanted(const char *list, uint32_t index)
 {
@@ -103,7 +104,8 @@ static void rcpt_set(struct in_rcpt *r, uint32_t state, const char *status, cons
 /* The next waiting delivery whose router is still there gets the freed place. */
 static void in_next(struct gateway *g)
 {
-    while (g->in_wait_head && g->in_running < (unsigned)g->cfg->gateway.max_deliveries && !g->stopping) {
+    while (g->in_wait_head && g->in_running < (unsigned)g->cfg->gateway.max_deliveries &&
+           !g->stopping) {
         struct in_wait *w = g->in_wait_head;
 
         if (!(g->in_wait_head = w->next))
@@ -136,7 +138,8 @@ static void job_finish(struct in_job *j)
         ipc_encode_end(gw_conn_out(j->c), j->request_id, &end);
         gw_conn_flush(j->c);
         if (j->ok)
-            gw_journal_answered(g->journal, j->key); /* else a retry finds the entry and finishes it */
+            gw_journal_answered(g->journal,
+                                j->key); /* else a retry finds the entry and finishes it */
     }
     gw_conn_unref(j->c);
     sg_buf_free(&j->head);
@@ -170,7 +173,8 @@ static void header_value(const uint8_t *msg, size_t len, const char *name, char 
 
         if (llen == 0 || (llen == 1 && msg[pos] == '\r'))
             return; /* end of the header section */
-        if (llen > nlen && msg[pos + nlen] == ':' && strncasecmp((const char *)msg + pos, name, nlen) == 0) {
+        if (llen > nlen && msg[pos + nlen] == ':' &&
+            strncasecmp((const char *)msg + pos, name, nlen) == 0) {
             size_t v = pos + nlen + 1, end = pos + llen, k = 0;
 
             while (v < end && (msg[v] == ' ' || msg[v] == '\t'))
@@ -179,7 +183,9 @@ static void header_value(const uint8_t *msg, size_t len, const char *name, char 
                 end--;
             /* Control lines are US-ASCII: anything else becomes '?'. */
             for (; v < end && k + 1 < outsz; v++)
-                out[k++] = msg[v] >= 128 ? '?' : (msg[v] < 32 || msg[v] == 127) ? ' ' : (char)msg[v];
+                out[k++] = msg[v] >= 128                    ? '?'
+                           : (msg[v] < 32 || msg[v] == 127) ? ' '
+                                                            : (char)msg[v];
             out[k] = '\0';
             return;
         }
@@ -341,16 +347,18 @@ static void job_delivered(struct in_job *j)
     else
         snprintf(where, sizeof(where), "P1/ (its name was lost in a crash)");
     if (j->res.recovered)
-        log_notice("%s: already written to the postoffice as %s before a restart: not written again", j->q.qid,
-                   where);
+        log_notice(
+            "%s: already written to the postoffice as %s before a restart: not written again",
+            j->q.qid, where);
     else
         log_info("%s: written to the postoffice as %s (%llu octets%s)", j->q.qid, where,
                  (unsigned long long)(j->head.len + j->body_seen),
                  j->res.skipped ? ", names taken by another writer skipped" : "");
     for (size_t i = 0; i < j->nrc; i++)
         if (!j->rc[i].state)
-            rcpt_set(&j->rc[i], RCPT_DELIVERED, "2.0.0", "250 2.0.0 written to the postoffice share %s as %s",
-                     gw_share_name(g->share), where);
+            rcpt_set(&j->rc[i], RCPT_DELIVERED, "2.0.0",
+                     "250 2.0.0 written to the postoffice share %s as %s", gw_share_name(g->share),
+                     where);
     j->ok = 1;
     job_finish(j);
 }
@@ -389,13 +397,15 @@ static int job_check_rcpts(struct in_job *j)
         struct po_addr a;
 
         if (!g->dir_loaded) {
-            rcpt_set(&j->rc[i], RCPT_DEFERRED, "4.4.1", "4.4.1 postoffice directory unavailable: %s",
+            rcpt_set(&j->rc[i], RCPT_DEFERRED, "4.4.1",
+                     "4.4.1 postoffice directory unavailable: %s",
                      g->dir_why[0] ? g->dir_why : "not read yet");
-        } else if (po_smtp_to_legacy(j->rc[i].addr, g->cfg->gateway.domain, &g->net, &a, &err) < 0) {
+        } else if (po_smtp_to_legacy(j->rc[i].addr, g->cfg->gateway.domain, &g->net, &a, &err) <
+                   0) {
             rcpt_set(&j->rc[i], RCPT_FAILED, "5.1.3", "5.1.3 %s", err.text);
         } else if (!po_dir_find(&g->dir, a.mailbox)) {
-            rcpt_set(&j->rc[i], RCPT_FAILED, "5.1.1", "5.1.1 mailbox %s is not in the postoffice directory",
-                     a.mailbox);
+            rcpt_set(&j->rc[i], RCPT_FAILED, "5.1.1",
+                     "5.1.1 mailbox %s is not in the postoffice directory", a.mailbox);
         } else {
             pending++;
         }
@@ -434,7 +444,8 @@ static int headers_complete(const struct in_job *j)
     if (j->body_end || n >= IN_HEADERS_MAX)
         return 1;
     for (size_t i = 0; i + 1 < n; i++)
-        if (d[i] == '\n' && (d[i + 1] == '\n' || (d[i + 1] == '\r' && i + 2 < n && d[i + 2] == '\n')))
+        if (d[i] == '\n' &&
+            (d[i + 1] == '\n' || (d[i + 1] == '\r' && i + 2 < n && d[i + 2] == '\n')))
             return 1;
     return 0;
 }
@@ -461,7 +472,8 @@ static void job_body(struct in_job *j, const uint8_t *data, size_t len)
             return;
         }
         if (job_make_p1(j, &err) < 0) {
-            job_fail(j, RCPT_FAILED, "5.6.0", err.text[0] ? err.text : "cannot write a transfer file");
+            job_fail(j, RCPT_FAILED, "5.6.0",
+                     err.text[0] ? err.text : "cannot write a transfer file");
             return;
         }
         j->state = J_STREAM;
@@ -524,9 +536,13 @@ static void read_failed(void *arg, const struct sc_status *st)
 }
 
 static const struct sc_read_ops envelope_ops = {
-    .envelope = read_envelope, .rcpt = read_rcpt, .end = read_envelope_end, .failed = read_failed,
+    .envelope = read_envelope,
+    .rcpt = read_rcpt,
+    .end = read_envelope_end,
+    .failed = read_failed,
 };
-static const struct sc_read_ops body_ops = {.chunk = read_chunk, .end = read_body_end, .failed = read_failed};
+static const struct sc_read_ops body_ops = {
+    .chunk = read_chunk, .end = read_body_end, .failed = read_failed};
 
 static void store_ready(struct sc_conn *u, void *arg)
 {
@@ -547,7 +563,8 @@ static void store_closed(struct sc_conn *u, const char *why, void *arg)
 
 static const struct sc_conn_ops store_ops = {.ready = store_ready, .closed = store_closed};
 
-static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)
+static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id,
+                     const struct ipc_gw_deliver *q)
 {
     struct in_job *j = calloc(1, sizeof(*j));
 
@@ -565,7 +582,8 @@ static void in_start(struct gateway *g, struct gw_conn *c, uint32_t request_id, 
         job_fail(j, RCPT_DEFERRED, "4.3.0", "out of memory");
 }
 
-void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id, const struct ipc_gw_deliver *q)
+void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id,
+                   const struct ipc_gw_deliver *q)
 {
     struct in_wait *w;
 

@@ -24,7 +24,8 @@
  * grown past JOURNAL_COMPACT_BYTES.
  */
 #define JOURNAL_COMPACT_BYTES (1024 * 1024)
-#define JOURNAL_KEEP_SECONDS (30 * 86400) /* an entry nobody asked for again in 30 days is dropped */
+#define JOURNAL_KEEP_SECONDS \
+    (30 * 86400) /* an entry nobody asked for again in 30 days is dropped */
 #define JOURNAL_LINE_MAX 512
 
 struct entry {
@@ -40,7 +41,7 @@ struct gw_journal {
     off_t size;
     struct entry *v;
     size_t n, cap;
-    struct sg_buf pending;    /* A records not yet written (they are written with the next I) */
+    struct sg_buf pending; /* A records not yet written (they are written with the next I) */
     size_t carried;
     struct gw_sync_group sync;
 };
@@ -59,7 +60,8 @@ static void entry_drop(struct gw_journal *j, struct entry *x)
     *x = j->v[--j->n];
 }
 
-static struct entry *entry_add(struct gw_journal *j, const char *key, const char *tmp, long long since)
+static struct entry *entry_add(struct gw_journal *j, const char *key, const char *tmp,
+                               long long since)
 {
     struct entry *x = entry_find(j, key);
 
@@ -146,11 +148,12 @@ static int journal_load(struct gw_journal *j, char *why, size_t whysz)
     }
     fclose(f);
     if (bad)
-        log_warn("journal %s: %u of %u lines are not records and were skipped", j->path, bad, lineno);
+        log_warn("journal %s: %u of %u lines are not records and were skipped", j->path, bad,
+                 lineno);
     for (size_t i = 0; i < j->n;) {
         if (now - j->v[i].since > JOURNAL_KEEP_SECONDS) {
-            log_warn("journal %s: %s (temporary file P1/%s) not asked for in 30 days: forgotten", j->path,
-                     j->v[i].key, j->v[i].e.tmp);
+            log_warn("journal %s: %s (temporary file P1/%s) not asked for in 30 days: forgotten",
+                     j->path, j->v[i].key, j->v[i].e.tmp);
             entry_drop(j, &j->v[i]);
         } else {
             i++;
@@ -204,7 +207,8 @@ static int journal_compact(struct gw_journal *j, char *why, size_t whysz)
     if (fd < 0)
         goto fail;
     for (size_t i = 0; i < j->n; i++) {
-        int len = snprintf(line, sizeof(line), "I %s %s %lld\n", j->v[i].key, j->v[i].e.tmp, j->v[i].since);
+        int len = snprintf(line, sizeof(line), "I %s %s %lld\n", j->v[i].key, j->v[i].e.tmp,
+                           j->v[i].since);
 
         if (write_all(fd, line, (size_t)len) < 0)
             goto fail_fd;
@@ -333,7 +337,8 @@ uint32_t gw_journal_tmp_top(struct gw_journal *j)
 }
 
 /* Append text (with the A records waiting) under the lock; compacts first when the file is big. */
-static int journal_append(struct gw_journal *j, const char *text, size_t len, char *why, size_t whysz)
+static int journal_append(struct gw_journal *j, const char *text, size_t len, char *why,
+                          size_t whysz)
 {
     if (j->size > JOURNAL_COMPACT_BYTES && journal_compact(j, why, whysz) < 0)
         return -1;
@@ -347,7 +352,8 @@ static int journal_append(struct gw_journal *j, const char *text, size_t len, ch
     return 0;
 }
 
-int gw_journal_intent(struct gw_journal *j, const char *key, const char *tmp, char *why, size_t whysz)
+int gw_journal_intent(struct gw_journal *j, const char *key, const char *tmp, char *why,
+                      size_t whysz)
 {
     char line[JOURNAL_LINE_MAX];
     long long now = (long long)time(NULL);
@@ -391,7 +397,9 @@ void gw_journal_renamed(struct gw_journal *j, const char *key, const char *final
         snprintf(x->e.final, sizeof(x->e.final), "%s", final);
         why[0] = '\0';
         if (journal_append(j, line, (size_t)len, why, sizeof(why)) < 0)
-            log_warn("%s", why); /* only a hint is lost: the entry's temporary file is gone all the same */
+            log_warn(
+                "%s",
+                why); /* only a hint is lost: the entry's temporary file is gone all the same */
     }
     pthread_mutex_unlock(&j->lock);
 }

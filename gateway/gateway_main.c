@@ -23,7 +23,8 @@ void gw_share_state(struct gateway *g, const char *why)
     }
     if (g->share_ok)
         return;
-    log_notice("postoffice share %s reachable again; waiting mail is retried now", gw_share_name(g->share));
+    log_notice("postoffice share %s reachable again; waiting mail is retried now",
+               gw_share_name(g->share));
     g->share_ok = 1;
     g->share_why[0] = '\0';
     gw_server_share_back(g);
@@ -59,7 +60,8 @@ static void gateway_stop(struct gateway *g)
 static void signal_cb(uv_signal_t *h, int signum)
 {
     if (signum == SIGHUP)
-        log_notice("SIGHUP: the directory is re-read when it changes; other settings need a restart");
+        log_notice(
+            "SIGHUP: the directory is re-read when it changes; other settings need a restart");
     else
         gateway_stop(&the_gateway);
 }
@@ -89,9 +91,10 @@ static void gateway_settings(struct gateway *g)
         if (!g->journal)
             log_fatal("%s", why);
         if (gw_journal_carried(g->journal))
-            log_notice("journal %s: %zu transfer file(s) were being written when the gateway stopped; each "
-                       "is finished, not written again, when the router asks for it", path,
-                       gw_journal_carried(g->journal));
+            log_notice("journal %s: %zu transfer file(s) were being written when the gateway "
+                       "stopped; each "
+                       "is finished, not written again, when the router asks for it",
+                       path, gw_journal_carried(g->journal));
         g->p1 = gw_p1_new(g->share, g->journal);
         if (!g->p1)
             log_fatal("out of memory");
@@ -117,7 +120,8 @@ int main(int argc, char **argv)
     gw_server_start(g);
     uv_timer_init(g->loop, &g->poll_timer);
     g->poll_timer.data = g;
-    uv_timer_start(&g->poll_timer, poll_timer_cb, 0, (uint64_t)g->cfg->gateway.poll_interval * 1000u);
+    uv_timer_start(&g->poll_timer, poll_timer_cb, 0,
+                   (uint64_t)g->cfg->gateway.poll_interval * 1000u);
     daemon_signals_start(g->loop, &sigs, signal_cb);
     log_notice("started: postoffice domain %s, share %s, socket %s", g->cfg->gateway.domain,
                gw_share_name(g->share), g->socket_path);
@@ -127,8 +131,10 @@ int main(int argc, char **argv)
         uint64_t written, syncs, skipped;
 
         gw_p1_stats(g->p1, &written, &syncs, &skipped);
-        log_notice("%llu transfer file(s) written into P1/ with %llu directory sync(s); %llu name(s) taken by "
-                   "another writer skipped", (unsigned long long)written, (unsigned long long)syncs,
+        log_notice("%llu transfer file(s) written into P1/ with %llu directory sync(s); %llu "
+                   "name(s) taken by "
+                   "another writer skipped",
+                   (unsigned long long)written, (unsigned long long)syncs,
                    (unsigned long long)skipped);
     }
     gw_p1_free(g->p1);

@@ -7,14 +7,14 @@
 #include "log.h"
 
 struct out_item {
-    char name[16];                  /* "0A1B2C3D" */
+    char name[16]; /* "0A1B2C3D" */
     struct ipc_submit_begin begin;
     char (*rcpts)[IPC_ADDR_MAX + 1];
     size_t nrcpt;
-    uint8_t *file;                  /* the whole transfer file */
+    uint8_t *file; /* the whole transfer file */
     size_t body_off, body_len;
     int committed;
-    char refused[300];              /* the store refused it for good: goes to OUT/BAD/ */
+    char refused[300]; /* the store refused it for good: goes to OUT/BAD/ */
 };
 
 struct out_cycle {
@@ -25,11 +25,11 @@ struct out_cycle {
     struct po_network net;
     struct out_item *items;
     size_t nitems;
-    size_t next;                    /* submission in progress */
+    size_t next; /* submission in progress */
     struct sc_conn *store;
     int submitting;
-    char why[GW_WHY_MAX];                  /* the share failed */
-    char (*bad)[600];               /* "NAME: reason" of files moved to OUT/BAD/ */
+    char why[GW_WHY_MAX]; /* the share failed */
+    char (*bad)[600];     /* "NAME: reason" of files moved to OUT/BAD/ */
     size_t nbad;
 };
 
@@ -50,14 +50,16 @@ static void out_reject(struct out_cycle *c, const char *name, const char *reason
     gw_share_mkdir(c->sh, "OUT/BAD", c->why, sizeof(c->why));
     gw_share_rename(c->sh, from, to, c->why, sizeof(c->why));
     snprintf(note, sizeof(note), "%s\r\n", reason);
-    gw_share_write_atomic(c->sh, whyname, (const uint8_t *)note, strlen(note), c->why, sizeof(c->why));
+    gw_share_write_atomic(c->sh, whyname, (const uint8_t *)note, strlen(note), c->why,
+                          sizeof(c->why));
     c->why[0] = '\0';
     if (c->nbad < 64)
         snprintf(c->bad[c->nbad++], sizeof(c->bad[0]), "%s.P1: %s", name, reason);
 }
 
 /* Map a parsed transfer file to a submission; -1 with reason when it cannot be. */
-static int out_map(struct out_cycle *c, const struct po_p1 *p1, struct out_item *it, char *reason, size_t rsz)
+static int out_map(struct out_cycle *c, const struct po_p1 *p1, struct out_item *it, char *reason,
+                   size_t rsz)
 {
     if (p1->from.kind == PO_P1_MS) {
         if (po_legacy_to_smtp(p1->from.text, c->domain, &c->net, it->begin.sender) < 0) {
@@ -79,7 +81,8 @@ static int out_map(struct out_cycle *c, const struct po_p1 *p1, struct out_item 
         }
         snprintf(it->rcpts[it->nrcpt++], IPC_ADDR_MAX + 1, "%s", p1->to[i].text);
     }
-    snprintf(it->begin.origin, sizeof(it->begin.origin), "p1:%.8s:%.240s", it->name, p1->message_id);
+    snprintf(it->begin.origin, sizeof(it->begin.origin), "p1:%.8s:%.240s", it->name,
+             p1->message_id);
     return 0;
 }
 
@@ -202,7 +205,8 @@ static void out_submit_next(struct out_cycle *c)
     }
     it = &c->items[c->next];
     if (sc_submit_begin(c->store, &it->begin, &out_submit_ops, c) < 0) {
-        log_error("OUT/%s.P1: cannot begin the submission (tried again at the next poll)", it->name);
+        log_error("OUT/%s.P1: cannot begin the submission (tried again at the next poll)",
+                  it->name);
         out_finish(c);
         return;
     }
@@ -222,7 +226,8 @@ static void store_lost(struct out_cycle *c, const char *why)
 {
     sc_close(c->store);
     c->store = NULL;
-    log_warn("OUT/: mail store unavailable (%s); claimed files are submitted at the next poll", why);
+    log_warn("OUT/: mail store unavailable (%s); claimed files are submitted at the next poll",
+             why);
     out_finish(c);
 }
 
@@ -234,7 +239,8 @@ static void out_submitted(void *arg, const struct sc_status *st, const struct ip
     if (done) {
         it->committed = 1;
         log_info("%s: from the postoffice OUT/%s.P1, from=<%s> nrcpt=%zu%s", done->qid, it->name,
-                 it->begin.sender, it->nrcpt, done->duplicate ? " (picked up before: no second copy)" : "");
+                 it->begin.sender, it->nrcpt,
+                 done->duplicate ? " (picked up before: no second copy)" : "");
         c->next++;
         out_submit_next(c);
         return;
@@ -248,8 +254,8 @@ static void out_submitted(void *arg, const struct sc_status *st, const struct ip
         snprintf(it->refused, sizeof(it->refused), "refused by the mail store: %.250s", st->text);
         log_warn("OUT/%s.P1: %s; moved to OUT/BAD/", it->name, it->refused);
     } else {
-        log_error("OUT/%s.P1: the store could not take it now: %s (tried again at the next poll)", it->name,
-                  st->text);
+        log_error("OUT/%s.P1: the store could not take it now: %s (tried again at the next poll)",
+                  it->name, st->text);
     }
     out_finish(c);
 }

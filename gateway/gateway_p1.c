@@ -14,9 +14,9 @@ struct gw_p1 {
     struct share *sh;
     struct gw_journal *jr;
     pthread_mutex_t lock;
-    int ready;               /* the counters are seeded and stale temporary files removed */
-    uint32_t next_name;      /* P1/<next_name>.P1 */
-    uint32_t next_tmp;       /* P1/G<next_tmp>.TMP, 7 hex digits */
+    int ready;          /* the counters are seeded and stale temporary files removed */
+    uint32_t next_name; /* P1/<next_name>.P1 */
+    uint32_t next_tmp;  /* P1/G<next_tmp>.TMP, 7 hex digits */
     uint64_t written, skipped;
     struct gw_sync_group dir_sync;
     char dir_why[GW_WHY_MAX]; /* why the last directory sync failed */
@@ -125,8 +125,10 @@ static int p1_prepare(struct gw_p1 *w, char *why, size_t whysz)
     w->next_name = any_name ? top_name + 1 : 0;
     w->next_tmp = top_tmp & 0x0fffffff;
     if (removed)
-        log_notice("removed %zu temporary file(s) of an earlier run from P1/ (never renamed, their mail "
-                   "is still queued)", removed);
+        log_notice(
+            "removed %zu temporary file(s) of an earlier run from P1/ (never renamed, their mail "
+            "is still queued)",
+            removed);
     w->ready = 1;
     return 0;
 }
@@ -150,7 +152,8 @@ static int p1_take(struct gw_p1 *w, char *name, int tmp, char *why, size_t whysz
     return rc;
 }
 
-int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why, size_t whysz)
+int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why,
+               size_t whysz)
 {
     pf->f = NULL;
     for (int tries = 0; tries < P1_CREATE_TRIES; tries++) {
@@ -169,19 +172,20 @@ int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, 
             return -1;
         return 0;
     }
-    snprintf(why, whysz, "share %s: no free temporary name in P1/ after %d tries", gw_share_name(w->sh),
-             P1_CREATE_TRIES);
+    snprintf(why, whysz, "share %s: no free temporary name in P1/ after %d tries",
+             gw_share_name(w->sh), P1_CREATE_TRIES);
     return -1;
 }
 
-int gw_p1_append(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov, char *why,
-                 size_t whysz)
+int gw_p1_append(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, int niov,
+                 char *why, size_t whysz)
 {
     char dwhy[GW_WHY_MAX];
 
     if (gw_share_file_write(w->sh, pf->f, iov, niov, why, whysz) == 0)
         return 0;
-    gw_share_file_finish(w->sh, pf->f, 0, dwhy, sizeof(dwhy)); /* removed: no journal entry names it */
+    gw_share_file_finish(w->sh, pf->f, 0, dwhy,
+                         sizeof(dwhy)); /* removed: no journal entry names it */
     pf->f = NULL;
     return -1;
 }
@@ -195,7 +199,8 @@ void gw_p1_abort(struct gw_p1 *w, struct gw_p1_file *pf)
     pf->f = NULL;
 }
 
-static int p1_rename(struct gw_p1 *w, const char *tmp, struct gw_p1_result *res, char *why, size_t whysz)
+static int p1_rename(struct gw_p1 *w, const char *tmp, struct gw_p1_result *res, char *why,
+                     size_t whysz)
 {
     char from[32];
 
@@ -212,7 +217,8 @@ static int p1_rename(struct gw_p1 *w, const char *tmp, struct gw_p1_result *res,
             return rc;
         res->skipped++;
     }
-    snprintf(why, whysz, "share %s: no free name in P1/ after %d tries (another writer takes every one)",
+    snprintf(why, whysz,
+             "share %s: no free name in P1/ after %d tries (another writer takes every one)",
              gw_share_name(w->sh), P1_RENAME_TRIES);
     return -1;
 }
@@ -236,8 +242,8 @@ static int p1_dir_sync(struct gw_p1 *w, char *why, size_t whysz)
 }
 
 /* A delivery the journal knows from before: finish it, without writing the message a second time. */
-int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry *e, struct gw_p1_result *res,
-                 char *why, size_t whysz)
+int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry *e,
+                 struct gw_p1_result *res, char *why, size_t whysz)
 {
     char rel[32];
     int there;
@@ -265,8 +271,8 @@ int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry
     return p1_dir_sync(w, why, whysz);
 }
 
-int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct gw_p1_result *res, char *why,
-                 size_t whysz)
+int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct gw_p1_result *res,
+                 char *why, size_t whysz)
 {
     int rc = gw_share_file_finish(w->sh, pf->f, 1, why, whysz);
 
@@ -278,7 +284,8 @@ int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct
         char rel[32], uwhy[GW_WHY_MAX];
 
         snprintf(rel, sizeof(rel), "P1/%s", pf->tmp);
-        gw_share_unlink(w->sh, rel, uwhy, sizeof(uwhy)); /* no entry names it: it is simply not sent */
+        gw_share_unlink(w->sh, rel, uwhy,
+                        sizeof(uwhy)); /* no entry names it: it is simply not sent */
         return -1;
     }
     if (p1_rename(w, pf->tmp, res, why, whysz) < 0)

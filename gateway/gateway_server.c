@@ -108,9 +108,13 @@ static const struct ipc_server_ops gw_server_ops = {
 void gw_server_start(struct gateway *g)
 {
     static const struct ipc_server_config cfg = {
-        .service = "gateway", .program = GATEWAY_PROGRAM, .role = "gateway",
+        .service = "gateway",
+        .program = GATEWAY_PROGRAM,
+        .role = "gateway",
         .caps_offered = IPC_CAP_DIRECTORY "," IPC_CAP_DELIVER,
-        IPC_SERVER_TABLE(gw_commands), .backlog = 64, .mode = 0660,
+        IPC_SERVER_TABLE(gw_commands),
+        .backlog = 64,
+        .mode = 0660,
     };
 
     g->server = ipc_server_start(g->loop, &cfg, &gw_server_ops, g, g->socket_path);

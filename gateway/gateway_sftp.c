@@ -27,7 +27,7 @@ struct sftp_share {
     int sock;
     LIBSSH2_SESSION *session;
     LIBSSH2_SFTP *sftp;
-    int no_fsync; /* the server said it has no fsync@openssh.com */
+    int no_fsync;         /* the server said it has no fsync@openssh.com */
     unsigned session_gen; /* changes whenever the session is dropped: older handles are dead */
 };
 
@@ -131,8 +131,9 @@ static int host_key_check(struct sftp_share *s, char *why, size_t whysz)
         return -1;
     }
     key = libssh2_session_hostkey(s->session, &len, &type);
-    check = key ? libssh2_knownhost_checkp(nh, s->host, s->port, key, len,
-                                           LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW, NULL)
+    check = key ? libssh2_knownhost_checkp(
+                      nh, s->host, s->port, key, len,
+                      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW, NULL)
                 : LIBSSH2_KNOWNHOST_CHECK_FAILURE;
     libssh2_knownhost_free(nh);
     if (check == LIBSSH2_KNOWNHOST_CHECK_MATCH)
@@ -140,12 +141,15 @@ static int host_key_check(struct sftp_share *s, char *why, size_t whysz)
     if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
         /* An alert each time: delivery to this share stops until someone looks. */
         log_error("ALERT: the host key of %s:%d does not match %s; nothing is sent to the share %s "
-                  "until this is resolved", s->host, s->port, s->known_hosts, s->name);
-        snprintf(why, whysz, "share %s: host key mismatch (known_hosts %s)", s->name, s->known_hosts);
+                  "until this is resolved",
+                  s->host, s->port, s->known_hosts, s->name);
+        snprintf(why, whysz, "share %s: host key mismatch (known_hosts %s)", s->name,
+                 s->known_hosts);
         return -1;
     }
     snprintf(why, whysz, "share %s: host key %s in %s", s->name,
-             check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND ? "not found" : "could not be checked", s->known_hosts);
+             check == LIBSSH2_KNOWNHOST_CHECK_NOTFOUND ? "not found" : "could not be checked",
+             s->known_hosts);
     return -1;
 }
 
@@ -191,14 +195,21 @@ static int ensure(struct sftp_share *s, char *why, size_t whysz)
 static const char *fx_text(unsigned long fx)
 {
     switch (fx) {
-    case LIBSSH2_FX_NO_SUCH_FILE: return "No such file or directory";
-    case LIBSSH2_FX_PERMISSION_DENIED: return "Permission denied";
-    case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM: return "No space left on device";
-    case LIBSSH2_FX_QUOTA_EXCEEDED: return "Disk quota exceeded";
-    case LIBSSH2_FX_FILE_ALREADY_EXISTS: return "File exists";
+    case LIBSSH2_FX_NO_SUCH_FILE:
+        return "No such file or directory";
+    case LIBSSH2_FX_PERMISSION_DENIED:
+        return "Permission denied";
+    case LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM:
+        return "No space left on device";
+    case LIBSSH2_FX_QUOTA_EXCEEDED:
+        return "Disk quota exceeded";
+    case LIBSSH2_FX_FILE_ALREADY_EXISTS:
+        return "File exists";
     case LIBSSH2_FX_NO_CONNECTION:
-    case LIBSSH2_FX_CONNECTION_LOST: return "connection lost";
-    default: return "SFTP failure";
+    case LIBSSH2_FX_CONNECTION_LOST:
+        return "connection lost";
+    default:
+        return "SFTP failure";
     }
 }
 
@@ -220,7 +231,8 @@ static void full_path(struct sftp_share *s, const char *rel, char *out, size_t o
     snprintf(out, outsz, "%s/%s", s->root, rel);
 }
 
-int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
+int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why,
+                      size_t whysz)
 {
     char path[2100];
     LIBSSH2_SFTP_HANDLE *h;
@@ -254,7 +266,8 @@ int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, siz
     return 0;
 }
 
-int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why, size_t whysz)
+int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, char *why,
+                       size_t whysz)
 {
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
@@ -270,8 +283,8 @@ int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, ch
 
 /* Rename from to to with the given LIBSSH2_SFTP_RENAME_* flags: 0 done, 1 refused by the server,
  * -1 no session (why says so). */
-static int sftp_rename(struct sftp_share *s, const char *from, const char *to, long flags, char *why,
-                       size_t whysz)
+static int sftp_rename(struct sftp_share *s, const char *from, const char *to, long flags,
+                       char *why, size_t whysz)
 {
     char a[2100], b[2100];
 
@@ -279,13 +292,18 @@ static int sftp_rename(struct sftp_share *s, const char *from, const char *to, l
         return -1;
     full_path(s, from, a, sizeof(a));
     full_path(s, to, b, sizeof(b));
-    return libssh2_sftp_rename_ex(s->sftp, a, (unsigned)strlen(a), b, (unsigned)strlen(b), flags) == 0 ? 0 : 1;
+    return libssh2_sftp_rename_ex(s->sftp, a, (unsigned)strlen(a), b, (unsigned)strlen(b), flags) ==
+                   0
+               ? 0
+               : 1;
 }
 
 int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
 {
-    int rc = sftp_rename(s, from, to, LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC |
-                                          LIBSSH2_SFTP_RENAME_NATIVE, why, whysz);
+    int rc = sftp_rename(s, from, to,
+                         LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC |
+                             LIBSSH2_SFTP_RENAME_NATIVE,
+                         why, whysz);
 
     return rc > 0 ? op_fail(s, why, whysz, "rename", from) : rc;
 }
@@ -318,8 +336,8 @@ int gw_sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whys
 }
 
 /* After a refused create or rename: SHARE_EXISTS when the name is taken, else the failure. */
-static int taken_or_fail(struct sftp_share *s, const char *target, const char *op, const char *rel, char *why,
-                         size_t whysz)
+static int taken_or_fail(struct sftp_share *s, const char *target, const char *op, const char *rel,
+                         char *why, size_t whysz)
 {
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
@@ -345,10 +363,12 @@ static int file_alive(struct sftp_share *s, struct sftp_file *f, char *why, size
     if (f->h && f->gen == s->session_gen && s->sftp)
         return 0;
     f->h = NULL; /* its session is gone, and the handle with it */
-    return fail(s, why, whysz, "write", f->rel, "the SFTP session was lost while the file was open");
+    return fail(s, why, whysz, "write", f->rel,
+                "the SFTP session was lost while the file was open");
 }
 
-int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **out, char *why, size_t whysz)
+int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file **out, char *why,
+                        size_t whysz)
 {
     char path[2100];
     struct sftp_file *f;
@@ -363,7 +383,8 @@ int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file 
         return fail(s, why, whysz, "create", rel, "out of memory");
     snprintf(f->rel, sizeof(f->rel), "%s", rel);
     full_path(s, rel, path, sizeof(path));
-    f->h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0640);
+    f->h = libssh2_sftp_open(s->sftp, path,
+                             LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0640);
     if (!f->h) {
         rc = taken_or_fail(s, rel, "create", rel, why, whysz);
         free(f);
@@ -374,8 +395,8 @@ int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file 
     return 0;
 }
 
-int gw_sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov, char *why,
-                    size_t whysz)
+int gw_sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct iovec *iov, int niov,
+                       char *why, size_t whysz)
 {
     if (file_alive(s, f, why, whysz) < 0)
         return -1;
@@ -396,7 +417,8 @@ int gw_sftp_file_write(struct sftp_share *s, struct sftp_file *f, const struct i
 }
 
 /* keep: flush (fsync@openssh.com where offered) and close; else close and remove.  f is freed. */
-int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why, size_t whysz)
+int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, char *why,
+                        size_t whysz)
 {
     char path[2100];
     int rc = 0;
@@ -410,8 +432,10 @@ int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, cha
                 rc = op_fail(s, why, whysz, "fsync", f->rel);
             } else {
                 /* The server does not offer fsync@openssh.com: the close is all we can ask for. */
-                log_warn("share %s: the SFTP server does not offer fsync@openssh.com; transfer files are "
-                         "flushed only as far as its close does", s->name);
+                log_warn("share %s: the SFTP server does not offer fsync@openssh.com; transfer "
+                         "files are "
+                         "flushed only as far as its close does",
+                         s->name);
                 s->no_fsync = 1;
             }
         }
@@ -432,9 +456,11 @@ int gw_sftp_file_finish(struct sftp_share *s, struct sftp_file *f, int keep, cha
 
 /* The protocol's plain rename (SFTP v3 SSH_FXP_RENAME), which refuses an existing target; never the
  * posix-rename@openssh.com extension, which replaces it. */
-int gw_sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why, size_t whysz)
+int gw_sftp_rename_noreplace(struct sftp_share *s, const char *from, const char *to, char *why,
+                             size_t whysz)
 {
-    int rc = sftp_rename(s, from, to, LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE, why, whysz);
+    int rc = sftp_rename(s, from, to, LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE, why,
+                         whysz);
 
     return rc > 0 ? taken_or_fail(s, to, "rename", from, why, whysz) : rc;
 }
@@ -465,8 +491,8 @@ int gw_sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz
     return -1;
 }
 
-int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names, size_t *n,
-              char *why, size_t whysz)
+int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names,
+                 size_t *n, char *why, size_t whysz)
 {
     char path[2100], entry[512];
     LIBSSH2_SFTP_HANDLE *h;

@@ -18,14 +18,15 @@ static void share_path(const char *root, const char *rel, char *out, size_t outs
     snprintf(out, outsz, "%.1100s/%.2900s", root, rel);
 }
 
-static int share_fail(char *why, size_t whysz, const char *root, const char *op, const char *rel, int err)
+static int share_fail(char *why, size_t whysz, const char *root, const char *op, const char *rel,
+                      int err)
 {
     snprintf(why, whysz, "share %s: %s %s: %s", root, op, rel, strerror(err));
     return -1;
 }
 
-static int local_read_file(const char *root, const char *rel, uint8_t **data, size_t *len, char *why,
-                           size_t whysz)
+static int local_read_file(const char *root, const char *rel, uint8_t **data, size_t *len,
+                           char *why, size_t whysz)
 {
     char path[PATH_MAX];
     struct stat st;
@@ -66,7 +67,8 @@ static int local_read_file(const char *root, const char *rel, uint8_t **data, si
     return 0;
 }
 
-static int local_stat_mtime(const char *root, const char *rel, int64_t *mtime, char *why, size_t whysz)
+static int local_stat_mtime(const char *root, const char *rel, int64_t *mtime, char *why,
+                            size_t whysz)
 {
     char path[PATH_MAX];
     struct stat st;
@@ -81,12 +83,13 @@ static int local_stat_mtime(const char *root, const char *rel, int64_t *mtime, c
 /* ---- files written piece by piece (the transfer file streamed from the store) ---------------- */
 
 struct share_file {
-    int fd;                 /* local */
-    struct sftp_file *sf;   /* SFTP */
+    int fd;               /* local */
+    struct sftp_file *sf; /* SFTP */
     char rel[PATH_MAX];
 };
 
-static int local_file_create(const char *root, const char *rel, struct share_file *f, char *why, size_t whysz)
+static int local_file_create(const char *root, const char *rel, struct share_file *f, char *why,
+                             size_t whysz)
 {
     char path[PATH_MAX];
 
@@ -97,8 +100,8 @@ static int local_file_create(const char *root, const char *rel, struct share_fil
     return 0;
 }
 
-static int local_file_write(const char *root, struct share_file *f, const struct iovec *iov, int niov, char *why,
-                            size_t whysz)
+static int local_file_write(const char *root, struct share_file *f, const struct iovec *iov,
+                            int niov, char *why, size_t whysz)
 {
     for (int i = 0; i < niov; i++) {
         const uint8_t *p = iov[i].iov_base;
@@ -118,7 +121,8 @@ static int local_file_write(const char *root, struct share_file *f, const struct
     return 0;
 }
 
-static int local_file_finish(const char *root, struct share_file *f, int keep, char *why, size_t whysz)
+static int local_file_finish(const char *root, struct share_file *f, int keep, char *why,
+                             size_t whysz)
 {
     char path[PATH_MAX];
     int rc = 0;
@@ -136,7 +140,8 @@ static int local_file_finish(const char *root, struct share_file *f, int keep, c
 
 /* Rename from to to unless to exists (SHARE_EXISTS): renameat2 RENAME_NOREPLACE, or link + unlink
  * where the file system has no RENAME_NOREPLACE. */
-static int local_rename_noreplace(const char *root, const char *from, const char *to, char *why, size_t whysz)
+static int local_rename_noreplace(const char *root, const char *from, const char *to, char *why,
+                                  size_t whysz)
 {
     char a[PATH_MAX], b[PATH_MAX];
 
@@ -206,7 +211,9 @@ static int local_mkdir(const char *root, const char *rel, char *why, size_t whys
     char path[PATH_MAX];
 
     share_path(root, rel, path, sizeof(path));
-    return mkdir(path, 0750) < 0 && errno != EEXIST ? share_fail(why, whysz, root, "mkdir", rel, errno) : 0;
+    return mkdir(path, 0750) < 0 && errno != EEXIST
+               ? share_fail(why, whysz, root, "mkdir", rel, errno)
+               : 0;
 }
 
 int gw_share_names_add(char ***v, size_t *n, size_t *cap, const char *name)
@@ -224,8 +231,8 @@ int gw_share_name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int local_list(const char *root, const char *dir, const char *suffix, char ***names, size_t *n,
-                      char *why, size_t whysz)
+static int local_list(const char *root, const char *dir, const char *suffix, char ***names,
+                      size_t *n, char *why, size_t whysz)
 {
     char path[PATH_MAX];
     DIR *d;
@@ -264,9 +271,9 @@ void gw_share_list_free(char **names, size_t n)
 /* ---- the share: one backend, serialized ---------------------------------------------- */
 
 struct share {
-    char root[1025];                /* local path */
+    char root[1025]; /* local path */
     char name[1400];
-    struct sftp_share *sftp;        /* NULL: local */
+    struct sftp_share *sftp; /* NULL: local */
     pthread_mutex_t lock;
 };
 
@@ -281,7 +288,8 @@ struct share *gw_share_new(const struct cfg_gateway *c, char *why, size_t whysz)
     pthread_mutex_init(&sh->lock, NULL);
     if (c->sftp_host[0]) {
         if (!c->sftp_user[0] || !c->sftp_key[0] || !c->sftp_known_hosts[0] || !c->sftp_root[0]) {
-            snprintf(why, whysz, "gateway.sftp_host is set: sftp_user, sftp_key, sftp_known_hosts and "
+            snprintf(why, whysz,
+                     "gateway.sftp_host is set: sftp_user, sftp_key, sftp_known_hosts and "
                      "sftp_root are needed too");
             gw_share_free(sh);
             return NULL;
@@ -292,8 +300,8 @@ struct share *gw_share_new(const struct cfg_gateway *c, char *why, size_t whysz)
             gw_share_free(sh);
             return NULL;
         }
-        snprintf(sh->name, sizeof(sh->name), "sftp://%.100s@%.255s:%lld%.1000s", c->sftp_user, c->sftp_host,
-                 c->sftp_port, c->sftp_root);
+        snprintf(sh->name, sizeof(sh->name), "sftp://%.100s@%.255s:%lld%.1000s", c->sftp_user,
+                 c->sftp_host, c->sftp_port, c->sftp_root);
         return sh;
     }
     if (!c->share[0]) {
@@ -321,18 +329,19 @@ const char *gw_share_name(const struct share *sh)
 }
 
 /* Local operations run in parallel (the kernel orders them); the one SFTP session is taken in turns. */
-#define SHARE_OP(call_local, call_sftp)          \
-    do {                                         \
-        int rc_;                                 \
-        if (!sh->sftp)                           \
-            return call_local;                   \
-        pthread_mutex_lock(&sh->lock);           \
-        rc_ = call_sftp;                         \
-        pthread_mutex_unlock(&sh->lock);         \
-        return rc_;                              \
+#define SHARE_OP(call_local, call_sftp)  \
+    do {                                 \
+        int rc_;                         \
+        if (!sh->sftp)                   \
+            return call_local;           \
+        pthread_mutex_lock(&sh->lock);   \
+        rc_ = call_sftp;                 \
+        pthread_mutex_unlock(&sh->lock); \
+        return rc_;                      \
     } while (0)
 
-int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why, size_t whysz)
+int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why,
+                       size_t whysz)
 {
     SHARE_OP(local_read_file(sh->root, rel, data, len, why, whysz),
              gw_sftp_read_file(sh->sftp, rel, data, len, why, whysz));
@@ -340,12 +349,13 @@ int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t
 
 int gw_share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz)
 {
-    SHARE_OP(local_stat_mtime(sh->root, rel, mtime, why, whysz), gw_sftp_stat_mtime(sh->sftp, rel, mtime, why, whysz));
+    SHARE_OP(local_stat_mtime(sh->root, rel, mtime, why, whysz),
+             gw_sftp_stat_mtime(sh->sftp, rel, mtime, why, whysz));
 }
 
 /* The open-file steps (exclusive create, write, flush), then a rename over rel. */
-int gw_share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len, char *why,
-                          size_t whysz)
+int gw_share_write_atomic(struct share *sh, const char *rel, const uint8_t *data, size_t len,
+                          char *why, size_t whysz)
 {
     char tmp[PATH_MAX], scratch[GW_WHY_MAX];
     const char *dot = strrchr(rel, '.');
@@ -374,7 +384,8 @@ int gw_share_write_atomic(struct share *sh, const char *rel, const uint8_t *data
 
 int gw_share_rename(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
 {
-    SHARE_OP(local_rename(sh->root, from, to, why, whysz), gw_sftp_rename(sh->sftp, from, to, why, whysz));
+    SHARE_OP(local_rename(sh->root, from, to, why, whysz),
+             gw_sftp_rename(sh->sftp, from, to, why, whysz));
 }
 
 int gw_share_unlink(struct share *sh, const char *rel, char *why, size_t whysz)
@@ -387,7 +398,8 @@ int gw_share_exists(struct share *sh, const char *rel, char *why, size_t whysz)
     SHARE_OP(local_exists(sh->root, rel, why, whysz), gw_sftp_exists(sh->sftp, rel, why, whysz));
 }
 
-int gw_share_file_create(struct share *sh, const char *rel, struct share_file **out, char *why, size_t whysz)
+int gw_share_file_create(struct share *sh, const char *rel, struct share_file **out, char *why,
+                         size_t whysz)
 {
     struct share_file *f = calloc(1, sizeof(*f));
     int rc;
@@ -419,10 +431,11 @@ int gw_share_file_create(struct share *sh, const char *rel, struct share_file **
     return 0;
 }
 
-int gw_share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov, char *why,
-                     size_t whysz)
+int gw_share_file_write(struct share *sh, struct share_file *f, const struct iovec *iov, int niov,
+                        char *why, size_t whysz)
 {
-    SHARE_OP(local_file_write(sh->root, f, iov, niov, why, whysz), gw_sftp_file_write(sh->sftp, f->sf, iov, niov, why, whysz));
+    SHARE_OP(local_file_write(sh->root, f, iov, niov, why, whysz),
+             gw_sftp_file_write(sh->sftp, f->sf, iov, niov, why, whysz));
 }
 
 int gw_share_file_finish(struct share *sh, struct share_file *f, int keep, char *why, size_t whysz)
@@ -440,7 +453,8 @@ int gw_share_file_finish(struct share *sh, struct share_file *f, int keep, char 
     return rc;
 }
 
-int gw_share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why, size_t whysz)
+int gw_share_rename_noreplace(struct share *sh, const char *from, const char *to, char *why,
+                              size_t whysz)
 {
     SHARE_OP(local_rename_noreplace(sh->root, from, to, why, whysz),
              gw_sftp_rename_noreplace(sh->sftp, from, to, why, whysz));
@@ -448,12 +462,12 @@ int gw_share_rename_noreplace(struct share *sh, const char *from, const char *to
 
 int gw_share_sync_dir(struct share *sh, const char *rel, char *why, size_t whysz)
 {
-    SHARE_OP(local_sync_dir(sh->root, rel, why, whysz), gw_sftp_sync_dir(sh->sftp, rel, why, whysz));
+    SHARE_OP(local_sync_dir(sh->root, rel, why, whysz),
+             gw_sftp_sync_dir(sh->sftp, rel, why, whysz));
 }
 
-
-int gw_share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n, char *why,
-               size_t whysz)
+int gw_share_list(struct share *sh, const char *dir, const char *suffix, char ***names, size_t *n,
+                  char *why, size_t whysz)
 {
     SHARE_OP(local_list(sh->root, dir, suffix, names, n, why, whysz),
              gw_sftp_list(sh->sftp, dir, suffix, names, n, why, whysz));

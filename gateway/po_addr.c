@@ -83,7 +83,6 @@ int po_legacy_format(const struct po_addr *a, char *out, size_t outsz)
     return n;
 }
 
-
 /* ---- SMTP <-> legacy address mapping ----------------------------------- */
 
 static int network_valid(const struct po_network *net)

@@ -16,15 +16,15 @@
  * on line 2)".
  */
 
-#define PO_NAME_MAX 10        /* network, postoffice, mailbox: 1-10 of A-Z 0-9 */
+#define PO_NAME_MAX 10                          /* network, postoffice, mailbox: 1-10 of A-Z 0-9 */
 #define PO_LEGACY_MAX (3 + 3 * PO_NAME_MAX + 2) /* "MS:" NET "/" PO "/" BOX */
-#define PO_DISPLAY_MAX 127    /* display name in ADDRESS.GLB */
-#define PO_LINE_MAX 998       /* longest P1 control line, CRLF not counted */
-#define PO_MSGID_MAX 250      /* Message-Id value incl. <>; fits an IPC_ORIGIN_MAX key */
-#define PO_DATE_MAX 127       /* Date value */
-#define PO_SUBJECT_MAX 989    /* Subject value: "Subject: " + 989 = 998 */
-#define PO_P1_RCPT_MAX 1000   /* To: lines in one transfer file */
-#define PO_P1_NAME_LEN 11     /* "0A1B2C3D.P1" */
+#define PO_DISPLAY_MAX 127                      /* display name in ADDRESS.GLB */
+#define PO_LINE_MAX 998                         /* longest P1 control line, CRLF not counted */
+#define PO_MSGID_MAX 250    /* Message-Id value incl. <>; fits an IPC_ORIGIN_MAX key */
+#define PO_DATE_MAX 127     /* Date value */
+#define PO_SUBJECT_MAX 989  /* Subject value: "Subject: " + 989 = 998 */
+#define PO_P1_RCPT_MAX 1000 /* To: lines in one transfer file */
+#define PO_P1_NAME_LEN 11   /* "0A1B2C3D.P1" */
 #define PO_ERR_MAX 256
 
 /* A failure reason; the caller owns the buffer. */
@@ -78,11 +78,11 @@ struct po_p1_addr {
 struct po_p1 {
     char message_id[PO_MSGID_MAX + 1]; /* "<id@host>" */
     struct po_p1_addr from;
-    struct po_p1_addr *to;             /* nto >= 1 entries; allocated by po_p1_parse */
+    struct po_p1_addr *to; /* nto >= 1 entries; allocated by po_p1_parse */
     size_t nto;
     char date[PO_DATE_MAX + 1];
-    char subject[PO_SUBJECT_MAX + 1];  /* may be "" */
-    size_t body_off;                   /* po_p1_parse: message = buf[body_off .. +body_len) */
+    char subject[PO_SUBJECT_MAX + 1]; /* may be "" */
+    size_t body_off;                  /* po_p1_parse: message = buf[body_off .. +body_len) */
     size_t body_len;
 };
 
@@ -177,7 +177,8 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
  * the empty line that ends them: the message (bodylen >= 1 octets) is to be
  * written right after them by the caller, so that it is never copied.
  * 0, or -1 with err and out->len unchanged. */
-int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out, struct po_err *err);
+int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out,
+                      struct po_err *err);
 
 /* 1 if name (NUL-terminated) is exactly 8 upper-case hex digits + ".P1",
  * else 0. */

@@ -10,7 +10,7 @@ struct glb_reader {
     size_t pos;
     unsigned lineno;
     const char *file;
-    int allow_high;  /* octets >= 0x80 allowed (display names) */
+    int allow_high; /* octets >= 0x80 allowed (display names) */
 };
 
 /* Next line into *line and *linelen.  1: a line, 0: end of text, -1: error. */
@@ -106,7 +106,8 @@ int po_network_glb_parse(const char *text, size_t len, struct po_network *net, s
         }
         if (!po_name_valid(val, vallen)) {
             show(shown, sizeof(shown), val, vallen);
-            seterr(err, "NETWORK.GLB line %u: %s value \"%s\" is not a valid name (1-10 of A-Z, 0-9)",
+            seterr(err,
+                   "NETWORK.GLB line %u: %s value \"%s\" is not a valid name (1-10 of A-Z, 0-9)",
                    r.lineno, seen == &seen_net ? "NETWORK" : "POSTOFFICE", shown);
             goto fail;
         }
@@ -178,7 +179,8 @@ int po_address_glb_parse(const char *text, size_t len, struct po_dir *dir, struc
         boxlen = (size_t)(tab - line);
         if (!po_name_valid(line, boxlen)) {
             show(shown, sizeof(shown), line, boxlen);
-            seterr(err, "ADDRESS.GLB line %u: mailbox \"%s\" is not a valid name (1-10 of A-Z, 0-9)",
+            seterr(err,
+                   "ADDRESS.GLB line %u: mailbox \"%s\" is not a valid name (1-10 of A-Z, 0-9)",
                    r.lineno, shown);
             goto fail;
         }

@@ -137,10 +137,10 @@ static const char *const p1_names[F_COUNT] = {"P1-Version", "Message-Id", "From"
 struct p1_scan {
     const uint8_t *buf;
     size_t len;
-    size_t pos;                 /* start of the next line */
-    unsigned lineno;            /* of the line last taken */
-    unsigned seen[F_COUNT];     /* line each field was first seen on, 0: not yet */
-    size_t cap;                 /* room in p1->to */
+    size_t pos;             /* start of the next line */
+    unsigned lineno;        /* of the line last taken */
+    unsigned seen[F_COUNT]; /* line each field was first seen on, 0: not yet */
+    size_t cap;             /* room in p1->to */
 };
 
 /* Check the octets of the line that starts at sc->pos up to its CR. */
@@ -164,8 +164,10 @@ static int p1_line_octets(const struct p1_scan *sc, size_t *end, struct po_err *
             return -1;
         }
         if (c >= 0x80) {
-            seterr(err, "line %u: non-ASCII octet 0x%02X at column %zu (control lines are "
-                   "US-ASCII)", sc->lineno, c, i - start + 1);
+            seterr(err,
+                   "line %u: non-ASCII octet 0x%02X at column %zu (control lines are "
+                   "US-ASCII)",
+                   sc->lineno, c, i - start + 1);
             return -1;
         }
         i++;
@@ -181,8 +183,10 @@ static int p1_next_line(struct p1_scan *sc, const char **line, size_t *linelen, 
 
     sc->lineno++;
     if (sc->pos >= sc->len) {
-        seterr(err, "truncated: the file ends after line %u without the empty line that ends "
-               "the header", sc->lineno - 1);
+        seterr(err,
+               "truncated: the file ends after line %u without the empty line that ends "
+               "the header",
+               sc->lineno - 1);
         return -1;
     }
     if (p1_line_octets(sc, &i, err) < 0)
@@ -480,7 +484,8 @@ static int p1_addr_check_out(const struct po_p1_addr *a, const char *what, struc
     return 0;
 }
 
-int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out, struct po_err *err)
+int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out,
+                      struct po_err *err)
 {
     long idn, dn, sn;
     const char *why;

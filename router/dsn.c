@@ -7,8 +7,8 @@
 
 #include "dsn_text.h"
 
-#define DSN_DIAG_MAX 900   /* a Diagnostic-Code value is cut to this many octets */
-#define DSN_INDENT "    "  /* continuation of a wrapped line of the human text */
+#define DSN_DIAG_MAX 900       /* a Diagnostic-Code value is cut to this many octets */
+#define DSN_INDENT "    "      /* continuation of a wrapped line of the human text */
 #define DSN_QID_IN_BOUNDARY 16 /* keeps the boundary within 70 characters (RFC 2046) */
 #define DSN_BOUNDARY_TRIES 64
 
@@ -36,9 +36,9 @@ static int status_ok(const char *st)
 
 /* Facts about the original: where its header section ends and how it looks. */
 struct orig_scan {
-    size_t hdr_end;   /* octets of the header section incl. the blank line; orig_len if none */
+    size_t hdr_end; /* octets of the header section incl. the blank line; orig_len if none */
     int hdr_8bit, body_8bit;
-    int long_line;    /* some line over DSN_LINE_MAX octets */
+    int long_line; /* some line over DSN_LINE_MAX octets */
 };
 
 static void scan_orig(const uint8_t *o, size_t n, struct orig_scan *sc)
@@ -109,25 +109,29 @@ static char *diagnostic(struct sg_buf *b, const struct dsn_rcpt *r)
 }
 
 /* Human text (part 1). */
-static void put_text(struct sg_buf *b, const struct dsn_msg *m, const char *host, const struct dsn_rcpt *r,
-                     size_t nr, int delayed, int returned, int full)
+static void put_text(struct sg_buf *b, const struct dsn_msg *m, const char *host,
+                     const struct dsn_rcpt *r, size_t nr, int delayed, int returned, int full)
 {
     char date[64];
 
     dsn_text_line(b, "", "", "This is the mail system at host ", host, ".", (char *)NULL);
     sg_buf_puts(b, "\r\n");
     if (delayed)
-        dsn_text_line(b, "", "", "Your message has not yet been delivered to the recipients listed below. ",
-                  "The mail system will keep trying to deliver it; you do not need to send it again. ",
-                  "This is a warning only.", (char *)NULL);
+        dsn_text_line(
+            b, "", "", "Your message has not yet been delivered to the recipients listed below. ",
+            "The mail system will keep trying to deliver it; you do not need to send it again. ",
+            "This is a warning only.", (char *)NULL);
     else
-        dsn_text_line(b, "", "", "Your message could not be delivered to the recipients listed below, ",
-                  "for the reasons given for each of them. ", "It will not be delivered to them.", (char *)NULL);
+        dsn_text_line(b, "", "",
+                      "Your message could not be delivered to the recipients listed below, ",
+                      "for the reasons given for each of them. ",
+                      "It will not be delivered to them.", (char *)NULL);
     sg_buf_puts(b, "\r\n");
     if (returned)
         dsn_text_line(b, "", "",
-                  full ? "A copy of your message is attached." : "The header section of your message is attached.",
-                  (char *)NULL);
+                      full ? "A copy of your message is attached."
+                           : "The header section of your message is attached.",
+                      (char *)NULL);
     dsn_text_line(b, "", "", "Queue ID of your message: ", m->qid, (char *)NULL);
     for (size_t i = 0; i < nr && !b->failed; i++) {
         char *d;
@@ -136,19 +140,21 @@ static void put_text(struct sg_buf *b, const struct dsn_msg *m, const char *host
         dsn_text_line(b, "", DSN_INDENT, r[i].addr, ": ", r[i].reason, (char *)NULL);
         if ((d = diagnostic(b, &r[i])) != NULL) {
             if (!dsn_text_blank(r[i].remote_mta))
-                dsn_text_line(b, DSN_INDENT, DSN_INDENT, "The remote server ", r[i].remote_mta, " said: ", d,
-                          (char *)NULL);
+                dsn_text_line(b, DSN_INDENT, DSN_INDENT, "The remote server ", r[i].remote_mta,
+                              " said: ", d, (char *)NULL);
             else
-                dsn_text_line(b, DSN_INDENT, DSN_INDENT, "The remote server said: ", d, (char *)NULL);
+                dsn_text_line(b, DSN_INDENT, DSN_INDENT, "The remote server said: ", d,
+                              (char *)NULL);
             free(d);
         }
         if (delayed) {
             if (r[i].will_retry_until_us) {
                 dsn_date(r[i].will_retry_until_us, date, sizeof date);
-                dsn_text_line(b, DSN_INDENT, DSN_INDENT, "Delivery is still being retried until ", date, ".",
-                          (char *)NULL);
+                dsn_text_line(b, DSN_INDENT, DSN_INDENT, "Delivery is still being retried until ",
+                              date, ".", (char *)NULL);
             } else {
-                dsn_text_line(b, DSN_INDENT, DSN_INDENT, "Delivery is still being retried.", (char *)NULL);
+                dsn_text_line(b, DSN_INDENT, DSN_INDENT, "Delivery is still being retried.",
+                              (char *)NULL);
             }
         }
     }
@@ -184,7 +190,8 @@ static void put_orcpt(struct sg_buf *b, const char *orcpt)
 }
 
 /* Machine-readable report (part 2). */
-static void put_status(struct sg_buf *b, const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, int delayed)
+static void put_status(struct sg_buf *b, const struct dsn_msg *m, const struct dsn_rcpt *r,
+                       size_t nr, int delayed)
 {
     char date[64];
 
@@ -205,7 +212,9 @@ static void put_status(struct sg_buf *b, const struct dsn_msg *m, const struct d
         if (!dsn_text_blank(r[i].orcpt))
             put_orcpt(b, r[i].orcpt);
         /* RFC 6533 3: an address with non-ASCII octets is of type utf-8 */
-        dsn_text_field(b, "Final-Recipient", dsn_text_has_8bit(r[i].addr, strlen(r[i].addr)) ? "utf-8; " : "rfc822; ", r[i].addr, "");
+        dsn_text_field(b, "Final-Recipient",
+                       dsn_text_has_8bit(r[i].addr, strlen(r[i].addr)) ? "utf-8; " : "rfc822; ",
+                       r[i].addr, "");
         dsn_text_field(b, "Action", "", delayed ? "delayed" : "failed", "");
         dsn_text_field(b, "Status", "", r[i].status, "");
         if (!dsn_text_blank(r[i].remote_mta))
@@ -232,8 +241,8 @@ static int fail(char *why, size_t whysz, const char *msg)
     return -1;
 }
 
-static int check_args(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, struct sg_buf *out,
-                      char *why, size_t whysz)
+static int check_args(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr,
+                      struct sg_buf *out, char *why, size_t whysz)
 {
     if (!m || !out || (!r && nr))
         return fail(why, whysz, "dsn: missing argument");
@@ -271,8 +280,8 @@ static void qid_for_boundary(const char *qid, char *buf, size_t bufsz)
 
     for (const char *p = qid; *p && o + 1 < bufsz; p++) {
         unsigned char c = (unsigned char)*p;
-        buf[o++] = ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
-                    c == '.')
+        buf[o++] = ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                    c == '-' || c == '.')
                        ? (char)c
                        : '_';
     }

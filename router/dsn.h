@@ -12,8 +12,8 @@ enum dsn_action { DSN_ACTION_FAILED, DSN_ACTION_DELAYED };
 enum dsn_return { DSN_RETURN_HEADERS, DSN_RETURN_FULL };
 
 struct dsn_rcpt {
-    const char *addr;             /* final recipient (the envelope address we tried) */
-    const char *orcpt;            /* "rfc822;xtext" as received, or "" */
+    const char *addr;  /* final recipient (the envelope address we tried) */
+    const char *orcpt; /* "rfc822;xtext" as received, or "" */
     enum dsn_action action;
     const char *status;           /* enhanced status "5.1.1", "4.4.1", ... never empty */
     const char *remote_mta;       /* host name or address that answered, or "" */
@@ -24,14 +24,14 @@ struct dsn_rcpt {
 };
 
 struct dsn_msg {
-    const char *reporting_mta;    /* our host name */
-    const char *sender;           /* the original envelope sender: the DSN goes to them */
-    const char *envid;            /* ENVID xtext, or "" */
-    const char *qid;              /* queue id of the original message */
-    uint64_t arrival_us;          /* when the original arrived */
-    uint64_t now_us;              /* Date: of the DSN; also seeds the boundary */
+    const char *reporting_mta; /* our host name */
+    const char *sender;        /* the original envelope sender: the DSN goes to them */
+    const char *envid;         /* ENVID xtext, or "" */
+    const char *qid;           /* queue id of the original message */
+    uint64_t arrival_us;       /* when the original arrived */
+    uint64_t now_us;           /* Date: of the DSN; also seeds the boundary */
     enum dsn_return ret;
-    size_t return_limit;          /* FULL only up to this many octets, else headers */
+    size_t return_limit; /* FULL only up to this many octets, else headers */
 };
 
 /* Compose the whole DSN (header section + body, CRLF line endings, every

@@ -7,8 +7,8 @@
 
 #include "buf.h"
 
-#define DSN_LINE_MAX 998   /* octets of a line, CRLF excluded (RFC 5322 2.1.1) */
-#define DSN_FOLD_AT 78     /* preferred line length (RFC 5322 2.1.1) */
+#define DSN_LINE_MAX 998 /* octets of a line, CRLF excluded (RFC 5322 2.1.1) */
+#define DSN_FOLD_AT 78   /* preferred line length (RFC 5322 2.1.1) */
 
 /* Every writer appends to an sg_buf and, out of memory, sets its failed
  * flag and writes nothing more: the composer checks once at the end. */

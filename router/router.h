@@ -26,30 +26,31 @@ enum route_kind { ROUTE_SMTP, ROUTE_GATEWAY, ROUTE_ERROR };
 
 struct route {
     enum route_kind kind;
-    char key[320];                  /* destination key: recipients with equal keys share connections */
-    char desc[IPC_ROUTE_MAX + 1];   /* shown in spoolctl: smtp:[h]:p, mx:domain, relay:..., gateway, error */
-    char host[256];                 /* SMTP: host name/address, or the domain for MX */
+    char key[320]; /* destination key: recipients with equal keys share connections */
+    char desc[IPC_ROUTE_MAX +
+              1];   /* shown in spoolctl: smtp:[h]:p, mx:domain, relay:..., gateway, error */
+    char host[256]; /* SMTP: host name/address, or the domain for MX */
     unsigned port;
-    int mx;                         /* look up MX of host */
+    int mx; /* look up MX of host */
     enum tm_tls tls;
-    char status[16];                /* ERROR */
-    char text[256];                 /* ERROR */
+    char status[16]; /* ERROR */
+    char text[256];  /* ERROR */
 };
 
 /* The outcome of one attempt for one recipient. */
 enum outcome { OUT_NONE, OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED };
 
 struct rcpt_work {
-    struct ipc_rcpt r;              /* as read from the store */
-    int due;                        /* part of this round */
+    struct ipc_rcpt r; /* as read from the store */
+    int due;           /* part of this round */
     struct route route;
     enum outcome outcome;
-    char status[16];                /* enhanced status of the outcome */
-    char reply[IPC_REPLY_MAX + 1];  /* remote reply or our reason */
-    char remote[320];               /* host that answered, "" if none */
-    int remote_reply;               /* reply came from a remote server */
-    int in_job;                     /* taken into a job this round */
-    int share_attempt;              /* deferred by the gateway: a failed share access */
+    char status[16];               /* enhanced status of the outcome */
+    char reply[IPC_REPLY_MAX + 1]; /* remote reply or our reason */
+    char remote[320];              /* host that answered, "" if none */
+    int remote_reply;              /* reply came from a remote server */
+    int in_job;                    /* taken into a job this round */
+    int share_attempt;             /* deferred by the gateway: a failed share access */
 };
 
 /* A message being worked on: envelope, recipients, and the jobs out. */
@@ -58,9 +59,9 @@ struct msg {
     struct ipc_envelope env;
     struct rcpt_work *rcpts;
     uint32_t nrcpt;
-    unsigned jobs_out;              /* jobs not finished */
-    unsigned updates_out;           /* store updates not answered */
-    int again;                      /* new work arrived while busy: look again when done */
+    unsigned jobs_out;    /* jobs not finished */
+    unsigned updates_out; /* store updates not answered */
+    int again;            /* new work arrived while busy: look again when done */
     int dsn_busy;
     struct msg *next;
 };
@@ -68,7 +69,7 @@ struct msg {
 /* Recipients of one message for one destination. */
 struct job {
     struct msg *m;
-    uint32_t *idx;                  /* indexes into m->rcpts */
+    uint32_t *idx; /* indexes into m->rcpts */
     unsigned n;
     struct job *next;
 };
@@ -76,7 +77,7 @@ struct job {
 /* A next hop: its queue of jobs and its connections. */
 struct dest {
     struct router *r;
-    struct route route;             /* as computed for the first job */
+    struct route route; /* as computed for the first job */
     struct job *head, *tail;
     unsigned queued;
     unsigned conns;
@@ -88,13 +89,13 @@ struct router {
     struct sg_config *cfg;
     struct daemon_opts opts;
     char hostname[256];
-    struct store_client sc;         /* where the store is */
+    struct store_client sc; /* where the store is */
     char gateway_socket[108];
     struct transport_map tmap;
     tls_ctx_t *tls_client;
     /* store links */
-    struct sc_conn *work;           /* requests and their answers */
-    struct sc_conn *events;         /* commit and requeue notifications */
+    struct sc_conn *work;   /* requests and their answers */
+    struct sc_conn *events; /* commit and requeue notifications */
     int store_up;
     uint64_t generation;
     char store_why[IPC_REPLY_MAX + 64];
@@ -102,12 +103,12 @@ struct router {
     uv_timer_t due_timer;
     int due_running;
     /* work */
-    struct msg *msgs;               /* messages being worked on */
+    struct msg *msgs; /* messages being worked on */
     struct dest *dests;
     unsigned nconns;
     /* the link to spoolgate-gateway (postoffice routes); NULL without a postoffice */
     struct ipc_link *gateway;
-    int started;                    /* the first store link of this process came up */
+    int started; /* the first store link of this process came up */
     int stopping;
 };
 
@@ -119,28 +120,28 @@ typedef int (*store_encode_fn)(struct sg_buf *b, uint32_t request_id, void *arg)
 typedef int (*store_answer_fn)(struct router *r, struct ipc_reader *rd, void *arg);
 typedef void (*store_fail_fn)(struct router *r, const char *why, void *arg);
 int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
-                  store_fail_fn fail, void *arg);
+                         store_fail_fn fail, void *arg);
 void router_store_links_start(struct router *r);
 void router_store_links_stop(struct router *r);
 /* Record one recipient's new state (fire and forget; failures are logged
  * and the lease brings the recipient back). done may be NULL. */
 void router_store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
-                       void (*done)(struct router *r, int ok, void *arg), void *arg);
+                              void (*done)(struct router *r, int ok, void *arg), void *arg);
 
 /* ---- router_queue.c: categorizer and queue manager ------------------------ */
-void router_queue_start(struct router *r);            /* store link up: re-categorize everything */
+void router_queue_start(struct router *r); /* store link up: re-categorize everything */
 void router_queue_message(struct router *r, const char *qid); /* look at one message now */
 void router_queue_due_scan(struct router *r);
 /* The postoffice is reachable (again): its deferred recipients are tried now. */
 void router_queue_gateway_back(struct router *r);
-void router_queue_job_done(struct job *j);            /* every recipient of j has an outcome */
+void router_queue_job_done(struct job *j); /* every recipient of j has an outcome */
 void router_queue_store_lost(struct router *r);
 void router_queue_stop(struct router *r);
 
 /* ---- router_route.c ----------------------------------------------------------- */
 void router_route_for(struct router *r, const char *addr, struct route *out);
-int router_route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
-                   size_t whysz);
+int router_route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out,
+                          char *why, size_t whysz);
 
 /* ---- router_dest.c: destinations and connection limits -------------------- */
 void router_dest_enqueue(struct router *r, struct job *j, const struct route *route);
@@ -157,13 +158,13 @@ void router_smtp_start(struct dest *d, struct job *first);
 /* ---- router_dns.c: lookups on worker threads ------------------------------- */
 struct dns_target {
     char name[256];
-    char addr[64];                  /* numeric address */
+    char addr[64]; /* numeric address */
     int family;
     unsigned pref;
 };
 
 struct dns_result {
-    int status;                     /* 0 ok, else an outcome: OUT_DEFERRED or OUT_FAILED */
+    int status; /* 0 ok, else an outcome: OUT_DEFERRED or OUT_FAILED */
     char enhanced[16];
     char why[256];
     struct dns_target t[ROUTER_MAX_HOSTS];
@@ -171,8 +172,8 @@ struct dns_result {
 };
 
 /* Resolve a route's host (MX when mx, else A/AAAA) on a worker thread; done runs on the loop. */
-int router_dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct dns_result *res, void *arg),
-                void *arg);
+int router_dns_resolve(struct router *r, const char *host, int mx,
+                       void (*done)(struct dns_result *res, void *arg), void *arg);
 
 /* ---- router_gateway.c: postoffice recipients to spoolgate-gateway ----------- */
 void router_gw_deliver(struct router *r, struct job *j);

@@ -73,7 +73,8 @@ void router_dest_enqueue(struct router *r, struct job *j, const struct route *ro
     if (!d) {
         d = calloc(1, sizeof(*d));
         if (!d) {
-            router_queue_job_done(j); /* recipients keep no outcome: they stay active and come back */
+            router_queue_job_done(
+                j); /* recipients keep no outcome: they stay active and come back */
             return;
         }
         d->r = r;

@@ -52,8 +52,9 @@ static void ares_run(ares_channel ch)
             continue;
         }
         for (nfds_t i = 0; i < n; i++)
-            ares_process_fd(ch, (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd : ARES_SOCKET_BAD,
-                            (pfd[i].revents & POLLOUT) ? pfd[i].fd : ARES_SOCKET_BAD);
+            ares_process_fd(
+                ch, (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd : ARES_SOCKET_BAD,
+                (pfd[i].revents & POLLOUT) ? pfd[i].fd : ARES_SOCKET_BAD);
     }
 }
 
@@ -94,9 +95,11 @@ static void addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *a
             break;
         t = &a->res->t[a->res->n];
         if (n->ai_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)n->ai_addr)->sin_addr, t->addr, sizeof(t->addr));
+            inet_ntop(AF_INET, &((struct sockaddr_in *)n->ai_addr)->sin_addr, t->addr,
+                      sizeof(t->addr));
         else if (n->ai_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)n->ai_addr)->sin6_addr, t->addr, sizeof(t->addr));
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)n->ai_addr)->sin6_addr, t->addr,
+                      sizeof(t->addr));
         else
             continue;
         t->family = n->ai_family;
@@ -108,7 +111,8 @@ static void addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *a
         ares_freeaddrinfo(ai);
 }
 
-static int resolve_addresses(ares_channel ch, const char *name, unsigned pref, struct dns_result *res)
+static int resolve_addresses(ares_channel ch, const char *name, unsigned pref,
+                             struct dns_result *res)
 {
     struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC};
     struct addr_answer a = {.status = ARES_ENODATA, .res = res, .name = name, .pref = pref};
@@ -118,10 +122,11 @@ static int resolve_addresses(ares_channel ch, const char *name, unsigned pref, s
     return a.status;
 }
 
-static void result_set(struct dns_result *res, int status, const char *enhanced, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void result_set(struct dns_result *res, int status, const char *enhanced, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
 
-static void result_set(struct dns_result *res, int status, const char *enhanced, const char *fmt, ...)
+static void result_set(struct dns_result *res, int status, const char *enhanced, const char *fmt,
+                       ...)
 {
     va_list ap;
 
@@ -150,14 +155,16 @@ static void resolve_mx(ares_channel ch, const char *domain, struct dns_result *r
     ares_query(ch, domain, ns_c_in, ns_t_mx, mx_cb, &a);
     ares_run(ch);
     if (a.status == ARES_ENOTFOUND) {
-        result_set(res, OUT_FAILED, "5.1.2", "5.1.2 domain %s does not exist (DNS: NXDOMAIN)", domain);
+        result_set(res, OUT_FAILED, "5.1.2", "5.1.2 domain %s does not exist (DNS: NXDOMAIN)",
+                   domain);
         return;
     }
     if (a.status == ARES_ENODATA) {
         /* No MX: the domain itself is the implicit MX (RFC 5321 5.1). */
         last = resolve_addresses(ch, domain, 0, res);
         if (res->n == 0)
-            result_set(res, last == ARES_ENOTFOUND || last == ARES_ENODATA ? OUT_FAILED : OUT_DEFERRED,
+            result_set(res,
+                       last == ARES_ENOTFOUND || last == ARES_ENODATA ? OUT_FAILED : OUT_DEFERRED,
                        last == ARES_ENOTFOUND || last == ARES_ENODATA ? "5.1.2" : "4.4.3",
                        "%s domain %s has no MX and no address (DNS: %s)",
                        last == ARES_ENOTFOUND || last == ARES_ENODATA ? "5.1.2" : "4.4.3", domain,
@@ -172,8 +179,8 @@ static void resolve_mx(ares_channel ch, const char *domain, struct dns_result *r
     for (struct ares_mx_reply *m = a.mx; m && n < 64; m = m->next)
         list[n++] = m;
     if (n == 1 && (list[0]->host[0] == '\0' || strcmp(list[0]->host, ".") == 0)) {
-        result_set(res, OUT_FAILED, "5.1.10", "5.1.10 domain %s accepts no mail (null MX, RFC 7505)",
-                   domain);
+        result_set(res, OUT_FAILED, "5.1.10",
+                   "5.1.10 domain %s accepts no mail (null MX, RFC 7505)", domain);
         ares_free_data(a.mx);
         return;
     }
@@ -243,8 +250,8 @@ static void dns_work_done(uv_work_t *req, int status)
     free(w);
 }
 
-int router_dns_resolve(struct router *r, const char *host, int mx, void (*done)(struct dns_result *res, void *arg),
-                void *arg)
+int router_dns_resolve(struct router *r, const char *host, int mx,
+                       void (*done)(struct dns_result *res, void *arg), void *arg)
 {
     struct dns_work *w = calloc(1, sizeof(*w));
 

@@ -28,9 +28,9 @@ struct dsn_job {
     unsigned n;
     char origin[IPC_ORIGIN_MAX + 1];
     struct sc_conn *conn;
-    struct sg_buf orig;             /* the original, as much of it as is returned */
+    struct sg_buf orig; /* the original, as much of it as is returned */
     size_t keep;
-    struct msg *m;                  /* failures: the message waiting for us */
+    struct msg *m; /* failures: the message waiting for us */
     void (*done)(struct msg *m, int ok);
 };
 
@@ -72,8 +72,12 @@ static const struct sc_submit_ops dsn_submit_ops = {.done = dsn_submitted};
 static int dsn_build(struct dsn_job *j, struct sg_buf *out, char *why, size_t whysz)
 {
     struct router *r = j->r;
-    struct dsn_msg dm = {.reporting_mta = r->hostname, .sender = j->env.sender, .envid = j->env.envid,
-                         .qid = j->env.qid, .arrival_us = j->env.arrival_us, .now_us = now_us(),
+    struct dsn_msg dm = {.reporting_mta = r->hostname,
+                         .sender = j->env.sender,
+                         .envid = j->env.envid,
+                         .qid = j->env.qid,
+                         .arrival_us = j->env.arrival_us,
+                         .now_us = now_us(),
                          .ret = j->env.ret == IPC_RET_FULL ? DSN_RETURN_FULL : DSN_RETURN_HEADERS,
                          .return_limit = (size_t)r->cfg->router.dsn_return_limit};
     struct dsn_rcpt *dr = calloc(j->n, sizeof(*dr));
@@ -85,10 +89,15 @@ static int dsn_build(struct dsn_job *j, struct sg_buf *out, char *why, size_t wh
         return -1;
     }
     for (unsigned i = 0; i < j->n; i++)
-        dr[i] = (struct dsn_rcpt){.addr = j->rc[i].addr, .orcpt = j->rc[i].orcpt, .action = j->action,
-                                  .status = j->rc[i].status, .remote_mta = j->rc[i].remote,
-                                  .diagnostic = j->rc[i].diagnostic, .reason = j->rc[i].reason,
-                                  .last_attempt_us = dm.now_us, .will_retry_until_us = willretry};
+        dr[i] = (struct dsn_rcpt){.addr = j->rc[i].addr,
+                                  .orcpt = j->rc[i].orcpt,
+                                  .action = j->action,
+                                  .status = j->rc[i].status,
+                                  .remote_mta = j->rc[i].remote,
+                                  .diagnostic = j->rc[i].diagnostic,
+                                  .reason = j->rc[i].reason,
+                                  .last_attempt_us = dm.now_us,
+                                  .will_retry_until_us = willretry};
     rc = dsn_compose(&dm, dr, j->n, j->orig.data, j->orig.len, out, why, whysz);
     free(dr);
     return rc;
@@ -144,7 +153,9 @@ static void dsn_orig_end(void *arg)
 }
 
 static const struct sc_read_ops dsn_read_ops = {
-    .chunk = dsn_orig_chunk, .end = dsn_orig_end, .failed = dsn_orig_failed,
+    .chunk = dsn_orig_chunk,
+    .end = dsn_orig_end,
+    .failed = dsn_orig_failed,
 };
 
 static void dsn_ready(struct sc_conn *c, void *arg)
@@ -182,9 +193,10 @@ static struct dsn_job *dsn_job_new(struct msg *m, enum dsn_action action)
     j->env = m->env;
     j->action = action;
     /* Headers are always returned; the whole message only for RET=FULL within the limit. */
-    j->keep = m->env.ret == IPC_RET_FULL && m->env.size <= (uint64_t)m->r->cfg->router.dsn_return_limit
-                  ? (size_t)m->env.size + 1
-                  : DSN_HEADERS_MAX;
+    j->keep =
+        m->env.ret == IPC_RET_FULL && m->env.size <= (uint64_t)m->r->cfg->router.dsn_return_limit
+            ? (size_t)m->env.size + 1
+            : DSN_HEADERS_MAX;
     return j;
 }
 
@@ -250,7 +262,8 @@ void router_dsn_send_delay(struct msg *m, uint32_t i)
     struct dsn_job *j;
     uint64_t now = now_us();
 
-    if (!m->env.sender[0] || (m->env.flags & IPC_FLAG_DSN_MSG) || r->cfg->router.delay_warning == 0 ||
+    if (!m->env.sender[0] || (m->env.flags & IPC_FLAG_DSN_MSG) ||
+        r->cfg->router.delay_warning == 0 ||
         now < m->env.arrival_us + (uint64_t)r->cfg->router.delay_warning * 1000000u ||
         !notify_wants(w->r.notify, IPC_NOTIFY_DELAY))
         return;

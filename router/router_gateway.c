@@ -56,7 +56,8 @@ void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
 
     if (rd->request_id == 0 && rd->type == IPC_EVENT && ipc_decode_event(rd, &ev) == 0) {
         if (ev.kind == IPC_EV_SHARE_BACK) {
-            log_notice("the gateway reports the postoffice share back: retrying its recipients now");
+            log_notice(
+                "the gateway reports the postoffice share back: retrying its recipients now");
             router_queue_gateway_back(arg);
         }
         return;

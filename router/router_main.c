@@ -12,9 +12,8 @@
 static struct router the_router = {.opts = {.program = ROUTER_PROGRAM}};
 static struct daemon_signals sigs;
 
-static const struct ipc_link_ops gateway_link_ops = {.frame = router_gw_link_frame,
-                                                     .up = router_gw_link_up,
-                                                     .down = router_gw_link_down};
+static const struct ipc_link_ops gateway_link_ops = {
+    .frame = router_gw_link_frame, .up = router_gw_link_up, .down = router_gw_link_down};
 
 static void router_settings(struct router *r)
 {
@@ -33,7 +32,8 @@ static void router_settings(struct router *r)
         int mx;
 
         if (tm_parse_nexthop(c->router.relayhost, host, sizeof(host), &port, &mx) < 0)
-            log_fatal("router.relayhost: \"%s\": expected [host]:port or host:port", c->router.relayhost);
+            log_fatal("router.relayhost: \"%s\": expected [host]:port or host:port",
+                      c->router.relayhost);
     }
     r->tls_client = tls_ctx_client(c->router.tls_ca_file, why, sizeof(why));
     if (!r->tls_client)
@@ -70,7 +70,8 @@ static void router_stop(struct router *r)
         return;
     r->stopping = 1;
     log_notice("stopping: %u outbound connections are closed; unfinished recipients stay active "
-               "and are taken up at the next start", r->nconns);
+               "and are taken up at the next start",
+               r->nconns);
     router_queue_stop(r);
     router_dest_stop(r);
     ipc_link_stop(r->gateway);
@@ -103,8 +104,9 @@ int main(int argc, char **argv)
     r->due_timer.data = r;
     router_store_links_start(r);
     if (r->cfg->gateway.domain[0])
-        r->gateway = ipc_link_start(r->loop, "postoffice gateway", r->gateway_socket, ROUTER_PROGRAM,
-                                    "router", "deliver", 2000, &gateway_link_ops, r);
+        r->gateway =
+            ipc_link_start(r->loop, "postoffice gateway", r->gateway_socket, ROUTER_PROGRAM,
+                           "router", "deliver", 2000, &gateway_link_ops, r);
     daemon_signals_start(r->loop, &sigs, signal_cb);
     log_notice("started, config %s, host name %s, %zu routes in the transport map", r->cfg->source,
                r->hostname, r->tmap.n);

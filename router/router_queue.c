@@ -99,7 +99,8 @@ static int read_answer(struct router *r, struct ipc_reader *rd, void *arg)
         if (ipc_decode_envelope(rd, &m->env) == 0 && m->env.nrcpt > 0 &&
             (m->rcpts = calloc(m->env.nrcpt, sizeof(*m->rcpts))) != NULL)
             return 0;
-        log_error("%s: bad envelope from the store: %s", m->env.qid, rd->error ? rd->error : "no recipients");
+        log_error("%s: bad envelope from the store: %s", m->env.qid,
+                  rd->error ? rd->error : "no recipients");
         break;
     case IPC_RCPT:
         if (q->got < m->env.nrcpt && ipc_decode_rcpt(rd, &m->rcpts[q->got].r) == 0) {
@@ -172,10 +173,11 @@ static int rcpt_due(const struct ipc_rcpt *rc, int force, uint64_t now)
 }
 
 /* Fill in an outcome decided here, without a connection. */
-static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
 
-static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *fmt, ...)
+static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *fmt,
+                         ...)
 {
     va_list ap;
 
@@ -189,8 +191,10 @@ static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status
 /* Claim the recipient for this attempt: ACTIVE until the lease ends. */
 static void rcpt_claim(struct msg *m, struct rcpt_work *w, uint64_t now)
 {
-    struct ipc_rcpt_update u = {.index = w->r.index, .state = RCPT_ACTIVE,
-                                .attempts = w->r.attempts, .next_attempt_us = now + ROUTER_LEASE_US,
+    struct ipc_rcpt_update u = {.index = w->r.index,
+                                .state = RCPT_ACTIVE,
+                                .attempts = w->r.attempts,
+                                .next_attempt_us = now + ROUTER_LEASE_US,
                                 .last_attempt_us = w->r.last_attempt_us};
 
     snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
@@ -306,7 +310,8 @@ static const char *duration_text(uint64_t us, char *buf, size_t bufsz)
         snprintf(buf, bufsz, "%lluh %llum", (unsigned long long)(s / 3600),
                  (unsigned long long)(s % 3600 / 60));
     else
-        snprintf(buf, bufsz, "%llum %llus", (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+        snprintf(buf, bufsz, "%llum %llus", (unsigned long long)(s / 60),
+                 (unsigned long long)(s % 60));
     return buf;
 }
 
@@ -323,8 +328,9 @@ static void rcpt_maybe_share_limit(struct router *r, struct rcpt_work *w)
     snprintf(last, sizeof(last), "%s", w->reply);
     w->outcome = OUT_FAILED;
     snprintf(w->status, sizeof(w->status), "4.4.1");
-    n = snprintf(w->reply, sizeof(w->reply), "4.4.1 gave up after %u failed accesses to the postoffice share: ",
-                 w->r.attempts + 1);
+    n = snprintf(
+        w->reply, sizeof(w->reply),
+        "4.4.1 gave up after %u failed accesses to the postoffice share: ", w->r.attempts + 1);
     if (n > 0 && (size_t)n < sizeof(w->reply))
         memcpy(w->reply + n, last, strnlen(last, sizeof(w->reply) - (size_t)n - 1) + 1);
     w->reply[sizeof(w->reply) - 1] = '\0';
@@ -336,12 +342,14 @@ static void rcpt_maybe_expire(struct router *r, struct msg *m, struct rcpt_work 
     int n;
     uint64_t waited = now > m->env.arrival_us ? now - m->env.arrival_us : 0;
 
-    if (w->outcome != OUT_DEFERRED || waited < (uint64_t)r->cfg->router.max_queue_lifetime * 1000000u)
+    if (w->outcome != OUT_DEFERRED ||
+        waited < (uint64_t)r->cfg->router.max_queue_lifetime * 1000000u)
         return;
     snprintf(last, sizeof(last), "%s", w->reply);
     w->outcome = OUT_FAILED;
-    n = snprintf(w->reply, sizeof(w->reply), "4.4.7 gave up after %u attempts over %s (too old); last: ",
-                 w->r.attempts + 1, duration_text(waited, age, sizeof(age)));
+    n = snprintf(w->reply, sizeof(w->reply),
+                 "4.4.7 gave up after %u attempts over %s (too old); last: ", w->r.attempts + 1,
+                 duration_text(waited, age, sizeof(age)));
     if (n > 0 && (size_t)n < sizeof(w->reply))
         memcpy(w->reply + n, last, strnlen(last, sizeof(w->reply) - (size_t)n - 1) + 1);
     w->reply[sizeof(w->reply) - 1] = '\0';
@@ -356,8 +364,8 @@ static void msg_record(struct msg *m)
     m->updates_out = 1; /* held until every update is queued */
     for (uint32_t i = 0; i < m->nrcpt; i++) {
         struct rcpt_work *w = &m->rcpts[i];
-        struct ipc_rcpt_update u = {.index = w->r.index, .attempts = w->r.attempts,
-                                    .last_attempt_us = now};
+        struct ipc_rcpt_update u = {
+            .index = w->r.index, .attempts = w->r.attempts, .last_attempt_us = now};
 
         if (!w->due || w->outcome == OUT_NONE)
             continue;
@@ -373,9 +381,10 @@ static void msg_record(struct msg *m)
             u.state = RCPT_DEFERRED;
             u.attempts++;
             /* Postoffice recipients retry on the gateway's own interval (open_retry_interval). */
-            u.next_attempt_us = now + (w->route.kind == ROUTE_GATEWAY
-                                           ? (uint64_t)r->cfg->gateway.open_retry_interval * 1000000u
-                                           : retry_delay_us(r, u.attempts));
+            u.next_attempt_us =
+                now + (w->route.kind == ROUTE_GATEWAY
+                           ? (uint64_t)r->cfg->gateway.open_retry_interval * 1000000u
+                           : retry_delay_us(r, u.attempts));
             router_dsn_send_delay(m, i);
             break;
         default:
@@ -383,8 +392,8 @@ static void msg_record(struct msg *m)
             if (m->env.flags & IPC_FLAG_DSN_MSG) {
                 /* A DSN that cannot be delivered is kept for the administrator. */
                 u.state = RCPT_HELD;
-                log_warn("%s: undeliverable DSN to <%s> held for the administrator: %s",
-                         m->env.qid, w->r.addr, w->reply);
+                log_warn("%s: undeliverable DSN to <%s> held for the administrator: %s", m->env.qid,
+                         w->r.addr, w->reply);
             } else {
                 u.state = RCPT_FAILED;
             }
@@ -457,9 +466,9 @@ static void msg_finish(struct msg *m)
 /* ---- scans -------------------------------------------------------------------------- */
 
 struct scan_req {
-    int list;                       /* LIST at start, else DUE */
+    int list; /* LIST at start, else DUE */
     int force;
-    int gateway_only;               /* LIST: only messages with deferred postoffice recipients */
+    int gateway_only; /* LIST: only messages with deferred postoffice recipients */
     char last_qid[IPC_QID_MAX + 1];
 };
 
@@ -468,9 +477,10 @@ static int scan_encode(struct sg_buf *b, uint32_t id, void *arg)
     struct scan_req *q = arg;
 
     if (q->list) {
-        struct ipc_list_req l = {.state_mask = q->gateway_only ? (1u << RCPT_DEFERRED)
-                                                               : (1u << RCPT_QUEUED) | (1u << RCPT_ACTIVE) |
-                                                                     (1u << RCPT_DEFERRED)};
+        struct ipc_list_req l = {.state_mask = q->gateway_only
+                                                   ? (1u << RCPT_DEFERRED)
+                                                   : (1u << RCPT_QUEUED) | (1u << RCPT_ACTIVE) |
+                                                         (1u << RCPT_DEFERRED)};
         return ipc_encode_list_req(b, id, &l);
     }
     struct ipc_due_req d = {0};
@@ -511,9 +521,11 @@ static int scan_answer(struct router *r, struct ipc_reader *rd, void *arg)
             log_notice("%s: %llu messages with recipients to route%s",
                        q->force == FORCE_ALL ? "start-up" : "store back",
                        (unsigned long long)end.count,
-                       q->force == FORCE_ALL ? ", all re-categorized now" : "; interrupted attempts resume");
+                       q->force == FORCE_ALL ? ", all re-categorized now"
+                                             : "; interrupted attempts resume");
     } else {
-        log_error("%s scan: unexpected answer %s", q->list ? "start-up" : "due", ipc_type_name(rd->type));
+        log_error("%s scan: unexpected answer %s", q->list ? "start-up" : "due",
+                  ipc_type_name(rd->type));
     }
     if (!q->list)
         r->due_running = 0;

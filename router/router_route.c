@@ -12,7 +12,9 @@ static enum tm_tls default_tls(const struct router *r)
 {
     const char *p = r->cfg->router.tls_policy;
 
-    return strcmp(p, "none") == 0 ? TM_TLS_NONE : strcmp(p, "verify") == 0 ? TM_TLS_VERIFY : TM_TLS_MAY;
+    return strcmp(p, "none") == 0     ? TM_TLS_NONE
+           : strcmp(p, "verify") == 0 ? TM_TLS_VERIFY
+                                      : TM_TLS_MAY;
 }
 
 static void route_smtp(struct route *out, const char *kind, const char *host, unsigned port, int mx,
@@ -85,8 +87,8 @@ void router_route_for(struct router *r, const char *addr, struct route *out)
     route_smtp(out, "mx", domain, smtp_port, 1, default_tls(r));
 }
 
-int router_route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out, char *why,
-                   size_t whysz)
+int router_route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out,
+                          char *why, size_t whysz)
 {
     return tm_load_file(c->router.transport_map, out, why, whysz);
 }

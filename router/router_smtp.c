@@ -8,13 +8,15 @@
 #include "router_smtp.h"
 
 static const char *const state_names[] = {
-    [SMTP_INIT] = "init",          [SMTP_RESOLVE] = "resolve",   [SMTP_CONNECT] = "connect",
-    [SMTP_GREETING] = "greeting",  [SMTP_EHLO] = "ehlo",         [SMTP_HELO] = "helo",
-    [SMTP_STARTTLS] = "starttls",  [SMTP_TLS] = "tls",           [SMTP_MAIL] = "mail",
-    [SMTP_RCPT] = "rcpt",          [SMTP_DATA] = "data",         [SMTP_BODY] = "body",
-    [SMTP_DOT] = "dot",            [SMTP_MAIL_REFUSED] = "mail-refused",
-    [SMTP_LONE_DOT] = "lone-dot",  [SMTP_RSET] = "rset",         [SMTP_QUIT] = "quit",
-    [SMTP_CLOSED] = "closed",
+    [SMTP_INIT] = "init",         [SMTP_RESOLVE] = "resolve",
+    [SMTP_CONNECT] = "connect",   [SMTP_GREETING] = "greeting",
+    [SMTP_EHLO] = "ehlo",         [SMTP_HELO] = "helo",
+    [SMTP_STARTTLS] = "starttls", [SMTP_TLS] = "tls",
+    [SMTP_MAIL] = "mail",         [SMTP_RCPT] = "rcpt",
+    [SMTP_DATA] = "data",         [SMTP_BODY] = "body",
+    [SMTP_DOT] = "dot",           [SMTP_MAIL_REFUSED] = "mail-refused",
+    [SMTP_LONE_DOT] = "lone-dot", [SMTP_RSET] = "rset",
+    [SMTP_QUIT] = "quit",         [SMTP_CLOSED] = "closed",
 };
 
 const char *router_smtp_state_name(enum smtp_state s)
@@ -24,8 +26,8 @@ const char *router_smtp_state_name(enum smtp_state s)
 
 /* ---- outcomes ------------------------------------------------------------------------------ */
 
-static void rcpt_set_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *remote,
-                             const char *text)
+static void rcpt_set_outcome(struct rcpt_work *w, enum outcome o, const char *status,
+                             const char *remote, const char *text)
 {
     w->outcome = o;
     snprintf(w->status, sizeof(w->status), "%s", status);
@@ -83,11 +85,12 @@ void router_smtp_fail(struct smtp_conn *c, enum outcome o, const char *status, c
 
 /* The next hop cannot be reached: this job and every job waiting for it get
  * the outcome (the next connection would fail the same way). */
-static void smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *status, const char *remote,
-                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *status,
+                           const char *remote, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static void smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *status, const char *remote,
-                           const char *fmt, ...)
+static void smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *status,
+                           const char *remote, const char *fmt, ...)
 {
     char text[IPC_REPLY_MAX + 1];
     struct job *j;
@@ -120,8 +123,10 @@ static int smtp_precheck(struct smtp_conn *c)
                  (unsigned long long)e->size, (unsigned long long)c->caps.size_limit, c->remote);
         status = "5.3.4";
     } else if ((e->flags & IPC_FLAG_8BITMIME) && !(c->caps.flags & EHLO_8BITMIME)) {
-        snprintf(text, sizeof(text), "5.6.3 %s does not accept 8-bit messages (no 8BITMIME) and "
-                 "conversion to 7 bit is not done", c->remote);
+        snprintf(text, sizeof(text),
+                 "5.6.3 %s does not accept 8-bit messages (no 8BITMIME) and "
+                 "conversion to 7 bit is not done",
+                 c->remote);
         status = "5.6.3";
     } else if ((e->flags & IPC_FLAG_SMTPUTF8) && !(c->caps.flags & EHLO_SMTPUTF8)) {
         snprintf(text, sizeof(text), "5.6.7 %s does not support SMTPUTF8 addresses", c->remote);
@@ -157,7 +162,9 @@ static const char *notify_text(unsigned notify, char *buf, size_t bufsz)
     if (notify & IPC_NOTIFY_NEVER)
         return "NEVER";
     snprintf(buf, bufsz, "%s%s%s%s%s", notify & IPC_NOTIFY_SUCCESS ? "SUCCESS" : "",
-             (notify & IPC_NOTIFY_SUCCESS) && (notify & (IPC_NOTIFY_FAILURE | IPC_NOTIFY_DELAY)) ? "," : "",
+             (notify & IPC_NOTIFY_SUCCESS) && (notify & (IPC_NOTIFY_FAILURE | IPC_NOTIFY_DELAY))
+                 ? ","
+                 : "",
              notify & IPC_NOTIFY_FAILURE ? "FAILURE" : "",
              (notify & IPC_NOTIFY_FAILURE) && (notify & IPC_NOTIFY_DELAY) ? "," : "",
              notify & IPC_NOTIFY_DELAY ? "DELAY" : "");
@@ -194,7 +201,8 @@ static void smtp_mail_params(const struct smtp_conn *c, char *params, size_t siz
         n += (size_t)snprintf(params + n, size - n, " SIZE=%llu", (unsigned long long)e->size);
     if (c->caps.flags & EHLO_DSN) {
         if (e->ret)
-            n += (size_t)snprintf(params + n, size - n, " RET=%s", e->ret == IPC_RET_FULL ? "FULL" : "HDRS");
+            n += (size_t)snprintf(params + n, size - n, " RET=%s",
+                                  e->ret == IPC_RET_FULL ? "FULL" : "HDRS");
         if (e->envid[0])
             snprintf(params + n, size - n, " ENVID=%s", e->envid);
     }
@@ -265,8 +273,8 @@ static void smtp_connect(struct smtp_conn *c)
 static void smtp_start_tls(struct smtp_conn *c)
 {
     if (router_smtp_io_tls_start(c) < 0)
-        smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", NULL, "4.7.5 cannot start TLS with %s: out of memory",
-                       c->remote);
+        smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", NULL,
+                       "4.7.5 cannot start TLS with %s: out of memory", c->remote);
 }
 
 static long long state_timeout(const struct smtp_conn *c, enum smtp_state s)
@@ -274,22 +282,37 @@ static long long state_timeout(const struct smtp_conn *c, enum smtp_state s)
     const struct sg_config *cfg = c->r->cfg;
 
     switch (s) {
-    case SMTP_CONNECT: return cfg->router.connect_timeout;
-    case SMTP_GREETING: return cfg->router.greeting_timeout;
-    case SMTP_DATA: return cfg->router.data_timeout;
-    case SMTP_BODY: return cfg->router.block_timeout;
-    case SMTP_DOT: case SMTP_LONE_DOT: return cfg->router.dot_timeout;
-    case SMTP_QUIT: return 10;
-    case SMTP_INIT: case SMTP_RESOLVE: case SMTP_CLOSED: return 0; /* DNS has its own timeouts */
-    default: return cfg->router.command_timeout;
+    case SMTP_CONNECT:
+        return cfg->router.connect_timeout;
+    case SMTP_GREETING:
+        return cfg->router.greeting_timeout;
+    case SMTP_DATA:
+        return cfg->router.data_timeout;
+    case SMTP_BODY:
+        return cfg->router.block_timeout;
+    case SMTP_DOT:
+    case SMTP_LONE_DOT:
+        return cfg->router.dot_timeout;
+    case SMTP_QUIT:
+        return 10;
+    case SMTP_INIT:
+    case SMTP_RESOLVE:
+    case SMTP_CLOSED:
+        return 0; /* DNS has its own timeouts */
+    default:
+        return cfg->router.command_timeout;
     }
 }
 
 static void smtp_state_action(struct smtp_conn *c, enum smtp_state s)
 {
     switch (s) {
-    case SMTP_RESOLVE: smtp_resolve(c); return;
-    case SMTP_CONNECT: smtp_connect(c); return;
+    case SMTP_RESOLVE:
+        smtp_resolve(c);
+        return;
+    case SMTP_CONNECT:
+        smtp_connect(c);
+        return;
     case SMTP_EHLO:
         c->ehlo_len = 0;
         router_smtp_io_cmd(c, "EHLO %s", c->r->hostname);
@@ -298,9 +321,15 @@ static void smtp_state_action(struct smtp_conn *c, enum smtp_state s)
         memset(&c->caps, 0, sizeof(c->caps));
         router_smtp_io_cmd(c, "HELO %s", c->r->hostname);
         return;
-    case SMTP_STARTTLS: router_smtp_io_cmd(c, "STARTTLS"); return;
-    case SMTP_TLS: smtp_start_tls(c); return;
-    case SMTP_MAIL: smtp_send_mail(c); return;
+    case SMTP_STARTTLS:
+        router_smtp_io_cmd(c, "STARTTLS");
+        return;
+    case SMTP_TLS:
+        smtp_start_tls(c);
+        return;
+    case SMTP_MAIL:
+        smtp_send_mail(c);
+        return;
     case SMTP_RCPT:
         if (!c->pipelined)
             smtp_send_rcpt(c, c->rcpt_pos);
@@ -317,14 +346,22 @@ static void smtp_state_action(struct smtp_conn *c, enum smtp_state s)
         router_smtp_body_write_end(c);
         router_smtp_io_reading(c, 1);
         return;
-    case SMTP_LONE_DOT: router_smtp_io_write(c, ".\r\n", 3); return;
-    case SMTP_RSET: router_smtp_io_cmd(c, "RSET"); return;
-    case SMTP_QUIT: router_smtp_io_cmd(c, "QUIT"); return;
+    case SMTP_LONE_DOT:
+        router_smtp_io_write(c, ".\r\n", 3);
+        return;
+    case SMTP_RSET:
+        router_smtp_io_cmd(c, "RSET");
+        return;
+    case SMTP_QUIT:
+        router_smtp_io_cmd(c, "QUIT");
+        return;
     case SMTP_CLOSED:
         smtp_job_finished(c);
         router_smtp_io_close(c);
         return;
-    case SMTP_INIT: case SMTP_GREETING: case SMTP_MAIL_REFUSED:
+    case SMTP_INIT:
+    case SMTP_GREETING:
+    case SMTP_MAIL_REFUSED:
         return; /* waiting only */
     }
 }
@@ -345,7 +382,8 @@ void router_smtp_enter(struct smtp_conn *c, enum smtp_state s)
 static void on_greeting(struct smtp_conn *c, const struct smtp_reply *rp)
 {
     if (rp->code != 220)
-        smtp_fail_dest(c, OUT_DEFERRED, rp->enhanced[0] ? rp->enhanced : "4.4.2", c->remote, "%s", rp->text);
+        smtp_fail_dest(c, OUT_DEFERRED, rp->enhanced[0] ? rp->enhanced : "4.4.2", c->remote, "%s",
+                       rp->text);
     else
         router_smtp_enter(c, SMTP_EHLO);
 }
@@ -358,7 +396,8 @@ static void smtp_after_ehlo(struct smtp_conn *c)
     if (!c->tls_active && policy != TM_TLS_NONE && (c->caps.flags & EHLO_STARTTLS))
         router_smtp_enter(c, SMTP_STARTTLS);
     else if (!c->tls_active && policy == TM_TLS_VERIFY)
-        smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", NULL, "4.7.5 TLS is required for %s but %s does not offer STARTTLS",
+        smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", NULL,
+                       "4.7.5 TLS is required for %s but %s does not offer STARTTLS",
                        c->d->route.desc, c->remote);
     else
         smtp_next_txn(c, 1);
@@ -380,8 +419,10 @@ static void on_helo(struct smtp_conn *c, const struct smtp_reply *rp)
         smtp_after_ehlo(c);
     else
         smtp_fail_dest(c, outcome_of(rp->code) == OUT_FAILED ? OUT_FAILED : OUT_DEFERRED,
-                       rp->enhanced[0] ? rp->enhanced : rp->code >= 500 ? "5.5.0" : "4.4.2", c->remote,
-                       "%s (to HELO)", rp->text);
+                       rp->enhanced[0]   ? rp->enhanced
+                       : rp->code >= 500 ? "5.5.0"
+                                         : "4.4.2",
+                       c->remote, "%s (to HELO)", rp->text);
 }
 
 static void on_starttls(struct smtp_conn *c, const struct smtp_reply *rp)
@@ -389,8 +430,8 @@ static void on_starttls(struct smtp_conn *c, const struct smtp_reply *rp)
     if (rp->code == 220)
         router_smtp_enter(c, SMTP_TLS);
     else if (c->d->route.tls == TM_TLS_VERIFY)
-        smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", c->remote, "4.7.5 STARTTLS refused by %s: %s", c->remote,
-                       rp->text);
+        smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", c->remote, "4.7.5 STARTTLS refused by %s: %s",
+                       c->remote, rp->text);
     else
         smtp_next_txn(c, 1); /* may: go on in plain text */
 }
@@ -421,8 +462,8 @@ static void on_rcpt(struct smtp_conn *c, const struct smtp_reply *rp)
         c->rcpt_ok[c->rcpt_pos] = 1;
         c->accepted++;
     } else {
-        rcpt_set_outcome(&j->m->rcpts[j->idx[c->rcpt_pos]], o, status_of(rp, st, sizeof(st)), c->remote,
-                         rp->text);
+        rcpt_set_outcome(&j->m->rcpts[j->idx[c->rcpt_pos]], o, status_of(rp, st, sizeof(st)),
+                         c->remote, rp->text);
     }
     if (++c->rcpt_pos < j->n)
         router_smtp_enter(c, SMTP_RCPT);
@@ -438,8 +479,8 @@ static void on_data(struct smtp_conn *c, const struct smtp_reply *rp)
     char st[16];
 
     if (rp->code != 354) {
-        job_outcome(c->job, o == OUT_DELIVERED ? OUT_DEFERRED : o, status_of(rp, st, sizeof(st)), c->remote,
-                    rp->text, c->rcpt_ok);
+        job_outcome(c->job, o == OUT_DELIVERED ? OUT_DEFERRED : o, status_of(rp, st, sizeof(st)),
+                    c->remote, rp->text, c->rcpt_ok);
         smtp_txn_end(c, 0);
     } else {
         /* Pipelined DATA may get its 354 though nobody is left to send to. */
@@ -488,23 +529,51 @@ static void smtp_reply_received(struct smtp_conn *c)
     const struct smtp_reply *rp = &c->reply;
 
     switch (c->state) {
-    case SMTP_GREETING: on_greeting(c, rp); return;
-    case SMTP_EHLO: on_ehlo(c, rp); return;
-    case SMTP_HELO: on_helo(c, rp); return;
-    case SMTP_STARTTLS: on_starttls(c, rp); return;
-    case SMTP_MAIL: on_mail(c, rp); return;
-    case SMTP_RCPT: on_rcpt(c, rp); return;
-    case SMTP_DATA: on_data(c, rp); return;
-    case SMTP_DOT: on_dot(c, rp); return;
-    case SMTP_MAIL_REFUSED: on_mail_refused(c, rp); return;
-    case SMTP_LONE_DOT: smtp_txn_end(c, 0); return;
-    case SMTP_RSET: on_rset(c, rp); return;
-    case SMTP_QUIT: router_smtp_enter(c, SMTP_CLOSED); return;
-    case SMTP_BODY:
-        smtp_fail_dest(c, OUT_DEFERRED, "4.5.0", c->remote, "4.5.0 %s replied during the message: %s",
-                       c->remote, rp->text);
+    case SMTP_GREETING:
+        on_greeting(c, rp);
         return;
-    case SMTP_INIT: case SMTP_RESOLVE: case SMTP_CONNECT: case SMTP_TLS: case SMTP_CLOSED:
+    case SMTP_EHLO:
+        on_ehlo(c, rp);
+        return;
+    case SMTP_HELO:
+        on_helo(c, rp);
+        return;
+    case SMTP_STARTTLS:
+        on_starttls(c, rp);
+        return;
+    case SMTP_MAIL:
+        on_mail(c, rp);
+        return;
+    case SMTP_RCPT:
+        on_rcpt(c, rp);
+        return;
+    case SMTP_DATA:
+        on_data(c, rp);
+        return;
+    case SMTP_DOT:
+        on_dot(c, rp);
+        return;
+    case SMTP_MAIL_REFUSED:
+        on_mail_refused(c, rp);
+        return;
+    case SMTP_LONE_DOT:
+        smtp_txn_end(c, 0);
+        return;
+    case SMTP_RSET:
+        on_rset(c, rp);
+        return;
+    case SMTP_QUIT:
+        router_smtp_enter(c, SMTP_CLOSED);
+        return;
+    case SMTP_BODY:
+        smtp_fail_dest(c, OUT_DEFERRED, "4.5.0", c->remote,
+                       "4.5.0 %s replied during the message: %s", c->remote, rp->text);
+        return;
+    case SMTP_INIT:
+    case SMTP_RESOLVE:
+    case SMTP_CONNECT:
+    case SMTP_TLS:
+    case SMTP_CLOSED:
         return; /* no reply is read in these */
     }
 }
@@ -521,8 +590,8 @@ void router_smtp_input(struct smtp_conn *c)
         long used = smtp_reply_feed(&c->reply, p, c->in.len - off);
 
         if (used < 0) {
-            smtp_fail_dest(c, OUT_DEFERRED, "4.5.0", c->remote, "4.5.0 malformed reply from %s: %.100s",
-                           c->remote, p);
+            smtp_fail_dest(c, OUT_DEFERRED, "4.5.0", c->remote,
+                           "4.5.0 malformed reply from %s: %.100s", c->remote, p);
             return;
         }
         if (c->state == SMTP_EHLO && c->ehlo_len + (size_t)used < sizeof(c->ehlo_raw)) {
@@ -550,7 +619,8 @@ void router_smtp_connected(struct smtp_conn *c, int status)
         router_smtp_enter(c, SMTP_GREETING);
         return;
     }
-    snprintf(c->last_error, sizeof(c->last_error), "connect to %s: %s", c->remote, uv_strerror(status));
+    snprintf(c->last_error, sizeof(c->last_error), "connect to %s: %s", c->remote,
+             uv_strerror(status));
     log_info("%s: %s", c->d->route.desc, c->last_error);
     router_smtp_io_drop_socket(c);
     c->target++;

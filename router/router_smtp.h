@@ -12,52 +12,52 @@
 /* A connection is in exactly one state; router_smtp_enter() is the only way
  * from one to the next, and entering a state does what the state is about. */
 enum smtp_state {
-    SMTP_INIT,          /* allocated, nothing started */
-    SMTP_RESOLVE,       /* DNS lookup of the next hop (MX or A/AAAA) */
-    SMTP_CONNECT,       /* TCP connect to dns.t[target]; a failure tries the next target */
-    SMTP_GREETING,      /* waiting for the 220 */
-    SMTP_EHLO,          /* EHLO sent */
-    SMTP_HELO,          /* EHLO refused: HELO sent */
-    SMTP_STARTTLS,      /* STARTTLS sent */
-    SMTP_TLS,           /* TLS handshake running */
-    SMTP_MAIL,          /* MAIL sent (with PIPELINING: every RCPT and DATA too) */
-    SMTP_RCPT,          /* waiting for the reply to RCPT number rcpt_pos */
-    SMTP_DATA,          /* DATA sent, waiting for the 354 */
-    SMTP_BODY,          /* the message streams from the store to the server */
-    SMTP_DOT,           /* the end of data sent, waiting for the verdict */
-    SMTP_MAIL_REFUSED,  /* pipelined MAIL refused: the RCPT and DATA replies still come and are ignored */
-    SMTP_LONE_DOT,      /* 354 though no recipient was accepted: "." sent, its reply ignored */
-    SMTP_RSET,          /* RSET sent before the next transaction */
-    SMTP_QUIT,          /* QUIT sent */
-    SMTP_CLOSED,        /* handles closing; the struct goes with its last reference */
+    SMTP_INIT,     /* allocated, nothing started */
+    SMTP_RESOLVE,  /* DNS lookup of the next hop (MX or A/AAAA) */
+    SMTP_CONNECT,  /* TCP connect to dns.t[target]; a failure tries the next target */
+    SMTP_GREETING, /* waiting for the 220 */
+    SMTP_EHLO,     /* EHLO sent */
+    SMTP_HELO,     /* EHLO refused: HELO sent */
+    SMTP_STARTTLS, /* STARTTLS sent */
+    SMTP_TLS,      /* TLS handshake running */
+    SMTP_MAIL,     /* MAIL sent (with PIPELINING: every RCPT and DATA too) */
+    SMTP_RCPT,     /* waiting for the reply to RCPT number rcpt_pos */
+    SMTP_DATA,     /* DATA sent, waiting for the 354 */
+    SMTP_BODY,     /* the message streams from the store to the server */
+    SMTP_DOT,      /* the end of data sent, waiting for the verdict */
+    SMTP_MAIL_REFUSED, /* pipelined MAIL refused: the RCPT and DATA replies still come and are ignored */
+    SMTP_LONE_DOT, /* 354 though no recipient was accepted: "." sent, its reply ignored */
+    SMTP_RSET,     /* RSET sent before the next transaction */
+    SMTP_QUIT,     /* QUIT sent */
+    SMTP_CLOSED,   /* handles closing; the struct goes with its last reference */
 };
 
 struct sc_conn;
 
 /* The message being streamed: dot-stuffing state and the store stream. */
 struct smtp_body {
-    struct sc_conn *src;            /* the store-client connection reading it; NULL once closed */
-    int bol;                        /* the next octet starts a line */
-    uint8_t tail[2];                /* the last two octets sent: does the message end with CRLF */
-    int ended;                      /* the store sent all of it */
-    struct sg_buf stuffed;          /* a chunk after dot-stuffing (reused) */
+    struct sc_conn *src;   /* the store-client connection reading it; NULL once closed */
+    int bol;               /* the next octet starts a line */
+    uint8_t tail[2];       /* the last two octets sent: does the message end with CRLF */
+    int ended;             /* the store sent all of it */
+    struct sg_buf stuffed; /* a chunk after dot-stuffing (reused) */
 };
 
 struct smtp_conn {
     struct router *r;
     struct dest *d;
     enum smtp_state state;
-    int refs;                       /* router_smtp_ref/unref only: timer, socket, writes, connect, DNS */
+    int refs; /* router_smtp_ref/unref only: timer, socket, writes, connect, DNS */
     uv_timer_t timer;
-    uv_tcp_t *tcp;                  /* the socket of this connection attempt */
+    uv_tcp_t *tcp; /* the socket of this connection attempt */
     struct dns_result dns;
-    unsigned target;                /* dns.t[target] is being tried */
-    char remote[320];               /* "name[addr]:port" */
-    char last_error[1400];          /* why the last target failed: the reason when none is left */
+    unsigned target;       /* dns.t[target] is being tried */
+    char remote[320];      /* "name[addr]:port" */
+    char last_error[1400]; /* why the last target failed: the reason when none is left */
     struct tls_bio *tls;
-    int tls_active;                 /* handshake done: everything goes through tls */
-    struct sg_buf in;               /* plaintext from the server not yet parsed */
-    size_t write_pending;           /* octets handed to libuv and not yet written */
+    int tls_active;       /* handshake done: everything goes through tls */
+    struct sg_buf in;     /* plaintext from the server not yet parsed */
+    size_t write_pending; /* octets handed to libuv and not yet written */
     struct smtp_reply reply;
     struct ehlo_caps caps;
     char ehlo_raw[4096];
@@ -65,9 +65,9 @@ struct smtp_conn {
     /* the transaction */
     struct job *job;
     int pipelined;
-    unsigned rcpt_pos;              /* the recipient whose RCPT reply comes next */
+    unsigned rcpt_pos; /* the recipient whose RCPT reply comes next */
     unsigned accepted;
-    uint8_t *rcpt_ok;               /* per job recipient: accepted by RCPT */
+    uint8_t *rcpt_ok; /* per job recipient: accepted by RCPT */
     struct smtp_body body;
 };
 
@@ -80,7 +80,7 @@ void router_smtp_fail(struct smtp_conn *c, enum outcome o, const char *status, c
                       const char *text);
 /* Events from the I/O side. */
 void router_smtp_connected(struct smtp_conn *c, int status);
-void router_smtp_input(struct smtp_conn *c);       /* new plaintext in c->in */
+void router_smtp_input(struct smtp_conn *c); /* new plaintext in c->in */
 void router_smtp_tls_ready(struct smtp_conn *c);
 void router_smtp_tls_failed(struct smtp_conn *c, const char *why);
 void router_smtp_timeout(struct smtp_conn *c);
@@ -100,7 +100,8 @@ void router_smtp_io_drop_socket(struct smtp_conn *c);
 void router_smtp_io_reading(struct smtp_conn *c, int on);
 /* Write through TLS when active.  -1: the write failed and the connection is closed with that reason. */
 int router_smtp_io_write(struct smtp_conn *c, const void *data, size_t len);
-void router_smtp_io_cmd(struct smtp_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void router_smtp_io_cmd(struct smtp_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Start the client handshake.  -1: out of memory. */
 int router_smtp_io_tls_start(struct smtp_conn *c);
 /* Ciphertext that came with the 220 to STARTTLS. */

@@ -7,7 +7,8 @@
 #include "smtp_body.h"
 #include "store_client.h"
 
-#define SMTP_WRITE_BACKLOG (256 * 1024) /* octets waiting for the server before the store stream pauses */
+#define SMTP_WRITE_BACKLOG \
+    (256 * 1024) /* octets waiting for the server before the store stream pauses */
 
 /* ---- the message from the store: its own store-client connection --------------------- */
 
@@ -26,7 +27,8 @@ static void body_chunk(void *arg, const uint8_t *p, size_t len)
 
     sg_buf_reset(&b->stuffed);
     if (sg_buf_reserve(&b->stuffed, len * 2) < 0) {
-        router_smtp_fail(c, OUT_DEFERRED, "4.3.0", NULL, "4.3.0 out of memory in the router while sending");
+        router_smtp_fail(c, OUT_DEFERRED, "4.3.0", NULL,
+                         "4.3.0 out of memory in the router while sending");
         return;
     }
     b->stuffed.len = smtp_dot_stuff(p, len, b->stuffed.data, &b->bol);
@@ -70,7 +72,8 @@ static void body_failed(void *arg, const struct sc_status *st)
     router_smtp_fail(c, OUT_DEFERRED, "4.3.0", NULL, text);
 }
 
-static const struct sc_read_ops body_read_ops = {.chunk = body_chunk, .end = body_end, .failed = body_failed};
+static const struct sc_read_ops body_read_ops = {
+    .chunk = body_chunk, .end = body_end, .failed = body_failed};
 
 int router_smtp_body_open(struct smtp_conn *c)
 {

@@ -304,7 +304,7 @@ int router_smtp_io_tls_start(struct smtp_conn *c)
 struct connect_attempt {
     uv_connect_t req;
     struct smtp_conn *c;
-    uv_tcp_t *tcp;                  /* the socket it was for: another one means it is stale */
+    uv_tcp_t *tcp; /* the socket it was for: another one means it is stale */
 };
 
 static void io_connect_cb(uv_connect_t *req, int status)
@@ -316,7 +316,8 @@ static void io_connect_cb(uv_connect_t *req, int status)
     free(a);
     if (current) {
         if (status == 0) {
-            uv_tcp_nodelay(c->tcp, 1); /* commands are written whole; do not wait for delayed ACKs */
+            uv_tcp_nodelay(c->tcp,
+                           1); /* commands are written whole; do not wait for delayed ACKs */
             router_smtp_io_reading(c, 1);
         }
         router_smtp_connected(c, status);

@@ -53,7 +53,7 @@ static void req_fail(const char *why, void *arg)
 }
 
 int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
-                  store_fail_fn fail, void *arg)
+                         store_fail_fn fail, void *arg)
 {
     struct store_req *q;
 
@@ -92,7 +92,7 @@ static void update_done(void *arg, const struct sc_status *st)
 }
 
 void router_store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
-                       void (*done)(struct router *r, int ok, void *arg), void *arg)
+                              void (*done)(struct router *r, int ok, void *arg), void *arg)
 {
     struct update_req *q = calloc(1, sizeof(*q));
 
@@ -130,8 +130,8 @@ static void links_down(struct router *r, const char *why)
     snprintf(text, sizeof(text), "%s", why); /* why may belong to a connection closed here */
     r->store_up = 0;
     if (was_up || strcmp(r->store_why, text) != 0)
-        log_error("mail store unavailable (%s): %s; deliveries wait until it is back", sc_where(&r->sc),
-                  text);
+        log_error("mail store unavailable (%s): %s; deliveries wait until it is back",
+                  sc_where(&r->sc), text);
     snprintf(r->store_why, sizeof(r->store_why), "%s", text);
     links_close(r, text);
     if (was_up)
@@ -176,8 +176,9 @@ static void both_ready(struct router *r)
     r->store_up = 1;
     log_notice("mail store ready: %s protocol %u.%u, generation %llu%s", h->program, h->major,
                h->minor, (unsigned long long)h->generation,
-               r->generation && r->generation != h->generation ? " (a new generation: reloading all work)"
-                                                               : "");
+               r->generation && r->generation != h->generation
+                   ? " (a new generation: reloading all work)"
+                   : "");
     r->generation = h->generation;
     r->store_why[0] = '\0';
     router_queue_start(r);
@@ -197,7 +198,9 @@ static void events_ready(struct sc_conn *c, void *arg)
 
 static const struct sc_conn_ops work_ops = {.ready = work_ready, .closed = work_closed};
 static const struct sc_conn_ops events_ops = {
-    .ready = events_ready, .event = events_event, .closed = events_closed,
+    .ready = events_ready,
+    .event = events_event,
+    .closed = events_closed,
 };
 
 static void links_connect(struct router *r)

@@ -16,9 +16,9 @@
 #include "transport_map.h"
 
 #define SMTPD_PROGRAM "spoolgate-smtpd"
-#define SMTPD_CMD_LINE_MAX 512    /* RFC 5321 4.5.3.1.4, incl. CRLF */
-#define SMTPD_TEXT_LINE_MAX 1000  /* RFC 5321 4.5.3.1.6, incl. CRLF */
-#define SMTPD_CHUNK 65536         /* body octets per frame to the store */
+#define SMTPD_CMD_LINE_MAX 512           /* RFC 5321 4.5.3.1.4, incl. CRLF */
+#define SMTPD_TEXT_LINE_MAX 1000         /* RFC 5321 4.5.3.1.6, incl. CRLF */
+#define SMTPD_CHUNK 65536                /* body octets per frame to the store */
 #define SMTPD_STORE_BACKLOG (256 * 1024) /* stop reading the client above this */
 #define SMTPD_OUT_BACKLOG (64 * 1024)    /* stop reading when replies pile up */
 #define SMTPD_MAX_NETWORKS 64
@@ -28,20 +28,20 @@ struct smtpd_listener;
 
 /* Session states; smtpd_session_enter() is the only place they change. */
 enum session_state {
-    SS_GREETING,     /* greeting being decided */
-    SS_INIT,         /* before EHLO/HELO */
-    SS_READY,        /* after EHLO/HELO, no transaction */
-    SS_MAIL,         /* MAIL accepted, no recipient yet */
-    SS_RCPT,         /* at least one recipient */
-    SS_RCPT_LOOKUP,  /* waiting for the postoffice directory */
-    SS_DATA_OPEN,    /* DATA/BDAT: waiting for the store to start the submission */
-    SS_DATA,         /* reading the DATA body */
-    SS_BDAT,         /* reading the octets of a BDAT chunk */
-    SS_COMMIT,       /* waiting for the store to commit */
-    SS_AUTH,         /* waiting for an AUTH continuation line */
-    SS_AUTH_CHECK,   /* password being checked on a worker thread */
-    SS_TLS,          /* TLS handshake under way */
-    SS_CLOSING,      /* reply flushed, then close */
+    SS_GREETING,    /* greeting being decided */
+    SS_INIT,        /* before EHLO/HELO */
+    SS_READY,       /* after EHLO/HELO, no transaction */
+    SS_MAIL,        /* MAIL accepted, no recipient yet */
+    SS_RCPT,        /* at least one recipient */
+    SS_RCPT_LOOKUP, /* waiting for the postoffice directory */
+    SS_DATA_OPEN,   /* DATA/BDAT: waiting for the store to start the submission */
+    SS_DATA,        /* reading the DATA body */
+    SS_BDAT,        /* reading the octets of a BDAT chunk */
+    SS_COMMIT,      /* waiting for the store to commit */
+    SS_AUTH,        /* waiting for an AUTH continuation line */
+    SS_AUTH_CHECK,  /* password being checked on a worker thread */
+    SS_TLS,         /* TLS handshake under way */
+    SS_CLOSING,     /* reply flushed, then close */
     SS_COUNT
 };
 
@@ -57,64 +57,64 @@ struct transaction {
     struct session_rcpt *rcpts;
     unsigned nrcpt;
     size_t rcpt_cap;
-    int used_bdat;                /* BDAT seen: DATA no longer allowed */
-    uint64_t bdat_left;           /* octets of the current chunk still to read */
-    uint64_t bdat_size;           /* octets of the current chunk */
-    int bdat_last;                /* the current chunk is the last */
-    int bdat_discard;             /* chunk refused: octets are read and dropped (2: no MAIL) */
-    struct sc_conn *store;        /* the submission connection, from the pool */
+    int used_bdat;         /* BDAT seen: DATA no longer allowed */
+    uint64_t bdat_left;    /* octets of the current chunk still to read */
+    uint64_t bdat_size;    /* octets of the current chunk */
+    int bdat_last;         /* the current chunk is the last */
+    int bdat_discard;      /* chunk refused: octets are read and dropped (2: no MAIL) */
+    struct sc_conn *store; /* the submission connection, from the pool */
     char qid[IPC_QID_MAX + 1];
     struct body_filter filter;
-    uint8_t *chunk;               /* body octets not yet sent to the store */
+    uint8_t *chunk; /* body octets not yet sent to the store */
     size_t chunk_len;
-    uint64_t size;                /* octets sent to the store */
+    uint64_t size; /* octets sent to the store */
     int too_big;
-    int store_failed;             /* the store connection failed mid-way */
+    int store_failed; /* the store connection failed mid-way */
     char store_error[256];
-    uint32_t store_code;          /* IPC error code when it failed */
+    uint32_t store_code; /* IPC error code when it failed */
 };
 
 struct session {
     struct smtpd *d;
     uv_tcp_t tcp;
     uv_timer_t timer;
-    int handles_open;             /* tcp + timer not yet closed */
-    int refs;                     /* asynchronous work holding the session */
+    int handles_open; /* tcp + timer not yet closed */
+    int refs;         /* asynchronous work holding the session */
     enum session_state state;
-    uint64_t id;                  /* for logs */
-    int submission;               /* accepted on a submission listener */
+    uint64_t id;    /* for logs */
+    int submission; /* accepted on a submission listener */
     char peer_ip[48];
     struct sockaddr_storage peer;
     char helo[256];
     int esmtp;
-    int relay_ok;                 /* client in mynetworks */
-    char auth_user[128];          /* "" until authenticated */
-    char auth_mech;               /* 'P' or 'L' while SS_AUTH */
+    int relay_ok;        /* client in mynetworks */
+    char auth_user[128]; /* "" until authenticated */
+    char auth_mech;      /* 'P' or 'L' while SS_AUTH */
     int auth_step;
     char auth_login_user[256];
     unsigned errors;
     unsigned commands;
-    int reading;                  /* uv_read_start active */
+    int reading; /* uv_read_start active */
     int in_write_backlog;
-    int processing;               /* inside session_process (no re-entry) */
-    struct tls_conn *tls;         /* NULL before STARTTLS */
-    char tls_info[96];            /* "TLSv1.3 with cipher ..." once active */
+    int processing;       /* inside session_process (no re-entry) */
+    struct tls_conn *tls; /* NULL before STARTTLS */
+    char tls_info[96];    /* "TLSv1.3 with cipher ..." once active */
     /* input not yet processed (plaintext) */
     struct sg_buf in;
-    size_t in_off;                /* in.data[0..in_off) is handled */
-    int skipping_line;            /* discarding an overlong command line */
+    size_t in_off;     /* in.data[0..in_off) is handled */
+    int skipping_line; /* discarding an overlong command line */
     /* replies not yet written */
     struct sg_buf out;
-    size_t write_pending;         /* octets in uv_write not yet done */
-    struct transaction *tx;       /* NULL outside a transaction */
-    uint32_t dir_request;         /* pending directory lookup */
+    size_t write_pending;   /* octets in uv_write not yet done */
+    struct transaction *tx; /* NULL outside a transaction */
+    uint32_t dir_request;   /* pending directory lookup */
     struct smtp_rcpt_args pending_rcpt;
 };
 
 /* The store as smtpd sees it: a kept-up monitor link, and idle submission connections. */
 struct smtpd_store {
-    struct ipc_link *monitor;     /* up: mail can be taken */
-    struct sc_conn **idle;        /* pooled submission connections */
+    struct ipc_link *monitor; /* up: mail can be taken */
+    struct sc_conn **idle;    /* pooled submission connections */
     unsigned nidle, idle_cap;
 };
 
@@ -128,7 +128,7 @@ struct smtpd {
     struct sg_config *cfg;
     const char *config_path;
     char hostname[256];
-    struct store_client sc;       /* where the store is */
+    struct store_client sc; /* where the store is */
     char gateway_socket[108];
     struct smtp_cidr networks[SMTPD_MAX_NETWORKS];
     int nnetworks;
@@ -137,19 +137,21 @@ struct smtpd {
     uint64_t next_session_id;
     struct smtpd_store store;
     struct smtpd_dir dir;
-    void *tls_ctx;                /* SSL_CTX *, NULL without a certificate */
-    struct smtpd_users *users;    /* NULL without a users file */
-    struct transport_map tmap;    /* the router's map: which local recipients have a route */
+    void *tls_ctx;             /* SSL_CTX *, NULL without a certificate */
+    struct smtpd_users *users; /* NULL without a users file */
+    struct transport_map tmap; /* the router's map: which local recipients have a route */
     int stopping;
 };
 
 /* smtpd_session.c */
 void smtpd_session_accept(struct smtpd *d, uv_stream_t *server, int submission);
 void smtpd_session_enter(struct session *s, enum session_state next);
-void smtpd_session_reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void smtpd_session_reply(struct session *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void smtpd_session_reply_raw(struct session *s, const char *text, size_t len);
 /* Reply and count it as an error (closes the session past max_errors). */
-void smtpd_session_error(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void smtpd_session_error(struct session *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void smtpd_session_close(struct session *s, const char *why);
 /* Go on with buffered input after an asynchronous step finished. */
 void smtpd_session_resume(struct session *s);
@@ -200,7 +202,8 @@ struct tls_conn *smtpd_tls_conn_new(struct smtpd *d);
 void smtpd_tls_conn_free(struct tls_conn *t);
 /* Ciphertext from the socket in; plaintext appended to the session input.
  * Returns 1 when the handshake just completed, 0 ok, -1 fatal (why set). */
-int smtpd_tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why, size_t whysz);
+int smtpd_tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why,
+                         size_t whysz);
 /* Plaintext out: encrypted and written.  -1 fatal. */
 int smtpd_tls_conn_write(struct session *s, const char *data, size_t len);
 /* Ciphertext the TLS engine wants written (handshake, alerts). */

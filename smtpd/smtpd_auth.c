@@ -99,7 +99,8 @@ int smtpd_auth_base64_decode(const char *in, size_t len, char *out, size_t outsz
         return -1;
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)in[i];
-        int alnum = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+        int alnum =
+            (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
 
         if (ch == '=' && i >= len - 2) {
             pad++;

@@ -56,7 +56,8 @@ void smtpd_session_write_ehlo(struct session *s)
     smtpd_session_reply_raw(s, "250-PIPELINING\r\n", 16);
     n = snprintf(line, sizeof(line), "250-SIZE %lld\r\n", d->cfg->smtpd.max_message_size);
     smtpd_session_reply_raw(s, line, (size_t)n);
-    smtpd_session_reply_raw(s, "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n", 62);
+    smtpd_session_reply_raw(
+        s, "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-DSN\r\n250-SMTPUTF8\r\n", 62);
     if (d->tls_ctx && !s->tls)
         smtpd_session_reply_raw(s, "250-STARTTLS\r\n", 14);
     if (d->users && s->tls)
@@ -164,7 +165,8 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
     const char *domain;
 
     if (!s->tx || s->tx->used_bdat) {
-        smtpd_session_error(s, 503, s->tx ? "5.5.1 RCPT not allowed after BDAT" : "5.5.1 Need MAIL command");
+        smtpd_session_error(
+            s, 503, s->tx ? "5.5.1 RCPT not allowed after BDAT" : "5.5.1 Need MAIL command");
         return;
     }
     if (smtp_parse_rcpt(arg, len, s->tx->mail.smtputf8, &s->pending_rcpt, &err) < 0) {
@@ -184,7 +186,8 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
     route = domain[0] ? tm_lookup(&d->tmap, domain) : NULL;
     if (route && route->kind == TM_ERROR) {
         /* The router would only bounce it: say so now. */
-        smtpd_session_error(s, route->status[0] == '4' ? 450 : 550, "%s %s", route->status, route->text);
+        smtpd_session_error(s, route->status[0] == '4' ? 450 : 550, "%s %s", route->status,
+                            route->text);
         return;
     }
     if (domain[0] && tm_domain_listed(domain, d->cfg->smtpd.local_domains)) {
@@ -193,7 +196,8 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
         } else {
             log_info("session %llu: [%s] <%s>: local domain without a mailbox route",
                      (unsigned long long)s->id, s->peer_ip, s->pending_rcpt.rcpt);
-            smtpd_session_error(s, 550, "5.1.1 Mailbox unavailable: no route for this local domain");
+            smtpd_session_error(s, 550,
+                                "5.1.1 Mailbox unavailable: no route for this local domain");
         }
         return;
     }
@@ -431,13 +435,15 @@ static void cmd_auth(struct session *s, const char *arg, size_t len)
         return;
     }
     if (!s->tls) {
-        smtpd_session_error(s, 538, "5.7.11 Encryption required for requested authentication mechanism");
+        smtpd_session_error(s, 538,
+                            "5.7.11 Encryption required for requested authentication mechanism");
         return;
     }
     if (s->state == SS_INIT || s->auth_user[0] || s->tx) {
-        smtpd_session_error(s, 503, s->auth_user[0] ? "5.5.1 Already authenticated"
-                              : s->tx ? "5.5.1 AUTH not allowed during a transaction"
-                                      : "5.5.1 Send EHLO first");
+        smtpd_session_error(s, 503,
+                            s->auth_user[0] ? "5.5.1 Already authenticated"
+                            : s->tx         ? "5.5.1 AUTH not allowed during a transaction"
+                                            : "5.5.1 Send EHLO first");
         return;
     }
     while (mlen < len && arg[mlen] != ' ')

@@ -28,7 +28,8 @@ static void data_send_chunk(struct session *s)
     if (tx->chunk_len == 0)
         return;
     if (tx->store && !tx->store_failed && !tx->too_big)
-        sc_submit_chunk(tx->store, tx->chunk, tx->chunk_len); /* a loss ends the submission: data_submit_done */
+        sc_submit_chunk(tx->store, tx->chunk,
+                        tx->chunk_len); /* a loss ends the submission: data_submit_done */
     tx->size += tx->chunk_len;
     tx->chunk_len = 0;
 }
@@ -48,8 +49,8 @@ static void data_add_received(struct session *s)
     struct transaction *tx = s->tx;
     char hdr[1200], date[64];
     const char *proto = !s->esmtp ? "SMTP"
-                        : s->tls ? (s->auth_user[0] ? "ESMTPSA" : "ESMTPS")
-                                 : (s->auth_user[0] ? "ESMTPA" : "ESMTP");
+                        : s->tls  ? (s->auth_user[0] ? "ESMTPSA" : "ESMTPS")
+                                  : (s->auth_user[0] ? "ESMTPA" : "ESMTP");
     int n;
 
     rfc5322_date(date, sizeof(date));
@@ -58,7 +59,8 @@ static void data_add_received(struct session *s)
     if (s->tls)
         n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\t(using %s)", s->tls_info);
     if (s->auth_user[0])
-        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\t(authenticated as %s)", s->auth_user);
+        n +=
+            snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\t(authenticated as %s)", s->auth_user);
     if (tx->nrcpt == 1)
         n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\tfor <%s>", tx->rcpts[0].addr);
     n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, ";\r\n\t%s\r\n", date);
@@ -104,7 +106,8 @@ void smtpd_data_begin(struct session *s, int bdat)
 static void data_submit_started(void *arg, const char *qid);
 static void data_submit_done(void *arg, const struct sc_status *st, const struct ipc_submitted *m);
 
-static const struct sc_submit_ops data_submit_ops = {.started = data_submit_started, .done = data_submit_done};
+static const struct sc_submit_ops data_submit_ops = {.started = data_submit_started,
+                                                     .done = data_submit_done};
 
 void smtpd_data_store_ready(struct session *s, struct sc_conn *c)
 {
@@ -141,7 +144,7 @@ static void data_submit_started(void *arg, const char *qid)
         return;
     snprintf(tx->qid, sizeof(tx->qid), "%s", qid);
     smtp_body_filter_init(&tx->filter, tx->used_bdat ? BODY_MODE_BDAT : BODY_MODE_DATA,
-                     SMTPD_TEXT_LINE_MAX);
+                          SMTPD_TEXT_LINE_MAX);
     data_add_received(s);
     if (tx->used_bdat) {
         smtpd_session_enter(s, SS_BDAT);
@@ -182,8 +185,9 @@ void smtpd_data_store_failed(struct session *s, uint32_t code, const char *why)
         break;
     case SS_COMMIT:
         smtpd_session_reply(s, code == IPC_ERR_NOSPACE ? 452 : 451, "%s",
-                      code == IPC_ERR_NOSPACE ? "4.3.1 Mail store out of space, try again later"
-                                              : "4.3.0 Mail store failed, try again later");
+                            code == IPC_ERR_NOSPACE
+                                ? "4.3.1 Mail store out of space, try again later"
+                                : "4.3.0 Mail store failed, try again later");
         smtpd_transaction_free(s);
         smtpd_session_enter(s, SS_READY);
         smtpd_session_resume(s);
@@ -265,8 +269,8 @@ static void data_submit_done(void *arg, const struct sc_status *st, const struct
     if (s->state != SS_COMMIT)
         return;
     log_info("%s: from=<%s> size=%llu nrcpt=%u client=[%s]%s%s", m->qid, tx->mail.sender,
-             (unsigned long long)tx->size, tx->nrcpt, s->peer_ip,
-             s->auth_user[0] ? " user=" : "", s->auth_user);
+             (unsigned long long)tx->size, tx->nrcpt, s->peer_ip, s->auth_user[0] ? " user=" : "",
+             s->auth_user);
     smtpd_store_release(s->d, tx->store, 1);
     tx->store = NULL;
     smtpd_session_reply(s, 250, "2.0.0 Ok: queued as %s", m->qid);
@@ -304,7 +308,7 @@ static size_t data_filter(struct session *s, const uint8_t *in, size_t len, enum
             continue;
         }
         used += smtp_body_filter_feed(&tx->filter, in + used, len - used, tx->chunk + tx->chunk_len,
-                                 room, &outlen, ev);
+                                      room, &outlen, ev);
         if (!tx->too_big && tx->size + tx->chunk_len + outlen >
                                 (uint64_t)s->d->cfg->smtpd.max_message_size + ADDED_HEADER_ROOM)
             tx->too_big = 1;
@@ -338,7 +342,8 @@ static size_t data_feed_bdat(struct session *s, const uint8_t *in, size_t len)
             smtpd_session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
         else
             smtpd_session_error(s, 503, "5.5.1 %s",
-                          tx->bdat_discard == 2 ? "Need MAIL command" : "No valid recipients");
+                                tx->bdat_discard == 2 ? "Need MAIL command"
+                                                      : "No valid recipients");
         if (tx->bdat_last || tx->store_failed || tx->nrcpt == 0) {
             smtpd_transaction_free(s);
             smtpd_session_enter(s, s->helo[0] ? SS_READY : SS_INIT);

@@ -126,8 +126,8 @@ void smtpd_dir_lookup(struct session *s, const char *addr)
         smtpd_cmd_rcpt_looked_up(s, IPC_DIR_UNAVAILABLE);
         return;
     }
-    waits[nwaits++] = (struct dir_wait){.s = s, .request = id,
-                                        .deadline_us = mono_us() + DIR_LOOKUP_TIMEOUT_US};
+    waits[nwaits++] =
+        (struct dir_wait){.s = s, .request = id, .deadline_us = mono_us() + DIR_LOOKUP_TIMEOUT_US};
     s->dir_request = id;
     smtpd_session_ref(s);
 }

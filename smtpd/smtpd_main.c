@@ -96,7 +96,8 @@ static void listen_on(struct smtpd *d, const char *word, int submission)
     snprintf(l->name, sizeof(l->name), "%s%s", word, submission ? " (submission)" : "");
     uv_tcp_init(d->loop, &l->tcp);
     l->tcp.data = l;
-    rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
+    rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss,
+                     ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&l->tcp, 1024, listener_cb);
     if (rc < 0)
@@ -124,8 +125,8 @@ static void smtpd_settings(struct smtpd *d)
     struct sg_config *c = d->cfg;
 
     daemon_hostname(c, d->hostname, sizeof(d->hostname));
-    d->nnetworks = smtp_cidr_parse_list(c->smtpd.mynetworks, d->networks, SMTPD_MAX_NETWORKS,
-                                        why, sizeof(why));
+    d->nnetworks = smtp_cidr_parse_list(c->smtpd.mynetworks, d->networks, SMTPD_MAX_NETWORKS, why,
+                                        sizeof(why));
     if (d->nnetworks < 0)
         log_fatal("smtpd.mynetworks: %s", why);
     if (sc_init(&d->sc, d->loop, c, SMTPD_PROGRAM, "smtpd") < 0 ||
@@ -133,7 +134,8 @@ static void smtpd_settings(struct smtpd *d)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
     if (smtpd_tls_init(d, why, sizeof(why)) < 0)
         log_fatal("STARTTLS: %s", why);
-    if (c->smtpd.auth_users_file[0] && !(d->users = smtpd_users_load(c->smtpd.auth_users_file, why, sizeof(why))))
+    if (c->smtpd.auth_users_file[0] &&
+        !(d->users = smtpd_users_load(c->smtpd.auth_users_file, why, sizeof(why))))
         log_fatal("smtpd.auth_users_file: %s", why);
     if (tm_load_file(c->router.transport_map, &d->tmap, why, sizeof(why)) < 0)
         log_fatal("router.transport_map refused:\n%s", why);
@@ -192,7 +194,8 @@ static void smtpd_reload(struct smtpd *d)
         config_free(n);
         return;
     }
-    if (n->smtpd.auth_users_file[0] && !(u = smtpd_users_load(n->smtpd.auth_users_file, why, sizeof(why)))) {
+    if (n->smtpd.auth_users_file[0] &&
+        !(u = smtpd_users_load(n->smtpd.auth_users_file, why, sizeof(why)))) {
         log_error("reload refused: smtpd.auth_users_file: %s", why);
         tm_free(&map);
         config_free(n);
@@ -203,7 +206,8 @@ static void smtpd_reload(struct smtpd *d)
     d->users = u;
     tm_free(&d->tmap);
     d->tmap = map;
-    log_notice("reloaded %s (users file, transport map, log level; listeners, TLS and limits need a restart)",
+    log_notice("reloaded %s (users file, transport map, log level; listeners, TLS and limits need "
+               "a restart)",
                n->source);
     config_free(n);
 }

@@ -10,8 +10,8 @@
 #include "smtpd.h"
 
 static const char *const session_state_names[SS_COUNT] = {
-    "greeting", "init", "ready", "mail", "rcpt", "rcpt-lookup", "data-open", "data",
-    "bdat", "commit", "auth", "auth-check", "tls", "closing",
+    "greeting", "init", "ready",  "mail", "rcpt",       "rcpt-lookup", "data-open",
+    "data",     "bdat", "commit", "auth", "auth-check", "tls",         "closing",
 };
 
 static void session_process(struct session *s);
@@ -65,8 +65,8 @@ void smtpd_session_close(struct session *s, const char *why)
     if (s->handles_open == 0 || uv_is_closing((uv_handle_t *)&s->tcp))
         return;
     if (why)
-        log_info("session %llu: disconnect from [%s]: %s (%u commands)",
-                 (unsigned long long)s->id, s->peer_ip, why, s->commands);
+        log_info("session %llu: disconnect from [%s]: %s (%u commands)", (unsigned long long)s->id,
+                 s->peer_ip, why, s->commands);
     smtpd_session_enter(s, SS_CLOSING);
     smtpd_dir_cancel(s);
     smtpd_data_abandon(s);
@@ -142,7 +142,7 @@ static void session_flush(struct session *s)
         const char *out = (const char *)s->out.data;
 
         rc = s->tls && !(s->state == SS_TLS) ? smtpd_tls_conn_write(s, out, s->out.len)
-                                                : smtpd_session_write_wire(s, out, s->out.len);
+                                             : smtpd_session_write_wire(s, out, s->out.len);
         sg_buf_reset(&s->out);
     }
     if (rc < 0) {
@@ -237,11 +237,13 @@ static void session_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *
     if (nread == 0 || !smtpd_session_alive(s))
         return;
     if (nread < 0) {
-        smtpd_session_close(s, nread == UV_EOF ? "client closed the connection" : uv_strerror((int)nread));
+        smtpd_session_close(s, nread == UV_EOF ? "client closed the connection"
+                                               : uv_strerror((int)nread));
         return;
     }
     if (s->tls) {
-        int rc = smtpd_tls_conn_input(s, (const uint8_t *)buf->base, (size_t)nread, why, sizeof(why));
+        int rc =
+            smtpd_tls_conn_input(s, (const uint8_t *)buf->base, (size_t)nread, why, sizeof(why));
 
         if (rc < 0) {
             smtpd_session_close(s, why);
@@ -347,8 +349,9 @@ static void session_process(struct session *s)
             break;
         }
         if (s->state == SS_DATA || s->state == SS_BDAT) {
-            s->in_off += smtpd_data_feed(s, s->in.data ? s->in.data + s->in_off : (const uint8_t *)"",
-                                   s->in.len - s->in_off);
+            s->in_off +=
+                smtpd_data_feed(s, s->in.data ? s->in.data + s->in_off : (const uint8_t *)"",
+                                s->in.len - s->in_off);
             continue;
         }
         if (!session_take_line(s))
@@ -362,13 +365,12 @@ static void session_process(struct session *s)
     if (!smtpd_session_alive(s))
         return;
     /* Read while we can use input; hold back when busy or backed up. */
-    session_reading(s, s->state == SS_TLS ||
-                           (!session_waiting(s) && !s->in_write_backlog &&
-                            s->in.len - s->in_off < SMTPD_STORE_BACKLOG));
+    session_reading(s, s->state == SS_TLS || (!session_waiting(s) && !s->in_write_backlog &&
+                                              s->in.len - s->in_off < SMTPD_STORE_BACKLOG));
     if (!session_waiting(s))
         smtpd_session_set_timer(s, s->state == SS_DATA || s->state == SS_BDAT
-                                 ? s->d->cfg->smtpd.data_timeout
-                                 : s->d->cfg->smtpd.command_timeout);
+                                       ? s->d->cfg->smtpd.data_timeout
+                                       : s->d->cfg->smtpd.command_timeout);
 }
 
 void smtpd_session_resume(struct session *s)
@@ -398,11 +400,12 @@ static void session_greet(struct session *s)
 
     if (d->nsessions > (unsigned)d->cfg->smtpd.max_sessions) {
         smtpd_session_reply(s, 421, "4.7.0 %s Too many sessions, try again later", d->hostname);
-        log_warn("session %llu: [%s] refused: %u sessions", (unsigned long long)s->id,
-                 s->peer_ip, d->nsessions - 1);
+        log_warn("session %llu: [%s] refused: %u sessions", (unsigned long long)s->id, s->peer_ip,
+                 d->nsessions - 1);
         smtpd_session_enter(s, SS_CLOSING);
     } else if (!ipc_link_up(d->store.monitor)) {
-        smtpd_session_reply(s, 421, "4.3.0 %s Mail store unavailable, try again later", d->hostname);
+        smtpd_session_reply(s, 421, "4.3.0 %s Mail store unavailable, try again later",
+                            d->hostname);
         log_warn("session %llu: [%s] refused: mail store unavailable: %s",
                  (unsigned long long)s->id, s->peer_ip, ipc_link_why(d->store.monitor));
         smtpd_session_enter(s, SS_CLOSING);

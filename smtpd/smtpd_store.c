@@ -65,7 +65,8 @@ static void pool_closed(struct sc_conn *c, const char *why, void *arg)
         smtpd_data_store_failed(s, IPC_ERR_TEMP, why);
 }
 
-static const struct sc_conn_ops pool_ops = {.ready = pool_ready, .drained = pool_drained, .closed = pool_closed};
+static const struct sc_conn_ops pool_ops = {
+    .ready = pool_ready, .drained = pool_drained, .closed = pool_closed};
 
 /* Idle connections that die, or hear anything, leave the pool. */
 static void idle_closed(struct sc_conn *c, const char *why, void *arg)

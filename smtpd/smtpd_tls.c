@@ -19,8 +19,10 @@ int smtpd_tls_init(struct smtpd *d, char *why, size_t whysz)
     }
     d->tls_ctx = tls_ctx_server(c->tls_cert_file, c->tls_key_file, err, sizeof(err));
     if (!d->tls_ctx) {
-        snprintf(why, whysz, "%s (set smtpd.tls_cert_file and tls_key_file, or make a "
-                 "self-signed pair as scripts/quickstart does)", err);
+        snprintf(why, whysz,
+                 "%s (set smtpd.tls_cert_file and tls_key_file, or make a "
+                 "self-signed pair as scripts/quickstart does)",
+                 err);
         return -1;
     }
     return 0;
@@ -58,7 +60,8 @@ int smtpd_tls_conn_flush(struct session *s)
     return 0;
 }
 
-int smtpd_tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why, size_t whysz)
+int smtpd_tls_conn_input(struct session *s, const uint8_t *data, size_t len, char *why,
+                         size_t whysz)
 {
     struct tls_bio *t = (struct tls_bio *)s->tls;
     uint8_t buf[16384];

@@ -17,18 +17,18 @@ struct ipc_server;
 struct store {
     uv_loop_t *loop;
     struct sg_config *cfg;
-    struct daemon_opts opts;        /* program, -c, -f */
+    struct daemon_opts opts; /* program, -c, -f */
     struct store_db db;
     struct qid_alloc qids;
-    struct ipc_server *server;      /* the socket and its connections */
+    struct ipc_server *server; /* the socket and its connections */
     uv_timer_t checkpoint_timer;
     uv_signal_t sig_term, sig_int, sig_hup;
     int checkpoint_running;
     uint64_t started_us;
-    uint64_t adopted;               /* messages re-stamped at this start */
+    uint64_t adopted; /* messages re-stamped at this start */
     int stopping;
     char socket_path[108];
-    char tmp_dir[PATH_MAX];         /* spill files of submissions in progress */
+    char tmp_dir[PATH_MAX]; /* spill files of submissions in progress */
 };
 
 /* store_adopt.c: the start-up re-enumeration (before the socket opens). */

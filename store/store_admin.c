@@ -15,8 +15,8 @@ struct admin_work {
     uint16_t type;
     uint32_t request_id;
     int ret;
-    uint64_t qid;             /* 0 = every message */
-    uint64_t pos;             /* every message: next qid to visit */
+    uint64_t qid;               /* 0 = every message */
+    uint64_t pos;               /* every message: next qid to visit */
     uint64_t changed, messages; /* recipients changed, messages seen */
     uint64_t now;
     struct ipc_stats stats;
@@ -122,10 +122,9 @@ static void admin_done(struct store_work *w)
     if (aw->qid)
         qid_format(aw->qid, q);
     if (aw->ret != 0) {
-        store_conn_reply_error(c, aw->request_id, store_db_ipc_code(aw->ret), "%s %s: %s", verb,
-                               aw->qid ? q : "all",
-                               aw->ret == STORE_ENOTFOUND ? "no such message"
-                               : store_db_strerror(aw->ret));
+        store_conn_reply_error(
+            c, aw->request_id, store_db_ipc_code(aw->ret), "%s %s: %s", verb, aw->qid ? q : "all",
+            aw->ret == STORE_ENOTFOUND ? "no such message" : store_db_strerror(aw->ret));
     } else {
         log_msg(LOG_LVL_NOTICE, aw->qid ? q : NULL, "%s by %s: %llu recipients of %llu messages",
                 verb, aw->who, (unsigned long long)aw->changed, (unsigned long long)aw->messages);
@@ -217,8 +216,7 @@ static void stats_run(struct store_work *w)
 {
     struct admin_work *aw = (struct admin_work *)w;
 
-    aw->ret = store_db_txn(&store_conn_store(w->conn)->db, stats_txn, aw,
-                           STORE_TXN_READ_COMMITTED);
+    aw->ret = store_db_txn(&store_conn_store(w->conn)->db, stats_txn, aw, STORE_TXN_READ_COMMITTED);
 }
 
 static void stats_done(struct store_work *w)

@@ -70,9 +70,9 @@ static void adopt_log(const struct adopt_scan *scan)
     size_t off = 0;
 
     for (int s = 0; s < RCPT_STATE_COUNT; s++)
-        off += (size_t)snprintf(counts + off, sizeof(counts) - off, "%s%s=%llu", s ? " " : "",
-                                rcpt_state_name((uint32_t)s),
-                                (unsigned long long)scan->by_state[s]);
+        off +=
+            (size_t)snprintf(counts + off, sizeof(counts) - off, "%s%s=%llu", s ? " " : "",
+                             rcpt_state_name((uint32_t)s), (unsigned long long)scan->by_state[s]);
     log_notice("generation %llu: %llu messages in the store, %llu adopted from older "
                "generations; recipients: %s",
                (unsigned long long)scan->generation, (unsigned long long)scan->messages,

@@ -190,9 +190,14 @@ static const struct ipc_server_ops store_server_ops = {
 void store_server_start(struct store *st)
 {
     struct ipc_server_config cfg = {
-        .service = "store", .program = "spoolgate-store", .role = "store",
-        .caps_offered = IPC_CAPS_STORE, .generation = st->db.generation,
-        IPC_SERVER_TABLE(store_commands), .backlog = 256, .mode = 0660,
+        .service = "store",
+        .program = "spoolgate-store",
+        .role = "store",
+        .caps_offered = IPC_CAPS_STORE,
+        .generation = st->db.generation,
+        IPC_SERVER_TABLE(store_commands),
+        .backlog = 256,
+        .mode = 0660,
     };
 
     st->server = ipc_server_start(st->loop, &cfg, &store_server_ops, st, st->socket_path);

@@ -15,7 +15,7 @@ struct submission;
 struct store_conn {
     struct store *st;
     struct ipc_server_conn *sc;
-    const char *name;       /* "client pid 42 uid 0 spoolgate-smtpd/smtpd" for logs */
+    const char *name; /* "client pid 42 uid 0 spoolgate-smtpd/smtpd" for logs */
     int subscribed;
     struct submission *sub; /* submission in progress, or NULL */
 };

@@ -34,7 +34,7 @@ static int store_mkdirs(const char *path, char *err, size_t errsz)
         return -1;
     }
     memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; ; p++) {
+    for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';

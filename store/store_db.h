@@ -16,18 +16,18 @@
 /* store_db_txn flags. */
 #define STORE_TXN_READ_COMMITTED 1u /* reads release their locks at once (no updates) */
 /* Record read and write flags. */
-#define STORE_DB_FOR_UPDATE 1u      /* read: write-lock the record now, it is about to change */
-#define STORE_DB_NEW 2u             /* write: fail if the record exists already */
+#define STORE_DB_FOR_UPDATE 1u /* read: write-lock the record now, it is about to change */
+#define STORE_DB_NEW 2u        /* write: fail if the record exists already */
 
 struct store_db_handles; /* the environment and its databases: store_db*.c's own */
 struct store_txn;        /* one transaction of store_db_txn */
 
 struct store_db {
     struct store_db_handles *h;
-    uint64_t generation;  /* created once, at open */
-    uint64_t last_qid;    /* largest qid in msg at open */
+    uint64_t generation; /* created once, at open */
+    uint64_t last_qid;   /* largest qid in msg at open */
     int deadlock_retries;
-    int lock_fd;          /* exclusive flock on <db_dir>/store.lock */
+    int lock_fd; /* exclusive flock on <db_dir>/store.lock */
 };
 
 /* store_db.c: the environment. */

@@ -24,8 +24,7 @@ int store_db_put_value(DB *db, DB_TXN *txn, const void *k, size_t klen, const vo
     return db->put(db, txn, &key, &val, flags & STORE_DB_NEW ? DB_NOOVERWRITE : 0);
 }
 
-int store_db_get_envelope(struct store_txn *t, uint64_t qid, struct rec_envelope *e,
-                          uint32_t flags)
+int store_db_get_envelope(struct store_txn *t, uint64_t qid, struct rec_envelope *e, uint32_t flags)
 {
     uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
     size_t len;

@@ -32,8 +32,8 @@ int store_db_next_envelope(struct store_txn *t, uint64_t from, struct rec_envelo
 static int store_due_walk(DBC *cur, uint64_t before, uint32_t limit, store_due_fn fn, void *arg)
 {
     uint8_t skbuf[REC_DUE_KEY_LEN], pkbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
-    DBT skey = {.data = skbuf, .size = REC_DUE_KEY_LEN, .ulen = REC_DUE_KEY_LEN,
-                .flags = DB_DBT_USERMEM};
+    DBT skey = {
+        .data = skbuf, .size = REC_DUE_KEY_LEN, .ulen = REC_DUE_KEY_LEN, .flags = DB_DBT_USERMEM};
     DBT pkey = {.data = pkbuf, .ulen = sizeof(pkbuf), .flags = DB_DBT_USERMEM};
     DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
     u_int32_t flag = DB_SET_RANGE;
@@ -79,7 +79,9 @@ static int store_count_db(DB *db, DB_TXN *txn, uint64_t *messages, uint64_t *by_
     uint8_t kbuf[16], vbuf[8];
     DBC *cur;
     DBT key = {.data = kbuf, .ulen = sizeof(kbuf), .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
-    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .dlen = REC_RCPT_STATE_OFF + 4,
+    DBT val = {.data = vbuf,
+               .ulen = sizeof(vbuf),
+               .dlen = REC_RCPT_STATE_OFF + 4,
                .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
     int ret;
 

@@ -149,8 +149,8 @@ static int store_run(struct store *st)
         log_fatal("%s", err);
     log_notice("store %s opened (recovery done), generation %llu, config %s",
                config_store_dir(st->cfg), (unsigned long long)st->db.generation, st->cfg->source);
-    qid_alloc_init(&st->qids, st->db.last_qid > st->db.generation ? st->db.last_qid
-                                                                  : st->db.generation);
+    qid_alloc_init(&st->qids,
+                   st->db.last_qid > st->db.generation ? st->db.last_qid : st->db.generation);
     if (store_adopt_all(st) < 0)
         log_fatal("cannot start without the re-enumeration of the store");
     store_prepare_dirs(st);

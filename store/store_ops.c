@@ -25,7 +25,7 @@ struct op_req {
  * (frames or an ERROR) in out; done() sends it. */
 struct op_work {
     struct op_req req;
-    uint64_t qid;            /* 0: every message (admin) */
+    uint64_t qid; /* 0: every message (admin) */
     uint64_t count;
     struct ipc_rcpt_update update;
     struct ipc_due_req due;
@@ -34,8 +34,8 @@ struct op_work {
 /* A reply streamed in batches (type IPC_READ_BODY or IPC_LIST): body chunks or list entries. */
 struct stream_work {
     struct op_req req;
-    uint64_t qid;            /* body: the message */
-    uint64_t pos, next_pos;  /* body: chunk number; list: next qid to visit */
+    uint64_t qid;             /* body: the message */
+    uint64_t pos, next_pos;   /* body: chunk number; list: next qid to visit */
     uint64_t sent, next_sent; /* body: bytes; list: messages listed */
     int finished, next_finished;
     struct rec_envelope env;
@@ -112,8 +112,12 @@ static void op_encode_envelope(struct sg_buf *out, uint32_t request_id,
                                const struct rec_envelope *e)
 {
     struct ipc_envelope m = {
-        .generation = e->generation, .arrival_us = e->arrival_us, .size = e->size,
-        .flags = e->flags, .ret = e->ret, .nrcpt = e->nrcpt,
+        .generation = e->generation,
+        .arrival_us = e->arrival_us,
+        .size = e->size,
+        .flags = e->flags,
+        .ret = e->ret,
+        .nrcpt = e->nrcpt,
     };
 
     qid_format(e->qid, m.qid);
@@ -127,8 +131,12 @@ static void op_encode_rcpt(struct sg_buf *out, uint32_t request_id, uint64_t qid
                            const struct rec_rcpt *r)
 {
     struct ipc_rcpt m = {
-        .index = i, .notify = r->notify, .state = r->state, .attempts = r->attempts,
-        .next_attempt_us = r->next_attempt_us, .last_attempt_us = r->last_attempt_us,
+        .index = i,
+        .notify = r->notify,
+        .state = r->state,
+        .attempts = r->attempts,
+        .next_attempt_us = r->next_attempt_us,
+        .last_attempt_us = r->last_attempt_us,
     };
 
     qid_format(qid, m.qid);
@@ -240,8 +248,8 @@ static int body_batch_txn(struct store_txn *t, void *arg)
         struct ipc_chunk m;
         size_t len;
 
-        if ((ret = store_db_get_chunk(t, sw->qid, (uint32_t)sw->next_pos, sw->chunk,
-                                      IPC_CHUNK_MAX, &len)) != 0)
+        if ((ret = store_db_get_chunk(t, sw->qid, (uint32_t)sw->next_pos, sw->chunk, IPC_CHUNK_MAX,
+                                      &len)) != 0)
             return ret == STORE_ENOTFOUND ? STORE_ECORRUPT : ret;
         m.data = sw->chunk;
         m.len = len;
@@ -432,8 +440,8 @@ static void update_run(struct store_work *w)
     } else {
         struct ipc_ok ok = {.count = 1};
         const struct ipc_rcpt_update *u = &op->update;
-        log_msg(LOG_LVL_INFO, u->qid, "rcpt %u: state=%s attempts=%u route=%s reply=%s%s",
-                u->index, rcpt_state_name(u->state), u->attempts, u->route[0] ? u->route : "-",
+        log_msg(LOG_LVL_INFO, u->qid, "rcpt %u: state=%s attempts=%u route=%s reply=%s%s", u->index,
+                rcpt_state_name(u->state), u->attempts, u->route[0] ? u->route : "-",
                 u->last_reply[0] ? u->last_reply : "-",
                 op->count == 2 ? "; all recipients final, message removed" : "");
         ipc_encode_ok(&op->req.out, op->req.request_id, &ok);
@@ -451,8 +459,7 @@ void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r)
         return;
     }
     if (qid_parse(u.qid, &qid) < 0) {
-        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"",
-                               u.qid);
+        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"", u.qid);
         return;
     }
     if (!(op = op_req_new(c, r, sizeof(*op))))
@@ -467,8 +474,8 @@ void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r)
 static void due_item(const struct rec_due *d, void *arg)
 {
     struct op_work *op = arg;
-    struct ipc_due_item it = {.index = d->index, .state = d->state,
-                              .next_attempt_us = d->next_attempt_us};
+    struct ipc_due_item it = {
+        .index = d->index, .state = d->state, .next_attempt_us = d->next_attempt_us};
 
     qid_format(d->qid, it.qid);
     ipc_encode_due_item(&op->req.out, op->req.request_id, &it);

@@ -181,7 +181,8 @@ size_t store_rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf)
     return o.len;
 }
 
-int store_rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e, const char **why)
+int store_rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e,
+                              const char **why)
 {
     struct rec_in in;
 

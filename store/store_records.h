@@ -23,8 +23,8 @@
 #define REC_VERSION 1
 #define REC_MSG_KEY_LEN 8
 #define REC_SUB_KEY_LEN 12
-#define REC_SUB_KEY_N_OFF 8          /* rcpt/body key: the index or chunk number after the qid */
-#define REC_DUE_KEY_LEN 8            /* due key: next_attempt_us */
+#define REC_SUB_KEY_N_OFF 8 /* rcpt/body key: the index or chunk number after the qid */
+#define REC_DUE_KEY_LEN 8   /* due key: next_attempt_us */
 
 /* Where the fixed fields of a recipient record lie (store_rec_rcpt_encode writes them in this order);
  * the due index and STATS read them without decoding the whole record. */
@@ -88,7 +88,8 @@ void store_rec_sub_key(uint8_t key[REC_SUB_KEY_LEN], uint64_t qid, uint32_t n);
 size_t store_rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf);
 size_t store_rec_rcpt_encode(const struct rec_rcpt *r, uint8_t *buf);
 /* Decode; 0 or -1 (with a reason) when the bytes are not a valid record. */
-int store_rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e, const char **why);
+int store_rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope *e,
+                              const char **why);
 int store_rec_rcpt_decode(const uint8_t *p, size_t len, struct rec_rcpt *r, const char **why);
 
 /* Does this recipient state belong in the due index? */

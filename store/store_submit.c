@@ -20,12 +20,12 @@ struct submission {
     struct rec_envelope env;
     struct rec_rcpt *rcpts;
     uint32_t nrcpt, rcpt_cap;
-    uint8_t *mem;           /* the body bytes after the spilled part */
+    uint8_t *mem; /* the body bytes after the spilled part */
     size_t mem_len, mem_cap;
-    int fd;                 /* spill file, unlinked; -1 until needed */
+    int fd; /* spill file, unlinked; -1 until needed */
     uint64_t file_len;
     uint64_t total;
-    uint32_t err_code;      /* first problem, answered at commit */
+    uint32_t err_code; /* first problem, answered at commit */
     char err[256];
 };
 
@@ -34,9 +34,9 @@ struct submit_work {
     struct submission *sub;
     uint32_t request_id;
     uint32_t chunk_size;
-    int ret;                /* store or errno result */
-    uint64_t dup_qid;       /* origin seen before: the first copy */
-    uint8_t *chunk;         /* commit: one chunk read back from staging */
+    int ret;          /* store or errno result */
+    uint64_t dup_qid; /* origin seen before: the first copy */
+    uint8_t *chunk;   /* commit: one chunk read back from staging */
 };
 
 void store_submission_free(struct submission *sub)
@@ -123,8 +123,7 @@ void store_submit_rcpt(struct store_conn *c, struct ipc_reader *r)
         return;
     }
     if (sub->nrcpt >= SUBMIT_RCPT_MAX) {
-        submission_set_error(sub, IPC_ERR_PERM, "more than %d recipients",
-                             SUBMIT_RCPT_MAX);
+        submission_set_error(sub, IPC_ERR_PERM, "more than %d recipients", SUBMIT_RCPT_MAX);
         return;
     }
     if (sub->nrcpt == sub->rcpt_cap) {
@@ -246,8 +245,7 @@ void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
     if (sub->err_code)
         return;
     if ((long long)sub->total > st->cfg->store.max_message_size) {
-        submission_set_error(sub, IPC_ERR_PERM,
-                             "message larger than max_message_size (%lld bytes)",
+        submission_set_error(sub, IPC_ERR_PERM, "message larger than max_message_size (%lld bytes)",
                              st->cfg->store.max_message_size);
         return;
     }
@@ -354,8 +352,10 @@ static void commit_reply(struct store_conn *c, struct submit_work *sw)
     if (sw->dup_qid) {
         qid_format(sw->dup_qid, m.qid);
         m.duplicate = 1;
-        log_msg(LOG_LVL_NOTICE, m.qid, "duplicate submission of origin \"%s\" by %s: kept the "
-                "first copy, %s discarded", sub->env.origin, c->name, sub->qid_text);
+        log_msg(LOG_LVL_NOTICE, m.qid,
+                "duplicate submission of origin \"%s\" by %s: kept the "
+                "first copy, %s discarded",
+                sub->env.origin, c->name, sub->qid_text);
     } else {
         memcpy(m.qid, sub->qid_text, sizeof(m.qid));
         log_msg(LOG_LVL_INFO, m.qid, "committed: from=<%s> size=%llu nrcpt=%u by %s",
@@ -374,15 +374,14 @@ static void commit_done(struct store_work *w)
     struct store_conn *c = w->conn;
 
     if (sw->ret != 0) {
-        log_msg(LOG_LVL_ERROR, sw->sub->qid_text, "commit failed: %s",
-                store_db_strerror(sw->ret));
+        log_msg(LOG_LVL_ERROR, sw->sub->qid_text, "commit failed: %s", store_db_strerror(sw->ret));
         store_conn_reply_error(c, sw->request_id, store_db_ipc_code(sw->ret),
                                "cannot store message: %s", store_db_strerror(sw->ret));
     } else if (store_conn_alive(c)) {
         commit_reply(c, sw);
     } else {
-        log_msg(LOG_LVL_NOTICE, sw->sub->qid_text,
-                "committed, but %s went away before the reply", c->name);
+        log_msg(LOG_LVL_NOTICE, sw->sub->qid_text, "committed, but %s went away before the reply",
+                c->name);
     }
     store_submission_free(sw->sub);
     free(sw);
@@ -413,8 +412,8 @@ void store_submit_commit(struct store_conn *c, struct ipc_reader *r)
     if (sub->err_code || !(sw = calloc(1, sizeof(*sw)))) {
         log_msg(LOG_LVL_NOTICE, sub->qid_text, "submission refused: %s",
                 sub->err_code ? sub->err : "out of memory");
-        store_conn_reply_error(c, r->request_id, sub->err_code ? sub->err_code : IPC_ERR_TEMP,
-                               "%s", sub->err_code ? sub->err : "out of memory");
+        store_conn_reply_error(c, r->request_id, sub->err_code ? sub->err_code : IPC_ERR_TEMP, "%s",
+                               sub->err_code ? sub->err : "out of memory");
         store_submission_free(sub);
         return;
     }

@@ -11,9 +11,9 @@ typedef void (*store_work_fn)(struct store_work *w);
 
 struct store_work {
     uv_work_t req;
-    struct store_conn *conn;  /* referenced until done has run */
-    store_work_fn run;        /* worker thread: blocking calls go here */
-    store_work_fn done;       /* loop thread: reply; must free w */
+    struct store_conn *conn; /* referenced until done has run */
+    store_work_fn run;       /* worker thread: blocking calls go here */
+    store_work_fn done;      /* loop thread: reply; must free w */
 };
 
 /* Queue w (embedded at the start of the caller's own struct).  The

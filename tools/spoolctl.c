@@ -67,9 +67,8 @@ static void print_rcpt(const struct ipc_rcpt *r)
     char t[32];
 
     printf("    -> <%s>  %s  attempts=%u  next=%s  route=%s  reply=%s\n", r->addr,
-           rcpt_state_name(r->state), r->attempts,
-           iso_time(r->next_attempt_us, t, sizeof(t)), r->route[0] ? r->route : "-",
-           r->last_reply[0] ? r->last_reply : "-");
+           rcpt_state_name(r->state), r->attempts, iso_time(r->next_attempt_us, t, sizeof(t)),
+           r->route[0] ? r->route : "-", r->last_reply[0] ? r->last_reply : "-");
 }
 
 /* Print ENVELOPE/RCPT frames until END; returns END's count. */
@@ -117,9 +116,9 @@ static uint32_t parse_states(const char *list)
 static int cmd_list(struct ipc_client *c, int argc, char **argv)
 {
     static const struct option opts[] = {{"state", required_argument, NULL, 's'},
-                                          {"match", required_argument, NULL, 'm'},
-                                          {"limit", required_argument, NULL, 'l'},
-                                          {NULL, 0, NULL, 0}};
+                                         {"match", required_argument, NULL, 'm'},
+                                         {"limit", required_argument, NULL, 'l'},
+                                         {NULL, 0, NULL, 0}};
     struct ipc_list_req q = {0};
     int opt;
 
@@ -134,8 +133,7 @@ static int cmd_list(struct ipc_client *c, int argc, char **argv)
         else
             return 2;
     }
-    if (ipc_encode_list_req(&c->out, ipc_client_request_id(c), &q) < 0 ||
-        ipc_client_send(c) < 0)
+    if (ipc_encode_list_req(&c->out, ipc_client_request_id(c), &q) < 0 || ipc_client_send(c) < 0)
         fail(c);
     printf("%llu messages\n", (unsigned long long)print_messages(c));
     return 0;

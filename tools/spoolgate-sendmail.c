@@ -20,9 +20,10 @@ struct injector {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: spoolgate-sendmail [-c CONFIG] [-s SOCKET] [-f SENDER] [-i] RECIPIENT...\n"
-                    "  reads the message from stdin; LF line ends become CRLF; without -i a line\n"
-                    "  with a single '.' ends the message\n");
+    fprintf(stderr,
+            "usage: spoolgate-sendmail [-c CONFIG] [-s SOCKET] [-f SENDER] [-i] RECIPIENT...\n"
+            "  reads the message from stdin; LF line ends become CRLF; without -i a line\n"
+            "  with a single '.' ends the message\n");
     exit(EX_USAGE);
 }
 
@@ -129,12 +130,24 @@ int main(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "c:s:f:io:")) != -1) {
         switch (opt) {
-        case 'c': config = optarg; break;
-        case 's': sock = optarg; break;
-        case 'f': sender = optarg; break;
-        case 'i': dot_ends = 0; break;
-        case 'o': if (strcmp(optarg, "i") == 0) dot_ends = 0; break; /* -oi */
-        default: usage();
+        case 'c':
+            config = optarg;
+            break;
+        case 's':
+            sock = optarg;
+            break;
+        case 'f':
+            sender = optarg;
+            break;
+        case 'i':
+            dot_ends = 0;
+            break;
+        case 'o':
+            if (strcmp(optarg, "i") == 0)
+                dot_ends = 0;
+            break; /* -oi */
+        default:
+            usage();
         }
     }
     if (optind >= argc)

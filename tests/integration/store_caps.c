@@ -14,12 +14,14 @@ static const struct row {
     uint16_t type;
     const char *cap;
 } rows[] = {
-    {IPC_SUBMIT_BEGIN, "submit"}, {IPC_SUBMIT_RCPT, "submit"}, {IPC_SUBMIT_CHUNK, "submit"},
-    {IPC_SUBMIT_COMMIT, "submit"}, {IPC_SUBMIT_ABORT, "submit"}, {IPC_READ_ENVELOPE, "read"},
-    {IPC_READ_BODY, "read"},       {IPC_LIST, "list"},           {IPC_UPDATE_RCPT, "update"},
-    {IPC_DUE, "due"},              {IPC_REQUEUE, "admin"},       {IPC_HOLD, "admin"},
-    {IPC_RELEASE, "admin"},        {IPC_DELETE, "admin"},        {IPC_STATS, "admin"},
-    {IPC_SUBSCRIBE, "events"},
+    {IPC_SUBMIT_BEGIN, "submit"}, {IPC_SUBMIT_RCPT, "submit"},
+    {IPC_SUBMIT_CHUNK, "submit"}, {IPC_SUBMIT_COMMIT, "submit"},
+    {IPC_SUBMIT_ABORT, "submit"}, {IPC_READ_ENVELOPE, "read"},
+    {IPC_READ_BODY, "read"},      {IPC_LIST, "list"},
+    {IPC_UPDATE_RCPT, "update"},  {IPC_DUE, "due"},
+    {IPC_REQUEUE, "admin"},       {IPC_HOLD, "admin"},
+    {IPC_RELEASE, "admin"},       {IPC_DELETE, "admin"},
+    {IPC_STATS, "admin"},         {IPC_SUBSCRIBE, "events"},
 };
 
 /* The gateway's table. */
@@ -27,8 +29,6 @@ static const struct row gw_rows[] = {
     {IPC_DIR_LOOKUP, IPC_CAP_DIRECTORY},
     {IPC_GW_DELIVER, IPC_CAP_DELIVER},
 };
-
-
 
 static const char *opt_socket;
 static int opt_gateway;
@@ -99,7 +99,9 @@ static void encode(struct ipc_client *c, uint16_t type)
         ipc_encode_gw_deliver(b, id, &m);
         break;
     }
-    case IPC_SUBMIT_ABORT: case IPC_STATS: case IPC_SUBSCRIBE:
+    case IPC_SUBMIT_ABORT:
+    case IPC_STATS:
+    case IPC_SUBSCRIBE:
         ipc_encode_empty(b, type, id);
         break;
     default:
@@ -124,7 +126,8 @@ static int try_row(const struct row *r, const char *caps, char *seen, size_t see
     if (r->type == IPC_SUBMIT_RCPT || r->type == IPC_SUBMIT_CHUNK || r->type == IPC_SUBMIT_COMMIT) {
         if (strcmp(r->cap, "submit") == 0 && strstr(caps, "submit")) {
             encode(&c, IPC_SUBMIT_BEGIN); /* the row's frame then comes where a client sends it */
-            if (ipc_client_send(&c) < 0 || ipc_client_recv(&c, &rd, TIMEOUT_MS) < 0 || rd.type != IPC_SUBMIT_STARTED)
+            if (ipc_client_send(&c) < 0 || ipc_client_recv(&c, &rd, TIMEOUT_MS) < 0 ||
+                rd.type != IPC_SUBMIT_STARTED)
                 goto out;
             if (r->type != IPC_SUBMIT_RCPT) {
                 encode(&c, IPC_SUBMIT_RCPT);
@@ -175,7 +178,8 @@ int main(int argc, char **argv)
 
     const struct row *table = rows;
 
-    opt_gateway = (argc == 4 && strcmp(argv[3], "-g") == 0) || (argc == 3 && strcmp(argv[2], "-g") == 0);
+    opt_gateway =
+        (argc == 4 && strcmp(argv[3], "-g") == 0) || (argc == 3 && strcmp(argv[2], "-g") == 0);
     if (opt_gateway) {
         table = gw_rows;
         n = sizeof(gw_rows) / sizeof(gw_rows[0]);
@@ -198,8 +202,8 @@ int main(int argc, char **argv)
         int rc = try_row(r, (all_but(r->cap, others, sizeof(others)), others), seen, sizeof(seen));
 
         failed += rc != 1;
-        printf("%s %d - %s without '%s' (the client asked for %s): refused (%s)\n", rc == 1 ? "ok" : "not ok", ++t,
-               ipc_type_name(r->type), r->cap, others, seen);
+        printf("%s %d - %s without '%s' (the client asked for %s): refused (%s)\n",
+               rc == 1 ? "ok" : "not ok", ++t, ipc_type_name(r->type), r->cap, others, seen);
         rc = try_row(r, r->cap, seen, sizeof(seen));
         failed += rc != 0;
         printf("%s %d - %s with only '%s': served (%s)\n", rc == 0 ? "ok" : "not ok", ++t,

@@ -85,7 +85,8 @@ static void conn_closed(struct sc_conn *c, const char *why, void *arg)
     snprintf(k->why, sizeof(k->why), "%s", why);
 }
 
-static const struct sc_conn_ops conn_ops = {.ready = conn_ready, .drained = conn_drained, .closed = conn_closed};
+static const struct sc_conn_ops conn_ops = {
+    .ready = conn_ready, .drained = conn_drained, .closed = conn_closed};
 
 static int conn_open(struct conn *k, const char *caps)
 {
@@ -188,7 +189,7 @@ struct rd {
     uint32_t nrcpt, code;
     size_t got;
     int paused, close_at_end, pause_every;
-    int fin;                             /* end or failed came */
+    int fin; /* end or failed came */
     uv_timer_t resume;
 };
 
@@ -253,7 +254,11 @@ static void rd_failed(void *arg, const struct sc_status *st)
 }
 
 static const struct sc_read_ops rd_ops = {
-    .envelope = rd_envelope, .rcpt = rd_rcpt, .chunk = rd_chunk, .end = rd_end, .failed = rd_failed,
+    .envelope = rd_envelope,
+    .rcpt = rd_rcpt,
+    .chunk = rd_chunk,
+    .end = rd_end,
+    .failed = rd_failed,
 };
 
 static void rd_init(struct rd *r, struct conn *k)
@@ -270,7 +275,6 @@ static void rd_done(struct rd *r)
     uv_run(loop, UV_RUN_NOWAIT);
 }
 
-
 /* ---- the tests ---------------------------------------------------------------------------- */
 
 static char big_qid[IPC_QID_MAX + 1];
@@ -286,8 +290,10 @@ static void test_submit_backpressure(void)
     }
     sub_feed(&s);
     run_until(&s.done_calls);
-    tap(s.done_calls == 1 && s.ok && s.started && s.qid[0], "submit: a 4 MiB body in 64 KiB chunks is committed");
-    tap(s.full_seen > 0 && k.drained > 0, "submit: the feeder was told to stop and resumed when drained");
+    tap(s.done_calls == 1 && s.ok && s.started && s.qid[0],
+        "submit: a 4 MiB body in 64 KiB chunks is committed");
+    tap(s.full_seen > 0 && k.drained > 0,
+        "submit: the feeder was told to stop and resumed when drained");
     tap(sc_submit_size(k.c) == BIG_SIZE, "submit: the size counted is the size fed");
     tap(sc_idle(k.c), "submit: the connection is idle after the commit");
     snprintf(big_qid, sizeof(big_qid), "%s", s.qid);
@@ -311,10 +317,12 @@ static void test_read_pause(void)
     r.ends = 0;
     r.pause_every = 4;
     r.close_at_end = 1;
-    tap(sc_read_body(k.c, big_qid, &rd_ops, &r) == 0 && run_until(&r.fin) && r.ends == 1 && !r.failed,
+    tap(sc_read_body(k.c, big_qid, &rd_ops, &r) == 0 && run_until(&r.fin) && r.ends == 1 &&
+            !r.failed,
         "read: the body streams to its end");
     tap(r.got == BIG_SIZE && r.bad_octets == 0, "read: every octet as submitted");
-    tap(r.pauses > 10 && r.while_paused == 0, "read: paused and resumed many times, no chunk while paused");
+    tap(r.pauses > 10 && r.while_paused == 0,
+        "read: paused and resumed many times, no chunk while paused");
     rd_done(&r);
     /* The same through a connection of its own, paused before it is up. */
     rd_init(&r, &k);
@@ -342,7 +350,8 @@ static void test_commit_refused(void)
     sc_submit_chunk(k.c, body, sizeof(body) - 1);
     sc_submit_commit(k.c);
     run_until(&s.done_calls);
-    tap(s.done_calls == 1 && !s.ok && !s.lost && s.code == IPC_ERR_PERM && strstr(s.text, "no recipients"),
+    tap(s.done_calls == 1 && !s.ok && !s.lost && s.code == IPC_ERR_PERM &&
+            strstr(s.text, "no recipients"),
         "refused: a commit without recipients reports the store's error once");
     /* The connection stays usable. */
     sub_begin(&s, &k, 1000, 1, "after@test.invalid");
@@ -359,7 +368,8 @@ static void test_abort(void)
     struct rd r;
     char qid[IPC_QID_MAX + 1];
 
-    if (!conn_open(&k, "submit") || !conn_open(&kr, "read") || sub_begin(&s, &k, 0, 1, "abort@test.invalid") < 0) {
+    if (!conn_open(&k, "submit") || !conn_open(&kr, "read") ||
+        sub_begin(&s, &k, 0, 1, "abort@test.invalid") < 0) {
         tap(0, "abort: connected and begun");
         return;
     }
@@ -379,7 +389,8 @@ static void test_abort(void)
     sub_begin(&s, &k, 5000, 1, "after-abort@test.invalid");
     sub_feed(&s);
     run_until(&s.done_calls);
-    tap(s.done_calls == 1 && s.ok && !k.closed, "abort: the connection goes on to commit the next submission");
+    tap(s.done_calls == 1 && s.ok && !k.closed,
+        "abort: the connection goes on to commit the next submission");
     sc_close(k.c);
     sc_close(kr.c);
 }
@@ -422,7 +433,8 @@ static void test_requests(void)
     run_until(&missing.calls);
     tap(hold.calls == 1 && hold.code == 0 && release.calls == 1 && release.code == 0,
         "requests: hold and release are answered OK");
-    tap(missing.calls == 1 && missing.code == IPC_ERR_NOTFOUND, "requests: a missing message is the store's NOTFOUND");
+    tap(missing.calls == 1 && missing.code == IPC_ERR_NOTFOUND,
+        "requests: a missing message is the store's NOTFOUND");
     tap(sc_idle(k.c), "requests: nothing is outstanding after the answers");
     /* A request the store refuses outright: it closes the connection, and says why. */
     sc_qid_request(k.c, IPC_DELETE, "not a qid", answer_done, &bad);
@@ -461,7 +473,8 @@ static void test_store_gone(pid_t store_pid)
     tap(s.done_calls == 1 && s.lost && !s.ok, "gone: the submission ends once, as lost");
     tap(r.failed == 1 && r.lost && r.ends == 0, "gone: the read fails once, as lost");
     tap(updates == 1, "gone: the request's callback ran once");
-    tap(ks.closed == 1 && kr.closed == 1 && ku.closed == 1, "gone: each connection's closed callback ran once");
+    tap(ks.closed == 1 && kr.closed == 1 && ku.closed == 1,
+        "gone: each connection's closed callback ran once");
     tap(submitted_later == s.done_calls, "gone: nothing is called after closed");
     rd_done(&r);
     /* A new connection to no store ends in closed alone. */
@@ -471,11 +484,13 @@ static void test_store_gone(pid_t store_pid)
         memset(&k, 0, sizeof(k));
         k.c = sc_connect(&sc, "submit", &conn_ops, &k);
         run_until(&k.closed);
-        tap(k.closed == 1 && !k.ready && strstr(k.why, "connect"), "gone: connecting to no store reports why");
+        tap(k.closed == 1 && !k.ready && strstr(k.why, "connect"),
+            "gone: connecting to no store reports why");
         rd_init(&r, &k);
         k.c = sc_open_body(&sc, big_qid, &rd_ops, &r);
         run_until(&r.fin);
-        tap(r.failed == 1 && r.lost && r.ends == 0, "gone: sc_open_body with no store fails once, as lost");
+        tap(r.failed == 1 && r.lost && r.ends == 0,
+            "gone: sc_open_body with no store fails once, as lost");
         rd_done(&r); /* lost: the connection is gone already */
     }
 }

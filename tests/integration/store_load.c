@@ -357,26 +357,68 @@ static const char *garbage_case(int i, struct sg_buf *b)
     if (i > 12)
         return NULL;
     if (i >= 3 && i != 10 && i != 11)
-        put_hello(b, IPC_PROTO_MAJOR, IPC_CAPS_STORE); /* every capability: the frame itself is what is bad */
+        put_hello(b, IPC_PROTO_MAJOR,
+                  IPC_CAPS_STORE); /* every capability: the frame itself is what is bad */
     switch (i) {
-    case 0: sg_buf_append(b, zero_len, sizeof(zero_len)); return "zero length";
-    case 1: sg_buf_append(b, short_len, sizeof(short_len)); return "length 3";
-    case 2: sg_buf_append(b, huge_len, sizeof(huge_len)); return "length over the maximum";
-    case 3: ipc_msg_begin(b, 999, 1); ipc_msg_end(b); return "unknown type";
-    case 4: ipc_msg_begin(b, IPC_SUBMIT_COMMIT, 1); ipc_put_str(b, "x"); ipc_msg_end(b); return "wrong field tag";
-    case 5: ipc_msg_begin(b, IPC_READ_BODY, 1); ipc_put_u32(b, 1000); ipc_msg_end(b);
-        b->data[b->len - 5] = IPC_TAG_STR; return "truncated string";
-    case 6: ipc_msg_begin(b, IPC_DELETE, 1); ipc_put_bytes(b, "0000\0000000000", 13);
-        b->data[b->mark + 10] = IPC_TAG_STR; ipc_msg_end(b); return "NUL inside a string";
-    case 7: ipc_msg_begin(b, IPC_STATS, 1); ipc_put_u32(b, 7); ipc_msg_end(b); return "bytes left over";
-    case 8: ipc_encode_submit_chunk(b, 0, &ch); return "SUBMIT_CHUNK without SUBMIT_BEGIN";
-    case 9: { struct ipc_submit_commit cm = {3}; ipc_encode_submit_commit(b, 1, &cm); }
+    case 0:
+        sg_buf_append(b, zero_len, sizeof(zero_len));
+        return "zero length";
+    case 1:
+        sg_buf_append(b, short_len, sizeof(short_len));
+        return "length 3";
+    case 2:
+        sg_buf_append(b, huge_len, sizeof(huge_len));
+        return "length over the maximum";
+    case 3:
+        ipc_msg_begin(b, 999, 1);
+        ipc_msg_end(b);
+        return "unknown type";
+    case 4:
+        ipc_msg_begin(b, IPC_SUBMIT_COMMIT, 1);
+        ipc_put_str(b, "x");
+        ipc_msg_end(b);
+        return "wrong field tag";
+    case 5:
+        ipc_msg_begin(b, IPC_READ_BODY, 1);
+        ipc_put_u32(b, 1000);
+        ipc_msg_end(b);
+        b->data[b->len - 5] = IPC_TAG_STR;
+        return "truncated string";
+    case 6:
+        ipc_msg_begin(b, IPC_DELETE, 1);
+        ipc_put_bytes(b, "0000\0000000000", 13);
+        b->data[b->mark + 10] = IPC_TAG_STR;
+        ipc_msg_end(b);
+        return "NUL inside a string";
+    case 7:
+        ipc_msg_begin(b, IPC_STATS, 1);
+        ipc_put_u32(b, 7);
+        ipc_msg_end(b);
+        return "bytes left over";
+    case 8:
+        ipc_encode_submit_chunk(b, 0, &ch);
+        return "SUBMIT_CHUNK without SUBMIT_BEGIN";
+    case 9: {
+        struct ipc_submit_commit cm = {3};
+        ipc_encode_submit_commit(b, 1, &cm);
+    }
         return "SUBMIT_COMMIT without SUBMIT_BEGIN";
-    case 10: put_hello(b, 99, ""); return "hello with protocol major 99";
-    case 11: put_hello(b, IPC_PROTO_MAJOR, "nonesuch"); return "hello needing capability nonesuch";
-    case 12: { uint64_t s = 7; for (int k = 0; k < 64; k++) { uint8_t x = (uint8_t)splitmix(&s); sg_buf_append(b, &x, 1); } }
+    case 10:
+        put_hello(b, 99, "");
+        return "hello with protocol major 99";
+    case 11:
+        put_hello(b, IPC_PROTO_MAJOR, "nonesuch");
+        return "hello needing capability nonesuch";
+    case 12: {
+        uint64_t s = 7;
+        for (int k = 0; k < 64; k++) {
+            uint8_t x = (uint8_t)splitmix(&s);
+            sg_buf_append(b, &x, 1);
+        }
+    }
         return "random bytes";
-    default: return NULL;
+    default:
+        return NULL;
     }
 }
 
@@ -463,8 +505,11 @@ static uint16_t roundtrip(struct ipc_client *c, struct ipc_reader *r)
 static int update(struct ipc_client *c, const char *qid, uint32_t index, uint32_t state,
                   uint64_t next, const char *reply)
 {
-    struct ipc_rcpt_update u = {.index = index, .state = state, .attempts = 1,
-                                .next_attempt_us = next, .last_attempt_us = now_us()};
+    struct ipc_rcpt_update u = {.index = index,
+                                .state = state,
+                                .attempts = 1,
+                                .next_attempt_us = next,
+                                .last_attempt_us = now_us()};
     struct ipc_reader r;
 
     snprintf(u.qid, sizeof(u.qid), "%s", qid);
@@ -498,8 +543,8 @@ static int wait_event(struct ipc_client *sub, const char *qid)
     struct ipc_event ev;
 
     while (ipc_client_recv(sub, &r, 5000) == 0)
-        if (r.type == IPC_EVENT && ipc_decode_event(&r, &ev) == 0 &&
-            ev.kind == IPC_EV_COMMITTED && strcmp(ev.qid, qid) == 0)
+        if (r.type == IPC_EVENT && ipc_decode_event(&r, &ev) == 0 && ev.kind == IPC_EV_COMMITTED &&
+            strcmp(ev.qid, qid) == 0)
             return 1;
     return 0;
 }
@@ -612,21 +657,37 @@ int main(int argc, char **argv)
 
     for (int i = 2; i + 1 < argc + 1; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--expect-all-generation") == 0) { opt_expect_generation = 1; continue; }
-        if (!v) break;
-        if (strcmp(a, "-s") == 0) opt_socket = v;
-        else if (strcmp(a, "-c") == 0) opt_clients = atoi(v);
-        else if (strcmp(a, "-n") == 0) opt_total = atoi(v);
-        else if (strcmp(a, "--min") == 0) opt_min = atol(v);
-        else if (strcmp(a, "--max") == 0) opt_max = atol(v);
-        else if (strcmp(a, "--seed") == 0) opt_seed = strtoul(v, NULL, 10);
-        else if (strcmp(a, "--ack") == 0) opt_ack = v;
-        else { fprintf(stderr, "store-load: unknown option %s\n", a); return 2; }
+        if (strcmp(a, "--expect-all-generation") == 0) {
+            opt_expect_generation = 1;
+            continue;
+        }
+        if (!v)
+            break;
+        if (strcmp(a, "-s") == 0)
+            opt_socket = v;
+        else if (strcmp(a, "-c") == 0)
+            opt_clients = atoi(v);
+        else if (strcmp(a, "-n") == 0)
+            opt_total = atoi(v);
+        else if (strcmp(a, "--min") == 0)
+            opt_min = atol(v);
+        else if (strcmp(a, "--max") == 0)
+            opt_max = atol(v);
+        else if (strcmp(a, "--seed") == 0)
+            opt_seed = strtoul(v, NULL, 10);
+        else if (strcmp(a, "--ack") == 0)
+            opt_ack = v;
+        else {
+            fprintf(stderr, "store-load: unknown option %s\n", a);
+            return 2;
+        }
         i++;
     }
     if (!opt_socket || opt_clients < 1 || opt_clients > 256 || opt_min < 64 || opt_max < opt_min) {
-        fprintf(stderr, "usage: store-load submit|verify|garbage|abandon|lifecycle -s SOCKET [-c CLIENTS] [-n TOTAL]\n"
-                        "       [--min BYTES] [--max BYTES] [--seed N] [--ack FILE] [--expect-all-generation]\n");
+        fprintf(stderr, "usage: store-load submit|verify|garbage|abandon|lifecycle -s SOCKET [-c "
+                        "CLIENTS] [-n TOTAL]\n"
+                        "       [--min BYTES] [--max BYTES] [--seed N] [--ack FILE] "
+                        "[--expect-all-generation]\n");
         return 2;
     }
     if (strcmp(mode, "submit") == 0)

@@ -135,7 +135,8 @@ static void test_write_helper_delivers_and_reports(void **state)
     assert_int_equal(sg_uv_write_buf((uv_stream_t *)&pipe, &b, on_written, &w), 0);
     assert_null(b.data); /* the write owns the memory now */
     assert_int_equal(sg_uv_write_copy((uv_stream_t *)&pipe, "world", 5, on_written, &w), 0);
-    assert_int_equal(sg_uv_write_buf((uv_stream_t *)&pipe, &b, on_written, &w), 0); /* empty: no call */
+    assert_int_equal(sg_uv_write_buf((uv_stream_t *)&pipe, &b, on_written, &w),
+                     0); /* empty: no call */
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(w.calls, 2);
     assert_int_equal(w.len, 11);
@@ -170,7 +171,7 @@ static void test_read_stream_takes_everything(void **state)
     assert_int_equal(b.data[n - 1], 'a' + (int)((n - 1) % 26));
     fclose(f);
     sg_buf_free(&b);
-    f = tmpfile();                     /* an empty file: an empty string */
+    f = tmpfile(); /* an empty file: an empty string */
     assert_int_equal(sg_buf_read_stream(&b, f), 0);
     assert_int_equal(b.len, 0);
     assert_string_equal((char *)b.data, "");
@@ -199,7 +200,8 @@ static void test_array_reserve_grows_and_keeps(void **state)
     for (int i = 0; i < 1000; i++)
         assert_int_equal(v[i].a, i);
     assert_int_equal(sg_array_reserve(&v, &cap, 10, sizeof(*v)), 0); /* room already: unchanged */
-    assert_int_equal(sg_array_reserve(&v, &cap, SIZE_MAX / 2, sizeof(*v)), -1); /* too big: left as it was */
+    assert_int_equal(sg_array_reserve(&v, &cap, SIZE_MAX / 2, sizeof(*v)),
+                     -1); /* too big: left as it was */
     assert_int_equal(v[999].a, 999);
     free(v);
     assert_int_equal(sg_array_reserve(&names, &ncap, 1, sizeof(*names)), 0);

@@ -68,10 +68,12 @@ static void test_each_bad_line(void **state)
     refused("[global]\nfoo = 1\n", "t.ini:2: global.foo: unknown key");
     refused("state_dir = /x\n", "t.ini:1: state_dir: key outside any section");
     refused("[store]\nmax_clients = ten\n", "t.ini:2: store.max_clients: not a number");
-    refused("[store]\nmax_clients = 0\n", "t.ini:2: store.max_clients: must be between 1 and 1000000");
+    refused("[store]\nmax_clients = 0\n",
+            "t.ini:2: store.max_clients: must be between 1 and 1000000");
     refused("[store]\nchunk_size = 16x\n", "t.ini:2: store.chunk_size: unknown suffix 'x'");
     refused("[store]\nchunk_size = 1g\n", "store.chunk_size: must be between 4096 and 262144");
-    refused("[store]\ncheckpoint_interval = 2w\n", "t.ini:2: store.checkpoint_interval: unknown suffix");
+    refused("[store]\ncheckpoint_interval = 2w\n",
+            "t.ini:2: store.checkpoint_interval: unknown suffix");
     refused("[global]\nlog_level = loud\n", "t.ini:2: global.log_level: must be one of debug|info");
     refused("[global]\njust some words\n", "t.ini:2: syntax error: expected key = value");
     refused("[global\n", "t.ini:1: syntax error: bad section header");
@@ -110,7 +112,8 @@ static void test_value_parsers(void **state)
     assert_true(v == 1024);
     assert_int_equal(cfg_parse_size("3M", 0, 1LL << 40, &v, why, sizeof(why)), 0);
     assert_true(v == 3LL << 20);
-    assert_int_equal(cfg_parse_size("99999999999999999999", 0, 1LL << 40, &v, why, sizeof(why)), -1);
+    assert_int_equal(cfg_parse_size("99999999999999999999", 0, 1LL << 40, &v, why, sizeof(why)),
+                     -1);
     assert_int_equal(cfg_parse_size("9000000000000000g", 0, 1LL << 62, &v, why, sizeof(why)), -1);
     assert_non_null(strstr(why, "too large"));
     assert_int_equal(cfg_parse_size("", 0, 10, &v, why, sizeof(why)), -1);

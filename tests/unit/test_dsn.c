@@ -341,8 +341,8 @@ static struct dsn_rcpt failed_rcpt(void)
     return r;
 }
 
-static void compose_ok(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, const char *orig,
-                       size_t orig_len, struct sg_buf *out, struct view *v)
+static void compose_ok(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr,
+                       const char *orig, size_t orig_len, struct sg_buf *out, struct view *v)
 {
     char why[256] = "";
     int rc = dsn_compose(m, r, nr, (const uint8_t *)orig, orig_len, out, why, sizeof why);
@@ -352,12 +352,14 @@ static void compose_ok(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t
     parse(out, v);
 }
 
-static void compose_fails(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr, const char *want_why)
+static void compose_fails(const struct dsn_msg *m, const struct dsn_rcpt *r, size_t nr,
+                          const char *want_why)
 {
     struct sg_buf out = {0};
     char why[256] = "";
 
-    assert_int_equal(dsn_compose(m, r, nr, (const uint8_t *)ORIG, strlen(ORIG), &out, why, sizeof why), -1);
+    assert_int_equal(
+        dsn_compose(m, r, nr, (const uint8_t *)ORIG, strlen(ORIG), &out, why, sizeof why), -1);
     assert_true(why[0] != '\0');
     if (want_why && !strstr(why, want_why))
         fail_msg("why \"%s\" lacks \"%s\"", why, want_why);
@@ -432,10 +434,12 @@ static void test_failed_one_recipient(void **state)
 
     /* part 1 */
     assert_string_equal(part_ct(&v.parts[0], buf, sizeof buf), "text/plain; charset=us-ascii");
-    assert_true(contains(v.parts[0].body, v.parts[0].body_len, "This is the mail system at host " HOST "."));
+    assert_true(contains(v.parts[0].body, v.parts[0].body_len,
+                         "This is the mail system at host " HOST "."));
     assert_true(contains(v.parts[0].body, v.parts[0].body_len,
                          "\r\nbob@example.com: the remote server rejected the recipient\r\n"));
-    assert_true(contains(v.parts[0].body, v.parts[0].body_len, "The remote server mx1.example.com said: 550 5.1.1"));
+    assert_true(contains(v.parts[0].body, v.parts[0].body_len,
+                         "The remote server mx1.example.com said: 550 5.1.1"));
     assert_true(contains(v.parts[0].body, v.parts[0].body_len, QID));
     assert_false(contains(v.parts[0].body, v.parts[0].body_len, "retried"));
 
@@ -451,8 +455,9 @@ static void test_failed_one_recipient(void **state)
     assert_field(blk, bn, "Arrival-Date", want);
     ds_block(&v.parts[1], 1, &blk, &bn);
     field_names(blk, bn, buf, sizeof buf);
-    assert_string_equal(buf, "Final-Recipient,Action,Status,Remote-MTA,Diagnostic-Code,Last-Attempt-Date,"
-                             "X-Spoolgate-Reason");
+    assert_string_equal(
+        buf, "Final-Recipient,Action,Status,Remote-MTA,Diagnostic-Code,Last-Attempt-Date,"
+             "X-Spoolgate-Reason");
     assert_field(blk, bn, "Final-Recipient", "rfc822; bob@example.com");
     assert_field(blk, bn, "Action", "failed");
     assert_field(blk, bn, "Status", "5.1.1");
@@ -465,7 +470,8 @@ static void test_failed_one_recipient(void **state)
 
     /* part 3: headers only (RET=HEADERS), up to and including the blank line */
     assert_string_equal(part_ct(&v.parts[2], buf, sizeof buf), "text/rfc822-headers");
-    assert_int_equal(field_count(v.parts[2].hdr, v.parts[2].hdr_len + 2, "Content-Transfer-Encoding"), 0);
+    assert_int_equal(
+        field_count(v.parts[2].hdr, v.parts[2].hdr_len + 2, "Content-Transfer-Encoding"), 0);
     assert_int_equal(v.parts[2].body_len, ORIG_HDR_LEN);
     assert_memory_equal(v.parts[2].body, ORIG, ORIG_HDR_LEN);
 
@@ -513,7 +519,8 @@ static void test_failed_three_recipients(void **state)
     /* every recipient and its reason in the text */
     assert_true(contains(v.parts[0].body, v.parts[0].body_len,
                          "\r\nbob@example.com: the remote server rejected the recipient\r\n"));
-    assert_true(contains(v.parts[0].body, v.parts[0].body_len, "\r\ncarol@example.com: too old: 4.4.1 connect"));
+    assert_true(contains(v.parts[0].body, v.parts[0].body_len,
+                         "\r\ncarol@example.com: too old: 4.4.1 connect"));
     assert_true(contains(v.parts[0].body, v.parts[0].body_len,
                          "\r\ndave@old.example: This domain no longer accepts mail\r\n"));
     assert_int_equal(count_of(v.parts[0].body, v.parts[0].body_len, "The remote server"), 1);
@@ -525,11 +532,14 @@ static void test_failed_three_recipients(void **state)
 
     ds_block(&v.parts[1], 2, &blk, &bn);
     field_names(blk, bn, buf, sizeof buf);
-    assert_string_equal(buf, "Original-Recipient,Final-Recipient,Action,Status,Last-Attempt-Date,X-Spoolgate-Reason");
+    assert_string_equal(
+        buf,
+        "Original-Recipient,Final-Recipient,Action,Status,Last-Attempt-Date,X-Spoolgate-Reason");
     assert_field(blk, bn, "Original-Recipient", "rfc822; carol+2Bx@example.com");
     assert_field(blk, bn, "Final-Recipient", "rfc822; carol@example.com");
     assert_field(blk, bn, "Status", "5.4.7");
-    assert_field(blk, bn, "X-Spoolgate-Reason", "too old: 4.4.1 connect to 192.0.2.7:25 refused, in queue for 5d");
+    assert_field(blk, bn, "X-Spoolgate-Reason",
+                 "too old: 4.4.1 connect to 192.0.2.7:25 refused, in queue for 5d");
 
     ds_block(&v.parts[1], 3, &blk, &bn);
     field_names(blk, bn, buf, sizeof buf);
@@ -572,13 +582,15 @@ static void test_delayed(void **state)
     dsn_date(r[0].will_retry_until_us, date, sizeof date);
     snprintf(want, sizeof want, "still being retried until %s.", date);
     assert_true(contains(v.parts[0].body, v.parts[0].body_len, want));
-    assert_true(contains(v.parts[0].body, v.parts[0].body_len, "The remote server mx1.example.com said: 451 4.7.1"));
+    assert_true(contains(v.parts[0].body, v.parts[0].body_len,
+                         "The remote server mx1.example.com said: 451 4.7.1"));
     assert_true(contains(v.parts[0].body, v.parts[0].body_len, "erin@example.com: 4.4.1 connect"));
 
     ds_block(&v.parts[1], 1, &blk, &bn);
     field_names(blk, bn, buf, sizeof buf);
-    assert_string_equal(buf, "Final-Recipient,Action,Status,Remote-MTA,Diagnostic-Code,Last-Attempt-Date,"
-                             "Will-Retry-Until,X-Spoolgate-Reason");
+    assert_string_equal(
+        buf, "Final-Recipient,Action,Status,Remote-MTA,Diagnostic-Code,Last-Attempt-Date,"
+             "Will-Retry-Until,X-Spoolgate-Reason");
     assert_field(blk, bn, "Action", "delayed");
     assert_field(blk, bn, "Status", "4.7.1");
     assert_field(blk, bn, "Will-Retry-Until", date);
@@ -617,7 +629,8 @@ static void test_envid_and_orcpt(void **state)
     compose_ok(&m, &r, 1, ORIG, strlen(ORIG), &out, &v);
     ds_block(&v.parts[1], 0, &blk, &bn);
     field_names(blk, bn, buf, sizeof buf);
-    assert_string_equal(buf, "Original-Envelope-Id,Reporting-MTA,Arrival-Date,X-Spoolgate-Queue-ID");
+    assert_string_equal(buf,
+                        "Original-Envelope-Id,Reporting-MTA,Arrival-Date,X-Spoolgate-Queue-ID");
     assert_field(blk, bn, "Original-Envelope-Id", "QQ314159+2B1");
     ds_block(&v.parts[1], 1, &blk, &bn);
     assert_field(blk, bn, "Original-Recipient", "rfc822; bob+2Bsales@example.com");
@@ -667,10 +680,12 @@ static void test_return_modes(void **state)
     compose_ok(&m, &r, 1, ORIG, n, &out, &v);
     assert_int_equal(v.nparts, 3);
     assert_string_equal(part_ct(&v.parts[2], buf, sizeof buf), "message/rfc822");
-    assert_int_equal(field_count(v.parts[2].hdr, v.parts[2].hdr_len + 2, "Content-Transfer-Encoding"), 0);
+    assert_int_equal(
+        field_count(v.parts[2].hdr, v.parts[2].hdr_len + 2, "Content-Transfer-Encoding"), 0);
     assert_int_equal(v.parts[2].body_len, n);
     assert_memory_equal(v.parts[2].body, ORIG, n);
-    assert_true(contains(v.parts[0].body, v.parts[0].body_len, "A copy of your message is attached."));
+    assert_true(
+        contains(v.parts[0].body, v.parts[0].body_len, "A copy of your message is attached."));
     view_free(&v);
 
     /* FULL one octet over the limit: its headers */
@@ -734,7 +749,8 @@ static void test_original_without_blank_line(void **state)
 static void test_bare_lf_original_and_long_lines(void **state)
 {
     static const char lf[] = "From: a@example.net\nSubject: unix\n\nline one\nline\rtwo\n";
-    static const char want_full[] = "From: a@example.net\r\nSubject: unix\r\n\r\nline one\r\nline\r\ntwo\r\n";
+    static const char want_full[] =
+        "From: a@example.net\r\nSubject: unix\r\n\r\nline one\r\nline\r\ntwo\r\n";
     struct dsn_msg m = base_msg();
     struct dsn_rcpt r = failed_rcpt();
     struct sg_buf out = {0};
@@ -782,8 +798,9 @@ static void test_bare_lf_original_and_long_lines(void **state)
 
 static void test_8bit(void **state)
 {
-    static const char body8[] = "From: a@example.net\r\nSubject: =?utf-8?q?gr=C3=BC=C3=9Fe?=\r\n\r\nGr\xc3\xbc\xc3\x9f"
-                                "e aus K\xc3\xb6ln\r\n";
+    static const char body8[] =
+        "From: a@example.net\r\nSubject: =?utf-8?q?gr=C3=BC=C3=9Fe?=\r\n\r\nGr\xc3\xbc\xc3\x9f"
+        "e aus K\xc3\xb6ln\r\n";
     static const char hdr8[] = "From: J\xc3\xbcrgen <j@example.net>\r\nSubject: Gr\xc3\xbc\xc3\x9f"
                                "e\r\n\r\nhi\r\n";
     struct dsn_msg m = base_msg();
@@ -826,14 +843,16 @@ static void test_8bit(void **state)
     view_free(&v);
 
     /* 8-bit reason and address: text in utf-8; report as message/global-delivery-status (RFC 6533) */
-    r.reason = "Postfach voll (\xc3\xbc" "berschritten)";
+    r.reason = "Postfach voll (\xc3\xbc"
+               "berschritten)";
     r.addr = "j\xc3\xbcrgen@example.com";
     m.ret = DSN_RETURN_HEADERS;
     compose_ok(&m, &r, 1, ORIG, strlen(ORIG), &out, &v);
     assert_string_equal(part_ct(&v.parts[0], buf, sizeof buf), "text/plain; charset=utf-8");
     assert_field(v.parts[0].hdr, v.parts[0].hdr_len + 2, "Content-Transfer-Encoding", "8bit");
     assert_true(contains(v.parts[0].body, v.parts[0].body_len,
-                         "j\xc3\xbcrgen@example.com: Postfach voll (\xc3\xbc" "berschritten)"));
+                         "j\xc3\xbcrgen@example.com: Postfach voll (\xc3\xbc"
+                         "berschritten)"));
     assert_string_equal(part_ct(&v.parts[1], buf, sizeof buf), "message/global-delivery-status");
     ds_block(&v.parts[1], 1, &blk, &bn);
     assert_field(blk, bn, "Final-Recipient", "utf-8; j\xc3\xbcrgen@example.com");
@@ -854,7 +873,8 @@ static void test_boundary_collision(void **state)
 
     /* the original holds the natural boundary (a forwarded DSN, say) */
     snprintf(orig, sizeof orig,
-             "From: a@example.net\r\nContent-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n\r\nx\r\n--%s--\r\n",
+             "From: a@example.net\r\nContent-Type: multipart/mixed; "
+             "boundary=\"%s\"\r\n\r\n--%s\r\n\r\nx\r\n--%s--\r\n",
              base, base, base);
     m.ret = DSN_RETURN_FULL;
     compose_ok(&m, &r, 1, orig, strlen(orig), &out, &v);
@@ -954,7 +974,8 @@ static void test_long_values_fold(void **state)
         assert_int_equal(rs, 2500);
     }
     /* and in the human text, broken with an indent */
-    assert_true(contains(v.parts[0].body, v.parts[0].body_len, "\r\nother@example.com:\r\n    rrrr"));
+    assert_true(
+        contains(v.parts[0].body, v.parts[0].body_len, "\r\nother@example.com:\r\n    rrrr"));
     assert_true(contains(v.parts[0].body, v.parts[0].body_len, "r\r\n    rrrr"));
     view_free(&v);
     free(diag);
@@ -971,8 +992,9 @@ static void test_text_wraps(void **state)
     const char *p, *end;
     size_t longest = 0;
 
-    r.reason = "a rather long explanation of what went wrong with this recipient, long enough to need "
-               "more than one line of text in the notification so that it wraps";
+    r.reason =
+        "a rather long explanation of what went wrong with this recipient, long enough to need "
+        "more than one line of text in the notification so that it wraps";
     compose_ok(&m, &r, 1, ORIG, strlen(ORIG), &out, &v);
     p = v.parts[0].body;
     end = p + v.parts[0].body_len;

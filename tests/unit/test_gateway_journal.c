@@ -143,13 +143,13 @@ static void test_garbage_lines_skipped(void **state)
     (void)state;
     assert_non_null(f);
     fputs("nonsense\n", f);
-    fputs("I nokey G0000001.TMP 1\n", f);              /* key without '/' */
-    fputs("I Q9/0 ../../etc/passwd 1\n", f);           /* not a name we write */
+    fputs("I nokey G0000001.TMP 1\n", f);    /* key without '/' */
+    fputs("I Q9/0 ../../etc/passwd 1\n", f); /* not a name we write */
     fputs("X Q9/0\n", f);
-    fputs("I Q7/1 G0000007.TMP 4102444800\n", f);      /* good */
+    fputs("I Q7/1 G0000007.TMP 4102444800\n", f); /* good */
     fputs("D Q7/1 0000000A.P1\n", f);
     fputs("\n", f);
-    fputs("I Q8/0 G0000008.TMP 41024448", f);           /* cut by a crash: no newline */
+    fputs("I Q8/0 G0000008.TMP 41024448", f); /* cut by a crash: no newline */
     fclose(f);
     j = open_ok();
     assert_int_equal(gw_journal_carried(j), 1);
@@ -273,7 +273,7 @@ static void test_group_commit_shares_syncs(void **state)
     }
     assert_int_equal(ok, 4000);
     assert_true(c.syncs < 4000); /* shared: fewer syncs than changes */
-    assert_true(c.syncs >= 500);  /* and never fewer than one waiter's own sequence needs */
+    assert_true(c.syncs >= 500); /* and never fewer than one waiter's own sequence needs */
     gw_sync_group_destroy(&sg);
 }
 
@@ -292,7 +292,8 @@ static void test_group_commit_failure_fails_its_changes(void **state)
     assert_int_equal(err, ENOSPC);
     c.fail = 0;
     err = 0;
-    assert_int_equal(gw_sync_group_wait(&sg, t1, &err), -1); /* covered by the failed sync: stays failed */
+    assert_int_equal(gw_sync_group_wait(&sg, t1, &err),
+                     -1); /* covered by the failed sync: stays failed */
     assert_int_equal(gw_sync_group_wait(&sg, gw_sync_group_note(&sg), &err), 0);
     gw_sync_group_destroy(&sg);
 }

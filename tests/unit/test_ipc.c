@@ -36,59 +36,121 @@ static void fill(char *s, size_t max, char c)
     s[max] = '\0';
 }
 
-#define ROUND_TRIP(name, type, init)                                    \
-    do {                                                                \
-        type in, out;                                                   \
-        struct sg_buf b;                                               \
-        struct ipc_reader r;                                            \
-        memset(&in, 0, sizeof(in));                                     \
-        init;                                                           \
-        sg_buf_init(&b);                                               \
-        assert_int_equal(ipc_encode_##name(&b, 77, &in), 0);            \
-        frame_of(&b, &r);                                               \
-        assert_int_equal(r.request_id, 77);                             \
-        if (ipc_decode_##name(&r, &out) != 0)                           \
-            fail_msg("decode " #name ": %s", r.error);                  \
-        assert_memory_equal(&in, &out, sizeof(in));                     \
-        sg_buf_free(&b);                                               \
+#define ROUND_TRIP(name, type, init)                         \
+    do {                                                     \
+        type in, out;                                        \
+        struct sg_buf b;                                     \
+        struct ipc_reader r;                                 \
+        memset(&in, 0, sizeof(in));                          \
+        init;                                                \
+        sg_buf_init(&b);                                     \
+        assert_int_equal(ipc_encode_##name(&b, 77, &in), 0); \
+        frame_of(&b, &r);                                    \
+        assert_int_equal(r.request_id, 77);                  \
+        if (ipc_decode_##name(&r, &out) != 0)                \
+            fail_msg("decode " #name ": %s", r.error);       \
+        assert_memory_equal(&in, &out, sizeof(in));          \
+        sg_buf_free(&b);                                     \
     } while (0)
 
 static void test_round_trip_every_message(void **state)
 {
     ROUND_TRIP(hello, struct ipc_hello, {
-        fill(in.program, IPC_NAME_MAX, 'p'); strcpy(in.role, "smtpd"); in.major = IPC_PROTO_MAJOR;
-        in.minor = 9; fill(in.caps_needed, IPC_CAPS_MAX, 'c'); strcpy(in.caps_offered, "a,b");
-        in.generation = UINT64_MAX; });
-    ROUND_TRIP(error, struct ipc_error, { in.code = IPC_ERR_CAPS; fill(in.text, IPC_REPLY_MAX, 'e'); });
+        fill(in.program, IPC_NAME_MAX, 'p');
+        strcpy(in.role, "smtpd");
+        in.major = IPC_PROTO_MAJOR;
+        in.minor = 9;
+        fill(in.caps_needed, IPC_CAPS_MAX, 'c');
+        strcpy(in.caps_offered, "a,b");
+        in.generation = UINT64_MAX;
+    });
+    ROUND_TRIP(error, struct ipc_error, {
+        in.code = IPC_ERR_CAPS;
+        fill(in.text, IPC_REPLY_MAX, 'e');
+    });
     ROUND_TRIP(ok, struct ipc_ok, { in.count = UINT64_MAX; });
     ROUND_TRIP(submit_begin, struct ipc_submit_begin, {
-        strcpy(in.sender, "j\xc3\xbcrgen@b\xc3\xbc" "cher.example"); fill(in.envid, IPC_ENVID_MAX, 'v');
-        in.ret = IPC_RET_HDRS; in.flags = IPC_FLAG_8BITMIME | IPC_FLAG_SMTPUTF8;
-        fill(in.origin, IPC_ORIGIN_MAX, 'o'); });
+        strcpy(in.sender, "j\xc3\xbcrgen@b\xc3\xbc"
+                          "cher.example");
+        fill(in.envid, IPC_ENVID_MAX, 'v');
+        in.ret = IPC_RET_HDRS;
+        in.flags = IPC_FLAG_8BITMIME | IPC_FLAG_SMTPUTF8;
+        fill(in.origin, IPC_ORIGIN_MAX, 'o');
+    });
     ROUND_TRIP(submit_rcpt, struct ipc_submit_rcpt, {
-        fill(in.addr, IPC_ADDR_MAX, 'a'); strcpy(in.orcpt, "rfc822;x@y"); in.notify = 0xf; });
+        fill(in.addr, IPC_ADDR_MAX, 'a');
+        strcpy(in.orcpt, "rfc822;x@y");
+        in.notify = 0xf;
+    });
     ROUND_TRIP(submit_commit, struct ipc_submit_commit, { in.size = UINT64_MAX; });
-    ROUND_TRIP(submitted, struct ipc_submitted, { strcpy(in.qid, QID); in.generation = 5; in.duplicate = 1; });
+    ROUND_TRIP(submitted, struct ipc_submitted, {
+        strcpy(in.qid, QID);
+        in.generation = 5;
+        in.duplicate = 1;
+    });
     ROUND_TRIP(envelope, struct ipc_envelope, {
-        strcpy(in.qid, QID); in.generation = 1; fill(in.sender, IPC_ADDR_MAX, 's');
-        in.arrival_us = 3; in.size = 4; in.flags = 1; in.ret = 1; strcpy(in.envid, "e");
-        strcpy(in.origin, "o"); in.nrcpt = 1000; });
+        strcpy(in.qid, QID);
+        in.generation = 1;
+        fill(in.sender, IPC_ADDR_MAX, 's');
+        in.arrival_us = 3;
+        in.size = 4;
+        in.flags = 1;
+        in.ret = 1;
+        strcpy(in.envid, "e");
+        strcpy(in.origin, "o");
+        in.nrcpt = 1000;
+    });
     ROUND_TRIP(rcpt, struct ipc_rcpt, {
-        strcpy(in.qid, QID); in.index = 999; strcpy(in.addr, "a@b"); strcpy(in.orcpt, "c");
-        in.notify = 2; in.state = RCPT_HELD; fill(in.route, IPC_ROUTE_MAX, 'r'); in.attempts = 144;
-        in.next_attempt_us = 7; in.last_attempt_us = 8; fill(in.last_reply, IPC_REPLY_MAX, 'x'); });
+        strcpy(in.qid, QID);
+        in.index = 999;
+        strcpy(in.addr, "a@b");
+        strcpy(in.orcpt, "c");
+        in.notify = 2;
+        in.state = RCPT_HELD;
+        fill(in.route, IPC_ROUTE_MAX, 'r');
+        in.attempts = 144;
+        in.next_attempt_us = 7;
+        in.last_attempt_us = 8;
+        fill(in.last_reply, IPC_REPLY_MAX, 'x');
+    });
     ROUND_TRIP(end, struct ipc_end, { in.count = 12345; });
     ROUND_TRIP(rcpt_update, struct ipc_rcpt_update, {
-        strcpy(in.qid, QID); in.index = 1; in.state = RCPT_DEFERRED; strcpy(in.route, "smtp:[h]:25");
-        in.attempts = 2; in.next_attempt_us = 9; in.last_attempt_us = 10;
-        strcpy(in.last_reply, "451 4.7.1 greylisted"); });
-    ROUND_TRIP(list_req, struct ipc_list_req, { in.state_mask = 0x3f; strcpy(in.match, "example"); in.limit = 10; });
-    ROUND_TRIP(due_req, struct ipc_due_req, { in.before_us = 99; in.limit = 1000; });
-    ROUND_TRIP(due_item, struct ipc_due_item, { strcpy(in.qid, QID); in.index = 3; in.state = RCPT_QUEUED; in.next_attempt_us = 1; });
+        strcpy(in.qid, QID);
+        in.index = 1;
+        in.state = RCPT_DEFERRED;
+        strcpy(in.route, "smtp:[h]:25");
+        in.attempts = 2;
+        in.next_attempt_us = 9;
+        in.last_attempt_us = 10;
+        strcpy(in.last_reply, "451 4.7.1 greylisted");
+    });
+    ROUND_TRIP(list_req, struct ipc_list_req, {
+        in.state_mask = 0x3f;
+        strcpy(in.match, "example");
+        in.limit = 10;
+    });
+    ROUND_TRIP(due_req, struct ipc_due_req, {
+        in.before_us = 99;
+        in.limit = 1000;
+    });
+    ROUND_TRIP(due_item, struct ipc_due_item, {
+        strcpy(in.qid, QID);
+        in.index = 3;
+        in.state = RCPT_QUEUED;
+        in.next_attempt_us = 1;
+    });
     ROUND_TRIP(stats, struct ipc_stats, {
-        in.generation = 1; in.messages = 2; for (int i = 0; i < RCPT_STATE_COUNT; i++) in.by_state[i] = (uint64_t)i * 7;
-        in.adopted = 3; in.started_us = 4; });
-    ROUND_TRIP(event, struct ipc_event, { in.kind = IPC_EV_REQUEUED; strcpy(in.qid, ""); });
+        in.generation = 1;
+        in.messages = 2;
+        for (int i = 0; i < RCPT_STATE_COUNT; i++)
+            in.by_state[i] = (uint64_t)i * 7;
+        in.adopted = 3;
+        in.started_us = 4;
+    });
+    ROUND_TRIP(event, struct ipc_event, {
+        in.kind = IPC_EV_REQUEUED;
+        strcpy(in.qid, "");
+    });
 }
 
 static void test_chunk_qid_and_empty_messages(void **state)
@@ -172,7 +234,11 @@ static void expect_decode_error(struct sg_buf *b, int (*dec)(struct ipc_reader *
                                 const char *expect)
 {
     struct ipc_reader r;
-    union { struct ipc_hello h; struct ipc_rcpt rc; struct ipc_stats s; } out;
+    union {
+        struct ipc_hello h;
+        struct ipc_rcpt rc;
+        struct ipc_stats s;
+    } out;
 
     if (ipc_reader_init(&r, b->data, b->len) == 0 && dec(&r, &out) == 0)
         fail_msg("decoded, expected error [%s]", expect);
@@ -180,13 +246,35 @@ static void expect_decode_error(struct sg_buf *b, int (*dec)(struct ipc_reader *
         fail_msg("error [%s], expected [%s]", r.error, expect);
 }
 
-static int dec_commit(struct ipc_reader *r, void *m) { return ipc_decode_submit_commit(r, m); }
-static int dec_qid(struct ipc_reader *r, void *m) { return ipc_decode_qid_msg(r, m); }
-static int dec_stats_req(struct ipc_reader *r, void *m) { (void)m; return ipc_decode_empty(r); }
-static int dec_chunk(struct ipc_reader *r, void *m) { return ipc_decode_chunk(r, m); }
-static int dec_rcpt(struct ipc_reader *r, void *m) { return ipc_decode_rcpt(r, m); }
-static int dec_hello(struct ipc_reader *r, void *m) { return ipc_decode_hello(r, m); }
-static int dec_update(struct ipc_reader *r, void *m) { return ipc_decode_rcpt_update(r, m); }
+static int dec_commit(struct ipc_reader *r, void *m)
+{
+    return ipc_decode_submit_commit(r, m);
+}
+static int dec_qid(struct ipc_reader *r, void *m)
+{
+    return ipc_decode_qid_msg(r, m);
+}
+static int dec_stats_req(struct ipc_reader *r, void *m)
+{
+    (void)m;
+    return ipc_decode_empty(r);
+}
+static int dec_chunk(struct ipc_reader *r, void *m)
+{
+    return ipc_decode_chunk(r, m);
+}
+static int dec_rcpt(struct ipc_reader *r, void *m)
+{
+    return ipc_decode_rcpt(r, m);
+}
+static int dec_hello(struct ipc_reader *r, void *m)
+{
+    return ipc_decode_hello(r, m);
+}
+static int dec_update(struct ipc_reader *r, void *m)
+{
+    return ipc_decode_rcpt_update(r, m);
+}
 
 static void test_every_malformed_class(void **state)
 {
@@ -205,13 +293,25 @@ static void test_every_malformed_class(void **state)
     expect_decode_error(&b, dec_commit, "field 1: truncated");
     raw_frame(&b, IPC_READ_BODY, "S\0\0", 3);
     expect_decode_error(&b, dec_qid, "field 1: truncated");
-    raw_frame(&b, IPC_READ_BODY, "S\0\0\0\x0d" "001", 8);
+    raw_frame(&b, IPC_READ_BODY,
+              "S\0\0\0\x0d"
+              "001",
+              8);
     expect_decode_error(&b, dec_qid, "field 1: truncated");
-    raw_frame(&b, IPC_READ_BODY, "S\0\0\0\x0d" "001J1\0E1BRQJG", 18);
+    raw_frame(&b, IPC_READ_BODY,
+              "S\0\0\0\x0d"
+              "001J1\0E1BRQJG",
+              18);
     expect_decode_error(&b, dec_qid, "NUL byte inside a string");
-    raw_frame(&b, IPC_READ_BODY, "S\0\0\0\x11" "001J11E1BRQJGXXXX", 22);
+    raw_frame(&b, IPC_READ_BODY,
+              "S\0\0\0\x11"
+              "001J11E1BRQJGXXXX",
+              22);
     expect_decode_error(&b, dec_qid, "exceeds 15");
-    raw_frame(&b, IPC_READ_BODY, "S\0\0\0\x0d" "001J11E1BRQJW", 18);
+    raw_frame(&b, IPC_READ_BODY,
+              "S\0\0\0\x0d"
+              "001J11E1BRQJW",
+              18);
     expect_decode_error(&b, dec_qid, "bad queue id");
     raw_frame(&b, IPC_STATS, "I\0\0\0\7", 5);
     expect_decode_error(&b, dec_stats_req, "5 bytes left over after last field");
@@ -254,8 +354,8 @@ static void test_oversize_frame_is_not_built(void **state)
 
 static void test_hello_check(void **state)
 {
-    struct ipc_hello peer = {.program = "spoolgate-store", .major = IPC_PROTO_MAJOR,
-                             .caps_offered = IPC_CAPS_STORE};
+    struct ipc_hello peer = {
+        .program = "spoolgate-store", .major = IPC_PROTO_MAJOR, .caps_offered = IPC_CAPS_STORE};
     uint32_t code = 0;
     char why[256];
 
@@ -264,7 +364,8 @@ static void test_hello_check(void **state)
     assert_int_equal(ipc_hello_check(&peer, "submit,teleport", &code, why, sizeof(why)), -1);
     assert_int_equal(code, IPC_ERR_CAPS);
     assert_string_equal(why, "peer spoolgate-store does not offer capability 'teleport'");
-    assert_int_equal(ipc_hello_check(&peer, "sub", &code, why, sizeof(why)), -1); /* no prefix match */
+    assert_int_equal(ipc_hello_check(&peer, "sub", &code, why, sizeof(why)),
+                     -1); /* no prefix match */
     peer.major = IPC_PROTO_MAJOR + 1;
     assert_int_equal(ipc_hello_check(&peer, "", &code, why, sizeof(why)), -1);
     assert_int_equal(code, IPC_ERR_VERSION);
@@ -294,9 +395,13 @@ static void test_mutation_fuzz(void **state)
         }
         while (off < len && ipc_frame_split(m + off, len - off, &flen, &err) == 1) {
             struct ipc_reader r;
-            union { struct ipc_rcpt rc; struct ipc_hello h; } out;
+            union {
+                struct ipc_rcpt rc;
+                struct ipc_hello h;
+            } out;
             if (ipc_reader_init(&r, m + off, flen) == 0)
-                (void)(r.type == IPC_RCPT ? ipc_decode_rcpt(&r, &out.rc) : ipc_decode_hello(&r, &out.h));
+                (void)(r.type == IPC_RCPT ? ipc_decode_rcpt(&r, &out.rc)
+                                          : ipc_decode_hello(&r, &out.h));
             off += flen;
         }
         free(m);
@@ -309,8 +414,11 @@ static void test_mutation_fuzz(void **state)
 static void fake_store(int fd, uint32_t major, int send_error)
 {
     struct sg_buf b;
-    struct ipc_hello h = {.program = "spoolgate-store", .role = "store", .major = major,
-                          .caps_offered = IPC_CAPS_STORE, .generation = 4242};
+    struct ipc_hello h = {.program = "spoolgate-store",
+                          .role = "store",
+                          .major = major,
+                          .caps_offered = IPC_CAPS_STORE,
+                          .generation = 4242};
     struct ipc_error e = {.code = IPC_ERR_TEMP, .text = "store is busy"};
     uint8_t buf[4096];
 

@@ -28,8 +28,8 @@ struct t_server {
     uv_loop_t loop;
     struct ipc_server *srv;
     char dir[64], path[108];
-    struct ipc_server_conn *last;   /* the connection accepted last */
-    struct sg_buf in;               /* what the test's client read and did not use yet */
+    struct ipc_server_conn *last; /* the connection accepted last */
+    struct sg_buf in;             /* what the test's client read and did not use yet */
     int handled, released;
 };
 
@@ -37,7 +37,10 @@ static void t_dispatch(struct ipc_server_conn *c, const struct ipc_server_cmd *r
                        struct ipc_reader *r, void *arg);
 
 static const struct ipc_server_cmd t_table[] = {
-    {T_TYPE_PING, "x"}, {T_TYPE_BIG, "x"}, {T_TYPE_PAUSE, "x"}, {T_TYPE_OTHER, "y"},
+    {T_TYPE_PING, "x"},
+    {T_TYPE_BIG, "x"},
+    {T_TYPE_PAUSE, "x"},
+    {T_TYPE_OTHER, "y"},
 };
 
 static void t_accepted(struct ipc_server_conn *c, void *arg)
@@ -59,7 +62,9 @@ static void t_release(struct ipc_server_conn *c, void *arg)
 }
 
 static const struct ipc_server_ops t_ops = {
-    .accepted = t_accepted, .dispatch = t_dispatch, .release = t_release,
+    .accepted = t_accepted,
+    .dispatch = t_dispatch,
+    .release = t_release,
 };
 
 static void t_dispatch(struct ipc_server_conn *c, const struct ipc_server_cmd *row,
@@ -88,8 +93,14 @@ static struct t_server *t_start(size_t write_high)
 {
     struct t_server *t = calloc(1, sizeof(*t));
     struct ipc_server_config cfg = {
-        .service = "test server", .program = "test-server", .role = "test", .caps_offered = "x,y",
-        IPC_SERVER_TABLE(t_table), .backlog = 8, .mode = 0600, .write_high = write_high,
+        .service = "test server",
+        .program = "test-server",
+        .role = "test",
+        .caps_offered = "x,y",
+        IPC_SERVER_TABLE(t_table),
+        .backlog = 8,
+        .mode = 0600,
+        .write_high = write_high,
     };
 
     assert_non_null(t);
@@ -123,7 +134,7 @@ static void t_stop(struct t_server *t)
     sg_buf_free(&t->in);
     assert_int_equal(uv_run(&t->loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&t->loop), 0);
-    assert_int_equal(access(t->path, F_OK), -1);  /* closing removed the socket file */
+    assert_int_equal(access(t->path, F_OK), -1); /* closing removed the socket file */
     unlink(t->path);
     rmdir(t->dir);
     free(t);
@@ -275,7 +286,7 @@ static void test_stale_socket_removed(void **state)
 
     (void)state;
     plain_socket(t->path, 0);
-    assert_int_equal(stat(t->path, &st), 0);  /* a dead server's socket file */
+    assert_int_equal(stat(t->path, &st), 0); /* a dead server's socket file */
     t_listen(t);
     assert_int_equal(stat(t->path, &st), 0);
     assert_true(S_ISSOCK(st.st_mode));
@@ -297,7 +308,7 @@ static void test_live_socket_refused(void **state)
     live = plain_socket(t->path, 1);
     assert_int_equal(ipc_server_listen(t->srv, t->path, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "a test server is already answering on this socket"));
-    assert_int_equal(stat(t->path, &st), 0);  /* the live server's file is left alone */
+    assert_int_equal(stat(t->path, &st), 0); /* the live server's file is left alone */
     close(live);
     unlink(t->path);
     t_stop(t);
@@ -310,8 +321,8 @@ static void test_bad_hello_refused(void **state)
         const char *caps;
         uint32_t code;
     } bad[] = {
-        {IPC_PROTO_MAJOR + 98, "x", IPC_ERR_VERSION},   /* another major version */
-        {IPC_PROTO_MAJOR, "x,z", IPC_ERR_CAPS},         /* a capability the server does not offer */
+        {IPC_PROTO_MAJOR + 98, "x", IPC_ERR_VERSION}, /* another major version */
+        {IPC_PROTO_MAJOR, "x,z", IPC_ERR_CAPS},       /* a capability the server does not offer */
     };
     struct t_server *t = t_up(0);
     int fd;
@@ -323,7 +334,7 @@ static void test_bad_hello_refused(void **state)
         t_hello(fd, bad[i].major, bad[i].caps);
         t_expect_refused(t, fd, bad[i].code);
     }
-    fd = t_connect(t);              /* a request before the hello */
+    fd = t_connect(t); /* a request before the hello */
     t_expect(t, fd, IPC_HELLO, 0);
     t_request(fd, T_TYPE_PING, 1);
     t_expect_refused(t, fd, IPC_ERR_PROTO);
@@ -356,13 +367,13 @@ static void test_capabilities(void **state)
     int fd;
 
     (void)state;
-    fd = t_session(t, "x");    /* offered by the server but not asked for */
+    fd = t_session(t, "x"); /* offered by the server but not asked for */
     t_ask(t, fd, T_TYPE_PING, 1, IPC_OK);
     t_request(fd, T_TYPE_OTHER, 2);
     t_expect_refused(t, fd, IPC_ERR_CAPS);
-    fd = t_session(t, "x,y");  /* asked for: served */
+    fd = t_session(t, "x,y"); /* asked for: served */
     t_ask(t, fd, T_TYPE_OTHER, 3, IPC_OK);
-    t_request(fd, IPC_SUBSCRIBE, 4);  /* in no row */
+    t_request(fd, IPC_SUBSCRIBE, 4); /* in no row */
     t_expect_refused(t, fd, IPC_ERR_PROTO);
     assert_int_equal(t->handled, 2);
     t_stop(t);
@@ -381,7 +392,7 @@ static void test_pause_resume(void **state)
         uv_run(&t->loop, UV_RUN_NOWAIT);
         usleep(1000);
     }
-    assert_int_equal(t->handled, 1);  /* the second waits */
+    assert_int_equal(t->handled, 1); /* the second waits */
     ipc_server_conn_pause(t->last, 0);
     t_expect(t, fd, IPC_OK, 0);
     assert_int_equal(t->handled, 2);

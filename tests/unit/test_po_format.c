@@ -156,11 +156,14 @@ static void test_network_glb_bad(void **state)
         {S("POSTOFFICE=HQPO\r\n"), "no NETWORK= line"},
         {S("NETWORK=CORPNET\r\nPOSTOFFICE=HQPO\r\nNETWORK=OTHER\r\n"),
          "line 3: NETWORK given again (first on line 1)"},
-        {S("NETWORK=CORPNET\nPOSTOFFICE=HQPO\nPOSTOFFICE=HQPO\n"), "line 3: POSTOFFICE given again"},
+        {S("NETWORK=CORPNET\nPOSTOFFICE=HQPO\nPOSTOFFICE=HQPO\n"),
+         "line 3: POSTOFFICE given again"},
         {S("NETWORK=CORPNET\r\nPOSTOFFICE=HQPO\r\nDOMAIN=example.org\r\n"),
          "line 3: unknown key \"DOMAIN\""},
-        {S("NETWORK=CORPNET\n\nGARBAGE\nPOSTOFFICE=HQPO\n"), "line 3: \"GARBAGE\" is not KEY=VALUE"},
-        {S("NETWORK=corpnet\nPOSTOFFICE=HQPO\n"), "line 1: NETWORK value \"corpnet\" is not a valid"},
+        {S("NETWORK=CORPNET\n\nGARBAGE\nPOSTOFFICE=HQPO\n"),
+         "line 3: \"GARBAGE\" is not KEY=VALUE"},
+        {S("NETWORK=corpnet\nPOSTOFFICE=HQPO\n"),
+         "line 1: NETWORK value \"corpnet\" is not a valid"},
         {S("NETWORK=CORPNETWORK1\nPOSTOFFICE=HQPO\n"), "line 1: NETWORK value"},
         {S("NETWORK=\nPOSTOFFICE=HQPO\n"), "line 1: NETWORK value \"\""},
         {S("NETWORK=CORPNET\nPOSTOFFICE=HQ PO\n"), "line 2: POSTOFFICE value"},
@@ -183,14 +186,13 @@ static void test_network_glb_bad(void **state)
     assert_int_equal(po_network_glb_parse(S("X=Y"), &net, NULL), -1);
 }
 
-static const char address_glb[] =
-    "JSMITH\tJohn Smith\r\n"
-    "ADMIN\tPostoffice Administrator\r\n"
-    "\r\n"
-    "ABCDEFGHIJ\t  Ten Char Name  \r\n"
-    "NONAME\t\r\n"
-    "MUELLER\tJ\xfcrgen M\xfcller\n"
-    "A1\tA One";
+static const char address_glb[] = "JSMITH\tJohn Smith\r\n"
+                                  "ADMIN\tPostoffice Administrator\r\n"
+                                  "\r\n"
+                                  "ABCDEFGHIJ\t  Ten Char Name  \r\n"
+                                  "NONAME\t\r\n"
+                                  "MUELLER\tJ\xfcrgen M\xfcller\n"
+                                  "A1\tA One";
 
 static void test_address_glb_good(void **state)
 {
@@ -342,7 +344,8 @@ static void test_smtp_to_legacy(void **state)
         {"\"jsmith\"@po.example.org", "holds '\"'"},
         {"j smith@po.example.org", "holds ' '"},
         {"j\xc3\xa4@po.example.org", "not a valid mailbox name"},
-        {"jsmith@example.org", "domain \"example.org\" is not the postoffice domain \"po.example.org\""},
+        {"jsmith@example.org",
+         "domain \"example.org\" is not the postoffice domain \"po.example.org\""},
         {"jsmith@po.example.org.", "is not the postoffice domain"},
         {"jsmith@sub.po.example.org", "is not the postoffice domain"},
         {"jsmith@", "domain \"\" is not"},
@@ -369,11 +372,13 @@ static void test_smtp_to_legacy(void **state)
     }
     /* bad configuration */
     struct po_network badnet = {"corpnet", "HQPO"};
-    assert_int_equal(po_smtp_to_legacy("jsmith@po.example.org", "po.example.org", &badnet, &a, &e), -1);
+    assert_int_equal(po_smtp_to_legacy("jsmith@po.example.org", "po.example.org", &badnet, &a, &e),
+                     -1);
     assert_err_has(&e, "not valid", "badnet");
     assert_int_equal(po_smtp_to_legacy("jsmith@po.example.org", "", &hq, &a, &e), -1);
     assert_err_has(&e, "no postoffice domain", "empty domain");
-    assert_int_equal(po_smtp_to_legacy("jsmith@po.example.org", "po.example.org", &hq, &a, NULL), 0);
+    assert_int_equal(po_smtp_to_legacy("jsmith@po.example.org", "po.example.org", &hq, &a, NULL),
+                     0);
 }
 
 static void test_legacy_to_smtp(void **state)
@@ -382,16 +387,17 @@ static void test_legacy_to_smtp(void **state)
 
     assert_int_equal(po_legacy_to_smtp("MS:CORPNET/HQPO/JSMITH", "po.example.org", &hq, out), 0);
     assert_string_equal(out, "jsmith@po.example.org");
-    assert_int_equal(po_legacy_to_smtp("MS:CORPNET/HQPO/ABCDEFGHIJ", "PO.Example.Org", &hq, out), 0);
+    assert_int_equal(po_legacy_to_smtp("MS:CORPNET/HQPO/ABCDEFGHIJ", "PO.Example.Org", &hq, out),
+                     0);
     assert_string_equal(out, "abcdefghij@PO.Example.Org");
     assert_int_equal(po_legacy_to_smtp("MS:CORPNET/HQPO/A1B2", "po.example.org", &hq, out), 0);
     assert_string_equal(out, "a1b2@po.example.org");
 
     static const char *bad[] = {
-        "MS:OTHERNET/HQPO/JSMITH",   "MS:CORPNET/BRANCH/JSMITH", "MS:corpnet/hqpo/jsmith",
-        "MS:CORPNET/HQPO/jsmith",    "MS:CORPNET/HQPO/ABCDEFGHIJK", "MS:CORPNET/HQPO",
-        "SMTP:jsmith@po.example.org", "jsmith@po.example.org",   "",
-        "MS:CORPNET/HQPO/JSMITH ",   "MS:CORPNET/HQPO/J.SMITH",
+        "MS:OTHERNET/HQPO/JSMITH",    "MS:CORPNET/BRANCH/JSMITH",    "MS:corpnet/hqpo/jsmith",
+        "MS:CORPNET/HQPO/jsmith",     "MS:CORPNET/HQPO/ABCDEFGHIJK", "MS:CORPNET/HQPO",
+        "SMTP:jsmith@po.example.org", "jsmith@po.example.org",       "",
+        "MS:CORPNET/HQPO/JSMITH ",    "MS:CORPNET/HQPO/J.SMITH",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         strcpy(out, "junk");
@@ -415,7 +421,8 @@ static void test_legacy_to_smtp(void **state)
     {
         struct po_addr a;
         char legacy[PO_LEGACY_MAX + 1];
-        assert_int_equal(po_smtp_to_legacy("Box42@po.example.org", "po.example.org", &hq, &a, NULL), 0);
+        assert_int_equal(po_smtp_to_legacy("Box42@po.example.org", "po.example.org", &hq, &a, NULL),
+                         0);
         assert_true(po_legacy_format(&a, legacy, sizeof(legacy)) > 0);
         assert_int_equal(po_legacy_to_smtp(legacy, "po.example.org", &hq, out), 0);
         assert_string_equal(out, "box42@po.example.org");
@@ -424,19 +431,18 @@ static void test_legacy_to_smtp(void **state)
 
 /* ---- P1 files ----------------------------------------------------------- */
 
-static const char sample_p1[] =
-    "P1-Version: 1\r\n"
-    "Message-Id: <id1@host.example>\r\n"
-    "From: SMTP:alice@example.org\r\n"
-    "To: MS:CORPNET/HQPO/JSMITH\r\n"
-    "To: MS:CORPNET/HQPO/ADMIN\r\n"
-    "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
-    "Subject: Hello there\r\n"
-    "\r\n"
-    "From: alice@example.org\r\n"
-    "Subject: Hello there\r\n"
-    "\r\n"
-    "Body.\r\n";
+static const char sample_p1[] = "P1-Version: 1\r\n"
+                                "Message-Id: <id1@host.example>\r\n"
+                                "From: SMTP:alice@example.org\r\n"
+                                "To: MS:CORPNET/HQPO/JSMITH\r\n"
+                                "To: MS:CORPNET/HQPO/ADMIN\r\n"
+                                "Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n"
+                                "Subject: Hello there\r\n"
+                                "\r\n"
+                                "From: alice@example.org\r\n"
+                                "Subject: Hello there\r\n"
+                                "\r\n"
+                                "Body.\r\n";
 
 static void test_p1_parse_sample(void **state)
 {
@@ -468,16 +474,15 @@ static void test_p1_parse_sample(void **state)
     po_p1_free(NULL);
 
     /* variants the parser accepts */
-    static const char variants[] =
-        "p1-version:1\r\n"
-        "MESSAGE-ID:<a@b>\r\n"
-        "from:MS:CORPNET/HQPO/JSMITH\r\n"
-        "to:SMTP:bob@example.com\r\n"
-        "TO: SMTP:o'neil.x+y@sub-1.example\r\n"
-        "date:1 Jan 2024\r\n"
-        "subject:\r\n"
-        "\r\n"
-        "x";
+    static const char variants[] = "p1-version:1\r\n"
+                                   "MESSAGE-ID:<a@b>\r\n"
+                                   "from:MS:CORPNET/HQPO/JSMITH\r\n"
+                                   "to:SMTP:bob@example.com\r\n"
+                                   "TO: SMTP:o'neil.x+y@sub-1.example\r\n"
+                                   "date:1 Jan 2024\r\n"
+                                   "subject:\r\n"
+                                   "\r\n"
+                                   "x";
     if (po_p1_parse((const uint8_t *)variants, sizeof(variants) - 1, &p1, &e) != 0)
         fail_msg("variants refused: %s", e.text);
     assert_int_equal(p1.from.kind, PO_P1_MS);
@@ -518,65 +523,112 @@ static void test_p1_bad_files(void **state)
         const char *why;
     } bad[] = {
         {"empty file", S(""), "empty file"},
-        {"missing version", S(HREST BODY), "line 1: \"Message-Id: <id1@host>\": the file must begin with \"P1-Version: 1\""},
-        {"wrong version", S("P1-Version: 2\r\n" HREST BODY), "line 1: unsupported P1-Version \"2\""},
+        {"missing version", S(HREST BODY),
+         "line 1: \"Message-Id: <id1@host>\": the file must begin with \"P1-Version: 1\""},
+        {"wrong version", S("P1-Version: 2\r\n" HREST BODY),
+         "line 1: unsupported P1-Version \"2\""},
         {"version 1.0", S("P1-Version: 1.0\r\n" HREST BODY), "unsupported P1-Version \"1.0\""},
-        {"version twice", S(HV HID "P1-Version: 1\r\n" HFROM HTO HDATE HSUBJ BODY), "line 3: P1-Version again"},
+        {"version twice", S(HV HID "P1-Version: 1\r\n" HFROM HTO HDATE HSUBJ BODY),
+         "line 3: P1-Version again"},
         {"version not first", S(HID HV HFROM HTO HDATE HSUBJ BODY), "line 1:"},
-        {"missing blank line", S(HV HREST), "truncated: the file ends after line 6 without the empty line"},
+        {"missing blank line", S(HV HREST),
+         "truncated: the file ends after line 6 without the empty line"},
         {"header cut mid-line", S(HV HID "From: SMTP:al"), "truncated: line 3 has no CRLF"},
-        {"header cut after CR", S(HV HID "From: SMTP:alice@example.org\r"), "truncated: line 3 ends in CR without LF"},
-        {"LF-only control lines", S("P1-Version: 1\nMessage-Id: <a@b>\n"), "line 1: ends in a bare LF"},
-        {"one LF-only line", S(HV HID "From: SMTP:alice@example.org\n" HTO HDATE HSUBJ BODY), "line 3: ends in a bare LF"},
+        {"header cut after CR", S(HV HID "From: SMTP:alice@example.org\r"),
+         "truncated: line 3 ends in CR without LF"},
+        {"LF-only control lines", S("P1-Version: 1\nMessage-Id: <a@b>\n"),
+         "line 1: ends in a bare LF"},
+        {"one LF-only line", S(HV HID "From: SMTP:alice@example.org\n" HTO HDATE HSUBJ BODY),
+         "line 3: ends in a bare LF"},
         {"LF-only blank line", S(HV HREST "\nbody"), "line 7: ends in a bare LF"},
-        {"bare CR in line", S(HV HID "From: SMTP:alice@example.org\rX\r\n" HTO HDATE HSUBJ BODY), "line 3: bare CR inside"},
-        {"duplicate Message-Id", S(HV HID HID HFROM HTO HDATE HSUBJ BODY), "line 3: duplicate Message-Id (first on line 2)"},
-        {"duplicate From", S(HV HID HFROM HTO HFROM HDATE HSUBJ BODY), "line 5: duplicate From (first on line 3)"},
+        {"bare CR in line", S(HV HID "From: SMTP:alice@example.org\rX\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: bare CR inside"},
+        {"duplicate Message-Id", S(HV HID HID HFROM HTO HDATE HSUBJ BODY),
+         "line 3: duplicate Message-Id (first on line 2)"},
+        {"duplicate From", S(HV HID HFROM HTO HFROM HDATE HSUBJ BODY),
+         "line 5: duplicate From (first on line 3)"},
         {"duplicate Date", S(HV HID HFROM HTO HDATE HDATE HSUBJ BODY), "line 6: duplicate Date"},
-        {"duplicate Subject", S(HV HID HFROM HTO HDATE HSUBJ HSUBJ BODY), "line 7: duplicate Subject"},
+        {"duplicate Subject", S(HV HID HFROM HTO HDATE HSUBJ HSUBJ BODY),
+         "line 7: duplicate Subject"},
         {"no To", S(HV HID HFROM HDATE HSUBJ BODY), "missing To: line"},
         {"no Message-Id", S(HV HFROM HTO HDATE HSUBJ BODY), "missing Message-Id: line"},
         {"no From", S(HV HID HTO HDATE HSUBJ BODY), "missing From: line"},
         {"no Date", S(HV HID HFROM HTO HSUBJ BODY), "missing Date: line"},
         {"no Subject", S(HV HID HFROM HTO HDATE BODY), "missing Subject: line"},
-        {"bad MS: address", S(HV HID HFROM "To: MS:CORPNET/HQPO/J.SMITH\r\n" HDATE HSUBJ BODY), "line 4: To: bad MS: address"},
-        {"MS: 11-char box", S(HV HID HFROM "To: MS:CORPNET/HQPO/ABCDEFGHIJK\r\n" HDATE HSUBJ BODY), "bad mailbox name"},
-        {"MS: two parts", S(HV HID HFROM "To: MS:CORPNET/JSMITH\r\n" HDATE HSUBJ BODY), "line 4: To: bad MS: address"},
-        {"bad SMTP: address", S(HV HID "From: SMTP:alice\r\n" HTO HDATE HSUBJ BODY), "line 3: From: bad SMTP: address: no '@'"},
-        {"SMTP: empty domain", S(HV HID "From: SMTP:alice@\r\n" HTO HDATE HSUBJ BODY), "empty domain"},
-        {"SMTP: space", S(HV HID HFROM "To: SMTP:bob smith@example.com\r\n" HDATE HSUBJ BODY), "line 4: To: bad SMTP: address: bad character in local part"},
-        {"SMTP: angle brackets", S(HV HID "From: SMTP:<alice@example.org>\r\n" HTO HDATE HSUBJ BODY), "line 3: From: bad SMTP: address"},
-        {"null sender in To", S(HV HID HFROM "To: SMTP:<>\r\n" HDATE HSUBJ BODY), "line 4: To: bad SMTP: address"},
-        {"null sender", S(HV HID "From: SMTP:<>\r\n" HTO HDATE HSUBJ BODY), "line 3: From: bad SMTP: address"},
-        {"empty SMTP:", S(HV HID "From: SMTP:\r\n" HTO HDATE HSUBJ BODY), "line 3: From: bad SMTP: address: empty address"},
-        {"SMTP: dot at end", S(HV HID "From: SMTP:alice.@example.org\r\n" HTO HDATE HSUBJ BODY), "misplaced '.'"},
-        {"SMTP: quoted local part", S(HV HID "From: SMTP:\"john doe\"@example.org\r\n" HTO HDATE HSUBJ BODY), "quoted local parts are not carried"},
-        {"SMTP: address literal", S(HV HID "From: SMTP:x@[192.0.2.1]\r\n" HTO HDATE HSUBJ BODY), "address literals are not carried"},
-        {"SMTP: empty label", S(HV HID "From: SMTP:alice@example..org\r\n" HTO HDATE HSUBJ BODY), "empty label in domain"},
-        {"no address prefix", S(HV HID "From: alice@example.org\r\n" HTO HDATE HSUBJ BODY), "line 3: From: address does not start with SMTP: or MS:"},
-        {"lower-case prefix", S(HV HID "From: smtp:alice@example.org\r\n" HTO HDATE HSUBJ BODY), "does not start with SMTP: or MS:"},
-        {"NUL byte in header", S(HV HID "From: SMTP:alice@exa\0mple.org\r\n" HTO HDATE HSUBJ BODY), "line 3: NUL byte at column 21"},
+        {"bad MS: address", S(HV HID HFROM "To: MS:CORPNET/HQPO/J.SMITH\r\n" HDATE HSUBJ BODY),
+         "line 4: To: bad MS: address"},
+        {"MS: 11-char box", S(HV HID HFROM "To: MS:CORPNET/HQPO/ABCDEFGHIJK\r\n" HDATE HSUBJ BODY),
+         "bad mailbox name"},
+        {"MS: two parts", S(HV HID HFROM "To: MS:CORPNET/JSMITH\r\n" HDATE HSUBJ BODY),
+         "line 4: To: bad MS: address"},
+        {"bad SMTP: address", S(HV HID "From: SMTP:alice\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: From: bad SMTP: address: no '@'"},
+        {"SMTP: empty domain", S(HV HID "From: SMTP:alice@\r\n" HTO HDATE HSUBJ BODY),
+         "empty domain"},
+        {"SMTP: space", S(HV HID HFROM "To: SMTP:bob smith@example.com\r\n" HDATE HSUBJ BODY),
+         "line 4: To: bad SMTP: address: bad character in local part"},
+        {"SMTP: angle brackets",
+         S(HV HID "From: SMTP:<alice@example.org>\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: From: bad SMTP: address"},
+        {"null sender in To", S(HV HID HFROM "To: SMTP:<>\r\n" HDATE HSUBJ BODY),
+         "line 4: To: bad SMTP: address"},
+        {"null sender", S(HV HID "From: SMTP:<>\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: From: bad SMTP: address"},
+        {"empty SMTP:", S(HV HID "From: SMTP:\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: From: bad SMTP: address: empty address"},
+        {"SMTP: dot at end", S(HV HID "From: SMTP:alice.@example.org\r\n" HTO HDATE HSUBJ BODY),
+         "misplaced '.'"},
+        {"SMTP: quoted local part",
+         S(HV HID "From: SMTP:\"john doe\"@example.org\r\n" HTO HDATE HSUBJ BODY),
+         "quoted local parts are not carried"},
+        {"SMTP: address literal", S(HV HID "From: SMTP:x@[192.0.2.1]\r\n" HTO HDATE HSUBJ BODY),
+         "address literals are not carried"},
+        {"SMTP: empty label", S(HV HID "From: SMTP:alice@example..org\r\n" HTO HDATE HSUBJ BODY),
+         "empty label in domain"},
+        {"no address prefix", S(HV HID "From: alice@example.org\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: From: address does not start with SMTP: or MS:"},
+        {"lower-case prefix", S(HV HID "From: smtp:alice@example.org\r\n" HTO HDATE HSUBJ BODY),
+         "does not start with SMTP: or MS:"},
+        {"NUL byte in header", S(HV HID "From: SMTP:alice@exa\0mple.org\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: NUL byte at column 21"},
         {"NUL first byte", S("\0P1-Version: 1\r\n"), "line 1: NUL byte at column 1"},
         {"999-octet line", NULL, 0, "line 6: longer than 998 octets"},
-        {"unknown header", S(HV HID HFROM HTO "X-Mailer: foo\r\n" HDATE HSUBJ BODY), "line 5: unknown header \"X-Mailer\""},
-        {"Cc header", S(HV HID HFROM HTO "Cc: MS:CORPNET/HQPO/ADMIN\r\n" HDATE HSUBJ BODY), "line 5: unknown header \"Cc\""},
-        {"binary junk", S("\x7f" "ELF\x02\x01\x01\0\0\0"), "line 1: control character 0x7F"},
+        {"unknown header", S(HV HID HFROM HTO "X-Mailer: foo\r\n" HDATE HSUBJ BODY),
+         "line 5: unknown header \"X-Mailer\""},
+        {"Cc header", S(HV HID HFROM HTO "Cc: MS:CORPNET/HQPO/ADMIN\r\n" HDATE HSUBJ BODY),
+         "line 5: unknown header \"Cc\""},
+        {"binary junk",
+         S("\x7f"
+           "ELF\x02\x01\x01\0\0\0"),
+         "line 1: control character 0x7F"},
         {"binary junk high", S("\x89PNG\r\n\x1a\n"), "line 1: non-ASCII octet 0x89"},
-        {"UTF-8 BOM", S("\xef\xbb\xbfP1-Version: 1\r\n" HREST BODY), "line 1: non-ASCII octet 0xEF"},
-        {"non-ASCII subject", S(HV HID HFROM HTO HDATE "Subject: caf\xc3\xa9\r\n" BODY), "line 6: non-ASCII octet 0xC3"},
-        {"text first line", S("Hello world\r\n\r\n"), "line 1: \"Hello world\" is not a header line"},
+        {"UTF-8 BOM", S("\xef\xbb\xbfP1-Version: 1\r\n" HREST BODY),
+         "line 1: non-ASCII octet 0xEF"},
+        {"non-ASCII subject", S(HV HID HFROM HTO HDATE "Subject: caf\xc3\xa9\r\n" BODY),
+         "line 6: non-ASCII octet 0xC3"},
+        {"text first line", S("Hello world\r\n\r\n"),
+         "line 1: \"Hello world\" is not a header line"},
         {"blank first line", S("\r\n" HV HREST BODY), "line 1: empty"},
-        {"continuation line", S(HV HID HFROM HTO HDATE HSUBJ " more subject\r\n" BODY), "line 7: starts with white space"},
-        {"no colon", S(HV HID HFROM "To SMTP-bob\r\n" HDATE HSUBJ BODY), "line 4: \"To SMTP-bob\" is not a header line (no ':')"},
-        {"space in name", S(HV HID HFROM "To MS:CORPNET/HQPO/JSMITH\r\n" HDATE HSUBJ BODY), "line 4: unknown header \"To MS\""},
-        {"bad Message-Id", S(HV "Message-Id: id1@host\r\n" HFROM HTO HDATE HSUBJ BODY), "line 2: bad Message-Id: not of the form <id@host>"},
-        {"Message-Id space", S(HV "Message-Id: <id 1@host>\r\n" HFROM HTO HDATE HSUBJ BODY), "line 2: bad Message-Id: bad character"},
+        {"continuation line", S(HV HID HFROM HTO HDATE HSUBJ " more subject\r\n" BODY),
+         "line 7: starts with white space"},
+        {"no colon", S(HV HID HFROM "To SMTP-bob\r\n" HDATE HSUBJ BODY),
+         "line 4: \"To SMTP-bob\" is not a header line (no ':')"},
+        {"space in name", S(HV HID HFROM "To MS:CORPNET/HQPO/JSMITH\r\n" HDATE HSUBJ BODY),
+         "line 4: unknown header \"To MS\""},
+        {"bad Message-Id", S(HV "Message-Id: id1@host\r\n" HFROM HTO HDATE HSUBJ BODY),
+         "line 2: bad Message-Id: not of the form <id@host>"},
+        {"Message-Id space", S(HV "Message-Id: <id 1@host>\r\n" HFROM HTO HDATE HSUBJ BODY),
+         "line 2: bad Message-Id: bad character"},
         {"empty Date", S(HV HID HFROM HTO "Date: \r\n" HSUBJ BODY), "line 5: Date is empty"},
-        {"Date no digits", S(HV HID HFROM HTO "Date: yesterday\r\n" HSUBJ BODY), "line 5: Date holds no digits"},
-        {"control char", S(HV HID HFROM HTO HDATE "Subject: a\x1b[31m\r\n" BODY), "line 6: control character 0x1B"},
+        {"Date no digits", S(HV HID HFROM HTO "Date: yesterday\r\n" HSUBJ BODY),
+         "line 5: Date holds no digits"},
+        {"control char", S(HV HID HFROM HTO HDATE "Subject: a\x1b[31m\r\n" BODY),
+         "line 6: control character 0x1B"},
         {"no body", S(HV HREST "\r\n"), "truncated: no message after the empty line 7"},
-        {"space before colon", S(HV HID "From : SMTP:alice@example.org\r\n" HTO HDATE HSUBJ BODY), "line 3: unknown header \"From \""},
-        {"tab after colon", S(HV HID "From:\tSMTP:alice@example.org\r\n" HTO HDATE HSUBJ BODY), "line 3: From: address does not start"},
+        {"space before colon", S(HV HID "From : SMTP:alice@example.org\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: unknown header \"From \""},
+        {"tab after colon", S(HV HID "From:\tSMTP:alice@example.org\r\n" HTO HDATE HSUBJ BODY),
+         "line 3: From: address does not start"},
     };
     char long_file[2000];
     struct po_p1 p1;
@@ -592,7 +644,8 @@ static void test_p1_bad_files(void **state)
     n += sizeof(BODY) + 1;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        const uint8_t *text = bad[i].text ? (const uint8_t *)bad[i].text : (const uint8_t *)long_file;
+        const uint8_t *text =
+            bad[i].text ? (const uint8_t *)bad[i].text : (const uint8_t *)long_file;
         size_t len = bad[i].text ? bad[i].len : n;
 
         memset(&p1, 'x', sizeof(p1));
@@ -816,7 +869,8 @@ static void test_p1_format_refuses(void **state)
         assert_int_equal(po_p1_format_head(&good, 1, &head, &e), 0);
         assert_int_equal(head.len, sizeof(want) - 2);
         assert_memory_equal(head.data, want, sizeof(want) - 2);
-        assert_int_equal(po_p1_format_head(&good, 0, &head, &e), -1); /* an empty message is refused */
+        assert_int_equal(po_p1_format_head(&good, 0, &head, &e),
+                         -1); /* an empty message is refused */
         assert_int_equal(head.len, sizeof(want) - 2);
         sg_buf_free(&head);
         /* sg_buf_append grows the buffer as it goes (the gateway gathers the streamed body in one). */
@@ -829,12 +883,12 @@ static void test_p1_format_refuses(void **state)
     size_t keep = buf.len;
     struct po_p1_addr badto;
 
-#define REFUSE(why)                                                      \
-    do {                                                                 \
-        e.text[0] = '\0';                                                \
-        assert_int_equal(po_p1_format(&in, body, 1, &buf, &e), -1);      \
-        assert_err_has(&e, why, why);                                    \
-        assert_int_equal(buf.len, keep);                                 \
+#define REFUSE(why)                                                 \
+    do {                                                            \
+        e.text[0] = '\0';                                           \
+        assert_int_equal(po_p1_format(&in, body, 1, &buf, &e), -1); \
+        assert_err_has(&e, why, why);                               \
+        assert_int_equal(buf.len, keep);                            \
     } while (0)
 
     in = good;
@@ -999,9 +1053,15 @@ static void test_fuzz_p1(void **state)
             for (uint32_t k = 1 + rnd_below(&r, 4); k; k--) {
                 size_t at = rnd_below(&r, (uint32_t)n);
                 switch (rnd_below(&r, 3)) {
-                case 0: buf[at] = (uint8_t)rnd(&r); break;
-                case 1: n = at; break; /* truncate */
-                default: buf[at] = (uint8_t)"\r\n\0:@/ "[rnd_below(&r, 7)]; break;
+                case 0:
+                    buf[at] = (uint8_t)rnd(&r);
+                    break;
+                case 1:
+                    n = at;
+                    break; /* truncate */
+                default:
+                    buf[at] = (uint8_t) "\r\n\0:@/ "[rnd_below(&r, 7)];
+                    break;
                 }
             }
         }
@@ -1093,22 +1153,14 @@ static void test_fuzz_addresses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_name_valid),
-        cmocka_unit_test(test_legacy_parse_and_format),
-        cmocka_unit_test(test_network_glb_good),
-        cmocka_unit_test(test_network_glb_bad),
-        cmocka_unit_test(test_address_glb_good),
-        cmocka_unit_test(test_address_glb_bad),
-        cmocka_unit_test(test_smtp_to_legacy),
-        cmocka_unit_test(test_legacy_to_smtp),
-        cmocka_unit_test(test_p1_parse_sample),
-        cmocka_unit_test(test_p1_bad_files),
-        cmocka_unit_test(test_p1_body_identical),
-        cmocka_unit_test(test_p1_round_trip),
-        cmocka_unit_test(test_p1_format_refuses),
-        cmocka_unit_test(test_p1_names),
-        cmocka_unit_test(test_fuzz_p1),
-        cmocka_unit_test(test_fuzz_glb),
+        cmocka_unit_test(test_name_valid),        cmocka_unit_test(test_legacy_parse_and_format),
+        cmocka_unit_test(test_network_glb_good),  cmocka_unit_test(test_network_glb_bad),
+        cmocka_unit_test(test_address_glb_good),  cmocka_unit_test(test_address_glb_bad),
+        cmocka_unit_test(test_smtp_to_legacy),    cmocka_unit_test(test_legacy_to_smtp),
+        cmocka_unit_test(test_p1_parse_sample),   cmocka_unit_test(test_p1_bad_files),
+        cmocka_unit_test(test_p1_body_identical), cmocka_unit_test(test_p1_round_trip),
+        cmocka_unit_test(test_p1_format_refuses), cmocka_unit_test(test_p1_names),
+        cmocka_unit_test(test_fuzz_p1),           cmocka_unit_test(test_fuzz_glb),
         cmocka_unit_test(test_fuzz_addresses),
     };
 

@@ -37,8 +37,15 @@ static void test_text_sorts_like_number(void **state)
 
 static void test_parse_rejects_bad_text(void **state)
 {
-    const char *bad[] = {"", "0", "000000000000", "00000000000000", "0000000000W00",
-                         "000000000000a", "G000000000000", "00000000000 0", "-000000000000"};
+    const char *bad[] = {"",
+                         "0",
+                         "000000000000",
+                         "00000000000000",
+                         "0000000000W00",
+                         "000000000000a",
+                         "G000000000000",
+                         "00000000000 0",
+                         "-000000000000"};
     uint64_t v;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

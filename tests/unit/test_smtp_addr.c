@@ -29,21 +29,21 @@ static int check(const char *s, unsigned flags, const char **why)
     return r;
 }
 
-#define ACCEPTED(s, flags)                                                                         \
-    do {                                                                                           \
-        const char *w_;                                                                            \
-        if (check((s), (flags), &w_) != 0)                                                         \
-            fail_msg("\"%s\" with flags 0x%x refused: %s", (s), (unsigned)(flags), w_);            \
+#define ACCEPTED(s, flags)                                                              \
+    do {                                                                                \
+        const char *w_;                                                                 \
+        if (check((s), (flags), &w_) != 0)                                              \
+            fail_msg("\"%s\" with flags 0x%x refused: %s", (s), (unsigned)(flags), w_); \
     } while (0)
 
-#define REFUSED(s, flags, reason)                                                                  \
-    do {                                                                                           \
-        const char *w_;                                                                            \
-        if (check((s), (flags), &w_) != -1)                                                        \
-            fail_msg("\"%s\" with flags 0x%x accepted", (s), (unsigned)(flags));                   \
-        assert_non_null(w_);                                                                       \
-        if (strstr(w_, (reason)) == NULL)                                                          \
-            fail_msg("\"%s\": reason \"%s\" lacks \"%s\"", (s), w_, (reason));                     \
+#define REFUSED(s, flags, reason)                                                \
+    do {                                                                         \
+        const char *w_;                                                          \
+        if (check((s), (flags), &w_) != -1)                                      \
+            fail_msg("\"%s\" with flags 0x%x accepted", (s), (unsigned)(flags)); \
+        assert_non_null(w_);                                                     \
+        if (strstr(w_, (reason)) == NULL)                                        \
+            fail_msg("\"%s\": reason \"%s\" lacks \"%s\"", (s), w_, (reason));   \
     } while (0)
 
 /* n copies of c followed by a NUL, into out. */
@@ -204,8 +204,9 @@ static void test_reasons(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         REFUSED(cases[i].addr, 0, cases[i].why);
-        REFUSED(cases[i].addr, SMTP_ADDR_NO_QUOTED | SMTP_ADDR_NO_LITERAL | SMTP_ADDR_LAX_HYPHEN |
-                                   SMTP_ADDR_LAX_LENGTH | SMTP_ADDR_UTF8,
+        REFUSED(cases[i].addr,
+                SMTP_ADDR_NO_QUOTED | SMTP_ADDR_NO_LITERAL | SMTP_ADDR_LAX_HYPHEN |
+                    SMTP_ADDR_LAX_LENGTH | SMTP_ADDR_UTF8,
                 cases[i].why);
     }
     /* why may be NULL; the length is honoured, NULs are octets */
@@ -437,10 +438,13 @@ static void test_xtext_round_trip(void **state)
             for (int k = 0; k < want; k++) {
                 uint64_t r = rng_next(&seed);
                 if (r & 1)
-                    m += (size_t)snprintf(enc + m, sizeof(enc) - m, "+%02X", (unsigned)(1 + (r >> 1) % 255));
+                    m += (size_t)snprintf(enc + m, sizeof(enc) - m, "+%02X",
+                                          (unsigned)(1 + (r >> 1) % 255));
                 else
-                    enc[m++] = (char)(33 + (r >> 1) % 94) == '+' || (char)(33 + (r >> 1) % 94) == '='
-                                   ? 'q' : (char)(33 + (r >> 1) % 94);
+                    enc[m++] =
+                        (char)(33 + (r >> 1) % 94) == '+' || (char)(33 + (r >> 1) % 94) == '='
+                            ? 'q'
+                            : (char)(33 + (r >> 1) % 94);
             }
             enc[m] = '\0';
             assert_int_equal(smtp_xtext_valid(enc, m), 1);
@@ -476,10 +480,10 @@ static void test_xtext_fuzz(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flags),            cmocka_unit_test(test_flag_lax_length),
-        cmocka_unit_test(test_reasons),          cmocka_unit_test(test_domain_check),
-        cmocka_unit_test(test_path_flags),       cmocka_unit_test(test_flags_fuzz),
-        cmocka_unit_test(test_xtext_decode),     cmocka_unit_test(test_xtext_round_trip),
+        cmocka_unit_test(test_flags),        cmocka_unit_test(test_flag_lax_length),
+        cmocka_unit_test(test_reasons),      cmocka_unit_test(test_domain_check),
+        cmocka_unit_test(test_path_flags),   cmocka_unit_test(test_flags_fuzz),
+        cmocka_unit_test(test_xtext_decode), cmocka_unit_test(test_xtext_round_trip),
         cmocka_unit_test(test_xtext_fuzz),
     };
 

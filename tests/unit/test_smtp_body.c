@@ -35,8 +35,8 @@ struct run {
     uint8_t *out; /* malloc'd */
     size_t outlen;
     size_t consumed;
-    int ended;    /* BODY_EV_END seen */
-    int hdr_end;  /* BODY_EV_HEADERS_END seen */
+    int ended;      /* BODY_EV_END seen */
+    int hdr_end;    /* BODY_EV_HEADERS_END seen */
     size_t hdr_in;  /* input offset of the blank line's CR when reported */
     size_t hdr_out; /* output length when reported */
     unsigned errors;
@@ -56,10 +56,10 @@ struct plan {
     enum split_kind split;
     enum cap_kind cap;
     uint64_t seed;
-    size_t max_chunk;    /* SPLIT_RANDOM: chunks of 1..max_chunk octets */
-    const size_t *cuts;  /* SPLIT_CUTS: input arrives up to each cut in turn */
+    size_t max_chunk;   /* SPLIT_RANDOM: chunks of 1..max_chunk octets */
+    const size_t *cuts; /* SPLIT_CUTS: input arrives up to each cut in turn */
     size_t ncuts;
-    int finish;          /* call smtp_body_filter_finish() at the end */
+    int finish; /* call smtp_body_filter_finish() at the end */
 };
 
 static void run_free(struct run *r)
@@ -93,9 +93,15 @@ static void drive(enum body_mode mode, size_t max_line, const uint8_t *in, size_
 
         if (r->consumed == arrived) {
             switch (pl->split) {
-            case SPLIT_ALL: arrived = len; break;
-            case SPLIT_BYTE: arrived++; break;
-            case SPLIT_RANDOM: arrived += 1 + rng_below(&rs, pl->max_chunk ? pl->max_chunk : 7); break;
+            case SPLIT_ALL:
+                arrived = len;
+                break;
+            case SPLIT_BYTE:
+                arrived++;
+                break;
+            case SPLIT_RANDOM:
+                arrived += 1 + rng_below(&rs, pl->max_chunk ? pl->max_chunk : 7);
+                break;
             case SPLIT_CUTS:
                 while (cut < pl->ncuts && pl->cuts[cut] <= arrived)
                     cut++;
@@ -107,9 +113,16 @@ static void drive(enum body_mode mode, size_t max_line, const uint8_t *in, size_
         }
         room = bufcap - r->outlen;
         switch (pl->cap) {
-        case CAP_BIG: cap = room; break;
-        case CAP_ONE: cap = 1; break;
-        case CAP_RANDOM: default: cap = rng_below(&rs, 9); break;
+        case CAP_BIG:
+            cap = room;
+            break;
+        case CAP_ONE:
+            cap = 1;
+            break;
+        case CAP_RANDOM:
+        default:
+            cap = rng_below(&rs, 9);
+            break;
         }
         if (stalled && cap == 0)
             cap = 1;
@@ -162,8 +175,9 @@ static void drive(enum body_mode mode, size_t max_line, const uint8_t *in, size_
         size_t ol = 1;
         enum body_event ev = BODY_EV_NONE;
         uint8_t tmp[4];
-        assert_int_equal(smtp_body_filter_feed(&f, in + r->consumed, len - r->consumed, tmp, sizeof(tmp),
-                                          &ol, &ev), 0);
+        assert_int_equal(smtp_body_filter_feed(&f, in + r->consumed, len - r->consumed, tmp,
+                                               sizeof(tmp), &ol, &ev),
+                         0);
         assert_int_equal(ol, 0);
         assert_int_equal(ev, BODY_EV_END);
     }
@@ -204,8 +218,8 @@ static int name_is(const uint8_t *p, size_t n, const char *name)
     return 1;
 }
 
-static void reference(enum body_mode mode, size_t max_line, const uint8_t *in, size_t len, int finish,
-                      struct run *r)
+static void reference(enum body_mode mode, size_t max_line, const uint8_t *in, size_t len,
+                      int finish, struct run *r)
 {
     size_t p = 0;
 
@@ -264,7 +278,8 @@ static void reference(enum body_mode mode, size_t max_line, const uint8_t *in, s
     for (size_t i = 0; i < p; i++) {
         if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
             r->errors |= BODY_ERR_BARE_LF;
-        if (in[i] == '\r' && ((i + 1 < p && in[i + 1] != '\n') || (i + 1 == p && finish && !r->ended)))
+        if (in[i] == '\r' &&
+            ((i + 1 < p && in[i + 1] != '\n') || (i + 1 == p && finish && !r->ended)))
             r->errors |= BODY_ERR_BARE_CR;
     }
     r->out_total = r->outlen;
@@ -293,8 +308,8 @@ static void assert_same(const struct run *a, const struct run *b)
 /* Run in[] all at once with a big buffer into *canon, then byte by byte,
  * with an output buffer of one octet, with random splits and random (also
  * zero) output room, and against the reference model: all must agree. */
-static void run_everywhere(enum body_mode mode, size_t max_line, const uint8_t *in, size_t len, int finish,
-                           uint64_t seed, struct run *canon)
+static void run_everywhere(enum body_mode mode, size_t max_line, const uint8_t *in, size_t len,
+                           int finish, uint64_t seed, struct run *canon)
 {
     struct run other;
     struct plan pl;
@@ -370,7 +385,8 @@ static void test_normal_message(void **state)
     assert_int_equal(f.in_headers, 0);
     assert_int_equal(f.received, 1);
     size_t used2, ol2;
-    used2 = smtp_body_filter_feed(&f, (const uint8_t *)msg + used, len - used, out + ol, sizeof(out) - ol, &ol2, &ev);
+    used2 = smtp_body_filter_feed(&f, (const uint8_t *)msg + used, len - used, out + ol,
+                                  sizeof(out) - ol, &ol2, &ev);
     assert_int_equal(ev, BODY_EV_END);
     assert_int_equal(used + used2, len - strlen("QUIT\r\n"));
     assert_int_equal(ol + ol2, sizeof(want) - 1);
@@ -441,7 +457,8 @@ static void test_empty_message(void **state)
     struct run r;
 
     smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
-    assert_int_equal(smtp_body_filter_feed(&f, STR(".\r\nQUIT\r\n"), out, sizeof(out), &ol, &ev), 3);
+    assert_int_equal(smtp_body_filter_feed(&f, STR(".\r\nQUIT\r\n"), out, sizeof(out), &ol, &ev),
+                     3);
     assert_int_equal(ev, BODY_EV_END);
     assert_int_equal(ol, 0);
     assert_int_equal(f.in_headers, 1); /* the end came in the headers */
@@ -481,8 +498,9 @@ static void test_empty_message(void **state)
 }
 
 struct smuggle_case {
-    const char *middle; /* put between "Subject: s\r\n\r\nA" and "MAIL FROM:<x@y>\r\n.\r\nQUIT\r\n" */
-    const char *want;   /* expected output of the middle part */
+    const char
+        *middle;      /* put between "Subject: s\r\n\r\nA" and "MAIL FROM:<x@y>\r\n.\r\nQUIT\r\n" */
+    const char *want; /* expected output of the middle part */
     unsigned errors;
 };
 
@@ -525,9 +543,9 @@ static void test_smuggling_variants(void **state)
         memcpy(want + wn, tailout, strlen(tailout)), wn += strlen(tailout);
 
         run_everywhere(BODY_MODE_DATA, 1000, msg, n, 0, 100 + i, &r);
-        assert_true(r.ended);                         /* only at the real terminator */
+        assert_true(r.ended); /* only at the real terminator */
         assert_int_equal(r.consumed, n - strlen("QUIT\r\n"));
-        expect_out(&r, want, wn);                     /* the smuggled command stays message text */
+        expect_out(&r, want, wn); /* the smuggled command stays message text */
         assert_int_equal(r.errors, cases[i].errors);
         run_free(&r);
 
@@ -557,7 +575,8 @@ static void test_smuggling_variants(void **state)
 
     /* Variants at the very start of the message (no line before). */
     {
-        static const char *starts[] = {".\n", ".\r\r\n", ".\rX\r\n", "\n.\n", "\r.\r\n", "\n.\r\n", ". \r\n"};
+        static const char *starts[] = {".\n",     ".\r\r\n", ".\rX\r\n", "\n.\n",
+                                       "\r.\r\n", "\n.\r\n", ". \r\n"};
         for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
             uint8_t m[64];
             size_t n = strlen(starts[i]);
@@ -647,7 +666,8 @@ static void test_bare_cr_lf_flags(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct run r;
-        run_everywhere(BODY_MODE_DATA, 1000, (const uint8_t *)cases[i].in, strlen(cases[i].in), 0, i, &r);
+        run_everywhere(BODY_MODE_DATA, 1000, (const uint8_t *)cases[i].in, strlen(cases[i].in), 0,
+                       i, &r);
         assert_int_equal(r.errors, cases[i].errors);
         assert_int_equal(r.ended, cases[i].ended);
         run_free(&r);
@@ -689,7 +709,8 @@ static void test_line_length(void **state)
             n += 3;
             run_everywhere(BODY_MODE_DATA, 1000, msg, n, 0, wire * 2 + (uint64_t)dot, &r);
             assert_true(r.ended);
-            assert_int_equal(r.outlen, wire - (size_t)dot); /* unstuffed, but measured on the wire */
+            assert_int_equal(r.outlen,
+                             wire - (size_t)dot); /* unstuffed, but measured on the wire */
             assert_int_equal(r.errors, wire > 1000 ? BODY_ERR_LONG_LINE : 0);
             run_free(&r);
 
@@ -770,7 +791,8 @@ static void test_header_detection(void **state)
     static const struct header_case cases[] = {
         {"Received: a\r\nRECEIVED: b\r\nreceived:c\r\nReCeIvEd:\r\n\r\n", 4, 0, 0},
         {"Subject: x\r\n Received: y\r\n\tReceived: z\r\n\r\n", 0, 0, 0},
-        {"X-Received: a\r\nReceived : b\r\nReceivedx: c\r\nReceived\r\nReceive: d\r\n\r\n", 0, 0, 0},
+        {"X-Received: a\r\nReceived : b\r\nReceivedx: c\r\nReceived\r\nReceive: d\r\n\r\n", 0, 0,
+         0},
         {"Date: Mon, 1 Jan 2024\r\n\r\n", 0, 1, 0},
         {"DATE:x\r\n\r\n", 0, 1, 0},
         {"Dates: x\r\n Date: y\r\n\r\n", 0, 0, 0},
@@ -780,11 +802,12 @@ static void test_header_detection(void **state)
         {"Message-IDs: <a@b>\r\nResent-Message-ID: x\r\nMessage_ID: y\r\n\r\n", 0, 0, 0},
         {"Subject: Date: Received: Message-ID:\r\n\r\n", 0, 0, 0},
         {"X:Date:Received:Message-ID:\r\n\r\n", 0, 0, 0}, /* only the first colon ends the name */
-        {"Received: a\r\n\r\nReceived: b\r\nDate: c\r\nMessage-ID: d\r\n", 1, 0, 0}, /* body fields do not count */
-        {".Date: x\r\n\r\n", 0, 1, 0},       /* unstuffed to "Date: x" */
-        {"..Date: x\r\n\r\n", 0, 0, 0},      /* unstuffed to ".Date: x" */
-        {".\rDate: x\r\n\r\n", 0, 0, 0},     /* unstuffed to "\rDate: x" (bare CR) */
-        {"X: y\nDate: x\r\n\r\n", 0, 0, 0},  /* after a bare LF: not a line start */
+        {"Received: a\r\n\r\nReceived: b\r\nDate: c\r\nMessage-ID: d\r\n", 1, 0,
+         0},                                /* body fields do not count */
+        {".Date: x\r\n\r\n", 0, 1, 0},      /* unstuffed to "Date: x" */
+        {"..Date: x\r\n\r\n", 0, 0, 0},     /* unstuffed to ".Date: x" */
+        {".\rDate: x\r\n\r\n", 0, 0, 0},    /* unstuffed to "\rDate: x" (bare CR) */
+        {"X: y\nDate: x\r\n\r\n", 0, 0, 0}, /* after a bare LF: not a line start */
         {"Received: a\r\n"
          "Date: b\r\n"
          "Message-ID: c\r\n"
@@ -824,7 +847,8 @@ static void test_received_counted_101_times(void **state)
     struct run r;
 
     for (int i = 0; i < 101; i++) {
-        static const char *forms[] = {"Received: from x by y; %d\r\n", "received:%d\r\n", "RECEIVED: %d\r\n"};
+        static const char *forms[] = {"Received: from x by y; %d\r\n", "received:%d\r\n",
+                                      "RECEIVED: %d\r\n"};
         const char *form = forms[i % 3];
         const char *pct = strstr(form, "%d");
         memcpy(msg + n, form, (size_t)(pct - form));
@@ -864,13 +888,14 @@ static void test_headers_end_position(void **state)
     assert_int_equal(ev, BODY_EV_HEADERS_END);
     assert_int_equal(used, hlen);
     assert_int_equal(ol, hlen);
-    assert_memory_equal(out, "From: a\r\nTo: b\r\n", hlen); /* ends just before the blank line's CR */
+    assert_memory_equal(out, "From: a\r\nTo: b\r\n",
+                        hlen); /* ends just before the blank line's CR */
     assert_int_equal(msg[used], '\r');
     assert_int_equal(f.in_headers, 0);
     /* the caller may add fields here, then goes on: CRLF comes next */
     total = ol;
-    used += smtp_body_filter_feed(&f, (const uint8_t *)msg + used, sizeof(msg) - 1 - used, out + total,
-                             sizeof(out) - total, &ol, &ev);
+    used += smtp_body_filter_feed(&f, (const uint8_t *)msg + used, sizeof(msg) - 1 - used,
+                                  out + total, sizeof(out) - total, &ol, &ev);
     assert_int_equal(ev, BODY_EV_END); /* no second HEADERS_END at the second blank line */
     assert_memory_equal(out + total, "\r\nbody\r\n\r\nmore\r\n", ol);
     assert_int_equal(ol, strlen("\r\nbody\r\n\r\nmore\r\n"));
@@ -945,8 +970,8 @@ static void test_small_output_buffer(void **state)
     /* out of size 1: at most one octet per call, all input eventually */
     smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
     while (ev != BODY_EV_END) {
-        used = smtp_body_filter_feed(&f, (const uint8_t *)msg + pos, sizeof(msg) - 1 - pos, out + total, 1, &ol,
-                                &ev);
+        used = smtp_body_filter_feed(&f, (const uint8_t *)msg + pos, sizeof(msg) - 1 - pos,
+                                     out + total, 1, &ol, &ev);
         assert_true(ol <= 1);
         assert_true(used <= 4); /* one written, then at most ".\r\n" of the end */
         pos += used;
@@ -1094,11 +1119,12 @@ static void put_text(struct buf *b, uint64_t *rs, size_t n, int weird)
 
 static size_t gen_message(uint64_t *rs, uint8_t *mem, size_t cap)
 {
-    static const char *names[] = {"Received", "received", "RECEIVED", "ReCeived", "Date", "dAtE", "Message-ID",
-                                  "message-id", "Message-Id", "Subject", "X-Received", "Receivedx", "Date ",
-                                  "From", "To", "Message-IDx", ""};
-    static const char *smuggle[] = {"\n.\n", "\r.\r", "\n.\r\n", ".\n", ".\r\r\n", ".\rX", "\r\n.\r",
-                                    "\r\r\n", "\n", "\r", ".", ".."};
+    static const char *names[] = {
+        "Received",   "received",    "RECEIVED", "ReCeived",   "Date",      "dAtE",  "Message-ID",
+        "message-id", "Message-Id",  "Subject",  "X-Received", "Receivedx", "Date ", "From",
+        "To",         "Message-IDx", ""};
+    static const char *smuggle[] = {"\n.\n",   "\r.\r",  "\n.\r\n", ".\n", ".\r\r\n", ".\rX",
+                                    "\r\n.\r", "\r\r\n", "\n",      "\r",  ".",       ".."};
     struct buf b = {mem, 0, cap};
     size_t nh = rng_below(rs, 9), nb = rng_below(rs, 12);
     int weird = rng_below(rs, 3) == 0;
@@ -1118,18 +1144,35 @@ static size_t gen_message(uint64_t *rs, uint8_t *mem, size_t cap)
         puts_(&b, "\r\n");
     for (size_t i = 0; i < nb; i++) {
         switch (rng_below(rs, 10)) {
-        case 0: puts_(&b, "..\r\n"); break;
-        case 1: puts_(&b, "."); put_text(&b, rs, rng_below(rs, 10), weird); puts_(&b, "\r\n"); break;
-        case 2: puts_(&b, "\r\n"); break;
-        case 3: put_text(&b, rs, 990 + rng_below(rs, 20), weird); puts_(&b, "\r\n"); break;
+        case 0:
+            puts_(&b, "..\r\n");
+            break;
+        case 1:
+            puts_(&b, ".");
+            put_text(&b, rs, rng_below(rs, 10), weird);
+            puts_(&b, "\r\n");
+            break;
+        case 2:
+            puts_(&b, "\r\n");
+            break;
+        case 3:
+            put_text(&b, rs, 990 + rng_below(rs, 20), weird);
+            puts_(&b, "\r\n");
+            break;
         case 4:
             if (weird || rng_below(rs, 4) == 0)
                 puts_(&b, smuggle[rng_below(rs, sizeof(smuggle) / sizeof(smuggle[0]))]);
             put_text(&b, rs, rng_below(rs, 8), weird);
             puts_(&b, "\r\n");
             break;
-        case 5: puts_(&b, names[rng_below(rs, sizeof(names) / sizeof(names[0]))]); puts_(&b, ": x\r\n"); break;
-        default: put_text(&b, rs, rng_below(rs, 60), weird); puts_(&b, "\r\n"); break;
+        case 5:
+            puts_(&b, names[rng_below(rs, sizeof(names) / sizeof(names[0]))]);
+            puts_(&b, ": x\r\n");
+            break;
+        default:
+            put_text(&b, rs, rng_below(rs, 60), weird);
+            puts_(&b, "\r\n");
+            break;
         }
     }
     if (rng_below(rs, 8) != 0)

@@ -41,8 +41,8 @@ static void check_err_shape(const struct smtp_error *e)
     assert_non_null(strchr(t, ' '));
 }
 
-static void expect_err(const char *what, const char *in, int r, const struct smtp_error *e, int code,
-                       const char *enh)
+static void expect_err(const char *what, const char *in, int r, const struct smtp_error *e,
+                       int code, const char *enh)
 {
     size_t n = strlen(enh);
 
@@ -245,7 +245,8 @@ static void test_command_verbs(void **state)
         if (cmd_parse(cases[i].line, len, &cmd, &e) != 0)
             fail_msg("command \"%s\" failed: %s", cases[i].line, e.text);
         if (cmd.verb != cases[i].verb)
-            fail_msg("command \"%s\": verb %d, expected %d", cases[i].line, cmd.verb, cases[i].verb);
+            fail_msg("command \"%s\": verb %d, expected %d", cases[i].line, cmd.verb,
+                     cases[i].verb);
         if (cases[i].verb != SMTP_V_UNKNOWN || cases[i].arg[0] != '\0') {
             assert_int_equal(cmd.arg_len, strlen(cases[i].arg));
             assert_memory_equal(cmd.arg, cases[i].arg, cmd.arg_len);
@@ -279,13 +280,13 @@ static void test_command_verb_names(void **state)
     assert_non_null(smtp_verb_name(SMTP_V_UNKNOWN));
     assert_non_null(smtp_verb_name(SMTP_V_COUNT));
     assert_non_null(smtp_verb_name((enum smtp_verb)999));
-    assert_non_null(smtp_verb_name((enum smtp_verb)-1));
+    assert_non_null(smtp_verb_name((enum smtp_verb) - 1));
 }
 
 static void test_command_control_chars(void **state)
 {
-    static const char *const bad[] = {"NOOP\x01", "\x7f", "MAIL FROM:<a@b.c>\r", "QUIT\n", "RS\x1bT",
-                                      "EHLO a\x0b", "\x1f"};
+    static const char *const bad[] = {
+        "NOOP\x01", "\x7f", "MAIL FROM:<a@b.c>\r", "QUIT\n", "RS\x1bT", "EHLO a\x0b", "\x1f"};
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct smtp_cmd cmd;
@@ -384,11 +385,11 @@ static void test_mail_paths(void **state)
 static void test_mail_bad_paths(void **state)
 {
     static const char *const bad[] = {
-        "FROM:user@example.com",         /* missing brackets */
-        "FROM:<user@example.com",        /* missing > */
+        "FROM:user@example.com",  /* missing brackets */
+        "FROM:<user@example.com", /* missing > */
         "FROM:user@example.com>",
-        "FROM:<user>",                   /* no domain */
-        "FROM:<postmaster>",             /* only for RCPT */
+        "FROM:<user>",       /* no domain */
+        "FROM:<postmaster>", /* only for RCPT */
         "FROM:<@example.com>",
         "FROM:<user@>",
         "FROM:<.user@example.com>",
@@ -407,7 +408,7 @@ static void test_mail_bad_paths(void **state)
         "FROM:<user@exa_mple.com>",
         "FROM:<user@@example.com>",
         "FROM:<user@example.com@example.com>",
-        "FROM:<\"\"@example.com>",       /* empty local part */
+        "FROM:<\"\"@example.com>", /* empty local part */
         "FROM:<\"unterminated@example.com>",
         "FROM:<\"a\"b@example.com>",
         "FROM:<\"a\\\x01\"@example.com>",
@@ -421,8 +422,8 @@ static void test_mail_bad_paths(void **state)
         "FROM:<a@[IPv6:]>",
         "FROM:<a@[IPv6:2001:db8::g]>",
         "FROM:<a@[IPv6:1.2.3.4]>",
-        "FROM:<a@[2001:db8::1]>",        /* IPv6 literal needs the tag */
-        "FROM:<a@[x-tag:foo]>",          /* general address literal unsupported */
+        "FROM:<a@[2001:db8::1]>", /* IPv6 literal needs the tag */
+        "FROM:<a@[x-tag:foo]>",   /* general address literal unsupported */
         "FROM:<a@[1.2.3.4]x>",
         "FROM:<@a.example,user@example.com>", /* route without colon */
         "FROM:<@a.example:>",
@@ -433,7 +434,7 @@ static void test_mail_bad_paths(void **state)
         "FROM:<a.example:user@example.com>",
         "FROM:<@[1.2.3.4]:user@example.com>",
         "FROM:<<user@example.com>>",
-        "FROM:<user@\xc3\xa9.example>",  /* UTF-8 without SMTPUTF8 */
+        "FROM:<user@\xc3\xa9.example>", /* UTF-8 without SMTPUTF8 */
         "FROM:<\xc3\xa9@example.com>",
         "FROM:<\"\xc3\xa9\"@example.com>",
         "FROM:<user@example.com\x80>",
@@ -448,8 +449,20 @@ static void test_mail_bad_paths(void **state)
 static void test_mail_syntax_errors(void **state)
 {
     static const char *const bad[] = {
-        "",       "FROM",    "FROM<>", "FROM :<>",  "TO:<>",       "FROM:",        "FROM: ",
-        "FROM:  <>", " FROM:<>", "FRO:<>", "FROMX:<>", "FROM:<>x", "FROM:<a@b.c>x", "FROM:<a@b.c>\tSIZE=1",
+        "",
+        "FROM",
+        "FROM<>",
+        "FROM :<>",
+        "TO:<>",
+        "FROM:",
+        "FROM: ",
+        "FROM:  <>",
+        " FROM:<>",
+        "FRO:<>",
+        "FROMX:<>",
+        "FROM:<>x",
+        "FROM:<a@b.c>x",
+        "FROM:<a@b.c>\tSIZE=1",
         "FROM:<>SIZE=1",
     };
 
@@ -504,10 +517,13 @@ static void test_mail_params(void **state)
     expect_mail_ok("FROM:<a@b.example> AUTH=\xc3\xa9", "a@b.example");
 
     /* SMTPUTF8 allows UTF-8 in the address, wherever the parameter is */
-    expect_mail_ok("FROM:<\xc3\xa9l\xc3\xa8ve@\xc3\xa9" "cole.example> SMTPUTF8",
-                   "\xc3\xa9l\xc3\xa8ve@\xc3\xa9" "cole.example");
-    expect_mail_ok("FROM:<\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.example> BODY=8BITMIME SMTPUTF8",
-                   "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.example");
+    expect_mail_ok("FROM:<\xc3\xa9l\xc3\xa8ve@\xc3\xa9"
+                   "cole.example> SMTPUTF8",
+                   "\xc3\xa9l\xc3\xa8ve@\xc3\xa9"
+                   "cole.example");
+    expect_mail_ok(
+        "FROM:<\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.example> BODY=8BITMIME SMTPUTF8",
+        "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90.example");
     expect_mail_ok("FROM:<\"\xc3\xa9 x\"@example.com> SMTPUTF8", "\"\xc3\xa9 x\"@example.com");
     expect_mail_ok("FROM:<@\xc3\xa9.example:a@example.com> SMTPUTF8", "a@example.com");
     /* but only well-formed UTF-8 */
@@ -790,8 +806,9 @@ static void test_rcpt_paths(void **state)
     expect_rcpt_err("TO:<>", 1, 501, "5.1.3");
 
     static const char *const syn[] = {
-        "", "TO", "TO<a@b.c>", "TO :<a@b.c>", "FROM:<a@b.c>", "TO:", "TO: ", "TO:  <a@b.c>",
-        "TO:<a@b.c>x", "TO:<a@b.c>\tNOTIFY=NEVER", "T:<a@b.c>",
+        "",          "TO",   "TO<a@b.c>",    "TO :<a@b.c>", "FROM:<a@b.c>",
+        "TO:",       "TO: ", "TO:  <a@b.c>", "TO:<a@b.c>x", "TO:<a@b.c>\tNOTIFY=NEVER",
+        "T:<a@b.c>",
     };
     for (size_t i = 0; i < sizeof(syn) / sizeof(syn[0]); i++)
         expect_rcpt_err(syn[i], 0, 501, "5.5.4");
@@ -826,7 +843,8 @@ static void test_rcpt_params(void **state)
         {"TO:<a@b.example> ORCPT=utf-8;\\x{E9}@b.example", 0, "utf-8;\\x{E9}@b.example"},
         {"TO:<a@b.example>   NOTIFY=SUCCESS,FAILURE   ORCPT=rfc822;x@y  ",
          SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE, "rfc822;x@y"},
-        {"TO:<postmaster> ORCPT=rfc822;postmaster NOTIFY=NEVER", SMTP_NOTIFY_NEVER, "rfc822;postmaster"},
+        {"TO:<postmaster> ORCPT=rfc822;postmaster NOTIFY=NEVER", SMTP_NOTIFY_NEVER,
+         "rfc822;postmaster"},
     };
 
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -965,14 +983,47 @@ static void test_rcpt_not_nul_terminated(void **state)
 static void test_mailbox_valid(void **state)
 {
     static const char *const good[] = {
-        "a@b", "a.b.c@d.e", "A@B.EXAMPLE", "x@[127.0.0.1]", "x@[IPv6:::]", "x@[IPv6:2001:db8:0:0:1:0:0:1]",
-        "\"a b\"@c", "\"a\\ b\"@c", "\"\\\"\"@c", "1@2", "a-b@c-d.e-f", "#@x", "\"a..b\"@c", "\"a.\"@c",
+        "a@b",           "a.b.c@d.e",   "A@B.EXAMPLE",
+        "x@[127.0.0.1]", "x@[IPv6:::]", "x@[IPv6:2001:db8:0:0:1:0:0:1]",
+        "\"a b\"@c",     "\"a\\ b\"@c", "\"\\\"\"@c",
+        "1@2",           "a-b@c-d.e-f", "#@x",
+        "\"a..b\"@c",    "\"a.\"@c",
     };
     static const char *const bad[] = {
-        "", "@", "a", "a@", "@b", "a@b@c", ".a@b", "a.@b", "a..b@c", "a@b.", "a@.b", "a@b..c", "a@-b",
-        "a@b-", "a@b_c", "a b@c", "a@b c", "\"a@b", "\"\"@b", "a\"b\"@c", "\"a\"\"b\"@c", "(a)@b", "a@[1.2.3.4",
-        "a@[1.2.3.04]", "a@[IPv6:::1", "a@[IPv6:::1:]", "a@[1.2.3.4]]", "<a@b>", "a@b>", "a,b@c", "a;b@c",
-        "a@[IPv6:1::2::3]", "a\\b@c", "\"a\\\"@c",
+        "",
+        "@",
+        "a",
+        "a@",
+        "@b",
+        "a@b@c",
+        ".a@b",
+        "a.@b",
+        "a..b@c",
+        "a@b.",
+        "a@.b",
+        "a@b..c",
+        "a@-b",
+        "a@b-",
+        "a@b_c",
+        "a b@c",
+        "a@b c",
+        "\"a@b",
+        "\"\"@b",
+        "a\"b\"@c",
+        "\"a\"\"b\"@c",
+        "(a)@b",
+        "a@[1.2.3.4",
+        "a@[1.2.3.04]",
+        "a@[IPv6:::1",
+        "a@[IPv6:::1:]",
+        "a@[1.2.3.4]]",
+        "<a@b>",
+        "a@b>",
+        "a,b@c",
+        "a;b@c",
+        "a@[IPv6:1::2::3]",
+        "a\\b@c",
+        "\"a\\\"@c",
     };
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -988,9 +1039,9 @@ static void test_mailbox_valid(void **state)
     assert_int_equal(mbox("a@\xe4\xbe\x8b.example", 0), 0);
     assert_int_equal(mbox("a@\xe4\xbe\x8b.example", 1), 1);
     assert_int_equal(mbox("\xf0\x9f\x98\x80@example.com", 1), 1);
-    assert_int_equal(mbox("\xe4\xbe@example.com", 1), 0);   /* truncated sequence */
-    assert_int_equal(mbox("\x80@example.com", 1), 0);       /* lone continuation */
-    assert_int_equal(mbox("\xc1\x81@example.com", 1), 0);   /* overlong */
+    assert_int_equal(mbox("\xe4\xbe@example.com", 1), 0); /* truncated sequence */
+    assert_int_equal(mbox("\x80@example.com", 1), 0);     /* lone continuation */
+    assert_int_equal(mbox("\xc1\x81@example.com", 1), 0); /* overlong */
     assert_int_equal(mbox("a@[IPv6:\xc3\xa9]", 1), 0);
 
     /* NUL inside */
@@ -1044,10 +1095,17 @@ static void test_mailbox_bounds(void **state)
 
 static void test_xtext(void **state)
 {
-    static const char *const good[] = {"", "a", "abc", "+2B", "+3D", "a+20b", "!\"#$%&'()*,-./09:;<>?@AZ[\\]^_`az{|}~",
-                                       "+00+FF", "rfc822;a@b"};
-    static const char *const bad[] = {"+", "+2", "+2b", "+g0", "a=b", "a b", "\x7f", "\x01", "\xc3\xa9",
-                                      "+ 2B", "a+", "++2B", "=", "\t"};
+    static const char *const good[] = {"",
+                                       "a",
+                                       "abc",
+                                       "+2B",
+                                       "+3D",
+                                       "a+20b",
+                                       "!\"#$%&'()*,-./09:;<>?@AZ[\\]^_`az{|}~",
+                                       "+00+FF",
+                                       "rfc822;a@b"};
+    static const char *const bad[] = {"+",    "+2",       "+2b",  "+g0", "a=b",  "a b", "\x7f",
+                                      "\x01", "\xc3\xa9", "+ 2B", "a+",  "++2B", "=",   "\t"};
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         if (!xtext(good[i]))
@@ -1093,8 +1151,23 @@ static void test_bdat(void **state)
         {"000000000000000000000000001 LAST", 1, 1},
     };
     static const char *const bad[] = {
-        "", " ", "LAST", "-1", "+1", "1x", "x1", "1 LASTX", "1 LAS", "1 LAST x", "1 2", "1\tLAST", "1,LAST",
-        "18446744073709551616", "99999999999999999999999", "1 LAST LAST", "\x01",
+        "",
+        " ",
+        "LAST",
+        "-1",
+        "+1",
+        "1x",
+        "x1",
+        "1 LASTX",
+        "1 LAS",
+        "1 LAST x",
+        "1 2",
+        "1\tLAST",
+        "1,LAST",
+        "18446744073709551616",
+        "99999999999999999999999",
+        "1 LAST LAST",
+        "\x01",
     };
 
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -1171,9 +1244,10 @@ static void test_cidr_parse(void **state)
     struct smtp_cidr l[16];
     char why[128];
     uint8_t v6[16];
-    int n = smtp_cidr_parse_list("127.0.0.0/8 10.1.2.3, [::1]/128 ::1/128 [2001:db8::]/32,,\t192.168.1.7/24 "
-                                 "[fe80::1] 0.0.0.0/0",
-                                 l, 16, why, sizeof(why));
+    int n = smtp_cidr_parse_list(
+        "127.0.0.0/8 10.1.2.3, [::1]/128 ::1/128 [2001:db8::]/32,,\t192.168.1.7/24 "
+        "[fe80::1] 0.0.0.0/0",
+        l, 16, why, sizeof(why));
 
     assert_int_equal(n, 8);
     assert_string_equal(why, "");
@@ -1213,8 +1287,8 @@ static void test_cidr_parse(void **state)
     assert_non_null(strstr(why, "3.3.3.3"));
 
     /* odd prefixes */
-    assert_int_equal(smtp_cidr_parse_list("10.255.255.255/9 ::ffff:ffff/127 1.2.3.4/32 ::/0", l, 16, why,
-                                          sizeof(why)),
+    assert_int_equal(smtp_cidr_parse_list("10.255.255.255/9 ::ffff:ffff/127 1.2.3.4/32 ::/0", l, 16,
+                                          why, sizeof(why)),
                      4);
     assert_memory_equal(l[0].addr, "\x0a\x80\0\0", 4);
     assert_int_equal(l[1].addr[15], 0xfe);
@@ -1227,10 +1301,34 @@ static void test_cidr_parse(void **state)
 static void test_cidr_parse_errors(void **state)
 {
     static const char *const bad[] = {
-        "10.0.0.0/33", "::/129", "[::]/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/8x",
-        "10.0.0.0/0008", "/8", "10.0.0", "10.0.0.256", "10.0.0.1.2", "abc", "[::1", "::1]", "[10.0.0.1]",
-        "[]", "[]/8", "[", "::1::2", "fe80::1%eth0", "10.0.0.0//8", "10.0.0.0/8/8", "1.2.3.4/32 oops",
-        "01.2.3.4", "0x7f.0.0.1", "2001:db8::/", "[2001:db8::]x/32",
+        "10.0.0.0/33",
+        "::/129",
+        "[::]/129",
+        "10.0.0.0/",
+        "10.0.0.0/-1",
+        "10.0.0.0/+8",
+        "10.0.0.0/8x",
+        "10.0.0.0/0008",
+        "/8",
+        "10.0.0",
+        "10.0.0.256",
+        "10.0.0.1.2",
+        "abc",
+        "[::1",
+        "::1]",
+        "[10.0.0.1]",
+        "[]",
+        "[]/8",
+        "[",
+        "::1::2",
+        "fe80::1%eth0",
+        "10.0.0.0//8",
+        "10.0.0.0/8/8",
+        "1.2.3.4/32 oops",
+        "01.2.3.4",
+        "0x7f.0.0.1",
+        "2001:db8::/",
+        "[2001:db8::]x/32",
         "0000000000000000000000000000000000000000000000000000000000000000000000.0.0.0",
     };
 
@@ -1244,7 +1342,8 @@ static void test_cidr_parse_errors(void **state)
     {
         struct smtp_cidr l[4];
         char why[128], tiny[8];
-        assert_int_equal(smtp_cidr_parse_list("10.0.0.0/8 10.0.0.0/40", l, 4, why, sizeof(why)), -1);
+        assert_int_equal(smtp_cidr_parse_list("10.0.0.0/8 10.0.0.0/40", l, 4, why, sizeof(why)),
+                         -1);
         assert_non_null(strstr(why, "10.0.0.0/40"));
         assert_null(strstr(why, "10.0.0.0/8 "));
         /* a small why buffer is truncated, not overrun; NULL why is fine */
@@ -1260,8 +1359,8 @@ static void test_cidr_match(void **state)
 {
     struct smtp_cidr l[16];
     char why[128];
-    int n = smtp_cidr_parse_list("127.0.0.0/8, 10.1.2.3 192.168.0.0/23 [::1]/128 2001:db8::/32", l, 16, why,
-                                 sizeof(why));
+    int n = smtp_cidr_parse_list("127.0.0.0/8, 10.1.2.3 192.168.0.0/23 [::1]/128 2001:db8::/32", l,
+                                 16, why, sizeof(why));
 
     assert_int_equal(n, 5);
     assert_true(match4(l, 5, "127.0.0.1"));
@@ -1353,12 +1452,74 @@ static void test_domain_in_list(void **state)
 #define FUZZ_CAP 400
 
 static const char *const fuzz_tokens[] = {
-    "FROM:", "TO:", "<", ">", "<>", "@", "a", "user", "example.com", ".", "\"", "\\", " ", "  ", ",", ":",
-    ";", "=", "+", "+2B", "SIZE=", "BODY=", "7BIT", "8BITMIME", "BINARYMIME", "SMTPUTF8", "RET=", "FULL",
-    "HDRS", "ENVID=", "AUTH=", "NOTIFY=", "NEVER", "SUCCESS", "FAILURE", "DELAY", "ORCPT=", "rfc822;",
-    "[", "]", "IPv6:", "::1", "1.2.3.4", "[1.2.3.4]", "postmaster", "@a.b,", "@c.d:", "\xc3\xa9", "\xe4\xbe\x8b",
-    "\xff", "\x80", "LAST", "123", "18446744073709551616", "/", "/8", "/128", "::ffff:", "10.0.0.0", "MAIL",
-    "RCPT", "BDAT", "\t", "\r", "\0", "-", "x-y", "99999999999999999999",
+    "FROM:",
+    "TO:",
+    "<",
+    ">",
+    "<>",
+    "@",
+    "a",
+    "user",
+    "example.com",
+    ".",
+    "\"",
+    "\\",
+    " ",
+    "  ",
+    ",",
+    ":",
+    ";",
+    "=",
+    "+",
+    "+2B",
+    "SIZE=",
+    "BODY=",
+    "7BIT",
+    "8BITMIME",
+    "BINARYMIME",
+    "SMTPUTF8",
+    "RET=",
+    "FULL",
+    "HDRS",
+    "ENVID=",
+    "AUTH=",
+    "NOTIFY=",
+    "NEVER",
+    "SUCCESS",
+    "FAILURE",
+    "DELAY",
+    "ORCPT=",
+    "rfc822;",
+    "[",
+    "]",
+    "IPv6:",
+    "::1",
+    "1.2.3.4",
+    "[1.2.3.4]",
+    "postmaster",
+    "@a.b,",
+    "@c.d:",
+    "\xc3\xa9",
+    "\xe4\xbe\x8b",
+    "\xff",
+    "\x80",
+    "LAST",
+    "123",
+    "18446744073709551616",
+    "/",
+    "/8",
+    "/128",
+    "::ffff:",
+    "10.0.0.0",
+    "MAIL",
+    "RCPT",
+    "BDAT",
+    "\t",
+    "\r",
+    "\0",
+    "-",
+    "x-y",
+    "99999999999999999999",
 };
 
 static const char *const fuzz_seeds[] = {
@@ -1399,7 +1560,8 @@ static size_t fuzz_input(uint64_t *rng, char *buf)
             len = strlen(t);
         }
         for (size_t i = 0; i < ntok; i++) {
-            const char *t = fuzz_tokens[rng_next(rng) % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
+            const char *t =
+                fuzz_tokens[rng_next(rng) % (sizeof(fuzz_tokens) / sizeof(fuzz_tokens[0]))];
             size_t tl = t[0] == '\0' ? 1 : strlen(t);
             if (len + tl > FUZZ_CAP)
                 break;
@@ -1517,8 +1679,10 @@ static void test_fuzz_mail_rcpt(void **state)
         check_fuzz_err(r, &e);
         if (r == 0) {
             mail_ok++;
-            assert_true(m.sender[0] == '\0' || smtp_mailbox_valid(m.sender, strlen(m.sender), m.smtputf8));
-            assert_true(strlen(m.envid) <= SMTP_ENVID_MAX && smtp_xtext_valid(m.envid, strlen(m.envid)));
+            assert_true(m.sender[0] == '\0' ||
+                        smtp_mailbox_valid(m.sender, strlen(m.sender), m.smtputf8));
+            assert_true(strlen(m.envid) <= SMTP_ENVID_MAX &&
+                        smtp_xtext_valid(m.envid, strlen(m.envid)));
         } else {
             assert_true(e.code == 501 || e.code == 504 || e.code == 555);
         }

@@ -138,7 +138,8 @@ static void test_reply_single_line(void **state)
 {
     expect_reply("250 OK\r\n", 8, 250, "", "250 OK", 1);
     expect_reply("250 OK\n", 7, 250, "", "250 OK", 1);
-    expect_reply("550 5.1.1 <x>: user unknown\r\n", 29, 550, "5.1.1", "550 5.1.1 <x>: user unknown", 1);
+    expect_reply("550 5.1.1 <x>: user unknown\r\n", 29, 550, "5.1.1", "550 5.1.1 <x>: user unknown",
+                 1);
     expect_reply("250\r\n", 5, 250, "", "250", 1);
     expect_reply("250\n", 4, 250, "", "250", 1);
     expect_reply("250 \r\n", 6, 250, "", "250", 1);
@@ -170,7 +171,8 @@ static void test_reply_enhanced(void **state)
     expect_reply("250 2.0.0\r\n", 11, 250, "2.0.0", "250 2.0.0", 1);
     expect_reply("550 5.999.999 x\r\n", 17, 550, "5.999.999", "550 5.999.999 x", 1);
     expect_reply("451 4.7.1\tgreylisted\r\n", 22, 451, "4.7.1", "451 4.7.1 greylisted", 1);
-    expect_reply("250-2.1.5 ok\r\n250 2.1.5 ok\r\n", 28, 250, "2.1.5", "250 2.1.5 ok / 2.1.5 ok", 2);
+    expect_reply("250-2.1.5 ok\r\n250 2.1.5 ok\r\n", 28, 250, "2.1.5", "250 2.1.5 ok / 2.1.5 ok",
+                 2);
     /* not an enhanced code */
     expect_reply("550 4.1.1 class differs\r\n", 25, 550, "", "550 4.1.1 class differs", 1);
     expect_reply("354 3.0.0 class 3\r\n", 19, 354, "", "354 3.0.0 class 3", 1);
@@ -341,7 +343,8 @@ static void test_reply_text_truncation(void **state)
 
 static void test_reply_control_chars(void **state)
 {
-    static const char in[] = "250 a\tb\x01" "c\0d\re\x7f\xc3\xa9\r\n";
+    static const char in[] = "250 a\tb\x01"
+                             "c\0d\re\x7f\xc3\xa9\r\n";
     struct smtp_reply r;
 
     assert_int_equal(feed_all(&r, in, sizeof(in) - 1), (long)sizeof(in) - 1);
@@ -399,11 +402,13 @@ static void test_ehlo(void **state)
 {
     struct ehlo_caps c;
 
-    ehlo("250-mx.test Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250-STARTTLS\r\n"
-         "250-DSN\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n250 CHUNKING\r\n",
+    ehlo("250-mx.test Hello\r\n250-PIPELINING\r\n250-SIZE "
+         "10240000\r\n250-8BITMIME\r\n250-STARTTLS\r\n"
+         "250-DSN\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN\r\n250 "
+         "CHUNKING\r\n",
          &c);
-    assert_int_equal(c.flags, EHLO_PIPELINING | EHLO_SIZE | EHLO_8BITMIME | EHLO_STARTTLS | EHLO_DSN |
-                                  EHLO_SMTPUTF8 | EHLO_ENHANCED | EHLO_CHUNKING);
+    assert_int_equal(c.flags, EHLO_PIPELINING | EHLO_SIZE | EHLO_8BITMIME | EHLO_STARTTLS |
+                                  EHLO_DSN | EHLO_SMTPUTF8 | EHLO_ENHANCED | EHLO_CHUNKING);
     assert_true(c.size_limit == 10240000);
 
     ehlo("250-mx\n250-pipelining\n250-Size\n250 starttls", &c);
@@ -440,7 +445,8 @@ static void test_ehlo(void **state)
     assert_true(c.size_limit == 0);
 
     /* whole keywords only; other lines ignored */
-    ehlo("250-x\r\n250-SIZEX 5\r\n250-DSNX\r\n250-X-PIPELINING\r\n250-AUTH=LOGIN\r\n250-STARTTLSx\r\n"
+    ehlo("250-x\r\n250-SIZEX "
+         "5\r\n250-DSNX\r\n250-X-PIPELINING\r\n250-AUTH=LOGIN\r\n250-STARTTLSx\r\n"
          "250-8BITMIM\r\n250\r\nPIPELINING\r\n25-DSN\r\n250_DSN\r\n\r\n250 AUTH DSN\r\n",
          &c);
     assert_int_equal(c.flags, 0);
@@ -482,8 +488,8 @@ static void test_dot_stuff(void **state)
     stuff(".a", 0, ".a", 0);
     stuff("...", 1, "....", 0);
     stuff("\n\n..", 1, "\n\n...", 0);
-    stuff("a\n.b", 1, "a\n..b", 0);   /* bare LF starts a line */
-    stuff("a\r.b", 1, "a\r.b", 0);    /* bare CR does not */
+    stuff("a\n.b", 1, "a\n..b", 0); /* bare LF starts a line */
+    stuff("a\r.b", 1, "a\r.b", 0);  /* bare CR does not */
     stuff("a\r\n", 0, "a\r\n", 1);
     stuff("\n", 0, "\n", 1);
     stuff(".", 1, "..", 0);
@@ -623,8 +629,9 @@ static size_t xtext_decode(const char *s, char *out)
 
 static void test_fuzz(void **state)
 {
-    static const char *const atoms[] = {"250", "250-", "250 ", "550 5.1.1 ", "\r\n", "\n", "\r",
-                                        "4.7.1", ".", "x", "SIZE 99", "PIPELINING", " ", "-", "\0"};
+    static const char *const atoms[] = {"250",     "250-",       "250 ",  "550 5.1.1 ", "\r\n",
+                                        "\n",      "\r",         "4.7.1", ".",          "x",
+                                        "SIZE 99", "PIPELINING", " ",     "-",          "\0"};
     uint64_t seed = 0xfeedbeef42ull;
     char buf[512];
 

@@ -133,8 +133,11 @@ static void test_keys_sort_by_qid_then_index(void **state)
 /* The offsets the due index, STATS and DUE read without decoding are where the encoder puts the fields. */
 static void test_named_offsets_match_the_encoder(void **state)
 {
-    struct rec_rcpt r = {.state = RCPT_DEFERRED, .notify = 7, .attempts = 3,
-                         .next_attempt_us = 0x0102030405060708ULL, .addr = "a@b"};
+    struct rec_rcpt r = {.state = RCPT_DEFERRED,
+                         .notify = 7,
+                         .attempts = 3,
+                         .next_attempt_us = 0x0102030405060708ULL,
+                         .addr = "a@b"};
     uint8_t buf[REC_RCPT_MAX], key[REC_SUB_KEY_LEN];
     size_t len = store_rec_rcpt_encode(&r, buf);
 
@@ -146,7 +149,8 @@ static void test_named_offsets_match_the_encoder(void **state)
     assert_true(REC_RCPT_NEXT_ATTEMPT_OFF + 8 == REC_RCPT_FIXED_LEN);
     store_rec_sub_key(key, 42, 9);
     assert_int_equal(store_rec_get_be32(key + REC_SUB_KEY_N_OFF), 9);
-    assert_true(REC_ORIGIN_SEEN_OFF + 8 == REC_ORIGIN_LEN && REC_ORIGIN_QID_OFF + 8 <= REC_ORIGIN_SEEN_OFF);
+    assert_true(REC_ORIGIN_SEEN_OFF + 8 == REC_ORIGIN_LEN &&
+                REC_ORIGIN_QID_OFF + 8 <= REC_ORIGIN_SEEN_OFF);
 }
 
 static void test_due_states(void **state)

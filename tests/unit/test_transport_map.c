@@ -210,8 +210,8 @@ static void test_parse_boundaries(void **state)
     memset(text255, 'x', 255);
     text255[255] = '\0';
 
-    snprintf(line, sizeof(line), "%s smtp:[%s]:1\n.%s error:5.9.999 %s\n", name253, name253, name253,
-             text255);
+    snprintf(line, sizeof(line), "%s smtp:[%s]:1\n.%s error:5.9.999 %s\n", name253, name253,
+             name253, text255);
     assert_int_equal(tm_parse(line, strlen(line), "tmap", &m, err, sizeof(err)), 0);
     assert_int_equal(m.n, 2);
     assert_int_equal(strlen(m.v[0].domain), 253);
@@ -236,7 +236,8 @@ static void test_parse_boundaries(void **state)
     parse_ok(line, &m);
     tm_free(&m);
 
-    parse_ok("a.test smtp:h:1\nb.test smtp:h:65535\nc.test smtp:h:00025\nd.test error:4.0.0 x\n", &m);
+    parse_ok("a.test smtp:h:1\nb.test smtp:h:65535\nc.test smtp:h:00025\nd.test error:4.0.0 x\n",
+             &m);
     assert_int_equal(m.v[0].port, 1);
     assert_int_equal(m.v[1].port, 65535);
     assert_int_equal(m.v[2].port, 25);
@@ -288,8 +289,8 @@ static void test_parse_errors(void **state)
     expect_bad("a.test smtp:[::g]\n", 1, "bad host in next hop");
     expect_bad("a.test smtp:[1:2:3]\n", 1, "bad host in next hop");
     expect_bad("a.test smtp:[fe80::1%eth0]\n", 1, "bad host in next hop");
-    expect_bad("a.test smtp:[1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd]\n", 1,
-               "bad host in next hop");
+    expect_bad("a.test smtp:[1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd]\n",
+               1, "bad host in next hop");
     expect_bad("a.test smtp:h_x\n", 1, "bad host in next hop");
     expect_bad("a.test smtp:h.\n", 1, "bad host in next hop");
     expect_bad("a.test smtp:-h\n", 1, "bad host in next hop");
@@ -498,7 +499,7 @@ static void test_lookup(void **state)
     assert_non_null(e);
     assert_int_equal(e->kind, TM_ERROR);
 
-    assert_null(tm_lookup(&m, "other.test"));  /* ".other.test" is subdomains only */
+    assert_null(tm_lookup(&m, "other.test"));   /* ".other.test" is subdomains only */
     assert_null(tm_lookup(&m, "xexample.com")); /* not a label boundary */
     assert_null(tm_lookup(&m, "example.co"));
     assert_null(tm_lookup(&m, "com"));
