@@ -7,6 +7,7 @@
 
 #include "gateway.h"
 #include "log.h"
+#include "reason.h"
 
 #define IN_HEADERS_MAX (64 * 1024) /* header section looked at for Date, Subject, Message-ID */
 #define IN_WRITE_MIN (64 * 1024)  /* body octets gathered before a write step (unless at the end) */
@@ -87,19 +88,8 @@ static int index_wanted(const char *list, uint32_t index)
     return 0;
 }
 
-static void rcpt_set(struct in_rcpt *r, uint32_t state, const char *status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void rcpt_set(struct in_rcpt *r, uint32_t state, const char *status, const char *fmt, ...)
-{
-    va_list ap;
-
-    r->state = state;
-    snprintf(r->status, sizeof(r->status), "%s", status);
-    va_start(ap, fmt);
-    vsnprintf(r->reply, sizeof(r->reply), fmt, ap);
-    va_end(ap);
-}
+#define IN_RCPT_SET(rcpt, state_, status_, ...) \
+    ((rcpt)->state = (state_), SG_REASON_SET((rcpt)->status, (rcpt)->reply, (status_), __VA_ARGS__))
 
 /* The next waiting delivery whose router is still there gets the freed place. */
 static void in_next(struct gateway *g)
@@ -155,7 +145,7 @@ static void job_fail_all(struct in_job *j, uint32_t state, const char *status, c
 {
     for (size_t i = 0; i < j->nrc; i++)
         if (!j->rc[i].state)
-            rcpt_set(&j->rc[i], state, status, "%s %s", status, why);
+            IN_RCPT_SET(&j->rc[i], state, status, "%s %s", status, why);
     job_finish(j);
 }
 
@@ -356,9 +346,9 @@ static void job_delivered(struct in_job *j)
                  j->res.skipped ? ", names taken by another writer skipped" : "");
     for (size_t i = 0; i < j->nrc; i++)
         if (!j->rc[i].state)
-            rcpt_set(&j->rc[i], RCPT_DELIVERED, "2.0.0",
-                     "250 2.0.0 written to the postoffice share %s as %s", gw_share_name(g->share),
-                     where);
+            IN_RCPT_SET(&j->rc[i], RCPT_DELIVERED, "2.0.0",
+                        "250 2.0.0 written to the postoffice share %s as %s",
+                        gw_share_name(g->share), where);
     j->ok = 1;
     job_finish(j);
 }
@@ -397,15 +387,15 @@ static int job_check_rcpts(struct in_job *j)
         struct po_addr a;
 
         if (!g->dir_loaded) {
-            rcpt_set(&j->rc[i], RCPT_DEFERRED, "4.4.1",
-                     "4.4.1 postoffice directory unavailable: %s",
-                     g->dir_why[0] ? g->dir_why : "not read yet");
+            IN_RCPT_SET(&j->rc[i], RCPT_DEFERRED, "4.4.1",
+                        "4.4.1 postoffice directory unavailable: %s",
+                        g->dir_why[0] ? g->dir_why : "not read yet");
         } else if (po_smtp_to_legacy(j->rc[i].addr, g->cfg->gateway.domain, &g->net, &a, &err) <
                    0) {
-            rcpt_set(&j->rc[i], RCPT_FAILED, "5.1.3", "5.1.3 %s", err.text);
+            IN_RCPT_SET(&j->rc[i], RCPT_FAILED, "5.1.3", "5.1.3 %s", err.text);
         } else if (!po_dir_find(&g->dir, a.mailbox)) {
-            rcpt_set(&j->rc[i], RCPT_FAILED, "5.1.1",
-                     "5.1.1 mailbox %s is not in the postoffice directory", a.mailbox);
+            IN_RCPT_SET(&j->rc[i], RCPT_FAILED, "5.1.1",
+                        "5.1.1 mailbox %s is not in the postoffice directory", a.mailbox);
         } else {
             pending++;
         }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "array.h"
 #include "log.h"
 
 struct out_item {
@@ -24,7 +25,7 @@ struct out_cycle {
     char domain[256];
     struct po_network net;
     struct out_item *items;
-    size_t nitems;
+    size_t nitems, items_cap;
     size_t next; /* submission in progress */
     struct sc_conn *store;
     int submitting;
@@ -117,12 +118,10 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
     it.body_off = p1.body_off;
     it.body_len = p1.body_len;
     po_p1_free(&p1);
-    struct out_item *v = realloc(c->items, (c->nitems + 1) * sizeof(*v));
-    if (!v) {
+    if (sg_array_reserve(&c->items, &c->items_cap, c->nitems + 1, sizeof(*c->items)) < 0) {
         out_item_free(&it);
         return;
     }
-    c->items = v;
     c->items[c->nitems++] = it;
 }
 

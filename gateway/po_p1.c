@@ -1,4 +1,5 @@
 /* po_p1.c - pure: P1 transfer files, parsed, written and named (doc/POSTOFFICE.md). */
+#include "array.h"
 #include "po_internal.h"
 
 #include "smtp_addr.h"
@@ -115,17 +116,8 @@ enum p1_field { F_VERSION, F_MSGID, F_FROM, F_TO, F_DATE, F_SUBJECT, F_COUNT };
 
 static int p1_add_rcpt(struct po_p1 *p1, size_t *cap, const struct po_p1_addr *a)
 {
-    if (p1->nto == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4;
-        struct po_p1_addr *n;
-        if (ncap > PO_P1_RCPT_MAX)
-            ncap = PO_P1_RCPT_MAX;
-        n = realloc(p1->to, ncap * sizeof(*n));
-        if (!n)
-            return -1;
-        p1->to = n;
-        *cap = ncap;
-    }
+    if (sg_array_reserve(&p1->to, cap, p1->nto + 1, sizeof(*p1->to)) < 0)
+        return -1;
     p1->to[p1->nto++] = *a;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "reason.h"
 #include "router.h"
 
 struct dns_work {
@@ -122,20 +123,9 @@ static int resolve_addresses(ares_channel ch, const char *name, unsigned pref,
     return a.status;
 }
 
-static void result_set(struct dns_result *res, int status, const char *enhanced, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
-
-static void result_set(struct dns_result *res, int status, const char *enhanced, const char *fmt,
-                       ...)
-{
-    va_list ap;
-
-    res->status = status;
-    snprintf(res->enhanced, sizeof(res->enhanced), "%s", enhanced);
-    va_start(ap, fmt);
-    vsnprintf(res->why, sizeof(res->why), fmt, ap);
-    va_end(ap);
-}
+#define DNS_RESULT_SET(result, outcome_, enhanced_, ...) \
+    ((result)->status = (outcome_),                      \
+     SG_REASON_SET((result)->enhanced, (result)->why, (enhanced_), __VA_ARGS__))
 
 static int mx_cmp(const void *a, const void *b)
 {
@@ -155,32 +145,32 @@ static void resolve_mx(ares_channel ch, const char *domain, struct dns_result *r
     ares_query(ch, domain, ns_c_in, ns_t_mx, mx_cb, &a);
     ares_run(ch);
     if (a.status == ARES_ENOTFOUND) {
-        result_set(res, OUT_FAILED, "5.1.2", "5.1.2 domain %s does not exist (DNS: NXDOMAIN)",
-                   domain);
+        DNS_RESULT_SET(res, OUT_FAILED, "5.1.2", "5.1.2 domain %s does not exist (DNS: NXDOMAIN)",
+                       domain);
         return;
     }
     if (a.status == ARES_ENODATA) {
         /* No MX: the domain itself is the implicit MX (RFC 5321 5.1). */
         last = resolve_addresses(ch, domain, 0, res);
         if (res->n == 0)
-            result_set(res,
-                       last == ARES_ENOTFOUND || last == ARES_ENODATA ? OUT_FAILED : OUT_DEFERRED,
-                       last == ARES_ENOTFOUND || last == ARES_ENODATA ? "5.1.2" : "4.4.3",
-                       "%s domain %s has no MX and no address (DNS: %s)",
-                       last == ARES_ENOTFOUND || last == ARES_ENODATA ? "5.1.2" : "4.4.3", domain,
-                       ares_strerror(last));
+            DNS_RESULT_SET(
+                res, last == ARES_ENOTFOUND || last == ARES_ENODATA ? OUT_FAILED : OUT_DEFERRED,
+                last == ARES_ENOTFOUND || last == ARES_ENODATA ? "5.1.2" : "4.4.3",
+                "%s domain %s has no MX and no address (DNS: %s)",
+                last == ARES_ENOTFOUND || last == ARES_ENODATA ? "5.1.2" : "4.4.3", domain,
+                ares_strerror(last));
         return;
     }
     if (a.status != ARES_SUCCESS) {
-        result_set(res, OUT_DEFERRED, "4.4.3", "4.4.3 MX lookup of %s failed: %s", domain,
-                   ares_strerror(a.status));
+        DNS_RESULT_SET(res, OUT_DEFERRED, "4.4.3", "4.4.3 MX lookup of %s failed: %s", domain,
+                       ares_strerror(a.status));
         return;
     }
     for (struct ares_mx_reply *m = a.mx; m && n < 64; m = m->next)
         list[n++] = m;
     if (n == 1 && (list[0]->host[0] == '\0' || strcmp(list[0]->host, ".") == 0)) {
-        result_set(res, OUT_FAILED, "5.1.10",
-                   "5.1.10 domain %s accepts no mail (null MX, RFC 7505)", domain);
+        DNS_RESULT_SET(res, OUT_FAILED, "5.1.10",
+                       "5.1.10 domain %s accepts no mail (null MX, RFC 7505)", domain);
         ares_free_data(a.mx);
         return;
     }
@@ -199,8 +189,9 @@ static void resolve_mx(ares_channel ch, const char *domain, struct dns_result *r
         last = resolve_addresses(ch, list[i]->host, list[i]->priority, res);
     }
     if (res->n == 0)
-        result_set(res, OUT_DEFERRED, "4.4.3", "4.4.3 no address for any MX host of %s (DNS: %s)",
-                   domain, ares_strerror(last));
+        DNS_RESULT_SET(res, OUT_DEFERRED, "4.4.3",
+                       "4.4.3 no address for any MX host of %s (DNS: %s)", domain,
+                       ares_strerror(last));
     ares_free_data(a.mx);
 }
 
@@ -220,12 +211,12 @@ static void dns_work_run(uv_work_t *req)
         return;
     }
     if ((rc = ares_init(&ch)) != ARES_SUCCESS) {
-        result_set(&w->res, OUT_DEFERRED, "4.4.3", "4.4.3 resolver: %s", ares_strerror(rc));
+        DNS_RESULT_SET(&w->res, OUT_DEFERRED, "4.4.3", "4.4.3 resolver: %s", ares_strerror(rc));
         return;
     }
     if (w->servers[0] && (rc = ares_set_servers_ports_csv(ch, w->servers)) != ARES_SUCCESS) {
-        result_set(&w->res, OUT_DEFERRED, "4.4.3", "4.4.3 resolver servers \"%s\": %s", w->servers,
-                   ares_strerror(rc));
+        DNS_RESULT_SET(&w->res, OUT_DEFERRED, "4.4.3", "4.4.3 resolver servers \"%s\": %s",
+                       w->servers, ares_strerror(rc));
         ares_destroy(ch);
         return;
     }
@@ -234,8 +225,8 @@ static void dns_work_run(uv_work_t *req)
     } else {
         rc = resolve_addresses(ch, w->host, 0, &w->res);
         if (w->res.n == 0)
-            result_set(&w->res, OUT_DEFERRED, "4.4.3", "4.4.3 no address for host %s (DNS: %s)",
-                       w->host, ares_strerror(rc));
+            DNS_RESULT_SET(&w->res, OUT_DEFERRED, "4.4.3", "4.4.3 no address for host %s (DNS: %s)",
+                           w->host, ares_strerror(rc));
     }
     ares_destroy(ch);
 }
@@ -245,7 +236,7 @@ static void dns_work_done(uv_work_t *req, int status)
     struct dns_work *w = req->data;
 
     if (status < 0)
-        result_set(&w->res, OUT_DEFERRED, "4.4.3", "4.4.3 lookup cancelled");
+        DNS_RESULT_SET(&w->res, OUT_DEFERRED, "4.4.3", "4.4.3 lookup cancelled");
     w->done(&w->res, w->arg);
     free(w);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "reason.h"
 #include "qid.h"
 #include "router.h"
 
@@ -173,20 +174,9 @@ static int rcpt_due(const struct ipc_rcpt *rc, int force, uint64_t now)
 }
 
 /* Fill in an outcome decided here, without a connection. */
-static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *fmt,
-                         ...) __attribute__((format(printf, 4, 5)));
-
-static void rcpt_outcome(struct rcpt_work *w, enum outcome o, const char *status, const char *fmt,
-                         ...)
-{
-    va_list ap;
-
-    w->outcome = o;
-    snprintf(w->status, sizeof(w->status), "%s", status);
-    va_start(ap, fmt);
-    vsnprintf(w->reply, sizeof(w->reply), fmt, ap);
-    va_end(ap);
-}
+#define RCPT_OUTCOME_SET(work, outcome_, status_, ...) \
+    ((work)->outcome = (outcome_),                     \
+     SG_REASON_SET((work)->status, (work)->reply, (status_), __VA_ARGS__))
 
 /* Claim the recipient for this attempt: ACTIVE until the lease ends. */
 static void rcpt_claim(struct msg *m, struct rcpt_work *w, uint64_t now)
@@ -217,7 +207,7 @@ static void msg_make_jobs(struct msg *m)
             j->idx = calloc(m->nrcpt, sizeof(*j->idx));
         if (!j || !j->idx) {
             free(j);
-            rcpt_outcome(w, OUT_DEFERRED, "4.3.0", "out of memory in the router");
+            RCPT_OUTCOME_SET(w, OUT_DEFERRED, "4.3.0", "out of memory in the router");
             continue;
         }
         j->m = m;
@@ -253,12 +243,14 @@ static void msg_categorize(struct msg *m, int force)
         due++;
         router_route_for(r, w->r.addr, &w->route);
         if (w->route.kind == ROUTE_ERROR) {
-            rcpt_outcome(w, OUT_FAILED, w->route.status, "%s %s", w->route.status, w->route.text);
+            RCPT_OUTCOME_SET(w, OUT_FAILED, w->route.status, "%s %s", w->route.status,
+                             w->route.text);
         } else if (w->route.kind == ROUTE_GATEWAY) {
             /* Never failed for the gateway's absence: deferred with its reason. */
             if (!ipc_link_up(r->gateway))
-                rcpt_outcome(w, OUT_DEFERRED, "4.4.1", "4.4.1 postoffice gateway unavailable: %s",
-                             ipc_link_why(r->gateway));
+                RCPT_OUTCOME_SET(w, OUT_DEFERRED, "4.4.1",
+                                 "4.4.1 postoffice gateway unavailable: %s",
+                                 ipc_link_why(r->gateway));
             else
                 rcpt_claim(m, w, now);
         } else if (w->route.kind == ROUTE_SMTP) {

@@ -1,4 +1,5 @@
 /* smtpd.h - spoolgate-smtpd: the daemon, its sessions, and the interfaces between its files. */
+
 #ifndef SPOOLGATE_SMTPD_H
 #define SPOOLGATE_SMTPD_H
 
@@ -115,7 +116,8 @@ struct session {
 struct smtpd_store {
     struct ipc_link *monitor; /* up: mail can be taken */
     struct sc_conn **idle;    /* pooled submission connections */
-    unsigned nidle, idle_cap;
+    unsigned nidle;
+    size_t idle_cap;
 };
 
 /* The gateway's postoffice directory. */

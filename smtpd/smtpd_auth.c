@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -20,7 +21,7 @@ struct smtpd_user {
 
 struct smtpd_users {
     struct smtpd_user *v;
-    size_t n;
+    size_t n, cap;
 };
 
 void smtpd_users_free(struct smtpd_users *u)
@@ -34,11 +35,11 @@ void smtpd_users_free(struct smtpd_users *u)
 
 static int users_add(struct smtpd_users *u, const char *name, size_t nlen, const char *hash)
 {
-    struct smtpd_user *p = realloc(u->v, (u->n + 1) * sizeof(*p));
+    struct smtpd_user *p;
 
-    if (!p)
+    if (sg_array_reserve(&u->v, &u->cap, u->n + 1, sizeof(*u->v)) < 0)
         return -1;
-    u->v = p;
+    p = u->v;
     memcpy(p[u->n].name, name, nlen);
     p[u->n].name[nlen] = '\0';
     snprintf(p[u->n].hash, sizeof(p[u->n].hash), "%s", hash);

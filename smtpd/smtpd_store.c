@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "log.h"
 #include "smtpd.h"
 
@@ -97,16 +98,10 @@ void smtpd_store_acquire(struct session *s)
 void smtpd_store_release(struct smtpd *d, struct sc_conn *c, int clean)
 {
     if (clean && sc_idle(c) && !d->stopping && d->store.nidle < STORE_IDLE_MAX) {
-        if (d->store.nidle == d->store.idle_cap) {
-            unsigned cap = d->store.idle_cap ? d->store.idle_cap * 2 : 4;
-            struct sc_conn **p = realloc(d->store.idle, cap * sizeof(*p));
-
-            if (!p) {
-                sc_close(c);
-                return;
-            }
-            d->store.idle = p;
-            d->store.idle_cap = cap;
+        if (sg_array_reserve(&d->store.idle, &d->store.idle_cap, d->store.nidle + 1,
+                             sizeof(*d->store.idle)) < 0) {
+            sc_close(c);
+            return;
         }
         sc_set_ops(c, &idle_ops, d);
         d->store.idle[d->store.nidle++] = c;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 #include "qid.h"
 #include "store_conn.h"
@@ -19,10 +20,10 @@ struct submission {
     char qid_text[QID_TEXT_LEN + 1];
     struct rec_envelope env;
     struct rec_rcpt *rcpts;
-    uint32_t nrcpt, rcpt_cap;
-    uint8_t *mem; /* the body bytes after the spilled part */
-    size_t mem_len, mem_cap;
-    int fd; /* spill file, unlinked; -1 until needed */
+    uint32_t nrcpt;
+    size_t rcpt_cap;
+    struct sg_buf mem; /* the body bytes after the spilled part */
+    int fd;            /* spill file, unlinked; -1 until needed */
     uint64_t file_len;
     uint64_t total;
     uint32_t err_code; /* first problem, answered at commit */
@@ -46,7 +47,7 @@ void store_submission_free(struct submission *sub)
     if (sub->fd >= 0)
         close(sub->fd);
     free(sub->rcpts);
-    free(sub->mem);
+    sg_buf_free(&sub->mem);
     free(sub);
 }
 
@@ -126,15 +127,9 @@ void store_submit_rcpt(struct store_conn *c, struct ipc_reader *r)
         submission_set_error(sub, IPC_ERR_PERM, "more than %d recipients", SUBMIT_RCPT_MAX);
         return;
     }
-    if (sub->nrcpt == sub->rcpt_cap) {
-        uint32_t cap = sub->rcpt_cap ? sub->rcpt_cap * 2 : 4;
-        struct rec_rcpt *n = realloc(sub->rcpts, cap * sizeof(*n));
-        if (!n) {
-            submission_set_error(sub, IPC_ERR_TEMP, "out of memory");
-            return;
-        }
-        sub->rcpts = n;
-        sub->rcpt_cap = cap;
+    if (sg_array_reserve(&sub->rcpts, &sub->rcpt_cap, sub->nrcpt + 1, sizeof(*sub->rcpts)) < 0) {
+        submission_set_error(sub, IPC_ERR_TEMP, "out of memory");
+        return;
     }
     rc = &sub->rcpts[sub->nrcpt++];
     memset(rc, 0, sizeof(*rc));
@@ -183,10 +178,10 @@ static int submission_spill(struct submission *sub, const char *dir)
 {
     if (sub->fd < 0 && submission_open_spill(sub, dir) < 0)
         return errno;
-    if (write_all_at(sub->fd, sub->mem, sub->mem_len, sub->file_len) < 0)
+    if (write_all_at(sub->fd, sub->mem.data, sub->mem.len, sub->file_len) < 0)
         return errno ? errno : EIO;
-    sub->file_len += sub->mem_len;
-    sub->mem_len = 0;
+    sub->file_len += sub->mem.len;
+    sub->mem.len = 0;
     return 0;
 }
 
@@ -211,19 +206,9 @@ static void spill_done(struct store_work *w)
 
 static int submission_append(struct submission *sub, const uint8_t *p, size_t n)
 {
-    if (sub->mem_len + n > sub->mem_cap) {
-        size_t cap = sub->mem_cap ? sub->mem_cap : 65536;
-        uint8_t *m;
-        while (cap < sub->mem_len + n)
-            cap *= 2;
-        if (!(m = realloc(sub->mem, cap)))
-            return -1;
-        sub->mem = m;
-        sub->mem_cap = cap;
-    }
-    memcpy(sub->mem + sub->mem_len, p, n);
-    sub->mem_len += n;
-    return 0;
+    if (sub->mem.len == 0 && sg_buf_reserve(&sub->mem, 65536) < 0)
+        return -1;
+    return sg_buf_append(&sub->mem, p, n);
 }
 
 void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
@@ -253,7 +238,7 @@ void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
         submission_set_error(sub, IPC_ERR_TEMP, "out of memory staging the body");
         return;
     }
-    if ((long long)sub->mem_len <= st->cfg->store.staging_memory)
+    if ((long long)sub->mem.len <= st->cfg->store.staging_memory)
         return;
     if (!(sw = calloc(1, sizeof(*sw)))) {
         submission_set_error(sub, IPC_ERR_TEMP, "out of memory");
@@ -283,7 +268,7 @@ static int submission_read(const struct submission *sub, uint64_t off, uint8_t *
         n -= (size_t)got;
     }
     if (n > 0)
-        memcpy(dst, sub->mem + (off - sub->file_len), n);
+        memcpy(dst, sub->mem.data + (off - sub->file_len), n);
     return 0;
 }
 

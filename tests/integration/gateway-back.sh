@@ -13,7 +13,7 @@ wait_for 10 grep -q "postoffice gateway ready" "$T_ROUTER_LOG"
 mv "$T_SHARE" "$T_SHARE.away"
 printf 'Subject: waiting for the share\n\nhello\n' > "$T_DIR/msg.txt"
 Q=$(send_mail alice@sender.test "jsmith@$T_PO_DOMAIN" < "$T_DIR/msg.txt")
-wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*attempts=1.*No such file'"
+queue_shows 10 "$Q" "deferred.*attempts=1.*No such file"
 ok $? "share missing: deferred, next try an hour away"
 mv "$T_SHARE.away" "$T_SHARE"
 wait_for 10 sh -c "ls '$T_SHARE'/P1/*.P1 2>/dev/null | grep -q ."; ok $? "the share is back: the message is written within seconds"

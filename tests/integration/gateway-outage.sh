@@ -17,7 +17,7 @@ printf 'Subject: during the outage\n\nhello\n' > "$T_DIR/msg.txt"
 # The share goes away: every access fails and counts.
 mv "$T_SHARE" "$T_SHARE.away"
 Q=$(send_mail alice@sender.test "jsmith@$T_PO_DOMAIN" < "$T_DIR/msg.txt")
-wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*attempts=2.*share $T_SHARE'"
+queue_shows 10 "$Q" "deferred.*attempts=2.*share $T_SHARE"
 ok $? "share missing: deferred, attempts counted, the share and the error in the reason"
 "$SPOOLCTL" -s "$T_SOCKET" list --match "$Q" | grep -q "No such file or directory"; ok $? "the reason names the error"
 wait_for 20 sh -c "$DSN_CHECK '$T_DIR/sink' --sender alice@sender.test --rcpt jsmith@$T_PO_DOMAIN --action failed | grep -q '^ok'"
@@ -29,7 +29,7 @@ grep -q "postoffice share unreachable" "$T_GATEWAY_LOG"; ok $? "the gateway logs
 
 # Back before the limit: delivered, no DSN.
 Q=$(send_mail alice@sender.test "adoe@$T_PO_DOMAIN" < "$T_DIR/msg.txt")
-wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'attempts=2'"
+queue_shows 10 "$Q" "attempts=2"
 mv "$T_SHARE.away" "$T_SHARE"
 wait_for 10 sh -c "ls '$T_SHARE'/P1/*.P1 2>/dev/null | grep -q ."; ok $? "the share is back: the waiting message flows"
 wait_for 10 sh -c "[ \$($SPOOLCTL -s $T_SOCKET list --match $Q | tail -1 | cut -d' ' -f1) = 0 ]"; ok $? "and is recorded delivered"
@@ -44,7 +44,7 @@ N=${F%.P1}
 cp "$T_SHARE/OUT/$F" "$T_DIR/saved.P1"
 mv "$T_SHARE/OUT/$F" "$T_SHARE/OUT/$N.GWK"
 start_gateway; ok $? "the gateway restarts with a claimed file left in OUT/"
-wait_for 10 sh -c "cat '$T_DIR'/sink/*.json 2>/dev/null | grep -q dave@sender.test"; ok $? "the claimed file is delivered"
+peer_got sink dave@sender.test; ok $? "the claimed file is delivered"
 stop_gateway
 cp "$T_DIR/saved.P1" "$T_SHARE/OUT/$N.GWK"   # as if the crash came after the commit, before the delete
 start_gateway

@@ -38,7 +38,7 @@ test "$(grep -c 'Accepted publickey' "$T_DIR/sshd.log")" -le 3; ok $? "one SFTP 
 # sshd down: counted failures, reason visible, DSN at the limit.
 stop_sshd
 Q=$(send_mail alice@sender.test "adoe@$T_PO_DOMAIN" < "$T_DIR/in.txt")
-wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*attempts=[1-9].*sftp://.*refused'"
+queue_shows 10 "$Q" "deferred.*attempts=[1-9].*sftp://.*refused"
 ok $? "sshd down: deferred, counted, the share and 'connection refused' in the reason"
 wait_for 20 sh -c "$DSN_CHECK '$T_DIR/sink' --sender alice@sender.test --rcpt adoe@$T_PO_DOMAIN --action failed | grep -q '^ok'"
 ok $? "at max_open_retries: a DSN to the sender"

@@ -233,6 +233,19 @@ ${2:-}"
 start_router() { start_daemon ROUTER "$ROUTER_BIN" "$T_ROUTER_LOG" grep -q "re-categorized now" "$T_ROUTER_LOG"; }
 stop_router() { stop_daemon ROUTER; }
 
+# start_mail_path [NAME]: store, smtpd and router, one check each (NAME: the router's).
+start_mail_path() {
+    start_store; ok $? "spoolgate-store starts"
+    start_smtpd; ok $? "spoolgate-smtpd starts"
+    start_router; ok $? "${1:-spoolgate-router starts}"
+}
+
+# queue_shows SECONDS MATCH PATTERN: until `spoolctl list --match MATCH` has a line matching PATTERN.
+queue_shows() { wait_for "$1" sh -c "$SPOOLCTL -s $T_SOCKET list --match '$2' | grep -q '$3'"; }
+
+# peer_got PEER ADDRESS: until a message the recording peer PEER kept names ADDRESS (10 s at most).
+peer_got() { wait_for 10 sh -c "cat '$T_DIR'/$1/*.json 2>/dev/null | grep -q '$2'"; }
+
 # wait_for SECONDS COMMAND...: until the command succeeds.
 wait_for() {
     w_n=$(( $1 * 10 )); shift

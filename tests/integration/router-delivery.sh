@@ -17,9 +17,7 @@ gone.test      error:5.1.2 gone.test closed its mail service in 2019" "retry_fir
 retry_max = 2s
 delay_warning = 4s
 max_queue_lifetime = 9s"
-start_store; ok $? "spoolgate-store starts"
-start_smtpd; ok $? "spoolgate-smtpd starts"
-start_router; ok $? "spoolgate-router starts and re-categorizes the queue"
+start_mail_path "spoolgate-router starts and re-categorizes the queue"
 
 # 1. plain delivery, body intact
 printf 'Subject: plain\n\nline one\n.leading dot\nlast line\n' > "$T_DIR/plain.txt"
@@ -39,7 +37,7 @@ ok $? "a delivered message leaves the store"
 
 # 2. greylisting: deferred with its reason, visible, then delivered on schedule
 Q=$(send_mail alice@sender.test carol@grey.test < "$T_DIR/plain.txt")
-wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*451 4.7.1'"
+queue_shows 5 "$Q" "deferred.*451 4.7.1"
 ok $? "greylisted: deferred, and spoolctl list shows the 451 4.7.1 reason"
 wait_for 10 sh -c "ls '$T_DIR/grey'/*.json 2>/dev/null | grep -q ."; ok $? "retried on schedule and delivered"
 test "$(cat "$T_DIR"/grey/*.json | grep -c '"carol@grey.test"')" = 1
@@ -82,7 +80,7 @@ test "$(ls "$T_DIR/drop"/*.json | wc -l)" = 1; ok $? "and the peer got it exactl
 # 7. connection refused until give-up, and 8. delay warning then give-up, both with DSNs
 send_mail alice@sender.test erin@dead.test < "$T_DIR/plain.txt" > /dev/null
 send_mail alice@sender.test frank@temp.test < "$T_DIR/plain.txt" > /dev/null
-wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match erin@dead.test | grep -q 'deferred.*refused'"
+queue_shows 10 "erin@dead.test" "deferred.*refused"
 ok $? "connection refused: deferred with the reason"
 wait_for 10 sh -c "$DSN_CHECK '$T_DIR/sink' --sender alice@sender.test --rcpt frank@temp.test --action delayed | grep -q '^ok'"
 $DSN_CHECK "$T_DIR/sink" --sender alice@sender.test --rcpt frank@temp.test --action delayed \

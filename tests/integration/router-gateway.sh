@@ -13,7 +13,7 @@ start_store && start_router; ok $? "store and router start"
 printf 'Subject: to the postoffice\n\nhello\n' | "$SENDMAIL" -s "$T_SOCKET" -f alice@sender.test \
     "bob@$T_PO_DOMAIN" > "$T_DIR/inject.out"
 Q=$(sed -n 's/^queued as //p' "$T_DIR/inject.out")
-wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*route=gateway.*postoffice gateway unavailable.*connect'"
+queue_shows 5 "$Q" "deferred.*route=gateway.*postoffice gateway unavailable.*connect"
 ok $? "no gateway: deferred, route=gateway, with the connect error as reason"
 sleep 3
 "$SPOOLCTL" -s "$T_SOCKET" list --match "$Q" | grep -q "attempts=[2-9]"; ok $? "retried every open_retry_interval, still deferred"
@@ -24,7 +24,7 @@ python3 "$FAKE_GW" "$GW_SOCKET" bob --major 2 > "$T_DIR/gw.out" 2>&1 &
 GW=$!
 T_BG_PIDS="$T_BG_PIDS $GW"
 wait_for 10 grep -q "speaks protocol 2\.1" "$T_ROUTER_LOG"; ok $? "a gateway of another protocol version is refused, loudly"
-wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*speaks protocol 2'"
+queue_shows 5 "$Q" "deferred.*speaks protocol 2"
 ok $? "and the recipient is deferred with that reason"
 sleep 3
 test "$(grep -c 'speaks protocol 2\.1' "$T_ROUTER_LOG")" = 1; ok $? "logged once while it stays so"

@@ -8,14 +8,12 @@ write_router_config "grey.test smtp:[127.0.0.1]:$grey_PORT
 moved.test smtp:[127.0.0.1]:$old_PORT
 sender.test smtp:[127.0.0.1]:$old_PORT" "retry_first = 3s
 retry_max = 3s"
-start_store; ok $? "spoolgate-store starts"
-start_smtpd; ok $? "spoolgate-smtpd starts"
-start_router; ok $? "spoolgate-router starts"
+start_mail_path
 printf 'Subject: waiting\n\nplease wait\n' > "$T_DIR/msg.txt"
 
 # Greylisted, then the store restarts while the message waits for its retry.
 Q=$(send_mail alice@sender.test carol@grey.test < "$T_DIR/msg.txt")
-wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'deferred.*451 4.7.1'"
+queue_shows 5 "$Q" "deferred.*451 4.7.1"
 ok $? "greylisted: deferred with its reason"
 GEN1=$("$SPOOLCTL" -s "$T_SOCKET" generation)
 stop_store
@@ -31,7 +29,7 @@ grep -q "mail store ready.*generation $GEN2" "$T_ROUTER_LOG"; ok $? "the router 
 # Re-categorization: a message waits for a dead next hop; the map changes; the router restarts.
 stop_peer old
 send_mail alice@sender.test dora@moved.test < "$T_DIR/msg.txt" > /dev/null
-wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match dora@moved.test | grep -q 'deferred.*refused'"
+queue_shows 5 "dora@moved.test" "deferred.*refused"
 ok $? "moved.test's old next hop is down: deferred"
 sed -i "s/^moved.test .*/moved.test smtp:[127.0.0.1]:$new_PORT/" "$T_TRANSPORT"
 stop_router; start_router
@@ -43,9 +41,9 @@ stop_peer new
 sed -i "s/^retry_first = 3s/retry_first = 1h/; s/^retry_max = 3s/retry_max = 1h/" "$T_CONFIG"
 stop_router; start_router
 send_mail alice@sender.test rita@moved.test < "$T_DIR/msg.txt" > /dev/null
-wait_for 5 sh -c "$SPOOLCTL -s $T_SOCKET list --match rita@moved.test | grep -q 'deferred.*refused'"
+queue_shows 5 "rita@moved.test" "deferred.*refused"
 ok $? "next hop down: deferred for an hour"
 start_peer new sink 127.0.0.1 "$new_PORT"
 "$SPOOLCTL" -s "$T_SOCKET" requeue > /dev/null; ok $? "spoolctl requeue"
-wait_for 10 sh -c "cat '$T_DIR'/new/*.json 2>/dev/null | grep -q rita@moved.test"
+peer_got new rita@moved.test
 ok $? "requeued mail is re-categorized and delivered at once, without a restart"

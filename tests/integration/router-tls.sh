@@ -23,19 +23,19 @@ printf 'Subject: tls\n\nsecret\n' > "$T_DIR/msg.txt"
 tls_of() { python3 -c "import json,glob,sys; print([json.load(open(f))['tls'] for f in glob.glob('$T_DIR/tls/*.json') if sys.argv[1] in json.load(open(f))['rcpt_tos']])" "$1"; }
 
 send_mail alice@sender.test a@may.test < "$T_DIR/msg.txt" > /dev/null
-wait_for 10 sh -c "cat '$T_DIR'/tls/*.json 2>/dev/null | grep -q a@may.test"; ok $? "tls=may: delivered"
+peer_got tls a@may.test; ok $? "tls=may: delivered"
 test "$(tls_of a@may.test)" = "[True]"; ok $? "tls=may: over TLS because the peer offers it"
 send_mail alice@sender.test b@none.test < "$T_DIR/msg.txt" > /dev/null
-wait_for 10 sh -c "cat '$T_DIR'/tls/*.json 2>/dev/null | grep -q b@none.test"
+peer_got tls b@none.test
 test "$(tls_of b@none.test)" = "[False]"; ok $? "tls=none: delivered in plain text"
 send_mail alice@sender.test c@verify.test < "$T_DIR/msg.txt" > /dev/null
-wait_for 10 sh -c "cat '$T_DIR'/tls/*.json 2>/dev/null | grep -q c@verify.test"
+peer_got tls c@verify.test
 test "$(tls_of c@verify.test)" = "[True]"; ok $? "tls=verify with the right CA and name: delivered over TLS"
 send_mail alice@sender.test d@wrongca.test < "$T_DIR/msg.txt" > /dev/null
-wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match d@wrongca.test | grep -q 'deferred.*4.7.5.*verification failed'"
+queue_shows 10 "d@wrongca.test" "deferred.*4.7.5.*verification failed"
 ok $? "tls=verify, certificate from an unknown CA: deferred with the verification failure"
 send_mail alice@sender.test e@notls.test < "$T_DIR/msg.txt" > /dev/null
-wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match e@notls.test | grep -q 'deferred.*does not offer STARTTLS'"
+queue_shows 10 "e@notls.test" "deferred.*does not offer STARTTLS"
 ok $? "tls=verify, peer without STARTTLS: deferred, nothing sent in plain text"
 test -z "$(ls "$T_DIR/plain"/*.json "$T_DIR/untrusted"/*.json 2>/dev/null)"
 ok $? "neither the plain-text nor the untrusted peer got anything"

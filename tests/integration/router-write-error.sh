@@ -27,7 +27,7 @@ Q=$("$SENDMAIL" -s "$T_SOCKET" -f alice@sender.test bob@reset.test < "$T_DIR/big
 WRITE_ERROR="write to \[127.0.0.1\]:$RESET_PORT failed: "
 
 wait_for 15 grep -q '^reset after' "$T_DIR/reset.out"; ok $? "the peer reset the connection in the body"
-wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --match $Q | grep -q 'reply=$WRITE_ERROR'"
+queue_shows 10 "$Q" "reply=$WRITE_ERROR"
 ok $? "the recipient's recorded reason is the failed write"
 "$SPOOLCTL" -s "$T_SOCKET" list --match "$Q" | diag
 grep -qE "$Q: ${WRITE_ERROR}[a-z]" "$T_ROUTER_LOG"; ok $? "the router logs the write failure with its error"

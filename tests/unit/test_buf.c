@@ -1,4 +1,4 @@
-/* test_buf.c - unit tests of the one growable byte buffer (with reading a stream), the array helper and the one libuv write helper. */
+/* test_buf.c - unit tests of the one growable byte buffer, the array helper, the one libuv write helper and the outcome reason setter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +13,7 @@
 
 #include "array.h"
 #include "buf.h"
+#include "reason.h"
 #include "uv_write.h"
 
 static void test_append_grows_and_keeps_content(void **state)
@@ -209,6 +210,24 @@ static void test_array_reserve_grows_and_keeps(void **state)
     free(names);
 }
 
+/* ---- an outcome's status and reason into fixed fields ------------------- */
+
+static void test_reason_set_cuts_to_fit(void **state)
+{
+    struct {
+        char status[6];
+        char reply[12];
+    } r;
+
+    (void)state;
+    SG_REASON_SET(r.status, r.reply, "4.4.1", "%s %d", "unreachable", 7);
+    assert_string_equal(r.status, "4.4.1");
+    assert_string_equal(r.reply, "unreachable");
+    SG_REASON_SET(r.status, r.reply, "5.1.10", "no");
+    assert_string_equal(r.status, "5.1.1");
+    assert_string_equal(r.reply, "no");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_consume_reset_detach),
         cmocka_unit_test(test_overflow_fails_and_stays_failed),
         cmocka_unit_test(test_write_helper_delivers_and_reports),
+        cmocka_unit_test(test_reason_set_cuts_to_fit),
         cmocka_unit_test(test_read_stream_takes_everything),
         cmocka_unit_test(test_array_reserve_grows_and_keeps),
     };
