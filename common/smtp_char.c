@@ -76,6 +76,14 @@ int smtp_has_8bit(const char *s, size_t len)
     return 0;
 }
 
+int smtp_has_control(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
 int smtp_parse_u64(const char *s, size_t len, size_t max_digits, uint64_t *v)
 {
     uint64_t n = 0;

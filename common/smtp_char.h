@@ -82,6 +82,8 @@ int smtp_ci_equal(const char *a, size_t alen, const char *lit);
 int smtp_utf8_valid(const char *s, size_t len);
 /* Does s[0..len) hold an octet >= 0x80? */
 int smtp_has_8bit(const char *s, size_t len);
+/* Does s[0..len) hold a control octet (0x00-0x1f: CR, LF, NUL...; or DEL)? */
+int smtp_has_control(const char *s, size_t len);
 /* 1..max_digits decimal digits into *v: 0, or -1 on anything else or overflow. */
 int smtp_parse_u64(const char *s, size_t len, size_t max_digits, uint64_t *v);
 

@@ -1,5 +1,6 @@
 /* smtp_param.c - pure parsers of the MAIL FROM and RCPT TO arguments: the <path> and the ESMTP parameters (RFC 1870, 3461, 6152, 6531). */
 #include "smtp_cmd.h"
+#include "smtp_envelope.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -254,25 +255,6 @@ static int notify_parse(const char *v, size_t len, unsigned *bits, struct smtp_e
     return 0;
 }
 
-static int orcpt_valid(const char *v, size_t len)
-{
-    const char *semi;
-    size_t tlen;
-
-    if (len > SMTP_ORCPT_MAX)
-        return 0;
-    semi = memchr(v, ';', len);
-    if (semi == NULL)
-        return 0;
-    tlen = (size_t)(semi - v);
-    if (tlen == 0 || tlen + 1 == len)
-        return 0;
-    for (size_t i = 0; i < tlen; i++)
-        if (!smtp_is_atext((unsigned char)v[i]))
-            return 0;
-    return smtp_xtext_valid(semi + 1, len - tlen - 1);
-}
-
 int smtp_parse_rcpt(const char *arg, size_t len, int utf8_ok, struct smtp_rcpt_args *out,
                     struct smtp_error *err)
 {
@@ -306,7 +288,7 @@ int smtp_parse_rcpt(const char *arg, size_t len, int utf8_ok, struct smtp_rcpt_a
                 memset(out, 0, sizeof(*out));
                 return duplicate_param(err, "ORCPT");
             }
-            if (prm.val == NULL || !orcpt_valid(prm.val, prm.vlen))
+            if (prm.val == NULL || !smtp_envelope_orcpt_valid(prm.val, prm.vlen))
                 return rcpt_fail(out, err, 501, "5.5.4 Bad ORCPT value");
             memcpy(out->orcpt, prm.val, prm.vlen); /* vlen <= SMTP_ORCPT_MAX */
             out->orcpt[prm.vlen] = '\0';

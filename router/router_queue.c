@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "reason.h"
+#include "smtp_envelope.h"
 #include "qid.h"
 #include "router.h"
 
@@ -178,6 +179,28 @@ static int rcpt_due(const struct ipc_rcpt *rc, int force, uint64_t now)
     ((work)->outcome = (outcome_),                     \
      SG_REASON_SET((work)->status, (work)->reply, (status_), __VA_ARGS__))
 
+/* An envelope the router would not write into a command line fails with
+ * that reason, never reaching a peer (the store refuses such envelopes; one
+ * stored before it did is caught here).  1 when w got that outcome. */
+static int envelope_refused(const struct msg *m, struct rcpt_work *w)
+{
+    const char *why;
+
+    if (smtp_envelope_sender_check(m->env.sender, &why) < 0 ||
+        smtp_envelope_envid_check(m->env.envid, &why) < 0) {
+        RCPT_OUTCOME_SET(w, OUT_FAILED, "5.1.7", "5.1.7 the sender address cannot be sent: %s",
+                         why);
+        return 1;
+    }
+    if (smtp_envelope_rcpt_check(w->r.addr, &why) < 0 ||
+        smtp_envelope_orcpt_check(w->r.orcpt, &why) < 0) {
+        RCPT_OUTCOME_SET(w, OUT_FAILED, "5.1.3", "5.1.3 the recipient address cannot be sent: %s",
+                         why);
+        return 1;
+    }
+    return 0;
+}
+
 /* Claim the recipient for this attempt: ACTIVE until the lease ends. */
 static void rcpt_claim(struct msg *m, struct rcpt_work *w, uint64_t now)
 {
@@ -242,6 +265,8 @@ static void msg_categorize(struct msg *m, int force)
             continue;
         due++;
         router_route_for(r, w->r.addr, &w->route);
+        if (envelope_refused(m, w))
+            continue;
         if (w->route.kind == ROUTE_ERROR) {
             RCPT_OUTCOME_SET(w, OUT_FAILED, w->route.status, "%s %s", w->route.status,
                              w->route.text);

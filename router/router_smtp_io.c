@@ -7,6 +7,7 @@
 #include "log.h"
 #include "uv_write.h"
 #include "router_smtp.h"
+#include "smtp_char.h"
 
 #define SMTP_INPUT_MAX (1024 * 1024) /* plaintext from the server not yet parsed */
 
@@ -160,8 +161,15 @@ void router_smtp_io_cmd(struct smtp_conn *c, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
     va_end(ap);
-    if (n < 0 || n > (int)sizeof(line) - 3)
-        n = (int)sizeof(line) - 3;
+    /* Never a byte that was not checked: a command that would not fit or would hold a line
+     * break or other control is not sent (the store refuses such envelopes; this holds even
+     * for one written before it did). */
+    if (n < 0 || n > (int)sizeof(line) - 3 || smtp_has_control(line, (size_t)n)) {
+        router_smtp_fail(c, OUT_FAILED, "5.3.0", NULL,
+                         "5.3.0 not sent: the envelope would put a line break, a control character "
+                         "or an over-long line into an SMTP command");
+        return;
+    }
     log_debug("%s: >>> %.*s", c->remote, n, line);
     memcpy(line + n, "\r\n", 2);
     router_smtp_io_write(c, line, (size_t)n + 2);

@@ -12,6 +12,7 @@
 #include "qid.h"
 #include "store_conn.h"
 #include "store_work.h"
+#include "smtp_envelope.h"
 
 #define SUBMIT_RCPT_MAX 10000
 
@@ -68,6 +69,35 @@ static void submission_set_error(struct submission *sub, uint32_t code, const ch
 
 /* ---- begin / rcpt ------------------------------------------------------ */
 
+/* Whoever submits, the envelope is one the router can write into a command
+ * line as it is (smtp_envelope.h); the address itself is not echoed, it may
+ * hold the line breaks it is refused for. */
+static void submission_check_begin(struct submission *sub, const struct ipc_submit_begin *m)
+{
+    const char *why;
+
+    if (smtp_envelope_sender_check(m->sender, &why) < 0)
+        submission_set_error(sub, IPC_ERR_PERM, "sender address refused: %s", why);
+    else if (smtp_envelope_envid_check(m->envid, &why) < 0)
+        submission_set_error(sub, IPC_ERR_PERM, "%s", why);
+}
+
+static int submission_check_rcpt(struct submission *sub, const struct ipc_submit_rcpt *m)
+{
+    const char *why;
+
+    if (smtp_envelope_rcpt_check(m->addr, &why) < 0) {
+        submission_set_error(sub, IPC_ERR_PERM, "recipient %u address refused: %s", sub->nrcpt + 1,
+                             why);
+        return -1;
+    }
+    if (smtp_envelope_orcpt_check(m->orcpt, &why) < 0) {
+        submission_set_error(sub, IPC_ERR_PERM, "recipient %u: %s", sub->nrcpt + 1, why);
+        return -1;
+    }
+    return 0;
+}
+
 void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
 {
     struct store *st = store_conn_store(c);
@@ -99,6 +129,7 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
     memcpy(sub->env.origin, m.origin, sizeof(m.origin));
     qid_format(sub->env.qid, sub->qid_text);
     c->sub = sub;
+    submission_check_begin(sub, &m);
     memcpy(started.qid, sub->qid_text, sizeof(started.qid));
     sg_buf_init(&b);
     ipc_encode_qid_msg(&b, IPC_SUBMIT_STARTED, r->request_id, &started);
@@ -119,10 +150,8 @@ void store_submit_rcpt(struct store_conn *c, struct ipc_reader *r)
         store_conn_fail(c, IPC_ERR_PROTO, "SUBMIT_RCPT outside a submission");
         return;
     }
-    if (!m.addr[0]) {
-        submission_set_error(sub, IPC_ERR_PERM, "empty recipient address");
+    if (submission_check_rcpt(sub, &m) < 0)
         return;
-    }
     if (sub->nrcpt >= SUBMIT_RCPT_MAX) {
         submission_set_error(sub, IPC_ERR_PERM, "more than %d recipients", SUBMIT_RCPT_MAX);
         return;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "smtp_envelope.h"
 #include "store_client.h"
 
 #define CHUNK 65536
@@ -31,6 +32,19 @@ static void die(int code, const char *what, const char *why)
 {
     fprintf(stderr, "spoolgate-sendmail: %s: %s\n", what, why);
     exit(code);
+}
+
+/* A refused address, shown without the control characters it may hold (each as '?'). */
+static void die_address(const char *kind, const char *addr, const char *why)
+{
+    char shown[120];
+    size_t i;
+
+    for (i = 0; addr[i] && i < sizeof(shown) - 4; i++)
+        shown[i] = (unsigned char)addr[i] < 0x20 || addr[i] == 0x7f ? '?' : addr[i];
+    snprintf(shown + i, sizeof(shown) - i, "%s", addr[i] ? "..." : "");
+    fprintf(stderr, "spoolgate-sendmail: %s <%s> refused: %s\n", kind, shown, why);
+    exit(EX_DATAERR);
 }
 
 /* Hand the buffer to the submission when it is full (or at the end). */
@@ -93,15 +107,20 @@ static void begin(struct injector *in, const char *sender, char **rcpts, int nrc
 {
     struct ipc_submit_begin b = {0};
     struct ipc_submit_rcpt *r = calloc((size_t)nrcpt, sizeof(*r));
+    const char *why;
 
     if (!r)
         die(EX_TEMPFAIL, "recipients", "out of memory");
     if (strlen(sender) > IPC_ADDR_MAX)
-        die(EX_DATAERR, sender, "sender address too long");
+        die_address("sender", sender, "longer than 511 octets");
+    if (smtp_envelope_sender_check(sender, &why) < 0)
+        die_address("sender", sender, why);
     snprintf(b.sender, sizeof(b.sender), "%s", sender);
     for (int i = 0; i < nrcpt; i++) {
-        if (!rcpts[i][0] || strlen(rcpts[i]) > IPC_ADDR_MAX)
-            die(EX_DATAERR, rcpts[i], "bad recipient address");
+        if (strlen(rcpts[i]) > IPC_ADDR_MAX)
+            die_address("recipient", rcpts[i], "longer than 511 octets");
+        if (smtp_envelope_rcpt_check(rcpts[i], &why) < 0)
+            die_address("recipient", rcpts[i], why);
         snprintf(r[i].addr, sizeof(r[i].addr), "%s", rcpts[i]);
     }
     if (sc_sync_begin(&in->sub, &in->c, &b, r, (size_t)nrcpt) < 0)

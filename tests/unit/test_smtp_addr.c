@@ -12,6 +12,7 @@
 #include "test_util.h"
 
 #include "smtp_addr.h"
+#include "smtp_envelope.h"
 #include "smtp_xtext.h"
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -477,14 +478,95 @@ static void test_xtext_fuzz(void **state)
     }
 }
 
+/* ---- the envelope any submitter may store (smtp_envelope.h) ------------ */
+
+static void test_envelope_accepts_every_submitters_form(void **state)
+{
+    static const char *const senders[] = {
+        "",                           /* the null sender (DSNs) */
+        "alice@sender.test",          /* smtpd */
+        "\"john smith\"@example.com", /* quoted local part */
+        "a@[192.0.2.1]",              /* address literal */
+        "jörg@bücher.test",           /* SMTPUTF8 */
+        "jsmith@-po-.test",           /* the postoffice's lax labels */
+        "root@localhost",             /* spoolgate-sendmail's default */
+    };
+    const char *why = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(senders) / sizeof(senders[0]); i++)
+        if (smtp_envelope_sender_check(senders[i], &why) < 0)
+            fail_msg("sender \"%s\" refused: %s", senders[i], why);
+    for (size_t i = 1; i < sizeof(senders) / sizeof(senders[0]); i++)
+        assert_int_equal(smtp_envelope_rcpt_check(senders[i], NULL), 0);
+    assert_int_equal(smtp_envelope_rcpt_check("postmaster", NULL), 0);
+    assert_int_equal(smtp_envelope_rcpt_check("PostMaster", NULL), 0);
+    assert_int_equal(smtp_envelope_envid_check("", NULL), 0);
+    assert_int_equal(smtp_envelope_envid_check("QQ+2B314", NULL), 0);
+    assert_int_equal(smtp_envelope_orcpt_check("", NULL), 0);
+    assert_int_equal(smtp_envelope_orcpt_check("rfc822;bob+40example.net", NULL), 0);
+}
+
+static void test_envelope_refuses_what_breaks_a_command(void **state)
+{
+    static const char *const bad[] = {
+        "a@sender.test>\r\nRCPT TO:<injected@evil.test", /* the injection */
+        "a@sender.test\n",
+        "a\r@b.test",
+        "\"a\r\nb\"@b.test", /* a line break inside quotes */
+        "a@b.test\x7f",
+        "a@b.test\t",
+        "<a@b.test>", /* angle brackets are the command's, not the address's */
+        "a b@c.test",
+        "nodomain",
+    };
+    const char *why = NULL;
+    char envid[120], orcpt[600];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        if (smtp_envelope_sender_check(bad[i], &why) == 0)
+            fail_msg("sender \"%s\" accepted", bad[i]);
+        assert_non_null(why);
+        why = NULL;
+        if (smtp_envelope_rcpt_check(bad[i], &why) == 0)
+            fail_msg("recipient \"%s\" accepted", bad[i]);
+        assert_non_null(why);
+    }
+    assert_int_equal(smtp_envelope_sender_check("a\r\n@b.test", &why), -1);
+    assert_string_equal(why, "control character (CR, LF or other) in the address");
+    assert_int_equal(smtp_envelope_rcpt_check("", &why), -1);
+    assert_string_equal(why, "empty recipient address");
+    assert_int_equal(smtp_envelope_envid_check("a\r\nb", &why), -1);
+    assert_int_equal(smtp_envelope_envid_check("a b", &why), -1);
+    memset(envid, 'x', 101);
+    envid[101] = 0;
+    assert_int_equal(smtp_envelope_envid_check(envid, &why), -1);
+    assert_string_equal(why, "ENVID longer than 100 octets");
+    assert_int_equal(smtp_envelope_orcpt_check("rfc822;a\r\nRSET", &why), -1);
+    assert_int_equal(smtp_envelope_orcpt_check("bob@example.net", &why), -1);
+    assert_int_equal(smtp_envelope_orcpt_check(";x", &why), -1);
+    memcpy(orcpt, "rfc822;", 7);
+    memset(orcpt + 7, 'x', 500);
+    orcpt[507] = 0;
+    assert_int_equal(smtp_envelope_orcpt_check(orcpt, &why), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flags),        cmocka_unit_test(test_flag_lax_length),
-        cmocka_unit_test(test_reasons),      cmocka_unit_test(test_domain_check),
-        cmocka_unit_test(test_path_flags),   cmocka_unit_test(test_flags_fuzz),
-        cmocka_unit_test(test_xtext_decode), cmocka_unit_test(test_xtext_round_trip),
+        cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_flag_lax_length),
+        cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_domain_check),
+        cmocka_unit_test(test_path_flags),
+        cmocka_unit_test(test_flags_fuzz),
+        cmocka_unit_test(test_xtext_decode),
+        cmocka_unit_test(test_xtext_round_trip),
         cmocka_unit_test(test_xtext_fuzz),
+        cmocka_unit_test(test_envelope_accepts_every_submitters_form),
+        cmocka_unit_test(test_envelope_refuses_what_breaks_a_command),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
