@@ -59,6 +59,8 @@ struct cfg_smtpd {
     long long dot_timeout;
     char *mynetworks;    /* CIDR list allowed to relay */
     char *local_domains; /* domains we accept mail for from anyone */
+    char
+        *postmaster; /* the address <postmaster> is taken as; "" -> postmaster@first local domain */
     char *tls_cert_file; /* "" -> no STARTTLS */
     char *tls_key_file;
     char *auth_users_file; /* user:crypt-hash lines; "" -> no AUTH */

@@ -74,6 +74,8 @@ const struct cfg_key cfg_keys[] = {
      "client networks allowed to relay to any domain (CIDR list)"},
     {"smtpd", "local_domains", CFG_STRING, "", 0, 4096, NULL, D_(local_domains),
      "domains accepted from anyone (list; .example matches subdomains)"},
+    {"smtpd", "postmaster", CFG_STRING, "", 0, 255, NULL, D_(postmaster),
+     "where RCPT TO:<postmaster> (no domain) goes; \"\": postmaster@ the first local domain"},
     {"smtpd", "tls_cert_file", CFG_PATH, "", 0, 1024, NULL, D_(tls_cert_file),
      "PEM certificate chain for STARTTLS (empty: no STARTTLS)"},
     {"smtpd", "tls_key_file", CFG_PATH, "", 0, 1024, NULL, D_(tls_key_file),

@@ -157,6 +157,61 @@ void smtpd_cmd_rcpt_looked_up(struct session *s, uint32_t status)
     smtpd_session_resume(s);
 }
 
+/* The address <postmaster> is taken as: smtpd.postmaster, or postmaster@ the first local
+ * domain that is not a subdomain pattern.  0, or -1 when there is none. */
+static int postmaster_address(const struct cfg_smtpd *c, char *out, size_t outsz)
+{
+    const char *p = c->local_domains;
+
+    if (c->postmaster[0]) {
+        snprintf(out, outsz, "%s", c->postmaster);
+        return 0;
+    }
+    while (*p) {
+        size_t n;
+
+        p += strspn(p, " ,\t");
+        n = strcspn(p, " ,\t");
+        if (n && p[0] != '.') {
+            snprintf(out, outsz, "postmaster@%.*s", (int)n, p);
+            return 0;
+        }
+        p += n;
+    }
+    return -1;
+}
+
+/* RFC 5321 4.5.1: <postmaster> without a domain is always accepted, from anyone, as the configured
+ * postmaster address (the original kept as ORCPT).  0, or -1 when refused (replied). */
+static int rcpt_take_postmaster(struct session *s, struct smtp_rcpt_args *r)
+{
+    char addr[sizeof(r->rcpt)];
+
+    if (strcasecmp(r->rcpt, "postmaster") != 0)
+        return 0;
+    if (postmaster_address(&s->d->cfg->smtpd, addr, sizeof(addr)) < 0) {
+        smtpd_session_error(s, 550, "5.1.1 No postmaster address is configured here");
+        return -1;
+    }
+    if (!r->orcpt[0])
+        snprintf(r->orcpt, sizeof(r->orcpt), "rfc822;postmaster");
+    log_info("session %llu: [%s] <postmaster> taken as <%s>", (unsigned long long)s->id, s->peer_ip,
+             addr);
+    snprintf(r->rcpt, sizeof(r->rcpt), "%s", addr);
+    return 0;
+}
+
+/* Sender-specified routing in the local part: the %-hack ("user%other@here"), a UUCP bang path
+ * ("other!user@here") or a quoted '@' ("\"user@other\"@here").  Relayed as is, the next hop may
+ * route it on: Postfix refuses it from untrusted clients (allow_untrusted_routing = no). */
+static int rcpt_routes_itself(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    size_t n = at ? (size_t)(at - addr) : strlen(addr);
+
+    return memchr(addr, '%', n) || memchr(addr, '!', n) || memchr(addr, '@', n);
+}
+
 static void cmd_rcpt(struct session *s, const char *arg, size_t len)
 {
     struct smtpd *d = s->d;
@@ -177,7 +232,15 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
         smtpd_session_reply(s, 452, "4.5.3 Too many recipients");
         return;
     }
+    if (rcpt_take_postmaster(s, &s->pending_rcpt) < 0)
+        return;
     domain = smtp_addr_domain(s->pending_rcpt.rcpt);
+    if (!s->relay_ok && !s->auth_user[0] && rcpt_routes_itself(s->pending_rcpt.rcpt)) {
+        log_info("session %llu: [%s] sender-specified routing refused: <%s>",
+                 (unsigned long long)s->id, s->peer_ip, s->pending_rcpt.rcpt);
+        smtpd_session_error(s, 554, "5.7.1 Sender-specified routing is not allowed here");
+        return;
+    }
     if (d->cfg->gateway.domain[0] && strcasecmp(domain, d->cfg->gateway.domain) == 0) {
         smtpd_session_enter(s, SS_RCPT_LOOKUP);
         smtpd_dir_lookup(s, s->pending_rcpt.rcpt);
@@ -201,7 +264,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
         }
         return;
     }
-    if (!domain[0] || s->relay_ok || s->auth_user[0]) {
+    if (s->relay_ok || s->auth_user[0]) {
         rcpt_accept(s, &s->pending_rcpt);
         return;
     }

@@ -174,7 +174,6 @@ write_smtpd_config() {
         "$T_DIR/cert.pem" "$T_DIR/key.pem" "$T_DIR/users" "${1:-}" "$T_PO_DOMAIN" "$T_TRANSPORT")"
 }
 
-# start_smtpd: in the background, logging to $T_SMTPD_LOG; waits for its greeting.
 # start_smtpd_suite [extra smtpd lines]: store and smtpd on the smtpd config, the client
 # environment exported; bails out when either does not start.
 start_smtpd_suite() {
@@ -184,6 +183,7 @@ start_smtpd_suite() {
     export_smtp_env
 }
 
+# start_smtpd: in the background, logging to $T_SMTPD_LOG; waits for its greeting.
 start_smtpd() { start_daemon SMTPD "$SMTPD_BIN" "$T_SMTPD_LOG" greets "$SMTP_PORT" 2; }
 stop_smtpd() { stop_daemon SMTPD; }
 
