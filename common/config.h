@@ -54,8 +54,10 @@ struct cfg_smtpd {
     long long max_errors;
     long long max_received; /* more Received fields than this: mail loop */
     long long max_sessions;
+    long long max_sessions_per_client; /* outside mynetworks */
     long long command_timeout;
     long long data_timeout;
+    long long data_min_rate; /* octets/s that extend the DATA deadline */
     long long dot_timeout;
     char *mynetworks;    /* CIDR list allowed to relay */
     char *local_domains; /* domains we accept mail for from anyone */

@@ -97,9 +97,16 @@ struct session {
     unsigned commands;
     int reading; /* uv_read_start active */
     int in_write_backlog;
-    int processing;       /* inside session_process (no re-entry) */
-    struct tls_conn *tls; /* NULL before STARTTLS */
-    char tls_info[96];    /* "TLSv1.3 with cipher ..." once active */
+    int counted;    /* in d->clients (clients outside mynetworks) */
+    int processing; /* inside session_process (no re-entry) */
+    /* Total deadlines (loop ms), not idle timers: a command line must be whole
+     * within command_timeout of its first wait; DATA/BDAT within data_timeout
+     * plus what data_min_rate allows for the octets received. */
+    uint64_t wait_started_ms; /* 0: no command being waited for */
+    uint64_t data_started_ms; /* 0: not in DATA/BDAT */
+    uint64_t data_octets;     /* received since data_started_ms */
+    struct tls_conn *tls;     /* NULL before STARTTLS */
+    char tls_info[96];        /* "TLSv1.3 with cipher ..." once active */
     /* input not yet processed (plaintext) */
     struct sg_buf in;
     size_t in_off;     /* in.data[0..in_off) is handled */
@@ -139,11 +146,21 @@ struct smtpd {
     uint64_t next_session_id;
     struct smtpd_store store;
     struct smtpd_dir dir;
-    void *tls_ctx;             /* SSL_CTX *, NULL without a certificate */
-    struct smtpd_users *users; /* NULL without a users file */
-    struct transport_map tmap; /* the router's map: which local recipients have a route */
+    void *tls_ctx;                 /* SSL_CTX *, NULL without a certificate */
+    struct smtpd_users *users;     /* NULL without a users file */
+    struct transport_map tmap;     /* the router's map: which local recipients have a route */
+    struct smtpd_clients *clients; /* sessions per client address */
     int stopping;
 };
+
+/* smtpd_clients.c: sessions per client address (a table that holds only addresses with sessions) */
+struct smtpd_clients *smtpd_clients_new(void);
+void smtpd_clients_free(struct smtpd_clients *t);
+/* One more session from ip: how many there are now, 0 when out of memory (not counted). */
+unsigned smtpd_clients_add(struct smtpd_clients *t, const char *ip);
+void smtpd_clients_remove(struct smtpd_clients *t, const char *ip);
+/* 1 when a refusal of ip is to be logged now: at most once a minute per address. */
+int smtpd_clients_log_due(struct smtpd_clients *t, const char *ip, uint64_t now_ms);
 
 /* smtpd_session.c */
 void smtpd_session_accept(struct smtpd *d, uv_stream_t *server, int submission);

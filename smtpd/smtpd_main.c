@@ -139,6 +139,8 @@ static void smtpd_settings(struct smtpd *d)
         log_fatal("smtpd.auth_users_file: %s", why);
     if (tm_load_file(c->router.transport_map, &d->tmap, why, sizeof(why)) < 0)
         log_fatal("router.transport_map refused:\n%s", why);
+    if (!(d->clients = smtpd_clients_new()))
+        log_fatal("out of memory");
     if (d->users && !d->tls_ctx)
         log_warn("smtpd.auth_users_file is set but STARTTLS is not: AUTH is never offered");
 }
@@ -245,6 +247,7 @@ int main(int argc, char **argv)
     smtpd_tls_free_ctx(d);
     smtpd_users_free(d->users);
     tm_free(&d->tmap);
+    smtpd_clients_free(d->clients);
     while (d->listeners) {
         struct smtpd_listener *l = d->listeners;
 

@@ -42,6 +42,8 @@ static void session_free(struct session *s)
         smtpd_tls_conn_free(s->tls);
     sg_buf_free(&s->in);
     sg_buf_free(&s->out);
+    if (s->counted)
+        smtpd_clients_remove(d->clients, s->peer_ip);
     free(s);
     d->nsessions--;
 }
@@ -102,6 +104,32 @@ void smtpd_session_set_timer(struct session *s, long long seconds)
 {
     if (smtpd_session_alive(s))
         uv_timer_start(&s->timer, session_timeout_cb, (uint64_t)seconds * 1000u, 0);
+}
+
+/* The timer runs to the state's deadline, which input does not push back: a
+ * client sending a byte now and then (slowloris) is cut at the deadline all
+ * the same.  A whole command line restarts the command deadline; in DATA and
+ * BDAT each octet received adds 1/data_min_rate s to data_timeout. */
+static void session_arm_deadline(struct session *s)
+{
+    const struct cfg_smtpd *c = &s->d->cfg->smtpd;
+    uint64_t now = uv_now(s->d->loop), deadline;
+
+    if (s->state == SS_DATA || s->state == SS_BDAT) {
+        if (!s->data_started_ms) {
+            s->data_started_ms = now;
+            s->data_octets = 0;
+        }
+        deadline = s->data_started_ms + (uint64_t)c->data_timeout * 1000u +
+                   s->data_octets * 1000u / (uint64_t)c->data_min_rate;
+    } else {
+        s->data_started_ms = 0;
+        if (!s->wait_started_ms)
+            s->wait_started_ms = now;
+        deadline = s->wait_started_ms + (uint64_t)c->command_timeout * 1000u;
+    }
+    if (smtpd_session_alive(s))
+        uv_timer_start(&s->timer, session_timeout_cb, deadline > now ? deadline - now : 1, 0);
 }
 
 /* ---- output ------------------------------------------------------------------- */
@@ -344,18 +372,24 @@ static void session_process(struct session *s)
         return; /* the loop further up the stack goes on */
     s->processing = 1;
     while (smtpd_session_alive(s) && !session_waiting(s) && session_has_work(s)) {
-        if (s->write_pending > SMTPD_OUT_BACKLOG) {
+        /* Replies not yet written count too, so pipelined commands from a client
+         * that never reads cannot grow them without bound. */
+        if (s->write_pending + s->out.len > SMTPD_OUT_BACKLOG) {
             s->in_write_backlog = 1;
             break;
         }
         if (s->state == SS_DATA || s->state == SS_BDAT) {
-            s->in_off +=
+            size_t used =
                 smtpd_data_feed(s, s->in.data ? s->in.data + s->in_off : (const uint8_t *)"",
                                 s->in.len - s->in_off);
+
+            s->in_off += used;
+            s->data_octets += used;
             continue;
         }
         if (!session_take_line(s))
             break;
+        s->wait_started_ms = 0; /* a whole command: the next one's deadline starts afresh */
     }
     s->processing = 0;
     if (s->handles_open == 0 || uv_is_closing((uv_handle_t *)&s->tcp))
@@ -368,9 +402,7 @@ static void session_process(struct session *s)
     session_reading(s, s->state == SS_TLS || (!session_waiting(s) && !s->in_write_backlog &&
                                               s->in.len - s->in_off < SMTPD_STORE_BACKLOG));
     if (!session_waiting(s))
-        smtpd_session_set_timer(s, s->state == SS_DATA || s->state == SS_BDAT
-                                       ? s->d->cfg->smtpd.data_timeout
-                                       : s->d->cfg->smtpd.command_timeout);
+        session_arm_deadline(s);
 }
 
 void smtpd_session_resume(struct session *s)
@@ -394,11 +426,36 @@ void smtpd_session_tls_started(struct session *s)
 
 /* ---- accept ------------------------------------------------------------------- */
 
+/* Count the session against its client's address (mynetworks is not limited): 1 when that
+ * address has more than max_sessions_per_client. */
+static int session_client_over(struct session *s)
+{
+    struct smtpd *d = s->d;
+    unsigned n;
+
+    if (s->relay_ok || !s->peer_ip[0])
+        return 0;
+    n = smtpd_clients_add(d->clients, s->peer_ip);
+    s->counted = n > 0;
+    if (n <= (unsigned)d->cfg->smtpd.max_sessions_per_client && n > 0)
+        return 0;
+    if (smtpd_clients_log_due(d->clients, s->peer_ip, uv_now(d->loop)))
+        log_warn("session %llu: [%s] refused: %u sessions from this address (limit %lld; logged "
+                 "once a minute)",
+                 (unsigned long long)s->id, s->peer_ip, n ? n - 1 : 0,
+                 d->cfg->smtpd.max_sessions_per_client);
+    return 1;
+}
+
 static void session_greet(struct session *s)
 {
     struct smtpd *d = s->d;
 
-    if (d->nsessions > (unsigned)d->cfg->smtpd.max_sessions) {
+    if (session_client_over(s)) {
+        smtpd_session_reply(s, 421, "4.7.0 %s Too many sessions from your address, try again later",
+                            d->hostname);
+        smtpd_session_enter(s, SS_CLOSING);
+    } else if (d->nsessions > (unsigned)d->cfg->smtpd.max_sessions) {
         smtpd_session_reply(s, 421, "4.7.0 %s Too many sessions, try again later", d->hostname);
         log_warn("session %llu: [%s] refused: %u sessions", (unsigned long long)s->id, s->peer_ip,
                  d->nsessions - 1);
