@@ -215,6 +215,8 @@ void smtpd_dir_lookup(struct session *s, const char *addr);
 void smtpd_dir_cancel(struct session *s);
 
 /* smtpd_tls.c */
+/* The server context for c's certificate and key into *ctx (NULL without a certificate).  0, or -1 with why. */
+int smtpd_tls_ctx_load(const struct cfg_smtpd *c, void **ctx, char *why, size_t whysz);
 int smtpd_tls_init(struct smtpd *d, char *why, size_t whysz);
 void smtpd_tls_free_ctx(struct smtpd *d);
 struct tls_conn *smtpd_tls_conn_new(struct smtpd *d);

@@ -181,35 +181,69 @@ static void close_session_handle(uv_handle_t *h, void *arg)
     }
 }
 
-/* SIGHUP: the users file and the log level; the rest at the next start. */
+/* What a SIGHUP brings in, all read before any of it is applied: a config
+ * with one bad part changes nothing. */
+struct smtpd_reloaded {
+    struct smtpd_users *users;
+    struct transport_map map;
+    struct smtp_cidr networks[SMTPD_MAX_NETWORKS];
+    int nnetworks;
+    void *tls_ctx; /* NULL: no certificate configured */
+};
+
+static int reload_read(const struct sg_config *n, struct smtpd_reloaded *r, char *why, size_t whysz)
+{
+    char err[400];
+
+    if (tm_load_file(n->router.transport_map, &r->map, why, whysz) < 0)
+        return -1;
+    r->nnetworks = smtp_cidr_parse_list(n->smtpd.mynetworks, r->networks, SMTPD_MAX_NETWORKS, err,
+                                        sizeof(err));
+    if (r->nnetworks < 0) {
+        snprintf(why, whysz, "smtpd.mynetworks: %s", err);
+        return -1;
+    }
+    if (n->smtpd.auth_users_file[0] &&
+        !(r->users = smtpd_users_load(n->smtpd.auth_users_file, err, sizeof(err)))) {
+        snprintf(why, whysz, "smtpd.auth_users_file: %s", err);
+        return -1;
+    }
+    if (smtpd_tls_ctx_load(&n->smtpd, &r->tls_ctx, err, sizeof(err)) < 0) {
+        snprintf(why, whysz, "STARTTLS: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* SIGHUP: users file, transport map, mynetworks, the TLS certificate and key, the log level;
+ * listeners and limits at the next start.  Sessions already in TLS keep the context they
+ * started with (OpenSSL counts its references). */
 static void smtpd_reload(struct smtpd *d)
 {
     struct sg_config *n = daemon_reload(&opts);
-    struct smtpd_users *u = NULL;
-    struct transport_map map;
+    struct smtpd_reloaded r = {0};
     char why[8192] = "";
 
     if (!n)
         return;
-    if (tm_load_file(n->router.transport_map, &map, why, sizeof(why)) < 0) {
-        log_error("reload refused: router.transport_map:\n%s", why);
-        config_free(n);
-        return;
-    }
-    if (n->smtpd.auth_users_file[0] &&
-        !(u = smtpd_users_load(n->smtpd.auth_users_file, why, sizeof(why)))) {
-        log_error("reload refused: smtpd.auth_users_file: %s", why);
-        tm_free(&map);
+    if (reload_read(n, &r, why, sizeof(why)) < 0) {
+        log_error("reload refused: %s", why);
+        tm_free(&r.map);
+        smtpd_users_free(r.users);
         config_free(n);
         return;
     }
     log_set_level(n->global.log_level);
     smtpd_users_free(d->users);
-    d->users = u;
+    d->users = r.users;
     tm_free(&d->tmap);
-    d->tmap = map;
-    log_notice("reloaded %s (users file, transport map, log level; listeners, TLS and limits need "
-               "a restart)",
+    d->tmap = r.map;
+    memcpy(d->networks, r.networks, sizeof(d->networks));
+    d->nnetworks = r.nnetworks;
+    smtpd_tls_free_ctx(d);
+    d->tls_ctx = r.tls_ctx;
+    log_notice("reloaded %s (users file, transport map, mynetworks, TLS certificate, log level; "
+               "listeners and limits need a restart)",
                n->source);
     config_free(n);
 }

@@ -6,19 +6,19 @@
 #include "smtpd.h"
 #include "tls_bio.h"
 
-int smtpd_tls_init(struct smtpd *d, char *why, size_t whysz)
+int smtpd_tls_ctx_load(const struct cfg_smtpd *c, void **ctx, char *why, size_t whysz)
 {
-    const struct cfg_smtpd *c = &d->cfg->smtpd;
     char err[400];
 
+    *ctx = NULL;
     if (!c->tls_cert_file[0])
         return 0;
     if (!c->tls_key_file[0]) {
         snprintf(why, whysz, "smtpd.tls_cert_file is set but smtpd.tls_key_file is not");
         return -1;
     }
-    d->tls_ctx = tls_ctx_server(c->tls_cert_file, c->tls_key_file, err, sizeof(err));
-    if (!d->tls_ctx) {
+    *ctx = tls_ctx_server(c->tls_cert_file, c->tls_key_file, err, sizeof(err));
+    if (!*ctx) {
         snprintf(why, whysz,
                  "%s (set smtpd.tls_cert_file and tls_key_file, or make a "
                  "self-signed pair as scripts/quickstart does)",
@@ -26,6 +26,11 @@ int smtpd_tls_init(struct smtpd *d, char *why, size_t whysz)
         return -1;
     }
     return 0;
+}
+
+int smtpd_tls_init(struct smtpd *d, char *why, size_t whysz)
+{
+    return smtpd_tls_ctx_load(&d->cfg->smtpd, &d->tls_ctx, why, whysz);
 }
 
 void smtpd_tls_free_ctx(struct smtpd *d)

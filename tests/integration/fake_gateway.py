@@ -11,29 +11,9 @@ import struct
 import sys
 import threading
 
+from ipc_frames import f_str, frame, read_frame
+
 HELLO, ERROR, DIR_LOOKUP, DIR_RESULT = 1, 2, 70, 71
-
-
-def field_str(s):
-    b = s.encode()
-    return b"S" + struct.pack(">I", len(b)) + b
-
-
-def frame(msg_type, req, body):
-    payload = struct.pack(">HI", msg_type, req) + body
-    return struct.pack(">I", len(payload)) + payload
-
-
-def read_frame(f):
-    head = f.read(4)
-    if len(head) < 4:
-        return None
-    (n,) = struct.unpack(">I", head)
-    payload = f.read(n)
-    if len(payload) < n:
-        return None
-    msg_type, req = struct.unpack(">HI", payload[:6])
-    return msg_type, req, payload[6:]
 
 
 def first_string(body):
@@ -44,8 +24,8 @@ def first_string(body):
 
 def serve(conn, mailboxes, major, unavailable):
     f = conn.makefile("rb")
-    hello = (field_str("fake-gateway") + field_str("gateway") + b"I" + struct.pack(">I", major)
-             + b"I" + struct.pack(">I", 1) + field_str("") + field_str("directory,deliver")
+    hello = (f_str("fake-gateway") + f_str("gateway") + b"I" + struct.pack(">I", major)
+             + b"I" + struct.pack(">I", 1) + f_str("") + f_str("directory,deliver")
              + b"Q" + struct.pack(">Q", 0))
     conn.sendall(frame(HELLO, 0, hello))
     if read_frame(f) is None:
@@ -65,7 +45,7 @@ def serve(conn, mailboxes, major, unavailable):
             status, box = 1, "MS:NET/PO/" + local.upper()
         else:
             status, box = 0, ""
-        conn.sendall(frame(DIR_RESULT, req, b"I" + struct.pack(">I", status) + field_str(box)))
+        conn.sendall(frame(DIR_RESULT, req, b"I" + struct.pack(">I", status) + f_str(box)))
 
 
 def main():

@@ -8,6 +8,7 @@ import os
 import socket
 import time
 
+from smtp_raw import RawClient
 from tap import diag, ok, run
 
 PORT = int(os.environ["SG_SMTP_PORT"])
@@ -15,8 +16,9 @@ PID = os.environ["SG_SMTPD_PID"]
 LOCAL = os.environ.get("SG_LOCAL_DOMAIN", "local.test")
 DEADLINE = 2.0
 # What 20 never-reading sessions may add: about 4.9 MiB measured, 15 MiB before replies counted toward the
-# back-pressure (sanitizer builds carry shadow memory: SG_PIPELINE_GROWTH_MAX_KIB raises it there).
-GROWTH_MAX_KIB = int(os.environ.get("SG_PIPELINE_GROWTH_MAX_KIB", str(10 * 1024)))
+# back-pressure.  Under ASan freed memory sits in its quarantine, so RSS says nothing there (SG_SANITIZERS).
+GROWTH_MAX_KIB = 10 * 1024
+SANITIZERS = bool(os.environ.get("SG_SANITIZERS"))
 
 
 def rss_kib():
@@ -27,24 +29,9 @@ def rss_kib():
     return 0
 
 
-class Client:
+class Client(RawClient):
     def __init__(self):
-        self.s = socket.create_connection(("127.0.0.1", PORT), 10)
-        self.s.settimeout(15)
-        self.f = self.s.makefile("rb")
-        self.reply()
-
-    def reply(self):
-        while True:
-            line = self.f.readline()
-            if not line:
-                return "(closed)"
-            if line[3:4] != b"-":
-                return line.decode(errors="replace").rstrip("\r\n")
-
-    def say(self, cmd):
-        self.s.sendall(cmd + b"\r\n")
-        return self.reply()
+        super().__init__(PORT)
 
     def trickle(self, data, gap):
         """Send data one octet per gap seconds until the server cuts us; seconds until it did, or None."""
@@ -136,8 +123,11 @@ def never_reading():
     time.sleep(1.0)
     grew = rss_kib() - before
     diag(f"smtpd RSS {before} KiB before, +{grew} KiB with 20 sessions that pipeline and never read")
-    ok(grew < GROWTH_MAX_KIB,
-       f"20 never-reading pipelining sessions grow smtpd by less than {GROWTH_MAX_KIB} KiB (+{grew} KiB)")
+    name = f"20 never-reading pipelining sessions grow smtpd by less than {GROWTH_MAX_KIB} KiB (+{grew} KiB)"
+    if SANITIZERS:
+        ok(True, f"{name} # SKIP RSS is not measurable under ASan (freed memory is quarantined)")
+    else:
+        ok(grew < GROWTH_MAX_KIB, name)
     for s in socks:
         s.close()
 

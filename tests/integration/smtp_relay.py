@@ -6,9 +6,9 @@ SG_OUTSIDE (an address of this host outside mynetworks, e.g. 127.0.0.2), SG_INSI
 Prints TAP.
 """
 import os
-import socket
 import sys
 
+from smtp_raw import RawClient
 from tap import ok, run
 
 PORT = int(os.environ["SG_SMTP_PORT"])
@@ -38,31 +38,8 @@ INSIDE_OK = [f"<victim%evil.test@{LOCAL}>", f"<evil.test!victim@{LOCAL}>", f'<"v
              "<victim@evil.test>"]
 
 
-class Client:
-    def __init__(self, source):
-        self.s = socket.create_connection(("127.0.0.1", PORT), 10, source_address=(source, 0))
-        self.f = self.s.makefile("rb")
-        self.reply()
-
-    def reply(self):
-        while True:
-            line = self.f.readline()
-            if not line:
-                return "(connection closed)"
-            if line[3:4] != b"-":
-                return line.decode(errors="replace").rstrip("\r\n")
-
-    def say(self, cmd):
-        self.s.sendall(cmd.encode() + b"\r\n")
-        return self.reply()
-
-    def close(self):
-        self.say("QUIT")
-        self.s.close()
-
-
 def rcpt(source, path, sender="<a@sender.test>"):
-    c = Client(source)
+    c = RawClient(PORT, source)
     c.say("EHLO relay-test.example")
     c.say(f"MAIL FROM:{sender}")
     got = c.say(f"RCPT TO:{path}")

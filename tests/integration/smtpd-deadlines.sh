@@ -6,7 +6,6 @@ data_timeout = 2s
 data_min_rate = 1000
 max_message_size = 8m"
 export SG_SMTPD_PID="$SMTPD_PID"
-[ -n "${SG_SANITIZERS:-}" ] && export SG_PIPELINE_GROWTH_MAX_KIB=40960
 python3 "$top_srcdir/tests/integration/smtp_deadlines.py" > "$T_DIR/deadlines.tap" 2>&1
 relay_tap "$T_DIR/deadlines.tap" 2
 grep -q "timeout in state" "$T_SMTPD_LOG"; ok $? "smtpd logs each cut session's timeout and state"

@@ -1,0 +1,58 @@
+"""ipc_frames.py - the IPC wire format for the Python test peers: typed fields, frames, reading one frame.
+
+Frames are u32 payload length, then u16 type and u32 request id, then tagged fields (common/ipc.h).
+"""
+import struct
+
+
+def f_str(text):
+    b = text.encode("utf-8", "surrogateescape")
+    return b"S" + struct.pack(">I", len(b)) + b
+
+
+def f_u32(v):
+    return b"I" + struct.pack(">I", v)
+
+
+def f_u64(v):
+    return b"Q" + struct.pack(">Q", v)
+
+
+def f_bytes(data):
+    return b"B" + struct.pack(">I", len(data)) + data
+
+
+def frame(msg_type, req, body):
+    payload = struct.pack(">HI", msg_type, req) + body
+    return struct.pack(">I", len(payload)) + payload
+
+
+def read_frame(f):
+    """(type, request id, fields) of the next frame on the file f, or None at its end."""
+    head = f.read(4)
+    if len(head) < 4:
+        return None
+    (n,) = struct.unpack(">I", head)
+    payload = f.read(n)
+    if len(payload) < n:
+        return None
+    msg_type, req = struct.unpack(">HI", payload[:6])
+    return msg_type, req, payload[6:]
+
+
+def fields(body):
+    """The values of the tagged fields in a frame's body, in order."""
+    out, i = [], 0
+    while i < len(body):
+        tag = body[i:i + 1]
+        if tag == b"I":
+            out.append(struct.unpack(">I", body[i + 1:i + 5])[0])
+            i += 5
+        elif tag == b"Q":
+            out.append(struct.unpack(">Q", body[i + 1:i + 9])[0])
+            i += 9
+        else:
+            (n,) = struct.unpack(">I", body[i + 1:i + 5])
+            out.append(body[i + 5:i + 5 + n].decode(errors="replace"))
+            i += 5 + n
+    return out
