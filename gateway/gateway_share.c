@@ -16,7 +16,7 @@
 static int share_fail(char *why, size_t whysz, const char *root, const char *op, const char *rel,
                       int err)
 {
-    snprintf(why, whysz, "share %s: %s %s: %s", root, op, rel, strerror(err));
+    snprintf(why, whysz, "share %.1100s: %s %.200s: %s", root, op, rel, strerror(err));
     return -1;
 }
 
@@ -87,10 +87,11 @@ static int local_read_file(const char *root, const char *rel, uint8_t **data, si
     return rc;
 }
 
-/* lstat of rel (never what a link points to); -1 with why, or with errno ENOENT for a missing name
- * in a directory that is there. */
-static int local_lstat(const char *root, const char *rel, const char *op, struct stat *st,
-                       char *why, size_t whysz)
+/* at(dirfd, base, arg) in rel's directory, opened the safe way.  -1 with why and errno 0 when that
+ * directory is refused or missing; else at's result, errno kept, and -1 also sets why. */
+typedef int (*local_at_fn)(int dirfd, const char *base, void *arg);
+static int local_at(const char *root, const char *rel, const char *op, local_at_fn at, void *arg,
+                    char *why, size_t whysz)
 {
     const char *base;
     int dirfd = gw_safe_parent(root, rel, op, &base, why, whysz);
@@ -100,14 +101,26 @@ static int local_lstat(const char *root, const char *rel, const char *op, struct
         errno = 0;
         return -1;
     }
-    rc = fstatat(dirfd, base, st, AT_SYMLINK_NOFOLLOW);
+    rc = at(dirfd, base, arg);
     e = errno;
     close(dirfd);
-    if (rc < 0) {
+    if (rc == -1)
         share_fail(why, whysz, root, op, rel, e);
-        errno = e;
-    }
+    errno = e;
     return rc;
+}
+
+static int at_lstat(int dirfd, const char *base, void *st)
+{
+    return fstatat(dirfd, base, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* lstat of rel (never what a link points to); -1 with why, errno ENOENT for a missing name in a
+ * directory that is there. */
+static int local_lstat(const char *root, const char *rel, const char *op, struct stat *st,
+                       char *why, size_t whysz)
+{
+    return local_at(root, rel, op, at_lstat, st, why, whysz);
 }
 
 static int local_stat_mtime(const char *root, const char *rel, int64_t *mtime, char *why,
@@ -129,35 +142,28 @@ struct share_file {
     char rel[PATH_MAX];
 };
 
+static int at_unlink(int dirfd, const char *base, void *arg)
+{
+    return unlinkat(dirfd, base, 0);
+}
+
 static int local_unlink(const char *root, const char *rel, char *why, size_t whysz)
 {
-    const char *base;
-    int dirfd = gw_safe_parent(root, rel, "delete", &base, why, whysz);
-    int rc, e;
+    return local_at(root, rel, "delete", at_unlink, NULL, why, whysz) < 0 ? -1 : 0;
+}
 
-    if (dirfd < 0)
-        return -1;
-    rc = unlinkat(dirfd, base, 0);
-    e = errno;
-    close(dirfd);
-    return rc < 0 ? share_fail(why, whysz, root, "delete", rel, e) : 0;
+static int at_create(int dirfd, const char *base, void *fd)
+{
+    *(int *)fd = gw_safe_openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    return *(int *)fd < 0 ? -1 : 0;
 }
 
 static int local_file_create(const char *root, const char *rel, struct share_file *f, char *why,
                              size_t whysz)
 {
-    const char *base;
-    int dirfd = gw_safe_parent(root, rel, "create", &base, why, whysz);
-    int e;
-
-    if (dirfd < 0)
-        return -1;
-    f->fd = gw_safe_openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL, 0640);
-    e = errno;
-    close(dirfd);
-    if (f->fd < 0)
-        return e == EEXIST ? SHARE_EXISTS : share_fail(why, whysz, root, "create", rel, e);
-    return 0;
+    if (local_at(root, rel, "create", at_create, &f->fd, why, whysz) == 0)
+        return 0;
+    return errno == EEXIST ? SHARE_EXISTS : -1;
 }
 
 static int local_file_write(const char *root, struct share_file *f, const struct iovec *iov,
@@ -275,28 +281,31 @@ static int local_exists(const char *root, const char *rel, char *why, size_t why
     return errno == ENOENT ? 0 : -1;
 }
 
+/* -2 with *mode when the name is taken by something else than a directory. */
+static int at_mkdir(int dirfd, const char *base, void *mode)
+{
+    struct stat st;
+
+    if (mkdirat(dirfd, base, 0750) == 0)
+        return 0;
+    if (errno != EEXIST || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -1;
+    *(mode_t *)mode = st.st_mode;
+    return S_ISDIR(st.st_mode) ? 0 : -2;
+}
+
 /* A directory already there must be a real one. */
 static int local_mkdir(const char *root, const char *rel, char *why, size_t whysz)
 {
-    const char *base;
-    struct stat st;
-    int dirfd = gw_safe_parent(root, rel, "mkdir", &base, why, whysz);
-    int rc, e;
+    mode_t mode = 0;
+    int rc = local_at(root, rel, "mkdir", at_mkdir, &mode, why, whysz);
 
-    if (dirfd < 0)
-        return -1;
-    rc = mkdirat(dirfd, base, 0750);
-    e = errno;
-    if (rc < 0 && e == EEXIST && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        rc = S_ISDIR(st.st_mode) ? 0 : -2;
-        if (rc == -2)
-            gw_safe_refuse(root, "mkdir", rel,
-                           S_ISLNK(st.st_mode) ? "a symbolic link is there"
-                                               : "something else than a directory is there",
-                           why, whysz);
-    }
-    close(dirfd);
-    return rc == -1 ? share_fail(why, whysz, root, "mkdir", rel, e) : rc < 0 ? -1 : 0;
+    if (rc == -2)
+        return gw_safe_refuse(root, "mkdir", rel,
+                              S_ISLNK(mode) ? "a symbolic link is there"
+                                            : "something else than a directory is there",
+                              why, whysz);
+    return rc;
 }
 
 int gw_share_names_add(char ***v, size_t *n, size_t *cap, const char *name)

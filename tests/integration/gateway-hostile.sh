@@ -87,12 +87,7 @@ hostile_out "$SHARE2"
 SSH_PORT=$(free_port)
 start_sshd "$SSH_PORT"; ok $? "an OpenSSH sshd on 127.0.0.1:$SSH_PORT"
 write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT" "[gateway]
-sftp_host = 127.0.0.1
-sftp_port = $SSH_PORT
-sftp_user = $SSH_USER
-sftp_key = $SSH_KEY
-sftp_known_hosts = $SSH_KNOWN_HOSTS
-sftp_root = $SHARE2
+$(sftp_share_config "$SHARE2")
 poll_interval = 1s"
 rm -f "$T_DIR"/sink/*.json
 T_GATEWAY_LOG="$T_DIR/gateway-sftp.log"
