@@ -111,6 +111,8 @@ int gw_safe_parent(const char *root, const char *rel, const char *op, const char
                    size_t whysz);
 /* One component in dirfd, never through a symbolic link (flags as for openat). */
 int gw_safe_openat(int dirfd, const char *name, int flags, mode_t mode);
+/* From now on as on a kernel without openat2 (the unit test of the fallback). */
+void gw_safe_without_openat2(void);
 
 /* gateway_sftp.c: the SFTP side of a share (libssh2), used by gateway_share.c. */
 struct sftp_share;

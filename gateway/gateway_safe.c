@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -71,12 +72,18 @@ int gw_safe_name_check(const char *share, const char *op, const char *rel, char 
     return problem ? gw_safe_refuse(share, op, rel, problem, why, whysz) : 0;
 }
 
+static atomic_int no_openat2; /* one kernel for all workers */
+
+void gw_safe_without_openat2(void)
+{
+    no_openat2 = 1;
+}
+
 /* openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, or -1 with errno (ENOSYS: a kernel before 5.6). */
 static int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 {
-    static volatile int no_openat2;
     struct open_how how = {0};
-    int fd;
+    int fd, tries = 0;
 
     if (no_openat2) {
         errno = ENOSYS;
@@ -87,7 +94,7 @@ static int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
     do {
         fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN) && ++tries < 8); /* EAGAIN: a race */
     if (fd < 0 && errno == ENOSYS)
         no_openat2 = 1;
     return fd;

@@ -286,7 +286,6 @@ int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, siz
     LIBSSH2_SFTP_HANDLE *h;
     struct sg_buf buf = {0};
     ssize_t n;
-
     mode_t mode;
 
     if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "read", rel, 0, why, whysz) < 0 ||
