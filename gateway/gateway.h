@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <uv.h>
 
@@ -58,6 +59,7 @@ struct share;
 struct share *gw_share_new(const struct cfg_gateway *c, char *why, size_t whysz);
 void gw_share_free(struct share *sh);
 const char *gw_share_name(const struct share *sh);
+#define SHARE_REFUSED 2 /* read_file: rel is no regular file; why holds only the reason */
 int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why,
                        size_t whysz);
 int gw_share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz);
@@ -91,6 +93,26 @@ int gw_share_name_cmp(const void *a, const void *b); /* for qsort of names */
 /* Append a copy of name to a growing list (used by both backends' gw_share_list). */
 int gw_share_names_add(char ***v, size_t *n, size_t *cap, const char *name);
 int gw_share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz);
+
+/* gateway_safe.c: names checked (relative, no "." or "..", no empty component, no control
+ * character), and the local share's directories opened beneath its root, no component a symbolic
+ * link (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS; O_NOFOLLOW per component before Linux 5.6).
+ * Each returns -1 with why naming the share, op, the path and the reason. */
+int gw_safe_refuse(const char *share, const char *op, const char *rel, const char *reason,
+                   char *why, size_t whysz);
+int gw_safe_name_check(const char *share, const char *op, const char *rel, char *why, size_t whysz);
+/* 1 when why (from a share operation) says a name was refused rather than the share failing. */
+int gw_safe_refused(const char *why);
+const char *gw_safe_kind(mode_t mode); /* "symbolic link", "not a regular file (FIFO)", ... */
+/* A descriptor of the directory dir ("" the root itself) beneath root. */
+int gw_safe_dir(const char *root, const char *dir, const char *op, char *why, size_t whysz);
+/* A descriptor of rel's directory, *base the last component of rel. */
+int gw_safe_parent(const char *root, const char *rel, const char *op, const char **base, char *why,
+                   size_t whysz);
+/* One component in dirfd, never through a symbolic link (flags as for openat). */
+int gw_safe_openat(int dirfd, const char *name, int flags, mode_t mode);
+/* From now on as on a kernel without openat2 (the unit test of the fallback). */
+void gw_safe_without_openat2(void);
 
 /* gateway_sftp.c: the SFTP side of a share (libssh2), used by gateway_share.c. */
 struct sftp_share;

@@ -39,7 +39,16 @@ static int dir_read(struct dir_work *w)
         const char *name = i == 0 ? "GLB/NETWORK.GLB" : "GLB/ADDRESS.GLB";
         int rc;
 
-        if (gw_share_read_file(w->sh, name, &text, &len, w->why, sizeof(w->why)) < 0)
+        rc = gw_share_read_file(w->sh, name, &text, &len, w->why, sizeof(w->why));
+        if (rc == SHARE_REFUSED) { /* like a file that does not parse: not an outage */
+            char reason[200];
+
+            snprintf(reason, sizeof(reason), "%.150s", w->why);
+            snprintf(w->why, sizeof(w->why), "share %s: %s: refused: %s", gw_share_name(w->sh),
+                     name, reason);
+            w->parse_error = 1;
+        }
+        if (rc != 0)
             return -1;
         rc = i == 0 ? po_network_glb_parse((const char *)text, len, &w->net, &err)
                     : po_address_glb_parse((const char *)text, len, &w->dir, &err);

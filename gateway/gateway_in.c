@@ -365,7 +365,10 @@ static void step_done(uv_work_t *req, int status)
         return;
     }
     if (!j->ok) {
-        gw_share_state(j->g, j->why);
+        if (gw_safe_refused(j->why)) /* P1/ a link or not a directory: the share is there */
+            log_warn("%s: deferred: %s", j->q.qid, j->why);
+        else
+            gw_share_state(j->g, j->why);
         job_fail(j, RCPT_DEFERRED, "4.4.1", j->why);
         return;
     }

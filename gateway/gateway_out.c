@@ -40,22 +40,27 @@ static void out_item_free(struct out_item *it)
     free(it->file);
 }
 
-/* Move a file that does not parse aside, with its reason next to it. */
+/* Move a file that does not parse (or is no regular file) aside, with its reason next to it; a
+ * file that cannot be moved safely (OUT/BAD/ not a real directory) stays claimed. */
 static void out_reject(struct out_cycle *c, const char *name, const char *reason)
 {
     char from[40], to[40], whyname[40], note[600];
+    int moved;
 
     snprintf(from, sizeof(from), "OUT/%s.GWK", name);
     snprintf(to, sizeof(to), "OUT/BAD/%s.P1", name);
     snprintf(whyname, sizeof(whyname), "OUT/BAD/%s.WHY", name);
-    gw_share_mkdir(c->sh, "OUT/BAD", c->why, sizeof(c->why));
-    gw_share_rename(c->sh, from, to, c->why, sizeof(c->why));
-    snprintf(note, sizeof(note), "%s\r\n", reason);
-    gw_share_write_atomic(c->sh, whyname, (const uint8_t *)note, strlen(note), c->why,
-                          sizeof(c->why));
-    c->why[0] = '\0';
+    moved = gw_share_mkdir(c->sh, "OUT/BAD", c->why, sizeof(c->why)) == 0 &&
+            gw_share_rename(c->sh, from, to, c->why, sizeof(c->why)) == 0;
+    if (moved) {
+        snprintf(note, sizeof(note), "%s\r\n", reason);
+        gw_share_write_atomic(c->sh, whyname, (const uint8_t *)note, strlen(note), c->why,
+                              sizeof(c->why));
+    }
     if (c->nbad < 64)
-        snprintf(c->bad[c->nbad++], sizeof(c->bad[0]), "%s.P1: %s", name, reason);
+        snprintf(c->bad[c->nbad++], sizeof(c->bad[0]), "%s.P1: %.250s; %s%.300s", name, reason,
+                 moved ? "moved to OUT/BAD/" : "left as .GWK: ", moved ? "" : c->why);
+    c->why[0] = '\0';
 }
 
 /* Map a parsed transfer file to a submission; -1 with reason when it cannot be. */
@@ -89,11 +94,12 @@ static int out_map(struct out_cycle *c, const struct po_p1 *p1, struct out_item 
 
 static void out_pick(struct out_cycle *c, const char *file, int claimed)
 {
-    char from[40], gwk[40], reason[512];
+    char from[40], gwk[40], reason[GW_WHY_MAX];
     struct out_item it = {0};
     struct po_p1 p1;
     struct po_err err;
     size_t len;
+    int rc;
 
     snprintf(it.name, sizeof(it.name), "%.8s", file);
     snprintf(from, sizeof(from), "OUT/%s", file);
@@ -102,8 +108,18 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
         return; /* not a transfer file name: not ours to touch */
     if (!claimed && gw_share_rename(c->sh, from, gwk, c->why, sizeof(c->why)) < 0)
         return;
-    if (gw_share_read_file(c->sh, gwk, &it.file, &len, c->why, sizeof(c->why)) < 0)
+    rc = gw_share_read_file(c->sh, gwk, &it.file, &len, reason, sizeof(reason));
+    if (rc == SHARE_REFUSED) { /* nothing read through it; the reason is ours alone */
+        char refused[300];
+
+        snprintf(refused, sizeof(refused), "refused: %.200s", reason);
+        out_reject(c, it.name, refused);
         return;
+    }
+    if (rc != 0) {
+        snprintf(c->why, sizeof(c->why), "%s", reason);
+        return;
+    }
     if (po_p1_parse(it.file, len, &p1, &err) < 0) {
         out_reject(c, it.name, err.text);
         free(it.file);
@@ -282,7 +298,7 @@ static void out_scan_done(uv_work_t *req, int status)
     struct gateway *g = c->g;
 
     for (size_t i = 0; i < c->nbad; i++)
-        log_warn("OUT/%s; moved to OUT/BAD/", c->bad[i]);
+        log_warn("OUT/%s", c->bad[i]);
     gw_share_state(g, c->why[0] ? c->why : NULL);
     c->why[0] = '\0';
     if (c->nitems == 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -231,6 +232,53 @@ static void full_path(struct sftp_share *s, const char *rel, char *out, size_t o
     snprintf(out, outsz, "%s/%s", s->root, rel);
 }
 
+/* What rel is by LSTAT (a symbolic link is never followed): 0 with *mode, or -1 with why. */
+static int sftp_lstat(struct sftp_share *s, const char *op, const char *rel, mode_t *mode,
+                      char *why, size_t whysz)
+{
+    char path[2100];
+    LIBSSH2_SFTP_ATTRIBUTES a;
+
+    if (gw_safe_name_check(s->name, op, rel, why, whysz) < 0)
+        return -1;
+    full_path(s, rel, path, sizeof(path));
+    if (libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path), LIBSSH2_SFTP_LSTAT, &a) != 0)
+        return op_fail(s, why, whysz, op, rel);
+    if (!(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS))
+        return fail(s, why, whysz, op, rel, "the server did not say what kind of file it is");
+    *mode = (mode_t)a.permissions; /* SFTP's type bits are POSIX's */
+    return 0;
+}
+
+/* Every directory on the way to rel (and rel itself when whole) a real directory, not a link. */
+static int sftp_real_dirs(struct sftp_share *s, const char *op, const char *rel, int whole,
+                          char *why, size_t whysz)
+{
+    char upto[1024];
+    size_t end = whole ? strlen(rel) : 0;
+    mode_t mode;
+
+    if (gw_safe_name_check(s->name, op, rel, why, whysz) < 0)
+        return -1;
+    if (!whole && strrchr(rel, '/'))
+        end = (size_t)(strrchr(rel, '/') - rel);
+    for (size_t i = 1; i <= end && i < sizeof(upto); i++) {
+        if (i < end && rel[i] != '/')
+            continue;
+        snprintf(upto, sizeof(upto), "%.*s", (int)i, rel);
+        if (sftp_lstat(s, op, upto, &mode, why, whysz) < 0)
+            return -1;
+        if (!S_ISDIR(mode)) {
+            char detail[1100];
+
+            snprintf(detail, sizeof(detail), "refused: %s/ is %s", upto,
+                     S_ISLNK(mode) ? "a symbolic link" : "not a directory");
+            return fail(s, why, whysz, op, rel, detail);
+        }
+    }
+    return 0;
+}
+
 int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, size_t *len, char *why,
                       size_t whysz)
 {
@@ -238,9 +286,15 @@ int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, siz
     LIBSSH2_SFTP_HANDLE *h;
     struct sg_buf buf = {0};
     ssize_t n;
+    mode_t mode;
 
-    if (ensure(s, why, whysz) < 0)
+    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "read", rel, 0, why, whysz) < 0 ||
+        sftp_lstat(s, "read", rel, &mode, why, whysz) < 0)
         return -1;
+    if (!S_ISREG(mode)) { /* only our reason, nothing read through it */
+        snprintf(why, whysz, "%s", gw_safe_kind(mode));
+        return SHARE_REFUSED;
+    }
     full_path(s, rel, path, sizeof(path));
     h = libssh2_sftp_open(s->sftp, path, LIBSSH2_FXF_READ, 0);
     if (!h)
@@ -272,10 +326,10 @@ int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, ch
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
 
-    if (ensure(s, why, whysz) < 0)
+    if (ensure(s, why, whysz) < 0 || gw_safe_name_check(s->name, "stat", rel, why, whysz) < 0)
         return -1;
     full_path(s, rel, path, sizeof(path));
-    if (libssh2_sftp_stat(s->sftp, path, &a) != 0)
+    if (libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path), LIBSSH2_SFTP_LSTAT, &a) != 0)
         return op_fail(s, why, whysz, "stat", rel);
     *mtime = (int64_t)a.mtime * 1000000000;
     return 0;
@@ -288,7 +342,8 @@ static int sftp_rename(struct sftp_share *s, const char *from, const char *to, l
 {
     char a[2100], b[2100];
 
-    if (ensure(s, why, whysz) < 0)
+    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "rename", from, 0, why, whysz) < 0 ||
+        sftp_real_dirs(s, "rename", to, 0, why, whysz) < 0)
         return -1;
     full_path(s, from, a, sizeof(a));
     full_path(s, to, b, sizeof(b));
@@ -312,7 +367,7 @@ int gw_sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whys
 {
     char path[2100];
 
-    if (ensure(s, why, whysz) < 0)
+    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "delete", rel, 0, why, whysz) < 0)
         return -1;
     full_path(s, rel, path, sizeof(path));
     return libssh2_sftp_unlink(s->sftp, path) != 0 ? op_fail(s, why, whysz, "delete", rel) : 0;
@@ -324,10 +379,10 @@ int gw_sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whys
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
 
-    if (ensure(s, why, whysz) < 0)
+    if (ensure(s, why, whysz) < 0 || gw_safe_name_check(s->name, "stat", rel, why, whysz) < 0)
         return -1;
     full_path(s, rel, path, sizeof(path));
-    if (libssh2_sftp_stat(s->sftp, path, &a) == 0)
+    if (libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path), LIBSSH2_SFTP_LSTAT, &a) == 0)
         return 1;
     if (libssh2_session_last_errno(s->session) == LIBSSH2_ERROR_SFTP_PROTOCOL &&
         libssh2_sftp_last_error(s->sftp) == LIBSSH2_FX_NO_SUCH_FILE)
@@ -375,7 +430,7 @@ int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file 
     int rc;
 
     *out = NULL;
-    if (ensure(s, why, whysz) < 0)
+    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "create", rel, 0, why, whysz) < 0)
         return -1;
     if (strlen(rel) >= sizeof(f->rel))
         return fail(s, why, whysz, "create", rel, "path too long");
@@ -477,16 +532,16 @@ int gw_sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz
 {
     char path[2100];
 
-    if (ensure(s, why, whysz) < 0)
+    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "mkdir", rel, 0, why, whysz) < 0)
         return -1;
     full_path(s, rel, path, sizeof(path));
     if (libssh2_sftp_mkdir(s->sftp, path, 0750) == 0)
         return 0;
     if (op_fail(s, why, whysz, "mkdir", rel) < 0 && s->sftp) {
-        char ewhy[256];
+        char ewhy[GW_WHY_MAX];
 
-        if (gw_sftp_exists(s, rel, ewhy, sizeof(ewhy)) == 1)
-            return 0; /* there already */
+        if (gw_sftp_exists(s, rel, ewhy, sizeof(ewhy)) == 1) /* there already: a real one? */
+            return sftp_real_dirs(s, "mkdir", rel, 1, why, whysz);
     }
     return -1;
 }
@@ -494,7 +549,7 @@ int gw_sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz
 int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char ***names,
                  size_t *n, char *why, size_t whysz)
 {
-    char path[2100], entry[512];
+    char path[2100], entry[512], skip[GW_WHY_MAX];
     LIBSSH2_SFTP_HANDLE *h;
     LIBSSH2_SFTP_ATTRIBUTES a;
     size_t cap = 0, slen = strlen(suffix);
@@ -503,7 +558,7 @@ int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char
 
     *names = NULL;
     *n = 0;
-    if (ensure(s, why, whysz) < 0)
+    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "list", dir, 1, why, whysz) < 0)
         return -1;
     full_path(s, dir, path, sizeof(path));
     h = libssh2_sftp_opendir(s->sftp, path);
@@ -512,8 +567,9 @@ int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char
     while ((got = libssh2_sftp_readdir(h, entry, sizeof(entry), &a)) > 0) {
         size_t len = (size_t)got;
 
-        if (len <= slen || strcmp(entry + len - slen, suffix) != 0)
-            continue;
+        if (len <= slen || strcmp(entry + len - slen, suffix) != 0 || strchr(entry, '/') ||
+            gw_safe_name_check(s->name, "list", entry, skip, sizeof(skip)) < 0)
+            continue; /* not a plain name: left out */
         if (gw_share_names_add(&v, n, &cap, entry) < 0)
             break;
     }

@@ -13,69 +13,123 @@
 #include "array.h"
 #include "gateway.h"
 
-static void share_path(const char *root, const char *rel, char *out, size_t outsz)
-{
-    snprintf(out, outsz, "%.1100s/%.2900s", root, rel);
-}
-
 static int share_fail(char *why, size_t whysz, const char *root, const char *op, const char *rel,
                       int err)
 {
-    snprintf(why, whysz, "share %s: %s %s: %s", root, op, rel, strerror(err));
+    snprintf(why, whysz, "share %.1100s: %s %.200s: %s", root, op, rel, strerror(err));
     return -1;
 }
 
-static int local_read_file(const char *root, const char *rel, uint8_t **data, size_t *len,
-                           char *why, size_t whysz)
+/* Why rel (in dirfd as base) is refused: its type when it is no regular file, else NULL. */
+static const char *local_not_regular(int dirfd, const char *base, int fd)
 {
-    char path[PATH_MAX];
+    struct stat st;
+
+    if (fd >= 0 ? fstat(fd, &st) < 0 : fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return NULL;
+    return S_ISREG(st.st_mode) ? NULL : gw_safe_kind(st.st_mode);
+}
+
+/* All of an open file; -1 with errno. */
+static int local_slurp(int fd, uint8_t **data, size_t *len)
+{
     struct stat st;
     uint8_t *buf;
     size_t got = 0;
-    int fd;
 
-    share_path(root, rel, path, sizeof(path));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return share_fail(why, whysz, root, "open", rel, errno);
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        int e = errno ? errno : EINVAL;
-        close(fd);
-        return share_fail(why, whysz, root, "stat", rel, e);
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return share_fail(why, whysz, root, "read", rel, ENOMEM);
-    }
+    if (fstat(fd, &st) < 0)
+        return -1;
+    if (!(buf = malloc((size_t)st.st_size + 1)))
+        return -1;
     while (got < (size_t)st.st_size) {
         ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
             int e = n < 0 ? errno : EIO;
             free(buf);
-            close(fd);
-            return share_fail(why, whysz, root, "read", rel, e);
+            errno = e;
+            return -1;
         }
         got += (size_t)n;
     }
-    close(fd);
     buf[got] = '\0';
     *data = buf;
     *len = got;
     return 0;
 }
 
+/* Opened without following a link and without blocking (a FIFO), then it must be a regular file. */
+static int local_read_file(const char *root, const char *rel, uint8_t **data, size_t *len,
+                           char *why, size_t whysz)
+{
+    const char *base, *kind;
+    int dirfd = gw_safe_parent(root, rel, "read", &base, why, whysz);
+    int fd, e, rc = 0;
+
+    if (dirfd < 0)
+        return -1;
+    fd = gw_safe_openat(dirfd, base, O_RDONLY | O_NONBLOCK, 0);
+    e = errno;
+    kind = local_not_regular(dirfd, base, fd);
+    close(dirfd);
+    if (kind) {
+        snprintf(why, whysz, "%s", kind);
+        rc = SHARE_REFUSED;
+    } else if (fd < 0) {
+        rc = share_fail(why, whysz, root, "open", rel, e);
+    } else if (local_slurp(fd, data, len) < 0) {
+        rc = share_fail(why, whysz, root, "read", rel, errno);
+    }
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* at(dirfd, base, arg) in rel's directory, opened the safe way.  -1 with why and errno 0 when that
+ * directory is refused or missing; else at's result, errno kept, and -1 also sets why. */
+typedef int (*local_at_fn)(int dirfd, const char *base, void *arg);
+static int local_at(const char *root, const char *rel, const char *op, local_at_fn at, void *arg,
+                    char *why, size_t whysz)
+{
+    const char *base;
+    int dirfd = gw_safe_parent(root, rel, op, &base, why, whysz);
+    int rc, e;
+
+    if (dirfd < 0) {
+        errno = 0;
+        return -1;
+    }
+    rc = at(dirfd, base, arg);
+    e = errno;
+    close(dirfd);
+    if (rc == -1)
+        share_fail(why, whysz, root, op, rel, e);
+    errno = e;
+    return rc;
+}
+
+static int at_lstat(int dirfd, const char *base, void *st)
+{
+    return fstatat(dirfd, base, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* lstat of rel (never what a link points to); -1 with why, errno ENOENT for a missing name in a
+ * directory that is there. */
+static int local_lstat(const char *root, const char *rel, const char *op, struct stat *st,
+                       char *why, size_t whysz)
+{
+    return local_at(root, rel, op, at_lstat, st, why, whysz);
+}
+
 static int local_stat_mtime(const char *root, const char *rel, int64_t *mtime, char *why,
                             size_t whysz)
 {
-    char path[PATH_MAX];
     struct stat st;
 
-    share_path(root, rel, path, sizeof(path));
-    if (stat(path, &st) < 0)
-        return share_fail(why, whysz, root, "stat", rel, errno);
+    if (local_lstat(root, rel, "stat", &st, why, whysz) < 0)
+        return -1;
     *mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
 }
@@ -88,16 +142,28 @@ struct share_file {
     char rel[PATH_MAX];
 };
 
+static int at_unlink(int dirfd, const char *base, void *arg)
+{
+    return unlinkat(dirfd, base, 0);
+}
+
+static int local_unlink(const char *root, const char *rel, char *why, size_t whysz)
+{
+    return local_at(root, rel, "delete", at_unlink, NULL, why, whysz) < 0 ? -1 : 0;
+}
+
+static int at_create(int dirfd, const char *base, void *fd)
+{
+    *(int *)fd = gw_safe_openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL, 0640);
+    return *(int *)fd < 0 ? -1 : 0;
+}
+
 static int local_file_create(const char *root, const char *rel, struct share_file *f, char *why,
                              size_t whysz)
 {
-    char path[PATH_MAX];
-
-    share_path(root, rel, path, sizeof(path));
-    f->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (f->fd < 0)
-        return errno == EEXIST ? SHARE_EXISTS : share_fail(why, whysz, root, "create", rel, errno);
-    return 0;
+    if (local_at(root, rel, "create", at_create, &f->fd, why, whysz) == 0)
+        return 0;
+    return errno == EEXIST ? SHARE_EXISTS : -1;
 }
 
 static int local_file_write(const char *root, struct share_file *f, const struct iovec *iov,
@@ -124,18 +190,31 @@ static int local_file_write(const char *root, struct share_file *f, const struct
 static int local_file_finish(const char *root, struct share_file *f, int keep, char *why,
                              size_t whysz)
 {
-    char path[PATH_MAX];
+    char scratch[GW_WHY_MAX];
     int rc = 0;
 
     if (keep && fdatasync(f->fd) < 0)
         rc = share_fail(why, whysz, root, "flush", f->rel, errno);
     if (close(f->fd) < 0 && rc == 0 && keep)
         rc = share_fail(why, whysz, root, "close", f->rel, errno);
-    if (rc != 0 || !keep) {
-        share_path(root, f->rel, path, sizeof(path));
-        unlink(path); /* not named by the journal yet: simply not sent */
-    }
+    if (rc != 0 || !keep) /* not named by the journal yet: simply not sent */
+        local_unlink(root, f->rel, scratch, sizeof(scratch));
     return rc;
+}
+
+/* Both names' directories, opened the safe way; -1 with why. */
+static int local_two_dirs(const char *root, const char *from, const char *to, const char *op,
+                          int fds[2], const char *base[2], char *why, size_t whysz)
+{
+    fds[0] = gw_safe_parent(root, from, op, &base[0], why, whysz);
+    if (fds[0] < 0)
+        return -1;
+    fds[1] = gw_safe_parent(root, to, op, &base[1], why, whysz);
+    if (fds[1] < 0) {
+        close(fds[0]);
+        return -1;
+    }
+    return 0;
 }
 
 /* Rename from to to unless to exists (SHARE_EXISTS): renameat2 RENAME_NOREPLACE, or link + unlink
@@ -143,33 +222,33 @@ static int local_file_finish(const char *root, struct share_file *f, int keep, c
 static int local_rename_noreplace(const char *root, const char *from, const char *to, char *why,
                                   size_t whysz)
 {
-    char a[PATH_MAX], b[PATH_MAX];
+    const char *base[2];
+    int fds[2], rc, e;
 
-    share_path(root, from, a, sizeof(a));
-    share_path(root, to, b, sizeof(b));
-    if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE) == 0)
+    if (local_two_dirs(root, from, to, "rename", fds, base, why, whysz) < 0)
+        return -1;
+    rc = renameat2(fds[0], base[0], fds[1], base[1], RENAME_NOREPLACE);
+    e = errno;
+    if (rc < 0 && (e == EINVAL || e == ENOSYS || e == ENOTSUP)) {
+        rc = linkat(fds[0], base[0], fds[1], base[1], 0);
+        e = errno;
+        if (rc == 0)
+            unlinkat(fds[0], base[0], 0); /* both names hold the same file; a reader ignores .TMP */
+    }
+    close(fds[0]);
+    close(fds[1]);
+    if (rc == 0)
         return 0;
-    if (errno == EEXIST)
-        return SHARE_EXISTS;
-    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-        return share_fail(why, whysz, root, "rename", from, errno);
-    if (link(a, b) < 0)
-        return errno == EEXIST ? SHARE_EXISTS : share_fail(why, whysz, root, "link", from, errno);
-    unlink(a); /* both names hold the same file; a reader ignores the .TMP one */
-    return 0;
+    return e == EEXIST ? SHARE_EXISTS : share_fail(why, whysz, root, "rename", from, e);
 }
 
 static int local_sync_dir(const char *root, const char *rel, char *why, size_t whysz)
 {
-    char path[PATH_MAX];
-    int fd, rc;
+    int fd = gw_safe_dir(root, rel, "open directory", why, whysz);
 
-    share_path(root, rel, path, sizeof(path));
-    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return share_fail(why, whysz, root, "open directory", rel, errno);
-    rc = fsync(fd);
-    if (rc < 0) {
+        return -1;
+    if (fsync(fd) < 0) {
         int e = errno;
         close(fd);
         return share_fail(why, whysz, root, "fsync directory", rel, e);
@@ -178,42 +257,55 @@ static int local_sync_dir(const char *root, const char *rel, char *why, size_t w
     return 0;
 }
 
+/* rename(2) moves a symbolic link itself, never what it points to. */
 static int local_rename(const char *root, const char *from, const char *to, char *why, size_t whysz)
 {
-    char a[PATH_MAX], b[PATH_MAX];
+    const char *base[2];
+    int fds[2], rc, e;
 
-    share_path(root, from, a, sizeof(a));
-    share_path(root, to, b, sizeof(b));
-    return rename(a, b) < 0 ? share_fail(why, whysz, root, "rename", from, errno) : 0;
-}
-
-static int local_unlink(const char *root, const char *rel, char *why, size_t whysz)
-{
-    char path[PATH_MAX];
-
-    share_path(root, rel, path, sizeof(path));
-    return unlink(path) < 0 ? share_fail(why, whysz, root, "delete", rel, errno) : 0;
+    if (local_two_dirs(root, from, to, "rename", fds, base, why, whysz) < 0)
+        return -1;
+    rc = renameat(fds[0], base[0], fds[1], base[1]);
+    e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return rc < 0 ? share_fail(why, whysz, root, "rename", from, e) : 0;
 }
 
 static int local_exists(const char *root, const char *rel, char *why, size_t whysz)
 {
-    char path[PATH_MAX];
     struct stat st;
 
-    share_path(root, rel, path, sizeof(path));
-    if (lstat(path, &st) == 0)
+    if (local_lstat(root, rel, "stat", &st, why, whysz) == 0)
         return 1;
-    return errno == ENOENT ? 0 : share_fail(why, whysz, root, "stat", rel, errno);
+    return errno == ENOENT ? 0 : -1;
 }
 
+/* -2 with *mode when the name is taken by something else than a directory. */
+static int at_mkdir(int dirfd, const char *base, void *mode)
+{
+    struct stat st;
+
+    if (mkdirat(dirfd, base, 0750) == 0)
+        return 0;
+    if (errno != EEXIST || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -1;
+    *(mode_t *)mode = st.st_mode;
+    return S_ISDIR(st.st_mode) ? 0 : -2;
+}
+
+/* A directory already there must be a real one. */
 static int local_mkdir(const char *root, const char *rel, char *why, size_t whysz)
 {
-    char path[PATH_MAX];
+    mode_t mode = 0;
+    int rc = local_at(root, rel, "mkdir", at_mkdir, &mode, why, whysz);
 
-    share_path(root, rel, path, sizeof(path));
-    return mkdir(path, 0750) < 0 && errno != EEXIST
-               ? share_fail(why, whysz, root, "mkdir", rel, errno)
-               : 0;
+    if (rc == -2)
+        return gw_safe_refuse(root, "mkdir", rel,
+                              S_ISLNK(mode) ? "a symbolic link is there"
+                                            : "something else than a directory is there",
+                              why, whysz);
+    return rc;
 }
 
 int gw_share_names_add(char ***v, size_t *n, size_t *cap, const char *name)
@@ -231,25 +323,30 @@ int gw_share_name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Names that are not a plain component (a control character, "..") are left out. */
 static int local_list(const char *root, const char *dir, const char *suffix, char ***names,
                       size_t *n, char *why, size_t whysz)
 {
-    char path[PATH_MAX];
-    DIR *d;
+    int fd = gw_safe_dir(root, dir, "list", why, whysz);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
     struct dirent *e;
     size_t cap = 0, slen = strlen(suffix);
-    char **v = NULL;
+    char **v = NULL, scratch[GW_WHY_MAX];
 
     *names = NULL;
     *n = 0;
-    share_path(root, dir, path, sizeof(path));
-    d = opendir(path);
-    if (!d)
-        return share_fail(why, whysz, root, "list", dir, errno);
+    if (!d) {
+        if (fd >= 0) {
+            close(fd);
+            return share_fail(why, whysz, root, "list", dir, ENOMEM);
+        }
+        return -1;
+    }
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
 
-        if (len <= slen || strcmp(e->d_name + len - slen, suffix) != 0)
+        if (len <= slen || strcmp(e->d_name + len - slen, suffix) != 0 || strchr(e->d_name, '/') ||
+            gw_safe_name_check(root, "list", e->d_name, scratch, sizeof(scratch)) < 0)
             continue;
         if (gw_share_names_add(&v, n, &cap, e->d_name) < 0)
             break;

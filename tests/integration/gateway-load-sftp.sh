@@ -4,10 +4,5 @@
 . "$top_srcdir/tests/integration/sshd_peer.sh"
 SSH_PORT=$(free_port)
 start_sshd "$SSH_PORT" || bail "cannot start sshd on 127.0.0.1:$SSH_PORT"
-SHARE_CONFIG="sftp_host = 127.0.0.1
-sftp_port = $SSH_PORT
-sftp_user = $SSH_USER
-sftp_key = $SSH_KEY
-sftp_known_hosts = $SSH_KNOWN_HOSTS
-sftp_root = $T_SHARE"
+SHARE_CONFIG="$(sftp_share_config "$T_SHARE")"
 . "$top_srcdir/tests/integration/gateway_load.sh"

@@ -9,12 +9,7 @@ SSH_PORT=$(free_port)
 start_sshd "$SSH_PORT"; ok $? "an OpenSSH sshd (internal-sftp, key login) on 127.0.0.1:$SSH_PORT"
 start_peer sink sink
 write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT" "[gateway]
-sftp_host = 127.0.0.1
-sftp_port = $SSH_PORT
-sftp_user = $SSH_USER
-sftp_key = $SSH_KEY
-sftp_known_hosts = $SSH_KNOWN_HOSTS
-sftp_root = $T_SHARE
+$(sftp_share_config "$T_SHARE")
 poll_interval = 1s
 open_retry_interval = 1s
 max_open_retries = 4"

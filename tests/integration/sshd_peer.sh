@@ -2,6 +2,7 @@
 #
 #   start_sshd PORT    host key, user key and config under $T_DIR/sshd; sets SSHD_PID, SSH_KEY, SSH_KNOWN_HOSTS, SSH_USER
 #   stop_sshd
+#   sftp_share_config ROOT   the [gateway] lines for the share ROOT reached through that sshd
 # The machine's own ssh config is not read or touched (sshd -f with our own file).
 
 SSHD_PID=
@@ -35,6 +36,7 @@ EOF2
     SSH_KEY="$s_dir/user_key"
     SSH_KNOWN_HOSTS="$s_dir/known_hosts"
     SSH_USER=$(id -un)
+    SSHD_PORT=$s_port
     wait_alive "$SSHD_PID" 5 greets "$s_port" SSH-
 }
 
@@ -44,4 +46,9 @@ stop_sshd() {
     kill "$SSHD_PID" 2>/dev/null
     wait "$SSHD_PID" 2>/dev/null
     SSHD_PID=
+}
+
+sftp_share_config() {
+    printf 'sftp_host = 127.0.0.1\nsftp_port = %s\nsftp_user = %s\nsftp_key = %s\nsftp_known_hosts = %s\nsftp_root = %s' \
+        "$SSHD_PORT" "$SSH_USER" "$SSH_KEY" "$SSH_KNOWN_HOSTS" "$1"
 }

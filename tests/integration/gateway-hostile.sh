@@ -1,0 +1,99 @@
+#!/bin/sh
+# gateway-hostile.sh - a share hostile users write to: OUT/ links, FIFOs and directories refused and set aside, a P1/ link defers deliveries; locally and over SFTP.
+. "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/integration/sshd_peer.sh"
+
+plan 20
+TOKEN="secret-token-$$-$(date +%s)"
+OUTSIDE="$T_DIR/outside"
+mkdir -p "$OUTSIDE/p1"
+make_share() { # make_share DIR: a postoffice tree
+    $PO_SIM create "$1" --network CORPNET --postoffice HQPO --mailbox JSMITH --mailbox ADOE > /dev/null
+}
+# outside_p1 NAME: a valid transfer file with the token, outside every share
+outside_p1() {
+    make_share "$T_DIR/scratch"
+    $PO_SIM send "$T_DIR/scratch" --from JSMITH --to SMTP:leak@sender.test --name 0000000F \
+        --body "$TOKEN" --domain "$T_PO_DOMAIN" > /dev/null
+    mv "$T_DIR/scratch/OUT/0000000F.P1" "$OUTSIDE/$1"
+    rm -rf "$T_DIR/scratch"
+}
+# hostile_out SHARE: the four OUT/ entries, the good one last
+hostile_out() {
+    outside_p1 "secret-$(basename "$1").P1"
+    ln -s "$OUTSIDE/secret-$(basename "$1").P1" "$1/OUT/00000001.P1"
+    mkfifo "$1/OUT/00000002.P1"
+    mkdir "$1/OUT/00000003.P1"
+    $PO_SIM send "$1" --from ADOE --to SMTP:good@sender.test --name 00000004 --body "behind them" \
+        --domain "$T_PO_DOMAIN" > /dev/null
+}
+sink_has() { cat "$T_DIR"/sink/*.json 2>/dev/null | grep -q "$1"; }
+why_is() { [ "$(tr -d '\r' < "$1" 2>/dev/null)" = "refused: symbolic link" ]; } # why_is FILE.WHY
+no_token_in() { ! grep -rq -D skip "$TOKEN" "$1" 2>/dev/null; }
+
+make_share "$T_SHARE"
+hostile_out "$T_SHARE"
+start_peer sink sink
+write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT" "[gateway]
+share = $T_SHARE
+poll_interval = 1s
+open_retry_interval = 1s
+max_open_retries = 100"
+start_store && start_smtpd && start_router && start_gateway; ok $? "store, smtpd, router and gateway start"
+wait_for 10 grep -q "postoffice gateway ready" "$T_ROUTER_LOG"
+
+# (d) first, with a deadline: a FIFO that blocked the open would stall everything behind it
+wait_for 15 sink_has good@sender.test; ok $? "the good OUT/00000004.P1 behind the hostile entries is delivered"
+grep -q "OUT/00000001.P1: refused: symbolic link" "$T_GATEWAY_LOG"; ok $? "(a) the OUT/ symlink is refused and logged"
+sleep 2
+! sink_has "$TOKEN" && ! sink_has leak@sender.test; ok $? "(a) the file it points to is not delivered: the sink never sees the token"
+no_token_in "$T_SHARE"; ok $? "(a) no file on the share holds the token"
+test -L "$T_SHARE/OUT/BAD/00000001.P1" && why_is "$T_SHARE/OUT/BAD/00000001.WHY"
+ok $? "(a) the link itself moved to OUT/BAD/, its .WHY holds only our reason"
+grep -q "OUT/00000002.P1: refused: not a regular file (FIFO)" "$T_GATEWAY_LOG" && test -p "$T_SHARE/OUT/BAD/00000002.P1"
+ok $? "(b) the FIFO is refused at once and set aside"
+grep -q "OUT/00000003.P1: refused: not a regular file (directory)" "$T_GATEWAY_LOG" && test -d "$T_SHARE/OUT/BAD/00000003.P1"
+ok $? "(c) the directory is refused and set aside"
+test -z "$(ls "$T_SHARE"/OUT/ | grep -E 'P1$|GWK$')"; ok $? "nothing stays claimed in OUT/"
+
+# (e) P1/ replaced by a link to a directory outside the share
+mv "$T_SHARE/P1" "$T_SHARE/P1.real"
+ln -s "$OUTSIDE/p1" "$T_SHARE/P1"
+printf 'Subject: into the postoffice\n\nhello\n' > "$T_DIR/msg.txt"
+Q=$(send_mail alice@sender.test "jsmith@$T_PO_DOMAIN" < "$T_DIR/msg.txt")
+queue_shows 10 "$Q" "deferred.*P1/ is a symbolic link"; ok $? "(e) P1/ a symbolic link: the message is deferred, the reason names P1/"
+test -z "$(ls -A "$OUTSIDE/p1")"; ok $? "(e) nothing is written through it"
+grep -q "deferred: .*P1/ is a symbolic link" "$T_GATEWAY_LOG"; ok $? "(e) the gateway logs why"
+rm "$T_SHARE/P1" && mv "$T_SHARE/P1.real" "$T_SHARE/P1"
+wait_for 15 sh -c "ls '$T_SHARE'/P1/*.P1 2>/dev/null | grep -q ."; ok $? "(e) P1/ a real directory again: the message is written"
+wait_for 10 sh -c "[ \$($SPOOLCTL -s $T_SOCKET list --match $Q | tail -1 | cut -d' ' -f1) = 0 ]"
+ok $? "(e) and recorded delivered"
+test -z "$(ls -A "$OUTSIDE/p1")"; ok $? "(e) the outside directory stays empty"
+
+# OUT/BAD/ a link: a refused file is not moved through it, and stays claimed
+stop_gateway
+rm -rf "$T_SHARE/OUT/BAD"; ln -s "$OUTSIDE/p1" "$T_SHARE/OUT/BAD"
+$PO_SIM bad "$T_SHARE" truncated --name 00000005 > /dev/null
+start_gateway
+wait_for 10 grep -q "OUT/00000005.P1: .*left as .GWK: .*OUT/BAD: refused: a symbolic link" "$T_GATEWAY_LOG"
+ok $? "OUT/BAD/ a symbolic link: the bad file is not moved through it"
+test -z "$(ls -A "$OUTSIDE/p1")"; ok $? "and nothing lands outside"
+stop_gateway
+
+# The same over SFTP (a real sshd; the server follows links, so the gateway must LSTAT first).
+SHARE2="$T_DIR/share2"
+make_share "$SHARE2"
+hostile_out "$SHARE2"
+SSH_PORT=$(free_port)
+start_sshd "$SSH_PORT"; ok $? "an OpenSSH sshd on 127.0.0.1:$SSH_PORT"
+write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT" "[gateway]
+$(sftp_share_config "$SHARE2")
+poll_interval = 1s"
+rm -f "$T_DIR"/sink/*.json
+T_GATEWAY_LOG="$T_DIR/gateway-sftp.log"
+start_gateway
+wait_for 20 sink_has good@sender.test && grep -q "OUT/00000001.P1: refused: symbolic link" "$T_GATEWAY_LOG"
+ok $? "SFTP: the OUT/ symlink is refused, the good file behind it delivered"
+sleep 2
+! sink_has "$TOKEN" && no_token_in "$SHARE2" && why_is "$SHARE2/OUT/BAD/00000001.WHY"
+ok $? "SFTP: the token reaches neither the sink nor the share; the .WHY holds our reason"
