@@ -44,18 +44,34 @@ static void data_append(struct session *s, const char *text, size_t len)
     tx->chunk_len += len;
 }
 
+/* The client's EHLO name as it may stand in a header comment's neighbour: printable
+ * ASCII without the comment's own (, ) and \; anything else (controls, 8-bit, spaces
+ * cannot occur) becomes '?'.  The name is logged as sent. */
+static void helo_for_header(const char *helo, char *out, size_t outsz)
+{
+    size_t i;
+
+    for (i = 0; helo[i] && i + 1 < outsz; i++) {
+        unsigned char c = (unsigned char)helo[i];
+
+        out[i] = c < 0x21 || c > 0x7e || c == '(' || c == ')' || c == '\\' ? '?' : (char)c;
+    }
+    out[i] = '\0';
+}
+
 static void data_add_received(struct session *s)
 {
     struct transaction *tx = s->tx;
-    char hdr[1200], date[64];
+    char hdr[1200], date[64], helo[sizeof(s->helo)];
     const char *proto = !s->esmtp ? "SMTP"
                         : s->tls  ? (s->auth_user[0] ? "ESMTPSA" : "ESMTPS")
                                   : (s->auth_user[0] ? "ESMTPA" : "ESMTP");
     int n;
 
     rfc5322_date(date, sizeof(date));
+    helo_for_header(s->helo[0] ? s->helo : "unknown", helo, sizeof(helo));
     n = snprintf(hdr, sizeof(hdr), "Received: from %s ([%s])\r\n\tby %s (spoolgate) with %s id %s",
-                 s->helo[0] ? s->helo : "unknown", s->peer_ip, s->d->hostname, proto, tx->qid);
+                 helo, s->peer_ip, s->d->hostname, proto, tx->qid);
     if (s->tls)
         n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\t(using %s)", s->tls_info);
     if (s->auth_user[0])

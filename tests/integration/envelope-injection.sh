@@ -5,7 +5,7 @@ SUBMIT="python3 $top_srcdir/tests/integration/ipc_submit.py"
 CRLF=$(printf '\r\nx'); CRLF=${CRLF%x} # $(...) would drop the LF
 INJECT="a@sender.test>${CRLF}RCPT TO:<injected@evil.test"
 
-plan 18
+plan 19
 start_peer sink sink
 write_router_config "relay.test smtp:[127.0.0.1]:$sink_PORT
 sender.test smtp:[127.0.0.1]:$sink_PORT"
@@ -52,5 +52,22 @@ $SPOOLCTL -s "$T_SOCKET" list --match injected | grep -q injected
 peer_got sink bob@relay.test; ok $? "a clean message through the same path reaches the peer"
 ! grep -rqi "injected\|evil.test" "$T_DIR/sink" "$T_DIR/sink.out"
 ok $? "the peer never received injected@evil.test or any part of it"
+# The client's EHLO name goes into our Received header with nothing that could end or bend it.
+Q=$(python3 - "$SMTP_PORT" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["top_srcdir"] + "/tests/integration")
+from smtp_raw import RawClient
+c = RawClient(int(sys.argv[1]))
+c.say(b"EHLO bad(x)name\\y\xc3\xa9")
+c.say("MAIL FROM:<alice@sender.test>")
+c.say("RCPT TO:<bob@relay.test>")
+c.say("DATA")
+got = c.say(b"Subject: helo\r\n\r\nhello\r\n.")
+print(got.split()[-1] if got.startswith("250") else got)
+c.close()
+PY
+)
+wait_for 10 sh -c "grep -q '^Received: from bad?x?name?y?? (\[127.0.0.1\])' '$T_DIR'/sink/*.eml"
+ok $? "an EHLO name with parentheses, a backslash and 8-bit octets reaches the Received header as bad?x?name?y?? (queued as $Q)"
 store_alive; ok $? "spoolgate-store is still running"
 kill -0 "$ROUTER_PID"; ok $? "spoolgate-router is still running"
