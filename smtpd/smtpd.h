@@ -92,6 +92,7 @@ struct session {
     char auth_user[128]; /* "" until authenticated */
     char auth_mech;      /* 'P' or 'L' while SS_AUTH */
     int auth_step;
+    unsigned auth_failures; /* failed AUTH exchanges in this session */
     char auth_login_user[256];
     unsigned errors;
     unsigned commands;

@@ -468,22 +468,48 @@ void smtpd_cmd_auth_line(struct session *s, const char *line, size_t len)
         auth_login_step(s, line, len);
 }
 
+/* A failed AUTH is answered only after a pause that grows with each failure of the session
+ * (1 s, 2 s, ... at most AUTH_DELAY_MAX s), and the AUTH_FAILURES_MAX-th closes it: guessing
+ * passwords costs time.  The session reads nothing while it waits. */
+#define AUTH_FAILURES_MAX 3
+#define AUTH_DELAY_MAX 5
+
+static void auth_delay_done(uv_timer_t *t)
+{
+    struct session *s = t->data;
+
+    if (!smtpd_session_alive(s) || s->state != SS_AUTH_CHECK)
+        return;
+    smtpd_session_enter(s, SS_READY);
+    if (s->auth_failures >= AUTH_FAILURES_MAX) {
+        log_notice("session %llu: [%s] %u failed authentications: closing",
+                   (unsigned long long)s->id, s->peer_ip, s->auth_failures);
+        smtpd_session_reply(s, 421, "4.7.0 %s Too many failed authentications, closing connection",
+                            s->d->hostname);
+        smtpd_session_enter(s, SS_CLOSING);
+    } else {
+        smtpd_session_error(s, 535, "5.7.8 Authentication credentials invalid");
+    }
+    smtpd_session_resume(s);
+}
+
 void smtpd_cmd_auth_done(struct session *s, int ok, const char *user)
 {
     memset(s->auth_login_user, 0, sizeof(s->auth_login_user));
     if (!smtpd_session_alive(s))
         return;
-    smtpd_session_enter(s, SS_READY);
-    if (ok) {
-        snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
-        log_info("session %llu: [%s] authenticated as %s", (unsigned long long)s->id, s->peer_ip,
-                 user);
-        smtpd_session_reply(s, 235, "2.7.0 Authentication successful");
-    } else {
+    if (!ok) {
+        unsigned delay = ++s->auth_failures < AUTH_DELAY_MAX ? s->auth_failures : AUTH_DELAY_MAX;
+
         log_notice("session %llu: [%s] authentication failed for %s", (unsigned long long)s->id,
                    s->peer_ip, user);
-        smtpd_session_error(s, 535, "5.7.8 Authentication credentials invalid");
+        uv_timer_start(&s->timer, auth_delay_done, 1000u * delay, 0); /* still in SS_AUTH_CHECK */
+        return;
     }
+    smtpd_session_enter(s, SS_READY);
+    snprintf(s->auth_user, sizeof(s->auth_user), "%s", user);
+    log_info("session %llu: [%s] authenticated as %s", (unsigned long long)s->id, s->peer_ip, user);
+    smtpd_session_reply(s, 235, "2.7.0 Authentication successful");
     smtpd_session_resume(s);
 }
 

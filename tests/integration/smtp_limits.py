@@ -4,8 +4,11 @@
 Environment: SG_SMTP_PORT; smtpd configured with max_sessions_per_client = 5 and mynetworks = 127.0.0.1/32.
 Prints TAP.
 """
+import base64
 import os
+import smtplib
 import socket
+import ssl
 import time
 
 from tap import ok, run
@@ -19,6 +22,27 @@ def connect(source):
     s.settimeout(10)
     greeting = s.makefile("rb").readline().decode(errors="replace").rstrip("\r\n")
     return s, greeting
+
+
+def auth_failures():
+    """Wrong passwords: each 535 comes later than the one before, the third failure closes."""
+    s = smtplib.SMTP("127.0.0.1", PORT, timeout=20)
+    s.ehlo("guess.example")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s.starttls(context=ctx)
+    s.ehlo("guess.example")
+    took, codes = [], []
+    for i in range(3):
+        t0 = time.monotonic()
+        code, _ = s.docmd("AUTH", "PLAIN " + base64.b64encode(f"\0{os.environ['SG_USER']}\0wrong{i}".encode()).decode())
+        took.append(time.monotonic() - t0)
+        codes.append(code)
+    ok(codes[:2] == [535, 535] and took[0] >= 0.9 and took[1] >= 1.9,
+       f"a wrong password is answered 535 after 1 s, the next after 2 s ({codes}, {[round(t, 2) for t in took]})")
+    ok(codes[2] == 421, f"the third failure in the session gets 421 and the session is closed ({codes[2]})")
+    s.close()
 
 
 def checks():
@@ -43,6 +67,7 @@ def checks():
     ok(all(g.startswith("220") for _, g in many), "100 distinct addresses, one session each: all greeted")
     for s, _ in many:
         s.close()
+    auth_failures()
 
 
 raise SystemExit(run("smtp_limits", checks))
