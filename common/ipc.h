@@ -139,6 +139,8 @@ enum ipc_event_kind {
 
 /* Capabilities the store offers; clients list the ones they need. */
 #define IPC_CAPS_STORE "submit,read,update,list,due,admin,events"
+#define IPC_CAP_SUBMIT "submit"    /* all the store's submission socket offers */
+#define IPC_SOCKET_SUBMIT "submit" /* its name in socket_dir: submit.sock, mode 0666 */
 /* The gateway's postoffice directory (RCPT checks by smtpd). */
 #define IPC_CAP_DIRECTORY "directory"
 /* The gateway takes postoffice recipients from the router. */

@@ -26,6 +26,9 @@ struct store_client {
 
 /* The store's socket from the config.  0, or -1 when the path is too long. */
 int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz);
+/* The store's submission-only socket (mode 0666: any local user may submit there, and do
+ * nothing else).  0, or -1 when the path is too long. */
+int sc_submit_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz);
 /* 0, or -1 when the config's store socket path is too long. */
 int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg,
             const char *program, const char *role);

@@ -12,6 +12,11 @@ int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
     return config_socket_path(cfg, "store", buf, bufsz);
 }
 
+int sc_submit_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
+{
+    return config_socket_path(cfg, IPC_SOCKET_SUBMIT, buf, bufsz);
+}
+
 int sc_sync_connect(struct ipc_client *c, const char *path, const char *program, const char *role,
                     const char *caps)
 {

@@ -20,7 +20,8 @@ struct store {
     struct daemon_opts opts; /* program, -c, -f */
     struct store_db db;
     struct qid_alloc qids;
-    struct ipc_server *server; /* the socket and its connections */
+    struct ipc_server *server;        /* the socket and its connections */
+    struct ipc_server *submit_server; /* the submission-only socket any local user may use */
     uv_timer_t checkpoint_timer;
     uv_signal_t sig_term, sig_int, sig_hup;
     int checkpoint_running;
@@ -28,6 +29,7 @@ struct store {
     uint64_t adopted; /* messages re-stamped at this start */
     int stopping;
     char socket_path[108];
+    char submit_socket_path[108];
     char tmp_dir[PATH_MAX]; /* spill files of submissions in progress */
 };
 

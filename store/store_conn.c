@@ -147,7 +147,8 @@ static void store_accepted(struct ipc_server_conn *sc, void *arg)
     c->sc = sc;
     c->name = ipc_server_conn_name(sc);
     ipc_server_conn_set_data(sc, c);
-    if ((long long)ipc_server_count(st->server) > st->cfg->store.max_clients)
+    if ((long long)(ipc_server_count(st->server) + ipc_server_count(st->submit_server)) >
+        st->cfg->store.max_clients)
         store_conn_fail(c, IPC_ERR_TEMP, "too many clients (max_clients = %lld)",
                         st->cfg->store.max_clients);
 }
@@ -200,7 +201,17 @@ void store_server_start(struct store *st)
         .mode = 0660,
     };
 
+    struct ipc_server_config submit = cfg;
+
     st->server = ipc_server_start(st->loop, &cfg, &store_server_ops, st, st->socket_path);
+    /* The same table, but only "submit" is ever offered here: a client asking for more is
+     * refused at the hello, and a request of any other row is refused as not granted. */
+    submit.service = "store submission";
+    submit.caps_offered = IPC_CAP_SUBMIT;
+    submit.mode = 0666;
+    submit.backlog = 64;
+    st->submit_server =
+        ipc_server_start(st->loop, &submit, &store_server_ops, st, st->submit_socket_path);
 }
 
 void store_broadcast_event(struct store *st, uint32_t kind, const char *qid)

@@ -49,8 +49,10 @@ static void store_stop(struct store *st)
     if (st->stopping)
         return;
     st->stopping = 1;
-    log_notice("stopping: closing the socket and %zu connections", ipc_server_count(st->server));
+    log_notice("stopping: closing the socket and %zu connections",
+               ipc_server_count(st->server) + ipc_server_count(st->submit_server));
     ipc_server_close(st->server);
+    ipc_server_close(st->submit_server);
     uv_close((uv_handle_t *)&st->checkpoint_timer, NULL);
     uv_close((uv_handle_t *)&st->sig_term, NULL);
     uv_close((uv_handle_t *)&st->sig_int, NULL);
@@ -114,9 +116,12 @@ static void store_prepare_dirs(struct store *st)
     if (mkdir(st->tmp_dir, 0700) < 0 && errno != EEXIST)
         log_fatal("%s: cannot create: %s", st->tmp_dir, strerror(errno));
     store_sweep_staging(st->tmp_dir);
-    if (mkdir(sd, 0750) < 0 && errno != EEXIST)
+    /* Searchable by all: the submission socket is for every local user; the others are 0660. */
+    if (mkdir(sd, 0751) < 0 && errno != EEXIST)
         log_fatal("%s: cannot create socket directory: %s", sd, strerror(errno));
-    if (config_socket_path(st->cfg, "store", st->socket_path, sizeof(st->socket_path)) < 0)
+    if (config_socket_path(st->cfg, "store", st->socket_path, sizeof(st->socket_path)) < 0 ||
+        config_socket_path(st->cfg, IPC_SOCKET_SUBMIT, st->submit_socket_path,
+                           sizeof(st->submit_socket_path)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", sd);
 }
 

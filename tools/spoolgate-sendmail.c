@@ -97,7 +97,7 @@ static const char *store_socket(const char *config, char *buf, size_t bufsz)
 
     if (!cfg)
         die(EX_CONFIG, "config refused", err);
-    if (sc_socket_path(cfg, buf, bufsz) < 0)
+    if (sc_submit_socket_path(cfg, buf, bufsz) < 0)
         die(EX_CONFIG, "config", "socket path too long");
     config_free(cfg);
     return buf;
