@@ -26,15 +26,18 @@ for row in "20 READ_ENVELOPE" "23 READ_BODY" "30 UPDATE_RCPT" "40 LIST" "41 DUE"
 done
 [ "$results" = 00000000000 ]; ok $? "every non-submission request on submit.sock is refused as not granted (11 kinds)"
 # Another local user: submits through submit.sock, cannot reach store.sock.
+# (the programs are copied where nobody can run them, whatever the build tree's permissions)
 chmod 711 "$T_DIR"
+mkdir -m 755 "$T_DIR/bin" && cp "$SENDMAIL" "$SPOOLCTL" "$T_DIR/bin/" && chmod 755 "$T_DIR"/bin/*
+SENDMAIL="$T_DIR/bin/spoolgate-sendmail" SPOOLCTL_N="$T_DIR/bin/spoolctl"
 printf 'Subject: from nobody\n\nhello\n' > "$T_DIR/msg.txt"; chmod 644 "$T_DIR/msg.txt"
 setpriv --reuid=nobody --regid=nogroup --clear-groups "$SENDMAIL" -s "$SUB" -f nobody@localhost bob@example.net \
     < "$T_DIR/msg.txt" > "$T_DIR/nobody.out" 2>&1
 ok $? "user nobody submits a message through submit.sock ($(cat "$T_DIR/nobody.out"))"
-setpriv --reuid=nobody --regid=nogroup --clear-groups "$SPOOLCTL" -s "$T_SOCKET" list > "$T_DIR/nobody-list.out" 2>&1
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$SPOOLCTL_N" -s "$T_SOCKET" list > "$T_DIR/nobody-list.out" 2>&1
 [ $? -ne 0 ] && grep -qi "permission denied" "$T_DIR/nobody-list.out"
 ok $? "user nobody cannot connect to store.sock ($(head -c 120 "$T_DIR/nobody-list.out"))"
-setpriv --reuid=nobody --regid=nogroup --clear-groups "$SPOOLCTL" -s "$SUB" list > "$T_DIR/nobody-list2.out" 2>&1
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$SPOOLCTL_N" -s "$SUB" list > "$T_DIR/nobody-list2.out" 2>&1
 [ $? -ne 0 ]; ok $? "and spoolctl on submit.sock gets nothing ($(head -c 120 "$T_DIR/nobody-list2.out"))"
 "$SPOOLCTL" -s "$T_SOCKET" list | grep -q "nobody@localhost"; ok $? "root sees the submitted message in spoolctl list"
 store_alive; ok $? "spoolgate-store is still running"
