@@ -164,7 +164,7 @@ static struct sc_req *request_find(struct sc_conn *c, uint32_t id)
     return NULL;
 }
 
-static void request_remove(struct sc_conn *c, struct sc_req *q)
+static void request_unlink(struct sc_conn *c, struct sc_req *q)
 {
     struct sc_req **pp = &c->head, *prev = NULL;
 
@@ -177,15 +177,29 @@ static void request_remove(struct sc_conn *c, struct sc_req *q)
     *pp = q->next;
     if (c->tail == q)
         c->tail = prev;
-    free(q);
+    q->next = NULL;
 }
 
+/* The request is off the list while its answer runs: a callback that fails
+ * the connection (fail_all) cannot tell it a second time or free it. */
 static void request_frame(struct sc_conn *c, struct sc_req *q, struct ipc_reader *rd)
 {
-    int last = q->answer ? q->answer(rd, q->arg) : 1;
+    int last;
 
-    if (!c->dead && last)
-        request_remove(c, q);
+    request_unlink(c, q);
+    last = q->answer ? q->answer(rd, q->arg) : 1;
+    if (last) {
+        free(q);
+    } else if (c->dead) {
+        if (q->fail)
+            q->fail("connection to the store closed", q->arg);
+        free(q);
+    } else {
+        q->next = c->head; /* more answers to come; found by id, so the place does not matter */
+        c->head = q;
+        if (!c->tail)
+            c->tail = q;
+    }
 }
 
 static void event_frame(struct sc_conn *c, struct ipc_reader *rd)
@@ -315,6 +329,8 @@ int sc_request(struct sc_conn *c, sc_encode_fn encode, sc_answer_fn answer, sc_f
     q->fail = fail;
     q->arg = arg;
     if (encode(ipc_uv_out(c->uv), q->id, arg) < 0) {
+        /* The frame was dropped whole (ipc_msg_end); the connection stays usable. */
+        ipc_uv_out(c->uv)->failed = 0;
         free(q);
         return -1;
     }

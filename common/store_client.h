@@ -105,7 +105,8 @@ struct sc_submit_ops {
 };
 
 /* Begin on a ready connection: 0, or -1 (nothing called) when it is busy
- * or not ready.  rcpt and chunk return -1 when the frame cannot be sent:
+ * or not ready.  Begin only builds its frame; the recipients that must
+ * follow send it.  rcpt and chunk return -1 when the frame cannot be sent:
  * the submission then ends through done (perhaps already has). */
 int sc_submit_begin(struct sc_conn *c, const struct ipc_submit_begin *b,
                     const struct sc_submit_ops *ops, void *arg);

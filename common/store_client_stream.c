@@ -60,7 +60,8 @@ int sc_submit_begin(struct sc_conn *c, const struct ipc_submit_begin *b,
     c->size = 0;
     c->sops = ops;
     c->sarg = arg;
-    sc_send(c); /* a loss ends the submission through done */
+    /* Not sent yet: the recipients that follow at once send it with them, so a loss
+     * can only end the submission (through done) in a call that reports it. */
     return 0;
 }
 
