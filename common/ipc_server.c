@@ -478,15 +478,18 @@ static void conn_request(struct ipc_server_conn *c, struct ipc_reader *r)
 /* Handle every whole frame in the input while the daemon and the writes let us. */
 static void conn_frames(struct ipc_server_conn *c)
 {
+    size_t off = 0;
+
     if (c->in_frames)
         return;
     c->in_frames = 1;
     ipc_server_conn_ref(c);
-    while (conn_can_read(c)) {
+    /* Frames are taken from off onwards and the buffer is consumed once at the end: one
+     * memmove per read, not one per frame. */
+    while (conn_can_read(c) && off < c->in.len) {
         struct ipc_reader r;
         const char *error = NULL;
-        size_t frame_len = 0;
-        int got = ipc_frame_next(c->in.data, c->in.len, &frame_len, &r, &error);
+        int got = ipc_frame_next(c->in.data, c->in.len, &off, &r, &error);
 
         if (got == 0)
             break;
@@ -498,8 +501,8 @@ static void conn_frames(struct ipc_server_conn *c)
             conn_hello(c, &r);
         else
             conn_request(c, &r);
-        sg_buf_consume(&c->in, frame_len);
     }
+    sg_buf_consume(&c->in, off);
     c->in_frames = 0;
     conn_update_reading(c);
     ipc_server_conn_unref(c);
