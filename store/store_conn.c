@@ -153,6 +153,12 @@ static void store_accepted(struct ipc_server_conn *sc, void *arg)
                         st->cfg->store.max_clients);
 }
 
+static void store_accepted_submit(struct ipc_server_conn *sc, void *arg)
+{
+    store_accepted(sc, arg);
+    ((struct store_conn *)ipc_server_conn_data(sc))->submit_only = 1;
+}
+
 static void store_dispatch(struct ipc_server_conn *sc, const struct ipc_server_cmd *row,
                            struct ipc_reader *r, void *arg)
 {
@@ -188,6 +194,13 @@ static const struct ipc_server_ops store_server_ops = {
     .release = store_release,
 };
 
+static const struct ipc_server_ops store_submit_server_ops = {
+    .accepted = store_accepted_submit,
+    .dispatch = store_dispatch,
+    .closing = store_closing,
+    .release = store_release,
+};
+
 void store_server_start(struct store *st)
 {
     struct ipc_server_config cfg = {
@@ -211,7 +224,7 @@ void store_server_start(struct store *st)
     submit.mode = 0666;
     submit.backlog = 64;
     st->submit_server =
-        ipc_server_start(st->loop, &submit, &store_server_ops, st, st->submit_socket_path);
+        ipc_server_start(st->loop, &submit, &store_submit_server_ops, st, st->submit_socket_path);
 }
 
 void store_broadcast_event(struct store *st, uint32_t kind, const char *qid)

@@ -17,6 +17,7 @@ struct store_conn {
     struct ipc_server_conn *sc;
     const char *name; /* "client pid 42 uid 0 spoolgate-smtpd/smtpd" for logs */
     int subscribed;
+    int submit_only;        /* accepted on the submission socket (any local user) */
     struct submission *sub; /* submission in progress, or NULL */
 };
 

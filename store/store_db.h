@@ -62,7 +62,8 @@ int store_db_get_chunk(struct store_txn *t, uint64_t qid, uint32_t n, uint8_t *b
                        size_t *len);
 int store_db_put_chunk(struct store_txn *t, uint64_t qid, uint32_t n, const uint8_t *data,
                        size_t len);
-/* The first copy's qid under an origin key; *qid is left alone when the record is too short. */
+/* The first copy's qid under an origin key; STORE_ENOTFOUND also for a record that does not
+ * decode (logged), so the submission is stored and the key rewritten. */
 int store_db_get_origin(struct store_txn *t, const char *origin, uint64_t *qid, uint32_t flags);
 /* Record e's origin key: e's qid, first seen at its arrival. */
 int store_db_put_origin(struct store_txn *t, const struct rec_envelope *e);

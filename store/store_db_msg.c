@@ -102,9 +102,16 @@ int store_db_get_origin(struct store_txn *t, const char *origin, uint64_t *qid, 
     int ret = store_db_get_value(t->db->h->origin, t->txn, origin, strlen(origin), vbuf,
                                  sizeof(vbuf), &len, flags);
 
-    if (ret == 0 && len >= REC_ORIGIN_QID_OFF + 8)
-        *qid = store_rec_get_be64(vbuf + REC_ORIGIN_QID_OFF);
-    return ret;
+    if (ret != 0)
+        return ret;
+    if (len < REC_ORIGIN_QID_OFF + 8) {
+        /* A key that does not decode names no message: taken as absent (and rewritten by the
+         * submission), never as a duplicate of qid 0, which would drop the message. */
+        store_db_corrupt(0, "origin record of %zu bytes: taken as absent", len);
+        return STORE_ENOTFOUND;
+    }
+    *qid = store_rec_get_be64(vbuf + REC_ORIGIN_QID_OFF);
+    return 0;
 }
 
 int store_db_put_origin(struct store_txn *t, const struct rec_envelope *e)

@@ -130,6 +130,11 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
     qid_format(sub->env.qid, sub->qid_text);
     c->sub = sub;
     submission_check_begin(sub, &m);
+    /* An origin key removes later submissions with the same key as duplicates: from any local
+     * user it could be used to drop another submitter's mail. */
+    if (c->submit_only && m.origin[0])
+        submission_set_error(sub, IPC_ERR_PERM,
+                             "an origin key is not taken on the submission socket");
     memcpy(started.qid, sub->qid_text, sizeof(started.qid));
     sg_buf_init(&b);
     ipc_encode_qid_msg(&b, IPC_SUBMIT_STARTED, r->request_id, &started);

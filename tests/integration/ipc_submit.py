@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ipc_submit.py - one submission to the store over raw IPC frames, bypassing every client-side check.
 
-  ipc_submit.py SOCKET --sender S --rcpt R [--rcpt R ...] [--orcpt O] [--envid E]
+  ipc_submit.py SOCKET --sender S --rcpt R [--rcpt R ...] [--orcpt O] [--envid E] [--origin KEY]
 
 Prints one line: "SUBMITTED <qid>" or "ERROR <code> <text>" (control characters in the text shown as '?').
 For the tests that prove the store itself refuses what no client should send.
@@ -26,6 +26,7 @@ def main():
     ap.add_argument("--rcpt", action="append", required=True)
     ap.add_argument("--orcpt", default="")
     ap.add_argument("--envid", default="")
+    ap.add_argument("--origin", default="")
     a = ap.parse_args()
     conn = socket.socket(socket.AF_UNIX)
     conn.connect(a.socket)
@@ -36,7 +37,7 @@ def main():
         print("ERROR 0 no hello from the store")
         return 1
     body = b"Subject: raw\r\n\r\nraw submission\r\n"
-    out = frame(SUBMIT_BEGIN, 1, f_str(a.sender) + f_str(a.envid) + f_u32(0) + f_u32(0) + f_str(""))
+    out = frame(SUBMIT_BEGIN, 1, f_str(a.sender) + f_str(a.envid) + f_u32(0) + f_u32(0) + f_str(a.origin))
     for r in a.rcpt:
         out += frame(SUBMIT_RCPT, 0, f_str(r) + f_str(a.orcpt) + f_u32(0))
     out += frame(SUBMIT_CHUNK, 0, f_bytes(body))

@@ -4,7 +4,7 @@
 PROBE="python3 $top_srcdir/tests/integration/ipc_caps_probe.py"
 SUB="$T_DIR/run/submit.sock"
 
-plan 16
+plan 18
 write_config
 start_store; ok $? "spoolgate-store starts"
 [ "$(stat -c %a "$SUB")" = 666 ] && [ "$(stat -c %a "$T_SOCKET")" = 660 ]
@@ -25,6 +25,13 @@ for row in "20 READ_ENVELOPE" "23 READ_BODY" "30 UPDATE_RCPT" "40 LIST" "41 DUE"
     results="${results:-}$r"
 done
 [ "$results" = 00000000000 ]; ok $? "every non-submission request on submit.sock is refused as not granted (11 kinds)"
+# An origin key de-duplicates store-wide: not taken from just anyone.
+out=$(python3 "$top_srcdir/tests/integration/ipc_submit.py" "$SUB" --sender a@b.test --rcpt c@d.test --origin gw:key-1)
+[ "$out" = "ERROR 3 an origin key is not taken on the submission socket" ]
+ok $? "a submission with an origin key is refused on submit.sock ($out)"
+out=$(python3 "$top_srcdir/tests/integration/ipc_submit.py" "$T_SOCKET" --sender a@b.test --rcpt c@d.test --origin gw:key-1)
+case "$out" in "SUBMITTED "*) r=0;; *) r=1;; esac
+ok $r "and taken on store.sock ($out)"
 # Another local user: submits through submit.sock, cannot reach store.sock.
 # (the programs are copied where nobody can run them, whatever the build tree's permissions)
 chmod 711 "$T_DIR"
