@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gateway.h"
+#include "smtp_char.h"
 
 const char *gw_safe_kind(mode_t mode)
 {
@@ -35,10 +36,8 @@ static const char *name_problem(const char *rel)
         return "empty name";
     if (rel[0] == '/')
         return "absolute path";
-    for (const unsigned char *c = (const unsigned char *)rel; *c; c++) {
-        if (*c < 0x20 || *c == 0x7f)
-            return "control character in the name";
-    }
+    if (smtp_has_control(rel, strlen(rel)))
+        return "control character in the name";
     while (*p) {
         size_t len = strcspn(p, "/");
 
@@ -124,7 +123,13 @@ static int walk_dirs(int rootfd, const char *share, const char *op, const char *
         struct stat st;
         int next;
 
-        snprintf(comp, sizeof(comp), "%.*s", (int)(len < 255 ? len : 255), p);
+        if (len >= sizeof(comp)) { /* cut short it could name another directory */
+            close(fd);
+            snprintf(why, whysz, "share %.1100s: %s %.200s: %s", share, op, dir,
+                     strerror(ENAMETOOLONG));
+            return -1;
+        }
+        snprintf(comp, sizeof(comp), "%.*s", (int)len, p);
         snprintf(upto, sizeof(upto), "%.*s", (int)((size_t)(p - dir) + len), dir);
         next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0) {

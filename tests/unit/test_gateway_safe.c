@@ -15,7 +15,7 @@
 
 #include "gateway.h"
 
-static char root[64], outside[80], path[160], target[160];
+static char root[64], outside[80], path[400], target[160];
 
 static const char *in(const char *base, const char *rel)
 {
@@ -96,6 +96,18 @@ static void dirs_and_links(void)
     assert_non_null(strstr(why, "FILE/ is not a directory"));
     assert_int_equal(gw_safe_dir(root, "NONE", "list", why, sizeof(why)), -1);
     assert_non_null(strstr(why, strerror(ENOENT)));
+    {
+        /* A component longer than a name can be is refused, never cut to a directory that exists. */
+        char longer[301];
+
+        memset(longer, 'a', 300);
+        longer[300] = '\0';
+        longer[255] = '\0';
+        assert_true(mkdir(in(root, longer), 0700) == 0 || errno == EEXIST);
+        longer[255] = 'a';
+        assert_int_equal(gw_safe_dir(root, longer, "list", why, sizeof(why)), -1);
+        assert_non_null(strstr(why, strerror(ENAMETOOLONG)));
+    }
     rootfd = gw_safe_dir(root, "", "read", why, sizeof(why));
     assert_true(rootfd >= 0);
     errno = 0;
