@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dsn_text.h"
+#include "smtp_char.h"
 
 #define DSN_DIAG_MAX 900       /* a Diagnostic-Code value is cut to this many octets */
 #define DSN_INDENT "    "      /* continuation of a wrapped line of the human text */
@@ -52,7 +53,7 @@ static void scan_orig(const uint8_t *o, size_t n, struct orig_scan *sc)
         size_t eol, l = dsn_text_line_at(o + pos, n - pos, &eol);
         if (l > DSN_LINE_MAX)
             sc->long_line = 1;
-        if (dsn_text_has_8bit(o + pos, l)) {
+        if (smtp_has_8bit((const char *)o + pos, l)) {
             if (in_hdr)
                 sc->hdr_8bit = 1;
             else
@@ -213,7 +214,7 @@ static void put_status(struct sg_buf *b, const struct dsn_msg *m, const struct d
             put_orcpt(b, r[i].orcpt);
         /* RFC 6533 3: an address with non-ASCII octets is of type utf-8 */
         dsn_text_field(b, "Final-Recipient",
-                       dsn_text_has_8bit(r[i].addr, strlen(r[i].addr)) ? "utf-8; " : "rfc822; ",
+                       smtp_has_8bit(r[i].addr, strlen(r[i].addr)) ? "utf-8; " : "rfc822; ",
                        r[i].addr, "");
         dsn_text_field(b, "Action", "", delayed ? "delayed" : "failed", "");
         dsn_text_field(b, "Status", "", r[i].status, "");
@@ -384,8 +385,8 @@ static const char *compose_parts(struct compose *c, const struct dsn_rcpt *r, si
     put_status(&c->status, c->m, r, nr, c->delayed);
     if (c->text.failed || c->status.failed)
         return "dsn: out of memory";
-    c->text8 = dsn_text_has_8bit(c->text.data, c->text.len);
-    c->status8 = dsn_text_has_8bit(c->status.data, c->status.len);
+    c->text8 = smtp_has_8bit((const char *)c->text.data, c->text.len);
+    c->status8 = smtp_has_8bit((const char *)c->status.data, c->status.len);
     return choose_boundary(c) < 0 ? "dsn: no MIME boundary free of the content" : NULL;
 }
 

@@ -9,16 +9,6 @@
 
 #include "dsn.h"
 
-int dsn_text_has_8bit(const void *p, size_t n)
-{
-    const uint8_t *u = p;
-
-    for (size_t i = 0; i < n; i++)
-        if (u[i] & 0x80)
-            return 1;
-    return 0;
-}
-
 static const char *nz(const char *v)
 {
     return v ? v : "";

@@ -13,7 +13,6 @@
 /* Every writer appends to an sg_buf and, out of memory, sets its failed
  * flag and writes nothing more: the composer checks once at the end. */
 
-int dsn_text_has_8bit(const void *p, size_t n);
 /* Is v NULL, empty or only white space and control octets? */
 int dsn_text_blank(const char *v);
 /* A copy of v fit for one field: control octets become spaces, runs of

@@ -181,15 +181,16 @@ static int rcpt_due(const struct ipc_rcpt *rc, int force, uint64_t now)
 
 /* An envelope the router would not write into a command line fails with
  * that reason, never reaching a peer (the store refuses such envelopes; one
- * stored before it did is caught here).  1 when w got that outcome. */
-static int envelope_refused(const struct msg *m, struct rcpt_work *w)
+ * stored before it did is caught here).  sender_why: the message's sender
+ * or ENVID refused (checked once per message), else NULL.  1 when w got
+ * that outcome. */
+static int envelope_refused(const char *sender_why, struct rcpt_work *w)
 {
     const char *why;
 
-    if (smtp_envelope_sender_check(m->env.sender, &why) < 0 ||
-        smtp_envelope_envid_check(m->env.envid, &why) < 0) {
+    if (sender_why) {
         RCPT_OUTCOME_SET(w, OUT_FAILED, "5.1.7", "5.1.7 the sender address cannot be sent: %s",
-                         why);
+                         sender_why);
         return 1;
     }
     if (smtp_envelope_rcpt_check(w->r.addr, &why) < 0 ||
@@ -256,7 +257,11 @@ static void msg_categorize(struct msg *m, int force)
     struct router *r = m->r;
     uint64_t now = now_us();
     unsigned due = 0;
+    const char *sender_why = NULL;
 
+    if (smtp_envelope_sender_check(m->env.sender, &sender_why) == 0 &&
+        smtp_envelope_envid_check(m->env.envid, &sender_why) == 0)
+        sender_why = NULL;
     for (uint32_t i = 0; i < m->nrcpt; i++) {
         struct rcpt_work *w = &m->rcpts[i];
 
@@ -265,7 +270,7 @@ static void msg_categorize(struct msg *m, int force)
             continue;
         due++;
         router_route_for(r, w->r.addr, &w->route);
-        if (envelope_refused(m, w))
+        if (envelope_refused(sender_why, w))
             continue;
         if (w->route.kind == ROUTE_ERROR) {
             RCPT_OUTCOME_SET(w, OUT_FAILED, w->route.status, "%s %s", w->route.status,

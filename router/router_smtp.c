@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "reason.h"
 #include "router_smtp.h"
 
 static const char *const state_names[] = {
@@ -30,8 +31,7 @@ static void rcpt_set_outcome(struct rcpt_work *w, enum outcome o, const char *st
                              const char *remote, const char *text)
 {
     w->outcome = o;
-    snprintf(w->status, sizeof(w->status), "%s", status);
-    snprintf(w->reply, sizeof(w->reply), "%s", text);
+    SG_REASON_SET(w->status, w->reply, status, "%s", text);
     snprintf(w->remote, sizeof(w->remote), "%s", remote ? remote : "");
     w->remote_reply = remote && remote[0];
 }

@@ -468,11 +468,10 @@ void smtpd_cmd_auth_line(struct session *s, const char *line, size_t len)
         auth_login_step(s, line, len);
 }
 
-/* A failed AUTH is answered only after a pause that grows with each failure of the session
- * (1 s, 2 s, ... at most AUTH_DELAY_MAX s), and the AUTH_FAILURES_MAX-th closes it: guessing
- * passwords costs time.  The session reads nothing while it waits. */
+/* A failed AUTH is answered only after a pause of as many seconds as the session has failed
+ * (1 s, 2 s), and the AUTH_FAILURES_MAX-th closes it (after 3 s): guessing passwords costs
+ * time.  The session reads nothing while it waits. */
 #define AUTH_FAILURES_MAX 3
-#define AUTH_DELAY_MAX 5
 
 static void auth_delay_done(uv_timer_t *t)
 {
@@ -499,11 +498,11 @@ void smtpd_cmd_auth_done(struct session *s, int ok, const char *user)
     if (!smtpd_session_alive(s))
         return;
     if (!ok) {
-        unsigned delay = ++s->auth_failures < AUTH_DELAY_MAX ? s->auth_failures : AUTH_DELAY_MAX;
-
         log_notice("session %llu: [%s] authentication failed for %s", (unsigned long long)s->id,
                    s->peer_ip, user);
-        uv_timer_start(&s->timer, auth_delay_done, 1000u * delay, 0); /* still in SS_AUTH_CHECK */
+        s->auth_failures++;
+        uv_timer_start(&s->timer, auth_delay_done, 1000u * s->auth_failures,
+                       0); /* still in SS_AUTH_CHECK */
         return;
     }
     smtpd_session_enter(s, SS_READY);
