@@ -6,11 +6,10 @@ Prints TAP.
 """
 import base64
 import os
-import smtplib
 import socket
-import ssl
 import time
 
+from smtp_raw import starttls_session
 from tap import ok, run
 
 PORT = int(os.environ["SG_SMTP_PORT"])
@@ -26,13 +25,7 @@ def connect(source):
 
 def auth_failures():
     """Wrong passwords: each 535 comes later than the one before, the third failure closes."""
-    s = smtplib.SMTP("127.0.0.1", PORT, timeout=20)
-    s.ehlo("guess.example")
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s.starttls(context=ctx)
-    s.ehlo("guess.example")
+    s, _ = starttls_session(PORT, "guess.example", timeout=20)
     took, codes = [], []
     for i in range(3):
         t0 = time.monotonic()

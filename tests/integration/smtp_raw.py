@@ -31,3 +31,19 @@ class RawClient:
         except OSError:
             pass
         self.s.close()
+
+
+def starttls_session(port, helo, timeout=10):
+    """An smtplib session on 127.0.0.1:port in TLS after STARTTLS, the certificate not checked
+    (the tests' own self-signed one), EHLO'd again: (session, the server certificate in DER)."""
+    import smtplib
+    import ssl
+
+    s = smtplib.SMTP("127.0.0.1", port, timeout=timeout)
+    s.ehlo(helo)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s.starttls(context=ctx)
+    s.ehlo(helo)
+    return s, s.sock.getpeercert(binary_form=True)

@@ -9,19 +9,14 @@
 import hashlib
 import os
 import smtplib
-import ssl
 import sys
 import time
 
+from smtp_raw import starttls_session
+
 
 def tls_session(port):
-    s = smtplib.SMTP("127.0.0.1", port, timeout=10)
-    s.ehlo("reload.example")
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s.starttls(context=ctx)
-    der = s.sock.getpeercert(binary_form=True)
+    s, der = starttls_session(port, "reload.example")
     return s, hashlib.sha256(der).hexdigest()
 
 
