@@ -29,6 +29,10 @@ struct cfg_global {
     char *hostname;   /* "" -> gethostname() */
     char *log_level;  /* debug|info|notice|warning|error */
     char *syslog_facility;
+    /* Least privilege: the unprivileged user each daemon runs as, and the group
+     * whose members may connect to the internal sockets. */
+    char *store_user, *smtpd_user, *router_user, *gateway_user;
+    char *ipc_group;
 };
 
 struct cfg_store {

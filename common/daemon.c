@@ -1,10 +1,13 @@
 /* daemon.c - the start-up every spoolgate daemon shares: options, config, detach, log. */
 #include "daemon.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -12,21 +15,48 @@
 static void daemon_usage(FILE *out, const char *program)
 {
     fprintf(out,
-            "usage: %s [-c FILE] [-f] [--check-config] [--dump-config]\n"
+            "usage: %s [-c FILE] [-f] [--allow-root] [--check-config] [--dump-config]\n"
             "  -c, --config FILE   config file (default %s if it exists,\n"
             "                      else the embedded default)\n"
             "  -f, --foreground    stay in the foreground and log to stderr\n"
+            "      --allow-root    started as root, keep running as root (not advised);\n"
+            "                      without it a daemon started as root runs as its user\n"
+            "                      (global.*_user) or refuses to start\n"
             "      --check-config  validate the config and exit\n"
             "      --dump-config   print every key with its value and exit\n",
             program, SPOOLGATE_CONFIG_PATH);
 }
 
+/* Before detaching, so the reason reaches the terminal: can we drop root as we must? */
+static void daemon_privileges_check(struct daemon_opts *o, const struct sg_config *c)
+{
+    char why[256];
+
+    priv_ids_load(c, &o->ids);
+    if (geteuid() != 0 || o->allow_root)
+        return;
+    priv_check_drop(&o->ids, o->role, why, sizeof(why));
+    if (why[0]) {
+        fprintf(stderr,
+                "%s: will not run as root: %s.\n"
+                "  Create the users (scripts/add-users; make install-users does the same),\n"
+                "  or start with --allow-root to keep every privilege (not advised).\n",
+                o->program, why);
+        exit(1);
+    }
+    o->drop = 1;
+}
+
 struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
-        {"check-config", no_argument, NULL, 'C'}, {"dump-config", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"foreground", no_argument, NULL, 'f'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"dump-config", no_argument, NULL, 'D'},
+        {"allow-root", no_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int opt, check = 0, dump = 0;
     char err[8192];
@@ -45,6 +75,9 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
             break;
         case 'D':
             dump = 1;
+            break;
+        case 'R':
+            o->allow_root = 1;
             break;
         case 'h':
             daemon_usage(stdout, o->program);
@@ -71,6 +104,7 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
         config_free(c);
         exit(0);
     }
+    daemon_privileges_check(o, c);
     return c;
 }
 
@@ -82,6 +116,51 @@ void daemon_detach(const struct daemon_opts *o, const struct sg_config *c)
     }
     log_open(o->program, o->foreground, c->global.syslog_facility);
     log_set_level(c->global.log_level);
+}
+
+void daemon_drop_privileges(const struct daemon_opts *o)
+{
+    char why[256];
+    const struct priv_user *u = &o->ids.user[o->role];
+
+    if (!o->drop) {
+        if (geteuid() == 0)
+            log_warn("running as root (--allow-root): every daemon bug is a root bug");
+        else
+            log_info("running as uid %u (not started as root: nothing to drop)",
+                     (unsigned)geteuid());
+        return;
+    }
+    if (priv_drop(&o->ids, o->role, why, sizeof(why)) < 0)
+        log_fatal("cannot drop root: %s", why);
+    log_notice("running as user %s (uid %u, gid %u, group %s)", u->name, (unsigned)u->uid,
+               (unsigned)u->gid, o->ids.ipc_group);
+}
+
+void daemon_socket_dir(const struct daemon_opts *o, const struct sg_config *c)
+{
+    const struct priv_user *store = &o->ids.user[PRIV_ROLE_STORE];
+    char why[512];
+
+    if (o->drop && store->known && o->ids.ipc_known) {
+        if (priv_own_dir(config_socket_dir(c), store->uid, o->ids.ipc_gid, 0751, why, sizeof(why)) <
+            0)
+            log_fatal("socket directory %s", why);
+        return;
+    }
+    /* Searchable by all: the submission socket is for every local user; the others are 0660. */
+    if (mkdir(config_socket_dir(c), 0751) < 0 && errno != EEXIST)
+        log_fatal("%s: cannot create socket directory: %s", config_socket_dir(c), strerror(errno));
+}
+
+void daemon_socket_owner(const struct daemon_opts *o, uid_t *uid, gid_t *gid)
+{
+    *uid = (uid_t)-1;
+    *gid = (gid_t)-1;
+    if (o->drop) {
+        *uid = o->ids.user[o->role].uid;
+        *gid = o->ids.ipc_gid;
+    }
 }
 
 struct sg_config *daemon_reload(const struct daemon_opts *o)

@@ -5,17 +5,31 @@
 #include <uv.h>
 
 #include "config.h"
+#include "privilege.h"
 
 struct daemon_opts {
     const char *program;     /* "spoolgate-store", ... */
+    enum priv_role role;     /* whose user the daemon runs as */
     const char *config_path; /* -c, or NULL */
     int foreground;          /* -f */
+    int allow_root;          /* --allow-root: started as root, stay root */
+    int drop;                /* started as root: drop to the role's user */
+    struct priv_ids ids;     /* every daemon's user, for peer checks */
 };
 
 /* Parse -c/-f/--check-config/--dump-config/--help and load the config.
  * Exits for --help, --check-config, --dump-config, bad options and a
  * refused config (printing every problem).  Returns the config. */
 struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o);
+/* Started as root (and no --allow-root): become the role's user for good,
+ * or exit saying why.  Otherwise a note of the uid we run as. */
+void daemon_drop_privileges(const struct daemon_opts *o);
+/* The socket directory, mode 0751; started as root, it is given to the
+ * store's user and the IPC group (the store creates its sockets there). */
+void daemon_socket_dir(const struct daemon_opts *o, const struct sg_config *c);
+/* Owner and group for a socket file this daemon creates: its user and the
+ * IPC group when it drops root, else left as they are ((uid_t)-1). */
+void daemon_socket_owner(const struct daemon_opts *o, uid_t *uid, gid_t *gid);
 /* Detach from the terminal unless -f, then open the log at the config's level. */
 void daemon_detach(const struct daemon_opts *o, const struct sg_config *c);
 /* SIGTERM, SIGINT and SIGHUP on the loop, all to one callback (it tells them apart by signum). */

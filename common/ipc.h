@@ -139,7 +139,12 @@ enum ipc_event_kind {
 
 /* Capabilities the store offers; clients list the ones they need. */
 #define IPC_CAPS_STORE "submit,read,update,list,due,admin,events"
-#define IPC_CAP_SUBMIT "submit"    /* all the store's submission socket offers */
+#define IPC_CAP_SUBMIT "submit" /* all the store's submission socket offers */
+/* What each daemon's user may ask of the store on store.sock (by SO_PEERCRED);
+ * root and the store's own user may ask for all of IPC_CAPS_STORE. */
+#define IPC_CAPS_STORE_SMTPD "submit"
+#define IPC_CAPS_STORE_ROUTER "read,update,list,due,events,submit"
+#define IPC_CAPS_STORE_GATEWAY "read,submit"
 #define IPC_SOCKET_SUBMIT "submit" /* its name in socket_dir: submit.sock, mode 0666 */
 /* The gateway's postoffice directory (RCPT checks by smtpd). */
 #define IPC_CAP_DIRECTORY "directory"
@@ -410,5 +415,8 @@ int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *
  * serves a request only when the client asked for the capability the
  * request needs: what a client asked for is what it is granted. */
 int ipc_caps_granted(const struct ipc_hello *peer, const char *cap);
+/* The first capability in the comma list needed that allowed lacks (its
+ * length in *len), or NULL when allowed has them all. */
+const char *ipc_caps_missing(const char *needed, const char *allowed, size_t *len);
 
 #endif

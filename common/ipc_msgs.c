@@ -279,26 +279,39 @@ int ipc_caps_granted(const struct ipc_hello *peer, const char *cap)
     return cap && cap[0] && caps_has(peer->caps_needed, cap, strlen(cap));
 }
 
+const char *ipc_caps_missing(const char *needed, const char *allowed, size_t *len)
+{
+    for (const char *p = needed; *p;) {
+        size_t n = strcspn(p, ",");
+
+        if (n && !caps_has(allowed, p, n)) {
+            *len = n;
+            return p;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return NULL;
+}
+
 int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *code, char *why,
                     size_t whysz)
 {
+    const char *missing;
+    size_t len;
+
     if (peer->major != IPC_PROTO_MAJOR) {
         *code = IPC_ERR_VERSION;
         snprintf(why, whysz, "peer %s speaks protocol %u.%u, we speak %u.%u", peer->program,
                  peer->major, peer->minor, IPC_PROTO_MAJOR, IPC_PROTO_MINOR);
         return -1;
     }
-    for (const char *p = needed; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len && !caps_has(peer->caps_offered, p, len)) {
-            *code = IPC_ERR_CAPS;
-            snprintf(why, whysz, "peer %s does not offer capability '%.*s'", peer->program,
-                     (int)len, p);
-            return -1;
-        }
-        p += len;
-        if (*p == ',')
-            p++;
+    if ((missing = ipc_caps_missing(needed, peer->caps_offered, &len)) != NULL) {
+        *code = IPC_ERR_CAPS;
+        snprintf(why, whysz, "peer %s does not offer capability '%.*s'", peer->program, (int)len,
+                 missing);
+        return -1;
     }
     return 0;
 }

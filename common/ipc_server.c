@@ -42,6 +42,7 @@ struct ipc_server_conn {
     int reading;
     int in_frames; /* conn_frames is on the stack */
     struct ipc_hello peer;
+    uid_t uid; /* SO_PEERCRED; (uid_t)-1 if unknown */
     char name[160];
     struct sg_buf in;  /* input not yet handled */
     struct sg_buf out; /* frames built, not yet flushed */
@@ -126,7 +127,15 @@ int ipc_server_listen(struct ipc_server *s, const char *path, char *err, size_t 
         snprintf(err, errsz, "%s: cannot bind: %s", path, uv_strerror(rc));
         return -1;
     }
-    chmod(path, s->cfg.mode);
+    if (s->cfg.own && chown(path, s->cfg.owner, s->cfg.group) < 0) {
+        snprintf(err, errsz, "%s: cannot give it to uid %u gid %u: %s", path,
+                 (unsigned)s->cfg.owner, (unsigned)s->cfg.group, strerror(errno));
+        return -1;
+    }
+    if (chmod(path, s->cfg.mode) < 0) {
+        snprintf(err, errsz, "%s: chmod: %s", path, strerror(errno));
+        return -1;
+    }
     if ((rc = uv_listen((uv_stream_t *)&s->listener, s->cfg.backlog, server_listen_cb)) != 0) {
         snprintf(err, errsz, "%s: cannot listen: %s", path, uv_strerror(rc));
         return -1;
@@ -415,6 +424,28 @@ void ipc_server_conn_fail(struct ipc_server_conn *c, uint32_t request_id, uint32
 
 /* ---- hello and requests --------------------------------------------------- */
 
+/* The capabilities asked for must be ones this client's uid may have. */
+static int conn_authorize(struct ipc_server_conn *c, uint32_t *code, char *why, size_t whysz)
+{
+    const char *allowed, *missing;
+    size_t len;
+
+    if (!c->srv->cfg.peer_caps)
+        return 0;
+    *code = IPC_ERR_CAPS;
+    allowed = c->uid == (uid_t)-1 ? NULL : c->srv->cfg.peer_caps(c->uid, c->srv->arg);
+    if (!allowed) {
+        snprintf(why, whysz, "uid %d may not use this socket", (int)c->uid);
+        return -1;
+    }
+    if ((missing = ipc_caps_missing(c->peer.caps_needed, allowed, &len)) != NULL) {
+        snprintf(why, whysz, "uid %u may not have capability '%.*s' (it may have '%s')",
+                 (unsigned)c->uid, (int)len, missing, allowed);
+        return -1;
+    }
+    return 0;
+}
+
 static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
 {
     const struct ipc_hello *ours = &c->srv->hello;
@@ -432,7 +463,8 @@ static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
     }
     snprintf(c->name + n, sizeof(c->name) - n, " %s/%s", c->peer.program, c->peer.role);
     if (ipc_hello_check(&c->peer, "", &code, why, sizeof(why)) < 0 ||
-        ipc_hello_check(ours, c->peer.caps_needed, &code, why, sizeof(why)) < 0) {
+        ipc_hello_check(ours, c->peer.caps_needed, &code, why, sizeof(why)) < 0 ||
+        conn_authorize(c, &code, why, sizeof(why)) < 0) {
         ipc_server_conn_fail(c, 0, code, "%s", why);
         return;
     }
@@ -559,11 +591,13 @@ static void conn_name(struct ipc_server_conn *c)
     socklen_t len = sizeof(cred);
     uv_os_fd_t fd;
 
+    c->uid = (uid_t)-1;
     if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
-        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        c->uid = cred.uid;
         snprintf(c->name, sizeof(c->name), "client pid %d uid %u", (int)cred.pid,
                  (unsigned)cred.uid);
-    else
+    } else
         snprintf(c->name, sizeof(c->name), "client");
 }
 

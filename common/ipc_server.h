@@ -42,7 +42,14 @@ struct ipc_server_config {
     const void *table;     /* rows, each row_size bytes, each starting with ipc_server_cmd */
     size_t rows, row_size; /* IPC_SERVER_TABLE(rows) fills these three */
     int backlog;
-    mode_t mode;       /* of the socket file */
+    mode_t mode; /* of the socket file */
+    int own;     /* give the socket file to owner:group (a daemon dropping root) */
+    uid_t owner;
+    gid_t group;
+    /* Authorization by SO_PEERCRED: the capabilities a client with this uid
+     * may ask for in its hello, or NULL when it may not use this socket at
+     * all.  NULL hook: whatever the server offers. */
+    const char *(*peer_caps)(uid_t uid, void *arg);
     size_t write_high; /* bytes in flight that stop reading (0: IPC_SERVER_WRITE_HIGH) */
 };
 

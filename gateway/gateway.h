@@ -2,6 +2,7 @@
 #ifndef SPOOLGATE_GATEWAY_H
 #define SPOOLGATE_GATEWAY_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@ struct gateway {
     uv_loop_t *loop;
     struct sg_config *cfg;
     struct daemon_opts opts;
+    char state_dir[PATH_MAX]; /* <state_dir>/gateway: the journal */
     char hostname[256];
     struct store_client sc; /* where the store is */
     char socket_path[108];

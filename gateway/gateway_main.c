@@ -1,4 +1,5 @@
 /* gateway_main.c - spoolgate-gateway: config, the socket, the poll timer for OUT/ and the directory, signals. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,8 @@
 #include "gateway.h"
 #include "log.h"
 
-static struct gateway the_gateway = {.opts = {.program = GATEWAY_PROGRAM}, .share_ok = 1};
+static struct gateway the_gateway = {
+    .opts = {.program = GATEWAY_PROGRAM, .role = PRIV_ROLE_GATEWAY}, .share_ok = 1};
 static struct daemon_signals sigs;
 
 void gw_share_state(struct gateway *g, const char *why)
@@ -66,39 +68,60 @@ static void signal_cb(uv_signal_t *h, int signum)
         gateway_stop(&the_gateway);
 }
 
+/* As root, before the drop: the socket, and the gateway's own state directory
+ * <state_dir>/gateway (its journal), given to the gateway user.  A journal an
+ * earlier version kept in <state_dir> itself is moved in. */
+static void gateway_take_dirs(struct gateway *g)
+{
+    const struct sg_config *c = g->cfg;
+    const struct priv_user *u = &g->opts.ids.user[PRIV_ROLE_GATEWAY];
+    char old[PATH_MAX], why[1024];
+    struct stat st;
+
+    if (sc_init(&g->sc, g->loop, c, GATEWAY_PROGRAM, "gateway") < 0 ||
+        config_socket_path(c, "gateway", g->socket_path, sizeof(g->socket_path)) < 0)
+        log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
+    daemon_socket_dir(&g->opts, c);
+    snprintf(g->state_dir, sizeof(g->state_dir), "%s/gateway", c->global.state_dir);
+    if ((g->opts.drop ? priv_own_dir(g->state_dir, u->uid, u->gid, 0700, why, sizeof(why))
+                      : priv_mkdirs(g->state_dir, 0700, why, sizeof(why))) < 0)
+        log_fatal("gateway state directory %s", why);
+    snprintf(old, sizeof(old), "%s/gateway.journal", c->global.state_dir);
+    if (lstat(old, &st) == 0 && S_ISREG(st.st_mode)) {
+        char now[PATH_MAX + 32];
+
+        snprintf(now, sizeof(now), "%s/gateway.journal", g->state_dir);
+        if (rename(old, now) < 0)
+            log_fatal("cannot move the journal %s into %s: %s", old, g->state_dir, strerror(errno));
+        log_notice("journal %s moved to %s", old, now);
+    }
+    if (g->opts.drop && priv_own_entries(g->state_dir, u->uid, u->gid, why, sizeof(why)) < 0)
+        log_fatal("gateway state directory %s", why);
+}
+
 static void gateway_settings(struct gateway *g)
 {
     const struct sg_config *c = g->cfg;
+    char why[512], path[PATH_MAX + 32];
 
     if (!c->gateway.domain[0])
         log_fatal("gateway.domain is not set: the gateway needs the postoffice's mail domain");
     daemon_hostname(c, g->hostname, sizeof(g->hostname));
-    if (sc_init(&g->sc, g->loop, c, GATEWAY_PROGRAM, "gateway") < 0 ||
-        config_socket_path(c, "gateway", g->socket_path, sizeof(g->socket_path)) < 0)
-        log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
-    mkdir(config_socket_dir(c), 0750);
     snprintf(g->dir_why, sizeof(g->dir_why), "not read yet");
-    {
-        char why[512];
-
-        char path[PATH_MAX];
-
-        g->share = gw_share_new(&c->gateway, why, sizeof(why));
-        if (!g->share)
-            log_fatal("%s", why);
-        snprintf(path, sizeof(path), "%s/gateway.journal", c->global.state_dir);
-        g->journal = gw_journal_open(path, why, sizeof(why));
-        if (!g->journal)
-            log_fatal("%s", why);
-        if (gw_journal_carried(g->journal))
-            log_notice("journal %s: %zu transfer file(s) were being written when the gateway "
-                       "stopped; each "
-                       "is finished, not written again, when the router asks for it",
-                       path, gw_journal_carried(g->journal));
-        g->p1 = gw_p1_new(g->share, g->journal);
-        if (!g->p1)
-            log_fatal("out of memory");
-    }
+    g->share = gw_share_new(&c->gateway, why, sizeof(why));
+    if (!g->share)
+        log_fatal("%s", why);
+    snprintf(path, sizeof(path), "%s/gateway.journal", g->state_dir);
+    g->journal = gw_journal_open(path, why, sizeof(why));
+    if (!g->journal)
+        log_fatal("%s", why);
+    if (gw_journal_carried(g->journal))
+        log_notice("journal %s: %zu transfer file(s) were being written when the gateway "
+                   "stopped; each is finished, not written again, when the router asks for it",
+                   path, gw_journal_carried(g->journal));
+    g->p1 = gw_p1_new(g->share, g->journal);
+    if (!g->p1)
+        log_fatal("out of memory");
 }
 
 int main(int argc, char **argv)
@@ -116,8 +139,10 @@ int main(int argc, char **argv)
         setenv("UV_THREADPOOL_SIZE", n, 0);
     }
     g->loop = uv_default_loop();
-    gateway_settings(g);
+    gateway_take_dirs(g);
     gw_server_start(g);
+    daemon_drop_privileges(&g->opts);
+    gateway_settings(g);
     uv_timer_init(g->loop, &g->poll_timer);
     g->poll_timer.data = g;
     uv_timer_start(&g->poll_timer, poll_timer_cb, 0,

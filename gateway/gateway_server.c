@@ -105,9 +105,28 @@ static const struct ipc_server_ops gw_server_ops = {
     .release = gw_server_release,
 };
 
+/* gateway.sock by SO_PEERCRED: smtpd's user may look mailboxes up, the router's may
+ * deliver, root and our own user may do both, nobody else anything. */
+static const char *gw_peer_caps(uid_t uid, void *arg)
+{
+    struct gateway *g = arg;
+
+    switch (priv_role_of(&g->opts.ids, uid)) {
+    case PRIV_ROLE_TRUSTED:
+    case PRIV_ROLE_GATEWAY:
+        return IPC_CAP_DIRECTORY "," IPC_CAP_DELIVER;
+    case PRIV_ROLE_SMTPD:
+        return IPC_CAP_DIRECTORY;
+    case PRIV_ROLE_ROUTER:
+        return IPC_CAP_DELIVER;
+    default:
+        return NULL;
+    }
+}
+
 void gw_server_start(struct gateway *g)
 {
-    static const struct ipc_server_config cfg = {
+    struct ipc_server_config cfg = {
         .service = "gateway",
         .program = GATEWAY_PROGRAM,
         .role = "gateway",
@@ -115,8 +134,11 @@ void gw_server_start(struct gateway *g)
         IPC_SERVER_TABLE(gw_commands),
         .backlog = 64,
         .mode = 0660,
+        .own = g->opts.drop,
+        .peer_caps = gw_peer_caps,
     };
 
+    daemon_socket_owner(&g->opts, &cfg.owner, &cfg.group);
     g->server = ipc_server_start(g->loop, &cfg, &gw_server_ops, g, g->socket_path);
 }
 

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "router.h"
 
-static struct router the_router = {.opts = {.program = ROUTER_PROGRAM}};
+static struct router the_router = {.opts = {.program = ROUTER_PROGRAM, .role = PRIV_ROLE_ROUTER}};
 static struct daemon_signals sigs;
 
 static const struct ipc_link_ops gateway_link_ops = {
@@ -100,6 +100,7 @@ int main(int argc, char **argv)
         log_fatal("cannot initialise c-ares");
     r->loop = uv_default_loop();
     router_settings(r);
+    daemon_drop_privileges(&r->opts);
     uv_timer_init(r->loop, &r->due_timer);
     r->due_timer.data = r;
     router_store_links_start(r);

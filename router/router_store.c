@@ -6,7 +6,7 @@
 #include "router.h"
 
 #define STORE_RETRY_MS 500
-#define STORE_CAPS "read,update,list,due,events,submit"
+#define STORE_CAPS IPC_CAPS_STORE_ROUTER
 
 static void links_connect(struct router *r);
 

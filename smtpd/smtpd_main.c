@@ -20,7 +20,7 @@ struct smtpd_listener {
 };
 
 static struct smtpd the_smtpd;
-static struct daemon_opts opts = {.program = SMTPD_PROGRAM};
+static struct daemon_opts opts = {.program = SMTPD_PROGRAM, .role = PRIV_ROLE_SMTPD};
 static struct daemon_signals sigs;
 
 static void listener_cb(uv_stream_t *server, int status)
@@ -273,6 +273,8 @@ int main(int argc, char **argv)
     listen_all(d, d->cfg->smtpd.submission_listen, 1);
     if (!d->listeners)
         log_fatal("no listeners: set smtpd.listen or smtpd.submission_listen");
+    /* Ports bound, key and users file read: nothing more needs root. */
+    daemon_drop_privileges(&opts);
     smtpd_store_start(d);
     smtpd_dir_start(d);
     daemon_signals_start(d->loop, &sigs, signal_cb);

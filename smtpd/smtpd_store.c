@@ -8,7 +8,7 @@
 
 #define STORE_RETRY_MS 500
 #define STORE_IDLE_MAX 16
-#define STORE_CAPS "submit"
+#define STORE_CAPS IPC_CAPS_STORE_SMTPD
 
 /* ---- monitor ---------------------------------------------------------------------------- */
 

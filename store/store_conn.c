@@ -201,6 +201,27 @@ static const struct ipc_server_ops store_submit_server_ops = {
     .release = store_release,
 };
 
+/* store.sock by SO_PEERCRED: each daemon's user gets its role's capabilities, root
+ * and the store's own user everything, any other uid nothing. */
+static const char *store_peer_caps(uid_t uid, void *arg)
+{
+    struct store *st = arg;
+
+    switch (priv_role_of(&st->opts.ids, uid)) {
+    case PRIV_ROLE_TRUSTED:
+    case PRIV_ROLE_STORE:
+        return IPC_CAPS_STORE;
+    case PRIV_ROLE_SMTPD:
+        return IPC_CAPS_STORE_SMTPD;
+    case PRIV_ROLE_ROUTER:
+        return IPC_CAPS_STORE_ROUTER;
+    case PRIV_ROLE_GATEWAY:
+        return IPC_CAPS_STORE_GATEWAY;
+    default:
+        return NULL;
+    }
+}
+
 void store_server_start(struct store *st)
 {
     struct ipc_server_config cfg = {
@@ -212,9 +233,14 @@ void store_server_start(struct store *st)
         IPC_SERVER_TABLE(store_commands),
         .backlog = 256,
         .mode = 0660,
+        .peer_caps = store_peer_caps,
     };
+    struct ipc_server_config submit;
 
-    struct ipc_server_config submit = cfg;
+    daemon_socket_owner(&st->opts, &cfg.owner, &cfg.group);
+    cfg.own = st->opts.drop;
+    submit = cfg;
+    submit.peer_caps = NULL; /* anyone may submit there, and only submit */
 
     st->server = ipc_server_start(st->loop, &cfg, &store_server_ops, st, st->socket_path);
     /* The same table, but only "submit" is ever offered here: a client asking for more is

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privilege.h"
 #include "qid.h"
 
 #define STORE_FORMAT 1u
@@ -21,33 +22,6 @@ _Static_assert(STORE_ENOTFOUND == DB_NOTFOUND, "STORE_ENOTFOUND is BDB's DB_NOTF
 static void store_db_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
     log_error("berkeley db: %s", msg);
-}
-
-/* mkdir -p with mode 0700 for every component we create. */
-static int store_mkdirs(const char *path, char *err, size_t errsz)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof(buf)) {
-        snprintf(err, errsz, "%s: path too long", path);
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
-                snprintf(err, errsz, "%s: cannot create: %s", buf, strerror(errno));
-                return -1;
-            }
-            *p = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    return 0;
 }
 
 /* One store per environment: recovery on an environment another process
@@ -235,7 +209,7 @@ int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size
     memset(s, 0, sizeof(*s));
     s->deadlock_retries = (int)c->store.deadlock_retries;
     s->lock_fd = -1;
-    if (store_mkdirs(config_store_dir(c), err, errsz) < 0 || store_lock(s, c, err, errsz) < 0)
+    if (priv_mkdirs(config_store_dir(c), 0700, err, errsz) < 0 || store_lock(s, c, err, errsz) < 0)
         return -1;
     if (!(s->h = calloc(1, sizeof(*s->h)))) {
         snprintf(err, errsz, "out of memory");

@@ -116,13 +116,25 @@ static void store_prepare_dirs(struct store *st)
     if (mkdir(st->tmp_dir, 0700) < 0 && errno != EEXIST)
         log_fatal("%s: cannot create: %s", st->tmp_dir, strerror(errno));
     store_sweep_staging(st->tmp_dir);
-    /* Searchable by all: the submission socket is for every local user; the others are 0660. */
-    if (mkdir(sd, 0751) < 0 && errno != EEXIST)
-        log_fatal("%s: cannot create socket directory: %s", sd, strerror(errno));
     if (config_socket_path(st->cfg, "store", st->socket_path, sizeof(st->socket_path)) < 0 ||
         config_socket_path(st->cfg, IPC_SOCKET_SUBMIT, st->submit_socket_path,
                            sizeof(st->submit_socket_path)) < 0)
         log_fatal("%s: socket path too long for a Unix socket", sd);
+}
+
+/* As root, before the drop: the store directory (and what an earlier run as
+ * root left in it) becomes the store user's alone, and the socket directory
+ * the store user's, so it can create its sockets there. */
+static void store_take_dirs(struct store *st)
+{
+    const struct priv_user *u = &st->opts.ids.user[PRIV_ROLE_STORE];
+    char why[1024];
+
+    if (st->opts.drop &&
+        (priv_own_dir(config_store_dir(st->cfg), u->uid, u->gid, 0700, why, sizeof(why)) < 0 ||
+         priv_own_entries(config_store_dir(st->cfg), u->uid, u->gid, why, sizeof(why)) < 0))
+        log_fatal("store directory %s", why);
+    daemon_socket_dir(&st->opts, st->cfg);
 }
 
 static void store_start_handles(struct store *st)
@@ -150,6 +162,8 @@ static int store_run(struct store *st)
     setenv("UV_THREADPOOL_SIZE", threads, 1);
     st->loop = uv_default_loop();
     st->started_us = now_us();
+    store_take_dirs(st);
+    daemon_drop_privileges(&st->opts);
     if (store_db_open(&st->db, st->cfg, err, sizeof(err)) < 0)
         log_fatal("%s", err);
     log_notice("store %s opened (recovery done), generation %llu, config %s",
@@ -173,6 +187,7 @@ static int store_run(struct store *st)
 int main(int argc, char **argv)
 {
     the_store.opts.program = "spoolgate-store";
+    the_store.opts.role = PRIV_ROLE_STORE;
     the_store.cfg = daemon_init(argc, argv, &the_store.opts);
     return store_run(&the_store);
 }

@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
 """ipc_caps_probe.py - what a client gets on an IPC socket when it asks for capabilities and sends one request.
 
-  ipc_caps_probe.py SOCKET CAPS [TYPE]
+  ipc_caps_probe.py [--as USER | --as-ids UID:GID[:GROUP,...]] SOCKET CAPS [TYPE]
+
+--as and --as-ids (run as root) first become that user (its groups) or those ids, so the server
+sees them by SO_PEERCRED.  A connection the socket's file mode refuses prints "CONNECT-REFUSED <error>".
 
 Prints one line: "HELLO-REFUSED <code> <text>" when the server refuses the hello, "HELLO-OK" when it
 accepts it and no TYPE is given (a STATS request tells), else for the request of message type TYPE
 (sent without fields):
 "REFUSED <code> <text>" for an error frame, "ANSWERED <type>" for anything else, "CLOSED" if none came.
 """
+import grp
+import os
+import pwd
 import socket
 import sys
 
@@ -16,12 +22,35 @@ from ipc_frames import f_str, f_u32, f_u64, fields, frame, read_frame
 HELLO, ERROR = 1, 2
 
 
+def become(args):
+    """Drop to the user or ids an --as / --as-ids option names; the rest of args."""
+    if args and args[0] == "--as":
+        pw = pwd.getpwnam(args[1])
+        os.initgroups(pw.pw_name, pw.pw_gid)
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+        return args[2:]
+    if args and args[0] == "--as-ids":
+        parts = args[1].split(":")
+        groups = [grp.getgrnam(g).gr_gid for g in parts[2].split(",")] if len(parts) > 2 else []
+        os.setgroups(groups)
+        os.setgid(int(parts[1]))
+        os.setuid(int(parts[0]))
+        return args[2:]
+    return args
+
+
 def main():
-    path, caps = sys.argv[1], sys.argv[2]
-    kind = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    args = become(sys.argv[1:])
+    path, caps = args[0], args[1]
+    kind = int(args[2]) if len(args) > 2 else None
     conn = socket.socket(socket.AF_UNIX)
     conn.settimeout(10)
-    conn.connect(path)
+    try:
+        conn.connect(path)
+    except OSError as e:
+        print(f"CONNECT-REFUSED {e.strerror}")
+        return 0
     f = conn.makefile("rb")
     conn.sendall(frame(HELLO, 0, f_str("ipc_caps_probe.py") + f_str("probe") + f_u32(1) + f_u32(2)
                        + f_str(caps) + f_str("") + f_u64(0)))

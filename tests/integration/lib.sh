@@ -85,9 +85,14 @@ write_config() {
 # start_store: in the background, logging to $T_STORE_LOG; waits until it answers.
 # start_daemon NAME BIN LOG COMMAND...: run BIN on the test config in the foreground, its output
 # appended to LOG, NAME_PID its pid; then until COMMAND succeeds (30 s at most, 1 if it died).
+# Started as root, a daemon drops to its user (global.*_user) or refuses; the tests run
+# them as root with --allow-root unless a test clears SG_ROOT_FLAG (least-privilege.sh).
+SG_ROOT_FLAG=
+[ "$(id -u)" = 0 ] && SG_ROOT_FLAG=--allow-root
+
 start_daemon() {
     d_name=$1 d_bin=$2 d_log=$3; shift 3
-    "$d_bin" -c "$T_CONFIG" --foreground >> "$d_log" 2>&1 &
+    "$d_bin" -c "$T_CONFIG" --foreground $SG_ROOT_FLAG >> "$d_log" 2>&1 &
     eval "${d_name}_PID=$!"
     wait_alive "$!" 30 "$@"
 }
