@@ -25,7 +25,7 @@
  */
 
 #define IPC_PROTO_MAJOR 1
-#define IPC_PROTO_MINOR 2
+#define IPC_PROTO_MINOR 3
 
 #define IPC_HEADER_LEN 4              /* u32 payload length */
 #define IPC_PAYLOAD_MIN 6             /* u16 type + u32 request id */
@@ -72,11 +72,13 @@ enum ipc_type {
     IPC_CHUNK = 24,         /* struct ipc_chunk */
     IPC_END = 25,           /* struct ipc_end: a stream is complete */
 
-    IPC_UPDATE_RCPT = 30, /* struct ipc_rcpt_update -> IPC_OK */
+    IPC_UPDATE_RCPT = 30,  /* struct ipc_rcpt_update -> IPC_OK */
+    IPC_UPDATE_BATCH = 31, /* struct ipc_update_batch: UPDATE_RCPTs in one transaction -> IPC_OK */
 
-    IPC_LIST = 40,     /* struct ipc_list_req -> (IPC_ENVELOPE, IPC_RCPT*)*, IPC_END */
-    IPC_DUE = 41,      /* struct ipc_due_req -> IPC_DUE_ITEM*, IPC_END */
-    IPC_DUE_ITEM = 42, /* struct ipc_due_item */
+    IPC_LIST = 40,      /* struct ipc_list_req -> (IPC_ENVELOPE, IPC_RCPT*)*, IPC_END */
+    IPC_DUE = 41,       /* struct ipc_due_req -> IPC_DUE_ITEM*, IPC_END */
+    IPC_DUE_ITEM = 42,  /* struct ipc_due_item */
+    IPC_LIST_FROM = 43, /* struct ipc_list_from: one page of LIST -> as LIST */
 
     IPC_REQUEUE = 50,     /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
     IPC_HOLD = 51,        /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
@@ -260,6 +262,24 @@ struct ipc_list_req {
     uint32_t limit;                /* 0 = no limit */
 };
 
+/* A page of the LIST stream: messages after after_qid ("" = from the first)
+ * with a recipient in state_mask, at most limit of them (0: no limit). */
+struct ipc_list_from {
+    uint32_t state_mask;
+    char after_qid[IPC_QID_MAX + 1];
+    uint32_t limit;
+};
+
+/* count whole UPDATE_RCPT frames (request id 0) back to back, applied in one
+ * transaction.  An update of a recipient already final or of a message gone
+ * is skipped; IPC_OK counts the updates applied. */
+struct ipc_update_batch {
+    uint32_t count;
+    const uint8_t *frames; /* points into the frame being read, or the caller's buffer */
+    size_t len;
+};
+#define IPC_UPDATE_BATCH_MAX (IPC_FRAME_MAX - 64) /* bytes of frames in one batch */
+
 struct ipc_due_req {
     uint64_t before_us; /* 0 = the store's now */
     uint32_t limit;     /* 0 = store default */
@@ -388,6 +408,9 @@ IPC_DECLARE_CODEC(end, struct ipc_end);
 IPC_DECLARE_CODEC(rcpt_update, struct ipc_rcpt_update);
 IPC_DECLARE_CODEC(list_req, struct ipc_list_req);
 IPC_DECLARE_CODEC(due_req, struct ipc_due_req);
+IPC_DECLARE_CODEC(list_from, struct ipc_list_from);
+/* decode also checks that frames holds exactly count valid UPDATE_RCPT frames. */
+IPC_DECLARE_CODEC(update_batch, struct ipc_update_batch);
 IPC_DECLARE_CODEC(due_item, struct ipc_due_item);
 IPC_DECLARE_CODEC(stats, struct ipc_stats);
 IPC_DECLARE_CODEC(event, struct ipc_event);

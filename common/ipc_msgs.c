@@ -74,6 +74,7 @@ static int finish(struct ipc_reader *r)
     X(U32, attempts) X(U64, next_attempt_us) X(U64, last_attempt_us) X(STR, last_reply)
 #define FIELDS_list_req(X) X(U32, state_mask) X(STR, match) X(U32, limit)
 #define FIELDS_due_req(X) X(U64, before_us) X(U32, limit)
+#define FIELDS_list_from(X) X(U32, state_mask) X(STR, after_qid) X(U32, limit)
 #define FIELDS_due_item(X) X(STR, qid) X(U32, index) X(U32, state) X(U64, next_attempt_us)
 #define FIELDS_event(X) X(U32, kind) X(STR, qid)
 #define FIELDS_dir_lookup(X) X(STR, addr)
@@ -127,6 +128,9 @@ IPC_CODEC(rcpt_update, IPC_UPDATE_RCPT, struct ipc_rcpt_update, (QID_CHECK, STAT
 IPC_CODEC(list_req, IPC_LIST, struct ipc_list_req,
           check(r, m->state_mask < (1u << RCPT_STATE_COUNT), "state mask out of range"))
 IPC_CODEC(due_req, IPC_DUE, struct ipc_due_req, NO_CHECK)
+IPC_CODEC(list_from, IPC_LIST_FROM, struct ipc_list_from,
+          (check(r, m->state_mask < (1u << RCPT_STATE_COUNT), "state mask out of range"),
+           check(r, qid_ok(m->after_qid, 1), "bad queue id")))
 IPC_CODEC(due_item, IPC_DUE_ITEM, struct ipc_due_item, (QID_CHECK, STATE_CHECK))
 IPC_CODEC(event, IPC_EVENT, struct ipc_event,
           (check(r, m->kind >= IPC_EV_COMMITTED && m->kind <= IPC_EV_SHARE_BACK,
@@ -172,6 +176,48 @@ int ipc_decode_chunk(struct ipc_reader *r, struct ipc_chunk *m)
         expect_type(r, IPC_CHUNK);
     ipc_get_bytes(r, &m->data, &m->len, IPC_CHUNK_MAX);
     check(r, m->len > 0, "empty chunk");
+    return finish(r);
+}
+
+/* ---- a batch of recipient updates ------------------------------------------------ */
+
+int ipc_encode_update_batch(struct sg_buf *b, uint32_t request_id, const struct ipc_update_batch *m)
+{
+    ipc_msg_begin(b, IPC_UPDATE_BATCH, request_id);
+    ipc_put_u32(b, m->count);
+    ipc_put_bytes(b, m->frames, m->len);
+    if (m->len > IPC_UPDATE_BATCH_MAX)
+        b->failed = 1;
+    return ipc_msg_end(b);
+}
+
+/* Every frame in the batch is a whole, valid UPDATE_RCPT, and there are count of them. */
+static int batch_frames_valid(const struct ipc_update_batch *m)
+{
+    size_t off = 0;
+    uint32_t n = 0;
+
+    while (off < m->len) {
+        struct ipc_reader in;
+        struct ipc_rcpt_update u;
+        const char *error = NULL;
+
+        if (ipc_frame_next(m->frames, m->len, &off, &in, &error) != 1 ||
+            ipc_decode_rcpt_update(&in, &u) < 0)
+            return 0;
+        n++;
+    }
+    return n == m->count;
+}
+
+int ipc_decode_update_batch(struct ipc_reader *r, struct ipc_update_batch *m)
+{
+    memset(m, 0, sizeof(*m));
+    expect_type(r, IPC_UPDATE_BATCH);
+    GET_U32(count);
+    ipc_get_bytes(r, &m->frames, &m->len, IPC_UPDATE_BATCH_MAX);
+    check(r, m->count > 0, "empty update batch");
+    check(r, batch_frames_valid(m), "update batch: not count whole UPDATE_RCPT frames");
     return finish(r);
 }
 

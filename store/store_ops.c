@@ -383,6 +383,29 @@ void store_op_list(struct store_conn *c, struct ipc_reader *r)
     store_work_queue(c, &sw->req.base, stream_run, stream_done);
 }
 
+void store_op_list_from(struct store_conn *c, struct ipc_reader *r)
+{
+    struct stream_work *sw;
+    struct ipc_list_from f;
+    uint64_t after = 0;
+
+    if (ipc_decode_list_from(r, &f) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad LIST_FROM: %s", r->error);
+        return;
+    }
+    if (f.after_qid[0] && qid_parse(f.after_qid, &after) < 0) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"", f.after_qid);
+        return;
+    }
+    if (!(sw = op_req_new(c, r, sizeof(*sw))))
+        return;
+    sw->req.type = IPC_LIST;
+    sw->filter.state_mask = f.state_mask;
+    sw->filter.limit = f.limit;
+    sw->pos = f.after_qid[0] ? after + 1 : 0;
+    store_work_queue(c, &sw->req.base, stream_run, stream_done);
+}
+
 /* ---- UPDATE_RCPT -------------------------------------------------------- */
 
 static int all_final(struct store_txn *t, const struct rec_envelope *e, int *yes)
@@ -398,17 +421,18 @@ static int all_final(struct store_txn *t, const struct rec_envelope *e, int *yes
     return 0;
 }
 
-static int update_txn(struct store_txn *t, void *arg)
+/* Apply one update: 0 (and *removed when the message is now complete and gone),
+ * EALREADY for a recipient already final, or a store error. */
+static int update_apply(struct store_txn *t, uint64_t qid, const struct ipc_rcpt_update *u,
+                        int *removed)
 {
-    struct op_work *op = arg;
-    const struct ipc_rcpt_update *u = &op->update;
     struct rec_envelope e;
     struct rec_rcpt rc;
     int ret, done;
 
-    op->count = 0;
-    if ((ret = store_db_get_envelope(t, op->qid, &e, STORE_DB_FOR_UPDATE)) != 0 ||
-        (ret = store_db_get_rcpt(t, op->qid, u->index, &rc, STORE_DB_FOR_UPDATE)) != 0)
+    *removed = 0;
+    if ((ret = store_db_get_envelope(t, qid, &e, STORE_DB_FOR_UPDATE)) != 0 ||
+        (ret = store_db_get_rcpt(t, qid, u->index, &rc, STORE_DB_FOR_UPDATE)) != 0)
         return ret;
     if (rcpt_state_final(rc.state))
         return EALREADY;
@@ -418,11 +442,28 @@ static int update_txn(struct store_txn *t, void *arg)
     rc.last_attempt_us = u->last_attempt_us;
     memcpy(rc.route, u->route, sizeof(rc.route));
     memcpy(rc.last_reply, u->last_reply, sizeof(rc.last_reply));
-    if ((ret = store_db_put_rcpt(t, op->qid, u->index, &rc)) != 0 ||
+    if ((ret = store_db_put_rcpt(t, qid, u->index, &rc)) != 0 ||
         (ret = all_final(t, &e, &done)) != 0)
         return ret;
-    op->count = done ? 2 : 1; /* 2: the message is complete and removed */
+    *removed = done;
     return done ? store_db_delete_message(t, &e) : 0;
+}
+
+static void update_log(const struct ipc_rcpt_update *u, int removed)
+{
+    log_msg(LOG_LVL_INFO, u->qid, "rcpt %u: state=%s attempts=%u route=%s reply=%s%s", u->index,
+            rcpt_state_name(u->state), u->attempts, u->route[0] ? u->route : "-",
+            u->last_reply[0] ? u->last_reply : "-",
+            removed ? "; all recipients final, message removed" : "");
+}
+
+static int update_txn(struct store_txn *t, void *arg)
+{
+    struct op_work *op = arg;
+    int removed = 0, ret = update_apply(t, op->qid, &op->update, &removed);
+
+    op->count = ret == 0 ? 1u + (unsigned)removed : 0; /* 2: the message is complete and removed */
+    return ret;
 }
 
 static void update_run(struct store_work *w)
@@ -439,11 +480,8 @@ static void update_run(struct store_work *w)
         op_reply_error(&op->req.out, op->req.request_id, ret, "update recipient");
     } else {
         struct ipc_ok ok = {.count = 1};
-        const struct ipc_rcpt_update *u = &op->update;
-        log_msg(LOG_LVL_INFO, u->qid, "rcpt %u: state=%s attempts=%u route=%s reply=%s%s", u->index,
-                rcpt_state_name(u->state), u->attempts, u->route[0] ? u->route : "-",
-                u->last_reply[0] ? u->last_reply : "-",
-                op->count == 2 ? "; all recipients final, message removed" : "");
+
+        update_log(&op->update, op->count == 2);
         ipc_encode_ok(&op->req.out, op->req.request_id, &ok);
     }
 }
@@ -467,6 +505,131 @@ void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r)
     op->qid = qid;
     op->update = u;
     store_work_queue(c, &op->req.base, update_run, op_done);
+}
+
+/* ---- UPDATE_BATCH: many updates, one transaction -------------------------- */
+
+enum { BATCH_SKIPPED, BATCH_APPLIED, BATCH_REMOVED };
+
+struct batch_work {
+    struct op_req req;
+    uint8_t *frames; /* a copy: the request's frame is gone once it is dispatched */
+    size_t len;
+    uint32_t count;
+    uint8_t *result; /* per update: BATCH_* */
+    uint64_t applied;
+};
+
+/* Each frame's update, in order: fn gets its number and the decoded update. */
+static int batch_each(struct batch_work *bw,
+                      int (*fn)(struct batch_work *, uint32_t, const struct ipc_rcpt_update *,
+                                void *),
+                      void *arg)
+{
+    size_t off = 0;
+    int ret = 0;
+
+    for (uint32_t i = 0; i < bw->count && ret == 0; i++) {
+        struct ipc_reader in;
+        struct ipc_rcpt_update u;
+        const char *error = NULL;
+
+        if (ipc_frame_next(bw->frames, bw->len, &off, &in, &error) != 1 ||
+            ipc_decode_rcpt_update(&in, &u) < 0)
+            return STORE_ECORRUPT; /* checked when the request was decoded */
+        ret = fn(bw, i, &u, arg);
+    }
+    return ret;
+}
+
+static int batch_apply_one(struct batch_work *bw, uint32_t i, const struct ipc_rcpt_update *u,
+                           void *arg)
+{
+    struct store_txn *t = arg;
+    uint64_t qid;
+    int removed = 0, ret;
+
+    bw->result[i] = BATCH_SKIPPED;
+    if (qid_parse(u->qid, &qid) < 0)
+        return 0;
+    ret = update_apply(t, qid, u, &removed);
+    if (ret == EALREADY || ret == STORE_ENOTFOUND)
+        return 0; /* final already, or the message is gone: nothing to record */
+    if (ret == 0) {
+        bw->result[i] = removed ? BATCH_REMOVED : BATCH_APPLIED;
+        bw->applied++;
+    }
+    return ret;
+}
+
+static int batch_txn(struct store_txn *t, void *arg)
+{
+    struct batch_work *bw = arg;
+
+    bw->applied = 0;
+    return batch_each(bw, batch_apply_one, t);
+}
+
+static int batch_log_one(struct batch_work *bw, uint32_t i, const struct ipc_rcpt_update *u,
+                         void *arg)
+{
+    if (bw->result[i] != BATCH_SKIPPED)
+        update_log(u, bw->result[i] == BATCH_REMOVED);
+    return 0;
+}
+
+static void batch_run(struct store_work *w)
+{
+    struct batch_work *bw = (struct batch_work *)w;
+    int ret = store_db_txn(op_db(w), batch_txn, bw, 0);
+
+    if (ret != 0) {
+        op_reply_error(&bw->req.out, bw->req.request_id, ret, "update batch");
+    } else {
+        struct ipc_ok ok = {.count = bw->applied};
+
+        batch_each(bw, batch_log_one, NULL);
+        ipc_encode_ok(&bw->req.out, bw->req.request_id, &ok);
+    }
+}
+
+static void batch_done(struct store_work *w)
+{
+    struct batch_work *bw = (struct batch_work *)w;
+    struct store_conn *c = w->conn;
+
+    store_conn_send(c, &bw->req.out, NULL, NULL);
+    sg_buf_free(&bw->req.out);
+    free(bw->frames);
+    free(bw->result);
+    free(bw);
+    store_conn_idle(c);
+}
+
+void store_op_update_batch(struct store_conn *c, struct ipc_reader *r)
+{
+    struct batch_work *bw;
+    struct ipc_update_batch b;
+
+    if (ipc_decode_update_batch(r, &b) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad UPDATE_BATCH: %s", r->error);
+        return;
+    }
+    if (!(bw = op_req_new(c, r, sizeof(*bw))))
+        return;
+    bw->frames = malloc(b.len);
+    bw->result = calloc(b.count, 1);
+    if (!bw->frames || !bw->result) {
+        free(bw->frames);
+        free(bw->result);
+        free(bw);
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
+        return;
+    }
+    memcpy(bw->frames, b.frames, b.len);
+    bw->len = b.len;
+    bw->count = b.count;
+    store_work_queue(c, &bw->req.base, batch_run, batch_done);
 }
 
 /* ---- DUE ------------------------------------------------------------------ */

@@ -14,14 +14,12 @@ static const struct row {
     uint16_t type;
     const char *cap;
 } rows[] = {
-    {IPC_SUBMIT_BEGIN, "submit"}, {IPC_SUBMIT_RCPT, "submit"},
-    {IPC_SUBMIT_CHUNK, "submit"}, {IPC_SUBMIT_COMMIT, "submit"},
-    {IPC_SUBMIT_ABORT, "submit"}, {IPC_READ_ENVELOPE, "read"},
-    {IPC_READ_BODY, "read"},      {IPC_LIST, "list"},
-    {IPC_UPDATE_RCPT, "update"},  {IPC_DUE, "due"},
-    {IPC_REQUEUE, "admin"},       {IPC_HOLD, "admin"},
-    {IPC_RELEASE, "admin"},       {IPC_DELETE, "admin"},
-    {IPC_STATS, "admin"},         {IPC_SUBSCRIBE, "events"},
+    {IPC_SUBMIT_BEGIN, "submit"},  {IPC_SUBMIT_RCPT, "submit"},  {IPC_SUBMIT_CHUNK, "submit"},
+    {IPC_SUBMIT_COMMIT, "submit"}, {IPC_SUBMIT_ABORT, "submit"}, {IPC_READ_ENVELOPE, "read"},
+    {IPC_READ_BODY, "read"},       {IPC_LIST, "list"},           {IPC_LIST_FROM, "list"},
+    {IPC_UPDATE_RCPT, "update"},   {IPC_UPDATE_BATCH, "update"}, {IPC_DUE, "due"},
+    {IPC_REQUEUE, "admin"},        {IPC_HOLD, "admin"},          {IPC_RELEASE, "admin"},
+    {IPC_DELETE, "admin"},         {IPC_STATS, "admin"},         {IPC_SUBSCRIBE, "events"},
 };
 
 /* The gateway's table. */
@@ -82,6 +80,24 @@ static void encode(struct ipc_client *c, uint16_t type)
     case IPC_LIST: {
         struct ipc_list_req m = {.limit = 1};
         ipc_encode_list_req(b, id, &m);
+        break;
+    }
+    case IPC_LIST_FROM: {
+        struct ipc_list_from m = {.after_qid = "0000000000001", .limit = 1};
+        ipc_encode_list_from(b, id, &m);
+        break;
+    }
+    case IPC_UPDATE_BATCH: {
+        struct ipc_rcpt_update u = {.qid = "0000000000001", .state = RCPT_DEFERRED};
+        struct sg_buf inner;
+        struct ipc_update_batch m = {.count = 1};
+
+        sg_buf_init(&inner);
+        ipc_encode_rcpt_update(&inner, 0, &u);
+        m.frames = inner.data;
+        m.len = inner.len;
+        ipc_encode_update_batch(b, id, &m);
+        sg_buf_free(&inner);
         break;
     }
     case IPC_DUE: {
