@@ -64,6 +64,8 @@ struct transaction {
     int bdat_last;         /* the current chunk is the last */
     int bdat_discard;      /* chunk refused: octets are read and dropped (2: no MAIL) */
     struct sc_conn *store; /* the submission connection, from the pool */
+    int deferred;          /* DATA: 354 sent, body gathered before the submission opens */
+    int end_pending;       /* deferred DATA ended: commit once the submission is open */
     char qid[IPC_QID_MAX + 1];
     struct body_filter filter;
     uint8_t *chunk; /* body octets not yet sent to the store */
@@ -118,6 +120,9 @@ struct session {
     struct transaction *tx; /* NULL outside a transaction */
     uint32_t dir_request;   /* pending directory lookup */
     struct smtp_rcpt_args pending_rcpt;
+    /* in the store pool's line of sessions waiting for a connection (smtpd_store.c) */
+    struct session *store_wait_next, *store_wait_prev;
+    int store_waiting;
 };
 
 /* The store as smtpd sees it: a kept-up monitor link, and idle submission connections. */
@@ -126,6 +131,10 @@ struct smtpd_store {
     struct sc_conn **idle;    /* pooled submission connections */
     unsigned nidle;
     size_t idle_cap;
+    unsigned nbusy; /* connections a session holds (or connects for); + nidle <= the bound */
+    struct session *wait_head, *wait_tail; /* sessions waiting for a connection, first first */
+    unsigned nwaiting;
+    uv_timer_t kick; /* hands freed connections to waiting sessions from the loop */
 };
 
 /* The gateway's postoffice directory. */
@@ -205,6 +214,8 @@ void smtpd_store_stop(struct smtpd *d);
  * or later through smtpd_data_store_ready() / smtpd_data_store_failed(). */
 void smtpd_store_acquire(struct session *s);
 void smtpd_store_release(struct smtpd *d, struct sc_conn *c, int clean);
+/* s no longer waits for a connection (closing, or its transaction ended). */
+void smtpd_store_cancel(struct session *s);
 void smtpd_data_store_ready(struct session *s, struct sc_conn *c);
 
 /* smtpd_dir.c */
