@@ -58,6 +58,7 @@ struct cfg_smtpd {
     long long max_received; /* more Received fields than this: mail loop */
     long long max_sessions;
     long long max_store_connections;   /* submission connections to the store at once */
+    long long store_wait_timeout;      /* longest wait for one of them */
     long long max_sessions_per_client; /* outside mynetworks */
     long long command_timeout;
     long long data_timeout;

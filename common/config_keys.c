@@ -73,6 +73,8 @@ const struct cfg_key cfg_keys[] = {
     {"smtpd", "max_store_connections", CFG_INT, "256", 1, 100000, NULL, D_(max_store_connections),
      "submission connections to the store at once; more sessions wait their turn (keep it below "
      "store.max_clients - store.reserved_clients)"},
+    {"smtpd", "store_wait_timeout", CFG_DURATION, "1m", 1, 86400, NULL, D_(store_wait_timeout),
+     "longest wait of a message for a free store connection (within its deadline); then 451 4.3.2"},
     {"smtpd", "max_sessions_per_client", CFG_INT, "50", 1, 1000000, NULL,
      D_(max_sessions_per_client),
      "concurrent sessions from one address outside mynetworks; more get 421 4.7.0"},

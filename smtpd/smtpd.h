@@ -23,6 +23,8 @@
 #define SMTPD_STORE_BACKLOG (256 * 1024) /* stop reading the client above this */
 #define SMTPD_OUT_BACKLOG (64 * 1024)    /* stop reading when replies pile up */
 #define SMTPD_MAX_NETWORKS 64
+/* A store_code of smtpd's own: no store connection came free within store_wait_timeout. */
+#define SMTPD_STORE_BUSY 0x10000u
 
 struct tls_conn;
 struct smtpd_listener;
@@ -123,6 +125,7 @@ struct session {
     /* in the store pool's line of sessions waiting for a connection (smtpd_store.c) */
     struct session *store_wait_next, *store_wait_prev;
     int store_waiting;
+    uint64_t store_wait_since; /* loop ms it joined the line */
 };
 
 /* The store as smtpd sees it: a kept-up monitor link, and idle submission connections. */
@@ -134,7 +137,8 @@ struct smtpd_store {
     unsigned nbusy; /* connections a session holds (or connects for); + nidle <= the bound */
     struct session *wait_head, *wait_tail; /* sessions waiting for a connection, first first */
     unsigned nwaiting;
-    uv_timer_t kick; /* hands freed connections to waiting sessions from the loop */
+    uv_timer_t kick;   /* hands freed connections to waiting sessions from the loop */
+    uv_timer_t expire; /* the first in line waited store_wait_timeout: 451 4.3.2 */
 };
 
 /* The gateway's postoffice directory. */

@@ -224,10 +224,24 @@ static void data_submit_started(void *arg, const char *qid)
     smtpd_session_resume(s);
 }
 
+/* The reply to a message the store failed (store_code): 452 4.3.1 when it is out of space
+ * (store.max_staging, store.min_free_space, a full disk), 451 4.3.2 when no connection came
+ * free in time, else 451 4.3.0. */
+static int data_store_reply(uint32_t code, const char **text)
+{
+    if (code == IPC_ERR_NOSPACE)
+        return *text = "4.3.1 Mail store out of space, try again later", 452;
+    if (code == SMTPD_STORE_BUSY)
+        return *text = "4.3.2 Mail store busy, try again later", 451;
+    return *text = "4.3.0 Mail store failed, try again later", 451;
+}
+
 /* The store could not be reached or failed: the message is refused with 4xx. */
 void smtpd_data_store_failed(struct session *s, uint32_t code, const char *why)
 {
     struct transaction *tx = s->tx;
+    const char *text;
+    int reply;
 
     if (!tx)
         return;
@@ -251,17 +265,16 @@ void smtpd_data_store_failed(struct session *s, uint32_t code, const char *why)
             tx->bdat_discard = 1;
             smtpd_session_enter(s, SS_BDAT);
         } else {
-            smtpd_session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
+            reply = data_store_reply(tx->store_code, &text);
+            smtpd_session_reply(s, reply, "%s", text);
             smtpd_transaction_free(s);
             smtpd_session_enter(s, SS_READY);
         }
         smtpd_session_resume(s);
         break;
     case SS_COMMIT:
-        smtpd_session_reply(s, code == IPC_ERR_NOSPACE ? 452 : 451, "%s",
-                            code == IPC_ERR_NOSPACE
-                                ? "4.3.1 Mail store out of space, try again later"
-                                : "4.3.0 Mail store failed, try again later");
+        reply = data_store_reply(tx->store_code, &text);
+        smtpd_session_reply(s, reply, "%s", text);
         smtpd_transaction_free(s);
         smtpd_session_enter(s, SS_READY);
         smtpd_session_resume(s);
@@ -294,10 +307,7 @@ static int data_refusal(struct session *s, const char **text)
     if (tx->filter.received > (unsigned)s->d->cfg->smtpd.max_received)
         return *text = "5.4.6 Too many Received headers: mail loop", 554;
     if (tx->store_failed)
-        return *text = tx->store_code == IPC_ERR_NOSPACE
-                           ? "4.3.1 Mail store out of space, try again later"
-                           : "4.3.0 Mail store failed, try again later",
-               tx->store_code == IPC_ERR_NOSPACE ? 452 : 451;
+        return data_store_reply(tx->store_code, text);
     return 0;
 }
 
@@ -422,9 +432,12 @@ static size_t data_feed_bdat(struct session *s, const uint8_t *in, size_t len)
     if (tx->bdat_left > 0)
         return take;
     if (tx->bdat_discard) {
-        if (tx->store_failed)
-            smtpd_session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
-        else
+        if (tx->store_failed) {
+            const char *text;
+            int reply = data_store_reply(tx->store_code, &text);
+
+            smtpd_session_reply(s, reply, "%s", text);
+        } else
             smtpd_session_error(s, 503, "5.5.1 %s",
                                 tx->bdat_discard == 2 ? "Need MAIL command"
                                                       : "No valid recipients");

@@ -17,11 +17,14 @@
 static const struct ipc_link_ops monitor_ops = {0};
 
 static void pool_kick_cb(uv_timer_t *t);
+static void pool_expire_cb(uv_timer_t *t);
 
 void smtpd_store_start(struct smtpd *d)
 {
     uv_timer_init(d->loop, &d->store.kick);
     d->store.kick.data = d;
+    uv_timer_init(d->loop, &d->store.expire);
+    d->store.expire.data = d;
     d->store.monitor = sc_link_start(&d->sc, STORE_CAPS, STORE_RETRY_MS, &monitor_ops, d);
     if (!d->store.monitor)
         log_fatal("out of memory");
@@ -32,6 +35,7 @@ void smtpd_store_stop(struct smtpd *d)
     ipc_link_stop(d->store.monitor);
     d->store.monitor = NULL;
     uv_close((uv_handle_t *)&d->store.kick, NULL);
+    uv_close((uv_handle_t *)&d->store.expire, NULL);
     while (d->store.wait_head)
         smtpd_store_cancel(d->store.wait_head);
     for (unsigned i = 0; i < d->store.nidle; i++)
@@ -169,12 +173,41 @@ static void pool_kick_cb(uv_timer_t *t)
     }
 }
 
+/* Everyone waits the same time, so the first in line is the first to give up: one timer for
+ * the line, set for its head. */
+static void pool_expire_arm(struct smtpd *d)
+{
+    uint64_t now = uv_now(d->loop), due;
+
+    if (!d->store.wait_head)
+        return;
+    due = d->store.wait_head->store_wait_since + (uint64_t)d->cfg->smtpd.store_wait_timeout * 1000u;
+    uv_timer_start(&d->store.expire, pool_expire_cb, due > now ? due - now : 0, 0);
+}
+
+static void pool_expire_cb(uv_timer_t *t)
+{
+    struct smtpd *d = t->data;
+    uint64_t now = uv_now(d->loop), wait = (uint64_t)d->cfg->smtpd.store_wait_timeout * 1000u;
+
+    while (d->store.wait_head && d->store.wait_head->store_wait_since + wait <= now) {
+        struct session *s = d->store.wait_head;
+
+        pool_wait_unlink(d, s);
+        if (smtpd_session_alive(s) && s->state == SS_DATA_OPEN && s->tx)
+            smtpd_data_store_failed(s, SMTPD_STORE_BUSY,
+                                    "no store connection came free within store_wait_timeout");
+    }
+    pool_expire_arm(d);
+}
+
 void smtpd_store_acquire(struct session *s)
 {
     struct smtpd *d = s->d;
 
     if (!d->store.wait_head && pool_take(s))
         return;
+    s->store_wait_since = uv_now(d->loop);
     if (!d->store.wait_head)
         log_info("all %lld store connections busy: sessions wait for one in turn",
                  d->cfg->smtpd.max_store_connections);
@@ -187,6 +220,8 @@ void smtpd_store_acquire(struct session *s)
     d->store.wait_tail = s;
     s->store_waiting = 1;
     d->store.nwaiting++;
+    if (d->store.wait_head == s)
+        pool_expire_arm(d);
 }
 
 void smtpd_store_release(struct smtpd *d, struct sc_conn *c, int clean)
