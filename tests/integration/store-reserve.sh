@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 HOLD="python3 $top_srcdir/tests/integration/ipc_hold.py"
 
-plan 9
+plan 12
 write_config "max_clients = 20
 reserved_clients = 5
 "
@@ -24,3 +24,14 @@ touch "$T_DIR/release"
 wait_for 10 sh -c "printf 'Subject: x\n\nhi\n' | '$SENDMAIL' -s '$T_SOCKET' -f a@sender.test b@local.test"
 ok $? "once the submitters went, spoolgate-sendmail submits"
 test "$(store_count)" = 1; ok $? "and exactly that message is stored"
+
+# --check-config says when smtpd's pool would not fit the store's share for submitters.
+printf '[store]\nmax_clients = 20\nreserved_clients = 5\n[smtpd]\nmax_store_connections = 14\n' > "$T_DIR/tight.ini"
+"$STORE_BIN" -c "$T_DIR/tight.ini" --check-config > "$T_DIR/check.out" 2>&1
+grep -q 'warning: smtpd.max_store_connections (14) .*store.max_clients (20) less store.reserved_clients (5)' "$T_DIR/check.out"
+ok $? "--check-config warns when smtpd.max_store_connections does not fit below max_clients - reserved_clients"
+printf '[store]\nmax_clients = 20\nreserved_clients = 5\n[smtpd]\nmax_store_connections = 13\n' > "$T_DIR/fits.ini"
+"$SMTPD_BIN" -c "$T_DIR/fits.ini" --check-config > "$T_DIR/check2.out" 2>&1 && ! grep -q warning "$T_DIR/check2.out"
+ok $? "and not when it fits"
+"$STORE_BIN" -c /dev/null --check-config 2>&1 | grep -q warning; test $? = 1
+ok $? "the defaults fit"
