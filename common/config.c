@@ -480,6 +480,21 @@ struct sg_config *config_load(const char *path, char *err, size_t errsz)
     return c;
 }
 
+int config_warning(const struct sg_config *c, char *buf, size_t bufsz)
+{
+    long long room = c->store.max_clients - c->store.reserved_clients;
+
+    /* smtpd holds its pool and one monitor link; the gateway and the tools submit too. */
+    if (c->smtpd.max_store_connections + 1 < room)
+        return 0;
+    snprintf(buf, bufsz,
+             "smtpd.max_store_connections (%lld) plus smtpd's monitor link leaves no room below "
+             "store.max_clients (%lld) less store.reserved_clients (%lld) for the gateway's and "
+             "spoolgate-sendmail's submissions",
+             c->smtpd.max_store_connections, c->store.max_clients, c->store.reserved_clients);
+    return 1;
+}
+
 void config_free(struct sg_config *c)
 {
     if (!c)

@@ -45,6 +45,9 @@ struct cfg_store {
     long long staging_memory;      /* body bytes kept in memory per submission before spilling */
     long long max_message_size;
     long long max_clients;
+    long long reserved_clients; /* of max_clients, never given to submit-only clients */
+    long long max_staging;      /* body octets staged by all submissions together */
+    long long min_free_space;   /* spilling stops below this much free space */
     long long worker_threads;
     long long deadlock_retries;
     long long due_batch; /* default limit of one due-work answer */
@@ -58,6 +61,8 @@ struct cfg_smtpd {
     long long max_errors;
     long long max_received; /* more Received fields than this: mail loop */
     long long max_sessions;
+    long long max_store_connections;   /* submission connections to the store at once */
+    long long store_wait_timeout;      /* longest wait for one of them */
     long long max_sessions_per_client; /* outside mynetworks */
     long long command_timeout;
     long long data_timeout;
@@ -155,6 +160,9 @@ struct sg_config *config_parse_text(const char *text, const char *name, char *er
 /* Load a file; path NULL means SPOOLGATE_CONFIG_PATH if it exists, else the
  * embedded default. */
 struct sg_config *config_load(const char *path, char *err, size_t errsz);
+/* Settings that are valid one by one but do not fit together (the store's connections
+ * against what smtpd may take): a sentence into buf, 1; or 0. */
+int config_warning(const struct sg_config *c, char *buf, size_t bufsz);
 void config_free(struct sg_config *c);
 /* Print every key with its value (all = 1) or only those differing from
  * the default (all = 0), in ini form with the doc as comments. */

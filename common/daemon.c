@@ -96,6 +96,8 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
         fprintf(stderr, "%s: config refused:\n%s", o->program, err);
         exit(1);
     }
+    if (check && config_warning(c, err, sizeof(err)))
+        fprintf(stderr, "%s: warning: %s\n", o->program, err);
     if (check || dump) {
         if (dump)
             config_dump(stdout, c, 1);
@@ -116,6 +118,12 @@ void daemon_detach(const struct daemon_opts *o, const struct sg_config *c)
     }
     log_open(o->program, o->foreground, c->global.syslog_facility);
     log_set_level(c->global.log_level);
+    {
+        char why[512];
+
+        if (config_warning(c, why, sizeof(why)))
+            log_warn("%s", why);
+    }
 }
 
 void daemon_drop_privileges(const struct daemon_opts *o)

@@ -93,6 +93,8 @@ void ipc_client_close(struct ipc_client *c)
     sg_buf_free(&c->out);
 }
 
+static int client_peer_error(struct ipc_client *c);
+
 int ipc_client_send(struct ipc_client *c)
 {
     size_t off = 0;
@@ -106,8 +108,13 @@ int ipc_client_send(struct ipc_client *c)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            int err = errno;
+
             sg_buf_reset(&c->out);
-            return client_fail(c, "send: %s", strerror(errno));
+            /* A server that refused us (at the hello, say) wrote why before it closed. */
+            if ((err == EPIPE || err == ECONNRESET) && client_peer_error(c))
+                return -1;
+            return client_fail(c, "send: %s", strerror(err));
         }
         off += (size_t)n;
     }
@@ -153,6 +160,14 @@ int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
     if (ipc_reader_init(r, c->in.data, c->frame_len) < 0)
         return client_fail(c, "bad frame from the store: %s", r->error);
     return 0;
+}
+
+/* 1 with c->error set when an error frame from the server is waiting to be read. */
+static int client_peer_error(struct ipc_client *c)
+{
+    struct ipc_reader r;
+
+    return ipc_client_recv(c, &r, 100) == 0 && ipc_client_take_error(c, &r) != 0;
 }
 
 uint32_t ipc_client_request_id(struct ipc_client *c)

@@ -470,6 +470,8 @@ static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
     }
     c->state = CONN_READY;
     log_info("%s: connected, protocol %u.%u", c->name, c->peer.major, c->peer.minor);
+    if (c->srv->ops->ready)
+        c->srv->ops->ready(c, c->srv->arg);
 }
 
 static const struct ipc_server_cmd *server_row(const struct ipc_server *s, uint16_t type)

@@ -25,6 +25,9 @@ struct ipc_server_ops {
      * daemon's state with ipc_server_conn_set_data.  It may refuse the
      * client with ipc_server_conn_fail. */
     void (*accepted)(struct ipc_server_conn *c, void *arg);
+    /* The client's hello was taken (ipc_server_conn_peer is valid): the daemon may still
+     * refuse it with ipc_server_conn_fail, by what it asked for.  Optional. */
+    void (*ready)(struct ipc_server_conn *c, void *arg);
     /* A request found in the table and granted; row points into the table. */
     void (*dispatch)(struct ipc_server_conn *c, const struct ipc_server_cmd *row,
                      struct ipc_reader *r, void *arg);

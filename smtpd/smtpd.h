@@ -23,6 +23,8 @@
 #define SMTPD_STORE_BACKLOG (256 * 1024) /* stop reading the client above this */
 #define SMTPD_OUT_BACKLOG (64 * 1024)    /* stop reading when replies pile up */
 #define SMTPD_MAX_NETWORKS 64
+/* A store_code of smtpd's own: no store connection came free within store_wait_timeout. */
+#define SMTPD_STORE_BUSY 0x10000u
 
 struct tls_conn;
 struct smtpd_listener;
@@ -64,6 +66,8 @@ struct transaction {
     int bdat_last;         /* the current chunk is the last */
     int bdat_discard;      /* chunk refused: octets are read and dropped (2: no MAIL) */
     struct sc_conn *store; /* the submission connection, from the pool */
+    int deferred;          /* DATA: 354 sent, body gathered before the submission opens */
+    int end_pending;       /* deferred DATA ended: commit once the submission is open */
     char qid[IPC_QID_MAX + 1];
     struct body_filter filter;
     uint8_t *chunk; /* body octets not yet sent to the store */
@@ -118,6 +122,10 @@ struct session {
     struct transaction *tx; /* NULL outside a transaction */
     uint32_t dir_request;   /* pending directory lookup */
     struct smtp_rcpt_args pending_rcpt;
+    /* in the store pool's line of sessions waiting for a connection (smtpd_store.c) */
+    struct session *store_wait_next, *store_wait_prev;
+    int store_waiting;
+    uint64_t store_wait_since; /* loop ms it joined the line */
 };
 
 /* The store as smtpd sees it: a kept-up monitor link, and idle submission connections. */
@@ -126,6 +134,11 @@ struct smtpd_store {
     struct sc_conn **idle;    /* pooled submission connections */
     unsigned nidle;
     size_t idle_cap;
+    unsigned nbusy; /* connections a session holds (or connects for); + nidle <= the bound */
+    struct session *wait_head, *wait_tail; /* sessions waiting for a connection, first first */
+    unsigned nwaiting;
+    uv_timer_t kick;   /* hands freed connections to waiting sessions from the loop */
+    uv_timer_t expire; /* the first in line waited store_wait_timeout: 451 4.3.2 */
 };
 
 /* The gateway's postoffice directory. */
@@ -205,6 +218,8 @@ void smtpd_store_stop(struct smtpd *d);
  * or later through smtpd_data_store_ready() / smtpd_data_store_failed(). */
 void smtpd_store_acquire(struct session *s);
 void smtpd_store_release(struct smtpd *d, struct sc_conn *c, int clean);
+/* s no longer waits for a connection (closing, or its transaction ended). */
+void smtpd_store_cancel(struct session *s);
 void smtpd_data_store_ready(struct session *s, struct sc_conn *c);
 
 /* smtpd_dir.c */

@@ -9,6 +9,15 @@
 
 /* Room kept in the chunk for header fields we add. */
 #define ADDED_HEADER_ROOM 600
+/* Room kept at the front of the chunk while DATA waits to open its submission: the Received
+ * field, which names the queue id, goes in front of the body read so far. */
+#define RECEIVED_ROOM 1200
+
+/* Octets of the chunk the body may fill. */
+static size_t data_chunk_cap(const struct transaction *tx)
+{
+    return tx->deferred ? SMTPD_CHUNK - RECEIVED_ROOM : SMTPD_CHUNK;
+}
 
 static void rfc5322_date(char *buf, size_t bufsz)
 {
@@ -59,10 +68,12 @@ static void helo_for_header(const char *helo, char *out, size_t outsz)
     out[i] = '\0';
 }
 
-static void data_add_received(struct session *s)
+/* The Received field into hdr (RECEIVED_ROOM octets); its length. */
+static size_t data_received_text(struct session *s, char *hdr)
 {
+    const size_t hdrsz = RECEIVED_ROOM;
     struct transaction *tx = s->tx;
-    char hdr[1200], date[64], helo[sizeof(s->helo)];
+    char date[64], helo[sizeof(s->helo)];
     const char *proto = !s->esmtp ? "SMTP"
                         : s->tls  ? (s->auth_user[0] ? "ESMTPSA" : "ESMTPS")
                                   : (s->auth_user[0] ? "ESMTPA" : "ESMTP");
@@ -70,17 +81,33 @@ static void data_add_received(struct session *s)
 
     rfc5322_date(date, sizeof(date));
     helo_for_header(s->helo[0] ? s->helo : "unknown", helo, sizeof(helo));
-    n = snprintf(hdr, sizeof(hdr), "Received: from %s ([%s])\r\n\tby %s (spoolgate) with %s id %s",
-                 helo, s->peer_ip, s->d->hostname, proto, tx->qid);
+    n = snprintf(hdr, hdrsz, "Received: from %s ([%s])\r\n\tby %s (spoolgate) with %s id %s", helo,
+                 s->peer_ip, s->d->hostname, proto, tx->qid);
     if (s->tls)
-        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\t(using %s)", s->tls_info);
+        n += snprintf(hdr + n, hdrsz - (size_t)n, "\r\n\t(using %s)", s->tls_info);
     if (s->auth_user[0])
-        n +=
-            snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\t(authenticated as %s)", s->auth_user);
+        n += snprintf(hdr + n, hdrsz - (size_t)n, "\r\n\t(authenticated as %s)", s->auth_user);
     if (tx->nrcpt == 1)
-        n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, "\r\n\tfor <%s>", tx->rcpts[0].addr);
-    n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, ";\r\n\t%s\r\n", date);
-    data_append(s, hdr, (size_t)n < sizeof(hdr) ? (size_t)n : sizeof(hdr) - 1);
+        n += snprintf(hdr + n, hdrsz - (size_t)n, "\r\n\tfor <%s>", tx->rcpts[0].addr);
+    n += snprintf(hdr + n, hdrsz - (size_t)n, ";\r\n\t%s\r\n", date);
+    return (size_t)n < hdrsz ? (size_t)n : hdrsz - 1;
+}
+
+static void data_add_received(struct session *s)
+{
+    struct transaction *tx = s->tx;
+    char hdr[RECEIVED_ROOM];
+    size_t n = data_received_text(s, hdr);
+
+    if (!tx->deferred) {
+        data_append(s, hdr, n);
+        return;
+    }
+    /* The body read so far moves up behind it (once per message). */
+    memmove(tx->chunk + n, tx->chunk, tx->chunk_len);
+    memcpy(tx->chunk, hdr, n);
+    tx->chunk_len += n;
+    tx->deferred = 0;
 }
 
 /* Submission port: Date and Message-ID where the client left them out. */
@@ -105,6 +132,9 @@ static void data_add_submission_headers(struct session *s)
 
 /* ---- opening the submission -------------------------------------------------------- */
 
+/* DATA on a relay/MX listener takes its store connection only once the body fills a chunk
+ * or ends, so that sessions parked in DATA hold none.  BDAT and the submission listener
+ * (whose Message-ID names the queue id at the header end) take it before the body. */
 void smtpd_data_begin(struct session *s, int bdat)
 {
     struct transaction *tx = s->tx;
@@ -115,11 +145,26 @@ void smtpd_data_begin(struct session *s, int bdat)
         return;
     }
     tx->chunk_len = 0;
+    if (!bdat && !s->submission) {
+        tx->deferred = 1;
+        smtp_body_filter_init(&tx->filter, BODY_MODE_DATA, SMTPD_TEXT_LINE_MAX);
+        smtpd_session_reply(s, 354, "End data with <CR><LF>.<CR><LF>");
+        smtpd_session_enter(s, SS_DATA);
+        return;
+    }
+    smtpd_session_enter(s, SS_DATA_OPEN);
+    smtpd_store_acquire(s);
+}
+
+/* A deferred DATA needs its submission now: input waits until it is open. */
+static void data_open_deferred(struct session *s)
+{
     smtpd_session_enter(s, SS_DATA_OPEN);
     smtpd_store_acquire(s);
 }
 
 static void data_submit_started(void *arg, const char *qid);
+static void data_end(struct session *s);
 static void data_submit_done(void *arg, const struct sc_status *st, const struct ipc_submitted *m);
 
 static const struct sc_submit_ops data_submit_ops = {.started = data_submit_started,
@@ -159,6 +204,14 @@ static void data_submit_started(void *arg, const char *qid)
     if (s->state != SS_DATA_OPEN)
         return;
     snprintf(tx->qid, sizeof(tx->qid), "%s", qid);
+    if (tx->deferred) {
+        data_add_received(s);
+        smtpd_session_enter(s, SS_DATA);
+        if (tx->end_pending)
+            data_end(s);
+        smtpd_session_resume(s);
+        return;
+    }
     smtp_body_filter_init(&tx->filter, tx->used_bdat ? BODY_MODE_BDAT : BODY_MODE_DATA,
                           SMTPD_TEXT_LINE_MAX);
     data_add_received(s);
@@ -171,10 +224,24 @@ static void data_submit_started(void *arg, const char *qid)
     smtpd_session_resume(s);
 }
 
+/* The reply to a message the store failed (store_code): 452 4.3.1 when it is out of space
+ * (store.max_staging, store.min_free_space, a full disk), 451 4.3.2 when no connection came
+ * free in time, else 451 4.3.0. */
+static int data_store_reply(uint32_t code, const char **text)
+{
+    if (code == IPC_ERR_NOSPACE)
+        return *text = "4.3.1 Mail store out of space, try again later", 452;
+    if (code == SMTPD_STORE_BUSY)
+        return *text = "4.3.2 Mail store busy, try again later", 451;
+    return *text = "4.3.0 Mail store failed, try again later", 451;
+}
+
 /* The store could not be reached or failed: the message is refused with 4xx. */
 void smtpd_data_store_failed(struct session *s, uint32_t code, const char *why)
 {
     struct transaction *tx = s->tx;
+    const char *text;
+    int reply;
 
     if (!tx)
         return;
@@ -188,22 +255,26 @@ void smtpd_data_store_failed(struct session *s, uint32_t code, const char *why)
     }
     switch (s->state) {
     case SS_DATA_OPEN:
-        if (tx->used_bdat) {
+        if (tx->deferred) {
+            /* 354 was sent: the body is read to its end and refused there. */
+            smtpd_session_enter(s, SS_DATA);
+            if (tx->end_pending)
+                data_end(s);
+        } else if (tx->used_bdat) {
             /* The chunk's octets still have to be read before the reply. */
             tx->bdat_discard = 1;
             smtpd_session_enter(s, SS_BDAT);
         } else {
-            smtpd_session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
+            reply = data_store_reply(tx->store_code, &text);
+            smtpd_session_reply(s, reply, "%s", text);
             smtpd_transaction_free(s);
             smtpd_session_enter(s, SS_READY);
         }
         smtpd_session_resume(s);
         break;
     case SS_COMMIT:
-        smtpd_session_reply(s, code == IPC_ERR_NOSPACE ? 452 : 451, "%s",
-                            code == IPC_ERR_NOSPACE
-                                ? "4.3.1 Mail store out of space, try again later"
-                                : "4.3.0 Mail store failed, try again later");
+        reply = data_store_reply(tx->store_code, &text);
+        smtpd_session_reply(s, reply, "%s", text);
         smtpd_transaction_free(s);
         smtpd_session_enter(s, SS_READY);
         smtpd_session_resume(s);
@@ -236,10 +307,7 @@ static int data_refusal(struct session *s, const char **text)
     if (tx->filter.received > (unsigned)s->d->cfg->smtpd.max_received)
         return *text = "5.4.6 Too many Received headers: mail loop", 554;
     if (tx->store_failed)
-        return *text = tx->store_code == IPC_ERR_NOSPACE
-                           ? "4.3.1 Mail store out of space, try again later"
-                           : "4.3.0 Mail store failed, try again later",
-               tx->store_code == IPC_ERR_NOSPACE ? 452 : 451;
+        return data_store_reply(tx->store_code, text);
     return 0;
 }
 
@@ -251,8 +319,13 @@ static void data_end(struct session *s)
 
     if (tx->filter.in_headers && !tx->too_big)
         data_add_submission_headers(s);
-    data_send_chunk(s);
     code = data_refusal(s, &text);
+    if (!code && tx->deferred) {
+        tx->end_pending = 1;
+        data_open_deferred(s);
+        return;
+    }
+    data_send_chunk(s);
     if (code) {
         log_info("session %llu: %s: message from <%s> refused: %d %s", (unsigned long long)s->id,
                  tx->qid[0] ? tx->qid : "-", tx->mail.sender, code, text);
@@ -300,6 +373,7 @@ void smtpd_data_abandon(struct session *s)
 {
     struct transaction *tx = s->tx;
 
+    smtpd_store_cancel(s);
     if (tx && tx->store) {
         smtpd_store_release(s->d, tx->store, 0);
         tx->store = NULL;
@@ -315,11 +389,15 @@ static size_t data_filter(struct session *s, const uint8_t *in, size_t len, enum
     size_t used = 0;
 
     *ev = BODY_EV_NONE;
-    while (used < len || tx->chunk_len == SMTPD_CHUNK) {
+    while (used < len || tx->chunk_len >= data_chunk_cap(tx)) {
         size_t outlen = 0;
-        size_t room = SMTPD_CHUNK - tx->chunk_len;
+        size_t room = data_chunk_cap(tx) - tx->chunk_len;
 
         if (room < ADDED_HEADER_ROOM) {
+            if (tx->deferred && !tx->store_failed) {
+                data_open_deferred(s);
+                break;
+            }
             data_send_chunk(s);
             continue;
         }
@@ -354,9 +432,12 @@ static size_t data_feed_bdat(struct session *s, const uint8_t *in, size_t len)
     if (tx->bdat_left > 0)
         return take;
     if (tx->bdat_discard) {
-        if (tx->store_failed)
-            smtpd_session_reply(s, 451, "4.3.0 Mail store unavailable, try again later");
-        else
+        if (tx->store_failed) {
+            const char *text;
+            int reply = data_store_reply(tx->store_code, &text);
+
+            smtpd_session_reply(s, reply, "%s", text);
+        } else
             smtpd_session_error(s, 503, "5.5.1 %s",
                                 tx->bdat_discard == 2 ? "Need MAIL command"
                                                       : "No valid recipients");

@@ -1,4 +1,4 @@
-/* smtpd_store.c - smtpd's side of the store: a monitor link that says whether mail can be taken, and a pool of submission connections (common/store_client.h). */
+/* smtpd_store.c - smtpd's side of the store: a monitor link that says whether mail can be taken, and a bounded pool of submission connections that sessions wait for in turn (common/store_client.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +16,15 @@
  * expected on it; ipc_link logs each change of its state once. */
 static const struct ipc_link_ops monitor_ops = {0};
 
+static void pool_kick_cb(uv_timer_t *t);
+static void pool_expire_cb(uv_timer_t *t);
+
 void smtpd_store_start(struct smtpd *d)
 {
+    uv_timer_init(d->loop, &d->store.kick);
+    d->store.kick.data = d;
+    uv_timer_init(d->loop, &d->store.expire);
+    d->store.expire.data = d;
     d->store.monitor = sc_link_start(&d->sc, STORE_CAPS, STORE_RETRY_MS, &monitor_ops, d);
     if (!d->store.monitor)
         log_fatal("out of memory");
@@ -27,6 +34,10 @@ void smtpd_store_stop(struct smtpd *d)
 {
     ipc_link_stop(d->store.monitor);
     d->store.monitor = NULL;
+    uv_close((uv_handle_t *)&d->store.kick, NULL);
+    uv_close((uv_handle_t *)&d->store.expire, NULL);
+    while (d->store.wait_head)
+        smtpd_store_cancel(d->store.wait_head);
     for (unsigned i = 0; i < d->store.nidle; i++)
         sc_close(d->store.idle[i]);
     d->store.nidle = 0;
@@ -35,6 +46,31 @@ void smtpd_store_stop(struct smtpd *d)
 }
 
 /* ---- submission connections ------------------------------------------------------------ */
+
+/* At most smtpd.max_store_connections connections, idle or a session's (the monitor link
+ * aside): sessions beyond them wait in a FIFO, each within its own deadline (its timer
+ * runs on; smtpd_store_cancel takes it out when it closes). */
+
+static void pool_wait_unlink(struct smtpd *d, struct session *s)
+{
+    if (s->store_wait_prev)
+        s->store_wait_prev->store_wait_next = s->store_wait_next;
+    else
+        d->store.wait_head = s->store_wait_next;
+    if (s->store_wait_next)
+        s->store_wait_next->store_wait_prev = s->store_wait_prev;
+    else
+        d->store.wait_tail = s->store_wait_prev;
+    s->store_wait_next = s->store_wait_prev = NULL;
+    s->store_waiting = 0;
+    d->store.nwaiting--;
+}
+
+void smtpd_store_cancel(struct session *s)
+{
+    if (s->store_waiting)
+        pool_wait_unlink(s->d, s);
+}
 
 /* A pooled connection's owner is a session, or the pool while it idles. */
 static void pool_remove_idle(struct smtpd *d, struct sc_conn *c)
@@ -62,8 +98,11 @@ static void pool_closed(struct sc_conn *c, const char *why, void *arg)
 {
     struct session *s = arg;
 
+    s->d->store.nbusy--;
     if (s->tx && s->tx->store == c)
         smtpd_data_store_failed(s, IPC_ERR_TEMP, why);
+    if (s->d->store.wait_head)
+        uv_timer_start(&s->d->store.kick, pool_kick_cb, 0, 0);
 }
 
 static const struct sc_conn_ops pool_ops = {
@@ -72,12 +111,17 @@ static const struct sc_conn_ops pool_ops = {
 /* Idle connections that die, or hear anything, leave the pool. */
 static void idle_closed(struct sc_conn *c, const char *why, void *arg)
 {
-    pool_remove_idle(arg, c);
+    struct smtpd *d = arg;
+
+    pool_remove_idle(d, c);
+    if (d->store.wait_head)
+        uv_timer_start(&d->store.kick, pool_kick_cb, 0, 0);
 }
 
 static const struct sc_conn_ops idle_ops = {.closed = idle_closed};
 
-void smtpd_store_acquire(struct session *s)
+/* A connection for s now, if the bound allows: 1, or 0 when s has to wait. */
+static int pool_take(struct session *s)
 {
     struct smtpd *d = s->d;
     struct sc_conn *c;
@@ -85,18 +129,106 @@ void smtpd_store_acquire(struct session *s)
     if (d->store.nidle > 0) {
         c = d->store.idle[--d->store.nidle];
         sc_set_ops(c, &pool_ops, s);
+        d->store.nbusy++;
         s->tx->store = c;
         smtpd_data_store_ready(s, c);
-        return;
+        return 1;
     }
+    if ((long long)d->store.nbusy >= d->cfg->smtpd.max_store_connections)
+        return 0;
     c = sc_connect(&d->sc, STORE_CAPS, &pool_ops, s);
     s->tx->store = c;
-    if (!c)
+    if (!c) {
         smtpd_data_store_failed(s, IPC_ERR_TEMP, "out of memory");
+        return 1;
+    }
+    d->store.nbusy++;
+    return 1;
+}
+
+/* Connections came free: the sessions first in line get them (from the loop, not from inside
+ * the release, whose caller still has its own session to finish). */
+static void pool_kick_cb(uv_timer_t *t)
+{
+    struct smtpd *d = t->data;
+
+    while (d->store.wait_head && !d->stopping) {
+        struct session *s = d->store.wait_head;
+
+        pool_wait_unlink(d, s);
+        if (!smtpd_session_alive(s) || s->state != SS_DATA_OPEN || !s->tx)
+            continue;
+        if (!pool_take(s)) {
+            /* Still full: back at the head of the line. */
+            s->store_wait_next = d->store.wait_head;
+            if (d->store.wait_head)
+                d->store.wait_head->store_wait_prev = s;
+            else
+                d->store.wait_tail = s;
+            d->store.wait_head = s;
+            s->store_waiting = 1;
+            d->store.nwaiting++;
+            return;
+        }
+    }
+}
+
+/* Everyone waits the same time, so the first in line is the first to give up: one timer for
+ * the line, set for its head. */
+static void pool_expire_arm(struct smtpd *d)
+{
+    uint64_t now = uv_now(d->loop), due;
+
+    if (!d->store.wait_head)
+        return;
+    due = d->store.wait_head->store_wait_since + (uint64_t)d->cfg->smtpd.store_wait_timeout * 1000u;
+    uv_timer_start(&d->store.expire, pool_expire_cb, due > now ? due - now : 0, 0);
+}
+
+static void pool_expire_cb(uv_timer_t *t)
+{
+    struct smtpd *d = t->data;
+    uint64_t now = uv_now(d->loop), wait = (uint64_t)d->cfg->smtpd.store_wait_timeout * 1000u;
+
+    while (d->store.wait_head && d->store.wait_head->store_wait_since + wait <= now) {
+        struct session *s = d->store.wait_head;
+
+        pool_wait_unlink(d, s);
+        if (smtpd_session_alive(s) && s->state == SS_DATA_OPEN && s->tx)
+            smtpd_data_store_failed(s, SMTPD_STORE_BUSY,
+                                    "no store connection came free within store_wait_timeout");
+    }
+    pool_expire_arm(d);
+}
+
+void smtpd_store_acquire(struct session *s)
+{
+    struct smtpd *d = s->d;
+
+    if (!d->store.wait_head && pool_take(s))
+        return;
+    s->store_wait_since = uv_now(d->loop);
+    if (!d->store.wait_head)
+        log_info("all %lld store connections busy: sessions wait for one in turn",
+                 d->cfg->smtpd.max_store_connections);
+    s->store_wait_prev = d->store.wait_tail;
+    s->store_wait_next = NULL;
+    if (d->store.wait_tail)
+        d->store.wait_tail->store_wait_next = s;
+    else
+        d->store.wait_head = s;
+    d->store.wait_tail = s;
+    s->store_waiting = 1;
+    d->store.nwaiting++;
+    if (d->store.wait_head == s)
+        pool_expire_arm(d);
 }
 
 void smtpd_store_release(struct smtpd *d, struct sc_conn *c, int clean)
 {
+    d->store.nbusy--;
+    if (d->store.wait_head)
+        uv_timer_start(&d->store.kick, pool_kick_cb, 0, 0);
     if (clean && sc_idle(c) && !d->stopping && d->store.nidle < STORE_IDLE_MAX) {
         if (sg_array_reserve(&d->store.idle, &d->store.idle_cap, d->store.nidle + 1,
                              sizeof(*d->store.idle)) < 0) {

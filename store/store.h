@@ -28,6 +28,8 @@ struct store {
     uint64_t started_us;
     uint64_t adopted; /* messages re-stamped at this start */
     int stopping;
+    size_t nsubmitters; /* connections that may only submit (store_conn.c) */
+    uint64_t staged;    /* body octets staged by every submission in progress */
     char socket_path[108];
     char submit_socket_path[108];
     char tmp_dir[PATH_MAX]; /* spill files of submissions in progress */

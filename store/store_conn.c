@@ -155,6 +155,41 @@ static void store_accepted(struct ipc_server_conn *sc, void *arg)
                         st->cfg->store.max_clients);
 }
 
+/* A client that may only submit (smtpd's sessions, the gateway's and the tools' submissions) is
+ * a submitter.  Submitters together get at most max_clients - reserved_clients connections: the
+ * rest stays for the router, spoolctl and the gateway's reads, however many sessions park. */
+static int store_conn_is_submitter(const struct ipc_hello *peer)
+{
+    static const char *const others[] = {"read", "update", "list", "due", "admin", "events"};
+
+    if (!ipc_caps_granted(peer, "submit"))
+        return 0;
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        if (ipc_caps_granted(peer, others[i]))
+            return 0;
+    return 1;
+}
+
+static void store_ready(struct ipc_server_conn *sc, void *arg)
+{
+    struct store *st = arg;
+    struct store_conn *c = ipc_server_conn_data(sc);
+    long long room = st->cfg->store.max_clients - st->cfg->store.reserved_clients;
+
+    if (!store_conn_is_submitter(ipc_server_conn_peer(sc)))
+        return;
+    if ((long long)st->nsubmitters >= room) {
+        store_conn_fail(c, IPC_ERR_TEMP,
+                        "too many submission clients (%zu; max_clients %lld less reserved_clients "
+                        "%lld kept for the router and administration)",
+                        st->nsubmitters, st->cfg->store.max_clients,
+                        st->cfg->store.reserved_clients);
+        return;
+    }
+    st->nsubmitters++;
+    c->submitter = 1;
+}
+
 static void store_accepted_submit(struct ipc_server_conn *sc, void *arg)
 {
     store_accepted(sc, arg);
@@ -186,11 +221,14 @@ static void store_release(struct ipc_server_conn *sc, void *arg)
     (void)arg;
     if (c->sub)
         store_submission_free(c->sub);
+    if (c->submitter)
+        c->st->nsubmitters--;
     free(c);
 }
 
 static const struct ipc_server_ops store_server_ops = {
     .accepted = store_accepted,
+    .ready = store_ready,
     .dispatch = store_dispatch,
     .closing = store_closing,
     .release = store_release,
@@ -198,6 +236,7 @@ static const struct ipc_server_ops store_server_ops = {
 
 static const struct ipc_server_ops store_submit_server_ops = {
     .accepted = store_accepted_submit,
+    .ready = store_ready,
     .dispatch = store_dispatch,
     .closing = store_closing,
     .release = store_release,

@@ -18,6 +18,7 @@ struct store_conn {
     const char *name; /* "client pid 42 uid 0 spoolgate-smtpd/smtpd" for logs */
     int subscribed;
     int submit_only;        /* accepted on the submission socket (any local user) */
+    int submitter;          /* asked for submit and nothing else: counted in st->nsubmitters */
     struct submission *sub; /* submission in progress, or NULL */
 };
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "array.h"
@@ -17,6 +18,7 @@
 #define SUBMIT_RCPT_MAX 10000
 
 struct submission {
+    struct store *st;
     uint32_t begin_request;
     char qid_text[QID_TEXT_LEN + 1];
     struct rec_envelope env;
@@ -27,6 +29,7 @@ struct submission {
     int fd;            /* spill file, unlinked; -1 until needed */
     uint64_t file_len;
     uint64_t total;
+    uint64_t staged;   /* octets of mem and the file, counted in st->staged */
     uint32_t err_code; /* first problem, answered at commit */
     char err[256];
 };
@@ -41,14 +44,24 @@ struct submit_work {
     uint8_t *chunk;   /* commit: one chunk read back from staging */
 };
 
+/* The staged body goes (memory and spill file), and with it its part of st->staged. */
+static void submission_unstage(struct submission *sub)
+{
+    if (sub->fd >= 0)
+        close(sub->fd);
+    sub->fd = -1;
+    sub->file_len = 0;
+    sg_buf_free(&sub->mem);
+    sub->st->staged -= sub->staged;
+    sub->staged = 0;
+}
+
 void store_submission_free(struct submission *sub)
 {
     if (!sub)
         return;
-    if (sub->fd >= 0)
-        close(sub->fd);
+    submission_unstage(sub);
     free(sub->rcpts);
-    sg_buf_free(&sub->mem);
     free(sub);
 }
 
@@ -118,6 +131,7 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
         store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
         return;
     }
+    sub->st = st;
     sub->fd = -1;
     sub->begin_request = r->request_id;
     sub->env.qid = qid_next(&st->qids, now_us());
@@ -207,9 +221,16 @@ static int write_all_at(int fd, const uint8_t *p, size_t n, uint64_t off)
     return 0;
 }
 
-/* Worker thread: move the memory part to the spill file. */
-static int submission_spill(struct submission *sub, const char *dir)
+/* Worker thread: move the memory part to the spill file, unless that would leave less than
+ * min_free_space free on its file system. */
+static int submission_spill(struct submission *sub, const char *dir, long long min_free)
 {
+    struct statvfs vfs;
+
+    if (min_free > 0 && statvfs(dir, &vfs) == 0 &&
+        (unsigned long long)vfs.f_bavail * vfs.f_frsize <
+            (unsigned long long)min_free + sub->mem.len)
+        return ENOSPC;
     if (sub->fd < 0 && submission_open_spill(sub, dir) < 0)
         return errno;
     if (write_all_at(sub->fd, sub->mem.data, sub->mem.len, sub->file_len) < 0)
@@ -223,7 +244,9 @@ static void spill_run(struct store_work *w)
 {
     struct submit_work *sw = (struct submit_work *)w;
 
-    sw->ret = submission_spill(sw->sub, store_conn_store(w->conn)->tmp_dir);
+    struct store *st = store_conn_store(w->conn);
+
+    sw->ret = submission_spill(sw->sub, st->tmp_dir, st->cfg->store.min_free_space);
 }
 
 static void spill_done(struct store_work *w)
@@ -231,9 +254,12 @@ static void spill_done(struct store_work *w)
     struct submit_work *sw = (struct submit_work *)w;
     struct store_conn *c = w->conn;
 
-    if (sw->ret != 0)
+    if (sw->ret != 0) {
         submission_set_error(sw->sub, sw->ret == ENOSPC ? IPC_ERR_NOSPACE : IPC_ERR_TEMP,
                              "cannot stage message body: %s", strerror(sw->ret));
+        log_msg(LOG_LVL_WARNING, sw->sub->qid_text, "%s", sw->sub->err);
+        submission_unstage(sw->sub);
+    }
     free(sw);
     store_conn_idle(c);
 }
@@ -268,10 +294,21 @@ void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
                              st->cfg->store.max_message_size);
         return;
     }
-    if (submission_append(sub, m.data, m.len) < 0) {
-        submission_set_error(sub, IPC_ERR_TEMP, "out of memory staging the body");
+    if (st->staged + m.len > (uint64_t)st->cfg->store.max_staging) {
+        submission_set_error(sub, IPC_ERR_NOSPACE,
+                             "staging space full (store.max_staging %lld bytes), try again later",
+                             st->cfg->store.max_staging);
+        log_msg(LOG_LVL_WARNING, sub->qid_text, "%s", sub->err);
+        submission_unstage(sub);
         return;
     }
+    if (submission_append(sub, m.data, m.len) < 0) {
+        submission_set_error(sub, IPC_ERR_TEMP, "out of memory staging the body");
+        submission_unstage(sub);
+        return;
+    }
+    sub->staged += m.len;
+    st->staged += m.len;
     if ((long long)sub->mem.len <= st->cfg->store.staging_memory)
         return;
     if (!(sw = calloc(1, sizeof(*sw)))) {
