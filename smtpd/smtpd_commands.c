@@ -69,14 +69,15 @@ static void greet_command(struct session *s, const char *arg, size_t len, int es
 {
     const char *why;
 
-    if (len == 0 || len >= sizeof(s->helo) || memchr(arg, ' ', len)) {
-        smtpd_session_error(s, 501, "5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
-        return;
-    }
     /* Postfix's reject_invalid_helo_hostname, at the command itself: the session goes on. */
-    if (s->d->cfg->smtpd.helo_check && smtp_helo_check(arg, len, &why) < 0) {
+    if (len && !memchr(arg, ' ', len) && s->d->cfg->smtpd.helo_check &&
+        smtp_helo_check(arg, len, &why) < 0) {
         smtpd_session_error(s, 501, "5.5.2 Invalid %s name: %s (a domain or an address literal)",
                             esmtp ? "EHLO" : "HELO", why);
+        return;
+    }
+    if (len == 0 || len >= sizeof(s->helo) || memchr(arg, ' ', len)) {
+        smtpd_session_error(s, 501, "5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
         return;
     }
     memcpy(s->helo, arg, len);

@@ -473,8 +473,8 @@ int smtpd_session_rate_over(struct session *s, enum smtpd_rate_kind kind, int ad
     if (smtpd_rates_log_due(d->rates, s->peer_ip, kind, now))
         log_warn("session %llu: [%s] refused: %u %s from this address within %llds (limit %lld; "
                  "logged once per interval)",
-                 (unsigned long long)s->id, s->peer_ip, n, session_rate_text[kind].events,
-                 c->client_rate_interval, limit);
+                 (unsigned long long)s->id, s->peer_ip, add ? n : n - 1,
+                 session_rate_text[kind].events, c->client_rate_interval, limit);
     smtpd_session_reply(s, 421, "4.7.0 %s %s, try again later", d->hostname,
                         session_rate_text[kind].reason);
     smtpd_transaction_free(s);
