@@ -136,6 +136,24 @@ def check_errors():
     ok(closed(c), "and the session is closed")
 
 
+def check_errors_bdat():
+    """The error past the limit is the 503 after a BDAT chunk without MAIL: still 421 and closed."""
+    c = RawClient(PORT, "127.0.0.8")
+    c.say("EHLO bdat.example")
+    for _ in range(ERRORS):
+        c.say("FROB")
+    c.s.sendall(b"BDAT 4 LAST\r\nabcd")  # the chunk's octets, then nothing more
+    r = c.reply()
+    c.s.settimeout(2)
+    try:
+        after = c.reply()
+    except OSError as e:
+        after = f"nothing ({e})"
+    ok(r.startswith("503 5.5.1") and refused(after, "Too many errors from your address"),
+       f"a BDAT chunk without MAIL past the error limit: 503, then 421 4.7.0 ({r} / {after})")
+    ok(closed(c), "and the session is closed")
+
+
 def tls_session(src):
     s = smtplib.SMTP("127.0.0.1", PORT, timeout=20, source_address=(src, 0))
     s.ehlo("auth.example")
@@ -207,6 +225,7 @@ def checks():
     last_window = time.monotonic()  # every window checked after the interval began before this
     check_recipients()
     check_errors()
+    check_errors_bdat()
     check_auth()
     for name, pattern in (("messages", r"\[127\.0\.0\.3\] refused: \d+ messages"),
                           ("recipients", r"\[127\.0\.0\.4\] refused: \d+ recipients"),
