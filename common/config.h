@@ -64,6 +64,15 @@ struct cfg_smtpd {
     long long max_store_connections;   /* submission connections to the store at once */
     long long store_wait_timeout;      /* longest wait for one of them */
     long long max_sessions_per_client; /* outside mynetworks */
+    /* Per client address outside mynetworks, over client_rate_interval (0: no limit). */
+    long long client_rate_interval;
+    long long client_connection_rate_limit;
+    long long client_message_rate_limit;   /* MAIL commands */
+    long long client_recipient_rate_limit; /* RCPT commands */
+    long long client_auth_failure_rate_limit;
+    long long client_error_rate_limit; /* error replies */
+    long long client_rate_table_size;  /* addresses tracked at most */
+    long long helo_check;              /* bool: EHLO/HELO names must be domains or literals */
     long long command_timeout;
     long long data_timeout;
     long long data_min_rate; /* octets/s that extend the DATA deadline */

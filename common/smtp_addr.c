@@ -16,9 +16,12 @@ static int fail(const char **why, const char *text)
 
 /* ---- domains ------------------------------------------------------------- */
 
+#define ADDR_UNDERSCORE 0x80000000u /* internal: '_' in labels (HELO names only) */
+
 static int label_octet_ok(unsigned char c, unsigned flags)
 {
-    return smtp_is_alnum(c) || c == '-' || ((flags & SMTP_ADDR_UTF8) && c >= 0x80);
+    return smtp_is_alnum(c) || c == '-' || ((flags & SMTP_ADDR_UTF8) && c >= 0x80) ||
+           (c == '_' && (flags & ADDR_UNDERSCORE));
 }
 
 int smtp_domain_check(const char *s, size_t len, unsigned flags, const char **why)
@@ -79,6 +82,18 @@ static int addr_literal_valid(const char *s, size_t len)
     memcpy(buf, s, len);
     buf[len] = '\0';
     return inet_pton(family, buf, bin) == 1;
+}
+
+/* Underscores are taken: Windows and NetBIOS-derived host names ("BUILD_07.corp.example") are
+ * common in the greetings of real clients, and '_' cannot end or bend the Received header the
+ * name goes into. */
+int smtp_helo_check(const char *s, size_t len, const char **why)
+{
+    if (len && s[0] == '[')
+        return addr_literal_valid(s, len) ? 0 : fail(why, "bad address literal");
+    if (len > 1 && s[len - 1] == '.')
+        len--; /* an absolute name: "mx.example." */
+    return smtp_domain_check(s, len, ADDR_UNDERSCORE, why);
 }
 
 /* ---- local parts --------------------------------------------------------- */

@@ -38,6 +38,11 @@ int smtp_mailbox_valid(const char *s, size_t len, int utf8_ok);
  * SMTP_ADDR_LAX_HYPHEN apply.  0, or -1 with *why. */
 int smtp_domain_check(const char *s, size_t len, unsigned flags, const char **why);
 
+/* Check an EHLO/HELO argument s[0..len): a domain (LDH labels, as smtp_domain_check, with '_'
+ * also taken and one trailing dot allowed) or an address literal [1.2.3.4] / [IPv6:...].
+ * 0, or -1 with *why (a static English reason). */
+int smtp_helo_check(const char *s, size_t len, const char **why);
+
 /* The domain part after the last '@' ("" if none). */
 const char *smtp_addr_domain(const char *addr);
 

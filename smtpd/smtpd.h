@@ -14,6 +14,7 @@
 #include "smtp_body.h"
 #include "smtp_cidr.h"
 #include "smtp_cmd.h"
+#include "smtpd_rates.h"
 #include "transport_map.h"
 
 #define SMTPD_PROGRAM "spoolgate-smtpd"
@@ -164,6 +165,7 @@ struct smtpd {
     struct smtpd_users *users;     /* NULL without a users file */
     struct transport_map tmap;     /* the router's map: which local recipients have a route */
     struct smtpd_clients *clients; /* sessions per client address */
+    struct smtpd_rates *rates;     /* events per client address and interval */
     int stopping;
 };
 
@@ -186,6 +188,12 @@ void smtpd_session_reply_raw(struct session *s, const char *text, size_t len);
 void smtpd_session_error(struct session *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void smtpd_session_close(struct session *s, const char *why);
+/* One more event of kind from s's client (add 0: the count as if one more, not kept): past
+ * its smtpd.client_*_rate_limit the client gets 421 4.7.0 naming the limit, logged once per
+ * interval, and the session closes; 1 then, else 0.  mynetworks is not limited. */
+int smtpd_session_rate_over(struct session *s, enum smtpd_rate_kind kind, int add);
+/* One more event of kind from s's client, counted only. */
+void smtpd_session_rate_count(struct session *s, enum smtpd_rate_kind kind);
 /* Go on with buffered input after an asynchronous step finished. */
 void smtpd_session_resume(struct session *s);
 void smtpd_session_set_timer(struct session *s, long long seconds);

@@ -67,6 +67,15 @@ void smtpd_session_write_ehlo(struct session *s)
 
 static void greet_command(struct session *s, const char *arg, size_t len, int esmtp)
 {
+    const char *why;
+
+    /* Postfix's reject_invalid_helo_hostname, at the command itself: the session goes on. */
+    if (len && !memchr(arg, ' ', len) && s->d->cfg->smtpd.helo_check &&
+        smtp_helo_check(arg, len, &why) < 0) {
+        smtpd_session_error(s, 501, "5.5.2 Invalid %s name: %s (a domain or an address literal)",
+                            esmtp ? "EHLO" : "HELO", why);
+        return;
+    }
     if (len == 0 || len >= sizeof(s->helo) || memchr(arg, ' ', len)) {
         smtpd_session_error(s, 501, "5.5.4 Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
         return;
@@ -111,6 +120,8 @@ static void cmd_mail(struct session *s, const char *arg, size_t len)
         smtpd_session_error(s, 530, "5.7.0 Authentication required");
         return;
     }
+    if (smtpd_session_rate_over(s, SMTPD_RATE_MAIL, 1))
+        return;
     tx = calloc(1, sizeof(*tx));
     if (!tx) {
         smtpd_session_reply(s, 451, "4.3.0 Out of memory, try again later");
@@ -224,6 +235,8 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
             s, 503, s->tx ? "5.5.1 RCPT not allowed after BDAT" : "5.5.1 Need MAIL command");
         return;
     }
+    if (smtpd_session_rate_over(s, SMTPD_RATE_RCPT, 1))
+        return;
     if (smtp_parse_rcpt(arg, len, s->tx->mail.smtputf8, &s->pending_rcpt, &err) < 0) {
         smtpd_session_error(s, err.code, "%s", err.text);
         return;
@@ -501,6 +514,7 @@ void smtpd_cmd_auth_done(struct session *s, int ok, const char *user)
         log_notice("session %llu: [%s] authentication failed for %s", (unsigned long long)s->id,
                    s->peer_ip, user);
         s->auth_failures++;
+        smtpd_session_rate_count(s, SMTPD_RATE_AUTH_FAIL);
         uv_timer_start(&s->timer, auth_delay_done, 1000u * s->auth_failures,
                        0); /* still in SS_AUTH_CHECK */
         return;
@@ -534,6 +548,8 @@ static void cmd_auth(struct session *s, const char *arg, size_t len)
                                             : "5.5.1 Send EHLO first");
         return;
     }
+    if (smtpd_session_rate_over(s, SMTPD_RATE_AUTH_FAIL, 0))
+        return; /* this address failed too often lately: no more guesses */
     while (mlen < len && arg[mlen] != ' ')
         mlen++;
     initial = arg + mlen;

@@ -432,21 +432,23 @@ static size_t data_feed_bdat(struct session *s, const uint8_t *in, size_t len)
     if (tx->bdat_left > 0)
         return take;
     if (tx->bdat_discard) {
-        if (tx->store_failed) {
-            const char *text;
-            int reply = data_store_reply(tx->store_code, &text);
+        /* The state first: the error reply may close the session (max_errors, the client's
+         * error rate), and that frees the transaction. */
+        int failed = tx->store_failed, no_mail = tx->bdat_discard == 2;
+        const char *text = "";
+        int reply = failed ? data_store_reply(tx->store_code, &text) : 0;
 
-            smtpd_session_reply(s, reply, "%s", text);
-        } else
-            smtpd_session_error(s, 503, "5.5.1 %s",
-                                tx->bdat_discard == 2 ? "Need MAIL command"
-                                                      : "No valid recipients");
         if (tx->bdat_last || tx->store_failed || tx->nrcpt == 0) {
             smtpd_transaction_free(s);
             smtpd_session_enter(s, s->helo[0] ? SS_READY : SS_INIT);
         } else {
             smtpd_session_enter(s, SS_RCPT);
         }
+        if (failed)
+            smtpd_session_reply(s, reply, "%s", text);
+        else
+            smtpd_session_error(s, 503, "5.5.1 %s",
+                                no_mail ? "Need MAIL command" : "No valid recipients");
         return take;
     }
     if (tx->bdat_last) {

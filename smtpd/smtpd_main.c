@@ -139,7 +139,9 @@ static void smtpd_settings(struct smtpd *d)
         log_fatal("smtpd.auth_users_file: %s", why);
     if (tm_load_file(c->router.transport_map, &d->tmap, why, sizeof(why)) < 0)
         log_fatal("router.transport_map refused:\n%s", why);
-    if (!(d->clients = smtpd_clients_new()))
+    if (!(d->clients = smtpd_clients_new()) ||
+        !(d->rates = smtpd_rates_new((size_t)c->smtpd.client_rate_table_size,
+                                     (uint64_t)c->smtpd.client_rate_interval * 1000u)))
         log_fatal("out of memory");
     if (d->users && !d->tls_ctx)
         log_warn("smtpd.auth_users_file is set but STARTTLS is not: AUTH is never offered");
@@ -284,6 +286,7 @@ int main(int argc, char **argv)
     smtpd_users_free(d->users);
     tm_free(&d->tmap);
     smtpd_clients_free(d->clients);
+    smtpd_rates_free(d->rates);
     while (d->listeners) {
         struct smtpd_listener *l = d->listeners;
 

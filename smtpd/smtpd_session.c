@@ -223,7 +223,9 @@ void smtpd_session_error(struct session *s, int code, const char *fmt, ...)
         log_notice("session %llu: [%s] too many errors", (unsigned long long)s->id, s->peer_ip);
         smtpd_transaction_free(s);
         smtpd_session_enter(s, SS_CLOSING);
+        return;
     }
+    smtpd_session_rate_over(s, SMTPD_RATE_ERROR, 1);
 }
 
 /* ---- input -------------------------------------------------------------------- */
@@ -424,6 +426,68 @@ void smtpd_session_tls_started(struct session *s)
     smtpd_session_enter(s, SS_INIT);
 }
 
+/* ---- rates per client address ---------------------------------------------------- */
+
+static const struct {
+    const char *events; /* in the log */
+    const char *reason; /* in the 421 */
+} session_rate_text[SMTPD_RATE_KINDS] = {
+    [SMTPD_RATE_CONNECT] = {"connections", "Too many connections from your address"},
+    [SMTPD_RATE_MAIL] = {"messages (MAIL)", "Too many messages from your address"},
+    [SMTPD_RATE_RCPT] = {"recipients (RCPT)", "Too many recipients from your address"},
+    [SMTPD_RATE_AUTH_FAIL] = {"failed authentications",
+                              "Too many failed authentications from your address"},
+    [SMTPD_RATE_ERROR] = {"errors", "Too many errors from your address"},
+};
+
+static long long session_rate_limit(const struct cfg_smtpd *c, enum smtpd_rate_kind kind)
+{
+    switch (kind) {
+    case SMTPD_RATE_CONNECT:
+        return c->client_connection_rate_limit;
+    case SMTPD_RATE_MAIL:
+        return c->client_message_rate_limit;
+    case SMTPD_RATE_RCPT:
+        return c->client_recipient_rate_limit;
+    case SMTPD_RATE_AUTH_FAIL:
+        return c->client_auth_failure_rate_limit;
+    default:
+        return c->client_error_rate_limit;
+    }
+}
+
+int smtpd_session_rate_over(struct session *s, enum smtpd_rate_kind kind, int add)
+{
+    struct smtpd *d = s->d;
+    const struct cfg_smtpd *c = &d->cfg->smtpd;
+    long long limit = session_rate_limit(c, kind);
+    uint64_t now = uv_now(d->loop);
+    unsigned n;
+
+    if (s->relay_ok || !s->peer_ip[0] || !smtpd_session_alive(s) || limit == 0)
+        return 0;
+    n = add ? smtpd_rates_add(d->rates, s->peer_ip, kind, now)
+            : smtpd_rates_get(d->rates, s->peer_ip, kind, now) + 1;
+    if (n <= (unsigned long long)limit)
+        return 0;
+    if (smtpd_rates_log_due(d->rates, s->peer_ip, kind, now))
+        log_warn("session %llu: [%s] refused: %u %s from this address within %llds (limit %lld; "
+                 "logged once per interval)",
+                 (unsigned long long)s->id, s->peer_ip, add ? n : n - 1,
+                 session_rate_text[kind].events, c->client_rate_interval, limit);
+    smtpd_session_reply(s, 421, "4.7.0 %s %s, try again later", d->hostname,
+                        session_rate_text[kind].reason);
+    smtpd_transaction_free(s);
+    smtpd_session_enter(s, SS_CLOSING);
+    return 1;
+}
+
+void smtpd_session_rate_count(struct session *s, enum smtpd_rate_kind kind)
+{
+    if (!s->relay_ok && s->peer_ip[0])
+        smtpd_rates_add(s->d->rates, s->peer_ip, kind, uv_now(s->d->loop));
+}
+
 /* ---- accept ------------------------------------------------------------------- */
 
 /* Count the session against its client's address (mynetworks is not limited): 1 when that
@@ -451,7 +515,9 @@ static void session_greet(struct session *s)
 {
     struct smtpd *d = s->d;
 
-    if (session_client_over(s)) {
+    if (smtpd_session_rate_over(s, SMTPD_RATE_CONNECT, 1)) {
+        /* refused with 421 */
+    } else if (session_client_over(s)) {
         smtpd_session_reply(s, 421, "4.7.0 %s Too many sessions from your address, try again later",
                             d->hostname);
         smtpd_session_enter(s, SS_CLOSING);

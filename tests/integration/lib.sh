@@ -179,6 +179,14 @@ write_smtpd_config() {
         "$T_DIR/cert.pem" "$T_DIR/key.pem" "$T_DIR/users" "${1:-}" "$T_PO_DOMAIN" "$T_TRANSPORT")"
 }
 
+# smtpd lines that turn the per-client rate limits off, for the tests that open many sessions or
+# make many errors from 127.0.0.1 (outside mynetworks here) on purpose; smtpd-rates.sh tests them.
+T_RATES_OFF="client_connection_rate_limit = 0
+client_message_rate_limit = 0
+client_recipient_rate_limit = 0
+client_auth_failure_rate_limit = 0
+client_error_rate_limit = 0"
+
 # start_smtpd_suite [extra smtpd lines]: store and smtpd on the smtpd config, the client
 # environment exported; bails out when either does not start.
 start_smtpd_suite() {

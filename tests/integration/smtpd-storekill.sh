@@ -1,7 +1,7 @@
 #!/bin/sh
 # smtpd-storekill.sh - the store is killed -9 under SMTP load: 4xx, never a 250 for mail not stored; smtpd recovers by itself.
 . "$(dirname "$0")/lib.sh"
-start_smtpd_suite
+start_smtpd_suite "$T_RATES_OFF" # SMTP load from one address
 export SG_ACKS="$T_DIR/acks" SG_DURATION=6
 python3 "$top_srcdir/tests/integration/smtp_storekill.py" send > "$T_DIR/send.tap" 2>&1 &
 LOAD=$!

@@ -553,6 +553,67 @@ static void test_envelope_refuses_what_breaks_a_command(void **state)
     assert_int_equal(smtp_envelope_orcpt_check(orcpt, &why), -1);
 }
 
+/* ---- EHLO/HELO names ----------------------------------------------------- */
+
+static void test_helo_check(void **state)
+{
+    static const char *const good[] = {
+        "mx.example.org", "localhost", "a",           "mx.example.org.",    "BUILD_07.corp.example",
+        "x-1.example",    "1.2.3.4",   "[192.0.2.1]", "[IPv6:2001:db8::1]", "[ipv6:::1]",
+    };
+    static const struct {
+        const char *name, *why;
+    } bad[] = {
+        {"mx..example", "empty label in domain"},
+        {".mx.example", "empty label in domain"},
+        {"mx.example..", "empty label in domain"},
+        {".", "empty label in domain"},
+        {"-mx.example", "begins or ends with '-'"},
+        {"mx-.example", "begins or ends with '-'"},
+        {"bad(x)name", "bad character in domain"},
+        {"a\tb", "bad character in domain"},
+        {"a b", "bad character in domain"},
+        {"caf\xc3\xa9.example", "bad character in domain"},
+        {"[300.0.0.1]", "bad address literal"},
+        {"[192.0.2.1", "bad address literal"},
+        {"[tag:stuff]", "bad address literal"},
+        {"[]", "bad address literal"},
+    };
+    char label[80], name[300];
+    const char *why;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char *p = exact(good[i], strlen(good[i]));
+
+        why = "";
+        if (smtp_helo_check(p, strlen(good[i]), &why) != 0)
+            fail_msg("\"%s\" refused: %s", good[i], why);
+        free(p);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *p = exact(bad[i].name, strlen(bad[i].name));
+
+        why = NULL;
+        if (smtp_helo_check(p, strlen(bad[i].name), &why) != -1)
+            fail_msg("\"%s\" accepted", bad[i].name);
+        if (!why || !strstr(why, bad[i].why))
+            fail_msg("\"%s\": reason \"%s\" lacks \"%s\"", bad[i].name, why ? why : "", bad[i].why);
+        free(p);
+    }
+    snprintf(name, sizeof(name), "%s.example", fill(label, 'a', 63));
+    assert_int_equal(smtp_helo_check(name, strlen(name), &why), 0);
+    snprintf(name, sizeof(name), "%s.example", fill(label, 'a', 64));
+    assert_int_equal(smtp_helo_check(name, strlen(name), &why), -1);
+    assert_string_equal(why, "domain label longer than 63 octets");
+    for (size_t i = 0; i < 258; i += 2)
+        memcpy(name + i, "a.", 2);
+    assert_int_equal(smtp_helo_check(name, 255, &why), 0);
+    assert_int_equal(smtp_helo_check(name, 257, &why), -1);
+    assert_string_equal(why, "domain longer than 255 octets");
+    assert_int_equal(smtp_helo_check("", 0, &why), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -560,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_flag_lax_length),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_domain_check),
+        cmocka_unit_test(test_helo_check),
         cmocka_unit_test(test_path_flags),
         cmocka_unit_test(test_flags_fuzz),
         cmocka_unit_test(test_xtext_decode),
