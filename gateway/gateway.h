@@ -59,7 +59,9 @@ struct share;
 struct share *gw_share_new(const struct cfg_gateway *c, char *why, size_t whysz);
 void gw_share_free(struct share *sh);
 const char *gw_share_name(const struct share *sh);
-#define SHARE_REFUSED 2 /* read_file: rel is no regular file; why holds only the reason */
+/* read_file: rel is no regular file, or (local share) a hard link; why holds only the reason.
+ * Over SFTP the attributes (version 3, libssh2) carry no link count: not checked there. */
+#define SHARE_REFUSED 2
 int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why,
                        size_t whysz);
 int gw_share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz);

@@ -20,14 +20,24 @@ static int share_fail(char *why, size_t whysz, const char *root, const char *op,
     return -1;
 }
 
-/* Why rel (in dirfd as base) is refused: its type when it is no regular file, else NULL. */
-static const char *local_not_regular(int dirfd, const char *base, int fd)
+/* Why rel (in dirfd as base) is refused, into reason: its type when it is no regular file, or a
+ * hard link (a second name of a file that may live outside the share: where the kernel lets a user
+ * link a file it cannot write, fs.protected_hardlinks=0, that is a way out of the root).  0 when it
+ * is not refused.  Our own writes rename, so a file of ours has one name. */
+static int local_refused(int dirfd, const char *base, int fd, char *reason, size_t rsz)
 {
     struct stat st;
 
     if (fd >= 0 ? fstat(fd, &st) < 0 : fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return NULL;
-    return S_ISREG(st.st_mode) ? NULL : gw_safe_kind(st.st_mode);
+        return 0;
+    if (!S_ISREG(st.st_mode))
+        snprintf(reason, rsz, "%s", gw_safe_kind(st.st_mode));
+    else if (st.st_nlink > 1)
+        snprintf(reason, rsz, "hard link (%llu names for one file)",
+                 (unsigned long long)st.st_nlink);
+    else
+        return 0;
+    return 1;
 }
 
 /* All of an open file; -1 with errno. */
@@ -60,22 +70,22 @@ static int local_slurp(int fd, uint8_t **data, size_t *len)
     return 0;
 }
 
-/* Opened without following a link and without blocking (a FIFO), then it must be a regular file. */
+/* Opened without following a link and without blocking (a FIFO), then it must be a regular file
+ * with one name. */
 static int local_read_file(const char *root, const char *rel, uint8_t **data, size_t *len,
                            char *why, size_t whysz)
 {
-    const char *base, *kind;
+    const char *base;
     int dirfd = gw_safe_parent(root, rel, "read", &base, why, whysz);
-    int fd, e, rc = 0;
+    int fd, e, refused, rc = 0;
 
     if (dirfd < 0)
         return -1;
     fd = gw_safe_openat(dirfd, base, O_RDONLY | O_NONBLOCK, 0);
     e = errno;
-    kind = local_not_regular(dirfd, base, fd);
+    refused = local_refused(dirfd, base, fd, why, whysz);
     close(dirfd);
-    if (kind) {
-        snprintf(why, whysz, "%s", kind);
+    if (refused) {
         rc = SHARE_REFUSED;
     } else if (fd < 0) {
         rc = share_fail(why, whysz, root, "open", rel, e);

@@ -1,9 +1,9 @@
 #!/bin/sh
-# gateway-hostile.sh - a share hostile users write to: OUT/ links, FIFOs and directories refused and set aside, a P1/ link defers deliveries; locally and over SFTP.
+# gateway-hostile.sh - a share hostile users write to: OUT/ links, FIFOs, directories and hard links refused and set aside, a P1/ link defers deliveries; locally and over SFTP.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/integration/sshd_peer.sh"
 
-plan 20
+plan 23
 TOKEN="secret-token-$$-$(date +%s)"
 OUTSIDE="$T_DIR/outside"
 mkdir -p "$OUTSIDE/p1"
@@ -27,9 +27,19 @@ hostile_out() {
     $PO_SIM send "$1" --from ADOE --to SMTP:good@sender.test --name 00000004 --body "behind them" \
         --domain "$T_PO_DOMAIN" > /dev/null
 }
+# hardlink_out SHARE: a hard link to a root-only file outside the share, a good file behind it
+hardlink_out() {
+    outside_p1 "hardlink-secret.P1"
+    chmod 600 "$OUTSIDE/hardlink-secret.P1"
+    ln "$OUTSIDE/hardlink-secret.P1" "$1/OUT/00000006.P1"
+    $PO_SIM send "$1" --from ADOE --to SMTP:after-link@sender.test --name 00000007 \
+        --body "behind the hard link" --domain "$T_PO_DOMAIN" > /dev/null
+}
 sink_has() { cat "$T_DIR"/sink/*.json 2>/dev/null | grep -q "$1"; }
-why_is() { [ "$(tr -d '\r' < "$1" 2>/dev/null)" = "refused: symbolic link" ]; } # why_is FILE.WHY
-no_token_in() { ! grep -rq -D skip "$TOKEN" "$1" 2>/dev/null; }
+why_is() { [ "$(tr -d '\r' < "$2" 2>/dev/null)" = "refused: $1" ]; } # why_is REASON FILE.WHY
+# no file of the share holds the token but a hostile hard link itself (a second name of the
+# outside file, more than one link)
+no_token_in() { ! find "$1" -type f -links 1 -exec grep -q "$TOKEN" {} \; -print | grep -q .; }
 
 make_share "$T_SHARE"
 hostile_out "$T_SHARE"
@@ -48,13 +58,25 @@ grep -q "OUT/00000001.P1: refused: symbolic link" "$T_GATEWAY_LOG"; ok $? "(a) t
 sleep 2
 ! sink_has "$TOKEN" && ! sink_has leak@sender.test; ok $? "(a) the file it points to is not delivered: the sink never sees the token"
 no_token_in "$T_SHARE"; ok $? "(a) no file on the share holds the token"
-test -L "$T_SHARE/OUT/BAD/00000001.P1" && why_is "$T_SHARE/OUT/BAD/00000001.WHY"
+test -L "$T_SHARE/OUT/BAD/00000001.P1" && why_is "symbolic link" "$T_SHARE/OUT/BAD/00000001.WHY"
 ok $? "(a) the link itself moved to OUT/BAD/, its .WHY holds only our reason"
 grep -q "OUT/00000002.P1: refused: not a regular file (FIFO)" "$T_GATEWAY_LOG" && test -p "$T_SHARE/OUT/BAD/00000002.P1"
 ok $? "(b) the FIFO is refused at once and set aside"
 grep -q "OUT/00000003.P1: refused: not a regular file (directory)" "$T_GATEWAY_LOG" && test -d "$T_SHARE/OUT/BAD/00000003.P1"
 ok $? "(c) the directory is refused and set aside"
 test -z "$(ls "$T_SHARE"/OUT/ | grep -E 'P1$|GWK$')"; ok $? "nothing stays claimed in OUT/"
+
+# (f) a hard link to a root-only file outside the share (root may link any file; a user may where
+# fs.protected_hardlinks=0, or to a file it owns)
+hardlink_out "$T_SHARE"
+wait_for 15 sink_has after-link@sender.test; ok $? "(f) the good OUT/00000007.P1 behind a hard link is delivered"
+grep -q "OUT/00000006.P1: refused: hard link (2 names for one file); moved to OUT/BAD/" "$T_GATEWAY_LOG"
+ok $? "(f) the hard link is refused and logged"
+sleep 2
+! sink_has "$TOKEN" && ! sink_has leak@sender.test && no_token_in "$T_SHARE" &&
+    test "$T_SHARE/OUT/BAD/00000006.P1" -ef "$OUTSIDE/hardlink-secret.P1" &&
+    why_is "hard link (2 names for one file)" "$T_SHARE/OUT/BAD/00000006.WHY"
+ok $? "(f) the token reaches neither the sink nor the share; the link itself moved to OUT/BAD/, its .WHY holds only our reason"
 
 # (e) P1/ replaced by a link to a directory outside the share
 mv "$T_SHARE/P1" "$T_SHARE/P1.real"
@@ -95,5 +117,5 @@ start_gateway
 wait_for 20 sink_has good@sender.test && grep -q "OUT/00000001.P1: refused: symbolic link" "$T_GATEWAY_LOG"
 ok $? "SFTP: the OUT/ symlink is refused, the good file behind it delivered"
 sleep 2
-! sink_has "$TOKEN" && no_token_in "$SHARE2" && why_is "$SHARE2/OUT/BAD/00000001.WHY"
+! sink_has "$TOKEN" && no_token_in "$SHARE2" && why_is "symbolic link" "$SHARE2/OUT/BAD/00000001.WHY"
 ok $? "SFTP: the token reaches neither the sink nor the share; the .WHY holds our reason"
