@@ -21,6 +21,12 @@
 struct gw_conn;
 struct ipc_server;
 
+/* A part of the share found refused (P1/ or OUT/BAD/ a link): logged when it starts and ends. */
+struct gw_refused {
+    int on;
+    char why[GW_WHY_MAX];
+};
+
 struct gateway {
     uv_loop_t *loop;
     struct sg_config *cfg;
@@ -39,6 +45,8 @@ struct gateway {
     int share_ok;
     char share_why[GW_WHY_MAX];
     struct share *share;
+    struct gw_refused p1_refused;  /* deliveries into P1/ deferred */
+    struct gw_refused bad_refused; /* OUT/BAD/ unusable: bad files stay claimed */
     uv_timer_t poll_timer;
     int polling;
     struct gw_journal *journal;
@@ -230,6 +238,9 @@ void gw_server_share_back(struct gateway *g);
 
 /* gateway_main.c: the share worked (why NULL) or failed; changes are logged once. */
 void gw_share_state(struct gateway *g, const char *why);
+/* what ("P1/") refused for why, with effect ("deliveries ... are deferred"), or fine again (why
+ * NULL): logged when that changes, not at every use; 1 when this call logged its start. */
+int gw_refused_state(struct gw_refused *r, const char *what, const char *why, const char *effect);
 
 /* ---- gateway_dir.c ---------------------------------------------------------------------- */
 void gw_dir_poll(struct gateway *g, void (*done)(struct gateway *g));

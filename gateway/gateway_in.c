@@ -332,6 +332,7 @@ static void job_delivered(struct in_job *j)
     char where[64];
 
     gw_share_state(g, NULL);
+    gw_refused_state(&g->p1_refused, "P1/", NULL, NULL);
     if (j->res.name[0])
         snprintf(where, sizeof(where), "P1/%s", j->res.name);
     else
@@ -366,7 +367,8 @@ static void step_done(uv_work_t *req, int status)
     }
     if (!j->ok) {
         if (gw_safe_refused(j->why)) /* P1/ a link or not a directory: the share is there */
-            log_warn("%s: deferred: %s", j->q.qid, j->why);
+            gw_refused_state(&j->g->p1_refused, "P1/", j->why,
+                             "deliveries into the postoffice are deferred");
         else
             gw_share_state(j->g, j->why);
         job_fail(j, RCPT_DEFERRED, "4.4.1", j->why);

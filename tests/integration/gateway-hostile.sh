@@ -1,9 +1,9 @@
 #!/bin/sh
-# gateway-hostile.sh - a share hostile users write to: OUT/ links, FIFOs, directories and hard links refused and set aside, a P1/ link defers deliveries; locally and over SFTP.
+# gateway-hostile.sh - a share hostile users write to: OUT/ links, FIFOs, directories and hard links refused and set aside, a P1/ link defers deliveries (each refusal logged once); locally and over SFTP.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/integration/sshd_peer.sh"
 
-plan 23
+plan 27
 TOKEN="secret-token-$$-$(date +%s)"
 OUTSIDE="$T_DIR/outside"
 mkdir -p "$OUTSIDE/p1"
@@ -84,12 +84,21 @@ ln -s "$OUTSIDE/p1" "$T_SHARE/P1"
 printf 'Subject: into the postoffice\n\nhello\n' > "$T_DIR/msg.txt"
 Q=$(send_mail alice@sender.test "jsmith@$T_PO_DOMAIN" < "$T_DIR/msg.txt")
 queue_shows 10 "$Q" "deferred.*P1/ is a symbolic link"; ok $? "(e) P1/ a symbolic link: the message is deferred, the reason names P1/"
+Q2=$(send_mail alice@sender.test "adoe@$T_PO_DOMAIN" < "$T_DIR/msg.txt")
+Q3=$(send_mail alice@sender.test "jsmith@$T_PO_DOMAIN" < "$T_DIR/msg.txt")
+queue_shows 10 "$Q2" "deferred.*P1/ is a symbolic link" && queue_shows 10 "$Q3" "deferred.*P1/ is a symbolic link"
+sleep 3 # retries every second (open_retry_interval)
 test -z "$(ls -A "$OUTSIDE/p1")"; ok $? "(e) nothing is written through it"
-grep -q "deferred: .*P1/ is a symbolic link" "$T_GATEWAY_LOG"; ok $? "(e) the gateway logs why"
+n=$(grep -c "P1/ is a symbolic link" "$T_GATEWAY_LOG")
+[ "$n" = 1 ] && grep -q "P1/ refused: .*P1/ is a symbolic link; deliveries into the postoffice are deferred" "$T_GATEWAY_LOG"
+ok $? "(e) the gateway logs why, once for three deferred messages and their retries ($n lines)"
 rm "$T_SHARE/P1" && mv "$T_SHARE/P1.real" "$T_SHARE/P1"
-wait_for 15 sh -c "ls '$T_SHARE'/P1/*.P1 2>/dev/null | grep -q ."; ok $? "(e) P1/ a real directory again: the message is written"
-wait_for 10 sh -c "[ \$($SPOOLCTL -s $T_SOCKET list --match $Q | tail -1 | cut -d' ' -f1) = 0 ]"
+wait_for 15 sh -c "[ \$(ls '$T_SHARE'/P1/*.P1 2>/dev/null | wc -l) = 3 ]"; ok $? "(e) P1/ a real directory again: the messages are written"
+for q in "$Q" "$Q2" "$Q3"; do
+    wait_for 10 sh -c "[ \$($SPOOLCTL -s $T_SOCKET list --match $q | tail -1 | cut -d' ' -f1) = 0 ]" || break
+done
 ok $? "(e) and recorded delivered"
+[ "$(grep -c "P1/ is a real directory again" "$T_GATEWAY_LOG")" = 1 ]; ok $? "(e) the end of the refusal is logged once"
 test -z "$(ls -A "$OUTSIDE/p1")"; ok $? "(e) the outside directory stays empty"
 
 # OUT/BAD/ a link: a refused file is not moved through it, and stays claimed
@@ -99,7 +108,22 @@ $PO_SIM bad "$T_SHARE" truncated --name 00000005 > /dev/null
 start_gateway
 wait_for 10 grep -q "OUT/00000005.P1: .*left as .GWK: .*OUT/BAD: refused: a symbolic link" "$T_GATEWAY_LOG"
 ok $? "OUT/BAD/ a symbolic link: the bad file is not moved through it"
+sleep 3 # three more polls
+$PO_SIM bad "$T_SHARE" truncated --name 00000008 > /dev/null
+wait_for 10 grep -q "OUT/00000008.P1: .*left as .GWK" "$T_GATEWAY_LOG"
+sleep 2
 test -z "$(ls -A "$OUTSIDE/p1")"; ok $? "and nothing lands outside"
+[ "$(grep -c "OUT/BAD/ refused: .*a symbolic link is there; files set aside stay claimed" "$T_GATEWAY_LOG")" = 1 ] &&
+    [ "$(grep -c "OUT/00000005.P1: .*left as .GWK" "$T_GATEWAY_LOG")" = 1 ] &&
+    [ "$(grep -c "OUT/00000008.P1: .*left as .GWK" "$T_GATEWAY_LOG")" = 1 ]
+ok $? "over several polls OUT/BAD/ and each file left claimed are logged once ($(grep -c "left as .GWK" "$T_GATEWAY_LOG") lines)"
+rm "$T_SHARE/OUT/BAD" && mkdir "$T_SHARE/OUT/BAD"
+wait_for 10 test -f "$T_SHARE/OUT/BAD/00000005.WHY" -a -f "$T_SHARE/OUT/BAD/00000008.WHY"
+ok $? "OUT/BAD/ a real directory again: the files left claimed are set aside"
+sleep 2
+[ "$(grep -c "OUT/BAD/ is a real directory again" "$T_GATEWAY_LOG")" = 1 ] &&
+    grep -q "OUT/00000005.P1: .*moved to OUT/BAD/" "$T_GATEWAY_LOG"
+ok $? "and that is logged once, each file with where it went"
 stop_gateway
 
 # The same over SFTP (a real sshd; the server follows links, so the gateway must LSTAT first).
