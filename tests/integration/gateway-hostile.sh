@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/integration/sshd_peer.sh"
 
-plan 27
+plan 28
 TOKEN="secret-token-$$-$(date +%s)"
 OUTSIDE="$T_DIR/outside"
 mkdir -p "$OUTSIDE/p1"
@@ -124,6 +124,30 @@ sleep 2
 [ "$(grep -c "OUT/BAD/ is a real directory again" "$T_GATEWAY_LOG")" = 1 ] &&
     grep -q "OUT/00000005.P1: .*moved to OUT/BAD/" "$T_GATEWAY_LOG"
 ok $? "and that is logged once, each file with where it went"
+stop_gateway
+
+# The refusal is told by its code, not by words: a share whose root is named "...: refused: ..."
+# and has no P1/ is failing (unreachable), not refusing a link.
+SHARE3="$T_DIR/po: refused: here"
+make_share "$SHARE3"
+rmdir "$SHARE3/P1"
+port=$SMTP_PORT # the running smtpd's; a new config picks new ports
+write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT" "[gateway]
+share = $SHARE3
+poll_interval = 1s
+open_retry_interval = 1s
+max_open_retries = 100"
+T_GATEWAY_LOG="$T_DIR/gateway-odd.log"
+SMTP_PORT=$port
+start_gateway
+for _ in $(seq 50); do # until smtpd has the new gateway's directory
+    Q4=$(send_mail alice@sender.test "jsmith@$T_PO_DOMAIN" < "$T_DIR/msg.txt" 2> /dev/null) && break
+    sleep 0.2
+done
+queue_shows 10 "$Q4" "deferred.*No such file or directory"
+grep -q "postoffice share unreachable: .*P1: No such file or directory" "$T_GATEWAY_LOG" &&
+    ! grep -q "P1/ refused" "$T_GATEWAY_LOG"
+ok $? "a failure whose text holds \": refused: \" (the root's name) is the share failing, not a refusal"
 stop_gateway
 
 # The same over SFTP (a real sshd; the server follows links, so the gateway must LSTAT first).
