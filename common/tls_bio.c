@@ -15,6 +15,7 @@ struct tls_bio {
     BIO *rbio; /* ciphertext from the peer, read by OpenSSL */
     BIO *wbio; /* ciphertext for the peer, written by OpenSSL */
     int established;
+    char verify_host[256]; /* the name the peer's certificate must carry ("" none) */
 };
 
 static void tls_error_text(char *why, size_t whysz, const char *what)
@@ -110,8 +111,19 @@ struct tls_bio *tls_bio_new(tls_ctx_t *ctx, int server, const char *sni, const c
     if (sni && sni[0])
         SSL_set_tlsext_host_name(t->ssl, sni);
     if (verify_host) {
+        /* RFC 6125: the reference identity is the host name we connect to (an IP literal is
+         * matched against IP addresses); a wildcard only as the whole leftmost label
+         * ("*.example.com", never "m*.example.com"), for that one label.  Without the name set,
+         * no connection: never a chain check alone. */
+        snprintf(t->verify_host, sizeof(t->verify_host), "%s", verify_host);
         SSL_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
-        SSL_set1_host(t->ssl, verify_host);
+        SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (strlen(verify_host) >= sizeof(t->verify_host) ||
+            SSL_set1_host(t->ssl, verify_host) != 1) {
+            tls_bio_free(t);
+            ERR_clear_error();
+            return NULL;
+        }
     } else {
         SSL_set_verify(t->ssl, SSL_VERIFY_NONE, NULL);
     }
@@ -147,6 +159,13 @@ int tls_bio_handshake(struct tls_bio *t, char *why, size_t whysz)
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
         return 0;
     vr = SSL_get_verify_result(t->ssl);
+    if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        snprintf(why, whysz,
+                 "TLS certificate verification failed: %s (the certificate is not for %s)",
+                 X509_verify_cert_error_string(vr), t->verify_host);
+        ERR_clear_error();
+        return -1;
+    }
     if (vr != X509_V_OK) {
         snprintf(why, whysz, "TLS certificate verification failed: %s",
                  X509_verify_cert_error_string(vr));

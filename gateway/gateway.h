@@ -22,6 +22,12 @@
 struct gw_conn;
 struct ipc_server;
 
+/* A part of the share found refused (P1/ or OUT/BAD/ a link): logged when it starts and ends. */
+struct gw_refused {
+    int on;
+    char why[GW_WHY_MAX];
+};
+
 struct gateway {
     uv_loop_t *loop;
     struct sg_config *cfg;
@@ -41,6 +47,8 @@ struct gateway {
     int share_ok;
     char share_why[GW_WHY_MAX];
     struct share *share;
+    struct gw_refused p1_refused;  /* deliveries into P1/ deferred */
+    struct gw_refused bad_refused; /* OUT/BAD/ unusable: bad files stay claimed */
     uv_timer_t poll_timer;
     int polling;
     struct gw_journal *journal;
@@ -61,7 +69,9 @@ struct share;
 struct share *gw_share_new(const struct cfg_gateway *c, char *why, size_t whysz);
 void gw_share_free(struct share *sh);
 const char *gw_share_name(const struct share *sh);
-#define SHARE_REFUSED 2 /* read_file: rel is no regular file; why holds only the reason */
+/* read_file: rel is no regular file, or (local share) a hard link; why holds only the reason.
+ * Over SFTP the attributes (version 3, libssh2) carry no link count: not checked there. */
+#define SHARE_REFUSED 2
 int gw_share_read_file(struct share *sh, const char *rel, uint8_t **data, size_t *len, char *why,
                        size_t whysz);
 int gw_share_stat_mtime(struct share *sh, const char *rel, int64_t *mtime, char *why, size_t whysz);
@@ -73,6 +83,10 @@ int gw_share_unlink(struct share *sh, const char *rel, char *why, size_t whysz);
 /* 1 if rel is there, 0 if not, -1 with why when the share cannot tell. */
 int gw_share_exists(struct share *sh, const char *rel, char *why, size_t whysz);
 #define SHARE_EXISTS 1 /* create_excl / rename_noreplace: the name is taken, nothing was changed */
+/* Any operation: a name, or a directory on the way, was refused (an odd name, a symbolic link or no
+ * directory where a directory must be).  The share answered: not an outage.  Negative, so a caller
+ * that only checks < 0 still sees a failure; why explains it (the decision never reads why). */
+#define SHARE_PATH_REFUSED (-2)
 /* A new file rel, created exclusively (SHARE_EXISTS if the name is taken), then written piece by
  * piece; finish with keep=1 flushes it (fdatasync; over SFTP fsync@openssh.com where offered) and
  * closes it, with keep=0 (or on any failure) closes and removes it.  finish frees f. */
@@ -99,12 +113,11 @@ int gw_share_mkdir(struct share *sh, const char *rel, char *why, size_t whysz);
 /* gateway_safe.c: names checked (relative, no "." or "..", no empty component, no control
  * character), and the local share's directories opened beneath its root, no component a symbolic
  * link (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS; O_NOFOLLOW per component before Linux 5.6).
- * Each returns -1 with why naming the share, op, the path and the reason. */
+ * Each returns SHARE_PATH_REFUSED when a name or directory is refused, -1 when the file system
+ * failed, with why naming the share, op, the path and the reason. */
 int gw_safe_refuse(const char *share, const char *op, const char *rel, const char *reason,
                    char *why, size_t whysz);
 int gw_safe_name_check(const char *share, const char *op, const char *rel, char *why, size_t whysz);
-/* 1 when why (from a share operation) says a name was refused rather than the share failing. */
-int gw_safe_refused(const char *why);
 const char *gw_safe_kind(mode_t mode); /* "symbolic link", "not a regular file (FIFO)", ... */
 /* A descriptor of the directory dir ("" the root itself) beneath root. */
 int gw_safe_dir(const char *root, const char *dir, const char *op, char *why, size_t whysz);
@@ -191,7 +204,8 @@ void gw_journal_answered(struct gw_journal *j, const char *key);
  * (group commit) before it returns; gw_p1_abort removes it.  A delivery the
  * journal knows from before is finished with gw_p1_resume instead, without
  * reading the message again.  Names come from one counter seeded once from
- * what P1/ holds. */
+ * what P1/ holds.  Each returns 0, or with why -1 (the share failed) or
+ * SHARE_PATH_REFUSED (P1/ is a link or no directory). */
 struct gw_p1;
 struct gw_p1 *gw_p1_new(struct share *sh, struct gw_journal *jr);
 void gw_p1_free(struct gw_p1 *w);
@@ -230,6 +244,9 @@ void gw_server_share_back(struct gateway *g);
 
 /* gateway_main.c: the share worked (why NULL) or failed; changes are logged once. */
 void gw_share_state(struct gateway *g, const char *why);
+/* what ("P1/") refused for why, with effect ("deliveries ... are deferred"), or fine again (why
+ * NULL): logged when that changes, not at every use; 1 when this call logged its start. */
+int gw_refused_state(struct gw_refused *r, const char *what, const char *why, const char *effect);
 
 /* ---- gateway_dir.c ---------------------------------------------------------------------- */
 void gw_dir_poll(struct gateway *g, void (*done)(struct gateway *g));

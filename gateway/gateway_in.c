@@ -57,7 +57,8 @@ struct in_job {
     struct gw_p1_file pf;
     struct gw_journal_entry earlier; /* J_RESUME: what the journal knows */
     struct gw_p1_result res;
-    int ok; /* the last step worked / the delivery is done */
+    int ok;      /* the last step worked / the delivery is done */
+    int refused; /* the last step failed with SHARE_PATH_REFUSED (P1/ a link): not an outage */
     char why[GW_WHY_MAX];
     /* a failure waiting for the running step to end */
     int failing;
@@ -251,26 +252,28 @@ static void step_run(uv_work_t *req)
     struct in_job *j = req->data;
     struct gw_p1 *w = j->g->p1;
     struct iovec iov[2] = {{j->head.data, j->head.len}, {j->inflight.data, j->inflight.len}};
+    int rc = 0;
 
     j->why[0] = '\0';
     switch (j->step) {
     case STEP_OPEN:
-        j->ok = gw_p1_open(w, &j->pf, iov, 2, j->why, sizeof(j->why)) == 0;
+        rc = gw_p1_open(w, &j->pf, iov, 2, j->why, sizeof(j->why));
         break;
     case STEP_APPEND:
-        j->ok = gw_p1_append(w, &j->pf, &iov[1], 1, j->why, sizeof(j->why)) == 0;
+        rc = gw_p1_append(w, &j->pf, &iov[1], 1, j->why, sizeof(j->why));
         break;
     case STEP_COMMIT:
-        j->ok = gw_p1_commit(w, &j->pf, j->key, &j->res, j->why, sizeof(j->why)) == 0;
+        rc = gw_p1_commit(w, &j->pf, j->key, &j->res, j->why, sizeof(j->why));
         break;
     case STEP_RESUME:
-        j->ok = gw_p1_resume(w, j->key, &j->earlier, &j->res, j->why, sizeof(j->why)) == 0;
+        rc = gw_p1_resume(w, j->key, &j->earlier, &j->res, j->why, sizeof(j->why));
         break;
     case STEP_ABORT:
         gw_p1_abort(w, &j->pf);
-        j->ok = 1;
         break;
     }
+    j->ok = rc == 0;
+    j->refused = rc == SHARE_PATH_REFUSED;
 }
 
 static void step_done(uv_work_t *req, int status);
@@ -332,6 +335,7 @@ static void job_delivered(struct in_job *j)
     char where[64];
 
     gw_share_state(g, NULL);
+    gw_refused_state(&g->p1_refused, "P1/", NULL, NULL);
     if (j->res.name[0])
         snprintf(where, sizeof(where), "P1/%s", j->res.name);
     else
@@ -365,8 +369,9 @@ static void step_done(uv_work_t *req, int status)
         return;
     }
     if (!j->ok) {
-        if (gw_safe_refused(j->why)) /* P1/ a link or not a directory: the share is there */
-            log_warn("%s: deferred: %s", j->q.qid, j->why);
+        if (j->refused) /* P1/ a link or not a directory: the share is there */
+            gw_refused_state(&j->g->p1_refused, "P1/", j->why,
+                             "deliveries into the postoffice are deferred");
         else
             gw_share_state(j->g, j->why);
         job_fail(j, RCPT_DEFERRED, "4.4.1", j->why);

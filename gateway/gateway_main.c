@@ -32,6 +32,25 @@ void gw_share_state(struct gateway *g, const char *why)
     gw_server_share_back(g);
 }
 
+int gw_refused_state(struct gw_refused *r, const char *what, const char *why, const char *effect)
+{
+    int started;
+
+    if (why) {
+        started = !r->on || strcmp(r->why, why) != 0;
+        if (started)
+            log_warn("%s refused: %s; %s until it is a real directory", what, why, effect);
+        r->on = 1;
+        snprintf(r->why, sizeof(r->why), "%s", why);
+        return started;
+    }
+    if (r->on)
+        log_notice("%s is a real directory again: no longer refused", what);
+    r->on = 0;
+    r->why[0] = '\0';
+    return 0;
+}
+
 static void poll_out_after_dir(struct gateway *g)
 {
     gw_out_poll(g);

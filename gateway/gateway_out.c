@@ -15,6 +15,7 @@ struct out_item {
     uint8_t *file; /* the whole transfer file */
     size_t body_off, body_len;
     int committed;
+    int claimed;       /* found as .GWK */
     char refused[300]; /* the store refused it for good: goes to OUT/BAD/ */
 };
 
@@ -30,8 +31,15 @@ struct out_cycle {
     struct sc_conn *store;
     int submitting;
     char why[GW_WHY_MAX]; /* the share failed */
-    char (*bad)[600];     /* "NAME: reason" of files moved to OUT/BAD/ */
+    struct out_bad *bad;  /* files refused: moved to OUT/BAD/, or left claimed */
     size_t nbad;
+    char bad_why[GW_WHY_MAX]; /* why OUT/BAD/ could not take a file, "" when every move worked */
+};
+
+struct out_bad {
+    char line[600]; /* "NAME.P1: reason; moved to OUT/BAD/" */
+    int moved;
+    int again; /* found claimed and left claimed: told before while OUT/BAD/ is unusable */
 };
 
 static void out_item_free(struct out_item *it)
@@ -41,8 +49,9 @@ static void out_item_free(struct out_item *it)
 }
 
 /* Move a file that does not parse (or is no regular file) aside, with its reason next to it; a
- * file that cannot be moved safely (OUT/BAD/ not a real directory) stays claimed. */
-static void out_reject(struct out_cycle *c, const char *name, const char *reason)
+ * file that cannot be moved safely (OUT/BAD/ not a real directory) stays claimed (claimed: it was
+ * already before this poll). */
+static void out_reject(struct out_cycle *c, const char *name, const char *reason, int claimed)
 {
     char from[40], to[40], whyname[40], note[600];
     int moved;
@@ -57,10 +66,38 @@ static void out_reject(struct out_cycle *c, const char *name, const char *reason
         gw_share_write_atomic(c->sh, whyname, (const uint8_t *)note, strlen(note), c->why,
                               sizeof(c->why));
     }
-    if (c->nbad < 64)
-        snprintf(c->bad[c->nbad++], sizeof(c->bad[0]), "%s.P1: %.250s; %s%.300s", name, reason,
+    if (!moved)
+        snprintf(c->bad_why, sizeof(c->bad_why), "%s", c->why);
+    if (c->nbad < 64) {
+        struct out_bad *b = &c->bad[c->nbad++];
+
+        snprintf(b->line, sizeof(b->line), "%s.P1: %.250s; %s%.300s", name, reason,
                  moved ? "moved to OUT/BAD/" : "left as .GWK: ", moved ? "" : c->why);
+        b->moved = moved;
+        b->again = claimed && !moved;
+    }
     c->why[0] = '\0';
+}
+
+/* The files set aside, each once: while OUT/BAD/ stays unusable a file left claimed is not told
+ * again at every poll, nor is OUT/BAD/ itself (logged when that starts and when it ends). */
+static void out_log_bad(struct out_cycle *c)
+{
+    struct gateway *g = c->g;
+    int started = 0, moved = 0;
+
+    for (size_t i = 0; i < c->nbad; i++)
+        moved |= c->bad[i].moved;
+    if (c->bad_why[0])
+        started = gw_refused_state(&g->bad_refused, "OUT/BAD/", c->bad_why,
+                                   "files set aside stay claimed as .GWK in OUT/");
+    else if (moved)
+        gw_refused_state(&g->bad_refused, "OUT/BAD/", NULL, NULL);
+    for (size_t i = 0; i < c->nbad; i++)
+        if (!c->bad[i].again || started)
+            log_warn("OUT/%s", c->bad[i].line);
+    c->nbad = 0;
+    c->bad_why[0] = '\0';
 }
 
 /* Map a parsed transfer file to a submission; -1 with reason when it cannot be. */
@@ -113,7 +150,7 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
         char refused[300];
 
         snprintf(refused, sizeof(refused), "refused: %.200s", reason);
-        out_reject(c, it.name, refused);
+        out_reject(c, it.name, refused, claimed);
         return;
     }
     if (rc != 0) {
@@ -121,16 +158,17 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
         return;
     }
     if (po_p1_parse(it.file, len, &p1, &err) < 0) {
-        out_reject(c, it.name, err.text);
+        out_reject(c, it.name, err.text, claimed);
         free(it.file);
         return;
     }
     if (out_map(c, &p1, &it, reason, sizeof(reason)) < 0) {
-        out_reject(c, it.name, reason);
+        out_reject(c, it.name, reason, claimed);
         po_p1_free(&p1);
         out_item_free(&it);
         return;
     }
+    it.claimed = claimed;
     it.body_off = p1.body_off;
     it.body_len = p1.body_len;
     po_p1_free(&p1);
@@ -169,7 +207,7 @@ static void out_cleanup_run(uv_work_t *req)
         char gwk[40];
 
         if (c->items[i].refused[0])
-            out_reject(c, c->items[i].name, c->items[i].refused);
+            out_reject(c, c->items[i].name, c->items[i].refused, c->items[i].claimed);
         if (!c->items[i].committed)
             continue;
         snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", c->items[i].name);
@@ -190,6 +228,7 @@ static void out_cleanup_done(uv_work_t *req, int status)
 {
     struct out_cycle *c = req->data;
 
+    out_log_bad(c);
     if (c->why[0])
         log_error("OUT/: %s (the claimed file is taken up again at the next poll)", c->why);
     c->g->polling = 0;
@@ -267,7 +306,6 @@ static void out_submitted(void *arg, const struct sc_status *st, const struct ip
     if (st->code == IPC_ERR_PERM) {
         /* Never acceptable (too big, bad address): set aside with the store's reason. */
         snprintf(it->refused, sizeof(it->refused), "refused by the mail store: %.250s", st->text);
-        log_warn("OUT/%s.P1: %s; moved to OUT/BAD/", it->name, it->refused);
     } else {
         log_error("OUT/%s.P1: the store could not take it now: %s (tried again at the next poll)",
                   it->name, st->text);
@@ -297,8 +335,7 @@ static void out_scan_done(uv_work_t *req, int status)
     struct out_cycle *c = req->data;
     struct gateway *g = c->g;
 
-    for (size_t i = 0; i < c->nbad; i++)
-        log_warn("OUT/%s", c->bad[i]);
+    out_log_bad(c);
     gw_share_state(g, c->why[0] ? c->why : NULL);
     c->why[0] = '\0';
     if (c->nitems == 0) {

@@ -20,13 +20,15 @@ struct gw_p1 {
     uint64_t written, skipped;
     struct gw_sync_group dir_sync;
     char dir_why[GW_WHY_MAX]; /* why the last directory sync failed */
+    int dir_rc;               /* and how: -1 or SHARE_PATH_REFUSED */
 };
 
 static int dir_sync_run(void *arg)
 {
     struct gw_p1 *w = arg;
 
-    if (gw_share_sync_dir(w->sh, "P1", w->dir_why, sizeof(w->dir_why)) == 0)
+    w->dir_rc = gw_share_sync_dir(w->sh, "P1", w->dir_why, sizeof(w->dir_why));
+    if (w->dir_rc == 0)
         return 0;
     errno = EIO;
     return -1;
@@ -90,10 +92,10 @@ static int p1_prepare(struct gw_p1 *w, char *why, size_t whysz)
     char **names;
     size_t n, removed = 0;
     uint32_t top_name = 0, top_tmp = 0;
-    int any_name = 0;
+    int any_name = 0, rc = gw_share_list(w->sh, "P1", "", &names, &n, why, whysz);
 
-    if (gw_share_list(w->sh, "P1", "", &names, &n, why, whysz) < 0)
-        return -1;
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         const char *nm = names[i];
         uint32_t v;
@@ -160,14 +162,14 @@ int gw_p1_open(struct gw_p1 *w, struct gw_p1_file *pf, const struct iovec *iov, 
         char rel[32];
         int rc;
 
-        if (p1_take(w, pf->tmp, 1, why, whysz) < 0)
-            return -1;
+        if ((rc = p1_take(w, pf->tmp, 1, why, whysz)) < 0)
+            return rc;
         snprintf(rel, sizeof(rel), "P1/%s", pf->tmp);
         rc = gw_share_file_create(w->sh, rel, &pf->f, why, whysz);
         if (rc == SHARE_EXISTS)
             continue;
         if (rc < 0)
-            return -1;
+            return rc;
         if (gw_p1_append(w, pf, iov, niov, why, whysz) < 0)
             return -1;
         return 0;
@@ -209,8 +211,8 @@ static int p1_rename(struct gw_p1 *w, const char *tmp, struct gw_p1_result *res,
         char to[32];
         int rc;
 
-        if (p1_take(w, res->name, 0, why, whysz) < 0)
-            return -1;
+        if ((rc = p1_take(w, res->name, 0, why, whysz)) < 0)
+            return rc;
         snprintf(to, sizeof(to), "P1/%s", res->name);
         rc = gw_share_rename_noreplace(w->sh, from, to, why, whysz);
         if (rc != SHARE_EXISTS)
@@ -238,7 +240,7 @@ static int p1_dir_sync(struct gw_p1 *w, char *why, size_t whysz)
     if (gw_sync_group_wait(&w->dir_sync, gw_sync_group_note(&w->dir_sync), &err) == 0)
         return 0;
     snprintf(why, whysz, "%s", w->dir_why[0] ? w->dir_why : "P1/ could not be flushed to disk");
-    return -1;
+    return w->dir_rc == SHARE_PATH_REFUSED ? SHARE_PATH_REFUSED : -1;
 }
 
 /* A delivery the journal knows from before: finish it, without writing the message a second time. */
@@ -257,15 +259,15 @@ int gw_p1_resume(struct gw_p1 *w, const char *key, const struct gw_journal_entry
     snprintf(rel, sizeof(rel), "P1/%s", e->tmp);
     there = gw_share_exists(w->sh, rel, why, whysz);
     if (there < 0)
-        return -1;
+        return there;
     if (!there) {
         /* The entry is made only once the temporary file is complete, and only a rename takes it
          * away: it was renamed, under a name the crash kept from the journal. */
         res->recovered = 1;
         return p1_dir_sync(w, why, whysz);
     }
-    if (p1_rename(w, e->tmp, res, why, whysz) < 0)
-        return -1;
+    if ((there = p1_rename(w, e->tmp, res, why, whysz)) < 0)
+        return there;
     gw_journal_renamed(w->jr, key, res->name);
     p1_count(w, res);
     return p1_dir_sync(w, why, whysz);
@@ -288,8 +290,8 @@ int gw_p1_commit(struct gw_p1 *w, struct gw_p1_file *pf, const char *key, struct
                         sizeof(uwhy)); /* no entry names it: it is simply not sent */
         return -1;
     }
-    if (p1_rename(w, pf->tmp, res, why, whysz) < 0)
-        return -1; /* the entry and the temporary file stay: the next attempt renames it */
+    if ((rc = p1_rename(w, pf->tmp, res, why, whysz)) < 0)
+        return rc; /* the entry and the temporary file stay: the next attempt renames it */
     gw_journal_renamed(w->jr, key, res->name);
     p1_count(w, res);
     return p1_dir_sync(w, why, whysz);

@@ -56,12 +56,7 @@ int gw_safe_refuse(const char *share, const char *op, const char *rel, const cha
                    char *why, size_t whysz)
 {
     snprintf(why, whysz, "share %.1100s: %s %.200s: refused: %s", share, op, rel, reason);
-    return -1;
-}
-
-int gw_safe_refused(const char *why)
-{
-    return strstr(why, ": refused: ") != NULL;
+    return SHARE_PATH_REFUSED;
 }
 
 int gw_safe_name_check(const char *share, const char *op, const char *rel, char *why, size_t whysz)
@@ -140,7 +135,7 @@ static int walk_dirs(int rootfd, const char *share, const char *op, const char *
             if (lst == 0 && !S_ISDIR(st.st_mode)) {
                 snprintf(why, whysz, "share %.1100s: %s %.200s: refused: %.200s/ is %s", share, op,
                          dir, upto, S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
-                return -1;
+                return SHARE_PATH_REFUSED;
             }
             snprintf(why, whysz, "share %.1100s: %s %.200s: %s", share, op, upto, strerror(e));
             return -1;
@@ -160,8 +155,8 @@ int gw_safe_dir(const char *root, const char *dir, const char *op, char *why, si
 {
     int rootfd, fd;
 
-    if (dir[0] && gw_safe_name_check(root, op, dir, why, whysz) < 0)
-        return -1;
+    if (dir[0] && (fd = gw_safe_name_check(root, op, dir, why, whysz)) < 0)
+        return fd;
     rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) {
         snprintf(why, whysz, "share %.1100s: %s %.200s: %s", root, op, dir[0] ? dir : ".",
@@ -182,9 +177,10 @@ int gw_safe_parent(const char *root, const char *rel, const char *op, const char
 {
     char dir[1024];
     const char *slash;
+    int rc = gw_safe_name_check(root, op, rel, why, whysz);
 
-    if (gw_safe_name_check(root, op, rel, why, whysz) < 0)
-        return -1;
+    if (rc < 0)
+        return rc;
     slash = strrchr(rel, '/');
     *base = slash ? slash + 1 : rel;
     if ((size_t)(*base - rel) >= sizeof(dir)) {

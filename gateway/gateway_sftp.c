@@ -238,9 +238,10 @@ static int sftp_lstat(struct sftp_share *s, const char *op, const char *rel, mod
 {
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
+    int rc = gw_safe_name_check(s->name, op, rel, why, whysz);
 
-    if (gw_safe_name_check(s->name, op, rel, why, whysz) < 0)
-        return -1;
+    if (rc < 0)
+        return rc;
     full_path(s, rel, path, sizeof(path));
     if (libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path), LIBSSH2_SFTP_LSTAT, &a) != 0)
         return op_fail(s, why, whysz, op, rel);
@@ -257,23 +258,25 @@ static int sftp_real_dirs(struct sftp_share *s, const char *op, const char *rel,
     char upto[1024];
     size_t end = whole ? strlen(rel) : 0;
     mode_t mode;
+    int rc = gw_safe_name_check(s->name, op, rel, why, whysz);
 
-    if (gw_safe_name_check(s->name, op, rel, why, whysz) < 0)
-        return -1;
+    if (rc < 0)
+        return rc;
     if (!whole && strrchr(rel, '/'))
         end = (size_t)(strrchr(rel, '/') - rel);
     for (size_t i = 1; i <= end && i < sizeof(upto); i++) {
         if (i < end && rel[i] != '/')
             continue;
         snprintf(upto, sizeof(upto), "%.*s", (int)i, rel);
-        if (sftp_lstat(s, op, upto, &mode, why, whysz) < 0)
-            return -1;
+        if ((rc = sftp_lstat(s, op, upto, &mode, why, whysz)) < 0)
+            return rc;
         if (!S_ISDIR(mode)) {
             char detail[1100];
 
             snprintf(detail, sizeof(detail), "refused: %s/ is %s", upto,
                      S_ISLNK(mode) ? "a symbolic link" : "not a directory");
-            return fail(s, why, whysz, op, rel, detail);
+            fail(s, why, whysz, op, rel, detail);
+            return SHARE_PATH_REFUSED;
         }
     }
     return 0;
@@ -287,10 +290,12 @@ int gw_sftp_read_file(struct sftp_share *s, const char *rel, uint8_t **data, siz
     struct sg_buf buf = {0};
     ssize_t n;
     mode_t mode;
+    int rc;
 
-    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "read", rel, 0, why, whysz) < 0 ||
-        sftp_lstat(s, "read", rel, &mode, why, whysz) < 0)
-        return -1;
+    if ((rc = ensure(s, why, whysz)) < 0 ||
+        (rc = sftp_real_dirs(s, "read", rel, 0, why, whysz)) < 0 ||
+        (rc = sftp_lstat(s, "read", rel, &mode, why, whysz)) < 0)
+        return rc;
     if (!S_ISREG(mode)) { /* only our reason, nothing read through it */
         snprintf(why, whysz, "%s", gw_safe_kind(mode));
         return SHARE_REFUSED;
@@ -325,9 +330,11 @@ int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, ch
 {
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
+    int rc;
 
-    if (ensure(s, why, whysz) < 0 || gw_safe_name_check(s->name, "stat", rel, why, whysz) < 0)
-        return -1;
+    if ((rc = ensure(s, why, whysz)) < 0 ||
+        (rc = gw_safe_name_check(s->name, "stat", rel, why, whysz)) < 0)
+        return rc;
     full_path(s, rel, path, sizeof(path));
     if (libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path), LIBSSH2_SFTP_LSTAT, &a) != 0)
         return op_fail(s, why, whysz, "stat", rel);
@@ -336,15 +343,17 @@ int gw_sftp_stat_mtime(struct sftp_share *s, const char *rel, int64_t *mtime, ch
 }
 
 /* Rename from to to with the given LIBSSH2_SFTP_RENAME_* flags: 0 done, 1 refused by the server,
- * -1 no session (why says so). */
+ * -1 no session or SHARE_PATH_REFUSED (why says so). */
 static int sftp_rename(struct sftp_share *s, const char *from, const char *to, long flags,
                        char *why, size_t whysz)
 {
     char a[2100], b[2100];
+    int rc;
 
-    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "rename", from, 0, why, whysz) < 0 ||
-        sftp_real_dirs(s, "rename", to, 0, why, whysz) < 0)
-        return -1;
+    if ((rc = ensure(s, why, whysz)) < 0 ||
+        (rc = sftp_real_dirs(s, "rename", from, 0, why, whysz)) < 0 ||
+        (rc = sftp_real_dirs(s, "rename", to, 0, why, whysz)) < 0)
+        return rc;
     full_path(s, from, a, sizeof(a));
     full_path(s, to, b, sizeof(b));
     return libssh2_sftp_rename_ex(s->sftp, a, (unsigned)strlen(a), b, (unsigned)strlen(b), flags) ==
@@ -366,9 +375,11 @@ int gw_sftp_rename(struct sftp_share *s, const char *from, const char *to, char 
 int gw_sftp_unlink(struct sftp_share *s, const char *rel, char *why, size_t whysz)
 {
     char path[2100];
+    int rc;
 
-    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "delete", rel, 0, why, whysz) < 0)
-        return -1;
+    if ((rc = ensure(s, why, whysz)) < 0 ||
+        (rc = sftp_real_dirs(s, "delete", rel, 0, why, whysz)) < 0)
+        return rc;
     full_path(s, rel, path, sizeof(path));
     return libssh2_sftp_unlink(s->sftp, path) != 0 ? op_fail(s, why, whysz, "delete", rel) : 0;
 }
@@ -378,9 +389,11 @@ int gw_sftp_exists(struct sftp_share *s, const char *rel, char *why, size_t whys
 {
     char path[2100];
     LIBSSH2_SFTP_ATTRIBUTES a;
+    int rc;
 
-    if (ensure(s, why, whysz) < 0 || gw_safe_name_check(s->name, "stat", rel, why, whysz) < 0)
-        return -1;
+    if ((rc = ensure(s, why, whysz)) < 0 ||
+        (rc = gw_safe_name_check(s->name, "stat", rel, why, whysz)) < 0)
+        return rc;
     full_path(s, rel, path, sizeof(path));
     if (libssh2_sftp_stat_ex(s->sftp, path, (unsigned)strlen(path), LIBSSH2_SFTP_LSTAT, &a) == 0)
         return 1;
@@ -430,8 +443,9 @@ int gw_sftp_file_create(struct sftp_share *s, const char *rel, struct sftp_file 
     int rc;
 
     *out = NULL;
-    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "create", rel, 0, why, whysz) < 0)
-        return -1;
+    if ((rc = ensure(s, why, whysz)) < 0 ||
+        (rc = sftp_real_dirs(s, "create", rel, 0, why, whysz)) < 0)
+        return rc;
     if (strlen(rel) >= sizeof(f->rel))
         return fail(s, why, whysz, "create", rel, "path too long");
     if (!(f = calloc(1, sizeof(*f))))
@@ -531,9 +545,11 @@ int gw_sftp_sync_dir(struct sftp_share *s, const char *rel, char *why, size_t wh
 int gw_sftp_mkdir(struct sftp_share *s, const char *rel, char *why, size_t whysz)
 {
     char path[2100];
+    int rc;
 
-    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "mkdir", rel, 0, why, whysz) < 0)
-        return -1;
+    if ((rc = ensure(s, why, whysz)) < 0 ||
+        (rc = sftp_real_dirs(s, "mkdir", rel, 0, why, whysz)) < 0)
+        return rc;
     full_path(s, rel, path, sizeof(path));
     if (libssh2_sftp_mkdir(s->sftp, path, 0750) == 0)
         return 0;
@@ -558,8 +574,9 @@ int gw_sftp_list(struct sftp_share *s, const char *dir, const char *suffix, char
 
     *names = NULL;
     *n = 0;
-    if (ensure(s, why, whysz) < 0 || sftp_real_dirs(s, "list", dir, 1, why, whysz) < 0)
-        return -1;
+    if ((got = ensure(s, why, whysz)) < 0 ||
+        (got = sftp_real_dirs(s, "list", dir, 1, why, whysz)) < 0)
+        return got;
     full_path(s, dir, path, sizeof(path));
     h = libssh2_sftp_opendir(s->sftp, path);
     if (!h)

@@ -20,14 +20,24 @@ static int share_fail(char *why, size_t whysz, const char *root, const char *op,
     return -1;
 }
 
-/* Why rel (in dirfd as base) is refused: its type when it is no regular file, else NULL. */
-static const char *local_not_regular(int dirfd, const char *base, int fd)
+/* Why rel (in dirfd as base) is refused, into reason: its type when it is no regular file, or a
+ * hard link (a second name of a file that may live outside the share: where the kernel lets a user
+ * link a file it cannot write, fs.protected_hardlinks=0, that is a way out of the root).  0 when it
+ * is not refused.  Our own writes rename, so a file of ours has one name. */
+static int local_refused(int dirfd, const char *base, int fd, char *reason, size_t rsz)
 {
     struct stat st;
 
     if (fd >= 0 ? fstat(fd, &st) < 0 : fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return NULL;
-    return S_ISREG(st.st_mode) ? NULL : gw_safe_kind(st.st_mode);
+        return 0;
+    if (!S_ISREG(st.st_mode))
+        snprintf(reason, rsz, "%s", gw_safe_kind(st.st_mode));
+    else if (st.st_nlink > 1)
+        snprintf(reason, rsz, "hard link (%llu names for one file)",
+                 (unsigned long long)st.st_nlink);
+    else
+        return 0;
+    return 1;
 }
 
 /* All of an open file; -1 with errno. */
@@ -60,22 +70,22 @@ static int local_slurp(int fd, uint8_t **data, size_t *len)
     return 0;
 }
 
-/* Opened without following a link and without blocking (a FIFO), then it must be a regular file. */
+/* Opened without following a link and without blocking (a FIFO), then it must be a regular file
+ * with one name. */
 static int local_read_file(const char *root, const char *rel, uint8_t **data, size_t *len,
                            char *why, size_t whysz)
 {
-    const char *base, *kind;
+    const char *base;
     int dirfd = gw_safe_parent(root, rel, "read", &base, why, whysz);
-    int fd, e, rc = 0;
+    int fd, e, refused, rc = 0;
 
     if (dirfd < 0)
-        return -1;
+        return dirfd;
     fd = gw_safe_openat(dirfd, base, O_RDONLY | O_NONBLOCK, 0);
     e = errno;
-    kind = local_not_regular(dirfd, base, fd);
+    refused = local_refused(dirfd, base, fd, why, whysz);
     close(dirfd);
-    if (kind) {
-        snprintf(why, whysz, "%s", kind);
+    if (refused) {
         rc = SHARE_REFUSED;
     } else if (fd < 0) {
         rc = share_fail(why, whysz, root, "open", rel, e);
@@ -87,8 +97,9 @@ static int local_read_file(const char *root, const char *rel, uint8_t **data, si
     return rc;
 }
 
-/* at(dirfd, base, arg) in rel's directory, opened the safe way.  -1 with why and errno 0 when that
- * directory is refused or missing; else at's result, errno kept, and -1 also sets why. */
+/* at(dirfd, base, arg) in rel's directory, opened the safe way.  SHARE_PATH_REFUSED or -1 with why
+ * and errno 0 when that directory is refused or missing; else at's result, errno kept, and -1 also
+ * sets why. */
 typedef int (*local_at_fn)(int dirfd, const char *base, void *arg);
 static int local_at(const char *root, const char *rel, const char *op, local_at_fn at, void *arg,
                     char *why, size_t whysz)
@@ -99,7 +110,7 @@ static int local_at(const char *root, const char *rel, const char *op, local_at_
 
     if (dirfd < 0) {
         errno = 0;
-        return -1;
+        return dirfd;
     }
     rc = at(dirfd, base, arg);
     e = errno;
@@ -127,9 +138,10 @@ static int local_stat_mtime(const char *root, const char *rel, int64_t *mtime, c
                             size_t whysz)
 {
     struct stat st;
+    int rc = local_lstat(root, rel, "stat", &st, why, whysz);
 
-    if (local_lstat(root, rel, "stat", &st, why, whysz) < 0)
-        return -1;
+    if (rc < 0)
+        return rc;
     *mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
     return 0;
 }
@@ -149,7 +161,9 @@ static int at_unlink(int dirfd, const char *base, void *arg)
 
 static int local_unlink(const char *root, const char *rel, char *why, size_t whysz)
 {
-    return local_at(root, rel, "delete", at_unlink, NULL, why, whysz) < 0 ? -1 : 0;
+    int rc = local_at(root, rel, "delete", at_unlink, NULL, why, whysz);
+
+    return rc < 0 ? rc : 0;
 }
 
 static int at_create(int dirfd, const char *base, void *fd)
@@ -161,8 +175,10 @@ static int at_create(int dirfd, const char *base, void *fd)
 static int local_file_create(const char *root, const char *rel, struct share_file *f, char *why,
                              size_t whysz)
 {
-    if (local_at(root, rel, "create", at_create, &f->fd, why, whysz) == 0)
-        return 0;
+    int rc = local_at(root, rel, "create", at_create, &f->fd, why, whysz);
+
+    if (rc == 0 || rc == SHARE_PATH_REFUSED)
+        return rc;
     return errno == EEXIST ? SHARE_EXISTS : -1;
 }
 
@@ -202,17 +218,17 @@ static int local_file_finish(const char *root, struct share_file *f, int keep, c
     return rc;
 }
 
-/* Both names' directories, opened the safe way; -1 with why. */
+/* Both names' directories, opened the safe way; -1 or SHARE_PATH_REFUSED with why. */
 static int local_two_dirs(const char *root, const char *from, const char *to, const char *op,
                           int fds[2], const char *base[2], char *why, size_t whysz)
 {
     fds[0] = gw_safe_parent(root, from, op, &base[0], why, whysz);
     if (fds[0] < 0)
-        return -1;
+        return fds[0];
     fds[1] = gw_safe_parent(root, to, op, &base[1], why, whysz);
     if (fds[1] < 0) {
         close(fds[0]);
-        return -1;
+        return fds[1];
     }
     return 0;
 }
@@ -225,8 +241,8 @@ static int local_rename_noreplace(const char *root, const char *from, const char
     const char *base[2];
     int fds[2], rc, e;
 
-    if (local_two_dirs(root, from, to, "rename", fds, base, why, whysz) < 0)
-        return -1;
+    if ((rc = local_two_dirs(root, from, to, "rename", fds, base, why, whysz)) < 0)
+        return rc;
     rc = renameat2(fds[0], base[0], fds[1], base[1], RENAME_NOREPLACE);
     e = errno;
     if (rc < 0 && (e == EINVAL || e == ENOSYS || e == ENOTSUP)) {
@@ -247,7 +263,7 @@ static int local_sync_dir(const char *root, const char *rel, char *why, size_t w
     int fd = gw_safe_dir(root, rel, "open directory", why, whysz);
 
     if (fd < 0)
-        return -1;
+        return fd;
     if (fsync(fd) < 0) {
         int e = errno;
         close(fd);
@@ -263,8 +279,8 @@ static int local_rename(const char *root, const char *from, const char *to, char
     const char *base[2];
     int fds[2], rc, e;
 
-    if (local_two_dirs(root, from, to, "rename", fds, base, why, whysz) < 0)
-        return -1;
+    if ((rc = local_two_dirs(root, from, to, "rename", fds, base, why, whysz)) < 0)
+        return rc;
     rc = renameat(fds[0], base[0], fds[1], base[1]);
     e = errno;
     close(fds[0]);
@@ -275,13 +291,16 @@ static int local_rename(const char *root, const char *from, const char *to, char
 static int local_exists(const char *root, const char *rel, char *why, size_t whysz)
 {
     struct stat st;
+    int rc = local_lstat(root, rel, "stat", &st, why, whysz);
 
-    if (local_lstat(root, rel, "stat", &st, why, whysz) == 0)
+    if (rc == 0)
         return 1;
+    if (rc == SHARE_PATH_REFUSED)
+        return rc;
     return errno == ENOENT ? 0 : -1;
 }
 
-/* -2 with *mode when the name is taken by something else than a directory. */
+/* 1 with *mode when the name is taken by something else than a directory. */
 static int at_mkdir(int dirfd, const char *base, void *mode)
 {
     struct stat st;
@@ -291,7 +310,7 @@ static int at_mkdir(int dirfd, const char *base, void *mode)
     if (errno != EEXIST || fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return -1;
     *(mode_t *)mode = st.st_mode;
-    return S_ISDIR(st.st_mode) ? 0 : -2;
+    return S_ISDIR(st.st_mode) ? 0 : 1;
 }
 
 /* A directory already there must be a real one. */
@@ -300,7 +319,7 @@ static int local_mkdir(const char *root, const char *rel, char *why, size_t whys
     mode_t mode = 0;
     int rc = local_at(root, rel, "mkdir", at_mkdir, &mode, why, whysz);
 
-    if (rc == -2)
+    if (rc == 1)
         return gw_safe_refuse(root, "mkdir", rel,
                               S_ISLNK(mode) ? "a symbolic link is there"
                                             : "something else than a directory is there",
@@ -340,7 +359,7 @@ static int local_list(const char *root, const char *dir, const char *suffix, cha
             close(fd);
             return share_fail(why, whysz, root, "list", dir, ENOMEM);
         }
-        return -1;
+        return fd;
     }
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);

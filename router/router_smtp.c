@@ -274,7 +274,9 @@ static void smtp_start_tls(struct smtp_conn *c)
 {
     if (router_smtp_io_tls_start(c) < 0)
         smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", NULL,
-                       "4.7.5 cannot start TLS with %s: out of memory", c->remote);
+                       "4.7.5 cannot start TLS with %s: out of memory, or (tls=verify) a peer "
+                       "name the certificate check cannot take",
+                       c->remote);
 }
 
 static long long state_timeout(const struct smtp_conn *c, enum smtp_state s)

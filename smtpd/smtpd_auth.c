@@ -47,6 +47,46 @@ static int users_add(struct smtpd_users *u, const char *name, size_t nlen, const
     return 0;
 }
 
+/* The checksum's length for the common $id$ methods (after the last '$'), 0 when not known. */
+static size_t hash_tail_len(const char *h)
+{
+    static const struct {
+        const char *id;
+        size_t len;
+    } known[] = {{"$1$", 22}, {"$5$", 43}, {"$6$", 86}, {"$y$", 43}, {"$gy$", 43}, {"$7$", 43}};
+
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strncmp(h, known[i].id, strlen(known[i].id)) == 0)
+            return known[i].len;
+    return h[0] == '$' && h[1] == '2' && strchr("abxy", h[2]) && h[3] == '$' ? 53 : 0; /* bcrypt */
+}
+
+/* Why the text after "user:" is not a crypt(3) hash, or NULL.  Cheap (no hashing: a reload runs
+ * on the loop): the form $id$[params$]salt$checksum, a method libcrypt knows, a checksum of the
+ * method's length.  A plaintext password is refused, never taken as one. */
+static const char *hash_problem(const char *h)
+{
+    const char *last = strrchr(h, '$'), *p;
+    unsigned dollars = 0;
+    size_t want;
+
+    if (h[0] != '$')
+        return "not a crypt(3) hash (a plaintext password?)";
+    for (p = h; *p; p++)
+        dollars += *p == '$';
+    if (dollars < 3 || !last[1])
+        return "not a complete crypt(3) hash ($id$salt$hash)";
+#ifdef CRYPT_SALT_OK
+    if (crypt_checksalt(h) == CRYPT_SALT_INVALID ||
+        crypt_checksalt(h) == CRYPT_SALT_METHOD_DISABLED)
+        return "not a crypt(3) hash this system's libcrypt can check";
+#endif
+    want = hash_tail_len(h);
+    if (want && strlen(last + 1) != want)
+        return "not a complete crypt(3) hash (the hash part has the wrong length)";
+    return NULL;
+}
+
 struct smtpd_users *smtpd_users_load(const char *path, char *why, size_t whysz)
 {
     FILE *f = fopen(path, "r");
@@ -60,6 +100,7 @@ struct smtpd_users *smtpd_users_load(const char *path, char *why, size_t whysz)
     }
     u = calloc(1, sizeof(*u));
     while (u && fgets(line, sizeof(line), f)) {
+        const char *problem = NULL;
         char *colon;
         size_t len = strcspn(line, "\r\n");
 
@@ -69,8 +110,14 @@ struct smtpd_users *smtpd_users_load(const char *path, char *why, size_t whysz)
             continue;
         colon = strchr(line, ':');
         if (!colon || colon == line || (size_t)(colon - line) > USER_MAX ||
-            strlen(colon + 1) > HASH_MAX || colon[1] != '$') {
-            snprintf(why, whysz, "%s:%u: expected user:crypt-hash (a $id$ hash)", path, lineno);
+            strlen(colon + 1) > HASH_MAX || (problem = hash_problem(colon + 1))) {
+            if (colon && colon != line && (size_t)(colon - line) <= USER_MAX && problem)
+                snprintf(why, whysz,
+                         "%s:%u: user %.*s: %s; each line is user:$id$salt$hash, e.g. from "
+                         "`openssl passwd -6` or mkpasswd",
+                         path, lineno, (int)(colon - line), line, problem);
+            else
+                snprintf(why, whysz, "%s:%u: expected user:crypt-hash (a $id$ hash)", path, lineno);
             smtpd_users_free(u);
             u = NULL;
             break;

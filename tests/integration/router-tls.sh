@@ -1,9 +1,21 @@
 #!/bin/sh
-# router-tls.sh - STARTTLS policies none/may/verify, 8-bit refused clearly, and several messages over one connection.
+# router-tls.sh - STARTTLS policies none/may/verify (the peer's name per RFC 6125), TLS logged per session, 8-bit refused clearly, and several messages over one connection.
 . "$(dirname "$0")/lib.sh"
+. "$top_srcdir/tests/integration/dns_peer.sh"
 
-plan 11
+plan 17
 make_tls || bail "cannot make a certificate"
+# Names for the certificate checks, all 127.0.0.1.
+DNS_PORT=$(free_port)
+start_dns "$DNS_PORT" --host-record=other.tls.test,127.0.0.1 --host-record=mx.ok.tls.test,127.0.0.1 \
+    --host-record=mx.part.tls.test,127.0.0.1 --host-record=a.b.ok.tls.test,127.0.0.1
+ok $? "dnsmasq answers on 127.0.0.1:$DNS_PORT"
+# A third peer, trusted (its certificate is in the CA file) for wildcard names only.
+openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=wild" -days 2 \
+    -addext "subjectAltName=DNS:*.ok.tls.test,DNS:m*.part.tls.test" \
+    -keyout "$T_DIR/key3.pem" -out "$T_DIR/cert3.pem" > /dev/null 2>&1
+cat "$T_DIR/cert.pem" "$T_DIR/cert3.pem" > "$T_DIR/ca.pem"
+start_peer wild sink 127.0.0.1 "$(free_port)" --tls-cert "$T_DIR/cert3.pem" --tls-key "$T_DIR/key3.pem"
 start_peer tls sink 127.0.0.1 "$(free_port)" --tls-cert "$T_DIR/cert.pem" --tls-key "$T_DIR/key.pem"
 # A second peer whose certificate no configured CA vouches for.
 openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=localhost" -days 2 -addext "subjectAltName=DNS:localhost" \
@@ -15,8 +27,13 @@ none.test      smtp:[127.0.0.1]:$tls_PORT      tls=none
 verify.test    smtp:[localhost]:$tls_PORT      tls=verify
 wrongca.test   smtp:[localhost]:$untrusted_PORT tls=verify
 notls.test     smtp:[127.0.0.1]:$plain_PORT    tls=verify
+othername.test smtp:[other.tls.test]:$tls_PORT tls=verify
+fullwild.test  smtp:[mx.ok.tls.test]:$wild_PORT tls=verify
+partwild.test  smtp:[mx.part.tls.test]:$wild_PORT tls=verify
+twolabel.test  smtp:[a.b.ok.tls.test]:$wild_PORT tls=verify
 old.test       smtp:[127.0.0.1]:$old_PORT
-sender.test    smtp:[127.0.0.1]:$sink_PORT" "tls_ca_file = $T_DIR/cert.pem
+sender.test    smtp:[127.0.0.1]:$sink_PORT" "tls_ca_file = $T_DIR/ca.pem
+dns_servers = 127.0.0.1:$DNS_PORT
 retry_first = 30s"
 start_store && start_smtpd && start_router; ok $? "store, smtpd and router start"
 printf 'Subject: tls\n\nsecret\n' > "$T_DIR/msg.txt"
@@ -39,6 +56,29 @@ queue_shows 10 "e@notls.test" "deferred.*does not offer STARTTLS"
 ok $? "tls=verify, peer without STARTTLS: deferred, nothing sent in plain text"
 test -z "$(ls "$T_DIR/plain"/*.json "$T_DIR/untrusted"/*.json 2>/dev/null)"
 ok $? "neither the plain-text nor the untrusted peer got anything"
+
+# RFC 6125: the certificate must name the host we connect to.
+send_mail alice@sender.test g@othername.test < "$T_DIR/msg.txt" > /dev/null
+queue_shows 10 "g@othername.test" "deferred.*4.7.5.*hostname mismatch (the certificate is not for other.tls.test)"
+ok $? "tls=verify, a certificate the CA vouches for but for another name: deferred, the reason says so"
+send_mail alice@sender.test h@fullwild.test < "$T_DIR/msg.txt" > /dev/null
+peer_got wild h@fullwild.test; ok $? "tls=verify, *.ok.tls.test for mx.ok.tls.test: delivered"
+send_mail alice@sender.test i@partwild.test < "$T_DIR/msg.txt" > /dev/null
+send_mail alice@sender.test j@twolabel.test < "$T_DIR/msg.txt" > /dev/null
+queue_shows 10 "i@partwild.test" "deferred.*4.7.5.*hostname mismatch" &&
+    queue_shows 10 "j@twolabel.test" "deferred.*4.7.5.*hostname mismatch" &&
+    ! cat "$T_DIR"/wild/*.json | grep -q -e i@partwild.test -e j@twolabel.test
+ok $? "tls=verify: no partial wildcard (m*.part.tls.test), a wildcard covers one label only"
+grep -q "TLS established with .*127\.0\.0\.1.*: TLSv1\.[23] with cipher [A-Z]" "$T_ROUTER_LOG"
+ok $? "the router logs the TLS protocol and cipher of a session"
+python3 - "$SMTP_PORT" <<'PY'
+import smtplib, ssl, sys
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10) as s:
+    s.starttls(context=ssl._create_unverified_context())
+    s.ehlo("tls.client")
+PY
+wait_for 5 grep -q "session [0-9]*: TLS established: TLSv1\.[23] with cipher [A-Z]" "$T_SMTPD_LOG"
+ok $? "smtpd logs the TLS protocol and cipher of a session"
 
 printf 'Subject: 8bit\n\ncaf\303\251\n' > "$T_DIR/8bit.txt"
 python3 - "$SMTP_PORT" "$T_DIR/8bit.txt" <<'PY'
