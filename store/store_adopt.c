@@ -1,4 +1,4 @@
-/* store_adopt.c - the start-up re-enumeration: count every message by state, adopt older generations. */
+/* store_adopt.c - the start-up re-enumeration: count every message by state, adopt older generations, check the kept counts. */
 #include <stdio.h>
 #include <string.h>
 
@@ -82,6 +82,45 @@ static void adopt_log(const struct adopt_scan *scan)
                   (unsigned long long)scan->corrupt);
 }
 
+struct adopt_check {
+    struct store_counts scan, kept;
+    int differ;
+};
+
+/* The counts kept in the store against the scan's, which are exact: nothing else writes
+ * while the store starts.  A difference (a bug) is corrected and logged. */
+static int adopt_check_txn(struct store_txn *t, void *arg)
+{
+    struct adopt_check *ck = arg;
+    int ret = store_db_get_counts(t, &ck->kept);
+
+    if (ret != 0)
+        return ret;
+    ck->differ = memcmp(&ck->kept, &ck->scan, sizeof(ck->scan)) != 0;
+    return ck->differ ? store_db_set_counts(t, &ck->scan) : 0;
+}
+
+static int adopt_check_counts(struct store *st, const struct adopt_scan *scan)
+{
+    struct adopt_check ck = {.scan.messages = scan->messages};
+    int ret;
+
+    memcpy(ck.scan.by_state, scan->by_state, sizeof(ck.scan.by_state));
+    if (scan->corrupt) /* the scan skipped records the counts hold: no comparison */
+        return 0;
+    if ((ret = store_db_txn(&st->db, adopt_check_txn, &ck, 0)) != 0) {
+        log_error("cannot check the counts for stats: %s", store_db_strerror(ret));
+        return -1;
+    }
+    if (ck.differ)
+        log_error("the counts kept for stats disagreed with the re-enumeration "
+                  "(%llu messages kept, %llu found): corrected",
+                  (unsigned long long)ck.kept.messages, (unsigned long long)ck.scan.messages);
+    else
+        log_info("the counts kept for stats agree with the re-enumeration");
+    return 0;
+}
+
 int store_adopt_all(struct store *st)
 {
     struct adopt_scan scan;
@@ -97,5 +136,5 @@ int store_adopt_all(struct store *st)
     }
     st->adopted = scan.adopted;
     adopt_log(&scan);
-    return 0;
+    return adopt_check_counts(st, &scan);
 }

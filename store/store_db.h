@@ -19,6 +19,12 @@
 #define STORE_DB_FOR_UPDATE 1u /* read: write-lock the record now, it is about to change */
 #define STORE_DB_NEW 2u        /* write: fail if the record exists already */
 
+/* What STATS reports: kept in the store by every transaction that changes it. */
+struct store_counts {
+    uint64_t messages;
+    uint64_t by_state[RCPT_STATE_COUNT]; /* recipients per state */
+};
+
 struct store_db_handles; /* the environment and its databases: store_db*.c's own */
 struct store_txn;        /* one transaction of store_db_txn */
 
@@ -82,5 +88,13 @@ int store_db_scan_due(struct store_txn *t, uint64_t before, uint32_t limit, stor
                       void *arg);
 /* Count every message, and every recipient by state (the counts are set, not added to). */
 int store_db_count(struct store_txn *t, uint64_t *messages, uint64_t by_state[RCPT_STATE_COUNT]);
+
+/* store_db_counts.c: the counts without a scan.  The record functions of store_db_msg.c count
+ * what they add, change and remove in their transaction, and store_db_txn adds that to the
+ * record in meta.db just before it commits, so the counts are exactly what is committed, also
+ * after recovery.  A store made before the record existed gets it at open, by one scan. */
+int store_db_get_counts(struct store_txn *t, struct store_counts *c);
+/* Overwrite the record (the start-up re-enumeration, when its count disagrees). */
+int store_db_set_counts(struct store_txn *t, const struct store_counts *c);
 
 #endif

@@ -1,4 +1,4 @@
-/* store_db_scan.c - Berkeley DB cursors: messages in qid order, the due index, the counts for STATS. */
+/* store_db_scan.c - Berkeley DB cursors: messages in qid order, the due index, the full count (once, for a store without kept counts). */
 #include "store_db_bdb.h"
 
 #include <string.h>

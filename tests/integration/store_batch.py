@@ -104,10 +104,15 @@ class Store:
         return kind, fields(payload)
 
 
-def update(qid, index, state, reply, attempts=1):
-    body = (f_str(qid) + f_u32(index) + f_u32(state) + f_str("smtp:[batch.test]:25") + f_u32(attempts)
+def update_body(qid, index, state, reply, attempts=1):
+    """The fields of an UPDATE_RCPT."""
+    return (f_str(qid) + f_u32(index) + f_u32(state) + f_str("smtp:[batch.test]:25") + f_u32(attempts)
             + f_u64(0 if state in (DELIVERED, FAILED) else 1) + f_u64(2) + f_str(reply))
-    return frame(UPDATE_RCPT, 0, body)
+
+
+def update(qid, index, state, reply, attempts=1):
+    """An UPDATE_RCPT frame as a batch holds it (request id 0)."""
+    return frame(UPDATE_RCPT, 0, update_body(qid, index, state, reply, attempts))
 
 
 def batch(count, frames):
