@@ -81,6 +81,23 @@ int store_db_delete_message(struct store_txn *t, const struct rec_envelope *e);
 /* The envelope with the smallest qid >= from; STORE_ENOTFOUND at the end.
  * On STORE_ECORRUPT (logged) e->qid is set so the caller can step past it. */
 int store_db_next_envelope(struct store_txn *t, uint64_t from, struct rec_envelope *e);
+/* A walk over messages in qid order with their recipients, one cursor on each database for
+ * up to max messages (a batch of a stream, in one transaction): fn gets each envelope and its
+ * recipients (rc[0..nrcpt-1], valid during the call) and returns 0 to go on, or anything else
+ * to stop the walk with that.  pos is the qid to start at, and after the walk the qid after the
+ * last one visited.  An envelope that does not decode is logged and stepped past; a recipient
+ * missing or not decoding is logged and ends the walk with STORE_ECORRUPT.  Returns 0
+ * after max messages, STORE_ENOTFOUND at the end, or fn's or a store error. */
+typedef int (*store_msg_fn)(const struct rec_envelope *e, const struct rec_rcpt *rc, void *arg);
+struct store_walk {
+    uint64_t pos;
+    unsigned max;
+    store_msg_fn fn;
+    void *arg;
+    struct rec_rcpt *rc; /* the walker's buffer: NULL at first, free() it when done */
+    uint32_t cap;
+};
+int store_db_walk_messages(struct store_txn *t, struct store_walk *w);
 /* Call fn for the due index entries in time order whose next attempt is
  * at or before `before`, at most limit of them. */
 typedef void (*store_due_fn)(const struct rec_due *d, void *arg);

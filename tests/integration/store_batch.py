@@ -226,6 +226,27 @@ def check_bad_batch(path, target):
     return st
 
 
+def check_wide(st):
+    """A message of 300 recipients (several pages of rcpt.db) lists whole, in index order, between two others."""
+    before = st.submit("wide-before@batch.test", ["x@dest.test"])
+    wide = st.submit("wide@batch.test", [f"w{i}@dest.test" for i in range(300)])
+    after = st.submit("wide-after@batch.test", ["y@dest.test", "z@dest.test"])
+    st.send(LIST_FROM, f_u32(0) + f_str(before) + f_u32(2))
+    envs, rcpts = [], []
+    while True:
+        kind, _, payload = st.recv()
+        v = fields(payload)
+        if kind == END:
+            break
+        if kind == ENVELOPE:
+            envs.append(v[0])
+        elif kind == RCPT:
+            rcpts.append((v[0], v[1], v[2]))
+    want = [(wide, i, f"w{i}@dest.test") for i in range(300)] + [(after, 0, "y@dest.test"), (after, 1, "z@dest.test")]
+    tap.ok(envs == [wide, after] and rcpts == want, "a message of 300 recipients lists whole and in order, then the next",
+           [envs, len(rcpts), [r for r, w in zip(rcpts, want) if r != w][:3]])
+
+
 def main():
     path, log_path = sys.argv[1], sys.argv[2]
     st = Store(path)
@@ -238,6 +259,7 @@ def main():
     check_list_from(st, qids, held)
     check_bad_batch(path, qids[60])
     check_batch(st, log_path, qids, held)
+    check_wide(st)
 
 
 if __name__ == "__main__":

@@ -637,7 +637,42 @@ static void test_update_batch_fuzz(void **state)
 
 /* ---- the client against a forked fake store ---------------------------------- */
 
-static void fake_store(int fd, uint32_t major, int send_error)
+#define BURST_FRAMES 20000u
+
+/* After the hello, BURST_FRAMES OK frames (count = their number) in writes of an odd size, so
+ * frames straddle the client's reads and many lie in each. */
+static void fake_burst(int fd)
+{
+    struct sg_buf b;
+
+    sg_buf_init(&b);
+    for (uint32_t i = 0; i < BURST_FRAMES; i++) {
+        struct ipc_ok ok = {.count = i};
+        ipc_encode_ok(&b, i + 1, &ok);
+    }
+    for (size_t off = 0; off < b.len; off += 7777)
+        if (write(fd, b.data + off, b.len - off < 7777 ? b.len - off : 7777) < 0)
+            _exit(1);
+    sg_buf_free(&b);
+}
+
+/* How many of the burst the client read whole and in order. */
+static uint32_t read_burst(struct ipc_client *c)
+{
+    uint32_t n = 0;
+    struct ipc_reader r;
+    struct ipc_ok ok;
+
+    while (n < BURST_FRAMES && ipc_client_recv(c, &r, 5000) == 0 && r.request_id == n + 1 &&
+           ipc_decode_ok(&r, &ok) == 0 && ok.count == n)
+        n++;
+    return n;
+}
+
+static uint32_t burst_read;
+
+/* mode 0: our hello; 1: an error instead; 2: the hello, then fake_burst. */
+static void fake_store(int fd, uint32_t major, int mode)
 {
     struct sg_buf b;
     struct ipc_hello h = {.program = "spoolgate-store",
@@ -649,12 +684,14 @@ static void fake_store(int fd, uint32_t major, int send_error)
     uint8_t buf[4096];
 
     sg_buf_init(&b);
-    if (send_error)
+    if (mode == 1)
         ipc_encode_error(&b, 0, &e);
     else
         ipc_encode_hello(&b, 0, &h);
     if (write(fd, b.data, b.len) < 0)
         _exit(1);
+    if (mode == 2)
+        fake_burst(fd);
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
     sg_buf_free(&b);
@@ -662,7 +699,7 @@ static void fake_store(int fd, uint32_t major, int send_error)
 }
 
 /* A fake store on a real Unix socket, so ipc_client_connect runs as in use. */
-static int connect_fake(struct ipc_client *c, uint32_t major, int send_error)
+static int connect_fake(struct ipc_client *c, uint32_t major, int mode)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char dir[] = "/tmp/test-ipc.XXXXXX";
@@ -676,10 +713,12 @@ static int connect_fake(struct ipc_client *c, uint32_t major, int send_error)
     assert_int_equal(listen(lfd, 1), 0);
     if ((pid = fork()) == 0) {
         int fd = accept(lfd, NULL, NULL);
-        fake_store(fd, major, send_error);
+        fake_store(fd, major, mode);
     }
     close(lfd);
     ret = ipc_client_connect(c, sa.sun_path, "test", "test", "submit");
+    if (ret == 0 && mode == 2)
+        burst_read = read_burst(c);
     if (ret == 0)
         ipc_client_close(c);
     waitpid(pid, NULL, 0);
@@ -698,6 +737,15 @@ static void test_client_hello_exchange(void **state)
     assert_non_null(strstr(c.error, "speaks protocol 2.0"));
     assert_int_equal(connect_fake(&c, IPC_PROTO_MAJOR, 1), -1);
     assert_non_null(strstr(c.error, "store is busy"));
+}
+
+/* Frames that arrive many to a read, or split across reads, are each read whole, in order. */
+static void test_client_reads_a_burst(void **state)
+{
+    struct ipc_client c;
+
+    assert_int_equal(connect_fake(&c, IPC_PROTO_MAJOR, 2), 0);
+    assert_int_equal(burst_read, BURST_FRAMES);
 }
 
 static void test_client_connect_refused(void **state)
@@ -724,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_update_batch_refused),
         cmocka_unit_test(test_update_batch_fuzz),
         cmocka_unit_test(test_client_hello_exchange),
+        cmocka_unit_test(test_client_reads_a_burst),
         cmocka_unit_test(test_client_connect_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
