@@ -183,6 +183,7 @@ static int store_walk_cursors(struct store_walk *w, DBC *mc, DBC *rc)
         w->pos = store_rec_get_be64(kbuf) + 1;
         if (store_rec_envelope_decode(vbuf, val.size, &e, &why) < 0) {
             store_db_corrupt(w->pos - 1, "envelope record: %s", why); /* logged; stepped past */
+            w->corrupt++;
             continue;
         }
         if ((ret = store_walk_rcpts(rc, &e, w, &placed)) != 0 ||
