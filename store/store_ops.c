@@ -108,8 +108,7 @@ static int op_parse_qid(struct store_conn *c, struct ipc_reader *r, uint64_t *qi
 
 /* ---- message encoding shared by READ_ENVELOPE and LIST ------------------ */
 
-/* A record's string into a message's field of the same size: only as far as its NUL (a
- * listing copies millions of them; the fields are kilobytes, the text mostly a few bytes). */
+/* A record's string into a field of the same size, only up to its NUL (a LIST copies millions). */
 static void op_copy(char *dst, const char *src, size_t size)
 {
     size_t n = strnlen(src, size - 1);
@@ -401,6 +400,12 @@ void store_op_list_from(struct store_conn *c, struct ipc_reader *r)
     }
     if (f.after_qid[0] && qid_parse(f.after_qid, &after) < 0) {
         store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"", f.after_qid);
+        return;
+    }
+    if (f.after_qid[0] && after == UINT64_MAX) { /* nothing is after the largest qid */
+        struct ipc_end end = {.count = 0};
+        ipc_encode_end(ipc_server_conn_out(c->sc), r->request_id, &end);
+        ipc_server_conn_flush(c->sc);
         return;
     }
     if (!(sw = op_req_new(c, r, sizeof(*sw))))

@@ -142,6 +142,9 @@ def check_list_from(st, submitted, held):
     tap.ok(counts_ok, "each page's END counts the messages in it")
     got, count = st.list_from(sorted(submitted)[-1], 0, 0)
     tap.ok(got == [] and count == 0, "after the last queue id: an empty page")
+    got, count = st.list_from("FVVVVVVVVVVVV", 0, 0)
+    tap.ok(got == [] and count == 0, "after the largest queue id there can be: an empty page, not the first again",
+           [len(got), count])
     mid = sorted(submitted)[50]
     got, _ = st.list_from(mid, 0, 3)
     tap.ok([q for q, _ in got] == sorted(submitted)[51:54], "after_qid starts the page at the next queue id")
