@@ -150,14 +150,20 @@ int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
     const char *error = NULL;
     int got;
 
-    sg_buf_consume(&c->in, c->frame_len);
+    /* Frames are taken from in_off on; what is left is moved to the front only before a read,
+     * so a read of many frames is not moved once for every frame taken from it. */
+    c->in_off += c->frame_len;
     c->frame_len = 0;
-    while ((got = ipc_frame_split(c->in.data, c->in.len, &c->frame_len, &error)) == 0)
+    while ((got = ipc_frame_split(c->in.data + c->in_off, c->in.len - c->in_off, &c->frame_len,
+                                  &error)) == 0) {
+        sg_buf_consume(&c->in, c->in_off);
+        c->in_off = 0;
         if (client_read_more(c, timeout_ms) < 0)
             return -1;
+    }
     if (got < 0)
         return client_fail(c, "bad frame from the store: %s", error);
-    if (ipc_reader_init(r, c->in.data, c->frame_len) < 0)
+    if (ipc_reader_init(r, c->in.data + c->in_off, c->frame_len) < 0)
         return client_fail(c, "bad frame from the store: %s", r->error);
     return 0;
 }

@@ -7,9 +7,10 @@
 struct ipc_client {
     int fd;
     uint32_t next_request;
-    struct sg_buf in;      /* unparsed input */
+    struct sg_buf in;      /* input: read from in_off on */
     struct sg_buf out;     /* frame being sent */
-    size_t frame_len;      /* length of the frame at the head of `in` being read */
+    size_t in_off;         /* where the frame being read starts in `in` */
+    size_t frame_len;      /* length of the frame at in_off being read */
     struct ipc_hello peer; /* the store's hello */
     char error[IPC_REPLY_MAX + 64];
 };

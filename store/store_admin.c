@@ -208,8 +208,12 @@ void store_op_delete(struct store_conn *c, struct ipc_reader *r)
 static int stats_txn(struct store_txn *t, void *arg)
 {
     struct admin_work *aw = arg;
+    struct store_counts c;
+    int ret = store_db_get_counts(t, &c);
 
-    return store_db_count(t, &aw->stats.messages, aw->stats.by_state);
+    aw->stats.messages = c.messages;
+    memcpy(aw->stats.by_state, c.by_state, sizeof(aw->stats.by_state));
+    return ret;
 }
 
 static void stats_run(struct store_work *w)

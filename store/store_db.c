@@ -221,6 +221,10 @@ int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size
         snprintf(err, errsz, "cannot create store generation: %s", store_db_strerror(ret));
         goto fail;
     }
+    if ((ret = store_db_counts_init(s)) != 0) {
+        snprintf(err, errsz, "cannot set up the counts for stats: %s", store_db_strerror(ret));
+        goto fail;
+    }
     if ((ret = store_find_last_qid(s)) != 0) {
         snprintf(err, errsz, "cannot read message index: %s", store_db_strerror(ret));
         goto fail;
@@ -289,6 +293,8 @@ int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t txn_fl
         if ((ret = env->txn_begin(env, NULL, &t.txn, begin_flags)) != 0)
             return ret;
         ret = fn(&t, arg);
+        if (ret == 0 && t.counted)
+            ret = store_db_counts_apply(&t);
         if (ret == 0)
             return store_db_commit(env, t.txn);
         t.txn->abort(t.txn);

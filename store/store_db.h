@@ -19,6 +19,12 @@
 #define STORE_DB_FOR_UPDATE 1u /* read: write-lock the record now, it is about to change */
 #define STORE_DB_NEW 2u        /* write: fail if the record exists already */
 
+/* What STATS reports: kept in the store by every transaction that changes it. */
+struct store_counts {
+    uint64_t messages;
+    uint64_t by_state[RCPT_STATE_COUNT]; /* recipients per state */
+};
+
 struct store_db_handles; /* the environment and its databases: store_db*.c's own */
 struct store_txn;        /* one transaction of store_db_txn */
 
@@ -75,6 +81,24 @@ int store_db_delete_message(struct store_txn *t, const struct rec_envelope *e);
 /* The envelope with the smallest qid >= from; STORE_ENOTFOUND at the end.
  * On STORE_ECORRUPT (logged) e->qid is set so the caller can step past it. */
 int store_db_next_envelope(struct store_txn *t, uint64_t from, struct rec_envelope *e);
+/* A walk over messages in qid order with their recipients, one cursor on each database for
+ * up to max messages (a batch of a stream, in one transaction): fn gets each envelope and its
+ * recipients (rc[0..nrcpt-1], valid during the call) and returns 0 to go on, or anything else
+ * to stop the walk with that.  pos is the qid to start at, and after the walk the qid after the
+ * last one visited.  An envelope that does not decode is logged and stepped past; a recipient
+ * missing or not decoding is logged and ends the walk with STORE_ECORRUPT.  Returns 0
+ * after max messages, STORE_ENOTFOUND at the end, or fn's or a store error. */
+typedef int (*store_msg_fn)(const struct rec_envelope *e, const struct rec_rcpt *rc, void *arg);
+struct store_walk {
+    uint64_t pos;
+    unsigned max;
+    store_msg_fn fn;
+    void *arg;
+    struct rec_rcpt *rc; /* the walker's buffer: NULL at first, free() it when done */
+    uint32_t cap;
+    uint64_t corrupt; /* envelopes stepped past, added to */
+};
+int store_db_walk_messages(struct store_txn *t, struct store_walk *w);
 /* Call fn for the due index entries in time order whose next attempt is
  * at or before `before`, at most limit of them. */
 typedef void (*store_due_fn)(const struct rec_due *d, void *arg);
@@ -82,5 +106,13 @@ int store_db_scan_due(struct store_txn *t, uint64_t before, uint32_t limit, stor
                       void *arg);
 /* Count every message, and every recipient by state (the counts are set, not added to). */
 int store_db_count(struct store_txn *t, uint64_t *messages, uint64_t by_state[RCPT_STATE_COUNT]);
+
+/* store_db_counts.c: the counts without a scan.  The record functions of store_db_msg.c count
+ * what they add, change and remove in their transaction, and store_db_txn adds that to the
+ * record in meta.db just before it commits, so the counts are exactly what is committed, also
+ * after recovery.  A store made before the record existed gets it at open, by one scan. */
+int store_db_get_counts(struct store_txn *t, struct store_counts *c);
+/* Overwrite the record (the start-up re-enumeration, when its count disagrees). */
+int store_db_set_counts(struct store_txn *t, const struct store_counts *c);
 
 #endif

@@ -20,6 +20,11 @@ struct store_db_handles {
 struct store_txn {
     struct store_db *db;
     DB_TXN *txn;
+    struct {
+        int64_t messages;
+        int64_t by_state[RCPT_STATE_COUNT];
+    } delta;     /* what this transaction changed of the counts */
+    int counted; /* delta has been touched */
 };
 
 /* Read one key's value into buf (cap bytes; its length in *len; flags:
@@ -28,6 +33,15 @@ int store_db_get_value(DB *db, DB_TXN *txn, const void *k, size_t klen, void *bu
                        size_t *len, uint32_t flags);
 int store_db_put_value(DB *db, DB_TXN *txn, const void *k, size_t klen, const void *v, size_t vlen,
                        uint32_t flags);
+
+/* store_db_counts.c: note a change of the counts in t (a recipient's state: one more or
+ * fewer, states out of range not counted); add t's changes to the record (store_db_txn,
+ * last thing before the commit: the record's lock is held only for the commit); create the
+ * record at open when it is missing. */
+void store_db_count_rcpt(struct store_txn *t, uint32_t state, int delta);
+void store_db_count_message(struct store_txn *t, int delta);
+int store_db_counts_apply(struct store_txn *t);
+int store_db_counts_init(struct store_db *s);
 
 /* Log a record that does not decode; returns STORE_ECORRUPT. */
 int store_db_corrupt(uint64_t qid, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -45,9 +45,13 @@ int store_db_put_envelope(struct store_txn *t, const struct rec_envelope *e, uin
 {
     uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
     size_t len = store_rec_envelope_encode(e, vbuf);
+    int ret;
 
     store_rec_msg_key(kbuf, e->qid);
-    return store_db_put_value(t->db->h->msg, t->txn, kbuf, sizeof(kbuf), vbuf, len, flags);
+    ret = store_db_put_value(t->db->h->msg, t->txn, kbuf, sizeof(kbuf), vbuf, len, flags);
+    if (ret == 0 && (flags & STORE_DB_NEW))
+        store_db_count_message(t, 1); /* only a new envelope is a new message */
+    return ret;
 }
 
 int store_db_get_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, struct rec_rcpt *r,
@@ -68,13 +72,42 @@ int store_db_get_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, struct 
     return 0;
 }
 
+/* The state of the recipient record under key, write-locked (it is about to change or go):
+ * 0 with *state, STORE_ENOTFOUND when there is none.  A record too short to hold a state
+ * gives RCPT_STATE_COUNT, which is not counted. */
+static int store_rcpt_state(struct store_txn *t, const uint8_t *kbuf, uint32_t *state)
+{
+    DB *rcpt = t->db->h->rcpt;
+    uint8_t vbuf[REC_RCPT_STATE_OFF + 4];
+    DBT key = {.data = (void *)kbuf, .size = REC_SUB_KEY_LEN};
+    DBT val = {.data = vbuf,
+               .ulen = sizeof(vbuf),
+               .dlen = sizeof(vbuf),
+               .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
+    int ret = rcpt->get(rcpt, t->txn, &key, &val, DB_RMW);
+
+    if (ret == 0)
+        *state = val.size == sizeof(vbuf) ? store_rec_get_be32(vbuf + REC_RCPT_STATE_OFF)
+                                          : RCPT_STATE_COUNT;
+    return ret;
+}
+
 int store_db_put_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, const struct rec_rcpt *r)
 {
     uint8_t kbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
     size_t len = store_rec_rcpt_encode(r, vbuf);
+    uint32_t old = RCPT_STATE_COUNT;
+    int ret;
 
     store_rec_sub_key(kbuf, qid, index);
-    return store_db_put_value(t->db->h->rcpt, t->txn, kbuf, sizeof(kbuf), vbuf, len, 0);
+    if ((ret = store_rcpt_state(t, kbuf, &old)) != 0 && ret != STORE_ENOTFOUND)
+        return ret;
+    ret = store_db_put_value(t->db->h->rcpt, t->txn, kbuf, sizeof(kbuf), vbuf, len, 0);
+    if (ret == 0 && old != r->state) {
+        store_db_count_rcpt(t, old, -1);
+        store_db_count_rcpt(t, r->state, 1);
+    }
+    return ret;
 }
 
 int store_db_get_chunk(struct store_txn *t, uint64_t qid, uint32_t n, uint8_t *buf, size_t cap,
@@ -135,6 +168,21 @@ static int store_del_sub(DB *db, DB_TXN *txn, uint64_t qid, uint32_t n)
     return ret == DB_NOTFOUND ? 0 : ret;
 }
 
+/* Remove a recipient record, counting it out by its state. */
+static int store_del_rcpt(struct store_txn *t, uint64_t qid, uint32_t n)
+{
+    uint8_t kbuf[REC_SUB_KEY_LEN];
+    uint32_t state;
+    int ret;
+
+    store_rec_sub_key(kbuf, qid, n);
+    if ((ret = store_rcpt_state(t, kbuf, &state)) != 0)
+        return ret == DB_NOTFOUND ? 0 : ret;
+    if ((ret = store_del_sub(t->db->h->rcpt, t->txn, qid, n)) == 0)
+        store_db_count_rcpt(t, state, -1);
+    return ret;
+}
+
 int store_db_delete_message(struct store_txn *t, const struct rec_envelope *e)
 {
     struct store_db_handles *h = t->db->h;
@@ -143,11 +191,13 @@ int store_db_delete_message(struct store_txn *t, const struct rec_envelope *e)
     int ret;
 
     for (uint32_t i = 0; i < e->nrcpt; i++)
-        if ((ret = store_del_sub(h->rcpt, t->txn, e->qid, i)) != 0)
+        if ((ret = store_del_rcpt(t, e->qid, i)) != 0)
             return ret;
     for (uint32_t i = 0; i < e->nchunks; i++)
         if ((ret = store_del_sub(h->body, t->txn, e->qid, i)) != 0)
             return ret;
     store_rec_msg_key(kbuf, e->qid);
-    return h->msg->del(h->msg, t->txn, &key, 0);
+    if ((ret = h->msg->del(h->msg, t->txn, &key, 0)) == 0)
+        store_db_count_message(t, -1);
+    return ret;
 }

@@ -1,6 +1,8 @@
-/* store_db_scan.c - Berkeley DB cursors: messages in qid order, the due index, the counts for STATS. */
+/* store_db_scan.c - Berkeley DB cursors: messages in qid order, the due index, the full count (once, for a store without kept counts). */
 #include "store_db_bdb.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 int store_db_next_envelope(struct store_txn *t, uint64_t from, struct rec_envelope *e)
@@ -112,4 +114,99 @@ int store_db_count(struct store_txn *t, uint64_t *messages, uint64_t by_state[RC
     if ((ret = store_count_db(h->msg, t->txn, messages, by_state, 0)) != 0)
         return ret;
     return store_count_db(h->rcpt, t->txn, messages, by_state, 1);
+}
+
+/* ---- messages with their recipients, one cursor each on msg.db and rcpt.db ------------- */
+
+static int store_walk_is(const DBT *key, const uint8_t *kbuf, uint64_t qid, uint32_t i)
+{
+    return key->size == REC_SUB_KEY_LEN && store_rec_get_be64(kbuf) == qid &&
+           store_rec_get_be32(kbuf + REC_SUB_KEY_N_OFF) == i;
+}
+
+/* The recipients of e from the rcpt cursor into w->rc (grown as needed), each key checked to be
+ * (qid, i).  Recipients lie in qid order like envelopes, so where the cursor stands after the
+ * last message (*placed) the next record is most often this one's first: DB_NEXT, and a search
+ * (DB_SET_RANGE) only when it is not. */
+static int store_walk_rcpts(DBC *cur, const struct rec_envelope *e, struct store_walk *w,
+                            int *placed)
+{
+    uint8_t kbuf[REC_SUB_KEY_LEN], vbuf[REC_RCPT_MAX];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf), .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    const char *why;
+
+    if (e->nrcpt > w->cap) {
+        struct rec_rcpt *rc = realloc(w->rc, e->nrcpt * sizeof(*rc));
+        if (!rc)
+            return ENOMEM;
+        w->rc = rc;
+        w->cap = e->nrcpt;
+    }
+    store_rec_sub_key(kbuf, e->qid, 0); /* for DB_SET_RANGE; DB_NEXT only writes the key */
+    for (uint32_t i = 0; i < e->nrcpt; i++) {
+        int ret = cur->get(cur, &key, &val, i == 0 && !*placed ? DB_SET_RANGE : DB_NEXT);
+
+        if (i == 0 && *placed && (ret != 0 || !store_walk_is(&key, kbuf, e->qid, 0))) {
+            store_rec_sub_key(kbuf, e->qid, 0);
+            key.size = REC_SUB_KEY_LEN;
+            ret = cur->get(cur, &key, &val, DB_SET_RANGE);
+        }
+        *placed = ret == 0;
+        if (ret == DB_NOTFOUND || (ret == 0 && !store_walk_is(&key, kbuf, e->qid, i)))
+            return store_db_corrupt(e->qid, "recipient %u record missing", i);
+        if (ret != 0)
+            return ret;
+        if (store_rec_rcpt_decode(vbuf, val.size, &w->rc[i], &why) < 0)
+            return store_db_corrupt(e->qid, "recipient %u record: %s", i, why);
+    }
+    return 0;
+}
+
+static int store_walk_cursors(struct store_walk *w, DBC *mc, DBC *rc)
+{
+    uint8_t kbuf[REC_MSG_KEY_LEN], vbuf[REC_ENVELOPE_MAX];
+    DBT key = {.data = kbuf, .size = sizeof(kbuf), .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
+    DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
+    u_int32_t flag = DB_SET_RANGE;
+    int placed = 0, ret;
+
+    store_rec_msg_key(kbuf, w->pos);
+    for (unsigned n = 0; n < w->max; n++, flag = DB_NEXT) {
+        struct rec_envelope e;
+        const char *why;
+
+        if ((ret = mc->get(mc, &key, &val, flag)) != 0)
+            return ret;
+        if (key.size != REC_MSG_KEY_LEN)
+            return STORE_ECORRUPT;
+        w->pos = store_rec_get_be64(kbuf) + 1;
+        if (store_rec_envelope_decode(vbuf, val.size, &e, &why) < 0) {
+            store_db_corrupt(w->pos - 1, "envelope record: %s", why); /* logged; stepped past */
+            w->corrupt++;
+            continue;
+        }
+        if ((ret = store_walk_rcpts(rc, &e, w, &placed)) != 0 ||
+            (ret = w->fn(&e, w->rc, w->arg)) != 0)
+            return ret;
+    }
+    return 0;
+}
+
+int store_db_walk_messages(struct store_txn *t, struct store_walk *w)
+{
+    DB *msg = t->db->h->msg, *rcpt = t->db->h->rcpt;
+    DBC *mc, *rc;
+    int ret;
+
+    if ((ret = msg->cursor(msg, t->txn, &mc, DB_READ_COMMITTED)) != 0)
+        return ret;
+    if ((ret = rcpt->cursor(rcpt, t->txn, &rc, DB_READ_COMMITTED)) != 0) {
+        mc->close(mc);
+        return ret;
+    }
+    ret = store_walk_cursors(w, mc, rc);
+    rc->close(rc);
+    mc->close(mc);
+    return ret;
 }

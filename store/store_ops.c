@@ -108,42 +108,49 @@ static int op_parse_qid(struct store_conn *c, struct ipc_reader *r, uint64_t *qi
 
 /* ---- message encoding shared by READ_ENVELOPE and LIST ------------------ */
 
+/* A record's string into a field of the same size, only up to its NUL (a LIST copies millions). */
+static void op_copy(char *dst, const char *src, size_t size)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void op_encode_envelope(struct sg_buf *out, uint32_t request_id,
                                const struct rec_envelope *e)
 {
-    struct ipc_envelope m = {
-        .generation = e->generation,
-        .arrival_us = e->arrival_us,
-        .size = e->size,
-        .flags = e->flags,
-        .ret = e->ret,
-        .nrcpt = e->nrcpt,
-    };
+    struct ipc_envelope m; /* every field set below; not zeroed first: see op_copy */
 
+    m.generation = e->generation;
+    m.arrival_us = e->arrival_us;
+    m.size = e->size;
+    m.flags = e->flags;
+    m.ret = e->ret;
+    m.nrcpt = e->nrcpt;
     qid_format(e->qid, m.qid);
-    memcpy(m.sender, e->sender, sizeof(m.sender));
-    memcpy(m.envid, e->envid, sizeof(m.envid));
-    memcpy(m.origin, e->origin, sizeof(m.origin));
+    op_copy(m.sender, e->sender, sizeof(m.sender));
+    op_copy(m.envid, e->envid, sizeof(m.envid));
+    op_copy(m.origin, e->origin, sizeof(m.origin));
     ipc_encode_envelope(out, request_id, &m);
 }
 
 static void op_encode_rcpt(struct sg_buf *out, uint32_t request_id, uint64_t qid, uint32_t i,
                            const struct rec_rcpt *r)
 {
-    struct ipc_rcpt m = {
-        .index = i,
-        .notify = r->notify,
-        .state = r->state,
-        .attempts = r->attempts,
-        .next_attempt_us = r->next_attempt_us,
-        .last_attempt_us = r->last_attempt_us,
-    };
+    struct ipc_rcpt m; /* every field set below; not zeroed first: see op_copy */
 
+    m.index = i;
+    m.notify = r->notify;
+    m.state = r->state;
+    m.attempts = r->attempts;
+    m.next_attempt_us = r->next_attempt_us;
+    m.last_attempt_us = r->last_attempt_us;
     qid_format(qid, m.qid);
-    memcpy(m.addr, r->addr, sizeof(m.addr));
-    memcpy(m.orcpt, r->orcpt, sizeof(m.orcpt));
-    memcpy(m.route, r->route, sizeof(m.route));
-    memcpy(m.last_reply, r->last_reply, sizeof(m.last_reply));
+    op_copy(m.addr, r->addr, sizeof(m.addr));
+    op_copy(m.orcpt, r->orcpt, sizeof(m.orcpt));
+    op_copy(m.route, r->route, sizeof(m.route));
+    op_copy(m.last_reply, r->last_reply, sizeof(m.last_reply));
     ipc_encode_rcpt(out, request_id, &m);
 }
 
@@ -165,10 +172,17 @@ static int op_list_match(const struct ipc_list_req *f, const struct rec_envelope
     return state_ok && text_ok;
 }
 
-/* Read the recipients of e; a filter (may be NULL) decides whether to
- * encode.  Returns 0, store errors, or 1 when filtered out. */
+static void op_encode_list_message(struct sg_buf *out, uint32_t request_id,
+                                   const struct rec_envelope *e, const struct rec_rcpt *rc)
+{
+    op_encode_envelope(out, request_id, e);
+    for (uint32_t i = 0; i < e->nrcpt; i++)
+        op_encode_rcpt(out, request_id, e->qid, i, &rc[i]);
+}
+
+/* Read the recipients of e and encode the message. */
 static int op_encode_message(struct store_txn *t, struct sg_buf *out, uint32_t request_id,
-                             const struct rec_envelope *e, const struct ipc_list_req *filter)
+                             const struct rec_envelope *e)
 {
     struct rec_rcpt *rc = calloc(e->nrcpt ? e->nrcpt : 1, sizeof(*rc));
     int ret = 0;
@@ -177,13 +191,8 @@ static int op_encode_message(struct store_txn *t, struct sg_buf *out, uint32_t r
         return ENOMEM;
     for (uint32_t i = 0; i < e->nrcpt && ret == 0; i++)
         ret = store_db_get_rcpt(t, e->qid, i, &rc[i], 0);
-    if (ret == 0 && filter && !op_list_match(filter, e, rc))
-        ret = 1;
-    if (ret == 0) {
-        op_encode_envelope(out, request_id, e);
-        for (uint32_t i = 0; i < e->nrcpt; i++)
-            op_encode_rcpt(out, request_id, e->qid, i, &rc[i]);
-    }
+    if (ret == 0)
+        op_encode_list_message(out, request_id, e, rc);
     free(rc);
     return ret;
 }
@@ -200,7 +209,7 @@ static int read_envelope_txn(struct store_txn *t, void *arg)
     sg_buf_reset(&op->req.out);
     if ((ret = store_db_get_envelope(t, op->qid, &e, 0)) != 0)
         return ret;
-    if ((ret = op_encode_message(t, &op->req.out, op->req.request_id, &e, NULL)) != 0)
+    if ((ret = op_encode_message(t, &op->req.out, op->req.request_id, &e)) != 0)
         return ret;
     end.count = e.nrcpt;
     return ipc_encode_end(&op->req.out, op->req.request_id, &end) < 0 ? ENOMEM : 0;
@@ -268,42 +277,38 @@ static int body_batch_txn(struct store_txn *t, void *arg)
     return 0;
 }
 
+/* One message of a LIST batch: encoded when the filter takes it; 1 ends the walk (the limit). */
+static int list_one(const struct rec_envelope *e, const struct rec_rcpt *rc, void *arg)
+{
+    struct stream_work *sw = arg;
+
+    if (!op_list_match(&sw->filter, e, rc))
+        return 0;
+    op_encode_list_message(&sw->req.out, sw->req.request_id, e, rc);
+    if (++sw->next_sent == sw->filter.limit)
+        return 1;
+    return sw->req.out.len < STREAM_BATCH_BYTES ? 0 : 2; /* 2: the batch is full */
+}
+
 static int list_batch_txn(struct store_txn *t, void *arg)
 {
     struct stream_work *sw = arg;
-    unsigned visited = 0;
-    int ret = 0;
+    struct store_walk w = {.pos = sw->pos, .max = LIST_BATCH_MESSAGES, .fn = list_one, .arg = sw};
+    int ret;
 
     sg_buf_reset(&sw->req.out);
-    sw->next_pos = sw->pos;
     sw->next_sent = sw->sent;
     sw->next_finished = 0;
-    while (visited++ < LIST_BATCH_MESSAGES && sw->req.out.len < STREAM_BATCH_BYTES) {
-        struct rec_envelope e;
-
-        ret = store_db_next_envelope(t, sw->next_pos, &e);
-        if (ret == STORE_ECORRUPT) { /* logged; step past it */
-            sw->next_pos = e.qid + 1;
-            continue;
-        }
-        if (ret != 0)
-            break;
-        sw->next_pos = e.qid + 1;
-        ret = op_encode_message(t, &sw->req.out, sw->req.request_id, &e, &sw->filter);
-        if (ret < 0 || ret > 1)
-            return ret;
-        if (ret == 0 && ++sw->next_sent == sw->filter.limit) {
-            ret = STORE_ENOTFOUND;
-            break;
-        }
-    }
-    if (ret == STORE_ENOTFOUND) {
+    ret = store_db_walk_messages(t, &w);
+    free(w.rc);
+    sw->next_pos = w.pos;
+    if (ret == STORE_ENOTFOUND || ret == 1) {
         struct ipc_end end = {.count = sw->next_sent};
         sw->next_finished = 1;
         ipc_encode_end(&sw->req.out, sw->req.request_id, &end);
         return 0;
     }
-    return ret == 1 ? 0 : ret;
+    return ret == 2 ? 0 : ret;
 }
 
 static void stream_run(struct store_work *w)
@@ -395,6 +400,12 @@ void store_op_list_from(struct store_conn *c, struct ipc_reader *r)
     }
     if (f.after_qid[0] && qid_parse(f.after_qid, &after) < 0) {
         store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "bad queue id \"%s\"", f.after_qid);
+        return;
+    }
+    if (f.after_qid[0] && after == UINT64_MAX) { /* nothing is after the largest qid */
+        struct ipc_end end = {.count = 0};
+        ipc_encode_end(ipc_server_conn_out(c->sc), r->request_id, &end);
+        ipc_server_conn_flush(c->sc);
         return;
     }
     if (!(sw = op_req_new(c, r, sizeof(*sw))))

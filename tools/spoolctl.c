@@ -18,7 +18,8 @@ static void usage(FILE *out)
             "  list [--state S[,S]] [--match TEXT] [--limit N]  every message and its recipients\n"
             "  show QID           envelope and recipients of one message\n"
             "  cat QID            the message body, as stored\n"
-            "  stats              generation, messages, recipients per state\n"
+            "  stats [--verify]   generation, messages, recipients per state; --verify: and\n"
+            "                     check them against a full list (on a quiet queue)\n"
             "  generation         the store generation\n"
             "  requeue [QID]      re-route now (all non-final, non-held recipients)\n"
             "  hold [QID]         hold recipients (no delivery attempts)\n"
@@ -177,7 +178,56 @@ static int cmd_cat(struct ipc_client *c, const char *qid)
     }
 }
 
-static int cmd_stats(struct ipc_client *c)
+/* Count what a full LIST streams: messages, and recipients by state. */
+static void list_counts(struct ipc_client *c, uint64_t *messages, uint64_t *by_state)
+{
+    struct ipc_list_req q = {0};
+    struct ipc_reader r;
+
+    if (ipc_encode_list_req(&c->out, ipc_client_request_id(c), &q) < 0 || ipc_client_send(c) < 0)
+        fail(c);
+    for (;;) {
+        struct ipc_rcpt rc;
+
+        recv_frame(c, &r);
+        if (r.type == IPC_END)
+            return;
+        if (r.type == IPC_ENVELOPE)
+            (*messages)++;
+        else if (r.type == IPC_RCPT && ipc_decode_rcpt(&r, &rc) == 0)
+            by_state[rc.state]++;
+        else {
+            fprintf(stderr, "spoolctl: unexpected reply %s\n", ipc_type_name(r.type));
+            exit(1);
+        }
+    }
+}
+
+/* The counts of STATS against a full list: 0 when they agree, 1 (each difference printed). */
+static int stats_verify(struct ipc_client *c, const struct ipc_stats *s)
+{
+    uint64_t messages = 0, by_state[RCPT_STATE_COUNT] = {0};
+    int bad = 0;
+
+    list_counts(c, &messages, by_state);
+    if (messages != s->messages) {
+        printf("verify: messages: stats %llu, list %llu\n", (unsigned long long)s->messages,
+               (unsigned long long)messages);
+        bad = 1;
+    }
+    for (int i = 0; i < RCPT_STATE_COUNT; i++) {
+        if (by_state[i] == s->by_state[i])
+            continue;
+        printf("verify: recipients %s: stats %llu, list %llu\n", rcpt_state_name((uint32_t)i),
+               (unsigned long long)s->by_state[i], (unsigned long long)by_state[i]);
+        bad = 1;
+    }
+    if (!bad)
+        printf("verify: the counts agree with a full list\n");
+    return bad;
+}
+
+static int cmd_stats(struct ipc_client *c, const char *opt)
 {
     struct ipc_reader r;
     struct ipc_stats s;
@@ -197,7 +247,7 @@ static int cmd_stats(struct ipc_client *c)
     for (int i = 0; i < RCPT_STATE_COUNT; i++)
         printf("recipients %s: %llu\n", rcpt_state_name((uint32_t)i),
                (unsigned long long)s.by_state[i]);
-    return 0;
+    return opt ? stats_verify(c, &s) : 0;
 }
 
 static int cmd_due(struct ipc_client *c, int argc, char **argv)
@@ -250,8 +300,8 @@ static int run(struct ipc_client *c, int argc, char **argv)
 
     if (strcmp(cmd, "list") == 0)
         return cmd_list(c, argc, argv);
-    if (strcmp(cmd, "stats") == 0)
-        return cmd_stats(c);
+    if (strcmp(cmd, "stats") == 0 && (!arg || strcmp(arg, "--verify") == 0))
+        return cmd_stats(c, arg);
     if (strcmp(cmd, "due") == 0)
         return cmd_due(c, argc, argv);
     if (strcmp(cmd, "generation") == 0)

@@ -409,9 +409,270 @@ static void test_mutation_fuzz(void **state)
     sg_buf_free(&seed);
 }
 
+/* ---- LIST_FROM and UPDATE_BATCH ------------------------------------------------ */
+
+static void test_list_from(void **state)
+{
+    struct sg_buf fb;
+    struct ipc_reader fr;
+    struct ipc_list_from fo;
+
+    ROUND_TRIP(list_from, struct ipc_list_from, {
+        in.state_mask = (1u << RCPT_QUEUED) | (1u << RCPT_DEFERRED);
+        strcpy(in.after_qid, QID);
+        in.limit = 500;
+    });
+    ROUND_TRIP(list_from, struct ipc_list_from, { in.limit = 0; }); /* "" = from the first */
+    sg_buf_init(&fb);
+    {
+        struct ipc_list_from m = {.state_mask = 1u << RCPT_STATE_COUNT};
+        ipc_encode_list_from(&fb, 1, &m);
+        frame_of(&fb, &fr);
+        assert_int_equal(ipc_decode_list_from(&fr, &fo), -1);
+        assert_string_equal(fr.error, "state mask out of range");
+    }
+    {
+        struct ipc_list_from m = {.after_qid = "001J11E1BRQJW"};
+        sg_buf_reset(&fb);
+        ipc_encode_list_from(&fb, 1, &m);
+        frame_of(&fb, &fr);
+        assert_int_equal(ipc_decode_list_from(&fr, &fo), -1);
+        assert_string_equal(fr.error, "bad queue id");
+    }
+    sg_buf_free(&fb);
+}
+
+/* n UPDATE_RCPT frames (request id 0) back to back into inner. */
+static void batch_frames(struct sg_buf *inner, unsigned n)
+{
+    sg_buf_reset(inner);
+    for (unsigned i = 0; i < n; i++) {
+        struct ipc_rcpt_update u = {.qid = QID, .index = i, .state = RCPT_DEFERRED, .attempts = i};
+
+        snprintf(u.last_reply, sizeof(u.last_reply), "451 4.4.1 try %u", i);
+        assert_int_equal(ipc_encode_rcpt_update(inner, 0, &u), 0);
+    }
+}
+
+/* An UPDATE_BATCH frame of count over the bytes p, n (encoded by hand: the encoder
+ * would refuse some of these). */
+static void batch_raw(struct sg_buf *b, uint32_t count, const void *p, size_t n)
+{
+    sg_buf_reset(b);
+    ipc_msg_begin(b, IPC_UPDATE_BATCH, 5);
+    ipc_put_u32(b, count);
+    ipc_put_bytes(b, p, n);
+    assert_int_equal(ipc_msg_end(b), 0);
+}
+
+static void expect_batch_refused(struct sg_buf *b, const char *expect)
+{
+    struct ipc_reader r;
+    struct ipc_update_batch out;
+
+    assert_int_equal(ipc_reader_init(&r, b->data, b->len), 0);
+    if (ipc_decode_update_batch(&r, &out) == 0)
+        fail_msg("batch decoded, expected [%s]", expect);
+    if (!strstr(r.error, expect))
+        fail_msg("error [%s], expected [%s]", r.error, expect);
+}
+
+static void test_update_batch_round_trip(void **state)
+{
+    struct sg_buf inner, b;
+    struct ipc_reader r, in;
+    struct ipc_update_batch m = {.count = 3}, out;
+    size_t off = 0;
+    const char *err = NULL;
+
+    sg_buf_init(&inner);
+    sg_buf_init(&b);
+    batch_frames(&inner, 3);
+    m.frames = inner.data;
+    m.len = inner.len;
+    assert_int_equal(ipc_encode_update_batch(&b, 9, &m), 0);
+    frame_of(&b, &r);
+    assert_int_equal(r.type, IPC_UPDATE_BATCH);
+    assert_int_equal(r.request_id, 9);
+    if (ipc_decode_update_batch(&r, &out) != 0)
+        fail_msg("decode update_batch: %s", r.error);
+    assert_int_equal(out.count, 3);
+    assert_int_equal(out.len, inner.len);
+    assert_memory_equal(out.frames, inner.data, inner.len);
+    /* the frames point into the batch frame and read back as the updates sent */
+    assert_true(out.frames > b.data && out.frames + out.len == b.data + b.len);
+    for (unsigned i = 0; i < 3; i++) {
+        struct ipc_rcpt_update u;
+        char want[64];
+
+        assert_int_equal(ipc_frame_next(out.frames, out.len, &off, &in, &err), 1);
+        assert_int_equal(ipc_decode_rcpt_update(&in, &u), 0);
+        assert_int_equal(u.index, i);
+        assert_int_equal(u.attempts, i);
+        snprintf(want, sizeof(want), "451 4.4.1 try %u", i);
+        assert_string_equal(u.last_reply, want);
+    }
+    assert_int_equal(off, out.len);
+    sg_buf_free(&inner);
+    sg_buf_free(&b);
+}
+
+static void test_update_batch_refused(void **state)
+{
+    struct sg_buf inner, b;
+    static uint8_t big[IPC_UPDATE_BATCH_MAX + 1];
+    uint8_t garbage[300];
+    uint64_t s = 99;
+
+    sg_buf_init(&inner);
+    sg_buf_init(&b);
+    batch_frames(&inner, 3);
+    batch_raw(&b, 2, inner.data, inner.len); /* more frames than count */
+    expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+    batch_raw(&b, 4, inner.data, inner.len); /* fewer */
+    expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+    batch_raw(&b, 3, inner.data, inner.len - 1); /* the last frame cut short */
+    expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+    batch_raw(&b, 3, inner.data, inner.len); /* whole and counted right: decodes */
+    {
+        struct ipc_reader r;
+        struct ipc_update_batch out;
+        assert_int_equal(ipc_reader_init(&r, b.data, b.len), 0);
+        assert_int_equal(ipc_decode_update_batch(&r, &out), 0);
+    }
+    batch_raw(&b, 0, "", 0); /* empty */
+    expect_batch_refused(&b, "empty update batch");
+    batch_raw(&b, 1, "", 0);
+    expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+    {
+        struct ipc_ok ok = {.count = 1}; /* an inner frame of another type */
+        struct ipc_rcpt_update bad = {.qid = "nope", .state = RCPT_DEFERRED};
+
+        batch_frames(&inner, 1);
+        ipc_encode_ok(&inner, 0, &ok);
+        batch_raw(&b, 2, inner.data, inner.len);
+        expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+        batch_frames(&inner, 1); /* an UPDATE_RCPT whose fields do not decode */
+        ipc_encode_rcpt_update(&inner, 0, &bad);
+        batch_raw(&b, 2, inner.data, inner.len);
+        expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+        batch_frames(&inner, 1); /* a batch inside a batch */
+        {
+            struct ipc_update_batch nested = {.count = 1, .frames = inner.data, .len = inner.len};
+            struct sg_buf outer;
+
+            sg_buf_init(&outer);
+            ipc_encode_update_batch(&outer, 0, &nested);
+            batch_raw(&b, 1, outer.data, outer.len);
+            sg_buf_free(&outer);
+        }
+        expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+    }
+    for (size_t i = 0; i < sizeof(garbage); i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        garbage[i] = (uint8_t)(s >> 33);
+    }
+    garbage[0] = 0, garbage[1] = 0, garbage[2] = 0, garbage[3] = 40; /* a plausible length */
+    batch_raw(&b, 1, garbage, sizeof(garbage));
+    expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+    /* over IPC_UPDATE_BATCH_MAX: the decoder refuses it, the encoder does not build it */
+    big[0] = 'x';
+    batch_raw(&b, 1, big, sizeof(big));
+    expect_batch_refused(&b, "exceeds");
+    {
+        struct ipc_update_batch m = {.count = 1, .frames = big, .len = sizeof(big)};
+        sg_buf_reset(&b);
+        assert_int_equal(ipc_encode_update_batch(&b, 1, &m), -1);
+        assert_int_equal(b.len, 0);
+    }
+    sg_buf_reset(&b); /* a field missing: no frames at all */
+    ipc_msg_begin(&b, IPC_UPDATE_BATCH, 5);
+    ipc_put_u32(&b, 1);
+    assert_int_equal(ipc_msg_end(&b), 0);
+    expect_batch_refused(&b, "truncated");
+    sg_buf_free(&inner);
+    sg_buf_free(&b);
+}
+
+/* Random mutations of a valid batch are refused or decoded, never crash, and
+ * whatever decodes holds exactly count frames that decode. */
+static void test_update_batch_fuzz(void **state)
+{
+    struct sg_buf inner, seed;
+    struct ipc_update_batch m = {.count = 4};
+    uint64_t s = 777;
+
+    sg_buf_init(&inner);
+    sg_buf_init(&seed);
+    batch_frames(&inner, 4);
+    m.frames = inner.data;
+    m.len = inner.len;
+    assert_int_equal(ipc_encode_update_batch(&seed, 1, &m), 0);
+    for (int i = 0; i < 20000; i++) {
+        uint8_t *p = malloc(seed.len);
+        struct ipc_reader r, in;
+        struct ipc_update_batch out;
+
+        memcpy(p, seed.data, seed.len);
+        for (int k = 0; k < 1 + i % 4; k++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            p[(s >> 33) % seed.len] ^= (uint8_t)(s >> 20);
+        }
+        if (ipc_reader_init(&r, p, seed.len) == 0 && r.type == IPC_UPDATE_BATCH &&
+            ipc_decode_update_batch(&r, &out) == 0) {
+            size_t off = 0;
+            const char *err = NULL;
+            for (uint32_t n = 0; n < out.count; n++) {
+                struct ipc_rcpt_update u;
+                assert_int_equal(ipc_frame_next(out.frames, out.len, &off, &in, &err), 1);
+                assert_int_equal(ipc_decode_rcpt_update(&in, &u), 0);
+            }
+            assert_int_equal(off, out.len);
+        }
+        free(p);
+    }
+    sg_buf_free(&inner);
+    sg_buf_free(&seed);
+}
+
 /* ---- the client against a forked fake store ---------------------------------- */
 
-static void fake_store(int fd, uint32_t major, int send_error)
+#define BURST_FRAMES 20000u
+
+/* After the hello, BURST_FRAMES OK frames (count = their number) in writes of an odd size, so
+ * frames straddle the client's reads and many lie in each. */
+static void fake_burst(int fd)
+{
+    struct sg_buf b;
+
+    sg_buf_init(&b);
+    for (uint32_t i = 0; i < BURST_FRAMES; i++) {
+        struct ipc_ok ok = {.count = i};
+        ipc_encode_ok(&b, i + 1, &ok);
+    }
+    for (size_t off = 0; off < b.len; off += 7777)
+        if (write(fd, b.data + off, b.len - off < 7777 ? b.len - off : 7777) < 0)
+            _exit(1);
+    sg_buf_free(&b);
+}
+
+/* How many of the burst the client read whole and in order. */
+static uint32_t read_burst(struct ipc_client *c)
+{
+    uint32_t n = 0;
+    struct ipc_reader r;
+    struct ipc_ok ok;
+
+    while (n < BURST_FRAMES && ipc_client_recv(c, &r, 5000) == 0 && r.request_id == n + 1 &&
+           ipc_decode_ok(&r, &ok) == 0 && ok.count == n)
+        n++;
+    return n;
+}
+
+static uint32_t burst_read;
+
+/* mode 0: our hello; 1: an error instead; 2: the hello, then fake_burst. */
+static void fake_store(int fd, uint32_t major, int mode)
 {
     struct sg_buf b;
     struct ipc_hello h = {.program = "spoolgate-store",
@@ -423,12 +684,14 @@ static void fake_store(int fd, uint32_t major, int send_error)
     uint8_t buf[4096];
 
     sg_buf_init(&b);
-    if (send_error)
+    if (mode == 1)
         ipc_encode_error(&b, 0, &e);
     else
         ipc_encode_hello(&b, 0, &h);
     if (write(fd, b.data, b.len) < 0)
         _exit(1);
+    if (mode == 2)
+        fake_burst(fd);
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
     sg_buf_free(&b);
@@ -436,7 +699,7 @@ static void fake_store(int fd, uint32_t major, int send_error)
 }
 
 /* A fake store on a real Unix socket, so ipc_client_connect runs as in use. */
-static int connect_fake(struct ipc_client *c, uint32_t major, int send_error)
+static int connect_fake(struct ipc_client *c, uint32_t major, int mode)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char dir[] = "/tmp/test-ipc.XXXXXX";
@@ -450,10 +713,12 @@ static int connect_fake(struct ipc_client *c, uint32_t major, int send_error)
     assert_int_equal(listen(lfd, 1), 0);
     if ((pid = fork()) == 0) {
         int fd = accept(lfd, NULL, NULL);
-        fake_store(fd, major, send_error);
+        fake_store(fd, major, mode);
     }
     close(lfd);
     ret = ipc_client_connect(c, sa.sun_path, "test", "test", "submit");
+    if (ret == 0 && mode == 2)
+        burst_read = read_burst(c);
     if (ret == 0)
         ipc_client_close(c);
     waitpid(pid, NULL, 0);
@@ -472,6 +737,15 @@ static void test_client_hello_exchange(void **state)
     assert_non_null(strstr(c.error, "speaks protocol 2.0"));
     assert_int_equal(connect_fake(&c, IPC_PROTO_MAJOR, 1), -1);
     assert_non_null(strstr(c.error, "store is busy"));
+}
+
+/* Frames that arrive many to a read, or split across reads, are each read whole, in order. */
+static void test_client_reads_a_burst(void **state)
+{
+    struct ipc_client c;
+
+    assert_int_equal(connect_fake(&c, IPC_PROTO_MAJOR, 2), 0);
+    assert_int_equal(burst_read, BURST_FRAMES);
 }
 
 static void test_client_connect_refused(void **state)
@@ -493,7 +767,12 @@ int main(void)
         cmocka_unit_test(test_oversize_frame_is_not_built),
         cmocka_unit_test(test_hello_check),
         cmocka_unit_test(test_mutation_fuzz),
+        cmocka_unit_test(test_list_from),
+        cmocka_unit_test(test_update_batch_round_trip),
+        cmocka_unit_test(test_update_batch_refused),
+        cmocka_unit_test(test_update_batch_fuzz),
         cmocka_unit_test(test_client_hello_exchange),
+        cmocka_unit_test(test_client_reads_a_burst),
         cmocka_unit_test(test_client_connect_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
