@@ -107,6 +107,7 @@ struct cfg_router {
     char *tls_policy; /* none|may|verify */
     char *tls_ca_file;
     long long dsn_return_limit;
+    long long active_limit; /* recipients in the router's memory at most */
 };
 
 struct cfg_gateway {

@@ -150,6 +150,9 @@ const struct cfg_key cfg_keys[] = {
      "send one delayed-mail DSN after a recipient waited this long (0: never)"},
     {"router", "due_interval", CFG_DURATION, "10s", 1, 3600, NULL, R_(due_interval),
      "how often the store's due index is scanned for recipients whose time has come"},
+    {"router", "active_limit", CFG_INT, "20000", 100, 10000000, NULL, R_(active_limit),
+     "recipients the router holds in memory at most; the rest wait in the store (like "
+     "Postfix's qmgr_message_active_limit)"},
     {"router", "max_connections", CFG_INT, "100", 1, 100000, NULL, R_(max_connections),
      "outbound SMTP connections in total"},
     {"router", "max_per_destination", CFG_INT, "10", 1, 10000, NULL, R_(max_per_destination),

@@ -62,8 +62,26 @@ struct msg {
     unsigned jobs_out;    /* jobs not finished */
     unsigned updates_out; /* store updates not answered */
     int again;            /* new work arrived while busy: look again when done */
+    int again_force;      /* ... forced so (enum router_force) */
     int dsn_busy;
-    struct msg *next;
+    uint32_t nalloc;   /* recipients allocated: what counts against active_limit */
+    struct msg *hnext; /* in the router's hash table */
+};
+
+/* How hard a look at a message forces its recipients: ALL at the router's
+ * start (everything is re-categorized), ACTIVE when the store came back
+ * (attempts cut off by the outage), NONE: only what is due. */
+enum router_force { ROUTER_FORCE_NONE, ROUTER_FORCE_ACTIVE, ROUTER_FORCE_ALL };
+
+/* A walk over the store's messages in pages, as room in the active set allows. */
+enum sweep_kind { SWEEP_ALL, SWEEP_GATEWAY, SWEEP_COUNT };
+struct sweep {
+    enum sweep_kind kind;
+    int active, busy; /* walking; a page is out */
+    int force;
+    int restart, restart_force; /* asked for again while a page was out */
+    char after[IPC_QID_MAX + 1];
+    uint64_t messages; /* taken so far */
 };
 
 /* Recipients of one message for one destination. */
@@ -74,14 +92,22 @@ struct job {
     struct job *next;
 };
 
-/* A next hop: its queue of jobs and its connections. */
+/* A next hop: its queue of jobs, its connections and how far it is trusted. */
 struct dest {
     struct router *r;
     struct route route; /* as computed for the first job */
     struct job *head, *tail;
     unsigned queued;
     unsigned conns;
-    struct dest *next;
+    unsigned window; /* connections it may have now: grows with deliveries, 1 after a failure */
+    /* down: a connection or greeting failed; until then everything for it is deferred */
+    uint64_t down_until_us;
+    char down_status[16];
+    char down_why[IPC_REPLY_MAX + 1];
+    uint64_t down_deferred; /* recipients deferred while down, for the log */
+    struct dest *next;      /* in the router's hash table */
+    struct dest *wnext;     /* in the line for a connection slot */
+    int waiting;
 };
 
 struct router {
@@ -102,13 +128,27 @@ struct router {
     uv_timer_t store_retry;
     uv_timer_t due_timer;
     int due_running;
-    /* work */
-    struct msg *msgs; /* messages being worked on */
-    struct dest *dests;
+    /* work: the messages in memory, found by queue id */
+    struct msg **msg_tab;
+    size_t msg_tab_size, nmsgs;
+    uint64_t active_rcpts; /* their recipients, against router.active_limit */
+    struct sweep sweeps[SWEEP_COUNT];
+    int due_more;       /* work waits in the store for room: another due scan then */
+    unsigned reads_out; /* READ_ENVELOPEs not answered yet */
+    uv_idle_t pump_idle;
+    struct dest **dest_tab; /* next hops by key */
+    size_t ndests;
+    struct dest *waiting; /* next hops with work and no connection, waiting for a slot */
     unsigned nconns;
+    struct smtp_conn *conns; /* every outbound connection */
+    uv_timer_t stop_timer;   /* the stop's deadline for connections sending a message */
     /* the link to spoolgate-gateway (postoffice routes); NULL without a postoffice */
     struct ipc_link *gateway;
-    int started; /* the first store link of this process came up */
+    /* recipient updates gathered for the next batch (router_update.c) */
+    struct update_batch *upd;
+    uv_idle_t upd_idle;
+    uint64_t updates_lost; /* not recorded: store down or stopping */
+    int started;           /* the first store link of this process came up */
     int stopping;
 };
 
@@ -123,18 +163,47 @@ int router_store_request(struct router *r, store_encode_fn encode, store_answer_
                          store_fail_fn fail, void *arg);
 void router_store_links_start(struct router *r);
 void router_store_links_stop(struct router *r);
-/* Record one recipient's new state (fire and forget; failures are logged
- * and the lease brings the recipient back). done may be NULL. */
-void router_store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
-                              void (*done)(struct router *r, int ok, void *arg), void *arg);
+
+/* ---- router_update.c: recipient updates, batched ------------------------------- */
+typedef void (*router_update_done_fn)(struct router *r, int ok, void *arg);
+void router_update_init(struct router *r);
+/* Record one recipient's new state.  It goes out with the others of this
+ * loop turn in one UPDATE_BATCH (one store transaction); done (may be NULL)
+ * hears whether the batch was recorded.  A failed batch is logged once and
+ * the leases bring its recipients back. */
+void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
+                        router_update_done_fn done, void *arg);
+void router_update_flush(struct router *r); /* send what is gathered now */
+void router_update_close(struct router *r);
+
+/* ---- router_msgtab.c: the messages in memory ------------------------------------ */
+int router_msgtab_init(struct router *r);
+void router_msgtab_free(struct router *r);
+struct msg *router_msg_find(struct router *r, const char *qid);
+struct msg *router_msg_new(struct router *r, const char *qid);
+/* Room for m's n recipients, counted against active_limit; 0 or -1. */
+int router_msg_rcpts(struct msg *m, uint32_t n);
+void router_msg_free(struct msg *m);          /* and the pump runs: room freed */
+uint64_t router_room(const struct router *r); /* recipients that may still come in */
 
 /* ---- router_queue.c: categorizer and queue manager ------------------------ */
+/* Look at one message now (1), or mark it to be looked at again or leave it
+ * to the due scan when there is no room (0). */
+int router_queue_message(struct router *r, const char *qid);
+/* m was read whole: route what is due (as forced) and send it out. */
+void router_queue_categorize(struct msg *m, int force);
+void router_queue_job_done(struct job *j); /* every recipient of j has an outcome */
+/* Every recipient of j without an outcome is deferred with status and reply. */
+void router_job_defer(struct job *j, const char *status, const char *reply);
+
+/* ---- router_sweep.c: filling the active set ---------------------------------- */
+void router_queue_init(struct router *r);
 void router_queue_start(struct router *r); /* store link up: re-categorize everything */
-void router_queue_message(struct router *r, const char *qid); /* look at one message now */
 void router_queue_due_scan(struct router *r);
 /* The postoffice is reachable (again): its deferred recipients are tried now. */
 void router_queue_gateway_back(struct router *r);
-void router_queue_job_done(struct job *j); /* every recipient of j has an outcome */
+void router_sweep_start(struct router *r, enum sweep_kind kind, int force);
+void router_pump_soon(struct router *r); /* room may have freed: fill it on the next turn */
 void router_queue_store_lost(struct router *r);
 void router_queue_stop(struct router *r);
 
@@ -148,12 +217,22 @@ void router_dest_enqueue(struct router *r, struct job *j, const struct route *ro
 /* A connection finished its job and asks for the next one of its dest (NULL: none). */
 struct job *router_dest_next_job(struct dest *d);
 void router_dest_conn_closed(struct dest *d);
+/* A connection or greeting failed: d is down, its queue and what comes for it
+ * deferred with why until retry_first has passed; then one connection probes. */
+void router_dest_down(struct dest *d, const char *status, const char *why);
+void router_dest_up(struct dest *d);        /* a greeting came: the next hop is back */
+void router_dest_delivered(struct dest *d); /* a message went: one more connection allowed */
+/* An administrator's requeue or a reload: no next hop is taken as down any more. */
+void router_dest_revive_all(struct router *r);
 void router_dest_stop(struct router *r);
+void router_dest_free_all(struct router *r);
 
 /* ---- router_smtp.c: the outbound SMTP client -------------------------------- */
 /* Start a connection for d with its first job; it takes further jobs of d
  * as long as there are any. */
 void router_smtp_start(struct dest *d, struct job *first);
+/* Stopping: close every connection not sending a message (deadline: every one). */
+void router_smtp_stop_all(struct router *r, int deadline);
 
 /* ---- router_dns.c: lookups on worker threads ------------------------------- */
 struct dns_target {

@@ -16,15 +16,10 @@ static struct gw_pending *pending;
 
 static void job_defer_all(struct job *j, const char *why)
 {
-    for (unsigned i = 0; i < j->n; i++) {
-        struct rcpt_work *w = &j->m->rcpts[j->idx[i]];
+    char reply[IPC_REPLY_MAX + 1];
 
-        if (w->outcome != OUT_NONE)
-            continue;
-        w->outcome = OUT_DEFERRED;
-        snprintf(w->status, sizeof(w->status), "4.4.1");
-        snprintf(w->reply, sizeof(w->reply), "4.4.1 postoffice gateway: %s", why);
-    }
+    snprintf(reply, sizeof(reply), "4.4.1 postoffice gateway: %s", why);
+    router_job_defer(j, "4.4.1", reply);
 }
 
 static struct gw_pending *pending_take(uint32_t request)

@@ -61,7 +61,22 @@ static void router_reload(struct router *r)
     r->cfg = n;
     log_notice("reloaded %s: %zu routes in the transport map; everything queued is re-categorized",
                n->source, map.n);
+    router_dest_revive_all(r);
     router_queue_due_scan(r);
+}
+
+#define ROUTER_STOP_DEADLINE_MS 3000
+
+static void stop_deadline_cb(uv_timer_t *t)
+{
+    struct router *r = t->data;
+
+    if (r->conns)
+        log_notice("stop deadline: %u connection(s) still sending a message are closed; their "
+                   "recipients stay active (a duplicate is possible if the peer took it)",
+                   r->nconns);
+    router_smtp_stop_all(r, 1);
+    uv_close((uv_handle_t *)t, NULL);
 }
 
 static void router_stop(struct router *r)
@@ -69,15 +84,21 @@ static void router_stop(struct router *r)
     if (r->stopping)
         return;
     r->stopping = 1;
-    log_notice("stopping: %u outbound connections are closed; unfinished recipients stay active "
-               "and are taken up at the next start",
-               r->nconns);
+    log_notice("stopping: %u outbound connections are closed; %zu messages (%llu recipients) in "
+               "memory are handed back: unfinished recipients stay active and are taken up at the "
+               "next start",
+               r->nconns, r->nmsgs, (unsigned long long)r->active_rcpts);
     router_queue_stop(r);
     router_dest_stop(r);
+    router_smtp_stop_all(r, 0);
+    uv_timer_init(r->loop, &r->stop_timer);
+    r->stop_timer.data = r;
+    uv_timer_start(&r->stop_timer, stop_deadline_cb, ROUTER_STOP_DEADLINE_MS, 0);
+    uv_unref((uv_handle_t *)&r->stop_timer); /* it does not keep the loop alive by itself */
     ipc_link_stop(r->gateway);
     r->gateway = NULL;
+    router_update_close(r);
     router_store_links_stop(r);
-    uv_close((uv_handle_t *)&r->due_timer, NULL);
     daemon_signals_close(&sigs);
 }
 
@@ -101,8 +122,10 @@ int main(int argc, char **argv)
     r->loop = uv_default_loop();
     router_settings(r);
     daemon_drop_privileges(&r->opts);
-    uv_timer_init(r->loop, &r->due_timer);
-    r->due_timer.data = r;
+    if (router_msgtab_init(r) < 0)
+        log_fatal("out of memory");
+    router_queue_init(r);
+    router_update_init(r);
     router_store_links_start(r);
     if (r->cfg->gateway.domain[0])
         r->gateway =
@@ -112,6 +135,16 @@ int main(int argc, char **argv)
     log_notice("started, config %s, host name %s, %zu routes in the transport map", r->cfg->source,
                r->hostname, r->tmap.n);
     uv_run(r->loop, UV_RUN_DEFAULT);
+    if (!uv_is_closing((uv_handle_t *)&r->stop_timer)) { /* every connection went before it */
+        uv_close((uv_handle_t *)&r->stop_timer, NULL);
+        uv_run(r->loop, UV_RUN_DEFAULT);
+    }
+    if (r->updates_lost)
+        log_notice("%llu recipient update(s) were not recorded at the stop; those recipients stay "
+                   "active and their leases bring them back",
+                   (unsigned long long)r->updates_lost);
+    router_msgtab_free(r);
+    router_dest_free_all(r);
     tm_free(&r->tmap);
     tls_ctx_free(r->tls_client);
     ares_library_cleanup();

@@ -13,62 +13,25 @@
 static void msg_read(struct msg *m, int force);
 static void msg_finish(struct msg *m);
 
-/* ---- messages being worked on ------------------------------------------------------ */
-
-static struct msg *msg_find(struct router *r, const char *qid)
+int router_queue_message(struct router *r, const char *qid)
 {
-    for (struct msg *m = r->msgs; m; m = m->next)
-        if (strcmp(m->env.qid, qid) == 0)
-            return m;
-    return NULL;
-}
-
-static struct msg *msg_new(struct router *r, const char *qid)
-{
-    struct msg *m = calloc(1, sizeof(*m));
-
-    if (!m)
-        return NULL;
-    m->r = r;
-    snprintf(m->env.qid, sizeof(m->env.qid), "%s", qid);
-    m->next = r->msgs;
-    r->msgs = m;
-    return m;
-}
-
-static void msg_free(struct msg *m)
-{
-    struct router *r = m->r;
-
-    for (struct msg **p = &r->msgs; *p; p = &(*p)->next) {
-        if (*p == m) {
-            *p = m->next;
-            break;
-        }
-    }
-    free(m->rcpts);
-    free(m);
-}
-
-static void queue_message_force(struct router *r, const char *qid, int force)
-{
-    struct msg *m = msg_find(r, qid);
+    struct msg *m = router_msg_find(r, qid);
 
     if (m) {
         m->again = 1; /* looked at again once the current round is done */
-        return;
+        return 0;
     }
-    m = msg_new(r, qid);
+    if (router_room(r) == 0) {
+        r->due_more = 1; /* it waits in the store; a due scan brings it once there is room */
+        return 0;
+    }
+    m = router_msg_new(r, qid);
     if (!m) {
         log_error("%s: out of memory; the due scan brings it back", qid);
-        return;
+        return 0;
     }
-    msg_read(m, force);
-}
-
-void router_queue_message(struct router *r, const char *qid)
-{
-    queue_message_force(r, qid, 0);
+    msg_read(m, ROUTER_FORCE_NONE);
+    return 1;
 }
 
 /* ---- reading a message ------------------------------------------------------------- */
@@ -79,6 +42,15 @@ struct read_req {
     uint32_t got;
 };
 
+/* A read is answered or gone; with none left out the pump may go on (a due scan
+ * waits for the reads of the last one, so that their claims are recorded first). */
+static void read_done(struct router *r, struct read_req *q)
+{
+    free(q);
+    if (--r->reads_out == 0)
+        router_pump_soon(r);
+}
+
 static int read_encode(struct sg_buf *b, uint32_t id, void *arg)
 {
     struct ipc_qid_msg q;
@@ -87,7 +59,6 @@ static int read_encode(struct sg_buf *b, uint32_t id, void *arg)
     return ipc_encode_qid_msg(b, IPC_READ_ENVELOPE, id, &q);
 }
 
-static void msg_categorize(struct msg *m, int force);
 static void msg_round_done(struct msg *m);
 
 static int read_answer(struct router *r, struct ipc_reader *rd, void *arg)
@@ -98,8 +69,8 @@ static int read_answer(struct router *r, struct ipc_reader *rd, void *arg)
 
     switch (rd->type) {
     case IPC_ENVELOPE:
-        if (ipc_decode_envelope(rd, &m->env) == 0 && m->env.nrcpt > 0 &&
-            (m->rcpts = calloc(m->env.nrcpt, sizeof(*m->rcpts))) != NULL)
+        if (ipc_decode_envelope(rd, &m->env) == 0 && m->env.nrcpt > 0 && !m->rcpts &&
+            router_msg_rcpts(m, m->env.nrcpt) == 0)
             return 0;
         log_error("%s: bad envelope from the store: %s", m->env.qid,
                   rd->error ? rd->error : "no recipients");
@@ -114,8 +85,8 @@ static int read_answer(struct router *r, struct ipc_reader *rd, void *arg)
     case IPC_END:
         if (m->rcpts && q->got == m->env.nrcpt) {
             m->nrcpt = q->got;
-            msg_categorize(m, q->force);
-            free(q);
+            router_queue_categorize(m, q->force);
+            read_done(r, q);
             return 1;
         }
         break;
@@ -124,15 +95,15 @@ static int read_answer(struct router *r, struct ipc_reader *rd, void *arg)
             log_debug("%s: gone from the store", m->env.qid);
         else
             log_error("%s: cannot read the message: %s", m->env.qid, e.text);
-        msg_free(m);
-        free(q);
+        router_msg_free(m);
+        read_done(r, q);
         return 1;
     default:
         break;
     }
     /* A broken answer: drop this round; the lease or the due scan brings it back. */
-    msg_free(m);
-    free(q);
+    router_msg_free(m);
+    read_done(r, q);
     return 1;
 }
 
@@ -140,8 +111,8 @@ static void read_fail(struct router *r, const char *why, void *arg)
 {
     struct read_req *q = arg;
 
-    msg_free(q->m);
-    free(q);
+    router_msg_free(q->m);
+    read_done(r, q);
 }
 
 static void msg_read(struct msg *m, int force)
@@ -149,27 +120,24 @@ static void msg_read(struct msg *m, int force)
     struct read_req *q = calloc(1, sizeof(*q));
 
     if (!q) {
-        msg_free(m);
+        router_msg_free(m);
         return;
     }
     q->m = m;
     q->force = force;
+    m->r->reads_out++;
     if (router_store_request(m->r, read_encode, read_answer, read_fail, q) < 0)
         read_fail(m->r, "store unavailable", q);
 }
 
 /* ---- categorizing ------------------------------------------------------------------- */
 
-/* force: FORCE_ALL at the router's start (everything is re-categorized),
- * FORCE_ACTIVE when the store came back (attempts cut off by the outage). */
-enum { FORCE_NONE, FORCE_ACTIVE, FORCE_ALL };
-
 static int rcpt_due(const struct ipc_rcpt *rc, int force, uint64_t now)
 {
     if (rcpt_state_final(rc->state) || rc->state == RCPT_HELD)
         return 0;
-    if (force == FORCE_ALL || rc->state == RCPT_QUEUED ||
-        (force == FORCE_ACTIVE && rc->state == RCPT_ACTIVE))
+    if (force == ROUTER_FORCE_ALL || rc->state == RCPT_QUEUED ||
+        (force == ROUTER_FORCE_ACTIVE && rc->state == RCPT_ACTIVE))
         return 1;
     return rc->next_attempt_us <= now;
 }
@@ -214,7 +182,7 @@ static void rcpt_claim(struct msg *m, struct rcpt_work *w, uint64_t now)
     snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
     snprintf(u.route, sizeof(u.route), "%s", w->route.desc);
     snprintf(u.last_reply, sizeof(u.last_reply), "%s", w->r.last_reply);
-    router_store_update_rcpt(m->r, &u, NULL, NULL);
+    router_update_rcpt(m->r, &u, NULL, NULL);
 }
 
 /* Group the SMTP recipients by destination into jobs. */
@@ -252,7 +220,7 @@ static void msg_make_jobs(struct msg *m)
     }
 }
 
-static void msg_categorize(struct msg *m, int force)
+void router_queue_categorize(struct msg *m, int force)
 {
     struct router *r = m->r;
     uint64_t now = now_us();
@@ -422,7 +390,7 @@ static void msg_record(struct msg *m)
             break;
         }
         m->updates_out++;
-        router_store_update_rcpt(r, &u, record_done, m);
+        router_update_rcpt(r, &u, record_done, m);
     }
     record_done(r, 1, m);
 }
@@ -460,6 +428,16 @@ static void msg_round_done(struct msg *m)
     msg_record(m);
 }
 
+void router_job_defer(struct job *j, const char *status, const char *reply)
+{
+    for (unsigned i = 0; i < j->n; i++) {
+        struct rcpt_work *w = &j->m->rcpts[j->idx[i]];
+
+        if (w->outcome == OUT_NONE)
+            RCPT_OUTCOME_SET(w, OUT_DEFERRED, status, "%s", reply);
+    }
+}
+
 void router_queue_job_done(struct job *j)
 {
     struct msg *m;
@@ -477,147 +455,10 @@ static void msg_finish(struct msg *m)
 {
     struct router *r = m->r;
     char qid[IPC_QID_MAX + 1];
-    int again = m->again;
+    int again = m->again, force = m->again_force;
 
     snprintf(qid, sizeof(qid), "%s", m->env.qid);
-    msg_free(m);
-    if (again && r->store_up)
-        router_queue_message(r, qid);
-}
-
-/* ---- scans -------------------------------------------------------------------------- */
-
-struct scan_req {
-    int list; /* LIST at start, else DUE */
-    int force;
-    int gateway_only; /* LIST: only messages with deferred postoffice recipients */
-    char last_qid[IPC_QID_MAX + 1];
-};
-
-static int scan_encode(struct sg_buf *b, uint32_t id, void *arg)
-{
-    struct scan_req *q = arg;
-
-    if (q->list) {
-        struct ipc_list_req l = {.state_mask = q->gateway_only
-                                                   ? (1u << RCPT_DEFERRED)
-                                                   : (1u << RCPT_QUEUED) | (1u << RCPT_ACTIVE) |
-                                                         (1u << RCPT_DEFERRED)};
-        return ipc_encode_list_req(b, id, &l);
-    }
-    struct ipc_due_req d = {0};
-    return ipc_encode_due_req(b, id, &d);
-}
-
-static int scan_answer(struct router *r, struct ipc_reader *rd, void *arg)
-{
-    struct scan_req *q = arg;
-    struct ipc_envelope e;
-    struct ipc_due_item it;
-    struct ipc_end end;
-
-    if (rd->type == IPC_ENVELOPE && ipc_decode_envelope(rd, &e) == 0) {
-        if (!q->gateway_only)
-            queue_message_force(r, e.qid, q->force);
-        return 0;
-    }
-    if (rd->type == IPC_RCPT) {
-        struct ipc_rcpt rc;
-
-        if (q->gateway_only && ipc_decode_rcpt(rd, &rc) == 0 && rc.state == RCPT_DEFERRED &&
-            strcmp(rc.route, "gateway") == 0 && strcmp(rc.qid, q->last_qid) != 0) {
-            snprintf(q->last_qid, sizeof(q->last_qid), "%s", rc.qid);
-            queue_message_force(r, rc.qid, FORCE_ALL);
-        }
-        return 0;
-    }
-    if (rd->type == IPC_DUE_ITEM && ipc_decode_due_item(rd, &it) == 0) {
-        if (strcmp(it.qid, q->last_qid) != 0) {
-            snprintf(q->last_qid, sizeof(q->last_qid), "%s", it.qid);
-            router_queue_message(r, it.qid);
-        }
-        return 0;
-    }
-    if (rd->type == IPC_END && ipc_decode_end(rd, &end) == 0) {
-        if (q->list && !q->gateway_only)
-            log_notice("%s: %llu messages with recipients to route%s",
-                       q->force == FORCE_ALL ? "start-up" : "store back",
-                       (unsigned long long)end.count,
-                       q->force == FORCE_ALL ? ", all re-categorized now"
-                                             : "; interrupted attempts resume");
-    } else {
-        log_error("%s scan: unexpected answer %s", q->list ? "start-up" : "due",
-                  ipc_type_name(rd->type));
-    }
-    if (!q->list)
-        r->due_running = 0;
-    free(q);
-    return 1;
-}
-
-static void scan_fail(struct router *r, const char *why, void *arg)
-{
-    struct scan_req *q = arg;
-
-    if (!q->list)
-        r->due_running = 0;
-    free(q);
-}
-
-static void scan_start(struct router *r, int list, int force)
-{
-    struct scan_req *q = calloc(1, sizeof(*q));
-
-    if (!q)
-        return;
-    q->list = list;
-    q->force = force;
-    if (!list)
-        r->due_running = 1;
-    if (router_store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
-        scan_fail(r, "store unavailable", q);
-}
-
-void router_queue_gateway_back(struct router *r)
-{
-    struct scan_req *q = calloc(1, sizeof(*q));
-
-    if (!q)
-        return;
-    q->list = 1;
-    q->gateway_only = 1;
-    if (router_store_request(r, scan_encode, scan_answer, scan_fail, q) < 0)
-        scan_fail(r, "store unavailable", q);
-}
-
-void router_queue_due_scan(struct router *r)
-{
-    if (r->store_up && !r->due_running)
-        scan_start(r, 0, FORCE_NONE);
-}
-
-static void due_timer_cb(uv_timer_t *t)
-{
-    router_queue_due_scan(t->data);
-}
-
-void router_queue_start(struct router *r)
-{
-    scan_start(r, 1, r->started ? FORCE_ACTIVE : FORCE_ALL);
-    r->started = 1;
-    if (!uv_is_active((uv_handle_t *)&r->due_timer)) {
-        uint64_t every = (uint64_t)r->cfg->router.due_interval * 1000u;
-
-        uv_timer_start(&r->due_timer, due_timer_cb, every, every);
-    }
-}
-
-void router_queue_store_lost(struct router *r)
-{
-    r->due_running = 0;
-}
-
-void router_queue_stop(struct router *r)
-{
-    uv_timer_stop(&r->due_timer);
+    router_msg_free(m);
+    if (again && r->store_up && (m = router_msg_new(r, qid)) != NULL)
+        msg_read(m, force); /* new work arrived meanwhile: room or not, it is looked at now */
 }

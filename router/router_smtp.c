@@ -84,7 +84,25 @@ void router_smtp_fail(struct smtp_conn *c, enum outcome o, const char *status, c
 }
 
 /* The next hop cannot be reached: this job and every job waiting for it get
- * the outcome (the next connection would fail the same way). */
+ * the outcome (the next connection would fail the same way); down: the next
+ * hop is marked down, so what comes for it meanwhile is deferred at once. */
+static void smtp_fail_dest_text(struct smtp_conn *c, enum outcome o, const char *status,
+                                const char *remote, const char *text, int down)
+{
+    struct job *j;
+
+    log_info("%s: %s", c->d->route.desc, text);
+    if (down && o == OUT_DEFERRED)
+        router_dest_down(c->d, status, text);
+    if (c->job)
+        job_outcome(c->job, o, status, remote, text, NULL);
+    while ((j = router_dest_next_job(c->d)) != NULL) {
+        job_outcome(j, o, status, remote, text, NULL);
+        router_queue_job_done(j);
+    }
+    router_smtp_enter(c, SMTP_CLOSED);
+}
+
 static void smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *status,
                            const char *remote, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -93,20 +111,12 @@ static void smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *stat
                            const char *remote, const char *fmt, ...)
 {
     char text[IPC_REPLY_MAX + 1];
-    struct job *j;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    log_info("%s: %s", c->d->route.desc, text);
-    if (c->job)
-        job_outcome(c->job, o, status, remote, text, NULL);
-    while ((j = router_dest_next_job(c->d)) != NULL) {
-        job_outcome(j, o, status, remote, text, NULL);
-        router_queue_job_done(j);
-    }
-    router_smtp_enter(c, SMTP_CLOSED);
+    smtp_fail_dest_text(c, o, status, remote, text, 0);
 }
 
 /* ---- transactions ---------------------------------------------------------------------------- */
@@ -240,7 +250,7 @@ static void smtp_resolved(struct dns_result *res, void *arg)
     if (c->state == SMTP_RESOLVE) {
         c->dns = *res;
         if (res->status) {
-            smtp_fail_dest(c, res->status, res->enhanced, NULL, "%s", res->why);
+            smtp_fail_dest_text(c, res->status, res->enhanced, NULL, res->why, 1);
         } else {
             snprintf(c->last_error, sizeof(c->last_error), "no host to connect to");
             c->target = 0;
@@ -263,11 +273,14 @@ static void smtp_resolve(struct smtp_conn *c)
 /* Entering SMTP_CONNECT: the current target, or the first after it that can be tried. */
 static void smtp_connect(struct smtp_conn *c)
 {
+    char text[IPC_REPLY_MAX + 1];
+
     for (; c->target < c->dns.n; c->target++)
         if (router_smtp_io_connect(c) == 0)
             return;
-    smtp_fail_dest(c, OUT_DEFERRED, "4.4.1", NULL, "4.4.1 %s%s", c->last_error,
-                   c->dns.n > 1 ? " (and every other host of the destination)" : "");
+    snprintf(text, sizeof(text), "4.4.1 %.900s%s", c->last_error,
+             c->dns.n > 1 ? " (and every other host of the destination)" : "");
+    smtp_fail_dest_text(c, OUT_DEFERRED, "4.4.1", NULL, text, 1);
 }
 
 static void smtp_start_tls(struct smtp_conn *c)
@@ -383,11 +396,13 @@ void router_smtp_enter(struct smtp_conn *c, enum smtp_state s)
 
 static void on_greeting(struct smtp_conn *c, const struct smtp_reply *rp)
 {
-    if (rp->code != 220)
-        smtp_fail_dest(c, OUT_DEFERRED, rp->enhanced[0] ? rp->enhanced : "4.4.2", c->remote, "%s",
-                       rp->text);
-    else
-        router_smtp_enter(c, SMTP_EHLO);
+    if (rp->code != 220) {
+        smtp_fail_dest_text(c, OUT_DEFERRED, rp->enhanced[0] ? rp->enhanced : "4.4.2", c->remote,
+                            rp->text, 1);
+        return;
+    }
+    router_dest_up(c->d);
+    router_smtp_enter(c, SMTP_EHLO);
 }
 
 /* EHLO or HELO accepted: TLS first if the policy and the server allow, then the mail. */
@@ -496,8 +511,10 @@ static void on_dot(struct smtp_conn *c, const struct smtp_reply *rp)
     char st[16];
 
     job_outcome(c->job, o, status_of(rp, st, sizeof(st)), c->remote, rp->text, c->rcpt_ok);
-    if (o == OUT_DELIVERED)
+    if (o == OUT_DELIVERED) {
         log_info("%s: delivered to %s: %s", c->job->m->env.qid, c->remote, rp->text);
+        router_dest_delivered(c->d);
+    }
     smtp_txn_end(c, o == OUT_DELIVERED);
 }
 

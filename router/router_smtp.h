@@ -46,6 +46,7 @@ struct smtp_body {
 struct smtp_conn {
     struct router *r;
     struct dest *d;
+    struct smtp_conn *cnext, *cprev; /* every connection of the router, for the stop */
     enum smtp_state state;
     int refs; /* router_smtp_ref/unref only: timer, socket, writes, connect, DNS */
     uv_timer_t timer;

@@ -31,6 +31,10 @@ struct smtp_conn *router_smtp_io_new(struct dest *d, struct job *first)
     c->timer.data = c;
     router_smtp_ref(c); /* the timer's, until io_timer_closed */
     smtp_reply_reset(&c->reply);
+    c->cnext = c->r->conns;
+    if (c->cnext)
+        c->cnext->cprev = c;
+    c->r->conns = c;
     return c;
 }
 
@@ -45,6 +49,12 @@ void router_smtp_unref(struct smtp_conn *c)
 
     if (--c->refs > 0)
         return;
+    if (c->cprev)
+        c->cprev->cnext = c->cnext;
+    else
+        c->r->conns = c->cnext;
+    if (c->cnext)
+        c->cnext->cprev = c->cprev;
     tls_bio_free(c->tls);
     sg_buf_free(&c->in);
     free(c->rcpt_ok);
@@ -380,4 +390,19 @@ int router_smtp_io_connect(struct smtp_conn *c)
     }
     router_smtp_ref(c); /* the attempt's, until io_connect_cb */
     return 0;
+}
+
+/* The stop: every connection not in the middle of a message closes now, its
+ * recipients without an outcome (they stay active; the lease or the next
+ * start brings them back); one sending a message (body or final dot) is given
+ * until the stop deadline, so no message is cut off after the peer has it all. */
+void router_smtp_stop_all(struct router *r, int deadline)
+{
+    for (struct smtp_conn *c = r->conns, *next; c; c = next) {
+        next = c->cnext;
+        if (c->state == SMTP_CLOSED ||
+            (!deadline && (c->state == SMTP_BODY || c->state == SMTP_DOT)))
+            continue;
+        router_smtp_enter(c, SMTP_CLOSED); /* the job goes back without outcomes */
+    }
 }

@@ -67,48 +67,6 @@ int router_store_request(struct router *r, store_encode_fn encode, store_answer_
     return 0;
 }
 
-/* ---- updates ----------------------------------------------------------------------- */
-
-struct update_req {
-    struct router *r;
-    struct ipc_rcpt_update u;
-    void (*done)(struct router *r, int ok, void *arg);
-    void *arg;
-};
-
-static void update_done(void *arg, const struct sc_status *st)
-{
-    struct update_req *q = arg;
-
-    if (st->lost)
-        log_warn("%s: recipient %u not recorded as %s: %s", q->u.qid, q->u.index,
-                 rcpt_state_name(q->u.state), st->text);
-    else if (st->code)
-        log_error("%s: recording recipient %u as %s failed: %s", q->u.qid, q->u.index,
-                  rcpt_state_name(q->u.state), st->text);
-    if (q->done)
-        q->done(q->r, st->code == 0, q->arg);
-    free(q);
-}
-
-void router_store_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
-                              void (*done)(struct router *r, int ok, void *arg), void *arg)
-{
-    struct update_req *q = calloc(1, sizeof(*q));
-
-    if (!q) {
-        if (done)
-            done(r, 0, arg);
-        return;
-    }
-    *q = (struct update_req){.r = r, .u = *u, .done = done, .arg = arg};
-    if (!r->store_up || sc_update_rcpt(r->work, u, update_done, q) < 0) {
-        struct sc_status st = {.lost = 1, .code = IPC_ERR_TEMP, .text = "store unavailable"};
-
-        update_done(q, &st);
-    }
-}
-
 /* ---- the links ------------------------------------------------------------------- */
 
 /* Both connections go; what was asked on them fails with why. */
@@ -160,10 +118,13 @@ static void events_event(struct sc_conn *c, const struct ipc_event *ev, void *ar
 {
     struct router *r = arg;
 
-    if (ev->kind == IPC_EV_COMMITTED && ev->qid[0])
+    if (ev->kind == IPC_EV_COMMITTED && ev->qid[0]) {
         router_queue_message(r, ev->qid);
-    else
-        router_queue_due_scan(r);
+        return;
+    }
+    if (ev->kind == IPC_EV_REQUEUED)
+        router_dest_revive_all(r);
+    router_queue_due_scan(r);
 }
 
 static void both_ready(struct router *r)

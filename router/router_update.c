@@ -1,0 +1,136 @@
+/* router_update.c - recipient updates to the store, batched: one UPDATE_BATCH (one transaction) per loop turn or per UPDATE_BATCH_MAX updates. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "log.h"
+#include "router.h"
+
+#define UPDATES_PER_BATCH 500u
+#define BATCH_BYTES_HIGH (IPC_UPDATE_BATCH_MAX - 2 * 1024) /* room for one more update */
+
+struct update_cb {
+    router_update_done_fn done;
+    void *arg;
+};
+
+/* One batch on its way: its frames and whom to tell. */
+struct update_batch {
+    struct router *r;
+    struct sg_buf frames;
+    uint32_t count;
+    struct update_cb *cbs;
+    size_t cap; /* of cbs */
+};
+
+/* Everyone waiting on a batch (or on updates never sent) hears ok once. */
+static void cbs_call(struct router *r, struct update_cb *cbs, uint32_t n, int ok)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (cbs[i].done)
+            cbs[i].done(r, ok, cbs[i].arg);
+}
+
+static void batch_free(struct update_batch *b)
+{
+    sg_buf_free(&b->frames);
+    free(b->cbs);
+    free(b);
+}
+
+static int batch_encode(struct sg_buf *out, uint32_t id, void *arg)
+{
+    struct update_batch *b = arg;
+    struct ipc_update_batch m = {.count = b->count, .frames = b->frames.data, .len = b->frames.len};
+
+    return ipc_encode_update_batch(out, id, &m);
+}
+
+static int batch_answer(struct router *r, struct ipc_reader *rd, void *arg)
+{
+    struct update_batch *b = arg;
+    struct ipc_error e = {0};
+    int ok = rd->type == IPC_OK;
+
+    if (!ok) {
+        if (rd->type != IPC_ERROR || ipc_decode_error(rd, &e) < 0)
+            snprintf(e.text, sizeof(e.text), "unexpected answer %s", ipc_type_name(rd->type));
+        log_error("recording %u recipient update(s) failed: %s; their leases bring them back",
+                  b->count, e.text);
+    }
+    cbs_call(r, b->cbs, b->count, ok);
+    batch_free(b);
+    return 1;
+}
+
+static void batch_fail(struct router *r, const char *why, void *arg)
+{
+    struct update_batch *b = arg;
+
+    r->updates_lost += b->count;
+    if (!r->stopping)
+        log_warn("%u recipient update(s) not recorded (%s); their leases bring them back", b->count,
+                 why);
+    cbs_call(r, b->cbs, b->count, 0);
+    batch_free(b);
+}
+
+void router_update_flush(struct router *r)
+{
+    struct update_batch *b = r->upd;
+
+    if (uv_is_active((uv_handle_t *)&r->upd_idle))
+        uv_idle_stop(&r->upd_idle);
+    if (!b)
+        return;
+    r->upd = NULL;
+    if (router_store_request(r, batch_encode, batch_answer, batch_fail, b) < 0)
+        batch_fail(r, "store unavailable", b);
+}
+
+static void upd_idle_cb(uv_idle_t *h)
+{
+    router_update_flush(h->data);
+}
+
+void router_update_init(struct router *r)
+{
+    uv_idle_init(r->loop, &r->upd_idle);
+    r->upd_idle.data = r;
+}
+
+void router_update_close(struct router *r)
+{
+    router_update_flush(r);
+    uv_close((uv_handle_t *)&r->upd_idle, NULL);
+}
+
+void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
+                        router_update_done_fn done, void *arg)
+{
+    struct update_batch *b = r->upd;
+
+    if (!r->store_up) {
+        r->updates_lost++;
+        if (done)
+            done(r, 0, arg);
+        return;
+    }
+    if (!b && (b = r->upd = calloc(1, sizeof(*b))) != NULL) {
+        b->r = r;
+        sg_buf_init(&b->frames);
+    }
+    if (!b || sg_array_reserve(&b->cbs, &b->cap, b->count + 1, sizeof(*b->cbs)) < 0 ||
+        ipc_encode_rcpt_update(&b->frames, 0, u) < 0) {
+        log_error("%s: out of memory recording recipient %u; its lease brings it back", u->qid,
+                  u->index);
+        if (done)
+            done(r, 0, arg);
+        return;
+    }
+    b->cbs[b->count++] = (struct update_cb){done, arg};
+    if (b->count >= UPDATES_PER_BATCH || b->frames.len >= BATCH_BYTES_HIGH)
+        router_update_flush(r);
+    else if (!uv_is_active((uv_handle_t *)&r->upd_idle))
+        uv_idle_start(&r->upd_idle, upd_idle_cb);
+}
