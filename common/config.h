@@ -42,6 +42,9 @@ struct cfg_store {
     long long log_file_size;       /* BDB log file size */
     long long checkpoint_interval; /* seconds */
     long long chunk_size;          /* body chunk stored per record */
+    long long body_bucket_size;    /* body octets per body database before the next is begun */
+    long long body_bucket_age;     /* seconds a body database takes new bodies */
+    long long body_bucket_keep;    /* seconds after which queued bodies move to body.db */
     long long staging_memory;      /* body bytes kept in memory per submission before spilling */
     long long max_message_size;
     long long max_clients;

@@ -23,8 +23,10 @@ struct store {
     struct ipc_server *server;        /* the socket and its connections */
     struct ipc_server *submit_server; /* the submission-only socket any local user may use */
     uv_timer_t checkpoint_timer;
+    uv_timer_t sweep_timer; /* body databases: store_db_body_sweep */
     uv_signal_t sig_term, sig_int, sig_hup;
     int checkpoint_running;
+    int sweep_running;
     uint64_t started_us;
     uint64_t adopted; /* messages re-stamped at this start */
     int stopping;

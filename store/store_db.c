@@ -70,7 +70,7 @@ static int store_env_open(struct store_db_handles *h, const struct sg_config *c,
     env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
     ret = env->open(env, config_store_dir(c),
                     DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN |
-                        DB_RECOVER | DB_THREAD,
+                        DB_RECOVER | DB_THREAD | DB_PRIVATE,
                     0600);
     if (ret != 0) {
         snprintf(err, errsz, "%s: cannot open Berkeley DB environment: %s", config_store_dir(c),
@@ -129,7 +129,8 @@ static int store_open_dbs(struct store_db_handles *h, char *err, size_t errsz)
         store_open_one(h, &h->rcpt, "rcpt.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
         store_open_one(h, &h->due, "due.db", DB_BTREE, DB_DUP | DB_DUPSORT, 0, err, errsz) < 0 ||
         store_open_one(h, &h->body, "body.db", DB_BTREE, 0, 65536, err, errsz) < 0 ||
-        store_open_one(h, &h->origin, "origin.db", DB_BTREE, 0, 0, err, errsz) < 0)
+        store_open_one(h, &h->origin, "origin.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
+        store_open_one(h, &h->bodyidx, "bodyidx.db", DB_BTREE, 0, 0, err, errsz) < 0)
         return -1;
     ret = h->rcpt->associate(h->rcpt, NULL, h->due, store_due_key, DB_CREATE | DB_AUTO_COMMIT);
     if (ret != 0) {
@@ -215,8 +216,10 @@ int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
-    if (store_env_open(s->h, c, err, errsz) < 0 || store_open_dbs(s->h, err, errsz) < 0)
+    if (store_env_open(s->h, c, err, errsz) < 0 || store_open_dbs(s->h, err, errsz) < 0 ||
+        store_db_body_open(s->h, config_store_dir(c), err, errsz) < 0)
         goto fail;
+    s->h->buckets_open = 1;
     if ((ret = store_db_txn(s, store_new_generation, NULL, 0)) != 0) {
         snprintf(err, errsz, "cannot create store generation: %s", store_db_strerror(ret));
         goto fail;
@@ -237,8 +240,10 @@ fail:
 
 static void store_close_handles(struct store_db_handles *h)
 {
-    DB **dbs[] = {&h->due, &h->rcpt, &h->msg, &h->body, &h->origin, &h->meta};
+    DB **dbs[] = {&h->due, &h->bodyidx, &h->rcpt, &h->msg, &h->body, &h->origin, &h->meta};
 
+    if (h->buckets_open)
+        store_db_body_close(h);
     for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         if (*dbs[i])
             (*dbs[i])->close(*dbs[i], 0);

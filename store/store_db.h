@@ -63,11 +63,6 @@ int store_db_put_envelope(struct store_txn *t, const struct rec_envelope *e, uin
 int store_db_get_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, struct rec_rcpt *r,
                       uint32_t flags);
 int store_db_put_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, const struct rec_rcpt *r);
-/* Body chunk n of qid into buf (cap bytes); its length in *len. */
-int store_db_get_chunk(struct store_txn *t, uint64_t qid, uint32_t n, uint8_t *buf, size_t cap,
-                       size_t *len);
-int store_db_put_chunk(struct store_txn *t, uint64_t qid, uint32_t n, const uint8_t *data,
-                       size_t len);
 /* The first copy's qid under an origin key; STORE_ENOTFOUND also for a record that does not
  * decode (logged), so the submission is stored and the key rewritten. */
 int store_db_get_origin(struct store_txn *t, const char *origin, uint64_t *qid, uint32_t flags);
@@ -75,6 +70,43 @@ int store_db_get_origin(struct store_txn *t, const char *origin, uint64_t *qid, 
 int store_db_put_origin(struct store_txn *t, const struct rec_envelope *e);
 /* Remove envelope, recipients and body chunks of a message. */
 int store_db_delete_message(struct store_txn *t, const struct rec_envelope *e);
+
+/* store_db_body.c: the body databases.  New bodies go to the current bucket (a database of
+ * its own, begun every store.body_bucket_size octets or body_bucket_age seconds), whose
+ * records are never deleted one by one: once no envelope names a closed bucket, the sweep
+ * removes it whole.  Bodies still queued body_bucket_keep after their bucket closed are
+ * copied into body.db (id 0), where deletes remove records.  A writer or reader holds a
+ * reference, so a bucket is never removed under it. */
+struct store_body;
+struct store_body_limits {
+    uint64_t bucket_size;   /* store.body_bucket_size */
+    uint64_t bucket_age_us; /* store.body_bucket_age */
+    uint64_t keep_us;       /* store.body_bucket_keep */
+};
+void store_db_body_limits(const struct sg_config *c, struct store_body_limits *l);
+struct store_body_sweep {
+    size_t buckets;   /* there were, before the sweep */
+    unsigned removed; /* buckets removed */
+    unsigned moved;   /* bodies moved into body.db */
+};
+/* The largest chunk not above chunk_size that fills whole 64 KiB overflow pages. */
+size_t store_db_body_chunk_fit(size_t chunk_size);
+/* The bucket for a new body of size octets, referenced. */
+int store_db_body_for_write(struct store_db *s, const struct store_body_limits *l, uint64_t size,
+                            struct store_body **b);
+/* Bucket id (an envelope's body_bucket), referenced; STORE_ENOTFOUND when it is gone. */
+int store_db_body_ref(struct store_db *s, uint32_t id, struct store_body **b);
+void store_db_body_unref(struct store_db *s, struct store_body *b);
+uint32_t store_db_body_id(const struct store_body *b);
+/* Body chunk n of qid in b into buf (cap bytes); its length in *len. */
+int store_db_get_chunk(struct store_txn *t, struct store_body *b, uint64_t qid, uint32_t n,
+                       uint8_t *buf, size_t cap, size_t *len);
+int store_db_put_chunk(struct store_txn *t, struct store_body *b, uint64_t qid, uint32_t n,
+                       const uint8_t *data, size_t len);
+/* Close the current bucket when it is old, move old bucket's bodies, remove empty buckets.
+ * One thread at a time (the store's sweep timer). */
+int store_db_body_sweep(struct store_db *s, const struct store_body_limits *l,
+                        struct store_body_sweep *out);
 
 /* store_db_scan.c: cursors over every message or the due index. */
 

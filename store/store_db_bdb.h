@@ -3,16 +3,39 @@
 #define SPOOLGATE_STORE_DB_BDB_H
 
 #include <db.h>
+#include <pthread.h>
 
 #include "store_db.h"
 
+/* A body database (store_db_body.c): a bucket of new bodies, or body.db (id 0). */
+struct store_body {
+    uint32_t id;
+    DB *db;
+    uint64_t created_us, closed_us; /* closed: takes no new bodies any more */
+    uint64_t bytes;                 /* body octets given to it */
+    int refs;                       /* writers and readers using it now */
+    int removing;
+};
+
+struct store_buckets {
+    pthread_mutex_t mu; /* over the list, current, refs and removing */
+    struct store_body **v;
+    size_t n, cap;
+    struct store_body *current; /* takes new bodies; NULL: the next write begins one */
+    struct store_body legacy;   /* body.db */
+    uint32_t next_id;
+};
+
 struct store_db_handles {
     DB_ENV *env;
-    DB *meta;   /* name -> value: generation, format */
-    DB *msg;    /* qid -> envelope */
-    DB *rcpt;   /* qid,index -> recipient */
-    DB *due;    /* next_attempt -> rcpt key (secondary of rcpt) */
-    DB *body;   /* qid,chunk -> bytes */
+    DB *meta;    /* name -> value: generation, format */
+    DB *msg;     /* qid -> envelope */
+    DB *rcpt;    /* qid,index -> recipient */
+    DB *due;     /* next_attempt -> rcpt key (secondary of rcpt) */
+    DB *body;    /* qid,chunk -> bytes: bodies moved out of buckets, and older ones */
+    DB *bodyidx; /* bucket,qid -> nothing: the envelopes naming each bucket */
+    struct store_buckets buckets;
+    int buckets_open;
     DB *origin; /* submitter's key -> qid, first seen */
 };
 
@@ -42,6 +65,12 @@ void store_db_count_rcpt(struct store_txn *t, uint32_t state, int delta);
 void store_db_count_message(struct store_txn *t, int delta);
 int store_db_counts_apply(struct store_txn *t);
 int store_db_counts_init(struct store_db *s);
+
+/* store_db_body.c: the buckets listed and opened (after body.db), closed; an envelope of
+ * bucket (not 0) added to its index (add 1) or removed from it (add 0), in t. */
+int store_db_body_open(struct store_db_handles *h, const char *dir, char *err, size_t errsz);
+void store_db_body_close(struct store_db_handles *h);
+int store_db_body_index(struct store_txn *t, uint32_t bucket, uint64_t qid, int add);
 
 /* Log a record that does not decode; returns STORE_ECORRUPT. */
 int store_db_corrupt(uint64_t qid, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

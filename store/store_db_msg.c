@@ -49,8 +49,11 @@ int store_db_put_envelope(struct store_txn *t, const struct rec_envelope *e, uin
 
     store_rec_msg_key(kbuf, e->qid);
     ret = store_db_put_value(t->db->h->msg, t->txn, kbuf, sizeof(kbuf), vbuf, len, flags);
-    if (ret == 0 && (flags & STORE_DB_NEW))
+    if (ret == 0 && (flags & STORE_DB_NEW)) {
         store_db_count_message(t, 1); /* only a new envelope is a new message */
+        if (e->body_bucket)
+            ret = store_db_body_index(t, e->body_bucket, e->qid, 1);
+    }
     return ret;
 }
 
@@ -108,24 +111,6 @@ int store_db_put_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, const s
         store_db_count_rcpt(t, r->state, 1);
     }
     return ret;
-}
-
-int store_db_get_chunk(struct store_txn *t, uint64_t qid, uint32_t n, uint8_t *buf, size_t cap,
-                       size_t *len)
-{
-    uint8_t kbuf[REC_SUB_KEY_LEN];
-
-    store_rec_sub_key(kbuf, qid, n);
-    return store_db_get_value(t->db->h->body, t->txn, kbuf, sizeof(kbuf), buf, cap, len, 0);
-}
-
-int store_db_put_chunk(struct store_txn *t, uint64_t qid, uint32_t n, const uint8_t *data,
-                       size_t len)
-{
-    uint8_t kbuf[REC_SUB_KEY_LEN];
-
-    store_rec_sub_key(kbuf, qid, n);
-    return store_db_put_value(t->db->h->body, t->txn, kbuf, sizeof(kbuf), data, len, 0);
 }
 
 int store_db_get_origin(struct store_txn *t, const char *origin, uint64_t *qid, uint32_t flags)
@@ -193,9 +178,12 @@ int store_db_delete_message(struct store_txn *t, const struct rec_envelope *e)
     for (uint32_t i = 0; i < e->nrcpt; i++)
         if ((ret = store_del_rcpt(t, e->qid, i)) != 0)
             return ret;
-    for (uint32_t i = 0; i < e->nchunks; i++)
+    /* a bucket's records are not deleted: the bucket is removed whole once empty */
+    for (uint32_t i = 0; e->body_bucket == 0 && i < e->nchunks; i++)
         if ((ret = store_del_sub(h->body, t->txn, e->qid, i)) != 0)
             return ret;
+    if (e->body_bucket && (ret = store_db_body_index(t, e->body_bucket, e->qid, 0)) != 0)
+        return ret;
     store_rec_msg_key(kbuf, e->qid);
     if ((ret = h->msg->del(h->msg, t->txn, &key, 0)) == 0)
         store_db_count_message(t, -1);

@@ -1,4 +1,4 @@
-/* store_main.c - spoolgate-store: options, config, the BDB environment, the socket, signals, checkpoints. */
+/* store_main.c - spoolgate-store: options, config, the BDB environment, the socket, signals, checkpoints, the body sweep. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +42,41 @@ static void checkpoint_timer_cb(uv_timer_t *t)
     uv_queue_work(the_store.loop, &checkpoint_req, checkpoint_run, checkpoint_after);
 }
 
+/* ---- the body sweep: every second, buckets closed, emptied, removed ------ */
+
+static uv_work_t sweep_req;
+static struct store_body_limits sweep_limits;
+static struct store_body_sweep sweep_result;
+static int sweep_ret;
+
+static void sweep_run(uv_work_t *req)
+{
+    sweep_ret = store_db_body_sweep(&the_store.db, &sweep_limits, &sweep_result);
+}
+
+static void sweep_after(uv_work_t *req, int status)
+{
+    the_store.sweep_running = 0;
+    if (status == 0 && sweep_ret != 0)
+        log_error("body sweep: %s", store_db_strerror(sweep_ret));
+    if (sweep_result.moved)
+        log_info("body sweep: %u queued bodies moved into body.db (their body database was "
+                 "closed %llds ago)",
+                 sweep_result.moved, the_store.cfg->store.body_bucket_keep);
+    if (sweep_result.removed)
+        log_debug("body sweep: %u of %zu body databases removed", sweep_result.removed,
+                  sweep_result.buckets);
+}
+
+static void sweep_timer_cb(uv_timer_t *t)
+{
+    if (the_store.sweep_running || the_store.stopping)
+        return;
+    the_store.sweep_running = 1;
+    store_db_body_limits(the_store.cfg, &sweep_limits);
+    uv_queue_work(the_store.loop, &sweep_req, sweep_run, sweep_after);
+}
+
 /* ---- signals -------------------------------------------------------------- */
 
 static void store_stop(struct store *st)
@@ -54,6 +89,7 @@ static void store_stop(struct store *st)
     ipc_server_close(st->server);
     ipc_server_close(st->submit_server);
     uv_close((uv_handle_t *)&st->checkpoint_timer, NULL);
+    uv_close((uv_handle_t *)&st->sweep_timer, NULL);
     uv_close((uv_handle_t *)&st->sig_term, NULL);
     uv_close((uv_handle_t *)&st->sig_int, NULL);
     uv_close((uv_handle_t *)&st->sig_hup, NULL);
@@ -143,6 +179,8 @@ static void store_start_handles(struct store *st)
 
     uv_timer_init(st->loop, &st->checkpoint_timer);
     uv_timer_start(&st->checkpoint_timer, checkpoint_timer_cb, every, every);
+    uv_timer_init(st->loop, &st->sweep_timer);
+    uv_timer_start(&st->sweep_timer, sweep_timer_cb, 1000, 1000);
     uv_signal_init(st->loop, &st->sig_term);
     uv_signal_start(&st->sig_term, signal_cb, SIGTERM);
     uv_signal_init(st->loop, &st->sig_int);

@@ -178,6 +178,8 @@ size_t store_rec_envelope_encode(const struct rec_envelope *e, uint8_t *buf)
     out_str(&o, e->sender, IPC_ADDR_MAX);
     out_str(&o, e->envid, IPC_ENVID_MAX);
     out_str(&o, e->origin, IPC_ORIGIN_MAX);
+    if (e->body_bucket)
+        out_u32(&o, e->body_bucket);
     return o.len;
 }
 
@@ -202,6 +204,8 @@ int store_rec_envelope_decode(const uint8_t *p, size_t len, struct rec_envelope 
     in_str(&in, e->sender, sizeof(e->sender));
     in_str(&in, e->envid, sizeof(e->envid));
     in_str(&in, e->origin, sizeof(e->origin));
+    if (!in.why && in.left > 0) /* absent in records older than body buckets, and for body.db */
+        e->body_bucket = in_u32(&in);
     return in_end(&in, why);
 }
 

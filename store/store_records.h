@@ -46,6 +46,7 @@ struct rec_envelope {
     uint32_t ret;
     uint32_t nrcpt;
     uint32_t nchunks;
+    uint32_t body_bucket; /* body database of the chunks (store_db_body.c); 0: body.db */
     char sender[IPC_ADDR_MAX + 1];
     char envid[IPC_ENVID_MAX + 1];
     char origin[IPC_ORIGIN_MAX + 1];
@@ -73,7 +74,7 @@ struct rec_due {
 };
 
 /* Largest encoded sizes, for buffers. */
-#define REC_ENVELOPE_MAX (1 + 8 * 4 + 4 * 4 + 3 * 2 + IPC_ADDR_MAX + IPC_ENVID_MAX + IPC_ORIGIN_MAX)
+#define REC_ENVELOPE_MAX (1 + 8 * 4 + 4 * 5 + 3 * 2 + IPC_ADDR_MAX + IPC_ENVID_MAX + IPC_ORIGIN_MAX)
 #define REC_RCPT_MAX (1 + 4 * 3 + 8 * 2 + 4 * 2 + 2 * IPC_ADDR_MAX + IPC_ROUTE_MAX + IPC_REPLY_MAX)
 
 void store_rec_put_be64(uint8_t *p, uint64_t v);

@@ -39,9 +39,11 @@ struct submit_work {
     struct submission *sub;
     uint32_t request_id;
     uint32_t chunk_size;
-    int ret;          /* store or errno result */
-    uint64_t dup_qid; /* origin seen before: the first copy */
-    uint8_t *chunk;   /* commit: one chunk read back from staging */
+    struct store_body_limits limits;
+    struct store_body *body; /* commit: the bucket the chunks go to */
+    int ret;                 /* store or errno result */
+    uint64_t dup_qid;        /* origin seen before: the first copy */
+    uint8_t *chunk;          /* commit: one chunk read back from staging */
 };
 
 /* The staged body goes (memory and spill file), and with it its part of st->staged. */
@@ -354,7 +356,7 @@ static int submit_put_body(struct submit_work *sw, struct store_txn *t)
 
         if ((ret = submission_read(sub, off, sw->chunk, n)) != 0)
             return ret;
-        if ((ret = store_db_put_chunk(t, sub->env.qid, i, sw->chunk, n)) != 0)
+        if ((ret = store_db_put_chunk(t, sw->body, sub->env.qid, i, sw->chunk, n)) != 0)
             return ret;
     }
     return 0;
@@ -394,7 +396,11 @@ static void commit_run(struct store_work *w)
         sw->ret = ENOMEM;
         return;
     }
-    sw->ret = store_db_txn(db, submit_txn, sw, 0);
+    if ((sw->ret = store_db_body_for_write(db, &sw->limits, sw->sub->total, &sw->body)) == 0) {
+        sw->sub->env.body_bucket = store_db_body_id(sw->body);
+        sw->ret = store_db_txn(db, submit_txn, sw, 0);
+        store_db_body_unref(db, sw->body);
+    }
     free(sw->chunk);
     sw->chunk = NULL;
 }
@@ -476,7 +482,8 @@ void store_submit_commit(struct store_conn *c, struct ipc_reader *r)
     sub->env.size = sub->total;
     sub->env.nrcpt = sub->nrcpt;
     sub->env.generation = st->db.generation;
-    sw->chunk_size = (uint32_t)st->cfg->store.chunk_size;
+    sw->chunk_size = (uint32_t)store_db_body_chunk_fit((size_t)st->cfg->store.chunk_size);
+    store_db_body_limits(st->cfg, &sw->limits);
     sub->env.nchunks = (uint32_t)((sub->total + sw->chunk_size - 1) / sw->chunk_size);
     sw->sub = sub;
     sw->request_id = r->request_id;

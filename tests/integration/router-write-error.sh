@@ -16,12 +16,13 @@ max_queue_lifetime = 5s"
 start_store; ok $? "spoolgate-store starts"
 start_router; ok $? "spoolgate-router starts"
 
-# 4 MiB: far more than the socket buffers hold when the peer stops reading after 64 KiB.
+# 12 MiB: far more than the socket buffers hold (the peer's is 64 KiB, ours at most
+# tcp_wmem's 4 MiB) when the peer stops reading after 64 KiB.
 python3 -c "
 import sys
 sys.stdout.write('Subject: big\n\n')
 line = 'x' * 76 + '\n'
-sys.stdout.write(line * (4 * 1024 * 1024 // len(line)))
+sys.stdout.write(line * (12 * 1024 * 1024 // len(line)))
 " > "$T_DIR/big.txt"
 Q=$("$SENDMAIL" -s "$T_SOCKET" -f alice@sender.test bob@reset.test < "$T_DIR/big.txt" | awk '{print $NF}')
 WRITE_ERROR="write to \[127.0.0.1\]:$RESET_PORT failed: "

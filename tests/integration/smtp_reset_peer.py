@@ -68,6 +68,9 @@ def main():
     args = ap.parse_args()
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # A small fixed receive buffer (no autotuning, inherited by each connection), so the
+    # sender cannot get a large body into the socket buffers before the reset.
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     srv.bind((args.host, args.port))
     srv.listen(8)
     print("ready %s %d" % (args.host, srv.getsockname()[1]), flush=True)

@@ -26,7 +26,7 @@ PY
 refused_at_start() {
     printf '%s\n%s\n' "$GOOD" "$1" > "$USERS"
     : > "$T_DIR/start.log"
-    "$SMTPD_BIN" -c "$T_CONFIG" --foreground > "$T_DIR/start.log" 2>&1 &
+    "$SMTPD_BIN" -c "$T_CONFIG" --foreground $SG_ROOT_FLAG > "$T_DIR/start.log" 2>&1 &
     p=$!
     wait_alive "$p" 5 false
     kill "$p" 2>/dev/null && { wait "$p"; return 1; } # still running: it took the file
