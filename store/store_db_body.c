@@ -19,9 +19,12 @@
  * before, so one deferred message cannot keep a bucket's disk space. */
 
 #define BODY_PAGE_SIZE 65536u
-#define BODY_PAGE_SPARE 64u /* an overflow page's header, and some room */
-#define BODY_EVACUATE_MAX 256u
-#define BODY_INDEX_KEY_LEN 12 /* bucket(4) qid(8) */
+#define BODY_PAGE_SPARE 64u            /* an overflow page's header, and some room */
+#define BODY_EVACUATE_MAX 8192u        /* bodies moved by one sweep at most */
+#define BODY_EVACUATE_BATCH 32u        /* in one transaction */
+#define BODY_EVACUATE_BYTES (8u << 20) /* or fewer, when their bodies hold this many octets */
+#define BODY_SWEEP_SECONDS 0.5         /* and for about this long */
+#define BODY_INDEX_KEY_LEN 12          /* bucket(4) qid(8) */
 
 size_t store_db_body_chunk_fit(size_t chunk_size)
 {
@@ -250,8 +253,10 @@ int store_db_body_index(struct store_txn *t, uint32_t bucket, uint64_t qid, int 
 
 /* ---- the sweep: buckets closed, emptied and removed ---------------------- */
 
-/* The first message whose body is in bucket id: 0, STORE_ENOTFOUND (none left), or an error. */
-static int bucket_first_qid(struct store_db_handles *h, uint32_t id, uint64_t *qid)
+/* Up to max messages whose bodies are in bucket id, in qid order from the first: their qids in
+ * out, their count in *n; 0 (also with *n = 0: none left) or an error. */
+static int bucket_members(struct store_db_handles *h, uint32_t id, uint64_t *out, unsigned max,
+                          unsigned *n)
 {
     DBC *cur;
     uint8_t kbuf[BODY_INDEX_KEY_LEN] = {0};
@@ -259,41 +264,46 @@ static int bucket_first_qid(struct store_db_handles *h, uint32_t id, uint64_t *q
     DBT val = {.ulen = 0, .dlen = 0, .flags = DB_DBT_PARTIAL | DB_DBT_USERMEM};
     int ret;
 
+    *n = 0;
     store_rec_put_be32(kbuf, id);
     if ((ret = h->bodyidx->cursor(h->bodyidx, NULL, &cur, DB_READ_COMMITTED)) != 0)
         return ret;
-    ret = cur->get(cur, &key, &val, DB_SET_RANGE);
-    if (ret == 0 && (key.size != BODY_INDEX_KEY_LEN || store_rec_get_be32(kbuf) != id))
-        ret = DB_NOTFOUND;
-    if (ret == 0)
-        *qid = store_rec_get_be64(kbuf + 4);
+    for (ret = cur->get(cur, &key, &val, DB_SET_RANGE); ret == 0 && *n < max;
+         ret = cur->get(cur, &key, &val, DB_NEXT)) {
+        if (key.size != BODY_INDEX_KEY_LEN || store_rec_get_be32(kbuf) != id)
+            break;
+        out[(*n)++] = store_rec_get_be64(kbuf + 4);
+    }
     cur->close(cur);
-    return ret;
+    return ret == DB_NOTFOUND ? 0 : ret;
 }
 
 struct evacuation {
     struct store_body *from;
-    uint64_t qid;
+    uint64_t qid[BODY_EVACUATE_BATCH];
+    unsigned n, done; /* listed; moved by the transaction */
+    uint64_t bytes;   /* body octets it moved */
     uint8_t *chunk;
 };
 
-/* One message's body copied from its bucket into body.db, in one transaction. */
-static int evacuate_txn(struct store_txn *t, void *arg)
+/* One message's body copied from its bucket into body.db. */
+static int evacuate_one(struct store_txn *t, struct evacuation *ev, uint64_t qid)
 {
-    struct evacuation *ev = arg;
+    struct store_body *from = ev->from;
+    uint8_t *chunk = ev->chunk;
     struct rec_envelope e;
-    int ret = store_db_get_envelope(t, ev->qid, &e, STORE_DB_FOR_UPDATE);
+    int ret = store_db_get_envelope(t, qid, &e, STORE_DB_FOR_UPDATE);
 
     if (ret == STORE_ENOTFOUND)
         return 0; /* delivered meanwhile */
-    if (ret != 0 || e.body_bucket != ev->from->id)
+    if (ret != 0 || e.body_bucket != from->id)
         return ret;
+    ev->bytes += e.size;
     for (uint32_t i = 0; i < e.nchunks; i++) {
         size_t len;
 
-        if ((ret = store_db_get_chunk(t, ev->from, e.qid, i, ev->chunk, IPC_CHUNK_MAX, &len)) !=
-                0 ||
-            (ret = store_db_put_chunk(t, &t->db->h->buckets.legacy, e.qid, i, ev->chunk, len)) != 0)
+        if ((ret = store_db_get_chunk(t, from, e.qid, i, chunk, IPC_CHUNK_MAX, &len)) != 0 ||
+            (ret = store_db_put_chunk(t, &t->db->h->buckets.legacy, e.qid, i, chunk, len)) != 0)
             return ret == STORE_ENOTFOUND ? store_db_corrupt(e.qid, "body chunk %u missing", i)
                                           : ret;
     }
@@ -303,21 +313,51 @@ static int evacuate_txn(struct store_txn *t, void *arg)
     return store_db_put_envelope(t, &e, 0);
 }
 
-/* Up to max bodies out of bucket b; how many moved in *moved. */
-static int bucket_evacuate(struct store_db *s, struct store_body *b, unsigned max, unsigned *moved)
+/* A batch of messages moved in one transaction (one log flush for all of them). */
+static int evacuate_txn(struct store_txn *t, void *arg)
 {
-    struct evacuation ev = {.from = b};
+    struct evacuation *ev = arg;
     int ret = 0;
 
-    if (!(ev.chunk = malloc(IPC_CHUNK_MAX)))
+    ev->bytes = 0;
+    for (ev->done = 0; ev->done < ev->n && ev->bytes < BODY_EVACUATE_BYTES && ret == 0; ev->done++)
+        ret = evacuate_one(t, ev, ev->qid[ev->done]);
+    return ret;
+}
+
+/* Bodies out of bucket b, in batches, until none is left, max are moved or the time is up; how
+ * many moved added to *moved. */
+static int bucket_evacuate(struct store_db *s, struct store_body *b, unsigned max, uint64_t until,
+                           unsigned *moved)
+{
+    struct evacuation *ev = calloc(1, sizeof(*ev));
+    int ret = 0;
+
+    if (!ev || !(ev->chunk = malloc(IPC_CHUNK_MAX))) {
+        free(ev);
         return ENOMEM;
-    while (*moved < max && (ret = bucket_first_qid(s->h, b->id, &ev.qid)) == 0) {
-        if ((ret = store_db_txn(s, evacuate_txn, &ev, 0)) != 0)
-            break;
-        (*moved)++;
     }
-    free(ev.chunk);
-    return ret == STORE_ENOTFOUND ? 0 : ret;
+    ev->from = b;
+    while (*moved < max && now_us() < until &&
+           (ret = bucket_members(s->h, b->id, ev->qid, BODY_EVACUATE_BATCH, &ev->n)) == 0 &&
+           ev->n > 0) {
+        if ((ret = store_db_txn(s, evacuate_txn, ev, 0)) != 0)
+            break;
+        *moved += ev->done;
+    }
+    free(ev->chunk);
+    free(ev);
+    return ret;
+}
+
+/* Is any message's body in bucket id?  1, 0, or an error. */
+static int bucket_named(struct store_db_handles *h, uint32_t id)
+{
+    uint64_t qid;
+    unsigned n;
+    int ret = bucket_members(h, id, &qid, 1, &n);
+
+    return ret != 0 ? ret : n > 0;
 }
 
 /* Bucket b, unused and named by no envelope, removed: its file and, unwritten, its pages.
@@ -370,7 +410,7 @@ int store_db_body_sweep(struct store_db *s, const struct store_body_limits *l,
 {
     struct store_buckets *bs = &s->h->buckets;
     struct store_body *v[256];
-    uint64_t now = now_us(), qid;
+    uint64_t now = now_us(), until = now + (uint64_t)(BODY_SWEEP_SECONDS * 1e6);
     size_t n;
     int ret = 0;
 
@@ -382,12 +422,12 @@ int store_db_body_sweep(struct store_db *s, const struct store_body_limits *l,
     /* only this thread removes buckets, so v stays valid */
     for (size_t i = 0; i < n && ret == 0; i++) {
         if (now - v[i]->closed_us >= l->keep_us)
-            ret = bucket_evacuate(s, v[i], BODY_EVACUATE_MAX, &out->moved);
-        if (ret == 0 && (ret = bucket_first_qid(s->h, v[i]->id, &qid)) == STORE_ENOTFOUND &&
-            (ret = bucket_remove(s, v[i])) == 1) {
+            ret = bucket_evacuate(s, v[i], BODY_EVACUATE_MAX, until, &out->moved);
+        if (ret == 0 && (ret = bucket_named(s->h, v[i]->id)) == 0 &&
+            (ret = bucket_remove(s, v[i])) == 1)
             out->removed++;
-            ret = 0;
-        }
+        if (ret == 1)
+            ret = 0; /* still named (a message is queued) or removed */
     }
     return ret;
 }
