@@ -191,7 +191,8 @@ int ipc_encode_update_batch(struct sg_buf *b, uint32_t request_id, const struct 
     return ipc_msg_end(b);
 }
 
-/* Every frame in the batch is a whole, valid UPDATE_RCPT, and there are count of them. */
+/* Every frame in the batch is a whole, valid UPDATE_RCPT of request id 0 (it is answered only
+ * as part of the batch), and there are count of them. */
 static int batch_frames_valid(const struct ipc_update_batch *m)
 {
     size_t off = 0;
@@ -202,7 +203,7 @@ static int batch_frames_valid(const struct ipc_update_batch *m)
         struct ipc_rcpt_update u;
         const char *error = NULL;
 
-        if (ipc_frame_next(m->frames, m->len, &off, &in, &error) != 1 ||
+        if (ipc_frame_next(m->frames, m->len, &off, &in, &error) != 1 || in.request_id != 0 ||
             ipc_decode_rcpt_update(&in, &u) < 0)
             return 0;
         n++;

@@ -66,6 +66,23 @@ static void pool_wait_unlink(struct smtpd *d, struct session *s)
     d->store.nwaiting--;
 }
 
+/* Into the line of sessions waiting for a store connection: at its head, or at its tail. */
+static void pool_wait_link(struct smtpd *d, struct session *s, int at_head)
+{
+    s->store_wait_prev = at_head ? NULL : d->store.wait_tail;
+    s->store_wait_next = at_head ? d->store.wait_head : NULL;
+    if (at_head && d->store.wait_head)
+        d->store.wait_head->store_wait_prev = s;
+    else if (!at_head && d->store.wait_tail)
+        d->store.wait_tail->store_wait_next = s;
+    if (at_head || !d->store.wait_head)
+        d->store.wait_head = s;
+    if (!at_head || !d->store.wait_tail)
+        d->store.wait_tail = s;
+    s->store_waiting = 1;
+    d->store.nwaiting++;
+}
+
 void smtpd_store_cancel(struct session *s)
 {
     if (s->store_waiting)
@@ -159,15 +176,7 @@ static void pool_kick_cb(uv_timer_t *t)
         if (!smtpd_session_alive(s) || s->state != SS_DATA_OPEN || !s->tx)
             continue;
         if (!pool_take(s)) {
-            /* Still full: back at the head of the line. */
-            s->store_wait_next = d->store.wait_head;
-            if (d->store.wait_head)
-                d->store.wait_head->store_wait_prev = s;
-            else
-                d->store.wait_tail = s;
-            d->store.wait_head = s;
-            s->store_waiting = 1;
-            d->store.nwaiting++;
+            pool_wait_link(d, s, 1); /* still full: back at the head of the line */
             return;
         }
     }
@@ -211,15 +220,7 @@ void smtpd_store_acquire(struct session *s)
     if (!d->store.wait_head)
         log_info("all %lld store connections busy: sessions wait for one in turn",
                  d->cfg->smtpd.max_store_connections);
-    s->store_wait_prev = d->store.wait_tail;
-    s->store_wait_next = NULL;
-    if (d->store.wait_tail)
-        d->store.wait_tail->store_wait_next = s;
-    else
-        d->store.wait_head = s;
-    d->store.wait_tail = s;
-    s->store_waiting = 1;
-    d->store.nwaiting++;
+    pool_wait_link(d, s, 0);
     if (d->store.wait_head == s)
         pool_expire_arm(d);
 }

@@ -14,31 +14,21 @@ import sys
 import time
 
 import tap
+from smtp_raw import RawClient
 
 PORT = int(os.environ.get("SG_SMTP_PORT", "25"))
 SOURCES = os.environ.get("SG_SOURCES", "127.0.0.1").split()
 
 
-class Parked:
+class Parked(RawClient):
     def __init__(self, kind, source):
+        super().__init__(PORT, source, timeout=15)
         self.kind = kind
-        self.s = socket.create_connection(("127.0.0.1", PORT), 10, source_address=(source, 0))
-        self.s.settimeout(15)
-        self.f = self.s.makefile("rb")
-
-    def reply(self):
-        while True:
-            line = self.f.readline()
-            if not line:
-                return "(connection closed)"
-            if line[3:4] != b"-":
-                return line.decode(errors="replace").rstrip("\r\n")
 
     def start(self):
         """Greeting to the body's first octets; '' when parked as planned, else what went wrong."""
-        greeting = self.reply()
-        if not greeting.startswith("220"):
-            return f"greeting {greeting}"
+        if not self.greeting.startswith("220"):
+            return f"greeting {self.greeting}"
         last = "BDAT 200000" if self.kind == "bdat" else "DATA"
         self.s.sendall(f"EHLO park.test\r\nMAIL FROM:<park@sender.test>\r\n"
                        f"RCPT TO:<parked@local.test>\r\n{last}\r\n".encode())
@@ -105,8 +95,7 @@ def park(spec, release):
 
 def fresh(rcpt, size):
     t0 = time.time()
-    s = Parked("fresh", SOURCES[0])
-    s.reply()
+    s = RawClient(PORT, SOURCES[0])
     s.s.sendall(f"EHLO fresh.test\r\nMAIL FROM:<fresh@sender.test>\r\nRCPT TO:<{rcpt}>\r\n"
                 f"DATA\r\n".encode())
     replies = [s.reply() for _ in range(4)]

@@ -552,6 +552,13 @@ static void test_update_batch_refused(void **state)
         ipc_encode_ok(&inner, 0, &ok);
         batch_raw(&b, 2, inner.data, inner.len);
         expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
+        batch_frames(&inner, 1); /* an UPDATE_RCPT with a request id of its own */
+        {
+            struct ipc_rcpt_update own = {.qid = "001J1LCL7GO6F", .state = RCPT_DEFERRED};
+            ipc_encode_rcpt_update(&inner, 7, &own);
+        }
+        batch_raw(&b, 2, inner.data, inner.len);
+        expect_batch_refused(&b, "not count whole UPDATE_RCPT frames");
         batch_frames(&inner, 1); /* an UPDATE_RCPT whose fields do not decode */
         ipc_encode_rcpt_update(&inner, 0, &bad);
         batch_raw(&b, 2, inner.data, inner.len);
