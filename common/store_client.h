@@ -17,8 +17,14 @@
 #define SC_BACKLOG_MAX (1024u * 1024u)
 
 /* Where the store is, and who we are in our hellos. */
+#define SC_IDLE_READERS 16 /* body-read connections kept open for the next sc_open_body */
+
+struct sc_conn;
+
 struct store_client {
     uv_loop_t *loop; /* NULL for blocking tools */
+    struct sc_conn *idle_readers[SC_IDLE_READERS];
+    unsigned nidle_readers;
     char path[SC_SOCKET_MAX];
     char program[IPC_NAME_MAX + 1];
     char role[IPC_NAME_MAX + 1];
@@ -148,6 +154,11 @@ void sc_read_pause(struct sc_conn *c, int paused);
  * of memory. */
 struct sc_conn *sc_open_body(struct store_client *sc, const char *qid,
                              const struct sc_read_ops *ops, void *arg);
+/* Done with a connection of sc_open_body: after its end it is kept for the next one (a
+ * connection and hello less each time, up to SC_IDLE_READERS of them), otherwise closed. */
+void sc_release_body(struct sc_conn *c);
+/* Close every kept one (at a stop: the loop can end). */
+void sc_drop_idle(struct store_client *sc);
 
 /* ---- frames shared by both sides, and the blocking submit (store_client_sync.c) ---- */
 

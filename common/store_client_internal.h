@@ -42,6 +42,7 @@ struct sc_conn {
     uint32_t nrcpt, rcpts_seen;
     char open_qid[IPC_QID_MAX + 1]; /* sc_open_body: the message, until the read starts */
     int open_started;
+    int reader; /* made by sc_open_body: may be kept idle for the next one */
     const struct sc_submit_ops *sops;
     const struct sc_read_ops *rops;
     void *sarg;

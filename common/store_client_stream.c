@@ -211,14 +211,97 @@ static void open_closed(struct sc_conn *c, const char *why, void *arg)
 
 static const struct sc_conn_ops open_ops = {.ready = open_ready, .closed = open_closed};
 
+/* ---- kept connections ------------------------------------------------------------------ */
+
+static void idle_remove(struct store_client *sc, struct sc_conn *c)
+{
+    for (unsigned i = 0; i < sc->nidle_readers; i++)
+        if (sc->idle_readers[i] == c) {
+            sc->idle_readers[i] = sc->idle_readers[--sc->nidle_readers];
+            return;
+        }
+}
+
+/* A kept connection the store closed: it is forgotten (and freed by the client). */
+static void idle_closed(struct sc_conn *c, const char *why, void *arg)
+{
+    idle_remove(c->sc, c);
+}
+
+static const struct sc_conn_ops idle_ops = {.closed = idle_closed};
+
+/* While a kept connection's read starts, a failure (the write refused at once) must not reach
+ * the new owner before sc_open_body has returned: it only marks the attempt. */
+static void reuse_failed(void *arg, const struct sc_status *st)
+{
+    *(int *)arg = 1;
+}
+
+static const struct sc_read_ops reuse_ops = {.failed = reuse_failed};
+
+/* The read started on a kept connection, or NULL (it is closed) when that cannot be done. */
+static struct sc_conn *body_reuse(struct store_client *sc, const char *qid,
+                                  const struct sc_read_ops *ops, void *arg)
+{
+    while (sc->nidle_readers > 0) {
+        struct sc_conn *c = sc->idle_readers[--sc->nidle_readers];
+        int failed = 0;
+
+        c->ops = &open_ops;
+        c->arg = arg;
+        c->open_started = 1;
+        sc_enter(c);
+        if (read_start(c, IPC_READ_BODY, SC_READ_BODY, qid, &reuse_ops, &failed) == 0 && !failed &&
+            !c->dead) {
+            c->rops = ops;
+            c->sarg = arg;
+            sc_leave(c);
+            return c;
+        }
+        c->quiet = 1;
+        if (!sc_leave(c))
+            sc_close(c);
+    }
+    return NULL;
+}
+
+void sc_release_body(struct sc_conn *c)
+{
+    struct store_client *sc;
+
+    if (!c)
+        return;
+    sc = c->sc;
+    if (!c->reader || c->dead || !c->ready || c->stream != SC_IDLE || c->head || !sc->loop ||
+        sc->nidle_readers >= SC_IDLE_READERS) {
+        sc_close(c);
+        return;
+    }
+    c->ops = &idle_ops;
+    c->arg = NULL;
+    c->rops = NULL;
+    c->sarg = NULL;
+    sc_read_pause(c, 0); /* an idle one still hears the store close it */
+    sc->idle_readers[sc->nidle_readers++] = c;
+}
+
+void sc_drop_idle(struct store_client *sc)
+{
+    while (sc->nidle_readers > 0)
+        sc_close(sc->idle_readers[--sc->nidle_readers]);
+}
+
 struct sc_conn *sc_open_body(struct store_client *sc, const char *qid,
                              const struct sc_read_ops *ops, void *arg)
 {
-    struct sc_conn *c = sc_connect(sc, "read", &open_ops, arg);
+    struct sc_conn *c = body_reuse(sc, qid, ops, arg);
 
-    if (c) {
+    if (c)
+        return c;
+    if ((c = sc_connect(sc, "read", &open_ops, arg)) != NULL) {
         snprintf(c->open_qid, sizeof(c->open_qid), "%s", qid);
         c->rops = ops;
+        c->reader = 1;
     }
     return c;
 }

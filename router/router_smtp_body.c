@@ -50,7 +50,7 @@ static void body_end(void *arg)
     struct smtp_conn *c = arg;
 
     c->body.ended = 1;
-    sc_close(c->body.src); /* all of it came: the store connection is done */
+    sc_release_body(c->body.src); /* all of it came: kept for the next message's body */
     c->body.src = NULL;
     if (c->state == SMTP_BODY)
         router_smtp_enter(c, SMTP_DOT);

@@ -184,6 +184,7 @@ void router_store_links_start(struct router *r)
 
 void router_store_links_stop(struct router *r)
 {
+    sc_drop_idle(&r->sc);
     uv_close((uv_handle_t *)&r->store_retry, NULL);
     links_close(r, "router stopping");
 }
