@@ -17,6 +17,7 @@
 #define ROUTER_PROGRAM "spoolgate-router"
 #define ROUTER_LEASE_US (10ull * 60 * 1000000) /* an attempt's claim on a recipient */
 #define ROUTER_MAX_HOSTS 16
+#define ROUTER_READ_LINKS 4 /* store connections for envelope reads */
 
 struct router;
 struct dest;
@@ -120,8 +121,13 @@ struct router {
     struct transport_map tmap;
     tls_ctx_t *tls_client;
     /* store links */
-    struct sc_conn *work;   /* requests and their answers */
+    struct sc_conn *work; /* requests and their answers (updates, pages, due scans: in order) */
+    /* READ_ENVELOPE only, round robin: the store answers a connection's requests one at a
+     * time, so envelopes read on one connection are bound by its round trips */
+    struct sc_conn *reads[ROUTER_READ_LINKS];
+    unsigned next_read;
     struct sc_conn *events; /* commit and requeue notifications */
+    unsigned links_ready;   /* connections that said hello (router_store.c) */
     int store_up;
     uint64_t generation;
     char store_why[IPC_REPLY_MAX + 64];
@@ -161,6 +167,10 @@ typedef int (*store_answer_fn)(struct router *r, struct ipc_reader *rd, void *ar
 typedef void (*store_fail_fn)(struct router *r, const char *why, void *arg);
 int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
                          store_fail_fn fail, void *arg);
+/* The same on one of the read connections: for a request no update sent before it must
+ * precede (a message's envelope). */
+int router_store_read_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
+                              store_fail_fn fail, void *arg);
 void router_store_links_start(struct router *r);
 void router_store_links_stop(struct router *r);
 

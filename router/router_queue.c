@@ -126,7 +126,7 @@ static void msg_read(struct msg *m, int force)
     q->m = m;
     q->force = force;
     m->r->reads_out++;
-    if (router_store_request(m->r, read_encode, read_answer, read_fail, q) < 0)
+    if (router_store_read_request(m->r, read_encode, read_answer, read_fail, q) < 0)
         read_fail(m->r, "store unavailable", q);
 }
 

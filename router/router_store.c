@@ -1,4 +1,4 @@
-/* router_store.c - the router's links to the store (common/store_client.h): a work connection whose requests are answered by id, and an events subscription. */
+/* router_store.c - the router's links to the store (common/store_client.h): a work connection whose requests are answered by id, read connections for envelopes, and an events subscription. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +7,10 @@
 
 #define STORE_RETRY_MS 500
 #define STORE_CAPS IPC_CAPS_STORE_ROUTER
+#define LINK_WORK 1u
+#define LINK_EVENTS 2u
+#define LINK_READ(i) (4u << (i))
+#define LINKS_ALL (LINK_WORK | LINK_EVENTS | ((LINK_READ(ROUTER_READ_LINKS) - 1) & ~3u))
 
 static void links_connect(struct router *r);
 
@@ -52,31 +56,49 @@ static void req_fail(const char *why, void *arg)
     free(q);
 }
 
-int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
-                         store_fail_fn fail, void *arg)
+static int request_on(struct router *r, struct sc_conn *c, store_encode_fn encode,
+                      store_answer_fn answer, store_fail_fn fail, void *arg)
 {
     struct store_req *q;
 
-    if (!r->store_up || !r->work || !(q = calloc(1, sizeof(*q))))
+    if (!r->store_up || !c || !(q = calloc(1, sizeof(*q))))
         return -1;
     *q = (struct store_req){.r = r, .encode = encode, .answer = answer, .fail = fail, .arg = arg};
-    if (sc_request(r->work, req_encode, req_answer, req_fail, q) < 0) {
+    if (sc_request(c, req_encode, req_answer, req_fail, q) < 0) {
         free(q);
         return -1;
     }
     return 0;
 }
 
+int router_store_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
+                         store_fail_fn fail, void *arg)
+{
+    return request_on(r, r->work, encode, answer, fail, arg);
+}
+
+int router_store_read_request(struct router *r, store_encode_fn encode, store_answer_fn answer,
+                              store_fail_fn fail, void *arg)
+{
+    r->next_read = (r->next_read + 1) % ROUTER_READ_LINKS;
+    return request_on(r, r->reads[r->next_read], encode, answer, fail, arg);
+}
+
 /* ---- the links ------------------------------------------------------------------- */
 
-/* Both connections go; what was asked on them fails with why. */
+/* Every connection goes; what was asked on them fails with why. */
 static void links_close(struct router *r, const char *why)
 {
-    struct sc_conn *work = r->work, *events = r->events;
+    struct sc_conn *work = r->work, *events = r->events, *reads[ROUTER_READ_LINKS];
 
+    memcpy(reads, r->reads, sizeof(reads));
+    memset(r->reads, 0, sizeof(r->reads));
     r->work = r->events = NULL;
     r->store_up = 0;
+    r->links_ready = 0;
     sc_fail(work, why);
+    for (int i = 0; i < ROUTER_READ_LINKS; i++)
+        sc_fail(reads[i], why);
     sc_fail(events, why);
 }
 
@@ -106,6 +128,16 @@ static void work_closed(struct sc_conn *c, const char *why, void *arg)
     links_down(r, why);
 }
 
+static void reads_closed(struct sc_conn *c, const char *why, void *arg)
+{
+    struct router *r = arg;
+
+    for (int i = 0; i < ROUTER_READ_LINKS; i++)
+        if (r->reads[i] == c)
+            r->reads[i] = NULL;
+    links_down(r, why);
+}
+
 static void events_closed(struct sc_conn *c, const char *why, void *arg)
 {
     struct router *r = arg;
@@ -131,7 +163,7 @@ static void both_ready(struct router *r)
 {
     const struct ipc_hello *h;
 
-    if (!r->work || !r->events || r->store_up)
+    if (r->store_up || r->links_ready != LINKS_ALL)
         return;
     h = sc_peer(r->work);
     r->store_up = 1;
@@ -147,17 +179,34 @@ static void both_ready(struct router *r)
 
 static void work_ready(struct sc_conn *c, void *arg)
 {
-    both_ready(arg);
+    struct router *r = arg;
+
+    r->links_ready |= LINK_WORK;
+    both_ready(r);
+}
+
+static void reads_ready(struct sc_conn *c, void *arg)
+{
+    struct router *r = arg;
+
+    for (int i = 0; i < ROUTER_READ_LINKS; i++)
+        if (r->reads[i] == c)
+            r->links_ready |= LINK_READ(i);
+    both_ready(r);
 }
 
 static void events_ready(struct sc_conn *c, void *arg)
 {
+    struct router *r = arg;
+
     if (sc_subscribe(c, NULL, NULL) < 0)
         return;
-    both_ready(arg);
+    r->links_ready |= LINK_EVENTS;
+    both_ready(r);
 }
 
 static const struct sc_conn_ops work_ops = {.ready = work_ready, .closed = work_closed};
+static const struct sc_conn_ops reads_ops = {.ready = reads_ready, .closed = reads_closed};
 static const struct sc_conn_ops events_ops = {
     .ready = events_ready,
     .event = events_event,
@@ -166,11 +215,15 @@ static const struct sc_conn_ops events_ops = {
 
 static void links_connect(struct router *r)
 {
+    int missing = 0;
+
     if (r->stopping || r->work || r->events)
         return;
     r->work = sc_connect(&r->sc, STORE_CAPS, &work_ops, r);
+    for (int i = 0; i < ROUTER_READ_LINKS; i++)
+        missing |= !(r->reads[i] = sc_connect(&r->sc, STORE_CAPS, &reads_ops, r));
     r->events = sc_connect(&r->sc, STORE_CAPS, &events_ops, r);
-    if (!r->work || !r->events)
+    if (!r->work || !r->events || missing)
         links_down(r, "out of memory");
 }
 
