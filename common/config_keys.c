@@ -37,7 +37,7 @@ const struct cfg_key cfg_keys[] = {
 
     {"store", "db_dir", CFG_PATH, "", 0, 1024, NULL, S_(db_dir),
      "Berkeley DB environment directory (empty: <state_dir>/store)"},
-    {"store", "cache_size", CFG_SIZE, "128m", 1 * M, 16 * G, NULL, S_(cache_size),
+    {"store", "cache_size", CFG_SIZE, "256m", 1 * M, 16 * G, NULL, S_(cache_size),
      "Berkeley DB memory pool size"},
     {"store", "log_buffer_size", CFG_SIZE, "8m", 256 * K, 1 * G, NULL, S_(log_buffer_size),
      "Berkeley DB in-memory log buffer"},
@@ -53,7 +53,7 @@ const struct cfg_key cfg_keys[] = {
      "and for at most this long"},
     {"store", "body_bucket_keep", CFG_DURATION, "30s", 1, 86400, NULL, S_(body_bucket_keep),
      "bodies still queued this long after their body database was closed move to body.db"},
-    {"store", "staging_memory", CFG_SIZE, "64k", 0, 16 * M, NULL, S_(staging_memory),
+    {"store", "staging_memory", CFG_SIZE, "1m", 0, 16 * M, NULL, S_(staging_memory),
      "body bytes of one submission kept in memory before spilling to a file"},
     {"store", "max_message_size", CFG_SIZE, "64m", 1 * K, 2 * G, NULL, S_(max_message_size),
      "largest message the store accepts"},

@@ -22,8 +22,9 @@ test "$(store_count)" = 2; ok $? "and stored"
 # A floor of free space that no file system has: no body can spill, memory-sized ones still pass.
 stop_smtpd; stop_store
 write_smtpd_config "[store]
-min_free_space = 1000g"
-start_store && start_smtpd; ok $? "restarted with min_free_space 1000g"; export_smtp_env
+min_free_space = 1000g
+staging_memory = 64k"
+start_store && start_smtpd; ok $? "restarted with min_free_space 1000g, staging_memory 64k"; export_smtp_env
 R=$($STAGING one 300000); ok $(case "$R" in 452\ 4.3.1*) echo 0;; *) echo 1;; esac) "below min_free_space a body that has to spill gets 452 4.3.1 ($R)"
 R=$($STAGING one 20000); ok $(case "$R" in 250*) echo 0;; *) echo 1;; esac) "a body within staging_memory is accepted ($R)"
 test "$(store_count)" = 3; ok $? "only that one was added"

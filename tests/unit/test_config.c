@@ -32,7 +32,7 @@ static void test_defaults_from_empty_text(void **state)
     struct sg_config *c = parse("");
 
     assert_non_null(c);
-    assert_true(c->store.cache_size == 128LL * 1024 * 1024);
+    assert_true(c->store.cache_size == 256LL * 1024 * 1024);
     assert_true(c->store.chunk_size == 65536);
     assert_true(c->store.checkpoint_interval == 60);
     assert_true(c->store.worker_threads == 8);
@@ -147,7 +147,7 @@ static void test_embedded_default_parses(void **state)
 
 static void test_dump_round_trips(void **state)
 {
-    struct sg_config *c = parse("[global]\nstate_dir = /srv/sg\n[store]\ncache_size = 256m\n");
+    struct sg_config *c = parse("[global]\nstate_dir = /srv/sg\n[store]\ncache_size = 512m\n");
     struct sg_config *back;
     char *text = NULL;
     size_t len = 0;
@@ -160,13 +160,13 @@ static void test_dump_round_trips(void **state)
     if (!back)
         fail_msg("dump does not parse back: %s\n%s", err, text);
     assert_string_equal(back->global.state_dir, "/srv/sg");
-    assert_true(back->store.cache_size == 256LL << 20);
+    assert_true(back->store.cache_size == 512LL << 20);
     assert_true(back->store.chunk_size == c->store.chunk_size);
     free(text);
     f = open_memstream(&text, &len);
     config_dump(f, c, 0); /* only what differs from the defaults */
     fclose(f);
-    assert_non_null(strstr(text, "cache_size = 268435456"));
+    assert_non_null(strstr(text, "cache_size = 536870912"));
     assert_null(strstr(text, "chunk_size"));
     free(text);
     config_free(back);
