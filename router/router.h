@@ -153,8 +153,9 @@ struct router {
     /* recipient updates gathered for the next batch (router_update.c) */
     struct update_batch *upd;
     uv_idle_t upd_idle;
-    uint64_t updates_lost; /* not recorded: store down or stopping */
-    int started;           /* the first store link of this process came up */
+    unsigned upd_in_flight; /* UPDATE_BATCHes sent and not answered (router_update.c) */
+    uint64_t updates_lost;  /* not recorded: store down or stopping */
+    int started;            /* the first store link of this process came up */
     int stopping;
 };
 

@@ -1,4 +1,4 @@
-/* router_update.c - recipient updates to the store, batched: one UPDATE_BATCH (one transaction) per loop turn or per UPDATE_BATCH_MAX updates. */
+/* router_update.c - recipient updates to the store, batched: one UPDATE_BATCH (one transaction) at a time, holding what came while the last was committed, or per UPDATE_BATCH_MAX updates. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +46,17 @@ static int batch_encode(struct sg_buf *out, uint32_t id, void *arg)
     return ipc_encode_update_batch(out, id, &m);
 }
 
+static void upd_idle_cb(uv_idle_t *h);
+
+/* A batch was answered (or lost): what gathered meanwhile goes now, as one. */
+static void batch_settled(struct router *r)
+{
+    if (r->upd_in_flight > 0)
+        r->upd_in_flight--;
+    if (r->upd && r->upd_in_flight == 0 && !uv_is_active((uv_handle_t *)&r->upd_idle))
+        uv_idle_start(&r->upd_idle, upd_idle_cb);
+}
+
 static int batch_answer(struct router *r, struct ipc_reader *rd, void *arg)
 {
     struct update_batch *b = arg;
@@ -60,6 +71,7 @@ static int batch_answer(struct router *r, struct ipc_reader *rd, void *arg)
     }
     cbs_call(r, b->cbs, b->count, ok);
     batch_free(b);
+    batch_settled(r);
     return 1;
 }
 
@@ -73,6 +85,7 @@ static void batch_fail(struct router *r, const char *why, void *arg)
                  why);
     cbs_call(r, b->cbs, b->count, 0);
     batch_free(b);
+    batch_settled(r);
 }
 
 void router_update_flush(struct router *r)
@@ -84,13 +97,22 @@ void router_update_flush(struct router *r)
     if (!b)
         return;
     r->upd = NULL;
+    r->upd_in_flight++;
     if (router_store_request(r, batch_encode, batch_answer, batch_fail, b) < 0)
         batch_fail(r, "store unavailable", b);
 }
 
+/* The end of a loop turn: the updates go unless a batch is being committed (the store answers
+ * the work connection's requests in turn, and a commit waits for the disk: thousands of small
+ * batches would each wait for their own flush, and everything behind them too). */
 static void upd_idle_cb(uv_idle_t *h)
 {
-    router_update_flush(h->data);
+    struct router *r = h->data;
+
+    if (r->upd_in_flight == 0)
+        router_update_flush(r);
+    else
+        uv_idle_stop(&r->upd_idle);
 }
 
 void router_update_init(struct router *r)
