@@ -101,10 +101,15 @@ int store_db_body_open(struct store_db_handles *h, const char *dir, char *err, s
         if (sscanf(de->d_name, "body-%8x.d%c", &id, &tail) != 2 || tail != 'b' || id == 0 ||
             strlen(de->d_name) != 16)
             continue;
-        if (!(b = calloc(1, sizeof(*b))))
+        if (!(b = calloc(1, sizeof(*b)))) {
             ret = ENOMEM;
-        else if (b->id = id, b->closed_us = now_us(),
-                 (ret = bucket_open(h, b, 0)) != 0 || (ret = buckets_add(bs, b)) != 0)
+            break;
+        }
+        b->id = id;
+        b->closed_us = now_us();
+        if ((ret = bucket_open(h, b, 0)) == 0 && (ret = buckets_add(bs, b)) != 0)
+            b->db->close(b->db, 0);
+        if (ret != 0)
             free(b);
     }
     closedir(d);
