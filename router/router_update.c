@@ -53,7 +53,8 @@ static void batch_settled(struct router *r)
 {
     if (r->upd_in_flight > 0)
         r->upd_in_flight--;
-    if (r->upd && r->upd_in_flight == 0 && !uv_is_active((uv_handle_t *)&r->upd_idle))
+    if (r->upd && r->upd_in_flight == 0 && !uv_is_active((uv_handle_t *)&r->upd_idle) &&
+        !uv_is_closing((uv_handle_t *)&r->upd_idle))
         uv_idle_start(&r->upd_idle, upd_idle_cb);
 }
 
