@@ -209,10 +209,11 @@ int store_db_body_ref(struct store_db *s, uint32_t id, struct store_body **out)
 
 void store_db_body_unref(struct store_db *s, struct store_body *b)
 {
-    struct store_buckets *bs = &s->h->buckets;
+    struct store_buckets *bs;
 
     if (!b || b->id == 0)
-        return;
+        return; /* s is NULL for a stream that reads no body */
+    bs = &s->h->buckets;
     pthread_mutex_lock(&bs->mu);
     b->refs--;
     pthread_mutex_unlock(&bs->mu);
