@@ -159,7 +159,7 @@ static void events_event(struct sc_conn *c, const struct ipc_event *ev, void *ar
     router_queue_due_scan(r);
 }
 
-static void both_ready(struct router *r)
+static void links_all_ready(struct router *r)
 {
     const struct ipc_hello *h;
 
@@ -182,7 +182,7 @@ static void work_ready(struct sc_conn *c, void *arg)
     struct router *r = arg;
 
     r->links_ready |= LINK_WORK;
-    both_ready(r);
+    links_all_ready(r);
 }
 
 static void reads_ready(struct sc_conn *c, void *arg)
@@ -192,7 +192,7 @@ static void reads_ready(struct sc_conn *c, void *arg)
     for (int i = 0; i < ROUTER_READ_LINKS; i++)
         if (r->reads[i] == c)
             r->links_ready |= LINK_READ(i);
-    both_ready(r);
+    links_all_ready(r);
 }
 
 static void events_ready(struct sc_conn *c, void *arg)
@@ -202,7 +202,7 @@ static void events_ready(struct sc_conn *c, void *arg)
     if (sc_subscribe(c, NULL, NULL) < 0)
         return;
     r->links_ready |= LINK_EVENTS;
-    both_ready(r);
+    links_all_ready(r);
 }
 
 static const struct sc_conn_ops work_ops = {.ready = work_ready, .closed = work_closed};

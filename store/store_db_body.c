@@ -24,6 +24,7 @@
 #define BODY_EVACUATE_BATCH 32u        /* in one transaction */
 #define BODY_EVACUATE_BYTES (8u << 20) /* or fewer, when their bodies hold this many octets */
 #define BODY_SWEEP_SECONDS 0.5         /* and for about this long */
+#define BODY_SWEEP_BUCKETS 256         /* closed buckets looked at by one sweep */
 #define BODY_INDEX_KEY_LEN 12          /* bucket(4) qid(8) */
 
 size_t store_db_body_chunk_fit(size_t chunk_size)
@@ -415,14 +416,14 @@ int store_db_body_sweep(struct store_db *s, const struct store_body_limits *l,
                         struct store_body_sweep *out)
 {
     struct store_buckets *bs = &s->h->buckets;
-    struct store_body *v[256];
+    struct store_body *v[BODY_SWEEP_BUCKETS];
     uint64_t now = now_us(), until = now + (uint64_t)(BODY_SWEEP_SECONDS * 1e6);
     size_t n;
     int ret = 0;
 
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&bs->mu);
-    n = buckets_closed(bs, now, l->bucket_age_us, v, 256);
+    n = buckets_closed(bs, now, l->bucket_age_us, v, BODY_SWEEP_BUCKETS);
     out->buckets = bs->n;
     pthread_mutex_unlock(&bs->mu);
     /* only this thread removes buckets, so v stays valid */
