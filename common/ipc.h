@@ -25,7 +25,7 @@
  */
 
 #define IPC_PROTO_MAJOR 1
-#define IPC_PROTO_MINOR 3
+#define IPC_PROTO_MINOR 4
 
 #define IPC_HEADER_LEN 4              /* u32 payload length */
 #define IPC_PAYLOAD_MIN 6             /* u16 type + u32 request id */
@@ -89,6 +89,9 @@ enum ipc_type {
 
     IPC_SUBSCRIBE = 60, /* no fields -> IPC_OK; then IPC_EVENT frames arrive */
     IPC_EVENT = 61,     /* struct ipc_event (request id 0) */
+    /* no fields -> IPC_OK; as SUBSCRIBE, and each COMMITTED event is followed by
+     * the message as READ_ENVELOPE answers it: ENVELOPE, RCPT*, END (request id 0) */
+    IPC_SUBSCRIBE_MESSAGES = 62,
 
     IPC_DIR_LOOKUP = 70, /* struct ipc_dir_lookup -> IPC_DIR_RESULT (served by the gateway) */
     IPC_DIR_RESULT = 71, /* struct ipc_dir_result */
@@ -424,7 +427,7 @@ IPC_DECLARE_CODEC(gw_result, struct ipc_gw_result);
 int ipc_encode_qid_msg(struct sg_buf *b, uint16_t type, uint32_t request_id,
                        const struct ipc_qid_msg *m);
 int ipc_decode_qid_msg(struct ipc_reader *r, struct ipc_qid_msg *m);
-/* Messages without fields (SUBMIT_ABORT, STATS, SUBSCRIBE). */
+/* Messages without fields (SUBMIT_ABORT, STATS, SUBSCRIBE, SUBSCRIBE_MESSAGES). */
 int ipc_encode_empty(struct sg_buf *b, uint16_t type, uint32_t request_id);
 int ipc_decode_empty(struct ipc_reader *r);
 

@@ -285,7 +285,8 @@ int ipc_decode_qid_msg(struct ipc_reader *r, struct ipc_qid_msg *m)
 
 static int empty_type(uint16_t type)
 {
-    return type == IPC_SUBMIT_ABORT || type == IPC_STATS || type == IPC_SUBSCRIBE;
+    return type == IPC_SUBMIT_ABORT || type == IPC_STATS || type == IPC_SUBSCRIBE ||
+           type == IPC_SUBSCRIBE_MESSAGES;
 }
 
 int ipc_encode_empty(struct sg_buf *b, uint16_t type, uint32_t request_id)

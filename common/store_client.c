@@ -214,6 +214,12 @@ static void event_frame(struct sc_conn *c, struct ipc_reader *rd)
         c->ops->event(c, &ev, c->arg);
 }
 
+/* A frame of the message that follows a COMMITTED event after sc_subscribe_messages. */
+static int event_message_type(uint16_t type)
+{
+    return type == IPC_ENVELOPE || type == IPC_RCPT || type == IPC_END;
+}
+
 /* An IPC_ERROR for no request: the store refuses the connection and closes it. */
 static void conn_refused(struct sc_conn *c, struct ipc_reader *rd)
 {
@@ -239,6 +245,8 @@ static void conn_frame(struct ipc_uv *u, struct ipc_reader *rd, void *arg)
     sc_enter(c);
     if (rd->type == IPC_EVENT && rd->request_id == 0) {
         event_frame(c, rd);
+    } else if (rd->request_id == 0 && c->ops->event_message && event_message_type(rd->type)) {
+        c->ops->event_message(c, rd, c->arg);
     } else if ((q = request_find(c, rd->request_id)) != NULL) {
         request_frame(c, q, rd);
     } else if (rd->request_id == c->forgotten_id && rd->request_id != 0) {
@@ -360,7 +368,8 @@ static int ok_encode(struct sg_buf *b, uint32_t id, void *arg)
     case IPC_UPDATE_RCPT:
         return ipc_encode_rcpt_update(b, id, &q->update);
     case IPC_SUBSCRIBE:
-        return ipc_encode_empty(b, IPC_SUBSCRIBE, id);
+    case IPC_SUBSCRIBE_MESSAGES:
+        return ipc_encode_empty(b, q->type, id);
     default:
         return ipc_encode_qid_msg(b, q->type, id, &q->qid);
     }
@@ -439,6 +448,13 @@ int sc_qid_request(struct sc_conn *c, uint16_t type, const char *qid, sc_done_fn
 int sc_subscribe(struct sc_conn *c, sc_done_fn done, void *arg)
 {
     struct ok_req *q = ok_new(IPC_SUBSCRIBE, done, arg);
+
+    return q ? ok_request(c, q) : -1;
+}
+
+int sc_subscribe_messages(struct sc_conn *c, sc_done_fn done, void *arg)
+{
+    struct ok_req *q = ok_new(IPC_SUBSCRIBE_MESSAGES, done, arg);
 
     return q ? ok_request(c, q) : -1;
 }

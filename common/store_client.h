@@ -58,7 +58,10 @@ struct sc_conn;
 struct sc_conn_ops {
     void (*ready)(struct sc_conn *c, void *arg); /* hellos exchanged */
     void (*event)(struct sc_conn *c, const struct ipc_event *ev,
-                  void *arg);                      /* after sc_subscribe */
+                  void *arg); /* after sc_subscribe */
+    /* After sc_subscribe_messages: each frame (ENVELOPE, RCPT*, END; request id 0) of the
+     * message that follows a COMMITTED event, undecoded; the owner checks their order. */
+    void (*event_message)(struct sc_conn *c, struct ipc_reader *rd, void *arg);
     void (*drained)(struct sc_conn *c, void *arg); /* all written: feed again */
     /* Lost: every request, submission and read on it has had its callback
      * (lost = 1) first.  Called once; c is freed after it returns.  Not
@@ -101,6 +104,9 @@ int sc_update_rcpt(struct sc_conn *c, const struct ipc_rcpt_update *u, sc_done_f
 int sc_qid_request(struct sc_conn *c, uint16_t type, const char *qid, sc_done_fn done, void *arg);
 /* Events then come to the connection's event callback. */
 int sc_subscribe(struct sc_conn *c, sc_done_fn done, void *arg);
+/* The same, and each COMMITTED event is followed by its message (needs the event_message op;
+ * a store of protocol minor 4 or later). */
+int sc_subscribe_messages(struct sc_conn *c, sc_done_fn done, void *arg);
 
 /* ---- streaming submit (store_client_stream.c); one at a time per connection ------- */
 

@@ -139,8 +139,11 @@ struct router {
     size_t msg_tab_size, nmsgs;
     uint64_t active_rcpts; /* their recipients, against router.active_limit */
     struct sweep sweeps[SWEEP_COUNT];
-    int due_more;       /* work waits in the store for room: another due scan then */
-    unsigned reads_out; /* READ_ENVELOPEs not answered yet */
+    int due_more;        /* work waits in the store for room: another due scan then */
+    unsigned reads_out;  /* READ_ENVELOPEs not answered yet (and a message after COMMITTED) */
+    int events_messages; /* the events link brings each new message with its COMMITTED */
+    int event_open;      /* a COMMITTED came: its ENVELOPE, RCPT*, END are coming */
+    void *event_read;    /* and are read into this message (NULL: skipped) */
     uv_idle_t pump_idle;
     struct dest **dest_tab; /* next hops by key */
     size_t ndests;
@@ -201,6 +204,12 @@ uint64_t router_room(const struct router *r); /* recipients that may still come 
 /* Look at one message now (1), or mark it to be looked at again or leave it
  * to the due scan when there is no room (0). */
 int router_queue_message(struct router *r, const char *qid);
+/* A COMMITTED event of a link subscribed with messages: its frames follow. */
+void router_queue_committed(struct router *r, const char *qid);
+/* One of those frames (ENVELOPE, RCPT*, END); -1: not in order (a protocol error). */
+int router_queue_committed_frame(struct router *r, struct ipc_reader *rd);
+/* The events link is gone: a message half received is dropped (the due scan brings it). */
+void router_queue_committed_lost(struct router *r);
 /* m was read whole: route what is due (as forced) and send it out. */
 void router_queue_categorize(struct msg *m, int force);
 void router_queue_job_done(struct job *j); /* every recipient of j has an outcome */

@@ -130,6 +130,56 @@ static void msg_read(struct msg *m, int force)
         read_fail(m->r, "store unavailable", q);
 }
 
+/* ---- a new message as the store announces it ---------------------------------------- */
+
+void router_queue_committed(struct router *r, const char *qid)
+{
+    struct read_req *q;
+
+    router_queue_committed_lost(r); /* a message left unfinished: dropped */
+    r->event_open = 1;
+    if (router_msg_find(r, qid)) {
+        router_queue_message(r, qid); /* looked at again; these frames are skipped */
+        return;
+    }
+    if (router_room(r) == 0) {
+        r->due_more = 1;
+        return;
+    }
+    q = calloc(1, sizeof(*q));
+    if (!q || !(q->m = router_msg_new(r, qid))) {
+        free(q);
+        log_error("%s: out of memory; the due scan brings it back", qid);
+        return;
+    }
+    q->force = ROUTER_FORCE_NONE;
+    r->reads_out++;
+    r->event_read = q;
+}
+
+int router_queue_committed_frame(struct router *r, struct ipc_reader *rd)
+{
+    struct read_req *q = r->event_read;
+
+    if (!r->event_open)
+        return -1;
+    if (rd->type == IPC_END)
+        r->event_open = 0;
+    if (q && read_answer(r, rd, q))
+        r->event_read = NULL;
+    return 0;
+}
+
+void router_queue_committed_lost(struct router *r)
+{
+    struct read_req *q = r->event_read;
+
+    r->event_open = 0;
+    r->event_read = NULL;
+    if (q)
+        read_fail(r, "the events link is gone", q);
+}
+
 /* ---- categorizing ------------------------------------------------------------------- */
 
 static int rcpt_due(const struct ipc_rcpt *rc, int force, uint64_t now)

@@ -1,4 +1,5 @@
 /* router_store.c - the router's links to the store (common/store_client.h): a work connection whose requests are answered by id, read connections for envelopes, and an events subscription. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,7 @@ static void events_closed(struct sc_conn *c, const char *why, void *arg)
     struct router *r = arg;
 
     r->events = NULL;
+    router_queue_committed_lost(r);
     links_down(r, why);
 }
 
@@ -151,12 +153,28 @@ static void events_event(struct sc_conn *c, const struct ipc_event *ev, void *ar
     struct router *r = arg;
 
     if (ev->kind == IPC_EV_COMMITTED && ev->qid[0]) {
-        router_queue_message(r, ev->qid);
+        if (r->events_messages)
+            router_queue_committed(r, ev->qid);
+        else
+            router_queue_message(r, ev->qid);
         return;
     }
     if (ev->kind == IPC_EV_REQUEUED)
         router_dest_revive_all(r);
     router_queue_due_scan(r);
+}
+
+static void events_message(struct sc_conn *c, struct ipc_reader *rd, void *arg)
+{
+    struct router *r = arg;
+    char why[96];
+
+    if (router_queue_committed_frame(r, rd) == 0)
+        return;
+    snprintf(why, sizeof(why), "%s with no COMMITTED before it", ipc_type_name(rd->type));
+    log_error("mail store events link: %s", why);
+    sc_fail(c, why); /* no closed callback after it: the link is let go here */
+    events_closed(c, why, r);
 }
 
 static void links_all_ready(struct router *r)
@@ -199,7 +217,10 @@ static void events_ready(struct sc_conn *c, void *arg)
 {
     struct router *r = arg;
 
-    if (sc_subscribe(c, NULL, NULL) < 0)
+    /* A store of protocol 1.4 or later sends each new message with its COMMITTED. */
+    r->events_messages = sc_peer(c)->minor >= 4;
+    if ((r->events_messages ? sc_subscribe_messages(c, NULL, NULL) : sc_subscribe(c, NULL, NULL)) <
+        0)
         return;
     r->links_ready |= LINK_EVENTS;
     links_all_ready(r);
@@ -210,6 +231,7 @@ static const struct sc_conn_ops reads_ops = {.ready = reads_ready, .closed = rea
 static const struct sc_conn_ops events_ops = {
     .ready = events_ready,
     .event = events_event,
+    .event_message = events_message,
     .closed = events_closed,
 };
 

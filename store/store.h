@@ -44,5 +44,8 @@ int store_adopt_all(struct store *st);
 void store_server_start(struct store *st);
 /* Tell every subscribed connection about an event. */
 void store_broadcast_event(struct store *st, uint32_t kind, const char *qid);
+/* COMMITTED of qid; subscribers with messages also get msg: its ENVELOPE, RCPT*, END frames. */
+struct sg_buf;
+void store_broadcast_committed(struct store *st, const char *qid, const struct sg_buf *msg);
 
 #endif

@@ -263,11 +263,13 @@ void store_op_stats(struct store_conn *c, struct ipc_reader *r)
 
 void store_op_subscribe(struct store_conn *c, struct ipc_reader *r)
 {
+    int messages = r->type == IPC_SUBSCRIBE_MESSAGES;
+
     if (ipc_decode_empty(r) < 0) {
-        store_conn_fail(c, IPC_ERR_PROTO, "bad SUBSCRIBE: %s", r->error);
+        store_conn_fail(c, IPC_ERR_PROTO, "bad %s: %s", ipc_type_name(r->type), r->error);
         return;
     }
-    c->subscribed = 1;
-    log_info("%s: subscribed to events", c->name);
+    c->subscribed = messages ? STORE_SUBSCRIBED_MESSAGES : STORE_SUBSCRIBED_EVENTS;
+    log_info("%s: subscribed to events%s", c->name, messages ? " with new messages" : "");
     store_conn_reply_ok(c, r->request_id, 0);
 }

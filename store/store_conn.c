@@ -33,6 +33,7 @@ static const struct store_command {
     {{IPC_DELETE, "admin"}, store_op_delete},
     {{IPC_STATS, "admin"}, store_op_stats},
     {{IPC_SUBSCRIBE, "events"}, store_op_subscribe},
+    {{IPC_SUBSCRIBE_MESSAGES, "events"}, store_op_subscribe},
 };
 
 uv_loop_t *store_conn_loop(struct store_conn *c)
@@ -294,18 +295,35 @@ void store_server_start(struct store *st)
         ipc_server_start(st->loop, &submit, &store_submit_server_ops, st, st->submit_socket_path);
 }
 
+/* ev to every subscriber; those subscribed with messages also get msg's bytes (may be NULL). */
+static void broadcast(struct store *st, const struct ipc_event *ev, const struct sg_buf *msg)
+{
+    for (struct ipc_server_conn *sc = ipc_server_first(st->server), *next; sc; sc = next) {
+        struct store_conn *c = ipc_server_conn_data(sc);
+        struct sg_buf *out = ipc_server_conn_out(sc);
+
+        next = ipc_server_next(sc);
+        if (!c->subscribed)
+            continue;
+        ipc_encode_event(out, 0, ev);
+        if (msg && c->subscribed == STORE_SUBSCRIBED_MESSAGES)
+            sg_buf_append(out, msg->data, msg->len);
+        ipc_server_conn_flush(sc);
+    }
+}
+
 void store_broadcast_event(struct store *st, uint32_t kind, const char *qid)
 {
     struct ipc_event ev = {.kind = kind};
 
     snprintf(ev.qid, sizeof(ev.qid), "%s", qid ? qid : "");
-    for (struct ipc_server_conn *sc = ipc_server_first(st->server), *next; sc; sc = next) {
-        struct store_conn *c = ipc_server_conn_data(sc);
+    broadcast(st, &ev, NULL);
+}
 
-        next = ipc_server_next(sc);
-        if (!c->subscribed)
-            continue;
-        ipc_encode_event(ipc_server_conn_out(sc), 0, &ev);
-        ipc_server_conn_flush(sc);
-    }
+void store_broadcast_committed(struct store *st, const char *qid, const struct sg_buf *msg)
+{
+    struct ipc_event ev = {.kind = IPC_EV_COMMITTED};
+
+    snprintf(ev.qid, sizeof(ev.qid), "%s", qid);
+    broadcast(st, &ev, msg->failed ? NULL : msg);
 }

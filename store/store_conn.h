@@ -10,13 +10,16 @@
 
 struct submission;
 
+#define STORE_SUBSCRIBED_EVENTS 1   /* SUBSCRIBE */
+#define STORE_SUBSCRIBED_MESSAGES 2 /* SUBSCRIBE_MESSAGES: COMMITTED carries the message */
+
 /* The store's state of one connection; it lives as long as the server's
  * connection (one reference count, the server's). */
 struct store_conn {
     struct store *st;
     struct ipc_server_conn *sc;
-    const char *name; /* "client pid 42 uid 0 spoolgate-smtpd/smtpd" for logs */
-    int subscribed;
+    const char *name;       /* "client pid 42 uid 0 spoolgate-smtpd/smtpd" for logs */
+    int subscribed;         /* 0, or a STORE_SUBSCRIBED_* */
     int submit_only;        /* accepted on the submission socket (any local user) */
     int submitter;          /* asked for submit and nothing else: counted in st->nsubmitters */
     struct submission *sub; /* submission in progress, or NULL */

@@ -164,6 +164,15 @@ static void op_encode_list_message(struct sg_buf *out, uint32_t request_id,
         op_encode_rcpt(out, request_id, e->qid, i, &rc[i]);
 }
 
+void store_op_encode_message_frames(struct sg_buf *out, uint32_t request_id,
+                                    const struct rec_envelope *e, const struct rec_rcpt *rc)
+{
+    struct ipc_end end = {.count = e->nrcpt};
+
+    op_encode_list_message(out, request_id, e, rc);
+    ipc_encode_end(out, request_id, &end);
+}
+
 /* Read the recipients of e and encode the message. */
 static int op_encode_message(struct store_txn *t, struct sg_buf *out, uint32_t request_id,
                              const struct rec_envelope *e)

@@ -38,5 +38,8 @@ void store_op_done(struct store_work *w);
  * request r; NULL, with the request answered, when out of memory. */
 void *store_op_req_new(struct store_conn *c, struct ipc_reader *r, size_t size);
 struct store_db *store_op_db(struct store_work *w);
+/* A message as READ_ENVELOPE answers it (ENVELOPE, RCPT*, END), from records in memory. */
+void store_op_encode_message_frames(struct sg_buf *out, uint32_t request_id,
+                                    const struct rec_envelope *e, const struct rec_rcpt *rc);
 
 #endif

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "qid.h"
 #include "store_conn.h"
+#include "store_ops.h"
 #include "store_work.h"
 #include "smtp_envelope.h"
 
@@ -405,6 +406,17 @@ static void commit_run(struct store_work *w)
     sw->chunk = NULL;
 }
 
+/* The router learns of the new message with its envelope and recipients: no READ_ENVELOPE. */
+static void broadcast_committed(struct store *st, const struct submission *sub)
+{
+    struct sg_buf msg;
+
+    sg_buf_init(&msg);
+    store_op_encode_message_frames(&msg, 0, &sub->env, sub->rcpts);
+    store_broadcast_committed(st, sub->qid_text, &msg);
+    sg_buf_free(&msg);
+}
+
 static void commit_reply(struct store_conn *c, struct submit_work *sw)
 {
     struct submission *sub = sw->sub;
@@ -427,7 +439,7 @@ static void commit_reply(struct store_conn *c, struct submit_work *sw)
     ipc_encode_submitted(&b, sw->request_id, &m);
     store_conn_send(c, &b, NULL, NULL);
     if (!sw->dup_qid)
-        store_broadcast_event(store_conn_store(c), IPC_EV_COMMITTED, sub->qid_text);
+        broadcast_committed(store_conn_store(c), sub);
 }
 
 static void commit_done(struct store_work *w)

@@ -17,14 +17,14 @@ for cap in read update list due admin events "submit,admin"; do
     ok $r "asking for '$cap' on submit.sock: refused at the hello ($out)"
 done
 # One request of every other kind, from a client that got in with submit: each refused.
-for row in "20 READ_ENVELOPE" "23 READ_BODY" "30 UPDATE_RCPT" "31 UPDATE_BATCH" "40 LIST" "41 DUE" "43 LIST_FROM" "50 REQUEUE" "51 HOLD" "52 RELEASE" "53 DELETE" "54 STATS" "60 SUBSCRIBE"; do
+for row in "20 READ_ENVELOPE" "23 READ_BODY" "30 UPDATE_RCPT" "31 UPDATE_BATCH" "40 LIST" "41 DUE" "43 LIST_FROM" "50 REQUEUE" "51 HOLD" "52 RELEASE" "53 DELETE" "54 STATS" "60 SUBSCRIBE" "62 SUBSCRIBE_MESSAGES"; do
     type=${row%% *} name=${row#* }
     out=$($PROBE "$SUB" submit "$type")
     case "$out" in "REFUSED 7 $name needs capability"*) r=0;; *) r=1;; esac
     [ $r -eq 0 ] || echo "# $name: $out"
     results="${results:-}$r"
 done
-[ "$results" = 0000000000000 ]; ok $? "every non-submission request on submit.sock is refused as not granted (13 kinds)"
+[ "$results" = 00000000000000 ]; ok $? "every non-submission request on submit.sock is refused as not granted (14 kinds)"
 # An origin key de-duplicates store-wide: not taken from just anyone.
 out=$(python3 "$top_srcdir/tests/integration/ipc_submit.py" "$SUB" --sender a@b.test --rcpt c@d.test --origin gw:key-1)
 [ "$out" = "ERROR 3 an origin key is not taken on the submission socket" ]

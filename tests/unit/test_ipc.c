@@ -188,6 +188,12 @@ static void test_chunk_qid_and_empty_messages(void **state)
     frame_of(&b, &r);
     assert_int_equal(ipc_decode_empty(&r), 0);
     sg_buf_reset(&b);
+    assert_int_equal(ipc_encode_empty(&b, IPC_SUBSCRIBE_MESSAGES, 5), 0);
+    frame_of(&b, &r);
+    assert_int_equal(r.type, IPC_SUBSCRIBE_MESSAGES);
+    assert_int_equal(ipc_decode_empty(&r), 0);
+    assert_string_equal(ipc_type_name(IPC_SUBSCRIBE_MESSAGES), "SUBSCRIBE_MESSAGES");
+    sg_buf_reset(&b);
     assert_int_equal(ipc_encode_empty(&b, IPC_HELLO, 4), -1); /* HELLO has fields */
     assert_int_equal(b.len, 0);
     sg_buf_free(&b);
