@@ -7,6 +7,8 @@
 #include "router.h"
 
 #define UPDATES_PER_BATCH 500u
+#define BATCH_TRIES \
+    5u /* a batch the store could not commit (a deadlock it gave up on) goes again */
 #define BATCH_BYTES_HIGH (IPC_UPDATE_BATCH_MAX - 2 * 1024) /* room for one more update */
 
 struct update_cb {
@@ -20,7 +22,8 @@ struct update_batch {
     struct sg_buf frames;
     uint32_t count;
     struct update_cb *cbs;
-    size_t cap; /* of cbs */
+    size_t cap;     /* of cbs */
+    unsigned tries; /* sent again after a temporary failure */
 };
 
 /* Everyone waiting on a batch (or on updates never sent) hears ok once. */
@@ -58,6 +61,23 @@ static void batch_settled(struct router *r)
         uv_idle_start(&r->upd_idle, upd_idle_cb);
 }
 
+static void batch_fail(struct router *r, const char *why, void *arg);
+static int batch_answer(struct router *r, struct ipc_reader *rd, void *arg);
+
+/* A temporary failure: the same batch goes again (nothing gathered since was sent, so the
+ * updates keep their order); 1 when it went. */
+static int batch_again(struct router *r, struct update_batch *b, const struct ipc_error *e)
+{
+    if (e->code != IPC_ERR_TEMP || b->tries >= BATCH_TRIES || r->stopping)
+        return 0;
+    b->tries++;
+    log_warn("recording %u recipient update(s) failed: %s; trying again (%u of %u)", b->count,
+             e->text, b->tries, BATCH_TRIES);
+    if (router_store_request(r, batch_encode, batch_answer, batch_fail, b) < 0)
+        batch_fail(r, "store unavailable", b);
+    return 1;
+}
+
 static int batch_answer(struct router *r, struct ipc_reader *rd, void *arg)
 {
     struct update_batch *b = arg;
@@ -67,6 +87,8 @@ static int batch_answer(struct router *r, struct ipc_reader *rd, void *arg)
     if (!ok) {
         if (rd->type != IPC_ERROR || ipc_decode_error(rd, &e) < 0)
             snprintf(e.text, sizeof(e.text), "unexpected answer %s", ipc_type_name(rd->type));
+        if (batch_again(r, b, &e))
+            return 1;
         log_error("recording %u recipient update(s) failed: %s; their leases bring them back",
                   b->count, e.text);
     }

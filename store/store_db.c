@@ -279,6 +279,8 @@ int store_db_checkpoint(struct store_db *s)
  * already on disk and returns without a flush of its own, so concurrent
  * commits share fdatasync calls.  Either way, nothing returns 0 before its
  * commit record is on disk. */
+#define STORE_DB_PRIORITY_HIGH 1000u /* BDB's default is 100 */
+
 static int store_db_commit(DB_ENV *env, DB_TXN *txn)
 {
     int ret = txn->commit(txn, DB_TXN_NOSYNC);
@@ -297,6 +299,8 @@ int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t txn_fl
 
         if ((ret = env->txn_begin(env, NULL, &t.txn, begin_flags)) != 0)
             return ret;
+        if (txn_flags & STORE_TXN_PRIORITY)
+            t.txn->set_priority(t.txn, STORE_DB_PRIORITY_HIGH);
         ret = fn(&t, arg);
         if (ret == 0 && t.counted)
             ret = store_db_counts_apply(&t);

@@ -15,6 +15,10 @@
 
 /* store_db_txn flags. */
 #define STORE_TXN_READ_COMMITTED 1u /* reads release their locks at once (no updates) */
+/* In a deadlock, others are the victims: for the router's recipient updates, which meet
+ * new submissions on the same last pages of the recipient and due indexes (a submission
+ * that loses is cheap to run again; an update batch that loses every time is a result lost). */
+#define STORE_TXN_PRIORITY 2u
 /* Record read and write flags. */
 #define STORE_DB_FOR_UPDATE 1u /* read: write-lock the record now, it is about to change */
 #define STORE_DB_NEW 2u        /* write: fail if the record exists already */

@@ -72,7 +72,7 @@ static int update_txn(struct store_txn *t, void *arg)
 static void update_run(struct store_work *w)
 {
     struct store_op_work *op = (struct store_op_work *)w;
-    int ret = store_db_txn(store_op_db(w), update_txn, op, 0);
+    int ret = store_db_txn(store_op_db(w), update_txn, op, STORE_TXN_PRIORITY);
 
     if (ret == EALREADY) {
         struct ipc_error e = {.code = IPC_ERR_PERM};
@@ -184,7 +184,7 @@ static int batch_log_one(struct batch_work *bw, uint32_t i, const struct ipc_rcp
 static void batch_run(struct store_work *w)
 {
     struct batch_work *bw = (struct batch_work *)w;
-    int ret = store_db_txn(store_op_db(w), batch_txn, bw, 0);
+    int ret = store_db_txn(store_op_db(w), batch_txn, bw, STORE_TXN_PRIORITY);
 
     if (ret != 0) {
         store_op_reply_error(&bw->req.out, bw->req.request_id, ret, "update batch");
