@@ -14,12 +14,25 @@ static const struct row {
     uint16_t type;
     const char *cap;
 } rows[] = {
-    {IPC_SUBMIT_BEGIN, "submit"},  {IPC_SUBMIT_RCPT, "submit"},  {IPC_SUBMIT_CHUNK, "submit"},
-    {IPC_SUBMIT_COMMIT, "submit"}, {IPC_SUBMIT_ABORT, "submit"}, {IPC_READ_ENVELOPE, "read"},
-    {IPC_READ_BODY, "read"},       {IPC_LIST, "list"},           {IPC_LIST_FROM, "list"},
-    {IPC_UPDATE_RCPT, "update"},   {IPC_UPDATE_BATCH, "update"}, {IPC_DUE, "due"},
-    {IPC_REQUEUE, "admin"},        {IPC_HOLD, "admin"},          {IPC_RELEASE, "admin"},
-    {IPC_DELETE, "admin"},         {IPC_STATS, "admin"},         {IPC_SUBSCRIBE, "events"},
+    {IPC_SUBMIT_BEGIN, "submit"},
+    {IPC_SUBMIT_RCPT, "submit"},
+    {IPC_SUBMIT_CHUNK, "submit"},
+    {IPC_SUBMIT_COMMIT, "submit"},
+    {IPC_SUBMIT_ABORT, "submit"},
+    {IPC_READ_ENVELOPE, "read"},
+    {IPC_READ_BODY, "read"},
+    {IPC_LIST, "list"},
+    {IPC_LIST_FROM, "list"},
+    {IPC_UPDATE_RCPT, "update"},
+    {IPC_UPDATE_BATCH, "update"},
+    {IPC_DUE, "due"},
+    {IPC_REQUEUE, "admin"},
+    {IPC_HOLD, "admin"},
+    {IPC_RELEASE, "admin"},
+    {IPC_DELETE, "admin"},
+    {IPC_STATS, "admin"},
+    {IPC_SUBSCRIBE, "events"},
+    {IPC_SUBSCRIBE_MESSAGES, "events"},
 };
 
 /* The gateway's table. */
@@ -118,6 +131,7 @@ static void encode(struct ipc_client *c, uint16_t type)
     case IPC_SUBMIT_ABORT:
     case IPC_STATS:
     case IPC_SUBSCRIBE:
+    case IPC_SUBSCRIBE_MESSAGES:
         ipc_encode_empty(b, type, id);
         break;
     default:
