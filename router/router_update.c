@@ -174,7 +174,9 @@ void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
         return;
     }
     b->cbs[b->count++] = (struct update_cb){done, arg};
-    if (b->count >= UPDATES_PER_BATCH || b->frames.len >= BATCH_BYTES_HIGH)
+    /* After router_update_close (the stop) there is no next loop turn to wait for. */
+    if (b->count >= UPDATES_PER_BATCH || b->frames.len >= BATCH_BYTES_HIGH ||
+        uv_is_closing((uv_handle_t *)&r->upd_idle))
         router_update_flush(r);
     else if (!uv_is_active((uv_handle_t *)&r->upd_idle))
         uv_idle_start(&r->upd_idle, upd_idle_cb);
