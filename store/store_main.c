@@ -54,15 +54,32 @@ static void sweep_run(uv_work_t *req)
     sweep_ret = store_db_body_sweep(&the_store.db, &sweep_limits, &sweep_result);
 }
 
+/* Bodies are moved over several sweeps: one line when a run of them is over, not one a second. */
+static void sweep_moved_log(unsigned moved)
+{
+    static unsigned long run_moved;
+    static uint64_t run_start_ms;
+
+    if (moved) {
+        if (run_moved == 0)
+            run_start_ms = uv_now(the_store.loop);
+        run_moved += moved;
+        log_debug("body sweep: %u queued bodies moved into body.db", moved);
+    } else if (run_moved) {
+        log_info("body sweep: %lu queued bodies moved into body.db in %.1f s (their body "
+                 "database was closed over %llds before)",
+                 run_moved, (double)(uv_now(the_store.loop) - run_start_ms) / 1000.0,
+                 the_store.cfg->store.body_bucket_keep);
+        run_moved = 0;
+    }
+}
+
 static void sweep_after(uv_work_t *req, int status)
 {
     the_store.sweep_running = 0;
     if (status == 0 && sweep_ret != 0)
         log_error("body sweep: %s", store_db_strerror(sweep_ret));
-    if (sweep_result.moved)
-        log_info("body sweep: %u queued bodies moved into body.db (their body database was "
-                 "closed %llds ago)",
-                 sweep_result.moved, the_store.cfg->store.body_bucket_keep);
+    sweep_moved_log(sweep_result.moved);
     if (sweep_result.removed)
         log_debug("body sweep: %u of %zu body databases removed", sweep_result.removed,
                   sweep_result.buckets);
