@@ -52,6 +52,7 @@ struct rcpt_work {
     int remote_reply;              /* reply came from a remote server */
     int in_job;                    /* taken into a job this round */
     int share_attempt;             /* deferred by the gateway: a failed share access */
+    int bounce_expired;            /* a held undeliverable DSN whose time is up */
 };
 
 /* A message being worked on: envelope, recipients, and the jobs out. */
@@ -272,10 +273,27 @@ void router_gw_link_down(struct ipc_link *l, const char *why, void *arg);
 void router_gw_link_up(struct ipc_link *l, void *arg);
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
+/* How router_dsn_send_failures ended: the DSN is stored, could not be stored now (store
+ * down: try again), or was refused for good (no DSN can ever be sent for it). */
+enum router_dsn_result { ROUTER_DSN_SENT, ROUTER_DSN_RETRY, ROUTER_DSN_REFUSED };
 /* Send the failure DSN for the recipients of m whose outcome is FAILED (and
- * whose NOTIFY asks for one); then done(m, ok). */
-void router_dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok));
+ * whose NOTIFY asks for one); then done(m, enum router_dsn_result, why or NULL). */
+void router_dsn_send_failures(struct msg *m,
+                              void (*done)(struct msg *m, int result, const char *why));
 /* A delay warning for recipient i (once: the store dedups by origin). */
 void router_dsn_send_delay(struct msg *m, uint32_t i);
+
+/* ---- router_bounce.c: undeliverable DSNs -------------------------------------------- */
+int router_sender_null(const char *sender); /* "" (or "<>"): no DSN can go to it */
+/* rc is held with a time (an undeliverable DSN) and that time has come. */
+int router_bounce_expired(const struct ipc_rcpt *rc, uint64_t now);
+/* A DSN's recipient failed for good: u holds it until bounce_queue_lifetime with the
+ * reason, and the postmaster is told once. */
+void router_bounce_hold(struct msg *m, const struct rcpt_work *w, struct ipc_rcpt_update *u);
+/* w's hold has run out: it fails (final), and so the message is removed. */
+void router_bounce_expire(struct msg *m, struct rcpt_work *w);
+void router_bounce_expired_log(const struct msg *m, const struct rcpt_work *w);
+/* "5d 0h", "2h 3m", "0m 9s" */
+const char *router_duration_text(uint64_t us, char *buf, size_t bufsz);
 
 #endif
