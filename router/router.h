@@ -283,7 +283,7 @@ void router_dsn_send_failures(struct msg *m,
 /* A delay warning for recipient i (once: the store dedups by origin). */
 void router_dsn_send_delay(struct msg *m, uint32_t i);
 
-/* ---- router_bounce.c: undeliverable DSNs -------------------------------------------- */
+/* ---- router_reason.c, router_bounce.c: reasons; undeliverable DSNs ------------------- */
 int router_sender_null(const char *sender); /* "" (or "<>"): no DSN can go to it */
 /* rc is held with a time (an undeliverable DSN) and that time has come. */
 int router_bounce_expired(const struct ipc_rcpt *rc, uint64_t now);
@@ -293,6 +293,10 @@ void router_bounce_hold(struct msg *m, const struct rcpt_work *w, struct ipc_rcp
 /* w's hold has run out: it fails (final), and so the message is removed. */
 void router_bounce_expire(struct msg *m, struct rcpt_work *w);
 void router_bounce_expired_log(const struct msg *m, const struct rcpt_work *w);
+/* The reply an attempt's claim leaves in the store (spoolctl list shows it while the
+ * recipient is active): until when its lease runs, and the last reply before it. */
+void router_claim_reply(const char *last, uint64_t lease_end_us, char *out, size_t outsz);
+const char *router_iso_utc(uint64_t us, char *buf, size_t bufsz); /* 2026-12-02T21:09:31Z */
 /* "5d 0h", "2h 3m", "0m 9s" */
 const char *router_duration_text(uint64_t us, char *buf, size_t bufsz);
 

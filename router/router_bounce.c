@@ -10,12 +10,6 @@
 
 #define NOTICE_REASON_MAX 900 /* a line of the notice stays under 998 octets */
 
-int router_sender_null(const char *sender)
-{
-    /* "<>" as a stored sender is the null sender written with its brackets. */
-    return sender[0] == '\0' || strcmp(sender, "<>") == 0;
-}
-
 int router_bounce_expired(const struct ipc_rcpt *rc, uint64_t now)
 {
     return rc->state == RCPT_HELD && rc->next_attempt_us != 0 && rc->next_attempt_us <= now;
@@ -25,16 +19,6 @@ int router_bounce_expired(const struct ipc_rcpt *rc, uint64_t now)
 static uint64_t bounce_end_us(const struct router *r, const struct msg *m)
 {
     return m->env.arrival_us + (uint64_t)r->cfg->router.bounce_queue_lifetime * 1000000u;
-}
-
-static const char *iso_utc(uint64_t us, char *buf, size_t bufsz)
-{
-    time_t t = (time_t)(us / 1000000u);
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || strftime(buf, bufsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(buf, bufsz, "?");
-    return buf;
 }
 
 /* ---- the postmaster's notice ---------------------------------------------------------- */
@@ -136,7 +120,7 @@ static int notice_text(struct notice *n, const struct msg *m, const struct rcpt_
         "It is held in the queue until %s, then removed. Try it again with\r\n"
         "`spoolctl release %s`, or remove it now with `spoolctl delete %s`.\r\n",
         r->hostname, n->to, m->env.qid, date, m->env.qid, w->r.index, r->hostname, m->env.qid,
-        w->r.addr, orig, reason, iso_utc(end, until, sizeof(until)), m->env.qid, m->env.qid);
+        w->r.addr, orig, reason, router_iso_utc(end, until, sizeof(until)), m->env.qid, m->env.qid);
 }
 
 /* Tell the postmaster, once (the store drops a second submission of the same origin). */
@@ -173,7 +157,7 @@ void router_bounce_hold(struct msg *m, const struct rcpt_work *w, struct ipc_rcp
     u->next_attempt_us = end;
     snprintf(u->last_reply, sizeof(u->last_reply),
              "undeliverable DSN, held until %s, then removed: %.*s",
-             iso_utc(end, until, sizeof(until)), (int)sizeof(u->last_reply) - 80, w->reply);
+             router_iso_utc(end, until, sizeof(until)), (int)sizeof(u->last_reply) - 80, w->reply);
     log_warn("%s: undeliverable DSN to <%s> held for the administrator: %s", m->env.qid, w->r.addr,
              w->reply);
     notice_send(m, w, end);

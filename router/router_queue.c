@@ -183,7 +183,7 @@ static void rcpt_claim(struct msg *m, struct rcpt_work *w, uint64_t now)
 
     snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
     snprintf(u.route, sizeof(u.route), "%s", w->route.desc);
-    snprintf(u.last_reply, sizeof(u.last_reply), "%s", w->r.last_reply);
+    router_claim_reply(w->r.last_reply, u.next_attempt_us, u.last_reply, sizeof(u.last_reply));
     router_update_rcpt(m->r, &u, NULL, NULL);
 }
 
