@@ -156,7 +156,9 @@ struct router {
     uv_idle_t upd_idle;
     unsigned upd_in_flight; /* UPDATE_BATCHes sent and not answered (router_update.c) */
     uint64_t updates_lost;  /* not recorded: store down or stopping */
-    int started;            /* the first store link of this process came up */
+    struct sg_buf kept;     /* final outcomes among them, sent again when the store is back */
+    uint32_t kept_count;
+    int started; /* the first store link of this process came up */
     int stopping;
 };
 
@@ -186,6 +188,9 @@ void router_update_init(struct router *r);
 void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
                         router_update_done_fn done, void *arg);
 void router_update_flush(struct router *r); /* send what is gathered now */
+/* The store is back: the final outcomes it missed go first; 1 when they went, and the
+ * queue starts once they are recorded (else 0: start it now). */
+int router_update_replay(struct router *r);
 void router_update_close(struct router *r);
 
 /* ---- router_msgtab.c: the messages in memory ------------------------------------ */
