@@ -2,7 +2,7 @@
 # stuck-bounce.sh - an undeliverable bounce is held with its reason, the postmaster told once by a notice from <>, and removed after bounce_queue_lifetime; null-sender failures are recorded and removed without a DSN.
 . "$(dirname "$0")/lib.sh"
 
-plan 24
+plan 27
 start_peer sink sink; start_peer rej reject; start_peer pm sink
 ROUTES="local.test     smtp:[127.0.0.1]:$sink_PORT
 reject.test    smtp:[127.0.0.1]:$rej_PORT
@@ -50,7 +50,22 @@ grep -q "$DQ: rcpt 0: state=failed.*undeliverable bounce expired" "$T_STORE_LOG"
 ok $? "the store records it failed with the reason"
 test "$(ls "$T_DIR/pm"/*.json | wc -l)" = 1; ok $? "the postmaster was told exactly once"
 
-# 3. null senders: failures are recorded and removed, no DSN is tried
+# 3. a notice that cannot be delivered itself is recorded failed: not bounced, not held, no loop
+stop_router
+sed -i 's/^bounce_queue_lifetime = 8s$/&\npostmaster = pm@reject.test/' "$T_CONFIG"
+start_router
+Q3=$(send_mail lost2@reject.test nobody3@reject.test < "$T_DIR/msg.txt")
+wait_for 10 grep -q "$Q3: failure DSN to <lost2@reject.test> queued as" "$T_ROUTER_LOG"
+DQ3=$(sed -n "s/.*$Q3: failure DSN to <lost2@reject.test> queued as \([^ ]*\).*/\1/p" "$T_ROUTER_LOG" | head -1)
+wait_for 10 grep -q "$DQ3: postmaster <pm@reject.test> told of the undeliverable DSN: notice queued as" "$T_ROUTER_LOG"
+NQ=$(sed -n "s/.*$DQ3: postmaster <pm@reject.test> told .*notice queued as \([^ ]*\).*/\1/p" "$T_ROUTER_LOG" | head -1)
+test -n "$NQ" && wait_for 10 grep -q "$NQ: no failure DSN: null sender" "$T_ROUTER_LOG"
+ok $? "the configured postmaster is told; its notice, refused, gets no DSN"
+grep -q "$NQ: rcpt 0: state=failed .*550 5.1.1" "$T_STORE_LOG" && wait_for 5 gone "$NQ"
+ok $? "the failed notice is recorded failed and removed"
+! grep -q "$NQ: undeliverable DSN\|$NQ: postmaster" "$T_ROUTER_LOG"; ok $? "and it is neither held nor reported: no loop"
+
+# 4. null senders: failures are recorded and removed, no DSN is tried
 Q1=$(send_mail "" nobody1@reject.test < "$T_DIR/msg.txt")
 # "<>" as the sender of a submission (sendmail -f '<>') is the null sender, not an address "<>"
 Q2=$(python3 "$top_srcdir/tests/integration/ipc_submit.py" "$T_DIR/run/submit.sock" --sender '<>' --rcpt nobody2@reject.test | sed -n 's/^SUBMITTED //p')
@@ -63,6 +78,6 @@ grep "\"nobody2@reject.test\"" "$T_DIR/rej/attempts.log" | grep -q '"mail_from":
 ok $? "and it went out from the null sender, not <<>>"
 sleep 2
 ! grep -q "DSN to <>\|DSN to <<>>" "$T_ROUTER_LOG"; ok $? "no DSN to the null sender was ever tried"
-test "$(cat "$T_DIR"/*/attempts.log | grep -c '"mail_from": ""')" -le 4
-ok $? "nothing went out from <> beyond the bounce, the notice and the two messages (no loop)"
-test "$(store_count)" = 0; ok $? "nothing is left in the store"
+test "$(cat "$T_DIR"/*/attempts.log | grep -c '"mail_from": ""')" -le 6
+ok $? "nothing went out from <> beyond two bounces, two notices and the two messages (no loop)"
+wait_for 15 gone "$DQ3"; test "$(store_count)" = 0; ok $? "nothing is left in the store"
