@@ -110,7 +110,9 @@ struct cfg_router {
     char *tls_policy; /* none|may|verify */
     char *tls_ca_file;
     long long dsn_return_limit;
-    long long active_limit; /* recipients in the router's memory at most */
+    long long active_limit;          /* recipients in the router's memory at most */
+    char *postmaster;                /* told of undeliverable DSNs; "" -> postmaster@<hostname> */
+    long long bounce_queue_lifetime; /* an undeliverable DSN is removed after this */
 };
 
 struct cfg_gateway {

@@ -181,6 +181,13 @@ const struct cfg_key cfg_keys[] = {
      "CA certificates for tls=verify (empty: the system's)"},
     {"router", "dsn_return_limit", CFG_SIZE, "100k", 0, 64 * M, NULL, R_(dsn_return_limit),
      "RET=FULL returns the whole message only up to this size, else its headers"},
+    {"router", "postmaster", CFG_STRING, "", 0, 255, NULL, R_(postmaster),
+     "told once of every undeliverable DSN (a bounce that itself failed), by a notice from <> "
+     "(empty: postmaster@<hostname>)"},
+    {"router", "bounce_queue_lifetime", CFG_DURATION, "5d", 1, 3650LL * 86400, NULL,
+     R_(bounce_queue_lifetime),
+     "a DSN still undelivered this long after it was queued is given up, and one held as "
+     "undeliverable is removed (like Postfix's bounce_queue_lifetime)"},
 
     {"gateway", "domain", CFG_STRING, "", 0, 255, NULL, W_(domain),
      "mail domain of the legacy postoffice (empty: no postoffice)"},

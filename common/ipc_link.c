@@ -21,6 +21,8 @@ struct ipc_link {
     int up;
     int stopping;
     char why[IPC_REPLY_MAX + 64];
+    int logged; /* the link's being down is logged (with logged_why) */
+    char logged_why[IPC_REPLY_MAX + 64];
     uv_timer_t *retry;
 };
 
@@ -31,13 +33,24 @@ static void link_retry_cb(uv_timer_t *t)
     link_connect(t->data);
 }
 
+int ipc_link_down_news(int was_up, int logged, const char *logged_why, const char *why)
+{
+    /* Down once: one line.  While it stays down, a peer that is not there yet
+     * ("cannot connect") is no news; a different answer from it is. */
+    return was_up || !logged ||
+           (strncmp(why, "cannot connect", 14) != 0 && strcmp(logged_why, why) != 0);
+}
+
 static void link_down(struct ipc_link *l, const char *why)
 {
-    int changed = l->up || strcmp(l->why, why) != 0;
-
     l->conn = NULL;
-    if (changed)
+    if (ipc_link_down_news(l->up, l->logged, l->logged_why, why)) {
         log_warn("%s unavailable (%s): %s", l->what, l->path, why);
+        l->logged = 1;
+        snprintf(l->logged_why, sizeof(l->logged_why), "%s", why);
+    } else {
+        log_debug("%s still unavailable (%s): %s", l->what, l->path, why);
+    }
     l->up = 0;
     snprintf(l->why, sizeof(l->why), "%s", why);
     if (l->ops->down)
@@ -53,6 +66,7 @@ static void link_ready(struct ipc_uv *c, void *arg)
 
     l->up = 1;
     l->why[0] = '\0';
+    l->logged = 0;
     log_notice("%s ready: %s protocol %u.%u (%s)", l->what, h->program, h->major, h->minor,
                l->path);
     if (l->ops->up)

@@ -26,6 +26,10 @@ int ipc_link_up(const struct ipc_link *l);
 const char *ipc_link_why(const struct ipc_link *l);
 /* The connection while up (NULL otherwise). */
 struct ipc_uv *ipc_link_conn(const struct ipc_link *l);
+/* Is a link going down (again) worth a log line: it was up, nothing was logged yet, or
+ * the peer now answers differently (not merely "cannot connect")?  For every link a
+ * daemon keeps, so that each logs one line per change of its peer. */
+int ipc_link_down_news(int was_up, int logged, const char *logged_why, const char *why);
 /* The peer misbehaved: drop the connection and reconnect later. */
 void ipc_link_reset(struct ipc_link *l, const char *why);
 

@@ -51,6 +51,7 @@ struct gateway {
     struct gw_refused bad_refused; /* OUT/BAD/ unusable: bad files stay claimed */
     uv_timer_t poll_timer;
     int polling;
+    int out_store_down; /* OUT/ found the store down: logged once until a submission works */
     struct gw_journal *journal;
     struct gw_p1 *p1;
     /* deliveries: at most cfg gateway.max_deliveries run, the rest wait in arrival order */

@@ -280,8 +280,12 @@ static void store_lost(struct out_cycle *c, const char *why)
 {
     sc_close(c->store);
     c->store = NULL;
-    log_warn("OUT/: mail store unavailable (%s); claimed files are submitted at the next poll",
-             why);
+    if (!c->g->out_store_down)
+        log_warn("OUT/: mail store unavailable (%s); claimed files are submitted once it is back",
+                 why);
+    else
+        log_debug("OUT/: mail store still unavailable (%s)", why);
+    c->g->out_store_down = 1;
     out_finish(c);
 }
 
@@ -291,6 +295,9 @@ static void out_submitted(void *arg, const struct sc_status *st, const struct ip
     struct out_item *it = &c->items[c->next];
 
     if (done) {
+        if (c->g->out_store_down)
+            log_notice("OUT/: mail store ready again: claimed files are submitted");
+        c->g->out_store_down = 0;
         it->committed = 1;
         log_info("%s: from the postoffice OUT/%s.P1, from=<%s> nrcpt=%zu%s", done->qid, it->name,
                  it->begin.sender, it->nrcpt,

@@ -52,6 +52,7 @@ struct rcpt_work {
     int remote_reply;              /* reply came from a remote server */
     int in_job;                    /* taken into a job this round */
     int share_attempt;             /* deferred by the gateway: a failed share access */
+    int bounce_expired;            /* a held undeliverable DSN whose time is up */
 };
 
 /* A message being worked on: envelope, recipients, and the jobs out. */
@@ -158,7 +159,9 @@ struct router {
     uv_idle_t upd_idle;
     unsigned upd_in_flight; /* UPDATE_BATCHes sent and not answered (router_update.c) */
     uint64_t updates_lost;  /* not recorded: store down or stopping */
-    int started;            /* the first store link of this process came up */
+    struct sg_buf kept;     /* final outcomes among them, sent again when the store is back */
+    uint32_t kept_count;
+    int started; /* the first store link of this process came up */
     int stopping;
 };
 
@@ -188,6 +191,9 @@ void router_update_init(struct router *r);
 void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
                         router_update_done_fn done, void *arg);
 void router_update_flush(struct router *r); /* send what is gathered now */
+/* The store is back: the final outcomes it missed go first; 1 when they went, and the
+ * queue starts once they are recorded (else 0: start it now). */
+int router_update_replay(struct router *r);
 void router_update_close(struct router *r);
 
 /* ---- router_msgtab.c: the messages in memory ------------------------------------ */
@@ -281,10 +287,31 @@ void router_gw_link_down(struct ipc_link *l, const char *why, void *arg);
 void router_gw_link_up(struct ipc_link *l, void *arg);
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
+/* How router_dsn_send_failures ended: the DSN is stored, could not be stored now (store
+ * down: try again), or was refused for good (no DSN can ever be sent for it). */
+enum router_dsn_result { ROUTER_DSN_SENT, ROUTER_DSN_RETRY, ROUTER_DSN_REFUSED };
 /* Send the failure DSN for the recipients of m whose outcome is FAILED (and
- * whose NOTIFY asks for one); then done(m, ok). */
-void router_dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok));
+ * whose NOTIFY asks for one); then done(m, enum router_dsn_result, why or NULL). */
+void router_dsn_send_failures(struct msg *m,
+                              void (*done)(struct msg *m, int result, const char *why));
 /* A delay warning for recipient i (once: the store dedups by origin). */
 void router_dsn_send_delay(struct msg *m, uint32_t i);
+
+/* ---- router_reason.c, router_bounce.c: reasons; undeliverable DSNs ------------------- */
+int router_sender_null(const char *sender); /* "" (or "<>"): no DSN can go to it */
+/* rc is held with a time (an undeliverable DSN) and that time has come. */
+int router_bounce_expired(const struct ipc_rcpt *rc, uint64_t now);
+/* A DSN's recipient failed for good: u holds it until bounce_queue_lifetime with the
+ * reason, and the postmaster is told once. */
+void router_bounce_hold(struct msg *m, const struct rcpt_work *w, struct ipc_rcpt_update *u);
+/* w's hold has run out: it fails (final), and so the message is removed. */
+void router_bounce_expire(struct msg *m, struct rcpt_work *w);
+void router_bounce_expired_log(const struct msg *m, const struct rcpt_work *w);
+/* The reply an attempt's claim leaves in the store (spoolctl list shows it while the
+ * recipient is active): until when its lease runs, and the last reply before it. */
+void router_claim_reply(const char *last, uint64_t lease_end_us, char *out, size_t outsz);
+const char *router_iso_utc(uint64_t us, char *buf, size_t bufsz); /* 2026-12-02T21:09:31Z */
+/* "5d 0h", "2h 3m", "0m 9s" */
+const char *router_duration_text(uint64_t us, char *buf, size_t bufsz);
 
 #endif

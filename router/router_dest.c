@@ -96,8 +96,18 @@ static int dest_is_down(struct dest *d, uint64_t now)
 /* A job for a next hop that is down: deferred at once with its reason, no connection. */
 static void dest_defer_job(struct dest *d, struct job *j)
 {
+    char why[IPC_REPLY_MAX + 1];
+    uint64_t now = now_us(), left = d->down_until_us > now ? d->down_until_us - now : 0;
+    size_t sl = strlen(d->down_status);
+    const char *cause = d->down_why;
+
+    if (strncmp(cause, d->down_status, sl) == 0 && cause[sl] == ' ')
+        cause += sl + 1; /* the status once */
     d->down_deferred += j->n;
-    router_job_defer(j, d->down_status, d->down_why);
+    snprintf(why, sizeof(why), "%s next hop %s is down, not tried for %llus more: %.*s",
+             d->down_status, d->route.desc, (unsigned long long)(left / 1000000u + 1),
+             (int)(sizeof(why) - sizeof(d->route.desc) - 80), cause);
+    router_job_defer(j, d->down_status, why);
     router_queue_job_done(j);
 }
 

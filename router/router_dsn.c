@@ -31,7 +31,7 @@ struct dsn_job {
     struct sg_buf orig; /* the original, as much of it as is returned */
     size_t keep;
     struct msg *m; /* failures: the message waiting for us */
-    void (*done)(struct msg *m, int ok);
+    void (*done)(struct msg *m, int result, const char *why);
 };
 
 static const char *dsn_kind(const struct dsn_job *j)
@@ -39,16 +39,23 @@ static const char *dsn_kind(const struct dsn_job *j)
     return j->action == DSN_ACTION_FAILED ? "failure" : "delay";
 }
 
-static void dsn_job_end(struct dsn_job *j, int ok, const char *why)
+/* result: enum router_dsn_result */
+static void dsn_job_end_as(struct dsn_job *j, int result, const char *why)
 {
-    if (!ok)
-        log_error("%s: %s DSN to <%s> not sent: %s", j->env.qid, dsn_kind(j), j->env.sender, why);
+    if (result != ROUTER_DSN_SENT)
+        log_error("%s: %s DSN to <%s> not sent%s: %s", j->env.qid, dsn_kind(j), j->env.sender,
+                  result == ROUTER_DSN_REFUSED ? " (refused by the store for good)" : "", why);
     sc_close(j->conn);
     if (j->done)
-        j->done(j->m, ok);
+        j->done(j->m, result, why);
     sg_buf_free(&j->orig);
     free(j->rc);
     free(j);
+}
+
+static void dsn_job_end(struct dsn_job *j, int ok, const char *why)
+{
+    dsn_job_end_as(j, ok ? ROUTER_DSN_SENT : ROUTER_DSN_RETRY, why);
 }
 
 /* ---- submitting the DSN ------------------------------------------------------------- */
@@ -58,7 +65,10 @@ static void dsn_submitted(void *arg, const struct sc_status *st, const struct ip
     struct dsn_job *j = arg;
 
     if (!m) {
-        dsn_job_end(j, 0, st->text);
+        /* The store refused this DSN itself (its envelope): it can never be sent. */
+        dsn_job_end_as(
+            j, !st->lost && st->code == IPC_ERR_PERM ? ROUTER_DSN_REFUSED : ROUTER_DSN_RETRY,
+            st->text);
         return;
     }
     log_info("%s: %s DSN to <%s> queued as %s%s", j->env.qid, dsn_kind(j), j->env.sender, m->qid,
@@ -219,26 +229,28 @@ static void dsn_job_start(struct dsn_job *j)
         dsn_job_end(j, 0, "out of memory");
 }
 
-void router_dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok))
+void router_dsn_send_failures(struct msg *m,
+                              void (*done)(struct msg *m, int result, const char *why))
 {
     struct dsn_job *j;
     size_t n = 0;
 
-    if (!m->env.sender[0]) {
+    if (router_sender_null(m->env.sender)) {
         log_info("%s: no failure DSN: null sender", m->env.qid);
-        done(m, 1);
+        done(m, ROUTER_DSN_SENT, NULL);
         return;
     }
     j = dsn_job_new(m, DSN_ACTION_FAILED);
     if (!j) {
-        done(m, 0);
+        done(m, ROUTER_DSN_RETRY, "out of memory");
         return;
     }
     n = (size_t)snprintf(j->origin, sizeof(j->origin), "dsn-failed:%s:", m->env.qid);
     for (uint32_t i = 0; i < m->nrcpt; i++) {
         const struct rcpt_work *w = &m->rcpts[i];
 
-        if (!w->due || w->outcome != OUT_FAILED || !notify_wants(w->r.notify, IPC_NOTIFY_FAILURE))
+        if (!w->due || w->outcome != OUT_FAILED || w->bounce_expired ||
+            !notify_wants(w->r.notify, IPC_NOTIFY_FAILURE))
             continue;
         dsn_job_add(j, w);
         if (n < sizeof(j->origin) - 12)
@@ -247,7 +259,7 @@ void router_dsn_send_failures(struct msg *m, void (*done)(struct msg *m, int ok)
     if (j->n == 0) {
         free(j->rc);
         free(j);
-        done(m, 1);
+        done(m, ROUTER_DSN_SENT, NULL);
         return;
     }
     j->m = m;
@@ -262,7 +274,7 @@ void router_dsn_send_delay(struct msg *m, uint32_t i)
     struct dsn_job *j;
     uint64_t now = now_us();
 
-    if (!m->env.sender[0] || (m->env.flags & IPC_FLAG_DSN_MSG) ||
+    if (router_sender_null(m->env.sender) || (m->env.flags & IPC_FLAG_DSN_MSG) ||
         r->cfg->router.delay_warning == 0 ||
         now < m->env.arrival_us + (uint64_t)r->cfg->router.delay_warning * 1000000u ||
         !notify_wants(w->r.notify, IPC_NOTIFY_DELAY))

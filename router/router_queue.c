@@ -184,6 +184,8 @@ void router_queue_committed_lost(struct router *r)
 
 static int rcpt_due(const struct ipc_rcpt *rc, int force, uint64_t now)
 {
+    if (router_bounce_expired(rc, now))
+        return 1; /* a held undeliverable DSN whose time is up: it goes now */
     if (rcpt_state_final(rc->state) || rc->state == RCPT_HELD)
         return 0;
     if (force == ROUTER_FORCE_ALL || rc->state == RCPT_QUEUED ||
@@ -231,7 +233,7 @@ static void rcpt_claim(struct msg *m, struct rcpt_work *w, uint64_t now)
 
     snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
     snprintf(u.route, sizeof(u.route), "%s", w->route.desc);
-    snprintf(u.last_reply, sizeof(u.last_reply), "%s", w->r.last_reply);
+    router_claim_reply(w->r.last_reply, u.next_attempt_us, u.last_reply, sizeof(u.last_reply));
     router_update_rcpt(m->r, &u, NULL, NULL);
 }
 
@@ -287,6 +289,11 @@ void router_queue_categorize(struct msg *m, int force)
         if (!w->due)
             continue;
         due++;
+        if (router_bounce_expired(&w->r, now)) {
+            snprintf(w->route.desc, sizeof(w->route.desc), "%s", w->r.route);
+            router_bounce_expire(m, w);
+            continue;
+        }
         router_route_for(r, w->r.addr, &w->route);
         if (envelope_refused(sender_why, w))
             continue;
@@ -339,7 +346,21 @@ static void record_done(struct router *r, int ok, void *arg)
         msg_finish(m);
 }
 
-static const char *duration_text(uint64_t us, char *buf, size_t bufsz)
+/* A held DSN's expiry is recorded: the message is gone (its one recipient final). */
+static void expired_done(struct router *r, int ok, void *arg)
+{
+    struct msg *m = arg;
+
+    for (uint32_t i = 0; ok && i < m->nrcpt; i++)
+        if (m->rcpts[i].bounce_expired && m->rcpts[i].due) {
+            router_bounce_expired_log(m, &m->rcpts[i]);
+            m->rcpts[i].due = 0; /* logged once */
+            break;
+        }
+    record_done(r, ok, m);
+}
+
+const char *router_duration_text(uint64_t us, char *buf, size_t bufsz)
 {
     uint64_t s = us / 1000000u;
 
@@ -381,15 +402,19 @@ static void rcpt_maybe_expire(struct router *r, struct msg *m, struct rcpt_work 
     char age[32], last[IPC_REPLY_MAX + 1];
     int n;
     uint64_t waited = now > m->env.arrival_us ? now - m->env.arrival_us : 0;
+    /* A DSN is given up sooner (Postfix's bounce_queue_lifetime). */
+    long long life = (m->env.flags & IPC_FLAG_DSN_MSG) && r->cfg->router.bounce_queue_lifetime <
+                                                              r->cfg->router.max_queue_lifetime
+                         ? r->cfg->router.bounce_queue_lifetime
+                         : r->cfg->router.max_queue_lifetime;
 
-    if (w->outcome != OUT_DEFERRED ||
-        waited < (uint64_t)r->cfg->router.max_queue_lifetime * 1000000u)
+    if (w->outcome != OUT_DEFERRED || waited < (uint64_t)life * 1000000u)
         return;
     snprintf(last, sizeof(last), "%s", w->reply);
     w->outcome = OUT_FAILED;
     n = snprintf(w->reply, sizeof(w->reply),
                  "4.4.7 gave up after %u attempts over %s (too old); last: ", w->r.attempts + 1,
-                 duration_text(waited, age, sizeof(age)));
+                 router_duration_text(waited, age, sizeof(age)));
     if (n > 0 && (size_t)n < sizeof(w->reply))
         memcpy(w->reply + n, last, strnlen(last, sizeof(w->reply) - (size_t)n - 1) + 1);
     w->reply[sizeof(w->reply) - 1] = '\0';
@@ -406,6 +431,7 @@ static void msg_record(struct msg *m)
         struct rcpt_work *w = &m->rcpts[i];
         struct ipc_rcpt_update u = {
             .index = w->r.index, .attempts = w->r.attempts, .last_attempt_us = now};
+        router_update_done_fn done = record_done;
 
         if (!w->due || w->outcome == OUT_NONE)
             continue;
@@ -428,32 +454,50 @@ static void msg_record(struct msg *m)
             router_dsn_send_delay(m, i);
             break;
         default:
-            u.attempts++;
-            if (m->env.flags & IPC_FLAG_DSN_MSG) {
-                /* A DSN that cannot be delivered is kept for the administrator. */
-                u.state = RCPT_HELD;
-                log_warn("%s: undeliverable DSN to <%s> held for the administrator: %s", m->env.qid,
-                         w->r.addr, w->reply);
-            } else {
-                u.state = RCPT_FAILED;
+            u.state = RCPT_FAILED;
+            if (w->bounce_expired) {
+                u.last_attempt_us = w->r.last_attempt_us;
+                done = expired_done;
+                break;
             }
+            u.attempts++;
+            /* A DSN that cannot be delivered is kept for the administrator, for a time. */
+            if (m->env.flags & IPC_FLAG_DSN_MSG)
+                router_bounce_hold(m, w, &u);
             break;
         }
         m->updates_out++;
-        router_update_rcpt(r, &u, record_done, m);
+        router_update_rcpt(r, &u, done, m);
     }
     record_done(r, 1, m);
 }
 
-static void msg_failures_reported(struct msg *m, int ok)
+/* The failure DSN could not be stored now: no final failure without it, but the
+ * permanent reply is recorded, the recipient deferred and tried again. */
+static void failure_unreported(struct rcpt_work *w, const char *why)
+{
+    char last[IPC_REPLY_MAX + 1];
+
+    if (!w->due || w->outcome != OUT_FAILED || w->bounce_expired)
+        return;
+    snprintf(last, sizeof(last), "%s", w->reply);
+    w->outcome = OUT_DEFERRED;
+    snprintf(w->reply, sizeof(w->reply), "%.*s; its failure DSN could not be stored (%.*s)",
+             (int)sizeof(w->reply) / 2, last, (int)sizeof(w->reply) / 3, why ? why : "?");
+}
+
+static void msg_failures_reported(struct msg *m, int result, const char *why)
 {
     m->dsn_busy = 0;
-    if (!ok) {
-        /* No DSN, no final failure: the recipients stay active and come back. */
-        log_warn("%s: the failure DSN could not be stored; retrying later", m->env.qid);
+    if (result == ROUTER_DSN_RETRY) {
+        log_warn("%s: the failure DSN could not be stored; the recipients are retried later",
+                 m->env.qid);
         for (uint32_t i = 0; i < m->nrcpt; i++)
-            if (m->rcpts[i].outcome == OUT_FAILED)
-                m->rcpts[i].outcome = OUT_NONE;
+            failure_unreported(&m->rcpts[i], why);
+    } else if (result == ROUTER_DSN_REFUSED) {
+        /* It can never be sent: the failures are final all the same. */
+        log_warn("%s: no failure DSN can be sent to <%s>: %s; the failures are recorded",
+                 m->env.qid, m->env.sender, why ? why : "?");
     }
     msg_record(m);
 }
@@ -468,7 +512,8 @@ static void msg_round_done(struct msg *m)
     for (uint32_t i = 0; i < m->nrcpt; i++) {
         rcpt_maybe_share_limit(m->r, &m->rcpts[i]);
         rcpt_maybe_expire(m->r, m, &m->rcpts[i], now);
-        failures += m->rcpts[i].due && m->rcpts[i].outcome == OUT_FAILED;
+        failures +=
+            m->rcpts[i].due && m->rcpts[i].outcome == OUT_FAILED && !m->rcpts[i].bounce_expired;
     }
     if (failures && !(m->env.flags & IPC_FLAG_DSN_MSG)) {
         m->dsn_busy = 1;

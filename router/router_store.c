@@ -110,10 +110,11 @@ static void links_down(struct router *r, const char *why)
 
     snprintf(text, sizeof(text), "%s", why); /* why may belong to a connection closed here */
     r->store_up = 0;
-    if (was_up || strcmp(r->store_why, text) != 0)
+    if (ipc_link_down_news(was_up, r->store_why[0] != '\0', r->store_why, text)) {
         log_error("mail store unavailable (%s): %s; deliveries wait until it is back",
                   sc_where(&r->sc), text);
-    snprintf(r->store_why, sizeof(r->store_why), "%s", text);
+        snprintf(r->store_why, sizeof(r->store_why), "%s", text); /* what was logged */
+    }
     links_close(r, text);
     if (was_up)
         router_queue_store_lost(r);
@@ -192,7 +193,8 @@ static void links_all_ready(struct router *r)
                    : "");
     r->generation = h->generation;
     r->store_why[0] = '\0';
-    router_queue_start(r);
+    if (!router_update_replay(r))
+        router_queue_start(r);
 }
 
 static void work_ready(struct sc_conn *c, void *arg)
@@ -253,7 +255,7 @@ void router_store_links_start(struct router *r)
 {
     uv_timer_init(r->loop, &r->store_retry);
     r->store_retry.data = r;
-    snprintf(r->store_why, sizeof(r->store_why), "not connected yet");
+    r->store_why[0] = '\0'; /* nothing logged yet: the first failure is */
     links_connect(r);
 }
 

@@ -1,4 +1,4 @@
-/* router_update.c - recipient updates to the store, batched: one UPDATE_BATCH (one transaction) at a time, holding what came while the last was committed, or per UPDATE_BATCH_MAX updates. */
+/* router_update.c - recipient updates to the store, batched: one UPDATE_BATCH (one transaction) at a time, holding what came while the last was committed, or per UPDATE_BATCH_MAX updates; final outcomes the store missed are sent again when it is back. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +20,8 @@ struct update_cb {
 struct update_batch {
     struct router *r;
     struct sg_buf frames;
+    struct sg_buf finals; /* the final outcomes among them: kept if the batch is lost */
+    uint32_t nfinals;
     uint32_t count;
     struct update_cb *cbs;
     size_t cap;     /* of cbs */
@@ -37,6 +39,7 @@ static void cbs_call(struct router *r, struct update_cb *cbs, uint32_t n, int ok
 static void batch_free(struct update_batch *b)
 {
     sg_buf_free(&b->frames);
+    sg_buf_free(&b->finals);
     free(b->cbs);
     free(b);
 }
@@ -98,11 +101,33 @@ static int batch_answer(struct router *r, struct ipc_reader *rd, void *arg)
     return 1;
 }
 
+/* An outcome that must not be lost with the store: delivered, failed, held.  Sent again
+ * once the store is back, before anything is re-read (or it would be delivered twice). */
+static int update_is_final(const struct ipc_rcpt_update *u)
+{
+    return rcpt_state_final(u->state) || u->state == RCPT_HELD;
+}
+
+static void keep_frames(struct router *r, const struct sg_buf *frames, uint32_t n)
+{
+    if (n == 0)
+        return;
+    if (r->kept.len + frames->len > BATCH_BYTES_HIGH ||
+        sg_buf_append(&r->kept, frames->data, frames->len) < 0) {
+        log_error("%u recipient outcome(s) cannot be kept for the store: their leases bring "
+                  "them back",
+                  n);
+        return;
+    }
+    r->kept_count += n;
+}
+
 static void batch_fail(struct router *r, const char *why, void *arg)
 {
     struct update_batch *b = arg;
 
     r->updates_lost += b->count;
+    keep_frames(r, &b->finals, b->nfinals);
     if (!r->stopping)
         log_warn("%u recipient update(s) not recorded (%s); their leases bring them back", b->count,
                  why);
@@ -147,6 +172,11 @@ void router_update_init(struct router *r)
 void router_update_close(struct router *r)
 {
     router_update_flush(r);
+    if (r->kept_count)
+        log_warn("%u recipient outcome(s) never reached the store: their leases bring them back",
+                 r->kept_count);
+    sg_buf_free(&r->kept);
+    r->kept_count = 0;
     uv_close((uv_handle_t *)&r->upd_idle, NULL);
 }
 
@@ -156,7 +186,12 @@ void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
     struct update_batch *b = r->upd;
 
     if (!r->store_up) {
+        struct sg_buf one = {0};
+
         r->updates_lost++;
+        if (update_is_final(u) && ipc_encode_rcpt_update(&one, 0, u) == 0)
+            keep_frames(r, &one, 1);
+        sg_buf_free(&one);
         if (done)
             done(r, 0, arg);
         return;
@@ -166,13 +201,15 @@ void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
         sg_buf_init(&b->frames);
     }
     if (!b || sg_array_reserve(&b->cbs, &b->cap, b->count + 1, sizeof(*b->cbs)) < 0 ||
-        ipc_encode_rcpt_update(&b->frames, 0, u) < 0) {
+        ipc_encode_rcpt_update(&b->frames, 0, u) < 0 ||
+        (update_is_final(u) && ipc_encode_rcpt_update(&b->finals, 0, u) < 0)) {
         log_error("%s: out of memory recording recipient %u; its lease brings it back", u->qid,
                   u->index);
         if (done)
             done(r, 0, arg);
         return;
     }
+    b->nfinals += update_is_final(u);
     b->cbs[b->count++] = (struct update_cb){done, arg};
     /* After router_update_close (the stop) there is no next loop turn to wait for. */
     if (b->count >= UPDATES_PER_BATCH || b->frames.len >= BATCH_BYTES_HIGH ||
@@ -180,4 +217,50 @@ void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
         router_update_flush(r);
     else if (!uv_is_active((uv_handle_t *)&r->upd_idle))
         uv_idle_start(&r->upd_idle, upd_idle_cb);
+}
+
+/* ---- outcomes kept while the store was away ---------------------------------------- */
+
+static int kept_answer(struct router *r, struct ipc_reader *rd, void *arg)
+{
+    struct update_batch *b = arg;
+    struct ipc_ok ok = {0};
+
+    if (rd->type == IPC_OK && ipc_decode_ok(rd, &ok) == 0)
+        log_notice("%u recipient outcome(s) kept while the store was away are recorded now "
+                   "(%llu applied)",
+                   b->count, (unsigned long long)ok.count);
+    else
+        log_error("%u recipient outcome(s) kept while the store was away not recorded: %s",
+                  b->count, ipc_type_name(rd->type));
+    batch_free(b);
+    if (r->store_up)
+        router_queue_start(r);
+    return 1;
+}
+
+static void kept_fail(struct router *r, const char *why, void *arg)
+{
+    struct update_batch *b = arg;
+
+    keep_frames(r, &b->frames, b->count); /* the store went again: next time */
+    batch_free(b);
+}
+
+int router_update_replay(struct router *r)
+{
+    struct update_batch *b;
+
+    if (r->kept_count == 0 || !(b = calloc(1, sizeof(*b))))
+        return 0;
+    b->r = r;
+    b->frames = r->kept;
+    b->count = r->kept_count;
+    sg_buf_init(&r->kept);
+    r->kept_count = 0;
+    if (router_store_request(r, batch_encode, kept_answer, kept_fail, b) < 0) {
+        kept_fail(r, "store unavailable", b);
+        return 0;
+    }
+    return 1;
 }

@@ -23,6 +23,28 @@ struct admin_work {
     char who[160];
 };
 
+#define ADMIN_HELD "held by the administrator (spoolctl release ends it)"
+#define ADMIN_BEFORE "; before: "
+
+/* A hold says so in the recipient's reply (what spoolctl list shows), keeping
+ * the reply it had; a release gives that back. */
+static void admin_reason(uint16_t type, struct rec_rcpt *rc)
+{
+    char old[sizeof(rc->last_reply)];
+    size_t pre = strlen(ADMIN_HELD ADMIN_BEFORE);
+
+    if (type == IPC_HOLD) {
+        memcpy(old, rc->last_reply, sizeof(old));
+        snprintf(rc->last_reply, sizeof(rc->last_reply), "%s%s%.*s", ADMIN_HELD,
+                 old[0] ? ADMIN_BEFORE : "", (int)(sizeof(old) - pre - 1), old);
+    } else if (strncmp(rc->last_reply, ADMIN_HELD, strlen(ADMIN_HELD)) == 0) {
+        const char *b =
+            strncmp(rc->last_reply, ADMIN_HELD ADMIN_BEFORE, pre) == 0 ? rc->last_reply + pre : "";
+
+        memmove(rc->last_reply, b, strlen(b) + 1);
+    }
+}
+
 /* Change one recipient as the request says; 1 if it changed. */
 static int admin_apply(uint16_t type, struct rec_rcpt *rc, uint64_t now)
 {
@@ -36,10 +58,12 @@ static int admin_apply(uint16_t type, struct rec_rcpt *rc, uint64_t now)
             return 0;
         rc->state = RCPT_HELD;
         rc->next_attempt_us = 0;
+        admin_reason(type, rc);
         return 1;
     case IPC_RELEASE:
         if (rc->state != RCPT_HELD)
             return 0;
+        admin_reason(type, rc);
         break;
     default:
         return 0;

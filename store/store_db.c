@@ -108,7 +108,8 @@ static int store_due_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
     uint8_t *k;
 
     if (pdata->size < REC_RCPT_FIXED_LEN || p[0] != REC_VERSION ||
-        !store_rec_rcpt_is_due_state(store_rec_get_be32(p + REC_RCPT_STATE_OFF)))
+        !store_rec_rcpt_is_due(store_rec_get_be32(p + REC_RCPT_STATE_OFF),
+                               store_rec_get_be64(p + REC_RCPT_NEXT_ATTEMPT_OFF)))
         return DB_DONOTINDEX;
     if ((k = malloc(REC_DUE_KEY_LEN)) == NULL)
         return ENOMEM;

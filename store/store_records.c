@@ -257,3 +257,8 @@ int store_rec_rcpt_is_due_state(uint32_t state)
      * that never reported back is due again, so nothing can stay stuck. */
     return state == RCPT_QUEUED || state == RCPT_DEFERRED || state == RCPT_ACTIVE;
 }
+
+int store_rec_rcpt_is_due(uint32_t state, uint64_t next_attempt_us)
+{
+    return store_rec_rcpt_is_due_state(state) || (state == RCPT_HELD && next_attempt_us != 0);
+}

@@ -95,5 +95,9 @@ int store_rec_rcpt_decode(const uint8_t *p, size_t len, struct rec_rcpt *r, cons
 
 /* Does this recipient state belong in the due index? */
 int store_rec_rcpt_is_due_state(uint32_t state);
+/* Does this recipient belong in the due index: a due state, or HELD with a
+ * time (a hold that ends: an undeliverable DSN's expiry; an administrator's
+ * hold has none). */
+int store_rec_rcpt_is_due(uint32_t state, uint64_t next_attempt_us);
 
 #endif

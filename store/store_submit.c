@@ -141,6 +141,8 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
     sub->env.arrival_us = now_us();
     sub->env.flags = m.flags;
     sub->env.ret = m.ret;
+    if (strcmp(m.sender, "<>") == 0)
+        m.sender[0] = '\0'; /* the null sender written with its brackets (sendmail -f '<>') */
     memcpy(sub->env.sender, m.sender, sizeof(m.sender));
     memcpy(sub->env.envid, m.envid, sizeof(m.envid));
     memcpy(sub->env.origin, m.origin, sizeof(m.origin));

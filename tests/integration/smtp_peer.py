@@ -14,6 +14,7 @@ Modes:
     reject            every RCPT: 550 5.1.1 <addr>: Recipient address rejected: User unknown
     tempfail          every RCPT: 451 4.3.2 Please try again later
     drop-after-data   store the message, answer 250 to the final dot, then close the connection at once
+    slow-dot          like sink, but the reply to the final dot comes 3 s after the message is stored
     no-8bit           like sink, but 8BITMIME is not advertised; MAIL ... BODY=8BITMIME gets 555 5.5.4,
                       and 8-bit DATA sent anyway is stored with "eight_bit": true (a router bug to detect)
 
@@ -54,7 +55,7 @@ except ImportError:
         os.execv(debian, [debian, os.path.abspath(__file__)] + sys.argv[1:])
     sys.exit("smtp_peer.py: cannot import aiosmtpd (apt-get install python3-aiosmtpd)")
 
-MODES = ("sink", "greylist", "reject", "tempfail", "drop-after-data", "no-8bit")
+MODES = ("sink", "greylist", "reject", "tempfail", "drop-after-data", "no-8bit", "slow-dot")
 
 
 def sender(addr):
@@ -151,6 +152,8 @@ class Peer:
                 "name": self.name, "time": time.time(), "tls": session.ssl is not None,
                 "eight_bit": any(b > 127 for b in content)}
         n = self.store(content, meta)
+        if self.mode == "slow-dot":
+            await asyncio.sleep(3)
         return "250 2.0.0 Ok: queued as %s-%d" % (self.name, n)
 
 

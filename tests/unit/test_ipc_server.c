@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "ipc.h"
+#include "ipc_link.h"
 #include "ipc_server.h"
 
 #define T_TYPE_PING IPC_STATS    /* "x": answered with OK */
@@ -427,13 +428,28 @@ static void test_back_pressure(void **state)
     t_stop(t);
 }
 
+/* A kept link logs one line per change of its peer, none per retry. */
+static void test_link_down_news(void **state)
+{
+    (void)state;
+    assert_true(ipc_link_down_news(1, 0, "", "connection closed by the peer")); /* went down */
+    assert_true(ipc_link_down_news(0, 0, "", "cannot connect: no such file"));  /* first try */
+    /* still down, the peer merely not there: no news */
+    assert_false(ipc_link_down_news(0, 1, "connection closed by the peer",
+                                    "cannot connect: connection refused"));
+    assert_false(ipc_link_down_news(0, 1, "cannot connect: a", "cannot connect: b"));
+    /* still down, but the peer answers differently (a refusal): news, once */
+    assert_true(ipc_link_down_news(0, 1, "cannot connect: a", "speaks protocol 2.1"));
+    assert_false(ipc_link_down_news(0, 1, "speaks protocol 2.1", "speaks protocol 2.1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stale_socket_removed), cmocka_unit_test(test_live_socket_refused),
         cmocka_unit_test(test_bad_hello_refused),    cmocka_unit_test(test_bad_frames_close),
         cmocka_unit_test(test_capabilities),         cmocka_unit_test(test_pause_resume),
-        cmocka_unit_test(test_back_pressure),
+        cmocka_unit_test(test_back_pressure),        cmocka_unit_test(test_link_down_news),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -189,6 +189,11 @@ static void test_due_states(void **state)
     assert_false(store_rec_rcpt_is_due_state(RCPT_DELIVERED));
     assert_false(store_rec_rcpt_is_due_state(RCPT_FAILED));
     assert_false(store_rec_rcpt_is_due_state(RCPT_HELD));
+    /* a hold with an end (an undeliverable DSN) is due then; an administrator's is not */
+    assert_true(store_rec_rcpt_is_due(RCPT_HELD, 1));
+    assert_false(store_rec_rcpt_is_due(RCPT_HELD, 0));
+    assert_true(store_rec_rcpt_is_due(RCPT_DEFERRED, 0));
+    assert_false(store_rec_rcpt_is_due(RCPT_FAILED, 1));
 }
 
 int main(void)
