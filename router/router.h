@@ -39,7 +39,8 @@ struct route {
 };
 
 /* The outcome of one attempt for one recipient. */
-enum outcome { OUT_NONE, OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED };
+/* OUT_PAUSED: not tried, its destination paused by an administrator (no attempt counted). */
+enum outcome { OUT_NONE, OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED, OUT_PAUSED };
 
 struct rcpt_work {
     struct ipc_rcpt r; /* as read from the store */
@@ -156,6 +157,10 @@ struct router {
     unsigned upd_in_flight; /* UPDATE_BATCHes sent and not answered (router_update.c) */
     uint64_t updates_lost;  /* not recorded: store down or stopping */
     int started;            /* the first store link of this process came up */
+    /* destinations paused by an administrator, as the store keeps them (router_pause.c) */
+    int paused_all;
+    char (*paused)[IPC_ADDR_MAX + 1];
+    size_t npaused;
     int stopping;
 };
 
@@ -174,6 +179,12 @@ int router_store_read_request(struct router *r, store_encode_fn encode, store_an
                               store_fail_fn fail, void *arg);
 void router_store_links_start(struct router *r);
 void router_store_links_stop(struct router *r);
+
+/* ---- router_pause.c: destinations paused by an administrator ------------------- */
+/* Ask the store for the paused destinations; start_queue: then start the queue (link-up). */
+void router_pause_fetch(struct router *r, int start_queue);
+int router_pause_is(const struct router *r, const char *addr); /* addr's domain is paused */
+void router_pause_free(struct router *r);
 
 /* ---- router_update.c: recipient updates, batched ------------------------------- */
 typedef void (*router_update_done_fn)(struct router *r, int ok, void *arg);

@@ -243,6 +243,8 @@ void router_queue_categorize(struct msg *m, int force)
         if (w->route.kind == ROUTE_ERROR) {
             RCPT_OUTCOME_SET(w, OUT_FAILED, w->route.status, "%s %s", w->route.status,
                              w->route.text);
+        } else if (router_pause_is(r, w->r.addr)) {
+            RCPT_OUTCOME_SET(w, OUT_PAUSED, "4.3.2", "%s", IPC_PAUSED_REPLY);
         } else if (w->route.kind == ROUTE_GATEWAY) {
             /* Never failed for the gateway's absence: deferred with its reason. */
             if (!ipc_link_up(r->gateway))
@@ -376,6 +378,11 @@ static void msg_record(struct msg *m)
                            ? (uint64_t)r->cfg->gateway.open_retry_interval * 1000000u
                            : retry_delay_us(r, u.attempts));
             router_dsn_send_delay(m, i);
+            break;
+        case OUT_PAUSED: /* no attempt: a resume makes it due again */
+            u.state = RCPT_DEFERRED;
+            u.last_attempt_us = w->r.last_attempt_us;
+            u.next_attempt_us = now + (uint64_t)r->cfg->router.retry_max * 1000000u;
             break;
         default:
             u.attempts++;

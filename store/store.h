@@ -28,7 +28,8 @@ struct store {
     int checkpoint_running;
     int sweep_running;
     uint64_t started_us;
-    uint64_t adopted; /* messages re-stamped at this start */
+    uint64_t adopted;  /* messages re-stamped at this start */
+    uint64_t accepted; /* connections accepted since the start (metrics) */
     int stopping;
     size_t nsubmitters; /* connections that may only submit (store_conn.c) */
     uint64_t staged;    /* body octets staged by every submission in progress */

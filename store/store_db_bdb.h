@@ -46,8 +46,9 @@ struct store_txn {
     struct {
         int64_t messages;
         int64_t by_state[RCPT_STATE_COUNT];
-    } delta;     /* what this transaction changed of the counts */
-    int counted; /* delta has been touched */
+    } delta;                            /* what this transaction changed of the counts */
+    uint32_t entered[RCPT_STATE_COUNT]; /* recipients put into each state (metrics) */
+    int counted;                        /* delta has been touched */
 };
 
 /* Read one key's value into buf (cap bytes; its length in *len; flags:
