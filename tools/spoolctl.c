@@ -88,7 +88,8 @@ int spoolctl_recv_soft(struct ipc_client *c, struct ipc_reader *r, const char *w
         spoolctl_fail(c);
     if ((code = ipc_client_take_error(c, r)) == 0)
         return 0;
-    fprintf(stderr, "spoolctl: %s%s%s\n", what ? what : "", what ? ": " : "", c->error);
+    (void)what; /* the store's text names the request already */
+    fprintf(stderr, "spoolctl: %s\n", c->error);
     return spoolctl_exit_code(code);
 }
 
