@@ -108,6 +108,7 @@ enum ipc_type {
     IPC_METRIC_ITEM = 89, /* struct ipc_metric_item: one counter */
     IPC_SHAPE = 90,       /* struct ipc_list_filter -> IPC_SHAPE_ROW*, IPC_END */
     IPC_SHAPE_ROW = 91,   /* struct ipc_shape_row: recipients of a domain in a state by age */
+    IPC_REPORT = 92,      /* struct ipc_metric_item: a daemon's own counter, its total -> IPC_OK */
 };
 
 /* Per-recipient states.  DELIVERED and FAILED are final. */
@@ -396,6 +397,10 @@ struct ipc_client_item {
     char caps[IPC_CAPS_MAX + 1];
 };
 
+/* What a daemon may report with IPC_REPORT (the store keeps the last total of each). */
+#define IPC_REPORT_SHARE_FAILURES "router_share_failures_total"
+#define IPC_REPORT_MAX 16 /* names the store keeps */
+
 /* One value; name is a metric name with its labels, e.g. rcpt_entered{state="deferred"}. */
 struct ipc_metric_item {
     char name[IPC_MATCH_MAX + 1];
@@ -513,6 +518,9 @@ IPC_DECLARE_CODEC(shape_row, struct ipc_shape_row);
 /* SHAPE carries a list filter too (LIST_FILTER or SHAPE). */
 int ipc_encode_list_filter_as(struct sg_buf *b, uint16_t type, uint32_t request_id,
                               const struct ipc_list_filter *m);
+/* REPORT carries a metric item too (METRIC_ITEM or REPORT). */
+int ipc_encode_metric_as(struct sg_buf *b, uint16_t type, uint32_t request_id,
+                         const struct ipc_metric_item *m);
 /* PAUSE, RESUME and PAUSE_ITEM share struct ipc_pause: the codec takes the type. */
 int ipc_encode_pause(struct sg_buf *b, uint16_t type, uint32_t request_id,
                      const struct ipc_pause *m);

@@ -314,6 +314,7 @@ static const struct {
     {IPC_METRIC_ITEM, "METRIC_ITEM"},
     {IPC_SHAPE, "SHAPE"},
     {IPC_SHAPE_ROW, "SHAPE_ROW"},
+    {IPC_REPORT, "REPORT"},
 };
 
 const char *ipc_type_name(uint16_t type)

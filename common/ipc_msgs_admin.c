@@ -179,7 +179,15 @@ int ipc_decode_client_item(struct ipc_reader *r, struct ipc_client_item *m)
 
 int ipc_encode_metric_item(struct sg_buf *b, uint32_t request_id, const struct ipc_metric_item *m)
 {
-    ipc_msg_begin(b, IPC_METRIC_ITEM, request_id);
+    return ipc_encode_metric_as(b, IPC_METRIC_ITEM, request_id, m);
+}
+
+int ipc_encode_metric_as(struct sg_buf *b, uint16_t type, uint32_t request_id,
+                         const struct ipc_metric_item *m)
+{
+    ipc_msg_begin(b, type, request_id);
+    if (type != IPC_METRIC_ITEM && type != IPC_REPORT)
+        b->failed = 1;
     ipc_put_str(b, m->name);
     ipc_put_u64(b, m->value);
     return ipc_msg_end(b);
@@ -188,7 +196,7 @@ int ipc_encode_metric_item(struct sg_buf *b, uint32_t request_id, const struct i
 int ipc_decode_metric_item(struct ipc_reader *r, struct ipc_metric_item *m)
 {
     memset(m, 0, sizeof(*m));
-    adm_expect(r, IPC_METRIC_ITEM);
+    adm_check(r, r->type == IPC_METRIC_ITEM || r->type == IPC_REPORT, "not a metric frame");
     ipc_get_str(r, m->name, sizeof(m->name));
     ipc_get_u64(r, &m->value);
     adm_check(r, m->name[0] != '\0', "metric without a name");

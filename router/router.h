@@ -161,6 +161,10 @@ struct router {
     int paused_all;
     char (*paused)[IPC_ADDR_MAX + 1];
     size_t npaused;
+    /* own counters, reported to the store (router_report.c) */
+    uint64_t share_failures; /* postoffice recipients the share failed for */
+    uint64_t report_sent;
+    int report_busy;
     int stopping;
 };
 
@@ -185,6 +189,10 @@ void router_store_links_stop(struct router *r);
 void router_pause_fetch(struct router *r, int start_queue);
 int router_pause_is(const struct router *r, const char *addr); /* addr's domain is paused */
 void router_pause_free(struct router *r);
+
+/* ---- router_report.c: the router's counters, for spoolctl metrics -------------- */
+void router_report_send(struct router *r); /* the totals now (link-up) */
+void router_report_share_failure(struct router *r);
 
 /* ---- router_update.c: recipient updates, batched ------------------------------- */
 typedef void (*router_update_done_fn)(struct router *r, int ok, void *arg);

@@ -361,6 +361,8 @@ static void msg_record(struct msg *m)
 
         if (!w->due || w->outcome == OUT_NONE)
             continue;
+        if (w->share_attempt && (w->outcome == OUT_DEFERRED || w->outcome == OUT_FAILED))
+            router_report_share_failure(r);
         snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
         snprintf(u.route, sizeof(u.route), "%s", w->route.desc);
         snprintf(u.last_reply, sizeof(u.last_reply), "%s", w->reply);

@@ -179,6 +179,7 @@ static void links_all_ready(struct router *r)
     r->generation = h->generation;
     r->store_why[0] = '\0';
     router_pause_fetch(r, 1); /* then the queue starts, with the pauses known */
+    router_report_send(r);
 }
 
 static void work_ready(struct sc_conn *c, void *arg)

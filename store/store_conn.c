@@ -41,6 +41,7 @@ static const struct store_command {
     {{IPC_CLIENTS, "admin"}, store_op_clients},
     {{IPC_METRICS, "admin"}, store_op_metrics},
     {{IPC_SHAPE, "list"}, store_op_shape},
+    {{IPC_REPORT, "update"}, store_op_report},
 };
 
 uv_loop_t *store_conn_loop(struct store_conn *c)

@@ -71,5 +71,6 @@ void store_op_pause_list(struct store_conn *c, struct ipc_reader *r);
 void store_op_clients(struct store_conn *c, struct ipc_reader *r);
 void store_op_metrics(struct store_conn *c, struct ipc_reader *r);
 void store_op_shape(struct store_conn *c, struct ipc_reader *r);
+void store_op_report(struct store_conn *c, struct ipc_reader *r);
 
 #endif

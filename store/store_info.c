@@ -142,6 +142,32 @@ static void metrics_encode(struct metrics_work *mw, struct store *st)
     metric(out, id, st->started_us, "store_started_us");
     metric(out, id, st->db.generation, "store_generation");
     metrics_connections(st, out, id);
+    for (size_t i = 0; i < st->nreported; i++)
+        ipc_encode_metric_item(out, id, &st->reported[i]);
+}
+
+/* REPORT: a daemon's total of one of its own counters, kept for METRICS (in memory). */
+void store_op_report(struct store_conn *c, struct ipc_reader *r)
+{
+    struct store *st = store_conn_store(c);
+    struct ipc_metric_item m;
+    size_t i;
+
+    if (ipc_decode_metric_item(r, &m) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad REPORT: %s", r->error);
+        return;
+    }
+    for (i = 0; i < st->nreported; i++)
+        if (strcmp(st->reported[i].name, m.name) == 0)
+            break;
+    if (i == IPC_REPORT_MAX) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM, "report: too many counters");
+        return;
+    }
+    if (i == st->nreported)
+        st->nreported++;
+    st->reported[i] = m;
+    store_conn_reply_ok(c, r->request_id, m.value);
 }
 
 static void metrics_done(struct store_work *w)

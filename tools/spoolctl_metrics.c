@@ -84,6 +84,10 @@ static void result_metrics(const struct metric_set *m)
         printf("spoolgate_deliveries_total{result=\"%s\"} %llu\n", results[i].result,
                (unsigned long long)value(m, key));
     }
+    head("share_failures_total", "counter",
+         "Postoffice recipients the share failed for, as the router reported (since it started).");
+    printf("spoolgate_share_failures_total %llu\n",
+           (unsigned long long)value(m, IPC_REPORT_SHARE_FAILURES));
     head("attempts_total", "counter", "Delivery attempts started (recipients made active).");
     printf("spoolgate_attempts_total %llu\n",
            (unsigned long long)value(m, "recipients_entered_total{state=\"active\"}"));
