@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <errno.h>
 
+#include "build-config.h"
 #include "log.h"
 #include "qid.h"
 #include "store_conn.h"
@@ -14,7 +16,7 @@
 
 #define SHAPE_BATCH_MESSAGES 1000u
 
-/* ---- CLIENTS -------------------------------------------------------------- */
+/* ---- CLIENTS: the store itself (with its package version), then every connection ---- */
 
 static uint64_t clients_of(struct ipc_server *srv, struct sg_buf *out, uint32_t request_id)
 {
@@ -45,13 +47,20 @@ void store_op_clients(struct store_conn *c, struct ipc_reader *r)
 {
     struct store *st = store_conn_store(c);
     struct sg_buf *out = ipc_server_conn_out(c->sc);
+    struct ipc_client_item self = {.program = "spoolgate-store",
+                                   .role = "store",
+                                   .version = PACKAGE_VERSION,
+                                   .pid = (uint32_t)getpid(),
+                                   .uid = (uint32_t)getuid(),
+                                   .caps = IPC_CAPS_STORE};
     struct ipc_end end;
 
     if (ipc_decode_empty(r) < 0) {
         store_conn_fail(c, IPC_ERR_PROTO, "bad CLIENTS: %s", r->error);
         return;
     }
-    end.count = clients_of(st->server, out, r->request_id);
+    ipc_encode_client_item(out, r->request_id, &self); /* the store itself comes first */
+    end.count = 1 + clients_of(st->server, out, r->request_id);
     end.count += clients_of(st->submit_server, out, r->request_id);
     ipc_encode_end(out, r->request_id, &end);
     ipc_server_conn_flush(c->sc);

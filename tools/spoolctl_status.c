@@ -16,6 +16,7 @@ struct status {
     struct ipc_pause *paused;
     size_t npaused;
     pid_t store_pid;
+    struct ipc_client_item self; /* the store's own item (its version) */
 };
 
 static void *grow(void *v, size_t n, size_t size)
@@ -42,7 +43,9 @@ static void fetch_clients(struct ipc_client *c, struct status *s)
             fprintf(stderr, "spoolctl: bad clients reply: %s\n", r.error ? r.error : "");
             exit(SPOOLCTL_EX_FAIL);
         }
-        if (s->nclients < STATUS_MAX_CLIENTS)
+        if (strcmp(s->clients[s->nclients].role, "store") == 0 && !s->self.program[0])
+            s->self = s->clients[s->nclients]; /* the store's own item, first */
+        else if (s->nclients < STATUS_MAX_CLIENTS)
             s->nclients++;
     }
 }
@@ -78,8 +81,9 @@ static void status_text(const struct ipc_client *c, const struct status *s)
 {
     char t[32];
 
-    printf("store: %s pid %d protocol %u.%u generation %llu started %s\n", c->peer.program,
-           (int)s->store_pid, c->peer.major, c->peer.minor, (unsigned long long)s->stats.generation,
+    printf("store: %s version %s pid %d protocol %u.%u generation %llu started %s\n",
+           c->peer.program, s->self.version[0] ? s->self.version : "?", (int)s->store_pid,
+           c->peer.major, c->peer.minor, (unsigned long long)s->stats.generation,
            spoolctl_iso_time(s->stats.started_us, t, sizeof(t)));
     printf("connected: %zu\n", s->nclients);
     for (size_t i = 0; i < s->nclients; i++) {
@@ -105,6 +109,7 @@ static void status_json(const struct ipc_client *c, const struct status *s)
     fputs("{\"store\":{", stdout);
     spoolctl_json_kv_str(stdout, &f2, "program", c->peer.program);
     spoolctl_json_kv_u64(stdout, &f2, "pid", (uint64_t)s->store_pid);
+    spoolctl_json_kv_str(stdout, &f2, "version", s->self.version);
     spoolctl_json_kv_str(stdout, &f2, "protocol", ver);
     fputc('}', stdout);
     first = 0;

@@ -15,8 +15,8 @@ sc() { "$SPOOLCTL" -s "$T_SOCKET" "$@"; }
 
 sc status > "$T_DIR/status.out"
 grep -q "role=router .*pid=$ROUTER_PID " "$T_DIR/status.out" && grep -q "spoolgate-smtpd" "$T_DIR/status.out" &&
-    grep -q "^store: spoolgate-store pid $STORE_PID protocol" "$T_DIR/status.out"
-ok $? "status lists the store's pid and the router and smtpd connected, with their pids"
+    grep -q "^store: spoolgate-store version [0-9][0-9.]* pid $STORE_PID protocol 1\.[0-9]" "$T_DIR/status.out"
+ok $? "status lists the store's version and pid, and the router and smtpd connected, with their pids"
 sc status --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
