@@ -213,7 +213,7 @@ int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size
     s->lock_fd = -1;
     if (priv_mkdirs(config_store_dir(c), 0700, err, errsz) < 0 || store_lock(s, c, err, errsz) < 0)
         return -1;
-    if (!(s->h = calloc(1, sizeof(*s->h)))) {
+    if (!(s->h = calloc(1, sizeof(*s->h))) || store_db_age_init(s) < 0) {
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
@@ -259,6 +259,7 @@ static void store_close_handles(struct store_db_handles *h)
 
 void store_db_close(struct store_db *s)
 {
+    store_db_age_free(s);
     if (s->h) {
         store_close_handles(s->h);
         free(s->h);
@@ -316,6 +317,7 @@ static int store_db_commit_counted(struct store_db *s, struct store_txn *t)
     for (int i = 0; i < RCPT_STATE_COUNT; i++)
         if (t->entered[i])
             atomic_fetch_add(&m->entered[i], t->entered[i]);
+    store_db_age_commit(s, t);
     return 0;
 }
 

@@ -46,6 +46,7 @@ struct store_db {
     int deadlock_retries;
     int lock_fd; /* exclusive flock on <db_dir>/store.lock */
     struct store_db_metrics metrics;
+    struct store_db_age *age; /* the queue by age (store_db_age.c) */
 };
 
 /* store_db.c: the environment. */
@@ -158,6 +159,17 @@ int store_db_count(struct store_txn *t, uint64_t *messages, uint64_t by_state[RC
 int store_db_get_counts(struct store_txn *t, struct store_counts *c);
 /* Overwrite the record (the start-up re-enumeration, when its count disagrees). */
 int store_db_set_counts(struct store_txn *t, const struct store_counts *c);
+
+/* store_db_age.c: recipients not final by arrival minute and state, in memory.  _start empties
+ * them and counts from now on (the start-up re-enumeration), _count_now adds one recipient
+ * found by it; _buckets sums them by age at now into out (-1 when they are not kept: out of
+ * memory, or a transaction too wide to count). */
+int store_db_age_init(struct store_db *s);
+void store_db_age_free(struct store_db *s);
+void store_db_age_start(struct store_db *s);
+void store_db_age_count_now(struct store_db *s, uint64_t qid, uint32_t state);
+int store_db_age_buckets(struct store_db *s, uint64_t now,
+                         uint64_t out[RCPT_STATE_COUNT][IPC_SHAPE_BUCKETS]);
 
 /* store_db_pause.c: destinations paused by an administrator.  domain "" is every one. */
 int store_db_pause_set(struct store_txn *t, const char *domain, int on, uint64_t when_us);

@@ -123,6 +123,21 @@ static void metrics_connections(struct store *st, struct sg_buf *out, uint32_t i
         metric(out, id, n[i], "store_connections{role=\"%s\"}", i < nroles ? roles[i] : "other");
 }
 
+/* The queue by state and age, as kept in memory (no walk); nothing when it is not kept. */
+static void metrics_age(struct store *st, struct sg_buf *out, uint32_t id)
+{
+    uint64_t by[RCPT_STATE_COUNT][IPC_SHAPE_BUCKETS];
+
+    if (store_db_age_buckets(&st->db, now_us(), by) < 0)
+        return;
+    metric(out, id, 1, "queue_age_kept");
+    for (uint32_t s = 0; s < RCPT_STATE_COUNT; s++)
+        for (int b = 0; b < IPC_SHAPE_BUCKETS; b++)
+            if (!rcpt_state_final(s))
+                metric(out, id, by[s][b], "queue_age{state=\"%s\",bucket=\"%d\"}",
+                       rcpt_state_name(s), b);
+}
+
 static void metrics_encode(struct metrics_work *mw, struct store *st)
 {
     struct store_db_metrics *m = &st->db.metrics;
@@ -153,6 +168,7 @@ static void metrics_encode(struct metrics_work *mw, struct store *st)
     metrics_connections(st, out, id);
     for (size_t i = 0; i < st->nreported; i++)
         ipc_encode_metric_item(out, id, &st->reported[i]);
+    metrics_age(st, out, id);
 }
 
 /* REPORT: a daemon's total of one of its own counters, kept for METRICS (in memory). */

@@ -138,12 +138,23 @@ static void age_add(const struct ipc_shape_row *row, void *arg)
         by[row->state][b] += row->count[b];
 }
 
-static void age_metrics(struct ipc_client *c)
+/* The store's own counts by age when it keeps them (no walk), else the walk of SHAPE. */
+static void age_metrics(struct ipc_client *c, const struct metric_set *m)
 {
     uint64_t by[RCPT_STATE_COUNT][IPC_SHAPE_BUCKETS] = {{0}};
     struct ipc_list_filter f = {0};
 
-    spoolctl_shape_fetch(c, &f, age_add, by);
+    if (value(m, "queue_age_kept")) {
+        for (uint32_t s = 0; s < RCPT_STATE_COUNT; s++)
+            for (int b = 0; b < IPC_SHAPE_BUCKETS; b++) {
+                char key[96];
+                snprintf(key, sizeof(key), "queue_age{state=\"%s\",bucket=\"%d\"}",
+                         rcpt_state_name(s), b);
+                by[s][b] = value(m, key);
+            }
+    } else {
+        spoolctl_shape_fetch(c, &f, age_add, by);
+    }
     head("queue_age_recipients", "gauge",
          "Recipients not final by state and message age (minutes, like qshape's buckets).");
     for (uint32_t s = 0; s < RCPT_STATE_COUNT; s++) {
@@ -177,7 +188,7 @@ int spoolctl_cmd_metrics(struct ipc_client *c, int argc, char **argv)
     commit_metrics(&m);
     session_metrics(&m);
     if (!o.no_age)
-        age_metrics(c);
+        age_metrics(c, &m);
     free(m.v);
     return 0;
 }

@@ -2,7 +2,7 @@
 # spoolctl-filters.sh - spoolctl's filters (--from, --to, --domain, --older-than, --state) on list and on ALL, --json of every listing parsed by Python, summary's numbers.
 . "$(dirname "$0")/lib.sh"
 
-plan 20
+plan 21
 write_config
 start_store; ok $? "spoolgate-store starts"
 inject() { f=$1; shift; printf 'Subject: t\n\nbody\n' | "$SENDMAIL" -s "$T_SOCKET" -f "$f" "$@" | sed -n 's/^queued as //p'; }
@@ -62,3 +62,8 @@ ok $? "summary as text: the same numbers"
 
 sc delete ALL --from @one.test > "$T_DIR/del.out" && test "$(qids sc list)" = "$(sorted "$Q2" "$Q3")"
 ok $? "delete ALL --from @one.test removes exactly those messages"
+sc hold "$Q2" > /dev/null
+metric_age=$(sc metrics | awk '/^spoolgate_queue_age_recipients/ { n += $2 } END { print n }')
+shape=$(sc summary --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["total"])')
+test "$metric_age" = 2 && test "$shape" = 2
+ok $? "after holds, releases and deletes the kept queue by age agrees with summary's walk ($metric_age, $shape)"

@@ -4,7 +4,7 @@
 FAKE_GW="$top_srcdir/tests/integration/fake_gateway.py"
 CHECK="$top_srcdir/tests/integration/metrics_check.py"
 
-plan 19
+plan 21
 start_peer sink sink; start_peer temp tempfail; start_peer rej reject
 write_router_config "a.test smtp:[127.0.0.1]:$sink_PORT
 src.test smtp:[127.0.0.1]:$sink_PORT
@@ -44,3 +44,9 @@ while read -r line; do
 done < "$T_DIR/check.tap"
 sc metrics --no-age | grep -q "spoolgate_queue_age_recipients"; test $? -ne 0
 ok $? "--no-age leaves the age gauges (and their queue walk) out"
+stop_router; stop_store; start_store; ok $? "the store restarts"
+sc metrics > "$T_DIR/metrics2.txt" && sc list --json > "$T_DIR/list2.json"
+python3 "$CHECK" "$T_DIR/metrics2.txt" "$T_DIR/list2.json" > "$T_DIR/check2.tap" 2>&1
+grep -q "^ok 3 - the queue gauges match" "$T_DIR/check2.tap"
+ok $? "after the restart the queue by state and age (rebuilt by the re-enumeration) still matches the queue"
+grep "^not ok" "$T_DIR/check2.tap" | diag
