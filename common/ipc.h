@@ -80,9 +80,9 @@ enum ipc_type {
     IPC_DUE_ITEM = 42,  /* struct ipc_due_item */
     IPC_LIST_FROM = 43, /* struct ipc_list_from: one page of LIST -> as LIST */
 
-    IPC_REQUEUE = 50,     /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
-    IPC_HOLD = 51,        /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
-    IPC_RELEASE = 52,     /* struct ipc_qid_msg ("" = every message) -> IPC_OK */
+    IPC_REQUEUE = 50,     /* struct ipc_qid_msg (one message; IPC_ADMIN for all) -> IPC_OK */
+    IPC_HOLD = 51,        /* struct ipc_qid_msg (one message; IPC_ADMIN for all) -> IPC_OK */
+    IPC_RELEASE = 52,     /* struct ipc_qid_msg (one message; IPC_ADMIN for all) -> IPC_OK */
     IPC_DELETE = 53,      /* struct ipc_qid_msg -> IPC_OK */
     IPC_STATS = 54,       /* no fields -> IPC_STATS_REPLY */
     IPC_STATS_REPLY = 55, /* struct ipc_stats */
@@ -97,6 +97,21 @@ enum ipc_type {
     IPC_DIR_RESULT = 71, /* struct ipc_dir_result */
     IPC_GW_DELIVER = 72, /* struct ipc_gw_deliver -> IPC_GW_RESULT*, IPC_END (router -> gateway) */
     IPC_GW_RESULT = 73,  /* struct ipc_gw_result: one recipient's outcome */
+
+    /* administration (ipc_msgs_admin.c) */
+    IPC_ADMIN = 80,       /* struct ipc_admin_req -> IPC_OK (recipients changed) */
+    IPC_LIST_FILTER = 81, /* struct ipc_list_filter -> as IPC_LIST */
+    IPC_PAUSE = 82,       /* struct ipc_pause -> IPC_OK */
+    IPC_RESUME = 83,      /* struct ipc_pause -> IPC_OK (recipients made due) */
+    IPC_PAUSE_LIST = 84,  /* no fields -> IPC_PAUSE_ITEM*, IPC_END */
+    IPC_PAUSE_ITEM = 85,  /* struct ipc_pause: one paused destination */
+    IPC_CLIENTS = 86,     /* no fields -> IPC_CLIENT_ITEM*, IPC_END */
+    IPC_CLIENT_ITEM = 87, /* struct ipc_client_item: one connection to the store */
+    IPC_METRICS = 88,     /* no fields -> IPC_METRIC_ITEM*, IPC_END */
+    IPC_METRIC_ITEM = 89, /* struct ipc_metric_item: one counter */
+    IPC_SHAPE = 90,       /* struct ipc_list_filter -> IPC_SHAPE_ROW*, IPC_END */
+    IPC_SHAPE_ROW = 91,   /* struct ipc_shape_row: recipients of a domain in a state by age */
+    IPC_REPORT = 92,      /* struct ipc_metric_item: a daemon's own counter, its total -> IPC_OK */
 };
 
 /* Per-recipient states.  DELIVERED and FAILED are final. */
@@ -140,6 +155,7 @@ enum ipc_event_kind {
     IPC_EV_COMMITTED = 1,  /* a new message was committed */
     IPC_EV_REQUEUED = 2,   /* an administrator requeued or released messages */
     IPC_EV_SHARE_BACK = 3, /* gateway -> router: the postoffice share is reachable again */
+    IPC_EV_PAUSED = 4,     /* the paused destinations changed: ask IPC_PAUSE_LIST */
 };
 
 /* Capabilities the store offers; clients list the ones they need. */
@@ -330,6 +346,81 @@ struct ipc_gw_result {
     char reply[IPC_REPLY_MAX + 1]; /* what happened, specific */
 };
 
+/* ---- administration (ipc_msgs_admin.c) ---------------------------------- */
+
+/* Which messages and recipients a listing or an administrative request is about; every
+ * criterion given must hold.  from/to: "" any, "<>" the null sender, "@domain" any address
+ * of that domain, else the address (case-insensitive).  A message matches when its sender and
+ * arrival do and at least one recipient matches state_mask, to and domain. */
+struct ipc_filter {
+    uint32_t state_mask;           /* bit (1 << state); 0 = all states */
+    char from[IPC_ADDR_MAX + 1];   /* sender */
+    char to[IPC_ADDR_MAX + 1];     /* a recipient */
+    char domain[IPC_ADDR_MAX + 1]; /* a recipient's domain */
+    uint64_t before_us;            /* arrived before this (0: any time) */
+};
+
+struct ipc_list_filter {
+    struct ipc_filter f;
+    char match[IPC_MATCH_MAX + 1]; /* substring of qid, sender or a recipient; "" = all */
+    uint32_t limit;                /* 0 = no limit */
+};
+
+/* What IPC_ADMIN does to the recipients the filter selects. */
+enum ipc_admin_op {
+    IPC_OP_REQUEUE = 1, /* queued, deferred, active -> queued, due now */
+    IPC_OP_HOLD = 2,    /* not final -> held */
+    IPC_OP_RELEASE = 3, /* held -> queued, due now */
+    IPC_OP_DELETE = 4,  /* the whole message, when a recipient matches */
+    IPC_OP_FLUSH = 5,   /* deferred -> due now (attempts kept) */
+};
+#define IPC_OP_MAX IPC_OP_FLUSH
+#define IPC_ADMIN_ALL 0x1u /* every message (qid must be ""): never implied by a qid */
+
+struct ipc_admin_req {
+    uint32_t op;    /* enum ipc_admin_op */
+    uint32_t flags; /* IPC_ADMIN_ALL */
+    char qid[IPC_QID_MAX + 1];
+    struct ipc_filter f;
+};
+
+/* A paused destination: a recipient domain, or every destination (IPC_ADMIN_ALL, domain ""). */
+struct ipc_pause {
+    uint32_t flags;
+    char domain[IPC_ADDR_MAX + 1];
+};
+#define IPC_PAUSED_REPLY "4.3.2 paused by admin" /* the reply a paused recipient shows */
+
+struct ipc_client_item {
+    char program[IPC_NAME_MAX + 1];
+    char role[IPC_NAME_MAX + 1];
+    char version[IPC_NAME_MAX + 1]; /* protocol major.minor of its hello */
+    uint32_t pid;                   /* SO_PEERCRED; 0 when unknown */
+    uint32_t uid;
+    char caps[IPC_CAPS_MAX + 1];
+};
+
+/* What a daemon may report with IPC_REPORT (the store keeps the last total of each). */
+#define IPC_REPORT_SHARE_FAILURES "router_share_failures_total"
+#define IPC_REPORT_MAX 16 /* names the store keeps */
+
+/* One value; name is a metric name with its labels, e.g. rcpt_entered{state="deferred"}. */
+struct ipc_metric_item {
+    char name[IPC_MATCH_MAX + 1];
+    uint64_t value;
+};
+
+/* Age buckets of IPC_SHAPE (minutes of queue age, the last open-ended), as qshape's. */
+#define IPC_SHAPE_BUCKETS 10
+extern const uint32_t ipc_shape_minutes[IPC_SHAPE_BUCKETS - 1]; /* 5 10 20 ... 1280 */
+int ipc_shape_bucket(uint64_t age_us);
+
+struct ipc_shape_row {
+    char domain[IPC_ADDR_MAX + 1];
+    uint32_t state;
+    uint64_t count[IPC_SHAPE_BUCKETS];
+};
+
 /* ---- frame building (into the one buffer type, common/buf.h; its mark is the frame start) */
 
 /* Start a frame of the given type and request id; fields follow. */
@@ -421,6 +512,26 @@ IPC_DECLARE_CODEC(dir_lookup, struct ipc_dir_lookup);
 IPC_DECLARE_CODEC(dir_result, struct ipc_dir_result);
 IPC_DECLARE_CODEC(gw_deliver, struct ipc_gw_deliver);
 IPC_DECLARE_CODEC(gw_result, struct ipc_gw_result);
+
+IPC_DECLARE_CODEC(admin_req, struct ipc_admin_req);
+IPC_DECLARE_CODEC(list_filter, struct ipc_list_filter);
+IPC_DECLARE_CODEC(client_item, struct ipc_client_item);
+IPC_DECLARE_CODEC(metric_item, struct ipc_metric_item);
+IPC_DECLARE_CODEC(shape_row, struct ipc_shape_row);
+/* SHAPE carries a list filter too (LIST_FILTER or SHAPE). */
+int ipc_encode_list_filter_as(struct sg_buf *b, uint16_t type, uint32_t request_id,
+                              const struct ipc_list_filter *m);
+/* REPORT carries a metric item too (METRIC_ITEM or REPORT). */
+int ipc_encode_metric_as(struct sg_buf *b, uint16_t type, uint32_t request_id,
+                         const struct ipc_metric_item *m);
+/* PAUSE, RESUME and PAUSE_ITEM share struct ipc_pause: the codec takes the type. */
+int ipc_encode_pause(struct sg_buf *b, uint16_t type, uint32_t request_id,
+                     const struct ipc_pause *m);
+int ipc_decode_pause(struct ipc_reader *r, struct ipc_pause *m);
+/* Does addr (a path without <>, "" the null sender) match pattern as ipc_filter says? */
+int ipc_filter_addr_match(const char *pattern, const char *addr);
+/* The domain of addr: after its last '@', "" when there is none. */
+const char *ipc_addr_domain(const char *addr);
 
 /* struct ipc_qid_msg is shared by several request types, so its codec takes
  * the type; decode accepts any of them. */

@@ -303,6 +303,19 @@ static const struct {
     {IPC_DIR_RESULT, "DIR_RESULT"},
     {IPC_GW_DELIVER, "GW_DELIVER"},
     {IPC_GW_RESULT, "GW_RESULT"},
+    {IPC_ADMIN, "ADMIN"},
+    {IPC_LIST_FILTER, "LIST_FILTER"},
+    {IPC_PAUSE, "PAUSE"},
+    {IPC_RESUME, "RESUME"},
+    {IPC_PAUSE_LIST, "PAUSE_LIST"},
+    {IPC_PAUSE_ITEM, "PAUSE_ITEM"},
+    {IPC_CLIENTS, "CLIENTS"},
+    {IPC_CLIENT_ITEM, "CLIENT_ITEM"},
+    {IPC_METRICS, "METRICS"},
+    {IPC_METRIC_ITEM, "METRIC_ITEM"},
+    {IPC_SHAPE, "SHAPE"},
+    {IPC_SHAPE_ROW, "SHAPE_ROW"},
+    {IPC_REPORT, "REPORT"},
 };
 
 const char *ipc_type_name(uint16_t type)

@@ -133,8 +133,7 @@ IPC_CODEC(list_from, IPC_LIST_FROM, struct ipc_list_from,
            check(r, qid_ok(m->after_qid, 1), "bad queue id")))
 IPC_CODEC(due_item, IPC_DUE_ITEM, struct ipc_due_item, (QID_CHECK, STATE_CHECK))
 IPC_CODEC(event, IPC_EVENT, struct ipc_event,
-          (check(r, m->kind >= IPC_EV_COMMITTED && m->kind <= IPC_EV_SHARE_BACK,
-                 "unknown event kind"),
+          (check(r, m->kind >= IPC_EV_COMMITTED && m->kind <= IPC_EV_PAUSED, "unknown event kind"),
            check(r, qid_ok(m->qid, 1), "bad queue id")))
 IPC_CODEC(dir_lookup, IPC_DIR_LOOKUP, struct ipc_dir_lookup,
           check(r, m->addr[0] != '\0', "empty address"))
@@ -251,9 +250,10 @@ int ipc_decode_stats(struct ipc_reader *r, struct ipc_stats *m)
 
 static int qid_msg_type(uint16_t type, int *empty_ok)
 {
-    *empty_ok = type == IPC_REQUEUE || type == IPC_HOLD || type == IPC_RELEASE;
-    return *empty_ok || type == IPC_READ_ENVELOPE || type == IPC_READ_BODY ||
-           type == IPC_SUBMIT_STARTED || type == IPC_DELETE;
+    *empty_ok = 0; /* "every message" is IPC_ADMIN's explicit flag, never an empty qid */
+    return type == IPC_REQUEUE || type == IPC_HOLD || type == IPC_RELEASE ||
+           type == IPC_READ_ENVELOPE || type == IPC_READ_BODY || type == IPC_SUBMIT_STARTED ||
+           type == IPC_DELETE;
 }
 
 int ipc_encode_qid_msg(struct sg_buf *b, uint16_t type, uint32_t request_id,
@@ -286,7 +286,8 @@ int ipc_decode_qid_msg(struct ipc_reader *r, struct ipc_qid_msg *m)
 static int empty_type(uint16_t type)
 {
     return type == IPC_SUBMIT_ABORT || type == IPC_STATS || type == IPC_SUBSCRIBE ||
-           type == IPC_SUBSCRIBE_MESSAGES;
+           type == IPC_SUBSCRIBE_MESSAGES || type == IPC_PAUSE_LIST || type == IPC_CLIENTS ||
+           type == IPC_METRICS;
 }
 
 int ipc_encode_empty(struct sg_buf *b, uint16_t type, uint32_t request_id)

@@ -43,6 +43,7 @@ struct ipc_server_conn {
     int in_frames; /* conn_frames is on the stack */
     struct ipc_hello peer;
     uid_t uid; /* SO_PEERCRED; (uid_t)-1 if unknown */
+    pid_t pid; /* SO_PEERCRED; 0 if unknown */
     char name[160];
     struct sg_buf in;  /* input not yet handled */
     struct sg_buf out; /* frames built, not yet flushed */
@@ -208,6 +209,12 @@ void *ipc_server_conn_data(const struct ipc_server_conn *c)
 const char *ipc_server_conn_name(const struct ipc_server_conn *c)
 {
     return c->name;
+}
+
+void ipc_server_conn_cred(const struct ipc_server_conn *c, pid_t *pid, uid_t *uid)
+{
+    *pid = c->pid;
+    *uid = c->uid;
 }
 
 const struct ipc_hello *ipc_server_conn_peer(const struct ipc_server_conn *c)
@@ -597,6 +604,7 @@ static void conn_name(struct ipc_server_conn *c)
     if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
         c->uid = cred.uid;
+        c->pid = cred.pid;
         snprintf(c->name, sizeof(c->name), "client pid %d uid %u", (int)cred.pid,
                  (unsigned)cred.uid);
     } else

@@ -81,6 +81,8 @@ void ipc_server_conn_set_data(struct ipc_server_conn *c, void *data);
 void *ipc_server_conn_data(const struct ipc_server_conn *c);
 /* "client pid 42 uid 0 spoolgate-smtpd/smtpd", for logs. */
 const char *ipc_server_conn_name(const struct ipc_server_conn *c);
+/* The client's SO_PEERCRED pid (0 unknown) and uid ((uid_t)-1 unknown). */
+void ipc_server_conn_cred(const struct ipc_server_conn *c, pid_t *pid, uid_t *uid);
 /* The client's hello (valid once ready). */
 const struct ipc_hello *ipc_server_conn_peer(const struct ipc_server_conn *c);
 int ipc_server_conn_ready(const struct ipc_server_conn *c); /* hellos done, not closing */

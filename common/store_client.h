@@ -100,7 +100,7 @@ int sc_request(struct sc_conn *c, sc_encode_fn encode, sc_answer_fn answer, sc_f
 /* Typed requests answered by IPC_OK: done gets code 0 or the store's error. */
 typedef void (*sc_done_fn)(void *arg, const struct sc_status *st);
 int sc_update_rcpt(struct sc_conn *c, const struct ipc_rcpt_update *u, sc_done_fn done, void *arg);
-/* IPC_REQUEUE, IPC_HOLD, IPC_RELEASE or IPC_DELETE of a message ("" = every message). */
+/* IPC_REQUEUE, IPC_HOLD, IPC_RELEASE or IPC_DELETE of one message (IPC_ADMIN for every one). */
 int sc_qid_request(struct sc_conn *c, uint16_t type, const char *qid, sc_done_fn done, void *arg);
 /* Events then come to the connection's event callback. */
 int sc_subscribe(struct sc_conn *c, sc_done_fn done, void *arg);

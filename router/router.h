@@ -39,7 +39,8 @@ struct route {
 };
 
 /* The outcome of one attempt for one recipient. */
-enum outcome { OUT_NONE, OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED };
+/* OUT_PAUSED: not tried, its destination paused by an administrator (no attempt counted). */
+enum outcome { OUT_NONE, OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED, OUT_PAUSED };
 
 struct rcpt_work {
     struct ipc_rcpt r; /* as read from the store */
@@ -162,6 +163,14 @@ struct router {
     struct sg_buf kept;     /* final outcomes among them, sent again when the store is back */
     uint32_t kept_count;
     int started; /* the first store link of this process came up */
+    /* destinations paused by an administrator, as the store keeps them (router_pause.c) */
+    int paused_all;
+    char (*paused)[IPC_ADDR_MAX + 1];
+    size_t npaused;
+    /* own counters, reported to the store (router_report.c) */
+    uint64_t share_failures; /* postoffice recipients the share failed for */
+    uint64_t report_sent;
+    int report_busy;
     int stopping;
 };
 
@@ -181,6 +190,16 @@ int router_store_read_request(struct router *r, store_encode_fn encode, store_an
 void router_store_links_start(struct router *r);
 void router_store_links_stop(struct router *r);
 
+/* ---- router_pause.c: destinations paused by an administrator ------------------- */
+/* Ask the store for the paused destinations; start_queue: then start the queue (link-up). */
+void router_pause_fetch(struct router *r, int start_queue);
+int router_pause_is(const struct router *r, const char *addr); /* addr's domain is paused */
+void router_pause_free(struct router *r);
+
+/* ---- router_report.c: the router's counters, for spoolctl metrics -------------- */
+void router_report_send(struct router *r); /* the totals now (link-up) */
+void router_report_share_failure(struct router *r);
+
 /* ---- router_update.c: recipient updates, batched ------------------------------- */
 typedef void (*router_update_done_fn)(struct router *r, int ok, void *arg);
 void router_update_init(struct router *r);
@@ -191,8 +210,8 @@ void router_update_init(struct router *r);
 void router_update_rcpt(struct router *r, const struct ipc_rcpt_update *u,
                         router_update_done_fn done, void *arg);
 void router_update_flush(struct router *r); /* send what is gathered now */
-/* The store is back: the final outcomes it missed go first; 1 when they went, and the
- * queue starts once they are recorded (else 0: start it now). */
+/* The store is back: the final outcomes it missed go first (the work link answers in
+ * order: what is sent after them is answered after them); 1 when they went. */
 int router_update_replay(struct router *r);
 void router_update_close(struct router *r);
 

@@ -145,6 +145,7 @@ int main(int argc, char **argv)
                    (unsigned long long)r->updates_lost);
     router_msgtab_free(r);
     router_dest_free_all(r);
+    router_pause_free(r);
     tm_free(&r->tmap);
     tls_ctx_free(r->tls_client);
     ares_library_cleanup();

@@ -300,6 +300,8 @@ void router_queue_categorize(struct msg *m, int force)
         if (w->route.kind == ROUTE_ERROR) {
             RCPT_OUTCOME_SET(w, OUT_FAILED, w->route.status, "%s %s", w->route.status,
                              w->route.text);
+        } else if (router_pause_is(r, w->r.addr)) {
+            RCPT_OUTCOME_SET(w, OUT_PAUSED, "4.3.2", "%s", IPC_PAUSED_REPLY);
         } else if (w->route.kind == ROUTE_GATEWAY) {
             /* Never failed for the gateway's absence: deferred with its reason. */
             if (!ipc_link_up(r->gateway))
@@ -435,6 +437,8 @@ static void msg_record(struct msg *m)
 
         if (!w->due || w->outcome == OUT_NONE)
             continue;
+        if (w->share_attempt && (w->outcome == OUT_DEFERRED || w->outcome == OUT_FAILED))
+            router_report_share_failure(r);
         snprintf(u.qid, sizeof(u.qid), "%s", m->env.qid);
         snprintf(u.route, sizeof(u.route), "%s", w->route.desc);
         snprintf(u.last_reply, sizeof(u.last_reply), "%s", w->reply);
@@ -452,6 +456,11 @@ static void msg_record(struct msg *m)
                            ? (uint64_t)r->cfg->gateway.open_retry_interval * 1000000u
                            : retry_delay_us(r, u.attempts));
             router_dsn_send_delay(m, i);
+            break;
+        case OUT_PAUSED: /* no attempt: a resume makes it due again */
+            u.state = RCPT_DEFERRED;
+            u.last_attempt_us = w->r.last_attempt_us;
+            u.next_attempt_us = now + (uint64_t)r->cfg->router.retry_max * 1000000u;
             break;
         default:
             u.state = RCPT_FAILED;

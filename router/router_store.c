@@ -160,6 +160,10 @@ static void events_event(struct sc_conn *c, const struct ipc_event *ev, void *ar
             router_queue_message(r, ev->qid);
         return;
     }
+    if (ev->kind == IPC_EV_PAUSED) {
+        router_pause_fetch(r, 0);
+        return;
+    }
     if (ev->kind == IPC_EV_REQUEUED)
         router_dest_revive_all(r);
     router_queue_due_scan(r);
@@ -193,8 +197,9 @@ static void links_all_ready(struct router *r)
                    : "");
     r->generation = h->generation;
     r->store_why[0] = '\0';
-    if (!router_update_replay(r))
-        router_queue_start(r);
+    router_update_replay(r);  /* outcomes kept while the store was away: recorded first */
+    router_pause_fetch(r, 1); /* then the queue starts, with the pauses known */
+    router_report_send(r);
 }
 
 static void work_ready(struct sc_conn *c, void *arg)

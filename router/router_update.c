@@ -234,8 +234,6 @@ static int kept_answer(struct router *r, struct ipc_reader *rd, void *arg)
         log_error("%u recipient outcome(s) kept while the store was away not recorded: %s",
                   b->count, ipc_type_name(rd->type));
     batch_free(b);
-    if (r->store_up)
-        router_queue_start(r);
     return 1;
 }
 

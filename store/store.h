@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "ipc.h"
 #include "qid.h"
 #include "store_db.h"
 
@@ -28,7 +29,10 @@ struct store {
     int checkpoint_running;
     int sweep_running;
     uint64_t started_us;
-    uint64_t adopted; /* messages re-stamped at this start */
+    uint64_t adopted;  /* messages re-stamped at this start */
+    uint64_t accepted; /* connections accepted since the start (metrics) */
+    struct ipc_metric_item reported[IPC_REPORT_MAX]; /* the daemons' own counters (REPORT) */
+    size_t nreported;
     int stopping;
     size_t nsubmitters; /* connections that may only submit (store_conn.c) */
     uint64_t staged;    /* body octets staged by every submission in progress */

@@ -13,6 +13,7 @@ struct adopt_scan {
     uint64_t pos;
     uint64_t messages, adopted, corrupt;
     uint64_t by_state[RCPT_STATE_COUNT];
+    struct store_db *db; /* its queue by age is counted on the way */
 };
 
 struct adopt_batch {
@@ -27,9 +28,12 @@ static int adopt_one(const struct rec_envelope *e, const struct rec_rcpt *rc, vo
     struct rec_envelope now;
 
     ab->next.messages++;
-    for (uint32_t i = 0; i < e->nrcpt; i++)
+    for (uint32_t i = 0; i < e->nrcpt; i++) {
         if (rc[i].state < RCPT_STATE_COUNT)
             ab->next.by_state[rc[i].state]++;
+        /* at the start nothing else runs: no deadlock can make this walk run twice */
+        store_db_age_count_now(ab->next.db, e->qid, rc[i].state);
+    }
     if (e->generation >= ab->next.generation)
         return 0;
     now = *e;
@@ -121,6 +125,8 @@ int store_adopt_all(struct store *st)
 
     memset(&scan, 0, sizeof(scan));
     scan.generation = st->db.generation;
+    scan.db = &st->db;
+    store_db_age_start(&st->db); /* the walk counts the queue by age too */
     while (scan.pos != UINT64_MAX && (ret = store_db_txn(&st->db, adopt_batch_txn, &scan, 0)) == 0)
         ;
     if (ret != 0) {

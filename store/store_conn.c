@@ -30,10 +30,19 @@ static const struct store_command {
     {{IPC_REQUEUE, "admin"}, store_op_admin},
     {{IPC_HOLD, "admin"}, store_op_admin},
     {{IPC_RELEASE, "admin"}, store_op_admin},
-    {{IPC_DELETE, "admin"}, store_op_delete},
+    {{IPC_DELETE, "admin"}, store_op_admin},
     {{IPC_STATS, "admin"}, store_op_stats},
     {{IPC_SUBSCRIBE, "events"}, store_op_subscribe},
     {{IPC_SUBSCRIBE_MESSAGES, "events"}, store_op_subscribe},
+    {{IPC_ADMIN, "admin"}, store_op_admin_req},
+    {{IPC_LIST_FILTER, "list"}, store_op_list_filter},
+    {{IPC_PAUSE, "admin"}, store_op_pause},
+    {{IPC_RESUME, "admin"}, store_op_pause},
+    {{IPC_PAUSE_LIST, "read"}, store_op_pause_list},
+    {{IPC_CLIENTS, "admin"}, store_op_clients},
+    {{IPC_METRICS, "admin"}, store_op_metrics},
+    {{IPC_SHAPE, "list"}, store_op_shape},
+    {{IPC_REPORT, "update"}, store_op_report},
 };
 
 uv_loop_t *store_conn_loop(struct store_conn *c)
@@ -148,6 +157,7 @@ static void store_accepted(struct ipc_server_conn *sc, void *arg)
         log_fatal("out of memory accepting a connection");
     c->st = st;
     c->sc = sc;
+    st->accepted++;
     c->name = ipc_server_conn_name(sc);
     ipc_server_conn_set_data(sc, c);
     if ((long long)(ipc_server_count(st->server) + ipc_server_count(st->submit_server)) >

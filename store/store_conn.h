@@ -64,8 +64,16 @@ void store_op_update_rcpt(struct store_conn *c, struct ipc_reader *r);
 void store_op_update_batch(struct store_conn *c, struct ipc_reader *r);
 void store_op_due(struct store_conn *c, struct ipc_reader *r);
 void store_op_admin(struct store_conn *c, struct ipc_reader *r);
-void store_op_delete(struct store_conn *c, struct ipc_reader *r);
 void store_op_stats(struct store_conn *c, struct ipc_reader *r);
 void store_op_subscribe(struct store_conn *c, struct ipc_reader *r);
+/* store_admin.c, store_ops.c, store_pause.c, store_info.c: administration. */
+void store_op_admin_req(struct store_conn *c, struct ipc_reader *r);
+void store_op_list_filter(struct store_conn *c, struct ipc_reader *r);
+void store_op_pause(struct store_conn *c, struct ipc_reader *r); /* PAUSE and RESUME */
+void store_op_pause_list(struct store_conn *c, struct ipc_reader *r);
+void store_op_clients(struct store_conn *c, struct ipc_reader *r);
+void store_op_metrics(struct store_conn *c, struct ipc_reader *r);
+void store_op_shape(struct store_conn *c, struct ipc_reader *r);
+void store_op_report(struct store_conn *c, struct ipc_reader *r);
 
 #endif

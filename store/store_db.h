@@ -2,6 +2,7 @@
 #ifndef SPOOLGATE_STORE_DB_H
 #define SPOOLGATE_STORE_DB_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,16 @@ struct store_counts {
     uint64_t by_state[RCPT_STATE_COUNT]; /* recipients per state */
 };
 
+/* Counters of the store since it started, in memory (spoolctl metrics): the commit time of
+ * every transaction that wrote, and the recipients that entered each state by a commit. */
+#define STORE_COMMIT_BUCKETS 12 /* upper bounds in store_db_commit_le_us, then +Inf */
+extern const uint64_t store_db_commit_le_us[STORE_COMMIT_BUCKETS];
+struct store_db_metrics {
+    _Atomic uint64_t commit_bucket[STORE_COMMIT_BUCKETS + 1];
+    _Atomic uint64_t commit_sum_us, commits;
+    _Atomic uint64_t entered[RCPT_STATE_COUNT];
+};
+
 struct store_db_handles; /* the environment and its databases: store_db*.c's own */
 struct store_txn;        /* one transaction of store_db_txn */
 
@@ -38,6 +49,8 @@ struct store_db {
     uint64_t last_qid;   /* largest qid in msg at open */
     int deadlock_retries;
     int lock_fd; /* exclusive flock on <db_dir>/store.lock */
+    struct store_db_metrics metrics;
+    struct store_db_age *age; /* the queue by age (store_db_age.c) */
 };
 
 /* store_db.c: the environment. */
@@ -150,5 +163,21 @@ int store_db_count(struct store_txn *t, uint64_t *messages, uint64_t by_state[RC
 int store_db_get_counts(struct store_txn *t, struct store_counts *c);
 /* Overwrite the record (the start-up re-enumeration, when its count disagrees). */
 int store_db_set_counts(struct store_txn *t, const struct store_counts *c);
+
+/* store_db_age.c: recipients not final by arrival minute and state, in memory.  _start empties
+ * them and counts from now on (the start-up re-enumeration), _count_now adds one recipient
+ * found by it; _buckets sums them by age at now into out (-1 when they are not kept: out of
+ * memory, or a transaction too wide to count). */
+int store_db_age_init(struct store_db *s);
+void store_db_age_free(struct store_db *s);
+void store_db_age_start(struct store_db *s);
+void store_db_age_count_now(struct store_db *s, uint64_t qid, uint32_t state);
+int store_db_age_buckets(struct store_db *s, uint64_t now,
+                         uint64_t out[RCPT_STATE_COUNT][IPC_SHAPE_BUCKETS]);
+
+/* store_db_pause.c: destinations paused by an administrator.  domain "" is every one. */
+int store_db_pause_set(struct store_txn *t, const char *domain, int on, uint64_t when_us);
+typedef void (*store_pause_fn)(const char *domain, void *arg);
+int store_db_pause_list(struct store_txn *t, store_pause_fn fn, void *arg);
 
 #endif

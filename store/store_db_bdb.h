@@ -39,6 +39,14 @@ struct store_db_handles {
     DB *origin; /* submitter's key -> qid, first seen */
 };
 
+/* A change of the recipients not final of one arrival minute and state (store_db_age.c). */
+#define STORE_AGE_TXN 256
+struct store_age_delta {
+    uint64_t minute;
+    uint32_t state;
+    int32_t delta;
+};
+
 /* What a store_txn_fn works in: lives on store_db_txn's stack. */
 struct store_txn {
     struct store_db *db;
@@ -46,8 +54,12 @@ struct store_txn {
     struct {
         int64_t messages;
         int64_t by_state[RCPT_STATE_COUNT];
-    } delta;     /* what this transaction changed of the counts */
-    int counted; /* delta has been touched */
+    } delta;                                   /* what this transaction changed of the counts */
+    uint32_t entered[RCPT_STATE_COUNT];        /* recipients put into each state (metrics) */
+    struct store_age_delta age[STORE_AGE_TXN]; /* what it changed of the queue by age */
+    unsigned nage;
+    int age_overflow; /* more minutes than age[] holds: the age counts are lost */
+    int counted;      /* delta has been touched */
 };
 
 /* Read one key's value into buf (cap bytes; its length in *len; flags:
@@ -65,6 +77,11 @@ void store_db_count_rcpt(struct store_txn *t, uint32_t state, int delta);
 void store_db_count_message(struct store_txn *t, int delta);
 int store_db_counts_apply(struct store_txn *t);
 int store_db_counts_init(struct store_db *s);
+
+/* store_db_age.c: note a recipient of message qid in state (one more or fewer) in t; add t's
+ * changes to the counts by age once it committed. */
+void store_db_count_age(struct store_txn *t, uint64_t qid, uint32_t state, int delta);
+void store_db_age_commit(struct store_db *s, const struct store_txn *t);
 
 /* store_db_body.c: the buckets listed and opened (after body.db), closed; an envelope of
  * bucket (not 0) added to its index (add 1) or removed from it (add 0), in t. */

@@ -59,6 +59,8 @@ void store_db_count_rcpt(struct store_txn *t, uint32_t state, int delta)
 {
     if (state < RCPT_STATE_COUNT) {
         t->delta.by_state[state] += delta;
+        if (delta > 0)
+            t->entered[state] += (uint32_t)delta;
         t->counted = 1;
     }
 }

@@ -109,6 +109,8 @@ int store_db_put_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, const s
     if (ret == 0 && old != r->state) {
         store_db_count_rcpt(t, old, -1);
         store_db_count_rcpt(t, r->state, 1);
+        store_db_count_age(t, qid, old, -1);
+        store_db_count_age(t, qid, r->state, 1);
     }
     return ret;
 }
@@ -163,8 +165,10 @@ static int store_del_rcpt(struct store_txn *t, uint64_t qid, uint32_t n)
     store_rec_sub_key(kbuf, qid, n);
     if ((ret = store_rcpt_state(t, kbuf, &state)) != 0)
         return ret == DB_NOTFOUND ? 0 : ret;
-    if ((ret = store_del_sub(t->db->h->rcpt, t->txn, qid, n)) == 0)
+    if ((ret = store_del_sub(t->db->h->rcpt, t->txn, qid, n)) == 0) {
         store_db_count_rcpt(t, state, -1);
+        store_db_count_age(t, qid, state, -1);
+    }
     return ret;
 }
 

@@ -21,7 +21,7 @@ struct stream_work {
     uint64_t sent, next_sent; /* body: bytes; list: messages listed */
     int finished, next_finished;
     struct rec_envelope env;
-    struct ipc_list_req filter;
+    struct ipc_list_filter filter;
     uint8_t *chunk;
     struct store_db *db;
     struct store_body *body; /* body: its database, referenced from the first batch on */
@@ -138,22 +138,23 @@ static void op_encode_rcpt(struct sg_buf *out, uint32_t request_id, uint64_t qid
     ipc_encode_rcpt(out, request_id, &m);
 }
 
-static int op_list_match(const struct ipc_list_req *f, const struct rec_envelope *e,
+static int op_list_match(const struct ipc_list_filter *f, const struct rec_envelope *e,
                          const struct rec_rcpt *rc)
 {
     char q[QID_TEXT_LEN + 1];
-    int state_ok = f->state_mask == 0, text_ok = f->match[0] == '\0';
+    int text_ok = f->match[0] == '\0';
 
+    if (!store_filter_message(&f->f, e, rc))
+        return 0;
+    if (text_ok)
+        return 1;
     qid_format(e->qid, q);
-    if (!text_ok && (strstr(q, f->match) || strstr(e->sender, f->match)))
-        text_ok = 1;
-    for (uint32_t i = 0; i < e->nrcpt; i++) {
-        if (f->state_mask & (1u << rc[i].state))
-            state_ok = 1;
-        if (!text_ok && strstr(rc[i].addr, f->match))
-            text_ok = 1;
-    }
-    return state_ok && text_ok;
+    if (strstr(q, f->match) || strstr(e->sender, f->match))
+        return 1;
+    for (uint32_t i = 0; i < e->nrcpt; i++)
+        if (strstr(rc[i].addr, f->match))
+            return 1;
+    return 0;
 }
 
 static void op_encode_list_message(struct sg_buf *out, uint32_t request_id,
@@ -396,6 +397,24 @@ void store_op_list(struct store_conn *c, struct ipc_reader *r)
     }
     if (!(sw = store_op_req_new(c, r, sizeof(*sw))))
         return;
+    sw->filter.f.state_mask = f.state_mask;
+    memcpy(sw->filter.match, f.match, sizeof(f.match));
+    sw->filter.limit = f.limit;
+    store_work_queue(c, &sw->req.base, stream_run, stream_done);
+}
+
+void store_op_list_filter(struct store_conn *c, struct ipc_reader *r)
+{
+    struct stream_work *sw;
+    struct ipc_list_filter f;
+
+    if (ipc_decode_list_filter(r, &f) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad LIST_FILTER: %s", r->error);
+        return;
+    }
+    if (!(sw = store_op_req_new(c, r, sizeof(*sw))))
+        return;
+    sw->req.type = IPC_LIST;
     sw->filter = f;
     store_work_queue(c, &sw->req.base, stream_run, stream_done);
 }
@@ -423,7 +442,7 @@ void store_op_list_from(struct store_conn *c, struct ipc_reader *r)
     if (!(sw = store_op_req_new(c, r, sizeof(*sw))))
         return;
     sw->req.type = IPC_LIST;
-    sw->filter.state_mask = f.state_mask;
+    sw->filter.f.state_mask = f.state_mask;
     sw->filter.limit = f.limit;
     sw->pos = f.after_qid[0] ? after + 1 : 0;
     store_work_queue(c, &sw->req.base, stream_run, stream_done);

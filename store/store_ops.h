@@ -42,4 +42,16 @@ struct store_db *store_op_db(struct store_work *w);
 void store_op_encode_message_frames(struct sg_buf *out, uint32_t request_id,
                                     const struct rec_envelope *e, const struct rec_rcpt *rc);
 
+/* store_admin.c: op on every message the filter selects (paused_only: recipients deferred by a
+ * pause), answered with OK; what names it in the log. */
+void store_admin_queue_all(struct store_conn *c, const struct ipc_reader *r, uint32_t op,
+                           const struct ipc_filter *f, int paused_only, const char *what);
+
+/* store_filter.c: does the filter select this recipient, this envelope (sender, arrival), this
+ * message (its envelope and at least one recipient)?  */
+int store_filter_rcpt(const struct ipc_filter *f, const struct rec_rcpt *rc);
+int store_filter_envelope(const struct ipc_filter *f, const struct rec_envelope *e);
+int store_filter_message(const struct ipc_filter *f, const struct rec_envelope *e,
+                         const struct rec_rcpt *rc);
+
 #endif

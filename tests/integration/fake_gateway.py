@@ -2,7 +2,8 @@
 """fake_gateway.py - stands in for spoolgate-gateway's directory service in smtpd tests.
 
 Speaks the spoolgate IPC framing (common/ipc.h): answers the hello, then
-DIR_LOOKUP with DIR_RESULT from a fixed mailbox list.  Usage:
+DIR_LOOKUP with DIR_RESULT from a fixed mailbox list, and GW_DELIVER as a gateway whose
+postoffice share cannot be reached (every recipient deferred, 4.4.1).  Usage:
   fake_gateway.py SOCKET MAILBOX[,MAILBOX...] [--major N] [--unavailable]
 """
 import os
@@ -13,13 +14,26 @@ import threading
 
 from ipc_frames import f_str, frame, read_frame
 
-HELLO, ERROR, DIR_LOOKUP, DIR_RESULT = 1, 2, 70, 71
+HELLO, ERROR, DIR_LOOKUP, DIR_RESULT, END, GW_DELIVER, GW_RESULT = 1, 2, 70, 71, 25, 72, 73
+DEFERRED = 2
 
 
 def first_string(body):
     assert body[0:1] == b"S"
     (n,) = struct.unpack(">I", body[1:5])
     return body[5:5 + n].decode()
+
+
+def share_down(conn, req, body):
+    """GW_DELIVER (qid, indexes): each recipient deferred as if the share were unreachable."""
+    qid = first_string(body)
+    (n,) = struct.unpack(">I", body[1:5])
+    indexes = first_string(body[5 + n:])
+    for i in indexes.split(","):
+        conn.sendall(frame(GW_RESULT, req, f_str(qid) + b"I" + struct.pack(">I", int(i)) + b"I"
+                           + struct.pack(">I", DEFERRED) + f_str("4.4.1")
+                           + f_str("4.4.1 postoffice share unreachable (fake gateway)")))
+    conn.sendall(frame(END, req, b"Q" + struct.pack(">Q", len(indexes.split(",")))))
 
 
 def serve(conn, mailboxes, major, unavailable):
@@ -35,6 +49,9 @@ def serve(conn, mailboxes, major, unavailable):
         if fr is None:
             return
         msg_type, req, body = fr
+        if msg_type == GW_DELIVER:
+            share_down(conn, req, body)
+            continue
         if msg_type != DIR_LOOKUP:
             return
         addr = first_string(body)

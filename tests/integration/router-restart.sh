@@ -44,6 +44,6 @@ send_mail alice@sender.test rita@moved.test < "$T_DIR/msg.txt" > /dev/null
 queue_shows 5 "rita@moved.test" "deferred.*refused"
 ok $? "next hop down: deferred for an hour"
 start_peer new sink 127.0.0.1 "$new_PORT"
-"$SPOOLCTL" -s "$T_SOCKET" requeue > /dev/null; ok $? "spoolctl requeue"
+"$SPOOLCTL" -s "$T_SOCKET" requeue ALL > /dev/null; ok $? "spoolctl requeue ALL"
 peer_got new rita@moved.test
 ok $? "requeued mail is re-categorized and delivered at once, without a restart"

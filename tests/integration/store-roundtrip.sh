@@ -30,7 +30,7 @@ ok $? "hold: the held message is listed in state held"
 "$SPOOLCTL" -s "$T_SOCKET" release "$Q" > /dev/null &&
     test "$("$SPOOLCTL" -s "$T_SOCKET" list --state held | tail -1)" = "0 messages"
 ok $? "release: nothing is held any more"
-"$SPOOLCTL" -s "$T_SOCKET" requeue > "$T_DIR/requeue.out"; ok $? "requeue of every message answers"
+"$SPOOLCTL" -s "$T_SOCKET" requeue ALL > "$T_DIR/requeue.out"; ok $? "requeue of every message answers"
 "$SPOOLCTL" -s "$T_SOCKET" delete "$Q" > /dev/null &&
     test "$("$SPOOLCTL" -s "$T_SOCKET" list | tail -1)" = "$((N - 1)) messages"
 ok $? "delete removes exactly one message"

@@ -33,6 +33,15 @@ static const struct row {
     {IPC_STATS, "admin"},
     {IPC_SUBSCRIBE, "events"},
     {IPC_SUBSCRIBE_MESSAGES, "events"},
+    {IPC_ADMIN, "admin"},
+    {IPC_LIST_FILTER, "list"},
+    {IPC_PAUSE, "admin"},
+    {IPC_RESUME, "admin"},
+    {IPC_PAUSE_LIST, "read"},
+    {IPC_CLIENTS, "admin"},
+    {IPC_METRICS, "admin"},
+    {IPC_SHAPE, "list"},
+    {IPC_REPORT, "update"},
 };
 
 /* The gateway's table. */
@@ -128,10 +137,35 @@ static void encode(struct ipc_client *c, uint16_t type)
         ipc_encode_gw_deliver(b, id, &m);
         break;
     }
+    case IPC_ADMIN: {
+        struct ipc_admin_req m = {.op = IPC_OP_HOLD, .qid = "0000000000001"};
+        ipc_encode_admin_req(b, id, &m);
+        break;
+    }
+    case IPC_LIST_FILTER:
+    case IPC_SHAPE: {
+        struct ipc_list_filter m = {.limit = 1};
+        ipc_encode_list_filter_as(b, type, id, &m);
+        break;
+    }
+    case IPC_PAUSE:
+    case IPC_RESUME: {
+        struct ipc_pause m = {.domain = "caps.invalid"};
+        ipc_encode_pause(b, type, id, &m);
+        break;
+    }
+    case IPC_REPORT: {
+        struct ipc_metric_item m = {.name = "caps_test_total"};
+        ipc_encode_metric_as(b, type, id, &m);
+        break;
+    }
     case IPC_SUBMIT_ABORT:
     case IPC_STATS:
     case IPC_SUBSCRIBE:
     case IPC_SUBSCRIBE_MESSAGES:
+    case IPC_PAUSE_LIST:
+    case IPC_CLIENTS:
+    case IPC_METRICS:
         ipc_encode_empty(b, type, id);
         break;
     default:

@@ -9,17 +9,24 @@
 import random
 import sys
 
-from ipc_frames import f_str, frame
+from ipc_frames import f_str, f_u32, f_u64, frame
 from store_batch import (ACTIVE, DEFERRED, DELIVERED, FAILED, HOLD, OK, UPDATE_BATCH, UPDATE_RCPT, Store,
                          batch, update, update_body)
 
 RELEASE, DELETE, REQUEUE = 52, 53, 50
+ADMIN, OP_REQUEUE, OP_HOLD, ADMIN_ALL = 80, 1, 2, 1
 STATES = (ACTIVE, DEFERRED, DEFERRED, DELIVERED, FAILED)
 LOOP_STATES = (ACTIVE, DEFERRED, DEFERRED, DEFERRED, DEFERRED, DEFERRED, DELIVERED, FAILED)
 
 
 def admin(st, kind, qid):
     st.send(kind, f_str(qid))
+    return st.reply()
+
+
+def admin_all(st, op):
+    """ADMIN of every message (the explicit ALL flag, no filter)."""
+    st.send(ADMIN, f_u32(op) + f_u32(ADMIN_ALL) + f_str("") + f_u32(0) + f_str("") * 3 + f_u64(0))
     return st.reply()
 
 
@@ -54,8 +61,8 @@ def once(st, n, rng):
         qid, nrcpt = rng.choice(msgs)
         st.send(UPDATE_RCPT, update_body(qid, rng.randrange(nrcpt), rng.choice(STATES), "mix single"))
         st.reply()
-    admin(st, REQUEUE, "")
-    admin(st, HOLD, "")
+    admin_all(st, OP_REQUEUE)
+    admin_all(st, OP_HOLD)
     admin(st, RELEASE, msgs[0][0])
     done["batch updates applied"] = applied
     print(" ".join(f"{k}={v}" for k, v in sorted(done.items())))

@@ -174,10 +174,10 @@ static void test_chunk_qid_and_empty_messages(void **state)
     assert_int_equal(ipc_decode_qid_msg(&r, &qo), 0);
     assert_string_equal(qo.qid, QID);
     sg_buf_reset(&b);
-    strcpy(q.qid, ""); /* "" means every message for REQUEUE, HOLD, RELEASE only */
+    strcpy(q.qid, ""); /* never "every message": that is IPC_ADMIN's explicit ALL flag */
     assert_int_equal(ipc_encode_qid_msg(&b, IPC_REQUEUE, 3, &q), 0);
     frame_of(&b, &r);
-    assert_int_equal(ipc_decode_qid_msg(&r, &qo), 0);
+    assert_int_equal(ipc_decode_qid_msg(&r, &qo), -1);
     sg_buf_reset(&b);
     assert_int_equal(ipc_encode_qid_msg(&b, IPC_DELETE, 3, &q), 0);
     frame_of(&b, &r);
@@ -196,6 +196,38 @@ static void test_chunk_qid_and_empty_messages(void **state)
     sg_buf_reset(&b);
     assert_int_equal(ipc_encode_empty(&b, IPC_HELLO, 4), -1); /* HELLO has fields */
     assert_int_equal(b.len, 0);
+    sg_buf_free(&b);
+}
+
+/* ADMIN: every message only with the ALL flag and no qid; a typed qid (even all zeros) is one. */
+static void test_admin_all_is_explicit(void **state)
+{
+    struct ipc_admin_req a = {.op = IPC_OP_HOLD, .flags = IPC_ADMIN_ALL}, o;
+    struct sg_buf b;
+    struct ipc_reader r;
+
+    sg_buf_init(&b);
+    assert_int_equal(ipc_encode_admin_req(&b, 1, &a), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_admin_req(&r, &o), 0);
+    assert_int_equal(o.flags, IPC_ADMIN_ALL);
+    sg_buf_reset(&b);
+    a.flags = 0; /* no flag, no qid: refused */
+    assert_int_equal(ipc_encode_admin_req(&b, 2, &a), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_admin_req(&r, &o), -1);
+    sg_buf_reset(&b);
+    strcpy(a.qid, "0000000000000"); /* qid 0: one message */
+    assert_int_equal(ipc_encode_admin_req(&b, 3, &a), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_admin_req(&r, &o), 0);
+    assert_int_equal(o.flags, 0);
+    assert_string_equal(o.qid, "0000000000000");
+    sg_buf_reset(&b);
+    a.flags = IPC_ADMIN_ALL; /* the flag and a qid: refused */
+    assert_int_equal(ipc_encode_admin_req(&b, 4, &a), 0);
+    frame_of(&b, &r);
+    assert_int_equal(ipc_decode_admin_req(&r, &o), -1);
     sg_buf_free(&b);
 }
 
@@ -775,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_message),
         cmocka_unit_test(test_chunk_qid_and_empty_messages),
         cmocka_unit_test(test_split_needs_whole_frame),
+        cmocka_unit_test(test_admin_all_is_explicit),
         cmocka_unit_test(test_bad_lengths),
         cmocka_unit_test(test_every_malformed_class),
         cmocka_unit_test(test_oversize_frame_is_not_built),
