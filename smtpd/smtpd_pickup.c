@@ -169,6 +169,7 @@ static void remove_after(uv_work_t *w, int status)
 {
     struct smtpd_pickup *p = w->data;
 
+    (void)status;
     p->remove = 0;
     scan_later(p, 0); /* the next file at once */
 }
