@@ -27,6 +27,7 @@ struct cfg_global {
     char *state_dir;  /* everything lives below this unless set otherwise */
     char *socket_dir; /* "" -> <state_dir>/run */
     char *hostname;   /* "" -> gethostname() */
+    char *myorigin;   /* domain for local names without one; "" -> hostname */
     char *log_level;  /* debug|info|notice|warning|error */
     char *syslog_facility;
     /* Least privilege: the unprivileged user each daemon runs as, and the group

@@ -19,6 +19,9 @@ const struct cfg_key cfg_keys[] = {
      "directory of the Unix sockets between the daemons (empty: <state_dir>/run)"},
     {"global", "hostname", CFG_STRING, "", 0, 255, NULL, G_(hostname),
      "our host name in greetings and headers (empty: the system host name)"},
+    {"global", "myorigin", CFG_STRING, "", 0, 255, NULL, G_(myorigin),
+     "domain spoolgate-sendmail appends to an address without one (\"root\"; empty: the host "
+     "name)"},
     {"global", "log_level", CFG_ENUM, "info", 0, 0, "debug|info|notice|warning|error",
      G_(log_level), "least important level that is logged"},
     {"global", "syslog_facility", CFG_ENUM, "mail", 0, 0,

@@ -166,6 +166,7 @@ struct smtpd {
     struct transport_map tmap;     /* the router's map: which local recipients have a route */
     struct smtpd_clients *clients; /* sessions per client address */
     struct smtpd_rates *rates;     /* events per client address and interval */
+    struct smtpd_pickup *pickup;   /* the local pickup directory (smtpd_pickup.c) */
     int stopping;
 };
 
@@ -221,6 +222,11 @@ void smtpd_data_store_drained(struct session *s);
 
 /* smtpd_store.c */
 void smtpd_store_start(struct smtpd *d);
+/* smtpd_pickup.c: <state_dir>/pickup made (as root: given to uid:gid) before the drop; then
+ * files there are submitted while the store is up, removed once it took them. */
+void smtpd_pickup_prepare(struct smtpd *d, uid_t uid, gid_t gid);
+void smtpd_pickup_start(struct smtpd *d);
+void smtpd_pickup_stop(struct smtpd *d);
 void smtpd_store_stop(struct smtpd *d);
 /* Get a ready submission connection for s: now from the pool (returns it)
  * or later through smtpd_data_store_ready() / smtpd_data_store_failed(). */

@@ -168,6 +168,7 @@ static void smtpd_stop(struct smtpd *d)
     log_notice("stopping: no new sessions; %u open sessions are closed", d->nsessions);
     for (struct smtpd_listener *l = d->listeners; l; l = l->next)
         uv_close((uv_handle_t *)&l->tcp, NULL);
+    smtpd_pickup_stop(d);
     smtpd_store_stop(d);
     smtpd_dir_stop(d);
     daemon_signals_close(&sigs);
@@ -275,9 +276,12 @@ int main(int argc, char **argv)
     listen_all(d, d->cfg->smtpd.submission_listen, 1);
     if (!d->listeners)
         log_fatal("no listeners: set smtpd.listen or smtpd.submission_listen");
+    smtpd_pickup_prepare(d, opts.drop ? opts.ids.user[PRIV_ROLE_SMTPD].uid : getuid(),
+                         opts.drop ? opts.ids.user[PRIV_ROLE_SMTPD].gid : getgid());
     /* Ports bound, key and users file read: nothing more needs root. */
     daemon_drop_privileges(&opts);
     smtpd_store_start(d);
+    smtpd_pickup_start(d);
     smtpd_dir_start(d);
     daemon_signals_start(d->loop, &sigs, signal_cb);
     log_notice("started, config %s, host name %s", d->cfg->source, d->hostname);
