@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "store_client.h"
+#include "version.h"
 
 #define RECV_TIMEOUT_MS 120000
 
@@ -348,6 +349,7 @@ int main(int argc, char **argv)
     struct ipc_client c;
     int opt, ret;
 
+    version_option(argc, argv, "spoolctl");
     while ((opt = getopt(argc, argv, "+c:s:h")) != -1) {
         if (opt == 'c')
             config = optarg;

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "smtp_envelope.h"
 #include "store_client.h"
+#include "version.h"
 
 #define CHUNK 65536
 
@@ -147,6 +148,7 @@ int main(int argc, char **argv)
     char sockbuf[256], defsender[300];
     int opt, dot_ends = 1;
 
+    version_option(argc, argv, "spoolgate-sendmail");
     while ((opt = getopt(argc, argv, "c:s:f:io:")) != -1) {
         switch (opt) {
         case 'c':
