@@ -1,7 +1,7 @@
 #!/bin/sh
 # install.sh - make install DESTDIR: the layout, a man page per program, units that parse, --version, spoolgate-config, a detached daemon's failure.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 16
 B=$top_builddir
 ROOT=$T_DIR/root
 # The install directories as configured.
@@ -74,6 +74,13 @@ for p in $PROGS; do
     out=$("$ROOT$SBIN/$p" --version) && [ "$out" = "$p (spoolgate) $(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"/\1/p' "$B/build-config.h")" ] || bad="$bad $p"
 done
 [ -z "$bad" ]; ok $? "--version on every program, exit 0, the configure version${bad:+, wrong:$bad}"
+# The sendmail links: only on request, to spoolgate-sendmail; a name another program holds is refused.
+[ ! -e "$ROOT$SBIN/sendmail" ] && env -u MAKEFLAGS -u MFLAGS make -s -C "$B" install-sendmail-link DESTDIR="$ROOT" > "$T_DIR/link.log" 2>&1 &&
+    [ "$(readlink "$ROOT$SBIN/sendmail")" = "$SBIN/spoolgate-sendmail" ] && ls -l "$ROOT"/*/*/bin/mailq "$ROOT"/*/bin/mailq 2>/dev/null | grep -q spoolgate-sendmail &&
+    rm "$ROOT$SBIN/sendmail" && echo other > "$ROOT$SBIN/sendmail" &&
+    ! env -u MAKEFLAGS -u MFLAGS make -s -C "$B" install-sendmail-link DESTDIR="$ROOT" > "$T_DIR/link2.log" 2>&1 &&
+    grep -q '^other$' "$ROOT$SBIN/sendmail"
+ok $? "make install-sendmail-link (not make install) links sendmail and mailq; another sendmail is kept"
 # spoolgate-config's exit codes: 78 with file:line for a refused config, 64 for usage.
 printf '[store]\ncache_size = 12q\n' > "$T_DIR/bad.ini"
 "$ROOT$SBIN/spoolgate-config" -c "$T_DIR/bad.ini" > /dev/null 2> "$T_DIR/bad.err"; rc=$?
