@@ -11,11 +11,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "version.h"
 
 static void daemon_usage(FILE *out, const char *program)
 {
     fprintf(out,
-            "usage: %s [-c FILE] [-f] [--allow-root] [--check-config] [--dump-config]\n"
+            "usage: %s [-c FILE] [-f] [--allow-root] [--check-config] [--dump-config] [--version]\n"
             "  -c, --config FILE   config file (default %s if it exists,\n"
             "                      else the embedded default)\n"
             "  -f, --foreground    stay in the foreground and log to stderr\n"
@@ -23,7 +24,8 @@ static void daemon_usage(FILE *out, const char *program)
             "                      without it a daemon started as root runs as its user\n"
             "                      (global.*_user) or refuses to start\n"
             "      --check-config  validate the config and exit\n"
-            "      --dump-config   print every key with its value and exit\n",
+            "      --dump-config   print every key with its value and exit\n"
+            "      --version       print the version and exit\n",
             program, SPOOLGATE_CONFIG_PATH);
 }
 
@@ -50,13 +52,10 @@ static void daemon_privileges_check(struct daemon_opts *o, const struct sg_confi
 struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"foreground", no_argument, NULL, 'f'},
-        {"check-config", no_argument, NULL, 'C'},
-        {"dump-config", no_argument, NULL, 'D'},
-        {"allow-root", no_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+        {"check-config", no_argument, NULL, 'C'}, {"dump-config", no_argument, NULL, 'D'},
+        {"allow-root", no_argument, NULL, 'R'},   {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     int opt, check = 0, dump = 0;
     char err[8192];
@@ -81,6 +80,9 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
             break;
         case 'h':
             daemon_usage(stdout, o->program);
+            exit(0);
+        case 'V':
+            version_print(stdout, o->program);
             exit(0);
         default:
             daemon_usage(stderr, o->program);
@@ -112,10 +114,8 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
 
 void daemon_detach(const struct daemon_opts *o, const struct sg_config *c)
 {
-    if (!o->foreground && daemon(0, 0) < 0) {
-        perror(o->program);
-        exit(1);
-    }
+    if (!o->foreground)
+        daemon_background(o->program);
     log_open(o->program, o->foreground, c->global.syslog_facility);
     log_set_level(c->global.log_level);
     {

@@ -32,6 +32,18 @@ void daemon_socket_dir(const struct daemon_opts *o, const struct sg_config *c);
 void daemon_socket_owner(const struct daemon_opts *o, uid_t *uid, gid_t *gid);
 /* Detach from the terminal unless -f, then open the log at the config's level. */
 void daemon_detach(const struct daemon_opts *o, const struct sg_config *c);
+/* Fork; the parent waits until the child calls daemon_notify_ready() (exit 0) or ends (exit
+ * with its status, at least 1), so a daemon that cannot start says why on the starter's
+ * stderr and in its exit status.  The child becomes a session leader in /. */
+void daemon_background(const char *program);
+/* The daemon really serves (sockets listening, store open): READY=1 to the service manager
+ * ($NOTIFY_SOCKET), and a detached daemon lets its parent exit 0 and gives up its stderr. */
+void daemon_notify_ready(void);
+/* SIGHUP: RELOADING=1 before the config is read again, READY=1 after (kept or refused). */
+void daemon_notify_reloading(void);
+void daemon_notify_reloaded(void);
+/* SIGTERM/SIGINT: STOPPING=1 as the stop begins. */
+void daemon_notify_stopping(void);
 /* SIGTERM, SIGINT and SIGHUP on the loop, all to one callback (it tells them apart by signum). */
 struct daemon_signals {
     uv_signal_t term, intr, hup;

@@ -10,6 +10,7 @@
 
 static const char *log_program = "spoolgate";
 static int log_to_stderr = 1;
+static int log_startup_stderr; /* detached but not ready yet: warnings and errors to stderr too */
 static enum log_level log_threshold = LOG_LVL_INFO;
 
 static const struct {
@@ -89,6 +90,13 @@ void log_vmsg(enum log_level lvl, const char *qid, const char *fmt, va_list ap)
         log_stderr_line(lvl, line);
     else
         syslog(log_levels[lvl].syslog_priority, "%s", line);
+    if (!log_to_stderr && log_startup_stderr && lvl >= LOG_LVL_WARNING)
+        log_stderr_line(lvl, line);
+}
+
+void log_startup(int on)
+{
+    log_startup_stderr = on;
 }
 
 void log_msg(enum log_level lvl, const char *qid, const char *fmt, ...)

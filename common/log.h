@@ -8,6 +8,9 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_NOTICE, LOG_LVL_WARNING, L
 
 /* program: name in every line; foreground: stderr instead of syslog. */
 void log_open(const char *program, int foreground, const char *facility);
+/* on = 1: a detached daemon still starting, whose stderr is the starter's: warnings and
+ * errors go there as well as to syslog.  on = 0 once it is ready. */
+void log_startup(int on);
 /* "debug".."error"; unknown names leave the level unchanged and return -1. */
 int log_set_level(const char *name);
 

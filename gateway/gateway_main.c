@@ -80,11 +80,15 @@ static void gateway_stop(struct gateway *g)
 
 static void signal_cb(uv_signal_t *h, int signum)
 {
-    if (signum == SIGHUP)
+    if (signum == SIGHUP) {
+        daemon_notify_reloading();
         log_notice(
             "SIGHUP: the directory is re-read when it changes; other settings need a restart");
-    else
+        daemon_notify_reloaded();
+    } else {
+        daemon_notify_stopping();
         gateway_stop(&the_gateway);
+    }
 }
 
 /* As root, before the drop: the socket, and the gateway's own state directory
@@ -169,6 +173,7 @@ int main(int argc, char **argv)
     daemon_signals_start(g->loop, &sigs, signal_cb);
     log_notice("started: postoffice domain %s, share %s, socket %s", g->cfg->gateway.domain,
                gw_share_name(g->share), g->socket_path);
+    daemon_notify_ready(); /* gateway.sock listens */
     uv_run(g->loop, UV_RUN_DEFAULT);
     po_dir_free(&g->dir);
     {

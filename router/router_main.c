@@ -104,10 +104,14 @@ static void router_stop(struct router *r)
 
 static void signal_cb(uv_signal_t *h, int signum)
 {
-    if (signum == SIGHUP)
+    if (signum == SIGHUP) {
+        daemon_notify_reloading();
         router_reload(&the_router);
-    else
+        daemon_notify_reloaded();
+    } else {
+        daemon_notify_stopping();
         router_stop(&the_router);
+    }
 }
 
 int main(int argc, char **argv)
@@ -134,6 +138,7 @@ int main(int argc, char **argv)
     daemon_signals_start(r->loop, &sigs, signal_cb);
     log_notice("started, config %s, host name %s, %zu routes in the transport map", r->cfg->source,
                r->hostname, r->tmap.n);
+    daemon_notify_ready(); /* config and map taken; the store links come up on their own */
     uv_run(r->loop, UV_RUN_DEFAULT);
     if (!uv_is_closing((uv_handle_t *)&r->stop_timer)) { /* every connection went before it */
         uv_close((uv_handle_t *)&r->stop_timer, NULL);

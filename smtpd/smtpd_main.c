@@ -254,9 +254,12 @@ static void smtpd_reload(struct smtpd *d)
 static void signal_cb(uv_signal_t *h, int signum)
 {
     if (signum == SIGHUP) {
+        daemon_notify_reloading();
         smtpd_reload(&the_smtpd);
+        daemon_notify_reloaded();
         return;
     }
+    daemon_notify_stopping();
     smtpd_stop(&the_smtpd);
     uv_walk(the_smtpd.loop, close_session_handle, NULL);
 }
@@ -285,6 +288,7 @@ int main(int argc, char **argv)
     smtpd_dir_start(d);
     daemon_signals_start(d->loop, &sigs, signal_cb);
     log_notice("started, config %s, host name %s", d->cfg->source, d->hostname);
+    daemon_notify_ready(); /* the listeners accept */
     uv_run(d->loop, UV_RUN_DEFAULT);
     smtpd_tls_free_ctx(d);
     smtpd_users_free(d->users);

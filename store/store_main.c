@@ -134,10 +134,14 @@ static void store_reload(struct store *st)
 
 static void signal_cb(uv_signal_t *h, int signum)
 {
-    if (signum == SIGHUP)
+    if (signum == SIGHUP) {
+        daemon_notify_reloading();
         store_reload(&the_store);
-    else
+        daemon_notify_reloaded();
+    } else {
+        daemon_notify_stopping();
         store_stop(&the_store);
+    }
 }
 
 /* ---- start-up ------------------------------------------------------------- */
@@ -231,6 +235,7 @@ static int store_run(struct store *st)
     store_server_start(st);
     store_start_handles(st);
     log_notice("ready on %s", st->socket_path);
+    daemon_notify_ready();
     uv_run(st->loop, UV_RUN_DEFAULT);
     store_db_close(&st->db);
     log_notice("stopped");

@@ -11,6 +11,7 @@
 #include "qid.h"
 #include "spoolctl.h"
 #include "store_client.h"
+#include "version.h"
 
 static void usage(FILE *out)
 {
@@ -271,6 +272,7 @@ int main(int argc, char **argv)
     struct ipc_client c;
     int opt, ret;
 
+    version_option(argc, argv, "spoolctl");
     while ((opt = getopt(argc, argv, "+c:s:h")) != -1) {
         if (opt == 'c')
             config = optarg;

@@ -13,6 +13,7 @@
 #include "smtp_envelope.h"
 #include "smtp_xtext.h"
 #include "store_client.h"
+#include "version.h"
 
 enum sm_mode { MODE_DELIVER, MODE_SMTP, MODE_MAILQ, MODE_FLUSH };
 
@@ -257,6 +258,7 @@ int main(int argc, char **argv)
     char why[1200];
     int rc;
 
+    version_option(argc, argv, "spoolgate-sendmail");
     parse_args(argc, argv, &x, &m, &a);
     context(&x, a.config);
     if (a.mode != MODE_MAILQ && a.mode != MODE_FLUSH &&
