@@ -453,6 +453,14 @@ static int conn_authorize(struct ipc_server_conn *c, uint32_t *code, char *why, 
     return 0;
 }
 
+/* A tool's connection for one command (spoolctl, sendmail, mailq): logged at debug, not as
+ * a daemon's link is (issue 18: every spoolctl call logged a "connected" line). */
+static int conn_short_lived(const struct ipc_hello *h)
+{
+    return strcmp(h->role, "admin") == 0 || strcmp(h->role, "mailq") == 0 ||
+           strcmp(h->program, "spoolgate-sendmail") == 0;
+}
+
 static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
 {
     const struct ipc_hello *ours = &c->srv->hello;
@@ -476,7 +484,8 @@ static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
         return;
     }
     c->state = CONN_READY;
-    log_info("%s: connected, protocol %u.%u", c->name, c->peer.major, c->peer.minor);
+    log_msg(conn_short_lived(&c->peer) ? LOG_LVL_DEBUG : LOG_LVL_INFO, NULL,
+            "%s: connected, protocol %u.%u", c->name, c->peer.major, c->peer.minor);
     if (c->srv->ops->ready)
         c->srv->ops->ready(c, c->srv->arg);
 }

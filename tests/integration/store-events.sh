@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 SUB="python3 $top_srcdir/tests/integration/ipc_subscribe.py"
 
-plan 9
+plan 11
 write_config
 start_store; ok $? "spoolgate-store starts"
 $SUB "$T_SOCKET" messages from@a.test one@b.test two@c.test > "$T_DIR/messages.out" 2>&1
@@ -26,3 +26,7 @@ case "$out" in "REFUSED 7 SUBSCRIBE_MESSAGES needs capability"*) r=0;; *) r=1;; 
 ok $r "SUBSCRIBE_MESSAGES is refused on the submission socket ($out)"
 start_router; ok $? "spoolgate-router starts"
 wait_for_log "subscribed to events with new messages"; ok $? "the router subscribes with new messages"
+# A tool's connection for one command is logged at debug, a daemon's link at info (issue 18).
+"$SPOOLCTL" -s "$T_SOCKET" stats > /dev/null && "$SPOOLCTL" -s "$T_SOCKET" stats > /dev/null
+! grep -q "spoolctl/admin: connected" "$T_STORE_LOG"; ok $? "spoolctl's connections are not logged at info"
+grep -q "spoolgate-router/router: connected" "$T_STORE_LOG"; ok $? "the router's links are"
