@@ -1,6 +1,7 @@
 /* config.c - read spoolgate.ini with inih against the key table; every problem reported as file:line: key: reason. */
 #include "config.h"
 #include "buf.h"
+#include "config_check.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -294,6 +295,8 @@ static char *cfg_reader(char *str, int num, void *stream)
             s++, keep--;
         memcpy(str, s, keep);
         str[keep] = '\0';
+        if (str[0] != ';' && str[0] != '#')
+            str[cfg_comment_start(str)] = '\0';
         if (cfg_line_bad(p, str))
             snprintf(str, (size_t)num, ";");
         strcat(str, "\n");
@@ -306,7 +309,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 {
     struct cfg_parse *p = user;
     const struct cfg_key *k;
-    char why[256];
+    char why[512], text[CFG_LINE_MAX + 1];
     int idx;
 
     if (!*section) {
@@ -326,7 +329,9 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
         return 1;
     }
     p->seen_line[idx] = p->line;
-    if (cfg_set(p->cfg, k, value, why, sizeof(why)) < 0)
+    if (cfg_unquote(value, text, sizeof(text), why, sizeof(why)) < 0 ||
+        cfg_set(p->cfg, k, text, why, sizeof(why)) < 0 ||
+        cfg_check_value(cfg_check_kind(section, name), text, why, sizeof(why)) < 0)
         cfg_error(p, p->line, "%s.%s: %s", section, name, why);
     return 1;
 }

@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* Networks one list may hold (smtpd's mynetworks; the config check refuses more). */
+#define SMTP_CIDR_LIST_MAX 64
+
 struct smtp_cidr {
     int family; /* AF_INET or AF_INET6 */
     uint8_t addr[16];

@@ -207,6 +207,15 @@ int tm_parse_nexthop(const char *s, char *host, size_t hostsz, unsigned *port, i
     return 0;
 }
 
+const char *tm_nexthop_problem(const char *s)
+{
+    char host[256];
+    unsigned port;
+    int mx;
+
+    return s ? tm_hop(s, strlen(s), host, sizeof(host), &port, &mx) : "empty next hop";
+}
+
 /* "X.Y.Z" with X in 4,5 and Y, Z of 1..3 digits. */
 static int tm_valid_status(const char *s, size_t n)
 {

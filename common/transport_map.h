@@ -49,5 +49,7 @@ int tm_load_file(const char *path, struct transport_map *map, char *err, size_t 
 /* Parse "[host]:port", "host:port", "[host]", "host" (relayhost syntax).
  * *mx is 1 when the host is not bracketed (look up its MX).  Returns 0 or -1. */
 int tm_parse_nexthop(const char *s, char *host, size_t hostsz, unsigned *port, int *mx);
+/* Why s is not a next hop tm_parse_nexthop takes, or NULL when it is one. */
+const char *tm_nexthop_problem(const char *s);
 
 #endif

@@ -23,7 +23,7 @@
 #define SMTPD_CHUNK 65536                /* body octets per frame to the store */
 #define SMTPD_STORE_BACKLOG (256 * 1024) /* stop reading the client above this */
 #define SMTPD_OUT_BACKLOG (64 * 1024)    /* stop reading when replies pile up */
-#define SMTPD_MAX_NETWORKS 64
+#define SMTPD_MAX_NETWORKS SMTP_CIDR_LIST_MAX
 /* A store_code of smtpd's own: no store connection came free within store_wait_timeout. */
 #define SMTPD_STORE_BUSY 0x10000u
 

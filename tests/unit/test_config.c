@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_check.h"
 
 static char err[8192];
 
@@ -227,6 +228,40 @@ static void test_socket_path(void **state)
     config_free(c);
 }
 
+/* The checks beyond a value's type, and inline comments and quotes. */
+static void test_value_checks(void **state)
+{
+    char why[256], out[64];
+
+    (void)state;
+    assert_int_equal(cfg_check_cidr_list("127.0.0.0/8 [::1]/128", why, sizeof(why)), 0);
+    assert_int_equal(cfg_check_cidr_list("10.0.0.0/33", why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "10.0.0.0/33"));
+    assert_int_equal(cfg_check_listen_list("127.0.0.1:25 [::1]:25", why, sizeof(why)), 0);
+    assert_int_equal(cfg_check_listen_list("127.0.0.1", why, sizeof(why)), -1);
+    assert_int_equal(cfg_check_listen_list("127.0.0.1:0", why, sizeof(why)), -1);
+    assert_int_equal(cfg_check_listen_list("[::1]:65536", why, sizeof(why)), -1);
+    assert_int_equal(cfg_check_nexthop("[smtp.example.com]:587", why, sizeof(why)), 0);
+    assert_int_equal(cfg_check_nexthop("smtp.example.com", why, sizeof(why)), 0);
+    assert_int_equal(cfg_check_nexthop("[smtp.example.com]:587:x", why, sizeof(why)), -1);
+    assert_int_equal(cfg_check_dns_servers("127.0.0.1,[::1]:53", why, sizeof(why)), 0);
+    assert_int_equal(cfg_check_dns_servers("127.0.0.1:53x", why, sizeof(why)), -1);
+    assert_int_equal(cfg_check_value(cfg_check_kind("smtpd", "mynetworks"), "", why, sizeof(why)),
+                     0);
+    assert_int_equal(cfg_check_kind("global", "hostname"), CFG_CHECK_NONE);
+    assert_int_equal(cfg_comment_start("a b # c"), 4);
+    assert_int_equal(cfg_comment_start("a b\t; c"), 4);
+    assert_int_equal(cfg_comment_start("a#b;c"), 5);
+    assert_int_equal(cfg_unquote("\"x y\"", out, sizeof(out), why, sizeof(why)), 0);
+    assert_string_equal(out, "x y");
+    assert_int_equal(cfg_unquote("\"\"", out, sizeof(out), why, sizeof(why)), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(cfg_unquote("plain", out, sizeof(out), why, sizeof(why)), 0);
+    assert_string_equal(out, "plain");
+    assert_int_equal(cfg_unquote("\"open", out, sizeof(out), why, sizeof(why)), -1);
+    assert_int_equal(cfg_unquote("\"", out, sizeof(out), why, sizeof(why)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_every_key_once),
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_socket_path),
+        cmocka_unit_test(test_value_checks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
