@@ -477,7 +477,7 @@ struct sg_config *config_load(const char *path, char *err, size_t errsz)
     if (!path && access(SPOOLGATE_CONFIG_PATH, F_OK) == 0)
         path = SPOOLGATE_CONFIG_PATH;
     if (!path)
-        return config_parse_text(cfg_embedded_default, "(embedded default)", err, errsz);
+        return config_parse_text(cfg_embedded_default, CONFIG_EMBEDDED_NAME, err, errsz);
     if (!(text = cfg_read_file(path, err, errsz)))
         return NULL;
     c = config_parse_text(text, path, err, errsz);

@@ -9,6 +9,9 @@
 /* Where the daemons look when no -c option is given.  If that file does
  * not exist, the embedded default config is used (loopback, state under
  * ./spoolgate-state). */
+/* The name config_load gives the embedded default (no file). */
+#define CONFIG_EMBEDDED_NAME "(embedded default)"
+
 #ifndef SPOOLGATE_CONFIG_PATH
 #define SPOOLGATE_CONFIG_PATH "/etc/spoolgate/spoolgate.ini"
 #endif

@@ -112,18 +112,32 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
     return c;
 }
 
+/* What an operator should hear of at every start: the embedded default in use, a host name
+ * that is not fully qualified, a config that leaves no room (config_warning). */
+static void daemon_config_notes(const struct sg_config *c)
+{
+    char why[512], host[256];
+
+    if (strcmp(c->source, CONFIG_EMBEDDED_NAME) == 0)
+        log_notice("no configuration file (%s, or -c FILE): the embedded default is in use: "
+                   "every listener on loopback, state under %s",
+                   SPOOLGATE_CONFIG_PATH, c->global.state_dir);
+    daemon_hostname(c, host, sizeof(host));
+    if (!strchr(host, '.'))
+        log_warn("host name \"%s\" is not fully qualified: set [global] hostname (greetings, "
+                 "Received lines and DSNs carry it, and peers may refuse it)",
+                 host);
+    if (config_warning(c, why, sizeof(why)))
+        log_warn("%s", why);
+}
+
 void daemon_detach(const struct daemon_opts *o, const struct sg_config *c)
 {
     if (!o->foreground)
         daemon_background(o->program);
     log_open(o->program, o->foreground, c->global.syslog_facility);
     log_set_level(c->global.log_level);
-    {
-        char why[512];
-
-        if (config_warning(c, why, sizeof(why)))
-            log_warn("%s", why);
-    }
+    daemon_config_notes(c);
 }
 
 void daemon_drop_privileges(const struct daemon_opts *o)

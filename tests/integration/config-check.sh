@@ -2,7 +2,7 @@
 # config-check.sh - values checked beyond their type at load and by --check-config (networks, listeners, next hops, DNS servers), inline comments and quotes (issue 18 item 4).
 . "$(dirname "$0")/lib.sh"
 
-plan 11
+plan 14
 # refused VALUE_LINES REASON: --check-config refuses them with file:line: key: and the reason.
 refused() {
     printf '[global]\nstate_dir = %s\n%b\n' "$T_DIR" "$1" > "$T_CONFIG"
@@ -33,3 +33,21 @@ grep -qx 'relayhost = \[smtp.example.com\]:587' "$T_DIR/dump.ini"; ok $? "nor is
 printf '[global]\nstate_dir = %s\nhostname = mail#1.example.com\n' "$T_DIR" > "$T_CONFIG"
 "$STORE_BIN" -c "$T_CONFIG" --dump-config 2>&1 | grep -qx 'hostname = mail#1.example.com'
 ok $? "a '#' inside a word is kept"
+
+# At start: a notice when the embedded default is used, a warning for a host name that is not
+# fully qualified.
+write_config "$(printf '[global]\nhostname = mailhost\n')"
+start_store; ok $? "spoolgate-store starts with hostname = mailhost"
+wait_for_log 'host name "mailhost" is not fully qualified'; ok $? "and warns that it is not fully qualified"
+stop_store
+if [ -e /etc/spoolgate/spoolgate.ini ]; then
+    ok 0 "# SKIP /etc/spoolgate/spoolgate.ini exists: the embedded default is not used here"
+    exit 0
+fi
+mkdir -p "$T_DIR/emb"
+(cd "$T_DIR/emb" && exec "$STORE_BIN" --foreground $SG_ROOT_FLAG > "$T_DIR/emb.log" 2>&1) &
+emb=$!
+wait_for 10 grep -q "the embedded default is in use" "$T_DIR/emb.log"; r=$?
+kill "$emb" 2>/dev/null; wait "$emb" 2>/dev/null
+[ $r -eq 0 ] || sed 's/^/# /' "$T_DIR/emb.log"
+ok $r "without a configuration file the store says the embedded default is in use"
