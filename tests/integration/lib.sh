@@ -227,7 +227,9 @@ start_peer() {
     eval "${p_name}_PID=$!"
     T_BG_PIDS="${T_BG_PIDS:-} $!"
     eval "${p_name}_PORT=$p_port"
-    for _ in $(seq 1 100); do grep -q '^ready' "$T_DIR/$p_name.out" && return 0; sleep 0.1; done
+    # 30 s: a loaded machine (the sanitizer suite on two cores) starts Python slowly.
+    for _ in $(seq 1 300); do grep -q '^ready' "$T_DIR/$p_name.out" && return 0; sleep 0.1; done
+    echo "# peer $p_name did not say ready in 30 s:"; sed 's/^/#   /' "$T_DIR/$p_name.out"
     return 1
 }
 

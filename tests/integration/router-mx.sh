@@ -11,7 +11,9 @@ start_dns "$DNS_PORT" --mx-host=mx.test,mx1.mx.test,10 --mx-host=mx.test,mx2.mx.
     --dns-rr=nullmx.test,15,000000 --host-record=implicit.test,127.0.0.4 \
     --mx-host=sender.test,mx2.mx.test,10
 ok $? "dnsmasq answers on 127.0.0.1:$DNS_PORT"
-start_peer mx1 sink 127.0.0.2 "$P"; start_peer mx2 sink 127.0.0.3 "$P"; start_peer imp sink 127.0.0.4 "$P"
+# Every peer must listen before the first message, or it goes to the next MX and says nothing.
+start_peer mx1 sink 127.0.0.2 "$P" && start_peer mx2 sink 127.0.0.3 "$P" &&
+    start_peer imp sink 127.0.0.4 "$P" || bail "a peer did not start"
 write_router_config "" "dns_servers = 127.0.0.1:$DNS_PORT
 smtp_port = $P
 tls_policy = none
@@ -21,7 +23,9 @@ start_store && start_smtpd && start_router; ok $? "store, smtpd and router start
 printf 'Subject: mx\n\nvia MX\n' > "$T_DIR/msg.txt"
 
 send_mail alice@sender.test a@mx.test < "$T_DIR/msg.txt" > /dev/null
-wait_for 10 sh -c "ls '$T_DIR/mx1'/*.json 2>/dev/null | grep -q ."; ok $? "delivered to the lowest preference MX (mx1)"
+wait_for 10 sh -c "ls '$T_DIR/mx1'/*.json 2>/dev/null | grep -q ."; r=$?
+[ $r -eq 0 ] || { grep -v ' debug: ' "$T_ROUTER_LOG" | tail -20; cat "$T_DIR/mx1.out"; } | diag
+ok $r "delivered to the lowest preference MX (mx1)"
 test -z "$(ls "$T_DIR/mx2"/*.json 2>/dev/null)"; ok $? "and not to mx2"
 
 stop_peer mx1
