@@ -153,8 +153,28 @@ T_PO_DOMAIN=po.test
 T_USER=alice
 T_PASS=wonderland
 
+# free_port [ADDRESS...]: a TCP port free on 127.0.0.1 and on every ADDRESS given (tests that
+# put several peers on one port, one per loopback address, need it free on each).
 free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 - "$@" <<'PY'
+import socket, sys
+for _ in range(50):
+    first = socket.socket()
+    first.bind(("127.0.0.1", 0))
+    port, held = first.getsockname()[1], [first]
+    try:
+        for addr in set(sys.argv[1:]) - {"127.0.0.1"}:
+            s = socket.socket()
+            held.append(s)
+            s.bind((addr, port))
+    except OSError:
+        continue
+    finally:
+        for s in held:
+            s.close()
+    print(port)
+    break
+PY
 }
 
 # make_tls: a self-signed certificate for localhost and a users file.
@@ -219,17 +239,53 @@ DSN_CHECK="python3 $top_srcdir/tests/integration/dsn_check.py"
 # start_peer NAME MODE [ADDRESS [PORT [PEER OPTIONS]]]: an SMTP test peer; sets NAME_PORT,
 # stores into $T_DIR/NAME.
 start_peer() {
-    p_name=$1 p_mode=$2 p_addr=${3:-127.0.0.1} p_port=${4:-$(free_port)}
+    p_name=$1 p_mode=$2 p_addr=${3:-127.0.0.1} p_port=${4:-}
     shift 2; [ $# -gt 0 ] && shift; [ $# -gt 0 ] && shift
     mkdir -p "$T_DIR/$p_name"
-    python3 "$PEER_PY" --host "$p_addr" --port "$p_port" --mode "$p_mode" --dir "$T_DIR/$p_name" \
+    # A port chosen here and taken by another test before the peer binds it: choose again.
+    for _ in 1 2 3 4 5; do
+        start_peer_once "${p_port:-$(free_port "$p_addr")}" "$@" && return 0
+        [ -z "$p_port" ] && grep -qs 'address already in use' "$T_DIR/$p_name.out" || break
+    done
+    echo "# peer $p_name did not start, or did not say ready in 30 s:"; sed 's/^/#   /' "$T_DIR/$p_name.out"
+    return 1
+}
+
+# start_peer_once PORT [PEER OPTIONS]: start_peer's one try, with p_name, p_mode, p_addr set.
+start_peer_once() {
+    s_port=$1; shift
+    python3 "$PEER_PY" --host "$p_addr" --port "$s_port" --mode "$p_mode" --dir "$T_DIR/$p_name" \
         --name "$p_name.peer" "$@" > "$T_DIR/$p_name.out" 2>&1 &
     eval "${p_name}_PID=$!"
     T_BG_PIDS="${T_BG_PIDS:-} $!"
-    eval "${p_name}_PORT=$p_port"
+    eval "${p_name}_PORT=$s_port"
     # 30 s: a loaded machine (the sanitizer suite on two cores) starts Python slowly.
-    for _ in $(seq 1 300); do grep -q '^ready' "$T_DIR/$p_name.out" && return 0; sleep 0.1; done
-    echo "# peer $p_name did not say ready in 30 s:"; sed 's/^/#   /' "$T_DIR/$p_name.out"
+    for _ in $(seq 1 300); do
+        grep -q '^ready' "$T_DIR/$p_name.out" && return 0
+        eval "kill -0 \$${p_name}_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_peers_on_one_port NAME:MODE:ADDRESS...: the peers on one port free on all their addresses,
+# sets P; a port taken between the choice and the bind (other tests run beside this one) is
+# given up for another, up to five times.
+start_peers_on_one_port() {
+    for _ in 1 2 3 4 5; do
+        P=$(free_port $(for spec in "$@"; do echo "${spec##*:}"; done))
+        started=
+        for spec in "$@"; do
+            s_name=${spec%%:*} s_rest=${spec#*:}
+            failed=$s_name
+            start_peer "$s_name" "${s_rest%%:*}" "${s_rest#*:}" "$P" || break
+            started="$started $s_name" failed=
+        done
+        [ -z "$failed" ] && return 0
+        for s_name in $started; do stop_peer "$s_name"; done
+        grep -qs 'address already in use' "$T_DIR/$failed.out" || return 1
+        echo "# port $P was taken meanwhile; another"
+    done
     return 1
 }
 

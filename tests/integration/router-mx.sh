@@ -5,15 +5,14 @@
 
 plan 11
 DNS_PORT=$(free_port)
-P=$(free_port)
 start_dns "$DNS_PORT" --mx-host=mx.test,mx1.mx.test,10 --mx-host=mx.test,mx2.mx.test,20 \
     --host-record=mx1.mx.test,127.0.0.2 --host-record=mx2.mx.test,127.0.0.3 \
     --dns-rr=nullmx.test,15,000000 --host-record=implicit.test,127.0.0.4 \
     --mx-host=sender.test,mx2.mx.test,10
 ok $? "dnsmasq answers on 127.0.0.1:$DNS_PORT"
 # Every peer must listen before the first message, or it goes to the next MX and says nothing.
-start_peer mx1 sink 127.0.0.2 "$P" && start_peer mx2 sink 127.0.0.3 "$P" &&
-    start_peer imp sink 127.0.0.4 "$P" || bail "a peer did not start"
+start_peers_on_one_port mx1:sink:127.0.0.2 mx2:sink:127.0.0.3 imp:sink:127.0.0.4 ||
+    bail "a peer did not start"
 write_router_config "" "dns_servers = 127.0.0.1:$DNS_PORT
 smtp_port = $P
 tls_policy = none
