@@ -59,10 +59,26 @@ static int prefix_is(const struct body_filter *f, const char *name)
     return f->prefix_len == n && memcmp(f->prefix, name, n) == 0;
 }
 
+/* The Message-ID value: its field's line and the folded lines after it. */
+enum { MID_NONE, MID_IN, MID_FOLD, MID_DONE };
+
+static void note_message_id(struct body_filter *f, uint8_t c)
+{
+    if (f->message_id_state == MID_FOLD && f->prefix_len == 0)
+        f->message_id_state = c == ' ' || c == '\t' ? MID_IN : MID_DONE;
+    if (f->message_id_state != MID_IN || c <= 0x20 || c >= 0x7f ||
+        f->message_id_len + 1 >= sizeof(f->message_id))
+        return;
+    f->message_id[f->message_id_len++] = (char)c;
+    f->message_id[f->message_id_len] = '\0';
+}
+
 /* While in the header section, collect the first octets of each line
  * (after unstuffing) to recognise a few field names at the colon. */
 static void note_header_octet(struct body_filter *f, uint8_t c)
 {
+    if (f->in_headers)
+        note_message_id(f, c);
     if (!f->in_headers || f->prefix_len >= sizeof(f->prefix))
         return;
     f->prefix[f->prefix_len++] = (char)smtp_to_lower(c);
@@ -74,6 +90,8 @@ static void note_header_octet(struct body_filter *f, uint8_t c)
     } else if (prefix_is(f, "date:")) {
         f->saw_date = 1;
     } else if (prefix_is(f, "message-id:")) {
+        if (!f->saw_message_id)
+            f->message_id_state = MID_IN;
         f->saw_message_id = 1;
     }
     f->prefix_len = sizeof(f->prefix); /* this line's name is decided */
@@ -81,6 +99,8 @@ static void note_header_octet(struct body_filter *f, uint8_t c)
 
 static void end_of_line(struct body_filter *f)
 {
+    if (f->message_id_state == MID_IN)
+        f->message_id_state = MID_FOLD;
     f->line_len = 0;
     f->prefix_len = 0;
     f->state = ST_LINE_START;

@@ -36,7 +36,11 @@ struct body_filter {
     unsigned received;  /* "Received:" header fields seen */
     int saw_date;       /* "Date:" seen in the header section */
     int saw_message_id; /* "Message-ID:" seen */
-    uint64_t out_total; /* octets written so far */
+    /* the first Message-ID field's value, unfolded, blanks and controls left out (for the log) */
+    char message_id[256];
+    size_t message_id_len;
+    int message_id_state; /* see smtp_body.c */
+    uint64_t out_total;   /* octets written so far */
 };
 
 void smtp_body_filter_init(struct body_filter *f, enum body_mode mode, size_t max_line);

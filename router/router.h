@@ -54,6 +54,8 @@ struct rcpt_work {
     int in_job;                    /* taken into a job this round */
     int share_attempt;             /* deferred by the gateway: a failed share access */
     int bounce_expired;            /* a held undeliverable DSN whose time is up */
+    /* for the log's delays: taken off its next hop's queue, MAIL sent (0: not so far) */
+    uint64_t t_start_us, t_send_us;
 };
 
 /* A message being worked on: envelope, recipients, and the jobs out. */
@@ -67,8 +69,9 @@ struct msg {
     int again;            /* new work arrived while busy: look again when done */
     int again_force;      /* ... forced so (enum router_force) */
     int dsn_busy;
-    uint32_t nalloc;   /* recipients allocated: what counts against active_limit */
-    struct msg *hnext; /* in the router's hash table */
+    uint32_t nalloc;    /* recipients allocated: what counts against active_limit */
+    uint64_t t_read_us; /* categorized in this round (wall clock, for the log's delays) */
+    struct msg *hnext;  /* in the router's hash table */
 };
 
 /* How hard a look at a message forces its recipients: ALL at the router's
@@ -315,6 +318,14 @@ void router_dsn_send_failures(struct msg *m,
                               void (*done)(struct msg *m, int result, const char *why));
 /* A delay warning for recipient i (once: the store dedups by origin). */
 void router_dsn_send_delay(struct msg *m, uint32_t i);
+
+/* ---- router_log.c: the maillog line per recipient outcome --------------------------- */
+enum router_mark { ROUTER_MARK_START, ROUTER_MARK_SEND };
+/* Every recipient of j: taken off its queue (START) or its MAIL command sent (SEND) now. */
+void router_log_mark(struct job *j, enum router_mark mark, uint64_t now);
+/* "QID: to=<a>, relay=h[ip]:port, delay=S, delays=a/b/c/d, dsn=X.Y.Z, status=sent (reply)";
+ * nothing for an outcome that is no attempt (paused). */
+void router_log_outcome(const struct msg *m, const struct rcpt_work *w, uint64_t now);
 
 /* ---- router_reason.c, router_bounce.c: reasons; undeliverable DSNs ------------------- */
 int router_sender_null(const char *sender); /* "" (or "<>"): no DSN can go to it */

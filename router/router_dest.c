@@ -82,6 +82,7 @@ static struct job *dest_pop(struct dest *d)
             d->tail = NULL;
         j->next = NULL;
         d->queued--;
+        router_log_mark(j, ROUTER_MARK_START, now_us());
     }
     return j;
 }

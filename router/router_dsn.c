@@ -71,7 +71,8 @@ static void dsn_submitted(void *arg, const struct sc_status *st, const struct ip
             st->text);
         return;
     }
-    log_info("%s: %s DSN to <%s> queued as %s%s", j->env.qid, dsn_kind(j), j->env.sender, m->qid,
+    log_info("%s: sender %s notification: %s%s", j->env.qid,
+             j->action == DSN_ACTION_FAILED ? "non-delivery" : "delay", m->qid,
              m->duplicate ? " (sent before: not again)" : "");
     dsn_job_end(j, 1, NULL);
 }

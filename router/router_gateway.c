@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "qid.h"
 #include "router.h"
 
 struct gw_pending {
@@ -119,6 +120,8 @@ void router_gw_deliver(struct router *r, struct job *j)
     for (unsigned i = 0; i < j->n && n + 12 < sizeof(d.indexes); i++)
         n += (size_t)snprintf(d.indexes + n, sizeof(d.indexes) - n, "%s%u", i ? "," : "",
                               j->m->rcpts[j->idx[i]].r.index);
+    router_log_mark(j, ROUTER_MARK_START, now_us());
+    router_log_mark(j, ROUTER_MARK_SEND, now_us());
     q->request = ipc_uv_request_id(c);
     q->job = j;
     q->next = pending;

@@ -279,6 +279,8 @@ void router_queue_categorize(struct msg *m, int force)
     unsigned due = 0;
     const char *sender_why = NULL;
 
+    m->t_read_us = now;
+
     if (smtp_envelope_sender_check(m->env.sender, &sender_why) == 0 &&
         smtp_envelope_envid_check(m->env.envid, &sender_why) == 0)
         sender_why = NULL;
@@ -475,6 +477,7 @@ static void msg_record(struct msg *m)
                 router_bounce_hold(m, w, &u);
             break;
         }
+        router_log_outcome(m, w, now);
         m->updates_out++;
         router_update_rcpt(r, &u, done, m);
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "qid.h"
 #include "reason.h"
 #include "router_smtp.h"
 
@@ -233,6 +234,7 @@ static void smtp_send_mail(struct smtp_conn *c)
     }
     smtp_mail_params(c, params, sizeof(params));
     c->pipelined = (c->caps.flags & EHLO_PIPELINING) != 0;
+    router_log_mark(c->job, ROUTER_MARK_SEND, now_us());
     router_smtp_io_cmd(c, "MAIL FROM:<%s>%s", c->job->m->env.sender, params);
     if (c->pipelined) {
         for (unsigned i = 0; i < c->job->n && c->state == SMTP_MAIL; i++)
@@ -511,10 +513,8 @@ static void on_dot(struct smtp_conn *c, const struct smtp_reply *rp)
     char st[16];
 
     job_outcome(c->job, o, status_of(rp, st, sizeof(st)), c->remote, rp->text, c->rcpt_ok);
-    if (o == OUT_DELIVERED) {
-        log_info("%s: delivered to %s: %s", c->job->m->env.qid, c->remote, rp->text);
-        router_dest_delivered(c->d);
-    }
+    if (o == OUT_DELIVERED)
+        router_dest_delivered(c->d); /* each recipient's line: router_log_outcome() */
     smtp_txn_end(c, o == OUT_DELIVERED);
 }
 

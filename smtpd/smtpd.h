@@ -209,6 +209,13 @@ void smtpd_cmd_dispatch(struct session *s, const char *line, size_t len);
 void smtpd_cmd_auth_line(struct session *s, const char *line, size_t len);
 void smtpd_transaction_free(struct session *s);
 void smtpd_cmd_rcpt_looked_up(struct session *s, uint32_t status);
+
+/* ---- smtpd_log.c: maillog lines -------------------------------------------------- */
+/* "NOQUEUE: reject: RCPT from unknown[ip]: 550 5.1.1 <rcpt>: text; from=<> to=<> ..." */
+void smtpd_log_reject(const struct session *s, const char *cmd, int code, const char *text,
+                      const char *rcpt);
+/* "QID: client=unknown[ip]" and "QID: message-id=<...>" once the message is queued. */
+void smtpd_log_accepted(const struct session *s, const char *qid, const char *message_id);
 void smtpd_session_write_ehlo(struct session *s);
 
 /* smtpd_data.c */

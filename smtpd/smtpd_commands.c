@@ -1,4 +1,5 @@
 /* smtpd_commands.c - the SMTP command table: each verb's order check and its action. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,25 @@ static void rcpt_accept(struct session *s, const struct smtp_rcpt_args *r)
     smtpd_session_reply(s, 250, "2.1.5 Ok");
 }
 
+/* A recipient refused by policy: replied (as an error when as_error) and logged as
+ * "NOQUEUE: reject: RCPT from ...". */
+static void rcpt_refuse(struct session *s, int as_error, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void rcpt_refuse(struct session *s, int as_error, int code, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    smtpd_log_reject(s, "RCPT", code, text, s->pending_rcpt.rcpt);
+    if (as_error)
+        smtpd_session_error(s, code, "%s", text);
+    else
+        smtpd_session_reply(s, code, "%s", text);
+}
+
 void smtpd_cmd_rcpt_looked_up(struct session *s, uint32_t status)
 {
     if (!smtpd_session_alive(s) || s->state != SS_RCPT_LOOKUP)
@@ -162,9 +182,9 @@ void smtpd_cmd_rcpt_looked_up(struct session *s, uint32_t status)
     if (status == IPC_DIR_FOUND)
         rcpt_accept(s, &s->pending_rcpt);
     else if (status == IPC_DIR_UNKNOWN)
-        smtpd_session_error(s, 550, "5.1.1 Mailbox unknown in postoffice directory");
+        rcpt_refuse(s, 1, 550, "5.1.1 Mailbox unknown in postoffice directory");
     else
-        smtpd_session_reply(s, 450, "4.2.0 Postoffice directory unavailable, try again later");
+        rcpt_refuse(s, 0, 450, "4.2.0 Postoffice directory unavailable, try again later");
     smtpd_session_resume(s);
 }
 
@@ -201,7 +221,7 @@ static int rcpt_take_postmaster(struct session *s, struct smtp_rcpt_args *r)
     if (strcasecmp(r->rcpt, "postmaster") != 0)
         return 0;
     if (postmaster_address(&s->d->cfg->smtpd, addr, sizeof(addr)) < 0) {
-        smtpd_session_error(s, 550, "5.1.1 No postmaster address is configured here");
+        rcpt_refuse(s, 1, 550, "5.1.1 No postmaster address is configured here");
         return -1;
     }
     if (!r->orcpt[0])
@@ -242,16 +262,14 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
         return;
     }
     if (s->tx->nrcpt >= (unsigned)d->cfg->smtpd.max_recipients) {
-        smtpd_session_reply(s, 452, "4.5.3 Too many recipients");
+        rcpt_refuse(s, 0, 452, "4.5.3 Too many recipients");
         return;
     }
     if (rcpt_take_postmaster(s, &s->pending_rcpt) < 0)
         return;
     domain = smtp_addr_domain(s->pending_rcpt.rcpt);
     if (!s->relay_ok && !s->auth_user[0] && rcpt_routes_itself(s->pending_rcpt.rcpt)) {
-        log_info("session %llu: [%s] sender-specified routing refused: <%s>",
-                 (unsigned long long)s->id, s->peer_ip, s->pending_rcpt.rcpt);
-        smtpd_session_error(s, 554, "5.7.1 Sender-specified routing is not allowed here");
+        rcpt_refuse(s, 1, 554, "5.7.1 Sender-specified routing is not allowed here");
         return;
     }
     if (d->cfg->gateway.domain[0] && strcasecmp(domain, d->cfg->gateway.domain) == 0) {
@@ -262,18 +280,14 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
     route = domain[0] ? tm_lookup(&d->tmap, domain) : NULL;
     if (route && route->kind == TM_ERROR) {
         /* The router would only bounce it: say so now. */
-        smtpd_session_error(s, route->status[0] == '4' ? 450 : 550, "%s %s", route->status,
-                            route->text);
+        rcpt_refuse(s, 1, route->status[0] == '4' ? 450 : 550, "%s %s", route->status, route->text);
         return;
     }
     if (domain[0] && tm_domain_listed(domain, d->cfg->smtpd.local_domains)) {
         if (route) {
             rcpt_accept(s, &s->pending_rcpt);
         } else {
-            log_info("session %llu: [%s] <%s>: local domain without a mailbox route",
-                     (unsigned long long)s->id, s->peer_ip, s->pending_rcpt.rcpt);
-            smtpd_session_error(s, 550,
-                                "5.1.1 Mailbox unavailable: no route for this local domain");
+            rcpt_refuse(s, 1, 550, "5.1.1 Mailbox unavailable: no route for this local domain");
         }
         return;
     }
@@ -281,9 +295,7 @@ static void cmd_rcpt(struct session *s, const char *arg, size_t len)
         rcpt_accept(s, &s->pending_rcpt);
         return;
     }
-    log_info("session %llu: [%s] relay denied to <%s>", (unsigned long long)s->id, s->peer_ip,
-             s->pending_rcpt.rcpt);
-    smtpd_session_error(s, 554, "5.7.1 Relay access denied");
+    rcpt_refuse(s, 1, 554, "5.7.1 Relay access denied");
 }
 
 /* ---- DATA, BDAT ---------------------------------------------------------------------- */

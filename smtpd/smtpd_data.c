@@ -347,6 +347,7 @@ static void data_submit_done(void *arg, const struct sc_status *st, const struct
 {
     struct session *s = arg;
     struct transaction *tx = s->tx;
+    char mid[sizeof(tx->filter.message_id) + 300] = "";
 
     if (!m) {
         /* Refused or lost: the connection is not used again. */
@@ -357,9 +358,11 @@ static void data_submit_done(void *arg, const struct sc_status *st, const struct
     }
     if (s->state != SS_COMMIT)
         return;
-    log_info("%s: from=<%s> size=%llu nrcpt=%u client=[%s]%s%s", m->qid, tx->mail.sender,
-             (unsigned long long)tx->size, tx->nrcpt, s->peer_ip, s->auth_user[0] ? " user=" : "",
-             s->auth_user);
+    if (tx->filter.saw_message_id)
+        snprintf(mid, sizeof(mid), "%s", tx->filter.message_id);
+    else if (s->submission) /* the one data_add_submission_headers() added */
+        snprintf(mid, sizeof(mid), "<%s@%s>", tx->qid, s->d->hostname);
+    smtpd_log_accepted(s, m->qid, mid);
     smtpd_store_release(s->d, tx->store, 1);
     tx->store = NULL;
     smtpd_session_reply(s, 250, "2.0.0 Ok: queued as %s", m->qid);

@@ -195,6 +195,8 @@ static void admin_done(struct store_work *w)
                 "%s%s%s by %s: %llu recipients of %llu messages", verb, aw->all ? " " : "",
                 aw->all ? aw->what : "", aw->who, (unsigned long long)aw->changed,
                 (unsigned long long)aw->messages);
+        if (aw->op == IPC_OP_DELETE && !aw->all && aw->changed)
+            log_msg(LOG_LVL_INFO, aw->what, "removed");
         store_conn_reply_ok(c, aw->request_id, aw->changed);
         if (aw->changed && aw->op != IPC_OP_HOLD)
             store_broadcast_event(store_conn_store(c), IPC_EV_REQUEUED, aw->all ? "" : aw->what);

@@ -434,7 +434,7 @@ static void commit_reply(struct store_conn *c, struct submit_work *sw)
                 sub->env.origin, c->name, sub->qid_text);
     } else {
         memcpy(m.qid, sub->qid_text, sizeof(m.qid));
-        log_msg(LOG_LVL_INFO, m.qid, "committed: from=<%s> size=%llu nrcpt=%u by %s",
+        log_msg(LOG_LVL_INFO, m.qid, "from=<%s>, size=%llu, nrcpt=%u (queued by %s)",
                 sub->env.sender, (unsigned long long)sub->total, sub->nrcpt, c->name);
     }
     sg_buf_init(&b);

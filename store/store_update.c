@@ -52,12 +52,16 @@ static int update_apply(struct store_txn *t, uint64_t qid, const struct ipc_rcpt
     return done ? store_db_delete_message(t, &e) : 0;
 }
 
+/* The router logs each outcome for operators (to=..., status=...); the store's record of it
+ * is for debugging, and a message's removal is the store's own event. */
 static void update_log(const struct ipc_rcpt_update *u, int removed)
 {
-    log_msg(LOG_LVL_INFO, u->qid, "rcpt %u: state=%s attempts=%u route=%s reply=%s%s", u->index,
+    log_msg(LOG_LVL_DEBUG, u->qid, "rcpt %u: state=%s attempts=%u route=%s reply=%s%s", u->index,
             rcpt_state_name(u->state), u->attempts, u->route[0] ? u->route : "-",
             u->last_reply[0] ? u->last_reply : "-",
             removed ? "; all recipients final, message removed" : "");
+    if (removed)
+        log_msg(LOG_LVL_INFO, u->qid, "removed");
 }
 
 static int update_txn(struct store_txn *t, void *arg)

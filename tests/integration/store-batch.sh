@@ -1,7 +1,10 @@
 #!/bin/sh
 # store-batch.sh - LIST_FROM pages and UPDATE_BATCH against a real store (store_batch.py), checked again with spoolctl.
 . "$(dirname "$0")/lib.sh"
-write_config
+# debug: store_batch.py counts the store's line per recipient update
+write_config "[global]
+log_level = debug
+"
 start_store || bail "the store does not start"
 python3 "$top_srcdir/tests/integration/store_batch.py" "$T_SOCKET" "$T_STORE_LOG" > "$T_DIR/batch.tap" 2>&1
 relay_tap "$T_DIR/batch.tap" 4

@@ -4,7 +4,10 @@
 
 MIX="$top_srcdir/tests/integration/store_mix.py"
 plan 15
-write_config
+# debug: the test waits for the store's recipient-update lines
+write_config "[global]
+log_level = debug
+"
 start_store; ok $? "spoolgate-store starts"
 python3 "$MIX" "$T_SOCKET" once "$(scale 240)" 7 > "$T_DIR/mix.out" 2>&1
 ok $? "a mix of submits, holds, releases, deletes, requeues, single and batched updates"

@@ -17,8 +17,8 @@ gone() { [ "$("$SPOOLCTL" -s "$T_SOCKET" list --match "$1" | tail -1 | cut -d' '
 
 # 1. a bounce to a sender whose domain refuses it with 5xx
 Q=$(send_mail lost@reject.test nobody@reject.test < "$T_DIR/msg.txt")
-wait_for 10 grep -q "$Q: failure DSN to <lost@reject.test> queued as" "$T_ROUTER_LOG"
-DQ=$(sed -n "s/.*$Q: failure DSN to <lost@reject.test> queued as \([^ ]*\).*/\1/p" "$T_ROUTER_LOG" | head -1)
+wait_for 10 grep -q "$Q: sender non-delivery notification: " "$T_ROUTER_LOG"
+DQ=$(sed -n "s/.*$Q: sender non-delivery notification: \([^ ]*\).*/\1/p" "$T_ROUTER_LOG" | head -1)
 test -n "$DQ"; ok $? "the failure of $Q is bounced as $DQ"
 wait_for 10 gone "$Q"; ok $? "the original's permanent failure is recorded: it leaves the store"
 wait_for 10 sh -c "$SPOOLCTL -s $T_SOCKET list --state held | grep -q 'lost@reject.test'"
@@ -46,8 +46,9 @@ ok $? "the router logs the notice"
 wait_for 15 gone "$DQ"; ok $? "after bounce_queue_lifetime the held bounce leaves the store"
 grep -q "$DQ: removed (undeliverable bounce expired after 0m 8s)" "$T_ROUTER_LOG"
 ok $? "the router logs its removal and why"
-grep -q "$DQ: rcpt 0: state=failed.*undeliverable bounce expired" "$T_STORE_LOG"
-ok $? "the store records it failed with the reason"
+grep -q "$DQ: to=<lost@reject.test>, .*dsn=5.4.7, status=expired (undeliverable bounce expired" "$T_ROUTER_LOG" &&
+    grep -q "$DQ: removed$" "$T_STORE_LOG"
+ok $? "the router logs it expired with the reason, the store its removal"
 test "$(ls "$T_DIR/pm"/*.json | wc -l)" = 1; ok $? "the postmaster was told exactly once"
 
 # 3. a notice that cannot be delivered itself is recorded failed: not bounced, not held, no loop
@@ -55,13 +56,13 @@ stop_router
 sed -i 's/^bounce_queue_lifetime = 8s$/&\npostmaster = pm@reject.test/' "$T_CONFIG"
 start_router
 Q3=$(send_mail lost2@reject.test nobody3@reject.test < "$T_DIR/msg.txt")
-wait_for 10 grep -q "$Q3: failure DSN to <lost2@reject.test> queued as" "$T_ROUTER_LOG"
-DQ3=$(sed -n "s/.*$Q3: failure DSN to <lost2@reject.test> queued as \([^ ]*\).*/\1/p" "$T_ROUTER_LOG" | head -1)
+wait_for 10 grep -q "$Q3: sender non-delivery notification: " "$T_ROUTER_LOG"
+DQ3=$(sed -n "s/.*$Q3: sender non-delivery notification: \([^ ]*\).*/\1/p" "$T_ROUTER_LOG" | head -1)
 wait_for 10 grep -q "$DQ3: postmaster <pm@reject.test> told of the undeliverable DSN: notice queued as" "$T_ROUTER_LOG"
 NQ=$(sed -n "s/.*$DQ3: postmaster <pm@reject.test> told .*notice queued as \([^ ]*\).*/\1/p" "$T_ROUTER_LOG" | head -1)
 test -n "$NQ" && wait_for 10 grep -q "$NQ: no failure DSN: null sender" "$T_ROUTER_LOG"
 ok $? "the configured postmaster is told; its notice, refused, gets no DSN"
-grep -q "$NQ: rcpt 0: state=failed .*550 5.1.1" "$T_STORE_LOG" && wait_for 5 gone "$NQ"
+grep -q "$NQ: to=<pm@reject.test>, .*status=bounced (550 5.1.1" "$T_ROUTER_LOG" && wait_for 5 gone "$NQ"
 ok $? "the failed notice is recorded failed and removed"
 ! grep -q "$NQ: undeliverable DSN\|$NQ: postmaster" "$T_ROUTER_LOG"; ok $? "and it is neither held nor reported: no loop"
 
@@ -70,7 +71,7 @@ Q1=$(send_mail "" nobody1@reject.test < "$T_DIR/msg.txt")
 # "<>" as the sender of a submission (sendmail -f '<>') is the null sender, not an address "<>"
 Q2=$(python3 "$top_srcdir/tests/integration/ipc_submit.py" "$T_DIR/run/submit.sock" --sender '<>' --rcpt nobody2@reject.test | sed -n 's/^SUBMITTED //p')
 wait_for 10 gone "$Q1"; ok $? "a null-sender message that fails is removed"
-grep -q "$Q1: rcpt 0: state=failed .*550 5.1.1" "$T_STORE_LOG"; ok $? "its failure is recorded with the remote reply"
+grep -q "$Q1: to=<nobody1@reject.test>, .*status=bounced (550 5.1.1" "$T_ROUTER_LOG"; ok $? "its failure is recorded with the remote reply"
 grep -q "$Q1: no failure DSN: null sender" "$T_ROUTER_LOG"; ok $? "no DSN to <>: the router says why"
 test -n "$Q2" && wait_for 10 gone nobody2@reject.test && grep -q "$Q2: no failure DSN: null sender" "$T_ROUTER_LOG"
 ok $? "a submission from '<>' is taken as the null sender: it fails, is removed, no DSN"

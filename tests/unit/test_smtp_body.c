@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1241,6 +1242,54 @@ static void test_fuzz_random_bytes(void **state)
     }
 }
 
+/* The first Message-ID's value for the log: unfolded, blanks left out, whatever the split. */
+static void message_id_of(const char *msg, size_t step, char *out, size_t outsz)
+{
+    struct body_filter f;
+    uint8_t buf[4096];
+    size_t len = strlen(msg), at = 0;
+
+    smtp_body_filter_init(&f, BODY_MODE_DATA, 1000);
+    while (at < len) {
+        size_t n = len - at < step ? len - at : step, ol, used;
+        enum body_event ev;
+
+        used = smtp_body_filter_feed(&f, (const uint8_t *)msg + at, n, buf, sizeof(buf), &ol, &ev);
+        at += used;
+        if (ev == BODY_EV_END)
+            break;
+    }
+    snprintf(out, outsz, "%s", f.message_id);
+}
+
+static void test_message_id_value(void **state)
+{
+    static const struct {
+        const char *msg, *want;
+    } cases[] = {
+        {"Message-ID: <a.1@x.test>\r\n\r\nbody\r\n.\r\n", "<a.1@x.test>"},
+        {"Subject: s\r\nmessage-id:\r\n  <folded@x.test>\r\nTo: t\r\n\r\n.\r\n", "<folded@x.test>"},
+        {"Message-ID: <first@x>\r\nMessage-ID: <second@x>\r\n\r\n.\r\n", "<first@x>"},
+        {"Subject: no id\r\n\r\nMessage-ID: <in-body@x>\r\n.\r\n", ""},
+        {"Message-ID: <a b\x01"
+         "c@x>\r\nX: after\r\n\r\n.\r\n",
+         "<abc@x>"},
+        {"X-Message-ID: <not@x>\r\n\r\n.\r\n", ""},
+    };
+    char got[300], longmsg[700];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (size_t step = 1; step <= 64; step *= 4) {
+            message_id_of(cases[i].msg, step, got, sizeof(got));
+            assert_string_equal(got, cases[i].want);
+        }
+    /* an over-long value is cut, never overruns */
+    snprintf(longmsg, sizeof(longmsg), "Message-ID: <%0500d@x>\r\n\r\n.\r\n", 7);
+    message_id_of(longmsg, 7, got, sizeof(got));
+    assert_int_equal(strlen(got), sizeof(((struct body_filter *)0)->message_id) - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1258,6 +1307,7 @@ int main(void)
         cmocka_unit_test(test_bdat_mode),
         cmocka_unit_test(test_random_split_equivalence),
         cmocka_unit_test(test_fuzz_random_bytes),
+        cmocka_unit_test(test_message_id_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
