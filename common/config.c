@@ -524,6 +524,61 @@ static void cfg_value_text(const struct sg_config *c, const struct cfg_key *k, c
         snprintf(buf, bufsz, "%lld", *(const long long *)field);
 }
 
+static int key_listed(const struct cfg_key *k, const char *const *list)
+{
+    char name[128];
+
+    snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+    for (; list && *list; list++)
+        if (strcmp(*list, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* sections: "smtpd,global,router.dns_servers": whole sections or single keys. */
+static int item_listed(const char *item, const char *sections)
+{
+    size_t n = strlen(item);
+
+    for (const char *p = sections; (p = strstr(p, item)) != NULL; p += n)
+        if ((p == sections || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+static int section_listed(const struct cfg_key *k, const char *sections)
+{
+    char name[128];
+
+    snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+    return item_listed(k->section, sections) || item_listed(name, sections);
+}
+
+size_t config_changed(const struct sg_config *a, const struct sg_config *b, const char *sections,
+                      const char *const *applied, char *out, size_t outsz)
+{
+    size_t count = 0, len = 0;
+
+    if (outsz)
+        out[0] = '\0';
+    for (const struct cfg_key *k = cfg_keys; k->name; k++) {
+        char va[CFG_STRING_MAX + 1], vb[CFG_STRING_MAX + 1];
+        int n;
+
+        if (!section_listed(k, sections) || key_listed(k, applied))
+            continue;
+        cfg_value_text(a, k, va, sizeof(va));
+        cfg_value_text(b, k, vb, sizeof(vb));
+        if (strcmp(va, vb) == 0)
+            continue;
+        n = snprintf(out + len, outsz - len, "%s%s.%s", count ? ", " : "", k->section, k->name);
+        if (n > 0 && (size_t)n < outsz - len)
+            len += (size_t)n;
+        count++;
+    }
+    return count;
+}
+
 void config_dump(FILE *out, const struct sg_config *c, int all)
 {
     const char *section = "";

@@ -186,6 +186,12 @@ void config_free(struct sg_config *c);
 /* Print every key with its value (all = 1) or only those differing from
  * the default (all = 0), in ini form with the doc as comments. */
 void config_dump(FILE *out, const struct sg_config *c, int all);
+/* The keys of the comma-separated sections or keys ("smtpd,global,router.dns_servers") whose values differ between a and
+ * b, leaving out those in applied (NULL-terminated "section.key" names): "gateway.share,
+ * gateway.sftp_host" in out (cut to outsz).  Returns how many.  For a reload to say which
+ * changes wait for the next start. */
+size_t config_changed(const struct sg_config *a, const struct sg_config *b, const char *sections,
+                      const char *const *applied, char *out, size_t outsz);
 
 /* Derived paths (owned by the config). */
 const char *config_socket_dir(const struct sg_config *c);

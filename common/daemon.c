@@ -98,6 +98,11 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
         fprintf(stderr, "%s: config refused:\n%s", o->program, err);
         exit(1);
     }
+    if (check && o->check_files && o->check_files(c, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: config refused: %s: %s\n", o->program, c->source, err);
+        config_free(c);
+        exit(1);
+    }
     if (check && config_warning(c, err, sizeof(err)))
         fprintf(stderr, "%s: warning: %s\n", o->program, err);
     if (check || dump) {

@@ -15,6 +15,9 @@ struct daemon_opts {
     int allow_root;          /* --allow-root: started as root, stay root */
     int drop;                /* started as root: drop to the role's user */
     struct priv_ids ids;     /* every daemon's user, for peer checks */
+    /* --check-config: the files the config names (maps, users, certificates), read and
+     * parsed as the daemon reads them; 0, or -1 with why.  NULL: none to check. */
+    int (*check_files)(const struct sg_config *c, char *why, size_t whysz);
 };
 
 /* Parse -c/-f/--check-config/--dump-config/--help and load the config.

@@ -6,12 +6,16 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gateway.h"
 #include "log.h"
 
-static struct gateway the_gateway = {
-    .opts = {.program = GATEWAY_PROGRAM, .role = PRIV_ROLE_GATEWAY}, .share_ok = 1};
+static int gateway_check_files(const struct sg_config *c, char *why, size_t whysz);
+static struct gateway the_gateway = {.opts = {.program = GATEWAY_PROGRAM,
+                                              .role = PRIV_ROLE_GATEWAY,
+                                              .check_files = gateway_check_files},
+                                     .share_ok = 1};
 static struct daemon_signals sigs;
 
 void gw_share_state(struct gateway *g, const char *why)
@@ -78,12 +82,75 @@ static void gateway_stop(struct gateway *g)
     daemon_signals_close(&sigs);
 }
 
+/* The settings a start needs: the domain, a share (its path or SFTP server is not reached
+ * here: a share that is down is a failed delivery attempt, not a bad config), the SFTP key
+ * and known-hosts files readable. */
+static int gateway_check_files(const struct sg_config *c, char *why, size_t whysz)
+{
+    const struct cfg_gateway *gc = &c->gateway;
+    struct share *sh;
+
+    if (!gc->domain[0]) {
+        snprintf(why, whysz,
+                 "gateway.domain is not set: the gateway needs the postoffice's mail "
+                 "domain");
+        return -1;
+    }
+    if (!(sh = gw_share_new(gc, why, whysz)))
+        return -1;
+    gw_share_free(sh);
+    if (gc->sftp_host[0] && access(gc->sftp_key, R_OK) < 0) {
+        snprintf(why, whysz, "gateway.sftp_key: %s: %s", gc->sftp_key, strerror(errno));
+        return -1;
+    }
+    if (gc->sftp_host[0] && access(gc->sftp_known_hosts, R_OK) < 0) {
+        snprintf(why, whysz, "gateway.sftp_known_hosts: %s: %s", gc->sftp_known_hosts,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* SIGHUP: the log level and the poll interval now (the directory is re-read whenever it
+ * changes); the share and the limits at the next start, and the log says which changed.  A
+ * config that would not start keeps the old one in force. */
+static void gateway_reload(struct gateway *g)
+{
+    static const char *const applied[] = {"global.log_level", "gateway.poll_interval",
+                                          /* the router's settings: it reloads them itself */
+                                          "gateway.open_retry_interval", "gateway.max_open_retries",
+                                          NULL};
+    struct sg_config *n = daemon_reload(&g->opts);
+    char why[1024], later[1024];
+    uint64_t poll_ms;
+
+    if (!n)
+        return;
+    if (g->stopping) {
+        config_free(n);
+        return;
+    }
+    if (gateway_check_files(n, why, sizeof(why)) < 0) {
+        log_error("reload refused, the old config stays in force: %s", why);
+        config_free(n);
+        return;
+    }
+    log_set_level(n->global.log_level);
+    g->cfg->gateway.poll_interval = n->gateway.poll_interval;
+    poll_ms = (uint64_t)n->gateway.poll_interval * 1000u;
+    uv_timer_start(&g->poll_timer, poll_timer_cb, poll_ms, poll_ms);
+    log_notice("reloaded %s (log level, poll interval %llds)", n->source,
+               (long long)n->gateway.poll_interval);
+    if (config_changed(g->cfg, n, "gateway,global", applied, later, sizeof(later)))
+        log_notice("changed, applied at the next start: %s", later);
+    config_free(n);
+}
+
 static void signal_cb(uv_signal_t *h, int signum)
 {
     if (signum == SIGHUP) {
         daemon_notify_reloading();
-        log_notice(
-            "SIGHUP: the directory is re-read when it changes; other settings need a restart");
+        gateway_reload(&the_gateway);
         daemon_notify_reloaded();
     } else {
         daemon_notify_stopping();

@@ -9,7 +9,29 @@
 #include "log.h"
 #include "router.h"
 
-static struct router the_router = {.opts = {.program = ROUTER_PROGRAM, .role = PRIV_ROLE_ROUTER}};
+/* --check-config: the transport map, the relayhost and the CA file, read as at start. */
+static int router_check_files(const struct sg_config *c, char *why, size_t whysz)
+{
+    struct transport_map map;
+    tls_ctx_t *ctx;
+    char err[4096];
+
+    if (tm_load_file(c->router.transport_map, &map, err, sizeof(err)) < 0) {
+        snprintf(why, whysz, "router.transport_map: %s", err);
+        return -1;
+    }
+    tm_free(&map);
+    if (!(ctx = tls_ctx_client(c->router.tls_ca_file, err, sizeof(err)))) {
+        snprintf(why, whysz, "router.tls_ca_file: %s", err);
+        return -1;
+    }
+    tls_ctx_free(ctx);
+    return 0;
+}
+
+static struct router the_router = {.opts = {.program = ROUTER_PROGRAM,
+                                            .role = PRIV_ROLE_ROUTER,
+                                            .check_files = router_check_files}};
 static struct daemon_signals sigs;
 
 static const struct ipc_link_ops gateway_link_ops = {
@@ -43,9 +65,10 @@ static void router_settings(struct router *r)
 /* SIGHUP: the transport map and the retry settings; a bad map keeps the old one. */
 static void router_reload(struct router *r)
 {
+    static const char *const applied[] = {"global.log_level", NULL};
     struct sg_config *n = daemon_reload(&r->opts);
     struct transport_map map;
-    char why[8192] = "";
+    char why[8192] = "", later[1024];
 
     if (!n)
         return;
@@ -57,6 +80,9 @@ static void router_reload(struct router *r)
     tm_free(&r->tmap);
     r->tmap = map;
     log_set_level(n->global.log_level);
+    if (config_changed(r->cfg, n, "global,router.dns_servers,router.tls_ca_file", applied, later,
+                       sizeof(later)))
+        log_notice("changed, applied at the next start: %s", later);
     config_free(r->cfg);
     r->cfg = n;
     log_notice("reloaded %s: %zu routes in the transport map; everything queued is re-categorized",

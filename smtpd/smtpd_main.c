@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "smtpd.h"
+#include "tls_bio.h"
 
 struct smtpd_listener {
     uv_tcp_t tcp;
@@ -20,7 +21,9 @@ struct smtpd_listener {
 };
 
 static struct smtpd the_smtpd;
-static struct daemon_opts opts = {.program = SMTPD_PROGRAM, .role = PRIV_ROLE_SMTPD};
+static int smtpd_check_files(const struct sg_config *c, char *why, size_t whysz);
+static struct daemon_opts opts = {
+    .program = SMTPD_PROGRAM, .role = PRIV_ROLE_SMTPD, .check_files = smtpd_check_files};
 static struct daemon_signals sigs;
 
 static void listener_cb(uv_stream_t *server, int status)
@@ -218,21 +221,42 @@ static int reload_read(const struct sg_config *n, struct smtpd_reloaded *r, char
     return 0;
 }
 
+static void reloaded_free(struct smtpd_reloaded *r)
+{
+    tm_free(&r->map);
+    smtpd_users_free(r->users);
+    r->users = NULL;
+}
+
+/* --check-config: every file smtpd reads, read as a reload reads it. */
+static int smtpd_check_files(const struct sg_config *c, char *why, size_t whysz)
+{
+    struct smtpd_reloaded r = {0};
+    int ret = reload_read(c, &r, why, whysz);
+
+    reloaded_free(&r);
+    if (r.tls_ctx)
+        tls_ctx_free(r.tls_ctx);
+    return ret;
+}
+
 /* SIGHUP: users file, transport map, mynetworks, the TLS certificate and key, the log level;
  * listeners and limits at the next start.  Sessions already in TLS keep the context they
  * started with (OpenSSL counts its references). */
 static void smtpd_reload(struct smtpd *d)
 {
+    static const char *const applied[] = {"smtpd.auth_users_file", "smtpd.mynetworks",
+                                          "smtpd.tls_cert_file",   "smtpd.tls_key_file",
+                                          "global.log_level",      NULL};
     struct sg_config *n = daemon_reload(&opts);
     struct smtpd_reloaded r = {0};
-    char why[8192] = "";
+    char why[8192] = "", later[1024];
 
     if (!n)
         return;
     if (reload_read(n, &r, why, sizeof(why)) < 0) {
-        log_error("reload refused: %s", why);
-        tm_free(&r.map);
-        smtpd_users_free(r.users);
+        log_error("reload refused, the old config stays in force: %s", why);
+        reloaded_free(&r);
         config_free(n);
         return;
     }
@@ -245,9 +269,11 @@ static void smtpd_reload(struct smtpd *d)
     d->nnetworks = r.nnetworks;
     smtpd_tls_free_ctx(d);
     d->tls_ctx = r.tls_ctx;
-    log_notice("reloaded %s (users file, transport map, mynetworks, TLS certificate, log level; "
-               "listeners and limits need a restart)",
+    log_notice("reloaded %s (users file, transport map, mynetworks, TLS certificate and key, log "
+               "level)",
                n->source);
+    if (config_changed(d->cfg, n, "smtpd,global", applied, later, sizeof(later)))
+        log_notice("changed, applied at the next start: %s", later);
     config_free(n);
 }
 

@@ -262,6 +262,34 @@ static void test_value_checks(void **state)
     assert_int_equal(cfg_unquote("\"", out, sizeof(out), why, sizeof(why)), -1);
 }
 
+/* What a reload names as waiting for the next start: changed keys of the sections asked for,
+ * less those applied. */
+static void test_changed_keys(void **state)
+{
+    static const char *const applied[] = {"gateway.poll_interval", NULL};
+    struct sg_config *a = parse("[gateway]\ndomain = po.test\npoll_interval = 5s\n");
+    struct sg_config *b = parse("[gateway]\ndomain = new.test\npoll_interval = 7s\n"
+                                "max_deliveries = 3\n[smtpd]\nmax_recipients = 9\n");
+    char out[256];
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(config_changed(a, b, "gateway", applied, out, sizeof(out)), 2);
+    assert_string_equal(out, "gateway.domain, gateway.max_deliveries");
+    assert_int_equal(config_changed(a, b, "gateway,smtpd", NULL, out, sizeof(out)), 4);
+    assert_int_equal(config_changed(a, b, "smtpd.max_recipients,global", NULL, out, sizeof(out)),
+                     1);
+    assert_string_equal(out, "smtpd.max_recipients");
+    assert_int_equal(config_changed(a, b, "smtp", NULL, out, sizeof(out)), 0); /* no prefix match */
+    assert_string_equal(out, "");
+    assert_int_equal(config_changed(a, a, "gateway,smtpd,global", NULL, out, sizeof(out)), 0);
+    assert_int_equal(config_changed(a, b, "gateway", NULL, out, 10), 3); /* cut, still counted */
+    assert_true(strlen(out) < 10);
+    config_free(a);
+    config_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_socket_path),
         cmocka_unit_test(test_value_checks),
+        cmocka_unit_test(test_changed_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
