@@ -129,6 +129,41 @@ static int out_map(struct out_cycle *c, const struct po_p1 *p1, struct out_item 
     return 0;
 }
 
+/* A name we may take: a transfer file's (8 hex digits, .P1), or one we claimed (.GWK). */
+static int out_name_ours(const char *file, int claimed)
+{
+    char as_p1[16];
+
+    if (!claimed)
+        return po_p1_name_valid(file);
+    if (strlen(file) != 12 || strcmp(file + 8, ".GWK") != 0)
+        return 0;
+    snprintf(as_p1, sizeof(as_p1), "%.8s.P1", file);
+    return po_p1_name_valid(as_p1);
+}
+
+/* One file could not be read (reason) while OUT/ still answers: it alone waits, claimed, and is
+ * tried again at every poll; told once, when it was first claimed.  The share failing as a whole
+ * stops the scan instead (c->why). */
+static void out_unreadable(struct out_cycle *c, const char *name, const char *reason, int claimed)
+{
+    char probe[GW_WHY_MAX];
+
+    if (gw_share_exists(c->sh, "OUT", probe, sizeof(probe)) < 0) {
+        snprintf(c->why, sizeof(c->why), "%s", reason);
+        return;
+    }
+    if (c->nbad < 64) {
+        struct out_bad *b = &c->bad[c->nbad++];
+
+        snprintf(b->line, sizeof(b->line),
+                 "%s.P1: cannot be read: %.400s; left as .GWK, tried again at every poll", name,
+                 reason);
+        b->moved = 0;
+        b->again = claimed;
+    }
+}
+
 static void out_pick(struct out_cycle *c, const char *file, int claimed)
 {
     char from[40], gwk[40], reason[GW_WHY_MAX];
@@ -138,11 +173,11 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
     size_t len;
     int rc;
 
+    if (!out_name_ours(file, claimed))
+        return; /* not a transfer file name: not ours to touch */
     snprintf(it.name, sizeof(it.name), "%.8s", file);
     snprintf(from, sizeof(from), "OUT/%s", file);
     snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", it.name);
-    if (!po_p1_name_valid(claimed ? "00000000.P1" : file))
-        return; /* not a transfer file name: not ours to touch */
     if (!claimed && gw_share_rename(c->sh, from, gwk, c->why, sizeof(c->why)) < 0)
         return;
     rc = gw_share_read_file(c->sh, gwk, &it.file, &len, reason, sizeof(reason));
@@ -154,7 +189,7 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
         return;
     }
     if (rc != 0) {
-        snprintf(c->why, sizeof(c->why), "%s", reason);
+        out_unreadable(c, it.name, reason, claimed);
         return;
     }
     if (po_p1_parse(it.file, len, &p1, &err) < 0) {

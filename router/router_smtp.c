@@ -599,6 +599,17 @@ static void smtp_reply_received(struct smtp_conn *c)
 
 /* ---- events from the I/O side --------------------------------------------------------------- */
 
+/* What a malformed reply said, for the log and the DSN: at most 100 octets of its line, up to
+ * the end of the input (which has no NUL), anything but printable ASCII as '?'. */
+static void malformed_text(const char *p, size_t len, char *out, size_t outsz)
+{
+    size_t n = 0;
+
+    for (; n < len && n < 100 && n + 1 < outsz && p[n] != '\r' && p[n] != '\n'; n++)
+        out[n] = p[n] >= 0x20 && p[n] < 0x7f ? p[n] : '?';
+    out[n] = '\0';
+}
+
 /* Whole replies out of c->in, one at a time; what follows a 220 to STARTTLS is TLS. */
 void router_smtp_input(struct smtp_conn *c)
 {
@@ -609,8 +620,11 @@ void router_smtp_input(struct smtp_conn *c)
         long used = smtp_reply_feed(&c->reply, p, c->in.len - off);
 
         if (used < 0) {
-            smtp_fail_dest(c, OUT_DEFERRED, "4.5.0", c->remote,
-                           "4.5.0 malformed reply from %s: %.100s", c->remote, p);
+            char said[104];
+
+            malformed_text(p, c->in.len - off, said, sizeof(said));
+            smtp_fail_dest(c, OUT_DEFERRED, "4.5.0", c->remote, "4.5.0 malformed reply from %s: %s",
+                           c->remote, said);
             return;
         }
         if (c->state == SMTP_EHLO && c->ehlo_len + (size_t)used < sizeof(c->ehlo_raw)) {
