@@ -104,7 +104,37 @@ void router_gw_link_down(struct ipc_link *l, const char *why, void *arg)
     }
 }
 
-void router_gw_deliver(struct router *r, struct job *j)
+/* The recipients of j whose indexes fit one GW_DELIVER's list stay in j; the rest move to a job
+ * of their own (one more transfer file), returned.  NULL when all fit, or when there is no
+ * memory for the rest: those then get "no outcome reported" and are deferred. */
+static struct job *job_split(struct job *j, size_t room)
+{
+    struct job *rest;
+    unsigned fit = 0;
+    size_t n = 0;
+
+    /* the same rule as gw_deliver_one's list: another index while 12 octets are left */
+    for (; fit < j->n && n + 12 < room; fit++) {
+        char num[16];
+
+        n += (size_t)snprintf(num, sizeof(num), "%s%u", fit ? "," : "",
+                              j->m->rcpts[j->idx[fit]].r.index);
+    }
+    if (fit == j->n || fit == 0 || !(rest = calloc(1, sizeof(*rest))))
+        return NULL;
+    if (!(rest->idx = calloc(j->n - fit, sizeof(*rest->idx)))) {
+        free(rest);
+        return NULL;
+    }
+    memcpy(rest->idx, j->idx + fit, (j->n - fit) * sizeof(*rest->idx));
+    rest->n = j->n - fit;
+    rest->m = j->m;
+    j->n = fit;
+    j->m->jobs_out++;
+    return rest;
+}
+
+static void gw_deliver_one(struct router *r, struct job *j)
 {
     struct ipc_uv *c = ipc_link_conn(r->gateway);
     struct ipc_gw_deliver d = {0};
@@ -128,4 +158,15 @@ void router_gw_deliver(struct router *r, struct job *j)
     pending = q;
     if (ipc_encode_gw_deliver(ipc_uv_out(c), q->request, &d) < 0 || ipc_uv_flush(c) < 0)
         return; /* the link goes down and router_gw_link_down answers the job */
+}
+
+/* A message's postoffice recipients, as many requests as their index lists need. */
+void router_gw_deliver(struct router *r, struct job *j)
+{
+    while (j) {
+        struct job *rest = job_split(j, sizeof(((struct ipc_gw_deliver *)0)->indexes));
+
+        gw_deliver_one(r, j);
+        j = rest;
+    }
 }
