@@ -75,7 +75,8 @@ static void adopt_log(const struct adopt_scan *scan)
                (unsigned long long)scan->generation, (unsigned long long)scan->messages,
                (unsigned long long)scan->adopted, counts);
     if (scan->corrupt)
-        log_error("%llu envelope records do not decode; they are left in place and logged",
+        log_error("%llu records do not decode or are missing; they are left in place and "
+                  "logged (a message with such a recipient shows held, quarantined)",
                   (unsigned long long)scan->corrupt);
 }
 

@@ -145,7 +145,7 @@ struct store_walk {
     void *arg;
     struct rec_rcpt *rc; /* the walker's buffer: NULL at first, free() it when done */
     uint32_t cap;
-    uint64_t corrupt; /* envelopes stepped past, added to */
+    uint64_t corrupt; /* envelopes stepped past and recipients quarantined, added to */
 };
 int store_db_walk_messages(struct store_txn *t, struct store_walk *w);
 /* Call fn for the due index entries in time order whose next attempt is

@@ -2,6 +2,7 @@
 #include "store_db_bdb.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,10 +44,12 @@ static int store_due_walk(DBC *cur, uint64_t before, uint32_t limit, store_due_f
     int ret;
 
     store_rec_put_be64(skbuf, 0);
-    while ((ret = cur->pget(cur, &skey, &pkey, &val, flag)) == 0) {
+    while ((ret = cur->pget(cur, &skey, &pkey, &val, flag)) == 0 || ret == DB_SECONDARY_BAD) {
         struct rec_due d = {.next_attempt_us = store_rec_get_be64(skbuf)};
 
         flag = DB_NEXT;
+        if (ret == DB_SECONDARY_BAD)
+            continue; /* an index entry whose recipient record is gone: BDB logged it */
         if (d.next_attempt_us > before || count >= limit)
             break;
         if (pkey.size != REC_SUB_KEY_LEN || val.size < REC_RCPT_STATE_OFF + 4)
@@ -124,10 +127,25 @@ static int store_walk_is(const DBT *key, const uint8_t *kbuf, uint64_t qid, uint
            store_rec_get_be32(kbuf + REC_SUB_KEY_N_OFF) == i;
 }
 
-/* The recipients of e from the rcpt cursor into w->rc (grown as needed), each key checked to be
- * (qid, i).  Recipients lie in qid order like envelopes, so where the cursor stands after the
- * last message (*placed) the next record is most often this one's first: DB_NEXT, and a search
- * (DB_SET_RANGE) only when it is not. */
+/* A recipient record that is missing or does not decode: logged, and shown in its place held
+ * with the reason (spoolctl list shows the message; the router, which reads the record again,
+ * never sends it); the message is quarantined, everything else is served. */
+static void rcpt_quarantined(struct store_walk *w, uint64_t qid, uint32_t i, const char *why)
+{
+    struct rec_rcpt *rc = &w->rc[i];
+
+    store_db_corrupt(qid, "recipient %u record %s; the message is quarantined (held)", i, why);
+    memset(rc, 0, sizeof(*rc));
+    rc->state = RCPT_HELD;
+    snprintf(rc->addr, sizeof(rc->addr), "?");
+    snprintf(rc->last_reply, sizeof(rc->last_reply),
+             "quarantined: the store's record of this recipient %s", why);
+    w->corrupt++;
+}
+
+/* The recipients of e into w->rc.  The cursor walks the recipient records in key order beside
+ * the envelopes; it is positioned (DB_SET_RANGE) only when it is not already on the next one, or
+ * after a record that was missing or bad. */
 static int store_walk_rcpts(DBC *cur, const struct rec_envelope *e, struct store_walk *w,
                             int *placed)
 {
@@ -135,6 +153,7 @@ static int store_walk_rcpts(DBC *cur, const struct rec_envelope *e, struct store
     DBT key = {.data = kbuf, .size = sizeof(kbuf), .ulen = sizeof(kbuf), .flags = DB_DBT_USERMEM};
     DBT val = {.data = vbuf, .ulen = sizeof(vbuf), .flags = DB_DBT_USERMEM};
     const char *why;
+    int seek = !*placed;
 
     if (e->nrcpt > w->cap) {
         struct rec_rcpt *rc = realloc(w->rc, e->nrcpt * sizeof(*rc));
@@ -143,22 +162,30 @@ static int store_walk_rcpts(DBC *cur, const struct rec_envelope *e, struct store
         w->rc = rc;
         w->cap = e->nrcpt;
     }
-    store_rec_sub_key(kbuf, e->qid, 0); /* for DB_SET_RANGE; DB_NEXT only writes the key */
     for (uint32_t i = 0; i < e->nrcpt; i++) {
-        int ret = cur->get(cur, &key, &val, i == 0 && !*placed ? DB_SET_RANGE : DB_NEXT);
+        int ret;
 
-        if (i == 0 && *placed && (ret != 0 || !store_walk_is(&key, kbuf, e->qid, 0))) {
+        store_rec_sub_key(kbuf, e->qid, i); /* for DB_SET_RANGE; DB_NEXT only writes the key */
+        key.size = REC_SUB_KEY_LEN;
+        ret = cur->get(cur, &key, &val, seek ? DB_SET_RANGE : DB_NEXT);
+        if (!seek && i == 0 && (ret != 0 || !store_walk_is(&key, kbuf, e->qid, 0))) {
             store_rec_sub_key(kbuf, e->qid, 0);
             key.size = REC_SUB_KEY_LEN;
             ret = cur->get(cur, &key, &val, DB_SET_RANGE);
         }
         *placed = ret == 0;
-        if (ret == DB_NOTFOUND || (ret == 0 && !store_walk_is(&key, kbuf, e->qid, i)))
-            return store_db_corrupt(e->qid, "recipient %u record missing", i);
-        if (ret != 0)
+        seek = 0;
+        if (ret != 0 && ret != DB_NOTFOUND)
             return ret;
-        if (store_rec_rcpt_decode(vbuf, val.size, &w->rc[i], &why) < 0)
-            return store_db_corrupt(e->qid, "recipient %u record: %s", i, why);
+        if (ret == DB_NOTFOUND || !store_walk_is(&key, kbuf, e->qid, i)) {
+            rcpt_quarantined(w, e->qid, i, "is missing");
+            seek = 1;
+        } else if (store_rec_rcpt_decode(vbuf, val.size, &w->rc[i], &why) < 0) {
+            char text[200];
+
+            snprintf(text, sizeof(text), "does not decode: %s", why);
+            rcpt_quarantined(w, e->qid, i, text);
+        }
     }
     return 0;
 }

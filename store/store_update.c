@@ -11,12 +11,19 @@
 
 /* ---- UPDATE_RCPT -------------------------------------------------------- */
 
+/* A recipient whose record is missing or does not decode (quarantined, logged when the store
+ * walks it) is not final: the message stays for an administrator. */
 static int all_final(struct store_txn *t, const struct rec_envelope *e, int *yes)
 {
     *yes = 1;
     for (uint32_t i = 0; i < e->nrcpt && *yes; i++) {
         struct rec_rcpt rc;
         int ret = store_db_get_rcpt(t, e->qid, i, &rc, 0);
+
+        if (ret == STORE_ECORRUPT || ret == STORE_ENOTFOUND) {
+            *yes = 0;
+            return 0;
+        }
         if (ret != 0)
             return ret;
         *yes = rcpt_state_final(rc.state);
