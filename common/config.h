@@ -57,7 +57,8 @@ struct cfg_store {
     long long min_free_space;   /* spilling stops below this much free space */
     long long worker_threads;
     long long deadlock_retries;
-    long long due_batch; /* default limit of one due-work answer */
+    long long due_batch;       /* default limit of one due-work answer */
+    long long origin_lifetime; /* seconds a de-duplication key is kept */
 };
 
 struct cfg_smtpd {

@@ -72,6 +72,9 @@ const struct cfg_key cfg_keys[] = {
      "threads that run Berkeley DB work (concurrent commits share log flushes)"},
     {"store", "deadlock_retries", CFG_INT, "16", 1, 1000, NULL, S_(deadlock_retries),
      "times a transaction chosen as a deadlock victim is retried"},
+    {"store", "origin_lifetime", CFG_DURATION, "10d", 1, 365 * 86400, NULL, S_(origin_lifetime),
+     "how long a submitter's de-duplication key (a postoffice file's, a DSN's) is kept after its "
+     "message arrived; keep it above router.max_queue_lifetime"},
     {"store", "due_batch", CFG_INT, "1000", 1, 100000, NULL, S_(due_batch),
      "most recipients in one due-work answer"},
     {"smtpd", "listen", CFG_STRING, "0.0.0.0:25 [::]:25", 0, 1024, NULL, D_(listen),

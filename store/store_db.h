@@ -125,6 +125,18 @@ int store_db_put_chunk(struct store_txn *t, struct store_body *b, uint64_t qid, 
 int store_db_body_sweep(struct store_db *s, const struct store_body_limits *l,
                         struct store_body_sweep *out);
 
+/* store_db_origin.c: de-duplication keys expire.  Each sweep walks up to max keys from where the
+ * last stopped (resume) and deletes those seen more than lifetime_us ago; wrapped when the walk
+ * reached the end (the next starts over).  One transaction. */
+struct store_origin_sweep {
+    char resume[IPC_ORIGIN_MAX + 1];
+    size_t resume_len;
+    unsigned expired; /* by this sweep */
+    int wrapped;
+};
+int store_db_origin_sweep(struct store_db *s, uint64_t lifetime_us, unsigned max,
+                          struct store_origin_sweep *sw);
+
 /* store_db_scan.c: cursors over every message or the due index. */
 
 /* The envelope with the smallest qid >= from; STORE_ENOTFOUND at the end.

@@ -44,14 +44,38 @@ static void checkpoint_timer_cb(uv_timer_t *t)
 
 /* ---- the body sweep: every second, buckets closed, emptied, removed ------ */
 
+#define ORIGIN_SWEEP_KEYS 1000 /* de-duplication keys looked at a second */
+
 static uv_work_t sweep_req;
 static struct store_body_limits sweep_limits;
 static struct store_body_sweep sweep_result;
-static int sweep_ret;
+static struct store_origin_sweep origin_sweep;
+static uint64_t origin_lifetime_us;
+static int sweep_ret, origin_ret;
 
 static void sweep_run(uv_work_t *req)
 {
     sweep_ret = store_db_body_sweep(&the_store.db, &sweep_limits, &sweep_result);
+    origin_ret =
+        store_db_origin_sweep(&the_store.db, origin_lifetime_us, ORIGIN_SWEEP_KEYS, &origin_sweep);
+}
+
+/* One line per walk over every key, when it expired any. */
+static void origin_sweep_log(void)
+{
+    static unsigned long expired;
+
+    if (origin_ret != 0) {
+        log_error("de-duplication key sweep: %s", store_db_strerror(origin_ret));
+        return;
+    }
+    expired += origin_sweep.expired;
+    if (!origin_sweep.wrapped)
+        return;
+    if (expired)
+        log_info("de-duplication keys: %lu expired (older than %llds)", expired,
+                 the_store.cfg->store.origin_lifetime);
+    expired = 0;
 }
 
 /* Bodies are moved over several sweeps: one line when a run of them is over, not one a second. */
@@ -80,6 +104,7 @@ static void sweep_after(uv_work_t *req, int status)
     if (status == 0 && sweep_ret != 0)
         log_error("body sweep: %s", store_db_strerror(sweep_ret));
     sweep_moved_log(sweep_result.moved);
+    origin_sweep_log();
     if (sweep_result.removed)
         log_debug("body sweep: %u of %zu body databases removed", sweep_result.removed,
                   sweep_result.buckets);
@@ -91,6 +116,7 @@ static void sweep_timer_cb(uv_timer_t *t)
         return;
     the_store.sweep_running = 1;
     store_db_body_limits(the_store.cfg, &sweep_limits);
+    origin_lifetime_us = (uint64_t)the_store.cfg->store.origin_lifetime * 1000000u;
     uv_queue_work(the_store.loop, &sweep_req, sweep_run, sweep_after);
 }
 
