@@ -5,9 +5,9 @@ plan 16
 B=$top_builddir
 ROOT=$T_DIR/root
 # The install directories as configured.
-dirs=$(printf 'show:\n\t@echo "$(sbindir)|$(sysconfdir)|$(mandir)|$(docdir)|$(systemdsystemunitdir)"\n' |
+dirs=$(printf 'show:\n\t@echo "$(sbindir)|$(sysconfdir)|$(mandir)|$(docdir)|$(systemdsystemunitdir)|$(bindir)"\n' |
     env -u MAKEFLAGS -u MFLAGS make -s -C "$B" -f Makefile -f - show)
-IFS='|' read -r SBIN ETC MAN DOC UNITS <<E
+IFS='|' read -r SBIN ETC MAN DOC UNITS BIN <<E
 $dirs
 E
 env -u MAKEFLAGS -u MFLAGS make -s -C "$B" install DESTDIR="$ROOT" > "$T_DIR/install.log" 2>&1
@@ -76,7 +76,7 @@ done
 [ -z "$bad" ]; ok $? "--version on every program, exit 0, the configure version${bad:+, wrong:$bad}"
 # The sendmail links: only on request, to spoolgate-sendmail; a name another program holds is refused.
 [ ! -e "$ROOT$SBIN/sendmail" ] && env -u MAKEFLAGS -u MFLAGS make -s -C "$B" install-sendmail-link DESTDIR="$ROOT" > "$T_DIR/link.log" 2>&1 &&
-    [ "$(readlink "$ROOT$SBIN/sendmail")" = "$SBIN/spoolgate-sendmail" ] && ls -l "$ROOT"/*/*/bin/mailq "$ROOT"/*/bin/mailq 2>/dev/null | grep -q spoolgate-sendmail &&
+    [ "$(readlink "$ROOT$SBIN/sendmail")" = "$SBIN/spoolgate-sendmail" ] && [ "$(readlink "$ROOT$BIN/mailq")" = "$SBIN/spoolgate-sendmail" ] &&
     rm "$ROOT$SBIN/sendmail" && echo other > "$ROOT$SBIN/sendmail" &&
     ! env -u MAKEFLAGS -u MFLAGS make -s -C "$B" install-sendmail-link DESTDIR="$ROOT" > "$T_DIR/link2.log" 2>&1 &&
     grep -q '^other$' "$ROOT$SBIN/sendmail"
