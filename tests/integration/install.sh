@@ -44,7 +44,7 @@ env -u MAKEFLAGS -u MFLAGS make -s -C "$B" install DESTDIR="$ROOT" > "$T_DIR/ins
     grep -q '^; mine' "$ROOT$ETC/spoolgate/spoolgate.ini"
 ok $? "a second make install leaves an existing spoolgate.ini as it is"
 missing=
-for d in README.md DESIGN.md POSTOFFICE.md ROUTER.md SMTPD.md PERFORMANCE.md; do
+for d in README.md DESIGN.md POSTOFFICE.md ROUTER.md SMTPD.md PERFORMANCE.md SPOOLCTL.md ROBUSTNESS.md; do
     [ -f "$ROOT$DOC/$d" ] || missing="$missing $d"
 done
 [ -z "$missing" ]; ok $? "the docs in docdir${missing:+, missing:$missing}"
