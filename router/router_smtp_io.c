@@ -106,7 +106,7 @@ static void io_write_failed(struct smtp_conn *c, const char *why)
 
     if (c->state == SMTP_CLOSED)
         return; /* UV_ECANCELED: we closed first */
-    snprintf(text, sizeof(text), "write to %s failed: %s", c->remote, why);
+    snprintf(text, sizeof(text), "4.4.2 write to %s failed: %s", c->remote, why);
     router_smtp_fail(c, OUT_DEFERRED, "4.4.2", c->remote, text);
 }
 

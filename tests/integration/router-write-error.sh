@@ -28,10 +28,10 @@ Q=$("$SENDMAIL" -s "$T_SOCKET" -f alice@sender.test bob@reset.test < "$T_DIR/big
 WRITE_ERROR="write to \[127.0.0.1\]:$RESET_PORT failed: "
 
 wait_for 15 grep -q '^reset after' "$T_DIR/reset.out"; ok $? "the peer reset the connection in the body"
-queue_shows 10 "$Q" "reply=$WRITE_ERROR"
+queue_shows 10 "$Q" "reply=4.4.2 $WRITE_ERROR"
 ok $? "the recipient's recorded reason is the failed write"
 "$SPOOLCTL" -s "$T_SOCKET" list --match "$Q" | diag
-grep -qE "$Q: ${WRITE_ERROR}[a-z]" "$T_ROUTER_LOG"; ok $? "the router logs the write failure with its error"
+grep -qE "$Q: 4.4.2 ${WRITE_ERROR}[a-z]" "$T_ROUTER_LOG"; ok $? "the router logs the write failure with its error"
 
 # After max_queue_lifetime the recipient fails; the DSN gives the last reason.
 wait_for 20 sh -c "$DSN_CHECK '$T_DIR/sink' --sender alice@sender.test --rcpt bob@reset.test --action failed | grep -q '^ok'"
