@@ -22,7 +22,7 @@ _Static_assert(STORE_ENOTFOUND == DB_NOTFOUND, "STORE_ENOTFOUND is BDB's DB_NOTF
 
 static void store_db_errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
-    log_error("berkeley db: %s", msg);
+    store_db_errlog(msg);
 }
 
 /* One store per environment: recovery on an environment another process
@@ -284,11 +284,19 @@ int store_db_checkpoint(struct store_db *s)
  * commit record is on disk. */
 #define STORE_DB_PRIORITY_HIGH 1000u /* BDB's default is 100 */
 
+/* Why the last flush of this thread failed, for store_db_strerror(STORE_EUNFLUSHED). */
+static _Thread_local int store_db_flush_errno;
+
 static int store_db_commit(DB_ENV *env, DB_TXN *txn)
 {
     int ret = txn->commit(txn, DB_TXN_NOSYNC);
 
-    return ret != 0 ? ret : env->log_flush(env, NULL);
+    if (ret != 0)
+        return ret;
+    if ((ret = env->log_flush(env, NULL)) == 0)
+        return 0;
+    store_db_flush_errno = ret; /* committed all the same: it cannot be taken back here */
+    return STORE_EUNFLUSHED;
 }
 
 const uint64_t store_db_commit_le_us[STORE_COMMIT_BUCKETS] = {
@@ -309,7 +317,7 @@ static int store_db_commit_counted(struct store_db *s, struct store_txn *t)
     uint64_t start = store_db_mono_us(), us;
     int ret = store_db_commit(s->h->env, t->txn), b = 0;
 
-    if (ret != 0)
+    if (ret != 0 && ret != STORE_EUNFLUSHED)
         return ret;
     us = store_db_mono_us() - start;
     while (b < STORE_COMMIT_BUCKETS && us > store_db_commit_le_us[b])
@@ -321,7 +329,7 @@ static int store_db_commit_counted(struct store_db *s, struct store_txn *t)
         if (t->entered[i])
             atomic_fetch_add(&m->entered[i], t->entered[i]);
     store_db_age_commit(s, t);
-    return 0;
+    return ret;
 }
 
 int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t txn_flags)
@@ -342,8 +350,8 @@ int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t txn_fl
             ret = store_db_counts_apply(&t);
         if (ret == 0 && !(txn_flags & STORE_TXN_READ_COMMITTED))
             return store_db_commit_counted(s, &t);
-        if (ret == 0)
-            return store_db_commit(env, t.txn);
+        if (ret == 0) /* a read: nothing of its own to flush (nor to fail on a full disk) */
+            return t.txn->commit(t.txn, DB_TXN_NOSYNC);
         t.txn->abort(t.txn);
         if (ret != DB_LOCK_DEADLOCK && ret != DB_LOCK_NOTGRANTED)
             return ret;
@@ -355,12 +363,17 @@ const char *store_db_strerror(int ret)
 {
     if (ret == STORE_ECORRUPT)
         return "record does not decode (store corruption)";
+    if (ret == STORE_EUNFLUSHED)
+        return store_db_flush_errno == ENOSPC ? "the log cannot be written: no space left on device"
+                                              : "the log cannot be written to disk";
     return db_strerror(ret);
 }
 
 uint32_t store_db_ipc_code(int ret)
 {
-    if (ret == ENOSPC || ret == EDQUOT)
+    if (ret == ENOSPC || ret == EDQUOT ||
+        (ret == STORE_EUNFLUSHED &&
+         (store_db_flush_errno == ENOSPC || store_db_flush_errno == EDQUOT)))
         return IPC_ERR_NOSPACE;
     if (ret == DB_NOTFOUND)
         return IPC_ERR_NOTFOUND;

@@ -11,6 +11,10 @@
 
 /* Returned for a record whose bytes do not decode (never guessed at). */
 #define STORE_ECORRUPT (-30000)
+/* A transaction committed in memory whose log could not be written to disk (a full disk): it
+ * lands if the log is written later, and is lost if the store dies first.  store_db_strerror
+ * says why the write failed. */
+#define STORE_EUNFLUSHED (-30001)
 /* No such record, or a scan reached the end (it is Berkeley DB's DB_NOTFOUND). */
 #define STORE_ENOTFOUND (-30988)
 
@@ -53,6 +57,11 @@ struct store_db {
     struct store_db_age *age; /* the queue by age (store_db_age.c) */
 };
 
+/* store_db_errlog.c: Berkeley DB's messages into the log, repeats of one (numbers aside)
+ * within a minute folded into a count, logged when they stop or a minute has passed. */
+void store_db_errlog(const char *msg);
+void store_db_errlog_flush(void); /* now and then from the loop: pending counts out */
+
 /* store_db.c: the environment. */
 
 /* Create directories, open the environment with recovery, open every
@@ -85,6 +94,7 @@ int store_db_put_rcpt(struct store_txn *t, uint64_t qid, uint32_t index, const s
 int store_db_get_origin(struct store_txn *t, const char *origin, uint64_t *qid, uint32_t flags);
 /* Record e's origin key: e's qid, first seen at its arrival. */
 int store_db_put_origin(struct store_txn *t, const struct rec_envelope *e);
+int store_db_del_origin(struct store_txn *t, const char *origin);
 /* Remove envelope, recipients and body chunks of a message. */
 int store_db_delete_message(struct store_txn *t, const struct rec_envelope *e);
 

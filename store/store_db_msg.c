@@ -144,6 +144,14 @@ int store_db_put_origin(struct store_txn *t, const struct rec_envelope *e)
                               sizeof(vbuf), 0);
 }
 
+int store_db_del_origin(struct store_txn *t, const char *origin)
+{
+    DBT key = {.data = (void *)origin, .size = (u_int32_t)strlen(origin)};
+    int ret = t->db->h->origin->del(t->db->h->origin, t->txn, &key, 0);
+
+    return ret == DB_NOTFOUND ? 0 : ret;
+}
+
 static int store_del_sub(DB *db, DB_TXN *txn, uint64_t qid, uint32_t n)
 {
     uint8_t kbuf[REC_SUB_KEY_LEN];

@@ -105,6 +105,7 @@ static void sweep_after(uv_work_t *req, int status)
         log_error("body sweep: %s", store_db_strerror(sweep_ret));
     sweep_moved_log(sweep_result.moved);
     origin_sweep_log();
+    store_db_errlog_flush();
     if (sweep_result.removed)
         log_debug("body sweep: %u of %zu body databases removed", sweep_result.removed,
                   sweep_result.buckets);

@@ -45,6 +45,8 @@ struct submit_work {
     int ret;                 /* store or errno result */
     uint64_t dup_qid;        /* origin seen before: the first copy */
     uint8_t *chunk;          /* commit: one chunk read back from staging */
+    uint32_t err_code;       /* commit: the IPC error for ret, worked out on the worker */
+    const char *err_text;
 };
 
 /* The staged body goes (memory and spill file), and with it its part of st->staged. */
@@ -390,6 +392,40 @@ static int submit_txn(struct store_txn *t, void *arg)
     return sub->env.origin[0] ? store_db_put_origin(t, &sub->env) : 0;
 }
 
+static int unsubmit_txn(struct store_txn *t, void *arg)
+{
+    struct submit_work *sw = arg;
+    struct rec_envelope e;
+    int ret = store_db_get_envelope(t, sw->sub->env.qid, &e, STORE_DB_FOR_UPDATE);
+
+    if (ret != 0)
+        return ret;
+    if ((ret = store_db_delete_message(t, &e)) != 0)
+        return ret;
+    return e.origin[0] ? store_db_del_origin(t, e.origin) : 0;
+}
+
+/* The message committed in memory but its log could not be written (a full disk): taken back
+ * in a second transaction, which the log carries after the first, so when the log is written
+ * later neither or both land, and the client, told to try again, makes no second copy.  If it
+ * cannot be taken back either, it may come twice. */
+static void submit_take_back(struct submit_work *sw, struct store_db *db)
+{
+    int ret;
+
+    sw->err_code = store_db_ipc_code(sw->ret);
+    sw->err_text = store_db_strerror(sw->ret);
+    ret = store_db_txn(db, unsubmit_txn, sw, 0);
+    if (ret == 0 || ret == STORE_EUNFLUSHED)
+        log_msg(LOG_LVL_WARNING, sw->sub->qid_text,
+                "committed but %s: taken back, the client is told to try again", sw->err_text);
+    else
+        log_msg(LOG_LVL_ERROR, sw->sub->qid_text,
+                "committed but %s, and it cannot be taken back (%s): if the log is written later "
+                "it is kept, and the client's retry may bring it twice",
+                sw->err_text, store_db_strerror(ret));
+}
+
 static void commit_run(struct store_work *w)
 {
     struct submit_work *sw = (struct submit_work *)w;
@@ -402,6 +438,8 @@ static void commit_run(struct store_work *w)
     if ((sw->ret = store_db_body_for_write(db, &sw->limits, sw->sub->total, &sw->body)) == 0) {
         sw->sub->env.body_bucket = store_db_body_id(sw->body);
         sw->ret = store_db_txn(db, submit_txn, sw, 0);
+        if (sw->ret == STORE_EUNFLUSHED && !sw->dup_qid)
+            submit_take_back(sw, db);
         store_db_body_unref(db, sw->body);
     }
     free(sw->chunk);
@@ -450,9 +488,12 @@ static void commit_done(struct store_work *w)
     struct store_conn *c = w->conn;
 
     if (sw->ret != 0) {
-        log_msg(LOG_LVL_ERROR, sw->sub->qid_text, "commit failed: %s", store_db_strerror(sw->ret));
-        store_conn_reply_error(c, sw->request_id, store_db_ipc_code(sw->ret),
-                               "cannot store message: %s", store_db_strerror(sw->ret));
+        const char *why = sw->err_text ? sw->err_text : store_db_strerror(sw->ret);
+
+        log_msg(LOG_LVL_ERROR, sw->sub->qid_text, "commit failed: %s", why);
+        store_conn_reply_error(c, sw->request_id,
+                               sw->err_text ? sw->err_code : store_db_ipc_code(sw->ret),
+                               "cannot store message: %s", why);
     } else if (store_conn_alive(c)) {
         commit_reply(c, sw);
     } else {

@@ -45,6 +45,8 @@ cleanup() {
             tail -40 "$log" | sed 's/^/#   /'
         done
     fi
+    # A test's own undoing once its daemons are gone (T_CLEANUP: shell code, e.g. an umount).
+    [ -z "${T_CLEANUP:-}" ] || eval "$T_CLEANUP"
     # SG_KEEP_TEST_DIR=dir keeps the state and logs of the run for a look afterwards.
     [ -n "${SG_KEEP_TEST_DIR:-}" ] && rm -rf "$SG_KEEP_TEST_DIR" && cp -a "$T_DIR" "$SG_KEEP_TEST_DIR"
     rm -rf "$T_DIR"
