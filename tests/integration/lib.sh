@@ -92,9 +92,11 @@ write_config() {
 SG_ROOT_FLAG=
 [ "$(id -u)" = 0 ] && SG_ROOT_FLAG=--allow-root
 
+# SG_DAEMON_WRAPPER (e.g. "valgrind --leak-check=full --error-exitcode=99") runs every
+# daemon under it, for a one-off run of the suite under a memory checker.
 start_daemon() {
     d_name=$1 d_bin=$2 d_log=$3; shift 3
-    "$d_bin" -c "$T_CONFIG" --foreground $SG_ROOT_FLAG >> "$d_log" 2>&1 &
+    ${SG_DAEMON_WRAPPER:-} "$d_bin" -c "$T_CONFIG" --foreground $SG_ROOT_FLAG >> "$d_log" 2>&1 &
     eval "${d_name}_PID=$!"
     wait_alive "$!" 30 "$@"
 }
