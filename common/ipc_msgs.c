@@ -353,7 +353,7 @@ int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *
     if (peer->major != IPC_PROTO_MAJOR) {
         *code = IPC_ERR_VERSION;
         snprintf(why, whysz, "peer %s speaks protocol %u.%u, we speak %u.%u", peer->program,
-                 peer->major, peer->minor, IPC_PROTO_MAJOR, IPC_PROTO_MINOR);
+                 peer->major, peer->minor, (unsigned)IPC_PROTO_MAJOR, (unsigned)IPC_PROTO_MINOR);
         return -1;
     }
     if ((missing = ipc_caps_missing(needed, peer->caps_offered, &len)) != NULL) {

@@ -156,7 +156,7 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
     if (c->submit_only && m.origin[0])
         submission_set_error(sub, IPC_ERR_PERM,
                              "an origin key is not taken on the submission socket");
-    memcpy(started.qid, sub->qid_text, sizeof(started.qid));
+    snprintf(started.qid, sizeof(started.qid), "%s", sub->qid_text);
     sg_buf_init(&b);
     ipc_encode_qid_msg(&b, IPC_SUBMIT_STARTED, r->request_id, &started);
     store_conn_send(c, &b, NULL, NULL);
@@ -471,7 +471,7 @@ static void commit_reply(struct store_conn *c, struct submit_work *sw)
                 "first copy, %s discarded",
                 sub->env.origin, c->name, sub->qid_text);
     } else {
-        memcpy(m.qid, sub->qid_text, sizeof(m.qid));
+        snprintf(m.qid, sizeof(m.qid), "%s", sub->qid_text);
         log_msg(LOG_LVL_INFO, m.qid, "from=<%s>, size=%llu, nrcpt=%u (queued by %s)",
                 sub->env.sender, (unsigned long long)sub->total, sub->nrcpt, c->name);
     }

@@ -37,7 +37,7 @@ static const char *shown(const char *addr, char *buf, size_t bufsz)
 {
     size_t i;
 
-    for (i = 0; addr[i] && i < bufsz - 4 && i < 200; i++)
+    for (i = 0; i < bufsz - 4 && i < 200 && addr[i]; i++)
         buf[i] = (unsigned char)addr[i] < 0x20 || addr[i] == 0x7f ? '?' : addr[i];
     snprintf(buf + i, bufsz - i, "%s", addr[i] ? "..." : "");
     return buf;

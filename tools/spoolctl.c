@@ -144,9 +144,12 @@ static char **ids_from_stdin(size_t *n)
     *n = 0;
     while (scanf("%63s", word) == 1) {
         if (*n == cap) {
+            char **grown;
+
             cap = cap ? cap * 2 : 64;
-            if (!(v = realloc(v, cap * sizeof(*v))))
+            if (!(grown = realloc(v, cap * sizeof(*v))))
                 exit(SPOOLCTL_EX_FAIL);
+            v = grown;
         }
         id_check(word);
         if (!(v[(*n)++] = strdup(word)))
