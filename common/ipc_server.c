@@ -368,9 +368,10 @@ static void conn_write(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_w
 {
     size_t len = b->len;
     struct conn_write *w = NULL;
-    int rc = UV_EPIPE;
+    int rc = UV_EPIPE, no_memory = 1;
 
     if (ipc_server_conn_alive(c) && !b->failed && len && (w = malloc(sizeof(*w)))) {
+        no_memory = 0;
         w->c = c;
         w->cb = cb;
         w->arg = arg;
@@ -385,7 +386,7 @@ static void conn_write(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_w
     }
     if (ipc_server_conn_alive(c) && (b->failed || len)) {
         log_error("%s: cannot send (%s); closing this connection", c->name,
-                  b->failed || !w ? "out of memory or frame too large" : uv_strerror(rc));
+                  b->failed || no_memory ? "out of memory or frame too large" : uv_strerror(rc));
         ipc_server_conn_close(c);
     }
     sg_buf_free(b);
