@@ -258,8 +258,11 @@ start_peer() {
 # start_peer_once PORT [PEER OPTIONS]: start_peer's one try, with p_name, p_mode, p_addr set.
 start_peer_once() {
     s_port=$1; shift
+    # Emptied here, not by the child's redirection: a peer started again under the same name
+    # would otherwise be taken as ready on the old run's "ready" line before the child opens it.
+    : > "$T_DIR/$p_name.out"
     python3 "$PEER_PY" --host "$p_addr" --port "$s_port" --mode "$p_mode" --dir "$T_DIR/$p_name" \
-        --name "$p_name.peer" "$@" > "$T_DIR/$p_name.out" 2>&1 &
+        --name "$p_name.peer" "$@" >> "$T_DIR/$p_name.out" 2>&1 &
     eval "${p_name}_PID=$!"
     T_BG_PIDS="${T_BG_PIDS:-} $!"
     eval "${p_name}_PORT=$s_port"
