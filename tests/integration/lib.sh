@@ -296,6 +296,21 @@ start_peers_on_one_port() {
     return 1
 }
 
+# hang_peer: a peer on HANG_PORT that takes connections and never greets; sets HANG_PID.
+hang_peer() {
+    : > "$T_DIR/hang.out"
+    python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4096); print("ready", flush=True)
+conns = []
+while True:
+    conns.append(s.accept()[0])' "$HANG_PORT" >> "$T_DIR/hang.out" 2>&1 &
+    HANG_PID=$!
+    T_BG_PIDS="${T_BG_PIDS:-} $HANG_PID"
+    wait_for 10 grep -q ready "$T_DIR/hang.out"
+}
+
 stop_peer() {
     eval "kill \$${1}_PID" 2>/dev/null
     eval "wait \$${1}_PID" 2>/dev/null

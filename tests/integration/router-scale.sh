@@ -6,19 +6,6 @@ LIMIT=100
 
 plan 12
 HANG_PORT=$(free_port)
-# hang_peer: takes connections on HANG_PORT and never greets.
-hang_peer() {
-    python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1024); print("ready", flush=True)
-conns = []
-while True:
-    conns.append(s.accept()[0])' "$HANG_PORT" > "$T_DIR/hang.out" 2>&1 &
-    HANG_PID=$!
-    T_BG_PIDS="${T_BG_PIDS:-} $HANG_PID"
-    wait_for 10 grep -q ready "$T_DIR/hang.out"
-}
 write_config "[global]
 hostname = mx.test.invalid
 [router]

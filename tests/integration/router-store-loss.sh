@@ -5,15 +5,7 @@ N=$(scale 3000)
 
 plan 8
 HANG_PORT=$(free_port)
-python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4096); print("ready", flush=True)
-conns = []
-while True:
-    conns.append(s.accept()[0])' "$HANG_PORT" > "$T_DIR/hang.out" 2>&1 &
-T_BG_PIDS="${T_BG_PIDS:-} $!"
-wait_for 10 grep -q ready "$T_DIR/hang.out" || bail "the hanging peer does not start"
+hang_peer || bail "the hanging peer does not start"
 start_peer sink sink
 write_config "[global]
 hostname = mx.test.invalid
