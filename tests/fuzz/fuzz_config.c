@@ -46,6 +46,38 @@ static void check_values(const struct sg_config *c)
     }
 }
 
+/* Does every path still fit its key's length limit once made absolute? */
+static int paths_fit(const struct sg_config *c)
+{
+    for (const struct cfg_key *k = cfg_keys; k->name; k++)
+        if (k->type == CFG_PATH && k->max &&
+            (long long)strlen(*(char *const *)((const char *)c + k->offset)) > k->max)
+            return 0;
+    return 1;
+}
+
+/* What config_dump writes loads again, to the same values. */
+static void check_dump(const struct sg_config *c)
+{
+    char *text = NULL, err[4096], changed[1024];
+    size_t len = 0;
+    struct sg_config *again;
+    FILE *f = open_memstream(&text, &len);
+
+    if (!f)
+        return;
+    config_dump(f, c, 1);
+    fclose(f);
+    again = config_parse_text(text, "dump.ini", err, sizeof(err));
+    if (!again)
+        abort(); /* the dump of a loaded config loads */
+    if (config_changed(c, again, "global,store,smtpd,router,gateway", NULL, changed,
+                       sizeof(changed)) != 0)
+        abort(); /* to the same values */
+    config_free(again);
+    free(text);
+}
+
 /* The value parsers on the text (as a string) with a range from its first octet. */
 static void check_value_parsers(const char *z, unsigned char c)
 {
@@ -77,6 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (c) {
         check_values(c);
         (void)config_warning(c, warn, sizeof(warn));
+        if (paths_fit(c))
+            check_dump(c);
         config_free(c);
     } else if (err[0] == '\0' || memchr(err, '\0', sizeof(err)) == NULL) {
         abort(); /* a refusal says why */

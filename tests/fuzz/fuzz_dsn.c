@@ -5,6 +5,81 @@
 
 #include "dsn.h"
 
+static const char *const top_fields[] = {"From",
+                                         "To",
+                                         "Subject",
+                                         "Date",
+                                         "Message-ID",
+                                         "Auto-Submitted",
+                                         "MIME-Version",
+                                         "Content-Type",
+                                         "Content-Transfer-Encoding",
+                                         NULL};
+
+/* The line that names the boundary (a field at the start of its line: never inside a value). */
+#define CT_LINE "\nContent-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\""
+
+/* The field name of line p[0..n) ("Name:" at its start) is one of names: its index, or -1. */
+static int field_of(const char *p, size_t n, const char *const *names)
+{
+    for (int i = 0; names[i]; i++) {
+        size_t k = strlen(names[i]);
+
+        if (n > k && memcmp(p, names[i], k) == 0 && p[k] == ':')
+            return i;
+    }
+    return -1;
+}
+
+/* Occurrences of needle[0..k) in p[0..n). */
+static size_t count(const char *p, size_t n, const char *needle, size_t k)
+{
+    size_t c = 0;
+
+    for (size_t i = 0; k && i + k <= n; i++)
+        if (memcmp(p + i, needle, k) == 0)
+            c++;
+    return c;
+}
+
+/* The DSN's own header section holds only the fields it writes, each once (no injected field),
+ * and its MIME boundary occurs nowhere but as the delimiters of its 2 or 3 parts. */
+static void check_structure(const char *p, size_t n)
+{
+    unsigned seen[sizeof(top_fields) / sizeof(top_fields[0])] = {0};
+    const char *q = p, *b, *e;
+    char boundary[128];
+    size_t delims, blen;
+
+    for (;;) {
+        const char *eol = memchr(q, '\r', n - (size_t)(q - p));
+        int f;
+
+        if (!eol)
+            abort();
+        if (eol == q)
+            break; /* the empty line */
+        if (*q != ' ' && *q != '\t') {
+            if ((f = field_of(q, (size_t)(eol - q), top_fields)) < 0 || seen[f]++)
+                abort(); /* a field the composer does not write, or one twice */
+        }
+        q = eol + 2;
+    }
+    b = memmem(p, (size_t)(q - p), CT_LINE, sizeof(CT_LINE) - 1);
+    if (!b)
+        abort();
+    b += sizeof(CT_LINE) - 1; /* the boundary itself */
+    if (!(e = memchr(b, '"', (size_t)(q - b))) || (blen = (size_t)(e - b)) + 3 > sizeof(boundary))
+        abort();
+    boundary[0] = boundary[1] = '-';
+    memcpy(boundary + 2, b, blen);
+    delims = count(q, n - (size_t)(q - p), boundary, blen + 2);
+    if (delims != 3 && delims != 4)
+        abort(); /* 2 or 3 parts and the closing delimiter: the boundary is in no part */
+    if (count(q, n - (size_t)(q - p), b, blen) != delims)
+        abort(); /* not even without the dashes */
+}
+
 /* The original message as the store holds it, from p[0..n): CRLF lines of at most 998 octets
  * (a CR becomes a space, an LF a CRLF); the caller frees it. */
 static uint8_t *make_orig(const char *p, size_t n, size_t *len)
@@ -116,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (out.failed || out.len == 0)
             abort();
         check_lines(out.data, out.len);
+        check_structure((const char *)out.data, out.len);
     } else if (why[0] == '\0' || memchr(why, '\0', sizeof(why)) == NULL) {
         abort(); /* a refusal says why */
     }
