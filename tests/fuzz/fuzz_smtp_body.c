@@ -85,10 +85,58 @@ static void run_all(struct run *r, enum body_mode mode, size_t max_line, const u
         smtp_body_filter_finish(&r->f);
 }
 
+/* What the filter must do, written the plain way: lines end only at CR LF; in DATA a line "."
+ * ends the message and a leading dot is dropped; BDAT passes everything.  Fills ref->out,
+ * consumed, ended and the error flags. */
+static void reference(struct run *ref, enum body_mode mode, size_t max_line, const uint8_t *in,
+                      size_t n)
+{
+    size_t i = 0, line = 0;
+
+    memset(ref, 0, sizeof(*ref));
+    ref->out = malloc(n ? n : 1);
+    if (!ref->out)
+        abort();
+    while (i < n) {
+        size_t start = i;
+
+        if (mode == BODY_MODE_DATA && in[i] == '.') {
+            if (n - i >= 3 && in[i + 1] == '\r' && in[i + 2] == '\n') {
+                i += 3; /* the terminator: not a line of the message, never too long */
+                ref->ended = 1;
+            } else if (n - i == 1 || (n - i == 2 && in[i + 1] == '\r')) {
+                i = n; /* held back: it might be the terminator */
+                line = n - start;
+            }
+            if (i != start) {
+                if (max_line && line > max_line)
+                    ref->f.errors |= BODY_ERR_LONG_LINE;
+                break;
+            }
+            i++; /* a stuffing dot */
+        }
+        while (i < n && !(in[i] == '\n' && i > start && in[i - 1] == '\r'))
+            ref->out[ref->outlen++] = in[i++];
+        if (i < n)
+            ref->out[ref->outlen++] = in[i++];
+        if (max_line && i - start > max_line)
+            ref->f.errors |= BODY_ERR_LONG_LINE;
+    }
+    ref->consumed = i;
+    for (size_t k = 0; k < i; k++) {
+        if (in[k] == '\n' && (k == 0 || in[k - 1] != '\r'))
+            ref->f.errors |= BODY_ERR_BARE_LF;
+        if (in[k] == '\r' && k + 1 < i && in[k + 1] != '\n')
+            ref->f.errors |= BODY_ERR_BARE_CR;
+    }
+    if (mode == BODY_MODE_BDAT && i && in[i - 1] == '\r')
+        ref->f.errors |= BODY_ERR_BARE_CR; /* finish: a CR at the very end is bare */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const size_t max_lines[4] = {1000, 78, 3, 2};
-    struct run one, two;
+    struct run one, two, ref;
     enum body_mode mode;
     uint64_t seed = 0;
 
@@ -106,6 +154,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         one.f.message_id_len != two.f.message_id_len ||
         memcmp(one.f.message_id, two.f.message_id, sizeof(one.f.message_id)) != 0)
         abort(); /* how the input arrives changes nothing */
+    reference(&ref, mode, max_lines[(data[0] >> 1) & 3], data + 1, size - 1);
+    if (ref.outlen != one.outlen || memcmp(ref.out, one.out, ref.outlen) != 0 ||
+        ref.consumed != one.consumed || ref.ended != one.ended || ref.f.errors != one.f.errors)
+        abort(); /* and it does what the plain model does */
+    free(ref.out);
     free(one.out);
     free(two.out);
     return 0;
