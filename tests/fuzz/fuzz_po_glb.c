@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "po_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,6 +23,27 @@ static void check_network(const char *text, size_t len)
     if (!po_name_valid(net.network, strnlen(net.network, sizeof(net.network))) ||
         !po_name_valid(net.postoffice, strnlen(net.postoffice, sizeof(net.postoffice))))
         abort(); /* both values are valid names */
+}
+
+/* The directory written back as ADDRESS.GLB parses to the same mailboxes and names. */
+static void check_rewrite(const struct po_dir *dir)
+{
+    struct sg_buf b = {0};
+    struct po_dir again;
+    struct po_err e;
+
+    for (size_t i = 0; i < dir->count; i++)
+        sg_buf_printf(&b, "%s\t%s\r\n", dir->entries[i].mailbox, dir->entries[i].display);
+    if (b.failed || po_address_glb_parse((const char *)b.data, b.len, &again, &e) != 0)
+        abort(); /* what parsed, written back, parses */
+    if (again.count != dir->count)
+        abort();
+    for (size_t i = 0; i < dir->count; i++)
+        if (strcmp(again.entries[i].mailbox, dir->entries[i].mailbox) != 0 ||
+            strcmp(again.entries[i].display, dir->entries[i].display) != 0)
+            abort(); /* to the same entries */
+    po_dir_free(&again);
+    sg_buf_free(&b);
 }
 
 static void check_address(const char *text, size_t len)
@@ -49,6 +71,7 @@ static void check_address(const char *text, size_t len)
     }
     if (dir.count == 0 && dir.entries != NULL)
         abort();
+    check_rewrite(&dir);
     po_dir_free(&dir);
     po_dir_free(&dir); /* NULL-safe, empty again */
 }

@@ -39,6 +39,19 @@ static int same_addr(const struct po_p1_addr *a, const struct po_p1_addr *b)
     return a->kind == b->kind && strcmp(a->text, b->text) == 0;
 }
 
+/* po_p1_format_head writes what po_p1_format writes before the message. */
+static void check_head(const struct po_p1 *p, const struct sg_buf *whole)
+{
+    struct sg_buf head = {0};
+    struct po_err e;
+
+    if (po_p1_format_head(p, p->body_len, &head, &e) != 0)
+        abort();
+    if (head.len + p->body_len != whole->len || memcmp(head.data, whole->data, head.len) != 0)
+        abort();
+    sg_buf_free(&head);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct po_p1 p, q;
@@ -58,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* what parsed must format */
     if (po_p1_parse(out.data, out.len, &q, &e) != 0)
         abort(); /* and parse back */
+    check_head(&p, &out);
     check_p1(&q, out.len);
     if (strcmp(p.message_id, q.message_id) != 0 || strcmp(p.date, q.date) != 0 ||
         strcmp(p.subject, q.subject) != 0 || !same_addr(&p.from, &q.from) || p.nto != q.nto ||
