@@ -37,6 +37,30 @@ static void check_smtp(const char *s, size_t len, unsigned flags)
     }
 }
 
+/* The validators agree with each other on s[0..len). */
+static void check_agree(const char *s, size_t len)
+{
+    int mailbox = smtp_addr_check(s, len, 0, NULL) == 0;
+    size_t off, mlen, end;
+    char *path;
+
+    if (mailbox != smtp_mailbox_valid(s, len, 0))
+        abort();
+    if (smtp_domain_check(s, len, 0, NULL) == 0 && smtp_helo_check(s, len, NULL) != 0)
+        abort(); /* a domain is a HELO name */
+    if (!mailbox)
+        return;
+    if (len > SMTP_PATH_MAX - 2 || !(path = malloc(len + 2)))
+        return;
+    path[0] = '<';
+    memcpy(path + 1, s, len);
+    path[len + 1] = '>';
+    if (smtp_path_parse(path, len + 2, 0, 0, &off, &mlen, &end) != 0 || off != 1 || mlen != len ||
+        end != len + 2)
+        abort(); /* a mailbox in angle brackets is a path of it */
+    free(path);
+}
+
 static void check_po(const char *s, size_t len, const char *z)
 {
     static const struct po_network hq = {"CORPNET", "HQPO"};
@@ -84,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (strlen(z) > IPC_ADDR_MAX)
         z[IPC_ADDR_MAX] = '\0'; /* the mapping functions take at most that */
     check_smtp(s, size - 1, flags);
+    check_agree(s, size - 1);
     check_po(s, size - 1, z);
     if (strchr(smtp_addr_domain(z), '@') != NULL)
         abort(); /* after the last '@' */
