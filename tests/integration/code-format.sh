@@ -4,7 +4,7 @@
 command -v clang-format > /dev/null || bail "clang-format is not installed (scripts/install-deps test installs it)"
 plan 2
 cd "$top_srcdir" || bail "no source tree at $top_srcdir"
-files=$(find common smtpd router gateway store tools tests/unit tests/integration -name '*.[ch]' | sort)
+files=$(find common smtpd router gateway store tools tests/unit tests/integration tests/fuzz -name '*.[ch]' | sort)
 test -n "$files"; ok $? "C sources found ($(echo "$files" | wc -l) files)"
 # shellcheck disable=SC2086
 clang-format --dry-run --Werror $files > "$T_DIR/format.out" 2>&1
