@@ -286,7 +286,10 @@ static char *cfg_reader(char *str, int num, void *stream)
     len = strcspn(p->text, "\n");
     p->line++;
     if (len > CFG_LINE_MAX || len + 2 > (size_t)num) {
-        cfg_error(p, p->line, "line too long (more than %d bytes)", CFG_LINE_MAX);
+        /* the real limit: inih's line buffer (INI_MAX_LINE, 200 in Debian's libinih) */
+        size_t max = (size_t)num - 2 < CFG_LINE_MAX ? (size_t)num - 2 : CFG_LINE_MAX;
+
+        cfg_error(p, p->line, "line too long (more than %zu bytes)", max);
         snprintf(str, (size_t)num, ";\n");
     } else {
         const char *s = p->text;
@@ -554,6 +557,14 @@ static int section_listed(const struct cfg_key *k, const char *sections)
     return item_listed(k->section, sections) || item_listed(name, sections);
 }
 
+static int dump_needs_quotes(const char *v)
+{
+    size_t n = strlen(v);
+
+    return n > 0 && (v[0] == '#' || v[0] == ';' || v[0] == '"' || v[0] == ' ' || v[0] == '\t' ||
+                     v[n - 1] == ' ' || v[n - 1] == '\t');
+}
+
 size_t config_changed(const struct sg_config *a, const struct sg_config *b, const char *sections,
                       const char *const *applied, char *out, size_t outsz)
 {
@@ -598,7 +609,12 @@ void config_dump(FILE *out, const struct sg_config *c, int all)
             fprintf(out, "%s[%s]\n", section[0] ? "\n" : "", k->section);
             section = k->section;
         }
-        fprintf(out, "# %s (default: \"%s\")\n%s = %s\n", k->doc, k->def, k->name, now);
+        /* a value the loader would read otherwise goes in quotes: one that begins with a
+         * comment sign or a quote, or has blanks at either end (found by fuzz_config) */
+        fprintf(out,
+                dump_needs_quotes(now) ? "# %s (default: \"%s\")\n%s = \"%s\"\n"
+                                       : "# %s (default: \"%s\")\n%s = %s\n",
+                k->doc, k->def, k->name, now);
     }
     config_free(defaults);
 }
