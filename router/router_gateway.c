@@ -107,19 +107,25 @@ void router_gw_link_down(struct ipc_link *l, const char *why, void *arg)
 /* The recipients of j whose indexes fit one GW_DELIVER's list stay in j; the rest move to a job
  * of their own (one more transfer file), returned.  NULL when all fit, or when there is no
  * memory for the rest: those then get "no outcome reported" and are deferred. */
-static struct job *job_split(struct job *j, size_t room)
+/* j's recipient indexes, comma separated, into out[outsz] while 12 octets are left; how many. */
+static unsigned job_indexes(const struct job *j, char *out, size_t outsz)
 {
-    struct job *rest;
-    unsigned fit = 0;
+    unsigned i = 0;
     size_t n = 0;
 
-    /* the same rule as gw_deliver_one's list: another index while 12 octets are left */
-    for (; fit < j->n && n + 12 < room; fit++) {
-        char num[16];
+    out[0] = '\0';
+    for (; i < j->n && n + 12 < outsz; i++)
+        n += (size_t)snprintf(out + n, outsz - n, "%s%u", i ? "," : "",
+                              j->m->rcpts[j->idx[i]].r.index);
+    return i;
+}
 
-        n += (size_t)snprintf(num, sizeof(num), "%s%u", fit ? "," : "",
-                              j->m->rcpts[j->idx[fit]].r.index);
-    }
+static struct job *job_split(struct job *j)
+{
+    struct ipc_gw_deliver d;
+    struct job *rest;
+    unsigned fit = job_indexes(j, d.indexes, sizeof(d.indexes));
+
     if (fit == j->n || fit == 0 || !(rest = calloc(1, sizeof(*rest))))
         return NULL;
     if (!(rest->idx = calloc(j->n - fit, sizeof(*rest->idx)))) {
@@ -139,7 +145,6 @@ static void gw_deliver_one(struct router *r, struct job *j)
     struct ipc_uv *c = ipc_link_conn(r->gateway);
     struct ipc_gw_deliver d = {0};
     struct gw_pending *q;
-    size_t n = 0;
 
     if (!c || !(q = calloc(1, sizeof(*q)))) {
         job_defer_all(j, ipc_link_why(r->gateway));
@@ -147,9 +152,7 @@ static void gw_deliver_one(struct router *r, struct job *j)
         return;
     }
     snprintf(d.qid, sizeof(d.qid), "%s", j->m->env.qid);
-    for (unsigned i = 0; i < j->n && n + 12 < sizeof(d.indexes); i++)
-        n += (size_t)snprintf(d.indexes + n, sizeof(d.indexes) - n, "%s%u", i ? "," : "",
-                              j->m->rcpts[j->idx[i]].r.index);
+    job_indexes(j, d.indexes, sizeof(d.indexes));
     router_log_mark(j, ROUTER_MARK_START, now_us());
     router_log_mark(j, ROUTER_MARK_SEND, now_us());
     q->request = ipc_uv_request_id(c);
@@ -164,7 +167,7 @@ static void gw_deliver_one(struct router *r, struct job *j)
 void router_gw_deliver(struct router *r, struct job *j)
 {
     while (j) {
-        struct job *rest = job_split(j, sizeof(((struct ipc_gw_deliver *)0)->indexes));
+        struct job *rest = job_split(j);
 
         gw_deliver_one(r, j);
         j = rest;

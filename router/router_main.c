@@ -9,7 +9,7 @@
 #include "log.h"
 #include "router.h"
 
-/* --check-config: the transport map, the relayhost and the CA file, read as at start. */
+/* --check-config: the transport map and the CA file, read as at start. */
 static int router_check_files(const struct sg_config *c, char *why, size_t whysz)
 {
     struct transport_map map;
