@@ -1,5 +1,5 @@
-/* ipc_server.c - the one IPC server (see ipc_server.h): listen, accept, hello, frame loop, table dispatch, writes. */
-#include "ipc_server.h"
+/* ipc_server.c - the one IPC server (see ipc_server.h): listen, accept, hello, frame loop, table dispatch, writes; its stop is ipc_server_stop.c. */
+#include "ipc_server_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,42 +14,6 @@
 #include "uv_write.h"
 
 #define IPC_SERVER_READ_SIZE (64 * 1024)
-
-enum conn_state { CONN_HELLO, CONN_READY, CONN_CLOSING };
-
-struct ipc_server {
-    uv_loop_t *loop;
-    struct ipc_server_config cfg;
-    const struct ipc_server_ops *ops;
-    void *arg;
-    struct ipc_hello hello; /* ours */
-    uv_pipe_t listener;
-    int listener_open; /* initialised and not yet closed back */
-    int closed;        /* ipc_server_close was called */
-    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    struct ipc_server_conn *conns; /* open connections */
-    size_t nconns;
-    size_t nalloc; /* connections not yet freed */
-};
-
-struct ipc_server_conn {
-    struct ipc_server *srv;
-    uv_pipe_t pipe;
-    struct ipc_server_conn *next, *prev;
-    enum conn_state state;
-    int refs; /* the handle, each write in flight, each ref of the daemon */
-    int paused;
-    int reading;
-    int in_frames; /* conn_frames is on the stack */
-    struct ipc_hello peer;
-    uid_t uid; /* SO_PEERCRED; (uid_t)-1 if unknown */
-    pid_t pid; /* SO_PEERCRED; 0 if unknown */
-    char name[160];
-    struct sg_buf in;  /* input not yet handled */
-    struct sg_buf out; /* frames built, not yet flushed */
-    size_t pending;    /* bytes in writes not yet completed */
-    void *data;
-};
 
 struct conn_write {
     struct ipc_server_conn *c;
@@ -83,9 +47,9 @@ struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_confi
     return s;
 }
 
-static void server_maybe_free(struct ipc_server *s)
+void ipc_server_maybe_free(struct ipc_server *s)
 {
-    if (s->closed && !s->listener_open && s->nalloc == 0)
+    if (s->closed && !s->listener_open && !s->grace_open && s->nalloc == 0)
         free(s);
 }
 
@@ -157,36 +121,14 @@ struct ipc_server *ipc_server_start(uv_loop_t *loop, const struct ipc_server_con
     return s;
 }
 
-static void server_listener_closed_cb(uv_handle_t *h)
-{
-    struct ipc_server *s = h->data;
-
-    s->listener_open = 0;
-    server_maybe_free(s);
-}
-
-void ipc_server_close(struct ipc_server *s)
-{
-    if (s->closed)
-        return;
-    s->closed = 1;
-    while (s->conns)
-        ipc_server_conn_close(s->conns);
-    if (s->listener_open) {
-        uv_close((uv_handle_t *)&s->listener, server_listener_closed_cb);
-        unlink(s->path);
-    }
-    server_maybe_free(s);
-}
-
 size_t ipc_server_count(const struct ipc_server *s)
 {
-    return s->nconns;
+    return s ? s->nconns : 0;
 }
 
 struct ipc_server_conn *ipc_server_first(struct ipc_server *s)
 {
-    return s->conns;
+    return s ? s->conns : NULL;
 }
 
 struct ipc_server_conn *ipc_server_next(struct ipc_server_conn *c)
@@ -246,15 +188,17 @@ void ipc_server_conn_unref(struct ipc_server_conn *c)
 {
     struct ipc_server *s = c->srv;
 
-    if (--c->refs > 0)
+    if (--c->refs > 0) {
+        ipc_server_conn_close_if_idle(c);
         return;
+    }
     if (c->data && s->ops->release)
         s->ops->release(c, s->arg);
     sg_buf_free(&c->in);
     sg_buf_free(&c->out);
     free(c);
     s->nalloc--;
-    server_maybe_free(s);
+    ipc_server_maybe_free(s);
 }
 
 /* ---- closing -------------------------------------------------------------- */
@@ -282,6 +226,8 @@ static int conn_begin_close(struct ipc_server_conn *c, int eof)
     /* c->next is left as it was: a broadcast walking the list goes on. */
     if (s->ops->closing)
         s->ops->closing(c, eof, s->arg);
+    if (s->draining && !s->closed && s->nconns == 0)
+        ipc_server_close(s); /* the last one in flight is answered */
     return 1;
 }
 
@@ -326,14 +272,15 @@ static void conn_close_after_writes(struct ipc_server_conn *c)
 
 static int conn_can_read(const struct ipc_server_conn *c)
 {
-    return c->state != CONN_CLOSING && !c->paused && c->pending < c->srv->cfg.write_high;
+    return c->state != CONN_CLOSING && !c->paused && !c->srv->draining &&
+           c->pending < c->srv->cfg.write_high;
 }
 
 static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 /* Read while frames may be handled; leave input in the kernel otherwise. */
-static void conn_update_reading(struct ipc_server_conn *c)
+void ipc_server_conn_update_reading(struct ipc_server_conn *c)
 {
     int want = conn_can_read(c);
 
@@ -378,7 +325,7 @@ static void conn_write(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_w
         ipc_server_conn_ref(c);
         if ((rc = sg_uv_write_buf((uv_stream_t *)&c->pipe, b, conn_written, w)) == 0) {
             c->pending += len;
-            conn_update_reading(c);
+            ipc_server_conn_update_reading(c);
             return;
         }
         free(w);
@@ -555,7 +502,7 @@ static void conn_frames(struct ipc_server_conn *c)
     }
     sg_buf_consume(&c->in, off);
     c->in_frames = 0;
-    conn_update_reading(c);
+    ipc_server_conn_update_reading(c);
     ipc_server_conn_unref(c);
 }
 
@@ -563,7 +510,7 @@ void ipc_server_conn_pause(struct ipc_server_conn *c, int paused)
 {
     c->paused = paused;
     if (paused)
-        conn_update_reading(c);
+        ipc_server_conn_update_reading(c);
     else
         conn_frames(c); /* what was read before the pause */
 }
@@ -659,5 +606,5 @@ static void server_listen_cb(uv_stream_t *listener, int status)
         return;
     ipc_encode_hello(&c->out, 0, &s->hello);
     ipc_server_conn_flush(c);
-    conn_update_reading(c);
+    ipc_server_conn_update_reading(c);
 }

@@ -72,7 +72,20 @@ struct ipc_server *ipc_server_start(uv_loop_t *loop, const struct ipc_server_con
 /* Stop listening, close every connection, remove the socket file; the
  * server is freed once its last connection is. */
 void ipc_server_close(struct ipc_server *s);
+typedef void (*ipc_server_drained_fn)(struct ipc_server *s, void *arg);
+#define IPC_SERVER_STOP_GRACE_MS 10000 /* a daemon's stop waits this long for what it took */
+/* A stop that answers what it took: stop listening (the socket file is removed) and reading;
+ * each connection is closed as soon as no request of it is in flight (the daemon holds no
+ * reference to it) and its replies are written.  After grace_ms the rest are closed (logged).
+ * Then the server is closed as by ipc_server_close, which runs done(s, arg): s is freed once
+ * its last connection is, and must not be used after done.  ipc_server_close before that
+ * cuts the drain short. */
+void ipc_server_drain(struct ipc_server *s, unsigned grace_ms, ipc_server_drained_fn done,
+                      void *arg);
+/* Open connections; s may be NULL (a server closed), which has none. */
 size_t ipc_server_count(const struct ipc_server *s);
+/* Connections with a request in flight (referenced by the daemon). */
+size_t ipc_server_busy(const struct ipc_server *s);
 /* The open connections (not closing), for broadcasts. */
 struct ipc_server_conn *ipc_server_first(struct ipc_server *s);
 struct ipc_server_conn *ipc_server_next(struct ipc_server_conn *c);

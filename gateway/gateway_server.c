@@ -4,6 +4,7 @@
 
 #include "gateway.h"
 #include "ipc_server.h"
+#include "log.h"
 
 /* The gateway's state of one connection; it lives as long as the server's (one reference count). */
 struct gw_conn {
@@ -142,9 +143,21 @@ void gw_server_start(struct gateway *g)
     g->server = ipc_server_start(g->loop, &cfg, &gw_server_ops, g, g->socket_path);
 }
 
+static void gw_server_drained(struct ipc_server *s, void *arg)
+{
+    struct gateway *g = arg;
+
+    (void)s;
+    g->server = NULL;
+}
+
+/* The deliveries under way are finished and answered (their transfer files are in P1/ by
+ * then: a router told nothing would send them again); nothing new is taken. */
 void gw_server_stop(struct gateway *g)
 {
-    ipc_server_close(g->server);
+    if (g->in_running)
+        log_notice("stopping: answering the %u deliveries under way first", g->in_running);
+    ipc_server_drain(g->server, IPC_SERVER_STOP_GRACE_MS, gw_server_drained, g);
 }
 
 void gw_server_share_back(struct gateway *g)

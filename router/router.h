@@ -155,7 +155,9 @@ struct router {
     struct dest *waiting; /* next hops with work and no connection, waiting for a slot */
     unsigned nconns;
     struct smtp_conn *conns; /* every outbound connection */
-    uv_timer_t stop_timer;   /* the stop's deadline for connections sending a message */
+    uv_timer_t stop_timer;   /* a stop's steps (router_main.c) */
+    enum { ROUTER_STOP_DELIVERING = 1, ROUTER_STOP_RECORDING } stop_phase;
+    uint64_t stop_since; /* uv_now when the step began */
     /* the link to spoolgate-gateway (postoffice routes); NULL without a postoffice */
     struct ipc_link *gateway;
     /* recipient updates gathered for the next batch (router_update.c) */
@@ -307,6 +309,7 @@ void router_gw_deliver(struct router *r, struct job *j);
 void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg);
 void router_gw_link_down(struct ipc_link *l, const char *why, void *arg);
 void router_gw_link_up(struct ipc_link *l, void *arg);
+unsigned router_gw_in_flight(void); /* GW_DELIVERs not answered yet */
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
 /* How router_dsn_send_failures ended: the DSN is stored, could not be stored now (store

@@ -44,6 +44,15 @@ static struct gw_pending *pending_find(uint32_t request)
     return NULL;
 }
 
+unsigned router_gw_in_flight(void)
+{
+    unsigned n = 0;
+
+    for (const struct gw_pending *q = pending; q; q = q->next)
+        n++;
+    return n;
+}
+
 void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
 {
     struct gw_pending *q = pending_find(rd->request_id);

@@ -91,40 +91,68 @@ static void router_reload(struct router *r)
     router_queue_due_scan(r);
 }
 
-#define ROUTER_STOP_DEADLINE_MS 3000
+#define ROUTER_STOP_DEADLINE_MS 3000 /* deliveries under way at a stop get this long to end */
+#define ROUTER_STOP_RECORD_MS 2000   /* then their outcomes this long to be recorded */
+#define ROUTER_STOP_POLL_MS 20
 
-static void stop_deadline_cb(uv_timer_t *t)
+/* The second step of a stop: every delivery has ended (or the deadline came), so the gateway
+ * link goes and the outcomes gathered go to the store. */
+static void stop_record(struct router *r)
+{
+    if (r->nconns || router_gw_in_flight()) {
+        log_notice("stop deadline: %u connection(s) still sending a message and %u postoffice "
+                   "deliveries are closed; their recipients stay active (a duplicate is possible "
+                   "if the peer took it)",
+                   r->nconns, router_gw_in_flight());
+        router_smtp_stop_all(r, 1);
+    }
+    ipc_link_stop(r->gateway);
+    r->gateway = NULL;
+    router_update_close(r);
+    r->stop_phase = ROUTER_STOP_RECORDING;
+    r->stop_since = uv_now(r->loop);
+}
+
+static void stop_poll_cb(uv_timer_t *t)
 {
     struct router *r = t->data;
+    uint64_t waited = uv_now(r->loop) - r->stop_since;
 
-    if (r->conns)
-        log_notice("stop deadline: %u connection(s) still sending a message are closed; their "
-                   "recipients stay active (a duplicate is possible if the peer took it)",
-                   r->nconns);
-    router_smtp_stop_all(r, 1);
+    if (r->stop_phase == ROUTER_STOP_DELIVERING) {
+        if ((r->nconns || router_gw_in_flight()) && waited < ROUTER_STOP_DEADLINE_MS)
+            return;
+        stop_record(r);
+        waited = 0;
+    }
+    if (r->upd_in_flight && r->store_up && waited < ROUTER_STOP_RECORD_MS)
+        return;
+    if (r->upd_in_flight)
+        log_warn("stopping: %u recipient update batch(es) not confirmed by the store",
+                 r->upd_in_flight);
+    router_store_links_stop(r);
     uv_close((uv_handle_t *)t, NULL);
 }
 
+/* A stop takes no new work and lets what is under way end: a message being sent, a delivery
+ * to the postoffice, and then the recording of their outcomes, so that nothing the peer or
+ * the share has is sent again at the next start. */
 static void router_stop(struct router *r)
 {
     if (r->stopping)
         return;
     r->stopping = 1;
-    log_notice("stopping: %u outbound connections are closed; %zu messages (%llu recipients) in "
-               "memory are handed back: unfinished recipients stay active and are taken up at the "
-               "next start",
+    log_notice("stopping: %u outbound connections are closed once the message each is sending "
+               "ends; %zu messages (%llu recipients) in memory are handed back: unfinished "
+               "recipients stay active and are taken up at the next start",
                r->nconns, r->nmsgs, (unsigned long long)r->active_rcpts);
     router_queue_stop(r);
     router_dest_stop(r);
     router_smtp_stop_all(r, 0);
+    r->stop_phase = ROUTER_STOP_DELIVERING;
+    r->stop_since = uv_now(r->loop);
     uv_timer_init(r->loop, &r->stop_timer);
     r->stop_timer.data = r;
-    uv_timer_start(&r->stop_timer, stop_deadline_cb, ROUTER_STOP_DEADLINE_MS, 0);
-    uv_unref((uv_handle_t *)&r->stop_timer); /* it does not keep the loop alive by itself */
-    ipc_link_stop(r->gateway);
-    r->gateway = NULL;
-    router_update_close(r);
-    router_store_links_stop(r);
+    uv_timer_start(&r->stop_timer, stop_poll_cb, 0, ROUTER_STOP_POLL_MS);
     daemon_signals_close(&sigs);
 }
 
@@ -166,10 +194,6 @@ int main(int argc, char **argv)
                r->hostname, r->tmap.n);
     daemon_notify_ready(); /* config and map taken; the store links come up on their own */
     uv_run(r->loop, UV_RUN_DEFAULT);
-    if (!uv_is_closing((uv_handle_t *)&r->stop_timer)) { /* every connection went before it */
-        uv_close((uv_handle_t *)&r->stop_timer, NULL);
-        uv_run(r->loop, UV_RUN_DEFAULT);
-    }
     if (r->updates_lost)
         log_notice("%llu recipient update(s) were not recorded at the stop; those recipients stay "
                    "active and their leases bring them back",

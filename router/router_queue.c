@@ -566,6 +566,6 @@ static void msg_finish(struct msg *m)
 
     snprintf(qid, sizeof(qid), "%s", m->env.qid);
     router_msg_free(m);
-    if (again && r->store_up && (m = router_msg_new(r, qid)) != NULL)
+    if (again && r->store_up && !r->stopping && (m = router_msg_new(r, qid)) != NULL)
         msg_read(m, force); /* new work arrived meanwhile: room or not, it is looked at now */
 }

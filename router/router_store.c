@@ -153,6 +153,8 @@ static void events_event(struct sc_conn *c, const struct ipc_event *ev, void *ar
 {
     struct router *r = arg;
 
+    if (r->stopping)
+        return; /* nothing new is taken up: the next start does */
     if (ev->kind == IPC_EV_COMMITTED && ev->qid[0]) {
         if (r->events_messages)
             router_queue_committed(r, ev->qid);
@@ -174,8 +176,8 @@ static void events_message(struct sc_conn *c, struct ipc_reader *rd, void *arg)
     struct router *r = arg;
     char why[96];
 
-    if (router_queue_committed_frame(r, rd) == 0)
-        return;
+    if (router_queue_committed_frame(r, rd) == 0 || r->stopping)
+        return; /* stopping: the COMMITTED before it was let go */
     snprintf(why, sizeof(why), "%s with no COMMITTED before it", ipc_type_name(rd->type));
     log_error("mail store events link: %s", why);
     sc_fail(c, why); /* no closed callback after it: the link is let go here */

@@ -170,6 +170,8 @@ void router_sweep_start(struct router *r, enum sweep_kind kind, int force)
 {
     struct sweep *s = &r->sweeps[kind];
 
+    if (r->stopping)
+        return;                           /* nothing new is taken up: the next start does */
     if (s->active && kind == SWEEP_ALL) { /* resumed from its cursor, forced at least as hard */
         if (force > s->force)
             s->force = force;

@@ -168,6 +168,7 @@ struct smtpd {
     struct smtpd_rates *rates;     /* events per client address and interval */
     struct smtpd_pickup *pickup;   /* the local pickup directory (smtpd_pickup.c) */
     int stopping;
+    uv_timer_t stop_timer; /* a stop's grace for the sessions (smtpd_main.c) */
 };
 
 /* smtpd_clients.c: sessions per client address (a table that holds only addresses with sessions) */
@@ -197,6 +198,7 @@ int smtpd_session_rate_over(struct session *s, enum smtpd_rate_kind kind, int ad
 void smtpd_session_rate_count(struct session *s, enum smtpd_rate_kind kind);
 /* Go on with buffered input after an asynchronous step finished. */
 void smtpd_session_resume(struct session *s);
+void smtpd_session_stop(struct session *s);
 void smtpd_session_set_timer(struct session *s, long long seconds);
 void smtpd_session_tls_started(struct session *s);
 void smtpd_session_discard_input(struct session *s);

@@ -163,28 +163,53 @@ static void raise_fd_limit(void)
 
 /* ---- signals ---------------------------------------------------------------------- */
 
+#define SMTPD_STOP_GRACE_MS 10000 /* a stop's sessions get this long to be answered and closed */
+
+/* A session still open when the stop's grace is over is closed as it is. */
+static void close_session_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h) && h->type == UV_TCP && h->data)
+        smtpd_session_close(h->data, "server stopping");
+}
+
+static void stop_session_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h) && h->type == UV_TCP && h->data)
+        smtpd_session_stop(h->data);
+}
+
+static void stop_deadline_cb(uv_timer_t *t)
+{
+    struct smtpd *d = t->data;
+
+    log_notice("stop deadline: %u sessions still open are closed", d->nsessions);
+    uv_walk(d->loop, close_session_handle, NULL);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+/* The listeners close; each session is told 421 and closed, except one waiting for the store's
+ * answer to its message, which gets that answer first (smtpd_session_stop). */
 static void smtpd_stop(struct smtpd *d)
 {
     if (d->stopping)
         return;
     d->stopping = 1;
-    log_notice("stopping: no new sessions; %u open sessions are closed", d->nsessions);
+    log_notice("stopping: no new sessions; %u open sessions are closed (one waiting for the "
+               "store's answer to its message gets it first)",
+               d->nsessions);
     for (struct smtpd_listener *l = d->listeners; l; l = l->next)
         uv_close((uv_handle_t *)&l->tcp, NULL);
     smtpd_pickup_stop(d);
     smtpd_store_stop(d);
     smtpd_dir_stop(d);
     daemon_signals_close(&sigs);
-}
-
-/* Close every session handle still open so the loop can end. */
-static void close_session_handle(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h) && h->type == UV_TCP) {
-        struct session *s = h->data;
-
-        smtpd_session_close(s, "server stopping");
-    }
+    uv_timer_init(d->loop, &d->stop_timer);
+    d->stop_timer.data = d;
+    uv_timer_start(&d->stop_timer, stop_deadline_cb, SMTPD_STOP_GRACE_MS, 0);
+    uv_unref((uv_handle_t *)&d->stop_timer); /* the sessions keep the loop alive, not it */
+    uv_walk(d->loop, stop_session_handle, NULL);
 }
 
 /* What a SIGHUP brings in, all read before any of it is applied: a config
@@ -287,7 +312,6 @@ static void signal_cb(uv_signal_t *h, int signum)
     }
     daemon_notify_stopping();
     smtpd_stop(&the_smtpd);
-    uv_walk(the_smtpd.loop, close_session_handle, NULL);
 }
 
 int main(int argc, char **argv)
@@ -316,6 +340,10 @@ int main(int argc, char **argv)
     log_notice("started, config %s, host name %s", d->cfg->source, d->hostname);
     daemon_notify_ready(); /* the listeners accept */
     uv_run(d->loop, UV_RUN_DEFAULT);
+    if (d->stopping && !uv_is_closing((uv_handle_t *)&d->stop_timer)) { /* sessions went first */
+        uv_close((uv_handle_t *)&d->stop_timer, NULL);
+        uv_run(d->loop, UV_RUN_DEFAULT);
+    }
     smtpd_tls_free_ctx(d);
     smtpd_users_free(d->users);
     tm_free(&d->tmap);

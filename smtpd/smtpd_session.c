@@ -409,8 +409,32 @@ static void session_process(struct session *s)
 
 void smtpd_session_resume(struct session *s)
 {
-    if (s->handles_open && !uv_is_closing((uv_handle_t *)&s->tcp))
+    if (s->d->stopping)
+        smtpd_session_stop(s); /* a commit answered after the stop began: its reply, then 421 */
+    else if (s->handles_open && !uv_is_closing((uv_handle_t *)&s->tcp))
         session_process(s);
+}
+
+/* The server stops (RFC 5321 3.8): a session waiting for its commit keeps going until the
+ * store has answered and the client has that answer, so it is never told nothing about a
+ * message that was stored; every other one gets 421 and is closed once that is written. */
+void smtpd_session_stop(struct session *s)
+{
+    if (!smtpd_session_alive(s) || s->state == SS_COMMIT)
+        return;
+    if (s->state == SS_TLS) { /* no plain text in the middle of a handshake */
+        smtpd_session_close(s, "server stopping");
+        return;
+    }
+    log_info("session %llu: disconnect from [%s]: server stopping (%u commands)",
+             (unsigned long long)s->id, s->peer_ip, s->commands);
+    smtpd_session_reply(s, 421, "4.3.2 %s Service shutting down, closing connection",
+                        s->d->hostname);
+    smtpd_dir_cancel(s);
+    smtpd_data_abandon(s);
+    smtpd_transaction_free(s);
+    smtpd_session_enter(s, SS_CLOSING);
+    session_flush(s);
 }
 
 /* ---- TLS ---------------------------------------------------------------------- */

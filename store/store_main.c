@@ -123,20 +123,45 @@ static void sweep_timer_cb(uv_timer_t *t)
 
 /* ---- signals -------------------------------------------------------------- */
 
-static void store_stop(struct store *st)
+static void store_drained(struct ipc_server *s, void *arg)
 {
-    if (st->stopping)
+    struct store *st = arg;
+
+    if (s == st->server)
+        st->server = NULL;
+    else
+        st->submit_server = NULL;
+    if (st->server || st->submit_server)
         return;
-    st->stopping = 1;
-    log_notice("stopping: closing the socket and %zu connections",
-               ipc_server_count(st->server) + ipc_server_count(st->submit_server));
-    ipc_server_close(st->server);
-    ipc_server_close(st->submit_server);
-    uv_close((uv_handle_t *)&st->checkpoint_timer, NULL);
-    uv_close((uv_handle_t *)&st->sweep_timer, NULL);
+    /* Both sockets are closed: uv_run returns once the work in flight is done. */
     uv_close((uv_handle_t *)&st->sig_term, NULL);
     uv_close((uv_handle_t *)&st->sig_int, NULL);
     uv_close((uv_handle_t *)&st->sig_hup, NULL);
+}
+
+/* A stop answers what it took (a commit in flight gets its SUBMITTED, an update its OK, so no
+ * client repeats what was done) and takes nothing more; a second signal, or the grace running
+ * out, closes what is left. */
+static void store_stop(struct store *st)
+{
+    if (st->stopping) {
+        log_notice("stopping: signalled again; closing every connection now");
+        if (st->server)
+            ipc_server_close(st->server);
+        if (st->submit_server)
+            ipc_server_close(st->submit_server);
+        return;
+    }
+    st->stopping = 1;
+    log_notice("stopping: closing the socket and %zu connections, once the %zu requests in "
+               "flight are answered",
+               ipc_server_count(st->server) + ipc_server_count(st->submit_server),
+               ipc_server_busy(st->server) + ipc_server_busy(st->submit_server));
+    uv_close((uv_handle_t *)&st->checkpoint_timer, NULL);
+    uv_close((uv_handle_t *)&st->sweep_timer, NULL);
+    ipc_server_drain(st->server, IPC_SERVER_STOP_GRACE_MS, store_drained, st);
+    if (st->submit_server)
+        ipc_server_drain(st->submit_server, IPC_SERVER_STOP_GRACE_MS, store_drained, st);
 }
 
 /* SIGHUP: a bad new config leaves the old one in force. */

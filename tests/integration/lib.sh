@@ -333,6 +333,26 @@ start_mail_path() {
     start_router; ok $? "${1:-spoolgate-router starts}"
 }
 
+# can_strace: strace is here and may attach to a running process (ptrace allowed).
+can_strace() {
+    command -v strace > /dev/null || return 1
+    sleep 30 & cs_probe=$!
+    timeout 5 strace -qq -f -p "$cs_probe" -o /dev/null -e trace=nanosleep 2> /dev/null & cs_tracer=$!
+    sleep 0.5; kill "$cs_tracer" 2> /dev/null; wait "$cs_tracer"; cs_rc=$?; kill "$cs_probe"
+    [ "$cs_rc" = 143 ]
+}
+
+# slow_syncs NAME MICROSECONDS: from now on every fsync and fdatasync of daemon NAME takes that
+# long (strace attached to NAME_PID; SLOW_PID is the tracer's pid): work of it is in flight.
+slow_syncs() {
+    eval "ss_pid=\$${1}_PID"
+    strace -qq -f -p "$ss_pid" -o /dev/null -e trace=fdatasync,fsync \
+        -e inject=fdatasync:delay_enter="$2" -e inject=fsync:delay_enter="$2" &
+    SLOW_PID=$!
+    T_BG_PIDS="${T_BG_PIDS:-} $SLOW_PID"
+    sleep 0.5
+}
+
 # queue_shows SECONDS MATCH PATTERN: until `spoolctl list --match MATCH` has a line matching PATTERN.
 queue_shows() { wait_for "$1" sh -c "$SPOOLCTL -s $T_SOCKET list --match '$2' | grep -q '$3'"; }
 

@@ -14,7 +14,7 @@ Modes:
     reject            every RCPT: 550 5.1.1 <addr>: Recipient address rejected: User unknown
     tempfail          every RCPT: 451 4.3.2 Please try again later
     drop-after-data   store the message, answer 250 to the final dot, then close the connection at once
-    slow-dot          like sink, but the reply to the final dot comes 3 s after the message is stored
+    slow-dot          like sink, but the reply to the final dot comes 3 s (--dot-delay) after the message is stored
     no-8bit           like sink, but 8BITMIME is not advertised; MAIL ... BODY=8BITMIME gets 555 5.5.4,
                       and 8-bit DATA sent anyway is stored with "eight_bit": true (a router bug to detect)
 
@@ -66,8 +66,9 @@ def sender(addr):
 class Peer:
     """aiosmtpd handler: the mode's answers and the files in DIR."""
 
-    def __init__(self, mode, directory, name):
+    def __init__(self, mode, directory, name, dot_delay=3.0):
         self.mode = mode
+        self.dot_delay = dot_delay
         self.dir = directory
         self.name = name
         self.seen = set()  # greylist: (mail_from, rcpt) pairs already tried
@@ -153,7 +154,7 @@ class Peer:
                 "eight_bit": any(b > 127 for b in content)}
         n = self.store(content, meta)
         if self.mode == "slow-dot":
-            await asyncio.sleep(3)
+            await asyncio.sleep(self.dot_delay)
         return "250 2.0.0 Ok: queued as %s-%d" % (self.name, n)
 
 
@@ -263,7 +264,7 @@ class PeerSMTP(SMTP):
 
 async def serve(args):
     os.makedirs(args.dir, exist_ok=True)
-    handler = Peer(args.mode, args.dir, args.name)
+    handler = Peer(args.mode, args.dir, args.name, args.dot_delay)
     tls = None
     if args.tls_cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -291,6 +292,7 @@ def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--size", type=int, default=33554432, help="SIZE limit advertised and enforced")
+    ap.add_argument("--dot-delay", type=float, default=3.0, help="slow-dot: seconds before the reply")
     args = ap.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         ap.error("--tls-cert and --tls-key go together")

@@ -1,4 +1,4 @@
-/* test_ipc_server.c - unit tests of the IPC server: stale and live sockets, hellos, bad frames, capabilities, pause, back-pressure. */
+/* test_ipc_server.c - unit tests of the IPC server: stale and live sockets, hellos, bad frames, capabilities, pause, back-pressure, a stop that drains. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #define T_TYPE_BIG IPC_REQUEUE   /* "x": answered with a big CHUNK */
 #define T_TYPE_PAUSE IPC_RELEASE /* "x": answered with OK, then the server pauses */
 #define T_TYPE_OTHER IPC_HOLD    /* "y" */
+#define T_TYPE_HELD IPC_DELETE   /* "x": held unanswered (referenced) until the test answers */
 #define T_BIG_LEN (60u * 1024)
 
 /* The test server: its loop, its socket, what the handlers saw. */
@@ -30,7 +31,10 @@ struct t_server {
     struct ipc_server *srv;
     char dir[64], path[108];
     struct ipc_server_conn *last; /* the connection accepted last */
-    struct sg_buf in;             /* what the test's client read and did not use yet */
+    struct ipc_server_conn *held; /* the one with a T_TYPE_HELD request in flight */
+    uint32_t held_id;
+    int drained;
+    struct sg_buf in; /* what the test's client read and did not use yet */
     int handled, released;
 };
 
@@ -38,10 +42,8 @@ static void t_dispatch(struct ipc_server_conn *c, const struct ipc_server_cmd *r
                        struct ipc_reader *r, void *arg);
 
 static const struct ipc_server_cmd t_table[] = {
-    {T_TYPE_PING, "x"},
-    {T_TYPE_BIG, "x"},
-    {T_TYPE_PAUSE, "x"},
-    {T_TYPE_OTHER, "y"},
+    {T_TYPE_PING, "x"},  {T_TYPE_BIG, "x"},  {T_TYPE_PAUSE, "x"},
+    {T_TYPE_OTHER, "y"}, {T_TYPE_HELD, "x"},
 };
 
 static void t_accepted(struct ipc_server_conn *c, void *arg)
@@ -76,6 +78,12 @@ static void t_dispatch(struct ipc_server_conn *c, const struct ipc_server_cmd *r
     static uint8_t big[T_BIG_LEN];
 
     t->handled++;
+    if (row->type == T_TYPE_HELD) {
+        ipc_server_conn_ref(c); /* in flight: the daemon's work holds the connection */
+        t->held = c;
+        t->held_id = r->request_id;
+        return;
+    }
     if (row->type == T_TYPE_BIG) {
         struct ipc_chunk ch = {big, sizeof(big)};
         struct sg_buf b = {0};
@@ -131,7 +139,8 @@ static struct t_server *t_up(size_t write_high)
 
 static void t_stop(struct t_server *t)
 {
-    ipc_server_close(t->srv);
+    if (!t->drained)
+        ipc_server_close(t->srv);
     sg_buf_free(&t->in);
     assert_int_equal(uv_run(&t->loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(uv_loop_close(&t->loop), 0);
@@ -428,6 +437,83 @@ static void test_back_pressure(void **state)
     t_stop(t);
 }
 
+static void t_drained(struct ipc_server *s, void *arg)
+{
+    struct t_server *t = arg;
+
+    assert_ptr_equal(s, t->srv);
+    t->drained++;
+}
+
+/* The held request's work ends: it answers, if its connection is still there, and lets go. */
+static void t_answer_held(struct t_server *t)
+{
+    struct ipc_ok ok = {.count = 42};
+
+    if (ipc_server_conn_alive(t->held)) {
+        ipc_encode_ok(ipc_server_conn_out(t->held), t->held_id, &ok);
+        ipc_server_conn_flush(t->held);
+    }
+    ipc_server_conn_unref(t->held);
+    t->held = NULL;
+}
+
+/* A stop takes nothing new (no connection, no further request) and answers what it took before
+ * it closes: a commit in flight at a stop of the store was committed, and a client told nothing
+ * would send the message again. */
+static void test_drain_answers_in_flight(void **state)
+{
+    struct t_server *t = t_up(0);
+    struct ipc_reader r;
+    struct ipc_ok ok;
+    size_t len;
+    int busy = t_session(t, "x"), idle = t_session(t, "x");
+
+    (void)state;
+    t_ask(t, idle, T_TYPE_PING, 1, IPC_OK);
+    t_request(busy, T_TYPE_HELD, 2);
+    while (!t->held)
+        uv_run(&t->loop, UV_RUN_NOWAIT);
+    t_request(busy, T_TYPE_PING, 3); /* sent before the stop, not yet handled */
+    ipc_server_drain(t->srv, 5000, t_drained, t);
+    assert_int_equal(access(t->path, F_OK), -1); /* nobody new gets in */
+    t_expect_closed(t, idle);                    /* the idle one is closed at once */
+    assert_int_equal(t->drained, 0);             /* the busy one is kept */
+    assert_int_equal(ipc_server_busy(t->srv), 1);
+    t_answer_held(t);
+    assert_int_equal(t_frame(t, busy, &r, &len), 1); /* its answer, then the close */
+    assert_int_equal(r.type, IPC_OK);
+    assert_int_equal(r.request_id, 2);
+    assert_int_equal(ipc_decode_ok(&r, &ok), 0);
+    assert_int_equal(ok.count, 42);
+    sg_buf_consume(&t->in, len);
+    t_expect_closed(t, busy);
+    assert_int_equal(t->drained, 1);
+    assert_int_equal(t->handled, 2); /* PING 1, HELD 2; PING 3 never */
+    close(busy);
+    close(idle);
+    t_stop(t);
+}
+
+/* A request that does not end in the grace is cut off; the work that ends later finds its
+ * connection gone and lets go of it. */
+static void test_drain_grace_runs_out(void **state)
+{
+    struct t_server *t = t_up(0);
+    int busy = t_session(t, "x");
+
+    (void)state;
+    t_request(busy, T_TYPE_HELD, 1);
+    while (!t->held)
+        uv_run(&t->loop, UV_RUN_NOWAIT);
+    ipc_server_drain(t->srv, 50, t_drained, t);
+    t_expect_closed(t, busy);
+    assert_int_equal(t->drained, 1);
+    t_answer_held(t);
+    close(busy);
+    t_stop(t);
+}
+
 /* A kept link logs one line per change of its peer, none per retry. */
 static void test_link_down_news(void **state)
 {
@@ -446,10 +532,16 @@ static void test_link_down_news(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stale_socket_removed), cmocka_unit_test(test_live_socket_refused),
-        cmocka_unit_test(test_bad_hello_refused),    cmocka_unit_test(test_bad_frames_close),
-        cmocka_unit_test(test_capabilities),         cmocka_unit_test(test_pause_resume),
-        cmocka_unit_test(test_back_pressure),        cmocka_unit_test(test_link_down_news),
+        cmocka_unit_test(test_stale_socket_removed),
+        cmocka_unit_test(test_live_socket_refused),
+        cmocka_unit_test(test_bad_hello_refused),
+        cmocka_unit_test(test_bad_frames_close),
+        cmocka_unit_test(test_capabilities),
+        cmocka_unit_test(test_pause_resume),
+        cmocka_unit_test(test_back_pressure),
+        cmocka_unit_test(test_link_down_news),
+        cmocka_unit_test(test_drain_answers_in_flight),
+        cmocka_unit_test(test_drain_grace_runs_out),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

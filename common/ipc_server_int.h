@@ -1,0 +1,59 @@
+/* ipc_server_int.h - what the IPC server's files share (ipc_server.c, ipc_server_stop.c): its state; not for daemons. */
+#ifndef SPOOLGATE_IPC_SERVER_INT_H
+#define SPOOLGATE_IPC_SERVER_INT_H
+
+#include <sys/un.h>
+
+#include "ipc_server.h"
+
+enum ipc_server_conn_state { CONN_HELLO, CONN_READY, CONN_CLOSING };
+
+struct ipc_server {
+    uv_loop_t *loop;
+    struct ipc_server_config cfg;
+    const struct ipc_server_ops *ops;
+    void *arg;
+    struct ipc_hello hello; /* ours */
+    uv_pipe_t listener;
+    int listener_open; /* initialised and not yet closed back */
+    int listener_closing;
+    int closed;   /* ipc_server_close was called */
+    int draining; /* ipc_server_drain was called */
+    uv_timer_t grace;
+    int grace_open; /* initialised and not yet closed back */
+    unsigned grace_ms;
+    ipc_server_drained_fn drained;
+    void *drained_arg;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct ipc_server_conn *conns; /* open connections */
+    size_t nconns;
+    size_t nalloc; /* connections not yet freed */
+};
+
+struct ipc_server_conn {
+    struct ipc_server *srv;
+    uv_pipe_t pipe;
+    struct ipc_server_conn *next, *prev;
+    enum ipc_server_conn_state state;
+    int refs; /* the handle, each write in flight, each ref of the daemon */
+    int paused;
+    int reading;
+    int in_frames; /* conn_frames is on the stack */
+    struct ipc_hello peer;
+    uid_t uid; /* SO_PEERCRED; (uid_t)-1 if unknown */
+    pid_t pid; /* SO_PEERCRED; 0 if unknown */
+    char name[160];
+    struct sg_buf in;  /* input not yet handled */
+    struct sg_buf out; /* frames built, not yet flushed */
+    size_t pending;    /* bytes in writes not yet completed */
+    void *data;
+};
+
+/* Freed once closed, with its listener and grace timer closed back and no connection left. */
+void ipc_server_maybe_free(struct ipc_server *s);
+/* Read from c while frames may be handled (not paused, not draining, writes not backed up). */
+void ipc_server_conn_update_reading(struct ipc_server_conn *c);
+/* Draining: close c if no request of it is in flight and nothing is left to write. */
+void ipc_server_conn_close_if_idle(struct ipc_server_conn *c);
+
+#endif
