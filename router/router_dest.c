@@ -106,7 +106,7 @@ static void dest_defer_job(struct dest *d, struct job *j)
         cause += sl + 1; /* the status once */
     d->down_deferred += j->n;
     snprintf(why, sizeof(why), "%s next hop %s is down, not tried for %llus more: %.*s",
-             d->down_status, d->route.desc, (unsigned long long)(left / 1000000u + 1),
+             d->down_status, d->route.desc, (unsigned long long)left / 1000000u + 1,
              (int)(sizeof(why) - sizeof(d->route.desc) - 80), cause);
     router_job_defer(j, d->down_status, why);
     router_queue_job_done(j);

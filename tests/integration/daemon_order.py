@@ -6,13 +6,18 @@
       (tok-N-) in its Subject and body, to SMTP_RCPT and PO_RCPT by turns, a
       new session each time, until STOPFILE exists.  Writes DIR/accepted (one
       "token rcpt" a line: 250 to the final dot), DIR/unknown (the session
-      broke after the dot was sent: stored or not) and DIR/refused counts.
+      broke after the dot was sent: stored or not), DIR/dot-refused ("token
+      sent reply code": the dot got 4xx/5xx, unix times of the dot and the
+      reply) and DIR/refused counts.
   daemon_order.py verify DIR SINKDIR MAILBOXDIR...
       every accepted token arrives exactly once in SINKDIR/*.eml or a
       mailbox file (*.MSG, *.P1); an unknown one at most once; nothing else
       arrives.  A second copy is accepted only where DIR/kills ("NAME unixtime"
-      lines) shows the delivering daemon killed between the two (said in a
-      comment).  TAP lines on stdout.
+      lines) shows the delivering daemon killed between the two; a message
+      whose dot got 4xx/5xx arrives only where the store was killed between
+      the dot and that reply (it committed and died before it could say so:
+      a client would send it again, as with any MTA).  Each such case is said
+      in a comment.  TAP lines on stdout.
 """
 import glob
 import os
@@ -25,7 +30,8 @@ import time
 def send(port, out, stopfile, smtp_rcpt, po_rcpt):
     n = 0
     refused = 0
-    with open(os.path.join(out, "accepted"), "a") as acc, open(os.path.join(out, "unknown"), "a") as unk:
+    with open(os.path.join(out, "accepted"), "a") as acc, open(os.path.join(out, "unknown"), "a") as unk, \
+            open(os.path.join(out, "dot-refused"), "a") as dref:
         while not os.path.exists(stopfile):
             n += 1
             tok = "tok-%d-" % n
@@ -42,9 +48,13 @@ def send(port, out, stopfile, smtp_rcpt, po_rcpt):
                         code, _ = s.docmd("DATA")
                     if code == 354:
                         sent_dot = True
+                        dot_at = time.time()
                         s.send(body + b".\r\n")
                         code, _ = s.getreply()
                         sent_dot = code // 100 != 4 and code // 100 != 5
+                        if not sent_dot:
+                            dref.write("%s %f %f %d\n" % (tok, dot_at, time.time(), code))
+                            dref.flush()
                         if code == 250:
                             acc.write("%s %s\n" % (tok, rcpt))
                             acc.flush()
@@ -90,6 +100,23 @@ def crash_explains(out, files):
     return None
 
 
+def store_kill_explains(out, tok):
+    """A message stored although its dot got 4xx/5xx: the store was killed after it committed and
+    before its answer reached smtpd, between the dot and the reply."""
+    try:
+        kills = [line.split() for line in open(os.path.join(out, "kills"))]
+        refused = {f[0]: f for f in (line.split() for line in open(os.path.join(out, "dot-refused")))}
+    except FileNotFoundError:
+        return None
+    if tok not in refused:
+        return None
+    _, dot_at, reply_at, code = refused[tok]
+    for name, t in kills:
+        if name == "STORE" and float(dot_at) - 0.5 <= float(t) <= float(reply_at) + 0.5:
+            return "its dot got %s, the store was killed at %s between the dot and the reply" % (code, t)
+    return None
+
+
 def verify(out, sinkdir, boxes):
     def tokens(name):
         try:
@@ -106,6 +133,15 @@ def verify(out, sinkdir, boxes):
         print("# %s arrived twice: %s" % (t, why))
     doubled = {t: f for t, f in doubled.items() if t not in explained}
     stray = [t for t in seen if t not in acc and t not in unk]
+    for t in list(stray):
+        why = store_kill_explains(out, t)
+        if why:
+            print("# %s arrived though refused: %s" % (t, why))
+            stray.remove(t)
+    for t in stray:  # what is known of each one left, for whoever reads a failure
+        lines = [line.strip() for line in open(os.path.join(out, "dot-refused")) if line.startswith(t + " ")]
+        print("# %s arrived, not accepted: dot %s; kills %s" % (t, lines or "not refused", open(
+            os.path.join(out, "kills")).read().split("\n") if os.path.exists(os.path.join(out, "kills")) else []))
     checks = [
         (len(acc) >= 20, "a trickle of mail was accepted (%d messages, %d with an unknown end)" % (len(acc), len(unk))),
         (not lost, "every accepted message arrived (%d lost: %s)" % (len(lost), " ".join(lost[:10]))),
