@@ -160,8 +160,7 @@ static void store_stop(struct store *st)
     uv_close((uv_handle_t *)&st->checkpoint_timer, NULL);
     uv_close((uv_handle_t *)&st->sweep_timer, NULL);
     ipc_server_drain(st->server, IPC_SERVER_STOP_GRACE_MS, store_drained, st);
-    if (st->submit_server)
-        ipc_server_drain(st->submit_server, IPC_SERVER_STOP_GRACE_MS, store_drained, st);
+    ipc_server_drain(st->submit_server, IPC_SERVER_STOP_GRACE_MS, store_drained, st);
 }
 
 /* SIGHUP: a bad new config leaves the old one in force. */

@@ -4,8 +4,6 @@
 SAY="python3 $top_srcdir/tests/integration/smtp_say.py"
 
 can_strace || { echo "1..0 # SKIP strace cannot attach to a process here"; exit 0; }
-# LeakSanitizer cannot run in a traced process (it fails at the exit); the other tests check leaks.
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
 plan 22
 $PO_SIM create "$T_SHARE" --network CORPNET --postoffice HQPO --mailbox JSMITH:"John Smith" > /dev/null
 start_peer slow slow-dot 127.0.0.1 "" --dot-delay 1.5

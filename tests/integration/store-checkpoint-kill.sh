@@ -3,8 +3,6 @@
 . "$(dirname "$0")/lib.sh"
 
 can_strace || { echo "1..0 # SKIP strace cannot attach to a process here"; exit 0; }
-# LeakSanitizer cannot run in a traced process (it fails at the exit); the other tests check leaks.
-ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"; export ASAN_OPTIONS
 plan 7
 write_config "cache_size = 64m"
 start_store || bail "the store does not start"
