@@ -15,6 +15,8 @@
 struct store_conn;
 struct ipc_server;
 
+#define STORE_EXIT_PANIC 75 /* the environment failed (DB_RUNRECOVERY): start again */
+
 struct store {
     uv_loop_t *loop;
     struct sg_config *cfg;

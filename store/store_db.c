@@ -25,6 +25,20 @@ static void store_db_errcall(const DB_ENV *env, const char *prefix, const char *
     store_db_errlog(msg);
 }
 
+static void (*store_db_panic_fn)(void);
+
+void store_db_on_panic(void (*fn)(void))
+{
+    store_db_panic_fn = fn;
+}
+
+/* On whatever thread met the failure; Berkeley DB may not be called from here. */
+static void store_db_event(DB_ENV *env, u_int32_t event, void *info)
+{
+    if (event == DB_EVENT_PANIC && store_db_panic_fn)
+        store_db_panic_fn();
+}
+
 /* One store per environment: recovery on an environment another process
  * uses would wreck it, so hold an exclusive lock for our lifetime. */
 static int store_lock(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
@@ -60,6 +74,7 @@ static int store_env_open(struct store_db_handles *h, const struct sg_config *c,
     }
     h->env = env;
     env->set_errcall(env, store_db_errcall);
+    env->set_event_notify(env, store_db_event);
     env->set_cachesize(env, gb, bytes, 1);
     env->set_lg_bsize(env, (u_int32_t)c->store.log_buffer_size);
     env->set_lg_max(env, (u_int32_t)c->store.log_file_size);

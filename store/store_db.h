@@ -64,6 +64,11 @@ void store_db_errlog_flush(void); /* now and then from the loop: pending counts 
 
 /* store_db.c: the environment. */
 
+/* fn is called, on any thread and perhaps more than once, when the environment has failed
+ * (DB_EVENT_PANIC: every call returns DB_RUNRECOVERY from then on, until a start with
+ * recovery). */
+void store_db_on_panic(void (*fn)(void));
+
 /* Create directories, open the environment with recovery, open every
  * database, create this start's generation.  0, or -1 with err set. */
 int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size_t errsz);

@@ -121,6 +121,47 @@ static void sweep_timer_cb(uv_timer_t *t)
     uv_queue_work(the_store.loop, &sweep_req, sweep_run, sweep_after);
 }
 
+/* ---- a failed environment: exit, so that the next start runs recovery ------ */
+
+static uv_async_t panic_async;
+static _Atomic int panic_armed; /* while panic_async may be sent */
+
+static void panic_signal(void)
+{
+    if (panic_armed)
+        uv_async_send(&panic_async);
+}
+
+/* Berkeley DB has panicked (a log file it could not create, a write that failed in the
+ * middle): every call fails from now on, and only recovery mends it. Staying up would answer
+ * 451 for ever; the supervisor (systemd's Restart=on-failure) starts the store again, with
+ * recovery, and smtpd and the router reconnect on their own. What was acknowledged is in the
+ * log already. _exit: other threads are still inside Berkeley DB. */
+static void panic_cb(uv_async_t *h)
+{
+    store_db_errlog_flush();
+    log_error("the Berkeley DB environment has failed (DB_RUNRECOVERY); exiting (status %d) "
+              "so that the next start runs recovery",
+              STORE_EXIT_PANIC);
+    _exit(STORE_EXIT_PANIC);
+}
+
+static void panic_watch(uv_loop_t *loop)
+{
+    uv_async_init(loop, &panic_async, panic_cb);
+    uv_unref((uv_handle_t *)&panic_async); /* the loop ends without it */
+    panic_armed = 1;
+    store_db_on_panic(panic_signal);
+}
+
+/* After uv_run: no worker is inside Berkeley DB any more. */
+static void panic_unwatch(uv_loop_t *loop)
+{
+    panic_armed = 0;
+    uv_close((uv_handle_t *)&panic_async, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
 /* ---- signals -------------------------------------------------------------- */
 
 static void store_drained(struct ipc_server *s, void *arg)
@@ -271,6 +312,7 @@ static int store_run(struct store *st)
     snprintf(threads, sizeof(threads), "%lld", st->cfg->store.worker_threads);
     setenv("UV_THREADPOOL_SIZE", threads, 1);
     st->loop = uv_default_loop();
+    panic_watch(st->loop);
     st->started_us = now_us();
     store_take_dirs(st);
     daemon_drop_privileges(&st->opts);
@@ -288,6 +330,7 @@ static int store_run(struct store *st)
     log_notice("ready on %s", st->socket_path);
     daemon_notify_ready();
     uv_run(st->loop, UV_RUN_DEFAULT);
+    panic_unwatch(st->loop);
     store_db_close(&st->db);
     log_notice("stopped");
     config_free(st->cfg);
