@@ -217,8 +217,8 @@ const struct cfg_key cfg_keys[] = {
      "failed share accesses before a recipient fails with a DSN naming the share (cannot be "
      "switched off)"},
     {"gateway", "max_deliveries", CFG_INT, "16", 1, 256, NULL, W_(max_deliveries),
-     "transfer files written into P1/ at the same time; further deliveries wait their turn in "
-     "arrival order"},
+     "transfer files written into P1/ at the same time, and deliveries the router has in flight "
+     "to the gateway; further deliveries wait their turn in the router in arrival order"},
     {NULL, NULL, CFG_INT, NULL, 0, 0, NULL, 0, NULL},
 };
 

@@ -310,6 +310,7 @@ void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg);
 void router_gw_link_down(struct ipc_link *l, const char *why, void *arg);
 void router_gw_link_up(struct ipc_link *l, void *arg);
 unsigned router_gw_in_flight(void); /* GW_DELIVERs not answered yet */
+void router_gw_stop(void);          /* a stop: the jobs waiting for their turn are dropped */
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
 /* How router_dsn_send_failures ended: the DSN is stored, could not be stored now (store

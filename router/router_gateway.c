@@ -1,4 +1,4 @@
-/* router_gateway.c - handing postoffice recipients to spoolgate-gateway over its link, and taking back one outcome per recipient. */
+/* router_gateway.c - handing postoffice recipients to spoolgate-gateway over its link, at most gateway.max_deliveries at once, and taking back one outcome per recipient. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,11 @@ struct gw_pending {
     struct gw_pending *next;
 };
 
-static struct gw_pending *pending;
+static struct gw_pending *pending; /* sent, not answered: at most gateway.max_deliveries */
+static unsigned pending_n;
+static struct job *waiting_head, *waiting_tail; /* not sent yet, in arrival order */
+
+static void gw_deliver_one(struct router *r, struct job *j);
 
 static void job_defer_all(struct job *j, const char *why)
 {
@@ -30,6 +34,7 @@ static struct gw_pending *pending_take(uint32_t request)
             struct gw_pending *q = *p;
 
             *p = q->next;
+            pending_n--;
             return q;
         }
     }
@@ -46,11 +51,33 @@ static struct gw_pending *pending_find(uint32_t request)
 
 unsigned router_gw_in_flight(void)
 {
-    unsigned n = 0;
+    return pending_n;
+}
 
-    for (const struct gw_pending *q = pending; q; q = q->next)
-        n++;
-    return n;
+/* A place is free: the next waiting job goes out (none at a stop: they stay active). */
+static void gw_send_waiting(struct router *r)
+{
+    while (waiting_head && !r->stopping && pending_n < (unsigned)r->cfg->gateway.max_deliveries) {
+        struct job *j = waiting_head;
+
+        if (!(waiting_head = j->next))
+            waiting_tail = NULL;
+        j->next = NULL;
+        gw_deliver_one(r, j);
+    }
+}
+
+/* At a stop: the jobs not sent are dropped without outcomes, like the SMTP queues' (their
+ * recipients stay active and the next start takes them up). */
+void router_gw_stop(void)
+{
+    while (waiting_head) {
+        struct job *j = waiting_head;
+
+        waiting_head = j->next;
+        router_queue_job_done(j);
+    }
+    waiting_tail = NULL;
 }
 
 void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
@@ -94,6 +121,8 @@ void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
     free(q);
     if (rd->type != IPC_END)
         ipc_link_reset(l, "bad answer from the gateway");
+    else
+        gw_send_waiting(arg);
 }
 
 void router_gw_link_up(struct ipc_link *l, void *arg)
@@ -111,6 +140,15 @@ void router_gw_link_down(struct ipc_link *l, const char *why, void *arg)
         router_queue_job_done(q->job);
         free(q);
     }
+    pending_n = 0;
+    while (waiting_head) {
+        struct job *j = waiting_head;
+
+        waiting_head = j->next;
+        job_defer_all(j, why);
+        router_queue_job_done(j);
+    }
+    waiting_tail = NULL;
 }
 
 /* The recipients of j whose indexes fit one GW_DELIVER's list stay in j; the rest move to a job
@@ -168,8 +206,25 @@ static void gw_deliver_one(struct router *r, struct job *j)
     q->job = j;
     q->next = pending;
     pending = q;
+    pending_n++;
     if (ipc_encode_gw_deliver(ipc_uv_out(c), q->request, &d) < 0 || ipc_uv_flush(c) < 0)
         return; /* the link goes down and router_gw_link_down answers the job */
+}
+
+/* j now, or in its turn once fewer than gateway.max_deliveries are in flight: beyond that the
+ * gateway would only hold it in its own line (and in its memory). */
+static void gw_deliver_or_wait(struct router *r, struct job *j)
+{
+    if (pending_n < (unsigned)r->cfg->gateway.max_deliveries && !waiting_head) {
+        gw_deliver_one(r, j);
+        return;
+    }
+    j->next = NULL;
+    if (waiting_tail)
+        waiting_tail->next = j;
+    else
+        waiting_head = j;
+    waiting_tail = j;
 }
 
 /* A message's postoffice recipients, as many requests as their index lists need. */
@@ -178,7 +233,7 @@ void router_gw_deliver(struct router *r, struct job *j)
     while (j) {
         struct job *rest = job_split(j);
 
-        gw_deliver_one(r, j);
+        gw_deliver_or_wait(r, j);
         j = rest;
     }
 }

@@ -147,6 +147,7 @@ static void router_stop(struct router *r)
                r->nconns, r->nmsgs, (unsigned long long)r->active_rcpts);
     router_queue_stop(r);
     router_dest_stop(r);
+    router_gw_stop();
     router_smtp_stop_all(r, 0);
     r->stop_phase = ROUTER_STOP_DELIVERING;
     r->stop_since = uv_now(r->loop);

@@ -15,7 +15,7 @@
 struct store_conn;
 struct ipc_server;
 
-#define STORE_EXIT_PANIC 75 /* the environment failed (DB_RUNRECOVERY): start again */
+#define STORE_EXIT_PANIC 75 /* the environment failed (needs recovery): start again */
 
 struct store {
     uv_loop_t *loop;

@@ -140,7 +140,7 @@ static void panic_signal(void)
 static void panic_cb(uv_async_t *h)
 {
     store_db_errlog_flush();
-    log_error("the Berkeley DB environment has failed (DB_RUNRECOVERY); exiting (status %d) "
+    log_error("the Berkeley DB environment has failed and needs recovery; exiting (status %d) "
               "so that the next start runs recovery",
               STORE_EXIT_PANIC);
     _exit(STORE_EXIT_PANIC);

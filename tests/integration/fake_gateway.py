@@ -3,19 +3,24 @@
 
 Speaks the spoolgate IPC framing (common/ipc.h): answers the hello, then
 DIR_LOOKUP with DIR_RESULT from a fixed mailbox list, and GW_DELIVER as a gateway whose
-postoffice share cannot be reached (every recipient deferred, 4.4.1).  Usage:
-  fake_gateway.py SOCKET MAILBOX[,MAILBOX...] [--major N] [--unavailable]
+postoffice share cannot be reached (every recipient deferred, 4.4.1), or with --hold SECONDS
+as one that takes that long over each delivery and then reports it delivered, printing
+"outstanding N" for each request taken (how many were unanswered then, itself included).  Usage:
+  fake_gateway.py SOCKET MAILBOX[,MAILBOX...] [--major N] [--unavailable] [--hold SECONDS]
 """
 import os
 import socket
 import struct
 import sys
 import threading
+import time
 
 from ipc_frames import f_str, frame, read_frame
 
 HELLO, ERROR, DIR_LOOKUP, DIR_RESULT, END, GW_DELIVER, GW_RESULT = 1, 2, 70, 71, 25, 72, 73
-DEFERRED = 2
+DEFERRED, DELIVERED = 2, 3
+outstanding = [0]
+outstanding_lock = threading.Lock()
 
 
 def first_string(body):
@@ -24,19 +29,42 @@ def first_string(body):
     return body[5:5 + n].decode()
 
 
-def share_down(conn, req, body):
-    """GW_DELIVER (qid, indexes): each recipient deferred as if the share were unreachable."""
+def answer(conn, req, body, state, status, reply):
+    """GW_DELIVER (qid, indexes): each recipient answered with state, status and reply."""
     qid = first_string(body)
     (n,) = struct.unpack(">I", body[1:5])
     indexes = first_string(body[5 + n:])
+    out = b""
     for i in indexes.split(","):
-        conn.sendall(frame(GW_RESULT, req, f_str(qid) + b"I" + struct.pack(">I", int(i)) + b"I"
-                           + struct.pack(">I", DEFERRED) + f_str("4.4.1")
-                           + f_str("4.4.1 postoffice share unreachable (fake gateway)")))
-    conn.sendall(frame(END, req, b"Q" + struct.pack(">Q", len(indexes.split(",")))))
+        out += frame(GW_RESULT, req, f_str(qid) + b"I" + struct.pack(">I", int(i)) + b"I"
+                     + struct.pack(">I", state) + f_str(status) + f_str(reply))
+    out += frame(END, req, b"Q" + struct.pack(">Q", len(indexes.split(","))))
+    with outstanding_lock:
+        conn.sendall(out)
 
 
-def serve(conn, mailboxes, major, unavailable):
+def share_down(conn, req, body):
+    answer(conn, req, body, DEFERRED, "4.4.1", "4.4.1 postoffice share unreachable (fake gateway)")
+
+
+def held(conn, req, body, hold):
+    """Answered delivered after hold seconds, on a thread of its own."""
+    with outstanding_lock:
+        outstanding[0] += 1
+        print("outstanding", outstanding[0], flush=True)
+
+    def later():
+        time.sleep(hold)
+        with outstanding_lock:
+            outstanding[0] -= 1
+        try:
+            answer(conn, req, body, DELIVERED, "2.0.0", "250 2.0.0 written (fake gateway)")
+        except OSError:
+            pass
+    threading.Thread(target=later, daemon=True).start()
+
+
+def serve(conn, mailboxes, major, unavailable, hold):
     f = conn.makefile("rb")
     hello = (f_str("fake-gateway") + f_str("gateway") + b"I" + struct.pack(">I", major)
              + b"I" + struct.pack(">I", 1) + f_str("") + f_str("directory,deliver")
@@ -50,7 +78,10 @@ def serve(conn, mailboxes, major, unavailable):
             return
         msg_type, req, body = fr
         if msg_type == GW_DELIVER:
-            share_down(conn, req, body)
+            if hold is None:
+                share_down(conn, req, body)
+            else:
+                held(conn, req, body, hold)
             continue
         if msg_type != DIR_LOOKUP:
             return
@@ -69,6 +100,7 @@ def main():
     path, boxes = sys.argv[1], sys.argv[2].lower().split(",")
     major = int(sys.argv[sys.argv.index("--major") + 1]) if "--major" in sys.argv else 1
     unavailable = "--unavailable" in sys.argv
+    hold = float(sys.argv[sys.argv.index("--hold") + 1]) if "--hold" in sys.argv else None
     if os.path.exists(path):
         os.unlink(path)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -76,7 +108,7 @@ def main():
     srv.listen(16)
     while True:
         conn, _ = srv.accept()
-        threading.Thread(target=serve, args=(conn, boxes, major, unavailable), daemon=True).start()
+        threading.Thread(target=serve, args=(conn, boxes, major, unavailable, hold), daemon=True).start()
 
 
 if __name__ == "__main__":

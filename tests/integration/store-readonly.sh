@@ -39,9 +39,9 @@ wait_for 10 sh -c "! kill -0 $STORE_PID 2>/dev/null"
 wait "$STORE_PID"; rc=$?; STORE_PID=
 test "$rc" = 75; ok $? "the store exits with status 75 (got $rc), not answering 451 for ever"
 grep -E 'error|warn' "$T_STORE_LOG" | tail -5 | diag
-grep -q 'Berkeley DB environment has failed (DB_RUNRECOVERY); exiting' "$T_STORE_LOG" &&
+grep -q 'Berkeley DB environment has failed and needs recovery; exiting' "$T_STORE_LOG" &&
     grep -q 'Operation not permitted' "$T_STORE_LOG"
-ok $? "it says why: the failing call and DB_RUNRECOVERY"
+ok $? "it says why: the failing call and that the environment needs recovery"
 n=$(grep -c 'Operation not permitted' "$T_STORE_LOG")
 test "$n" -le 20; ok $? "in a few lines ($n)"
 kill -0 "$SMTPD_PID"; ok $? "smtpd still runs"
