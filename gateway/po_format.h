@@ -220,6 +220,43 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
 int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out,
                       struct po_err *err);
 
+/* ---- a message's header section into control lines (po_map.c) --------- */
+
+/* The value of the first header field called name (any case; white space
+ * before the colon taken) in the header section of msg[0..len) (up to its
+ * first empty line; lines end in LF or CRLF): unfolded (the line break before
+ * each continuation line removed, its white space kept), without white space
+ * at either end, octets as they are.  At most outsz - 1 octets (outsz >= 1)
+ * and a NUL go into out.  Returns the length, or -1 (out is then "") when
+ * there is no such field. */
+long po_map_header(const uint8_t *msg, size_t len, const char *name, char *out, size_t outsz);
+
+/* A Message-ID field value v[0..n) as a Message-Id control line: the value,
+ * or else the first "<...>" in it (a comment after it), when
+ * po_p1_msgid_check takes it.  0 with it in out, or -1 (out "") when neither
+ * does ("<@x>", "<x@>", a space, an octet >= 0x80, longer than
+ * PO_MSGID_MAX): the caller makes one up. */
+int po_map_msgid(const char *v, size_t n, char out[PO_MSGID_MAX + 1]);
+
+/* A Date field value v[0..n) as a Date control line: the RFC 5322 date-time
+ * at its start ([day-of-week ","] day month year hh:mm[:ss] zone; two- and
+ * three-digit years and the obsolete zone names taken, comments only after
+ * the zone, which are left out).  0 with it in out, or -1 (out "") when v is
+ * no such date or po_p1_date_check refuses it: the caller writes the arrival
+ * time instead. */
+int po_map_date(const char *v, size_t n, char out[PO_DATE_MAX + 1]);
+
+/* A Subject field value v[0..n) in US-ASCII for a Subject control line, into
+ * out (outsz >= 1 octets incl. the NUL; at most 1023 octets of v are looked
+ * at): control characters (C0, DEL, C1) dropped, TAB kept.  Without octets
+ * >= 0x80 the rest is carried as it stands.  Otherwise each run of words
+ * holding such octets becomes RFC 2047 encoded-words "=?UTF-8?B?...?=" of
+ * at most 45 octets of UTF-8 (72 characters; ill-formed octets become
+ * U+FFFD), never splitting a character; US-ASCII words and the blanks
+ * between them stay.  Cut to outsz - 1 octets, never inside an encoded-word
+ * or a character.  Returns the length. */
+size_t po_map_subject(const char *v, size_t n, char *out, size_t outsz);
+
 /* 1 if name (NUL-terminated) is exactly 8 upper-case hex digits + ".P1",
  * else 0. */
 int po_p1_name_valid(const char *name);
