@@ -42,6 +42,32 @@ static int utf8_lead(unsigned c, unsigned *lo, unsigned *hi)
     return -1;
 }
 
+size_t smtp_utf8_char(const char *str, size_t len, uint32_t *cp)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned lo, hi;
+    uint32_t v;
+    int n;
+
+    if (len == 0)
+        return 0;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    n = utf8_lead(s[0], &lo, &hi);
+    if (n < 0 || len - 1 < (size_t)n || s[1] < lo || s[1] > hi)
+        return 0;
+    v = s[0] & (0x3Fu >> n);
+    for (int k = 1; k <= n; k++) {
+        if (s[k] < 0x80 || s[k] > 0xBF)
+            return 0;
+        v = (v << 6) | (s[k] & 0x3Fu);
+    }
+    *cp = v;
+    return (size_t)n + 1;
+}
+
 int smtp_utf8_valid(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;

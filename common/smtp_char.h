@@ -80,6 +80,10 @@ int smtp_ci_mem(const char *a, const char *b, size_t n);
 int smtp_ci_equal(const char *a, size_t alen, const char *lit);
 /* Is s[0..len) well-formed UTF-8 (shortest form, no surrogates, <= U+10FFFF)? */
 int smtp_utf8_valid(const char *s, size_t len);
+/* The well-formed UTF-8 character at the start of s[0..len) (an ASCII octet
+ * is one): its length in octets (1-4), with its code point in *cp; 0 when
+ * s does not start with one (or len is 0). */
+size_t smtp_utf8_char(const char *s, size_t len, uint32_t *cp);
 /* Does s[0..len) hold an octet >= 0x80? */
 int smtp_has_8bit(const char *s, size_t len);
 /* Does s[0..len) hold a control octet (0x00-0x1f: CR, LF, NUL...; or DEL)? */

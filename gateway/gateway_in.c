@@ -2,14 +2,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "gateway.h"
 #include "log.h"
 #include "reason.h"
+#include "smtp_char.h"
 
 #define IN_HEADERS_MAX (64 * 1024) /* header section looked at for Date, Subject, Message-ID */
+#define IN_FIELD_MAX 1024          /* octets of one of those fields looked at */
 #define IN_WRITE_MIN (64 * 1024)  /* body octets gathered before a write step (unless at the end) */
 #define IN_PEND_MAX (1024 * 1024) /* reading from the store pauses above this */
 
@@ -152,49 +153,91 @@ static void job_fail_all(struct in_job *j, uint32_t state, const char *status, c
 
 /* ---- the transfer file ------------------------------------------------------------- */
 
-/* The first line of a header field of the message, unfolded no further. */
-static void header_value(const uint8_t *msg, size_t len, const char *name, char *out, size_t outsz)
+/* Why a transfer file cannot be written: the recipients' outcome. */
+struct in_refusal {
+    uint32_t state;
+    char status[16];
+    char why[GW_WHY_MAX];
+};
+
+#define IN_REFUSE(r, state_, status_, ...)                                               \
+    ((r)->state = (state_), snprintf((r)->status, sizeof((r)->status), "%s", (status_)), \
+     snprintf((r)->why, sizeof((r)->why), __VA_ARGS__))
+
+/* Message-Id, Date and Subject from the message's header section, each as a control line can
+ * carry it (po_map.c): a Message-ID the format refuses gives way to one of ours, a Date that is no
+ * RFC 5322 date to the arrival time, a Subject goes in US-ASCII.  The message keeps its own. */
+static void job_fields(const struct in_job *j, struct po_p1 *p1)
 {
-    size_t nlen = strlen(name), pos = 0;
+    const char *hostname = j->g->hostname, *why;
+    const uint8_t *msg = j->pend.data;
+    size_t len = j->pend.len;
+    char raw[IN_FIELD_MAX];
+    long n;
 
-    out[0] = '\0';
-    while (pos < len) {
-        const uint8_t *eol = memchr(msg + pos, '\n', len - pos);
-        size_t llen = eol ? (size_t)(eol - (msg + pos)) : len - pos;
-
-        if (llen == 0 || (llen == 1 && msg[pos] == '\r'))
-            return; /* end of the header section */
-        if (llen > nlen && msg[pos + nlen] == ':' &&
-            strncasecmp((const char *)msg + pos, name, nlen) == 0) {
-            size_t v = pos + nlen + 1, end = pos + llen, k = 0;
-
-            while (v < end && (msg[v] == ' ' || msg[v] == '\t'))
-                v++;
-            while (end > v && (msg[end - 1] == '\r' || msg[end - 1] == ' '))
-                end--;
-            /* Control lines are US-ASCII: anything else becomes '?'. */
-            for (; v < end && k + 1 < outsz; v++)
-                out[k++] = msg[v] >= 128                    ? '?'
-                           : (msg[v] < 32 || msg[v] == 127) ? ' '
-                                                            : (char)msg[v];
-            out[k] = '\0';
-            return;
-        }
-        pos += llen + 1;
+    n = po_map_header(msg, len, "Message-ID", raw, sizeof(raw));
+    if (n < 0 || po_map_msgid(raw, (size_t)n, p1->message_id) < 0) {
+        snprintf(p1->message_id, sizeof(p1->message_id), "<%.15s@%.200s>", j->env.qid, hostname);
+        if (po_p1_msgid_check(p1->message_id, strlen(p1->message_id), &why) < 0)
+            snprintf(p1->message_id, sizeof(p1->message_id), "<%.15s@spoolgate.invalid>",
+                     j->env.qid);
     }
+    n = po_map_header(msg, len, "Date", raw, sizeof(raw));
+    if (n < 0 || po_map_date(raw, (size_t)n, p1->date) < 0) {
+        time_t when = j->env.arrival_us ? (time_t)(j->env.arrival_us / 1000000) : time(NULL);
+        struct tm tm;
+
+        gmtime_r(&when, &tm);
+        strftime(p1->date, sizeof(p1->date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    }
+    n = po_map_header(msg, len, "Subject", raw, sizeof(raw));
+    if (n > 0)
+        po_map_subject(raw, (size_t)n, p1->subject, sizeof(p1->subject));
 }
 
-static int job_make_p1(struct in_job *j, struct po_err *err)
+/* The sender on the From: line: the envelope's, or ours for the null sender.  0, or -1 with r. */
+static int job_sender(const struct in_job *j, struct po_p1 *p1, struct in_refusal *r)
+{
+    const char *sender = j->env.sender;
+    struct po_err err = {""};
+
+    p1->from.kind = PO_P1_SMTP;
+    if (!sender[0]) {
+        snprintf(p1->from.text, sizeof(p1->from.text), "MAILER-DAEMON@%s", j->g->hostname);
+        if (po_p1_addr_check(&p1->from, &err) < 0)
+            snprintf(p1->from.text, sizeof(p1->from.text), "MAILER-DAEMON@spoolgate.invalid");
+        return 0;
+    }
+    snprintf(p1->from.text, sizeof(p1->from.text), "%s", sender);
+    if (po_p1_addr_check(&p1->from, &err) == 0)
+        return 0;
+    if (smtp_has_8bit(sender, strlen(sender)))
+        IN_REFUSE(r, RCPT_FAILED, "5.6.7",
+                  "the sender address cannot be written in the postoffice's US-ASCII form: %s",
+                  err.text);
+    else
+        IN_REFUSE(r, RCPT_FAILED, "5.1.7",
+                  "the sender address cannot be written on the postoffice's From: line: %s",
+                  err.text);
+    return -1;
+}
+
+/* The control lines into j->head.  0, or -1 with the recipients' outcome in r. */
+static int job_make_p1(struct in_job *j, struct in_refusal *r)
 {
     struct gateway *g = j->g;
     struct po_p1 p1 = {0};
-    const uint8_t *msg = j->pend.data;
-    size_t len = j->pend.len, n = 0;
+    struct po_err err = {""};
+    size_t n = 0;
     int rc;
 
-    p1.to = calloc(j->nrc, sizeof(*p1.to));
-    if (!p1.to)
+    if (job_sender(j, &p1, r) < 0)
         return -1;
+    p1.to = calloc(j->nrc, sizeof(*p1.to));
+    if (!p1.to) {
+        IN_REFUSE(r, RCPT_DEFERRED, "4.3.0", "out of memory in the gateway");
+        return -1;
+    }
     for (size_t i = 0; i < j->nrc; i++) {
         struct po_addr a;
 
@@ -207,27 +250,13 @@ static int job_make_p1(struct in_job *j, struct po_err *err)
         n++;
     }
     p1.nto = n;
-    p1.from.kind = PO_P1_SMTP;
-    snprintf(p1.from.text, sizeof(p1.from.text), "%s",
-             j->env.sender[0] ? j->env.sender : "MAILER-DAEMON");
-    if (!j->env.sender[0])
-        snprintf(p1.from.text, sizeof(p1.from.text), "MAILER-DAEMON@%s", g->hostname);
-    header_value(msg, len, "Message-ID", p1.message_id, sizeof(p1.message_id));
-    if (p1.message_id[0] != '<' || !strchr(p1.message_id, '@') ||
-        p1.message_id[strlen(p1.message_id) - 1] != '>' || strpbrk(p1.message_id + 1, " <\t") ||
-        strchr(p1.message_id, '>') != p1.message_id + strlen(p1.message_id) - 1)
-        snprintf(p1.message_id, sizeof(p1.message_id), "<%.15s@%.200s>", j->env.qid, g->hostname);
-    header_value(msg, len, "Date", p1.date, sizeof(p1.date));
-    if (!strpbrk(p1.date, "0123456789")) {
-        time_t now = time(NULL);
-        struct tm tm;
-
-        gmtime_r(&now, &tm);
-        strftime(p1.date, sizeof(p1.date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    }
-    header_value(msg, len, "Subject", p1.subject, sizeof(p1.subject));
-    rc = po_p1_format_head(&p1, j->env.size > len ? (size_t)j->env.size : len, &j->head, err);
+    job_fields(j, &p1);
+    rc = po_p1_format_head(&p1, j->env.size > j->pend.len ? (size_t)j->env.size : j->pend.len,
+                           &j->head, &err);
     free(p1.to);
+    if (rc < 0) /* out of memory; nothing else is left to refuse once the fields are mapped */
+        IN_REFUSE(r, RCPT_DEFERRED, "4.3.0", "cannot write the transfer file's control lines: %s",
+                  err.text);
     return rc;
 }
 
@@ -451,7 +480,7 @@ static int headers_complete(const struct in_job *j)
 /* A piece of the body, or its end (data NULL). */
 static void job_body(struct in_job *j, const uint8_t *data, size_t len)
 {
-    struct po_err err = {""};
+    struct in_refusal r;
 
     if (data) {
         if (sg_buf_append(&j->pend, data, len) < 0) {
@@ -469,9 +498,8 @@ static void job_body(struct in_job *j, const uint8_t *data, size_t len)
             job_fail(j, RCPT_FAILED, "5.6.0", "the message is empty");
             return;
         }
-        if (job_make_p1(j, &err) < 0) {
-            job_fail(j, RCPT_FAILED, "5.6.0",
-                     err.text[0] ? err.text : "cannot write a transfer file");
+        if (job_make_p1(j, &r) < 0) {
+            job_fail(j, r.state, r.status, r.why);
             return;
         }
         j->state = J_STREAM;

@@ -6,6 +6,7 @@
 #include "gateway.h"
 #include "array.h"
 #include "log.h"
+#include "smtp_char.h"
 
 struct out_item {
     char name[16]; /* "0A1B2C3D" */
@@ -123,7 +124,11 @@ static int out_map(struct out_cycle *c, const struct po_p1 *p1, struct out_item 
             return -1;
         }
         snprintf(it->rcpts[it->nrcpt++], IPC_ADDR_MAX + 1, "%s", p1->to[i].text);
+        if (smtp_has_8bit(p1->to[i].text, strlen(p1->to[i].text)))
+            it->begin.flags |= IPC_FLAG_SMTPUTF8; /* written in its RFC 6533 form in OUT/ */
     }
+    if (smtp_has_8bit(it->begin.sender, strlen(it->begin.sender)))
+        it->begin.flags |= IPC_FLAG_SMTPUTF8;
     snprintf(it->begin.origin, sizeof(it->begin.origin), "p1:%.8s:%.240s", it->name,
              p1->message_id);
     return 0;

@@ -1,4 +1,7 @@
 /* po_addr.c - pure: postoffice names, legacy MS: addresses and the SMTP <-> legacy mapping (doc/POSTOFFICE.md). */
+#include <inttypes.h>
+#include <limits.h>
+
 #include "po_internal.h"
 
 /* ---- names and legacy addresses ---------------------------------------- */
@@ -177,4 +180,130 @@ int po_legacy_to_smtp(const char *legacy, const char *po_domain, const struct po
     memcpy(out + boxlen + 1, po_domain, domlen);
     out[boxlen + 1 + domlen] = '\0';
     return 0;
+}
+
+/* ---- UTF-8 addresses in US-ASCII (RFC 6533 utf-8-addr-xtext) ------------ */
+
+/* RFC 6533 QCHAR: printable US-ASCII but '+', '=' and '\'; written as itself. */
+static int qchar(uint32_t c)
+{
+    return c >= 0x21 && c <= 0x7e && c != '+' && c != '=' && c != '\\';
+}
+
+/* What an escape may stand for: the three QCHAR leaves out, the space (in a quoted local
+ * part), or a code point beyond US-ASCII that is no surrogate. */
+static int escapable(uint32_t c)
+{
+    return c == ' ' || c == '+' || c == '=' || c == '\\' ||
+           (c >= 0x80 && c <= 0x10FFFF && (c < 0xD800 || c > 0xDFFF));
+}
+
+int po_utf8_addr_encode(const char *addr, char *out, size_t outsz)
+{
+    size_t len = addr ? strlen(addr) : 0, i = 0, n = 0;
+
+    if (!out || outsz == 0)
+        return -1;
+    out[0] = '\0';
+    while (i < len) {
+        uint32_t c;
+        size_t k = smtp_utf8_char(addr + i, len - i, &c);
+        int w;
+
+        if (k == 0 || (!qchar(c) && !escapable(c)))
+            break;
+        if (qchar(c))
+            w = snprintf(out + n, outsz - n, "%c", (char)c);
+        else
+            w = snprintf(out + n, outsz - n, "\\x{%02" PRIX32 "}", c);
+        if (w < 0 || (size_t)w >= outsz - n)
+            break;
+        n += (size_t)w;
+        i += k;
+    }
+    if (i < len || n > INT_MAX) {
+        out[0] = '\0';
+        return -1;
+    }
+    return (int)n;
+}
+
+/* Write code point c as UTF-8 at out[*n], within outsz (one octet kept for the NUL). */
+static int put_utf8(uint32_t c, char *out, size_t outsz, size_t *n)
+{
+    unsigned char b[4];
+    size_t k;
+
+    if (c < 0x80) {
+        b[0] = (unsigned char)c;
+        k = 1;
+    } else if (c < 0x800) {
+        b[0] = (unsigned char)(0xC0 | (c >> 6));
+        b[1] = (unsigned char)(0x80 | (c & 0x3F));
+        k = 2;
+    } else if (c < 0x10000) {
+        b[0] = (unsigned char)(0xE0 | (c >> 12));
+        b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        b[2] = (unsigned char)(0x80 | (c & 0x3F));
+        k = 3;
+    } else {
+        b[0] = (unsigned char)(0xF0 | (c >> 18));
+        b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+        b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        b[3] = (unsigned char)(0x80 | (c & 0x3F));
+        k = 4;
+    }
+    if (outsz - *n <= k)
+        return -1;
+    memcpy(out + *n, b, k);
+    *n += k;
+    return 0;
+}
+
+/* The escape "\x{HEX}" at s[0..len): its length, with the code point in *c; 0 when it is not
+ * one as po_utf8_addr_encode writes it (upper-case hex, no needless leading zero). */
+static size_t escape_scan(const char *s, size_t len, uint32_t *c)
+{
+    size_t i = 3;
+    char again[16];
+
+    if (len < 6 || memcmp(s, "\\x{", 3) != 0)
+        return 0;
+    *c = 0;
+    while (i < len && i < 9 && smtp_is_upper_hex((unsigned char)s[i])) {
+        unsigned char h = (unsigned char)s[i++];
+        *c = (*c << 4) | (uint32_t)(smtp_is_digit(h) ? h - '0' : h - 'A' + 10);
+    }
+    if (i >= len || s[i] != '}' || !escapable(*c))
+        return 0;
+    snprintf(again, sizeof(again), "%02" PRIX32, *c);
+    if (strlen(again) != i - 3 || memcmp(again, s + 3, i - 3) != 0)
+        return 0;
+    return i + 1;
+}
+
+long po_utf8_addr_decode(const char *s, size_t len, char *out, size_t outsz)
+{
+    size_t i = 0, n = 0;
+
+    if (!out || outsz == 0)
+        return -1;
+    while (i < len) {
+        uint32_t c = (unsigned char)s[i];
+        size_t k = 1;
+
+        if (c == '\\' && (k = escape_scan(s + i, len - i, &c)) == 0)
+            break;
+        if (k == 1 && !qchar(c))
+            break;
+        if (put_utf8(c, out, outsz, &n) < 0)
+            break;
+        i += k;
+    }
+    if (i < len || len == 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    out[n] = '\0';
+    return (long)n;
 }

@@ -66,7 +66,8 @@ enum po_p1_kind {
 
 struct po_p1_addr {
     enum po_p1_kind kind;
-    /* PO_P1_SMTP: the address after "SMTP:", never empty (the format has no
+    /* PO_P1_SMTP: the address after "SMTP:" (a UTF-8 one decoded from its
+     * RFC 6533 form: po_p1_format writes it so), never empty (the format has no
      * null sender: the gateway must put a real address, e.g.
      * MAILER-DAEMON@<postoffice domain>, in From: of a bounce);
      * PO_P1_MS: the whole "MS:NET/PO/BOX". */
@@ -146,6 +147,23 @@ int po_smtp_to_legacy(const char *addr, const char *po_domain, const struct po_n
 int po_legacy_to_smtp(const char *legacy, const char *po_domain, const struct po_network *net,
                       char out[IPC_ADDR_MAX + 1]);
 
+/* ---- UTF-8 addresses in US-ASCII (RFC 6533) ----------------------------- */
+
+/* Write the UTF-8 address addr (NUL-terminated) in the RFC 6533
+ * utf-8-addr-xtext form into out (outsz octets incl. the NUL): each RFC 6533
+ * QCHAR (printable US-ASCII but '+', '=', '\') as itself, every other
+ * character (a space, '+', '=', '\', anything beyond US-ASCII) as "\x{HEX}",
+ * upper-case hex of its code point, at least two digits, no further leading
+ * zero.  Returns the length, or -1 (out is then "") when addr is not
+ * well-formed UTF-8, holds a control character or does not fit. */
+int po_utf8_addr_encode(const char *addr, char *out, size_t outsz);
+
+/* Decode s[0..len), which must be exactly what po_utf8_addr_encode writes
+ * for some text (so that writing it again gives s back), into out (outsz
+ * octets incl. a NUL).  Returns the decoded length, or -1 (out is then "")
+ * when s is empty, is not in that form, or does not fit. */
+long po_utf8_addr_decode(const char *s, size_t len, char *out, size_t outsz);
+
 /* ---- P1 transfer files ------------------------------------------------- */
 
 /* Parse a whole transfer file buf[0..len).  Control lines up to the first
@@ -154,13 +172,34 @@ int po_legacy_to_smtp(const char *legacy, const char *po_domain, const struct po
  * continuation lines; "Name: value" with case-insensitive names and one
  * optional space after the colon.  "P1-Version: 1" first; Message-Id, From,
  * Date, Subject exactly once; To one or more times (up to PO_P1_RCPT_MAX);
- * any other name is an error.  From and To are SMTP:user@domain (dot-atom
- * local part of at most 64 octets, dotted domain name; no quoted local
- * parts, no address literals) or MS:NET/PO/BOX.  Everything after the empty line is the message,
+ * any other name is an error.  From and To are SMTP:<address> or
+ * MS:NET/PO/BOX.  The SMTP address is an RFC 5321 mailbox in US-ASCII (a
+ * dot-atom or quoted-string local part of at most 64 octets, a domain name
+ * whose labels may begin or end with '-', or an address literal [192.0.2.1]
+ * / [IPv6:...]); or, when it is not one, a UTF-8 (RFC 6531) mailbox in the
+ * form po_utf8_addr_encode writes, which p1->...text then holds decoded.
+ * Everything after the empty line is the message,
  * unchanged and not empty: p1->body_off/body_len point into buf.  On success
  * p1->to is allocated (po_p1_free); on failure nothing is allocated, p1 is
  * zeroed and err says which line and why.  0 or -1. */
 int po_p1_parse(const uint8_t *buf, size_t len, struct po_p1 *p1, struct po_err *err);
+
+/* Check a Message-Id value v[0..n) as po_p1_parse does: at most
+ * PO_MSGID_MAX octets, "<left@right>" with neither side empty, printable
+ * US-ASCII without '<' or '>' inside.  0, or -1 with *why (static English). */
+int po_p1_msgid_check(const char *v, size_t n, const char **why);
+
+/* Check a Date value v[0..n) as po_p1_parse does: not empty, at most
+ * PO_DATE_MAX octets, printable US-ASCII or TAB, at least one digit.  0, or
+ * -1 with *why. */
+int po_p1_date_check(const char *v, size_t n, const char **why);
+
+/* Check that a (kind and text as po_p1_format takes them) can be written on
+ * a From: or To: line and parses back to itself: a UTF-8 SMTP address must
+ * have an RFC 6533 form that fits a control line and does not itself read
+ * as a US-ASCII address (which it does when a quoted local part holds the
+ * non-ASCII characters).  0, or -1 with err. */
+int po_p1_addr_check(const struct po_p1_addr *a, struct po_err *err);
 
 /* Release what po_p1_parse allocated (p1->to); NULL-safe, idempotent. */
 void po_p1_free(struct po_p1 *p1);
@@ -169,7 +208,8 @@ void po_p1_free(struct po_p1 *p1);
  * ignored) and the message body[0..bodylen) (bodylen >= 1, copied as-is) to
  * out, growing it.  Checks every field as po_p1_parse would, so the result
  * always parses back to the same values; refuses CR or LF inside a value
- * (header injection).  0, or -1 with err and out->len unchanged. */
+ * (header injection).  An SMTP address with octets >= 0x80 is written in its
+ * RFC 6533 form (po_utf8_addr_encode).  0, or -1 with err and out->len unchanged. */
 int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, struct sg_buf *out,
                  struct po_err *err);
 
@@ -179,6 +219,43 @@ int po_p1_format(const struct po_p1 *in, const uint8_t *body, size_t bodylen, st
  * 0, or -1 with err and out->len unchanged. */
 int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out,
                       struct po_err *err);
+
+/* ---- a message's header section into control lines (po_map.c) --------- */
+
+/* The value of the first header field called name (any case; white space
+ * before the colon taken) in the header section of msg[0..len) (up to its
+ * first empty line; lines end in LF or CRLF): unfolded (the line break before
+ * each continuation line removed, its white space kept), without white space
+ * at either end, octets as they are.  At most outsz - 1 octets (outsz >= 1)
+ * and a NUL go into out.  Returns the length, or -1 (out is then "") when
+ * there is no such field. */
+long po_map_header(const uint8_t *msg, size_t len, const char *name, char *out, size_t outsz);
+
+/* A Message-ID field value v[0..n) as a Message-Id control line: the value,
+ * or else the first "<...>" in it (a comment after it), when
+ * po_p1_msgid_check takes it.  0 with it in out, or -1 (out "") when neither
+ * does ("<@x>", "<x@>", a space, an octet >= 0x80, longer than
+ * PO_MSGID_MAX): the caller makes one up. */
+int po_map_msgid(const char *v, size_t n, char out[PO_MSGID_MAX + 1]);
+
+/* A Date field value v[0..n) as a Date control line: the RFC 5322 date-time
+ * at its start ([day-of-week ","] day month year hh:mm[:ss] zone; two- and
+ * three-digit years and the obsolete zone names taken, comments only after
+ * the zone, which are left out).  0 with it in out, or -1 (out "") when v is
+ * no such date or po_p1_date_check refuses it: the caller writes the arrival
+ * time instead. */
+int po_map_date(const char *v, size_t n, char out[PO_DATE_MAX + 1]);
+
+/* A Subject field value v[0..n) in US-ASCII for a Subject control line, into
+ * out (outsz >= 1 octets incl. the NUL; at most 1023 octets of v are looked
+ * at): control characters (C0, DEL, C1) dropped, TAB kept.  Without octets
+ * >= 0x80 the rest is carried as it stands.  Otherwise each run of words
+ * holding such octets becomes RFC 2047 encoded-words "=?UTF-8?B?...?=" of
+ * at most 45 octets of UTF-8 (72 characters; ill-formed octets become
+ * U+FFFD), never splitting a character; US-ASCII words and the blanks
+ * between them stay.  Cut to outsz - 1 octets, never inside an encoded-word
+ * or a character.  Returns the length. */
+size_t po_map_subject(const char *v, size_t n, char *out, size_t outsz);
 
 /* 1 if name (NUL-terminated) is exactly 8 upper-case hex digits + ".P1",
  * else 0. */

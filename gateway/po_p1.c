@@ -6,12 +6,40 @@
 
 /* ---- P1 field checks (shared by the parser and the writer) -------------- */
 
-/* What an SMTP: address in a P1 file may be, as tests/postoffice_sim.py
- * accepts: a dot-atom local part (no quoted strings) and a domain name (no
- * address literals) whose labels may begin or end with '-', ASCII only,
- * limited only by the 64-octet local part and the 255-octet domain. */
-#define P1_SMTP_ADDR_FLAGS \
-    (SMTP_ADDR_NO_QUOTED | SMTP_ADDR_NO_LITERAL | SMTP_ADDR_LAX_HYPHEN | SMTP_ADDR_LAX_LENGTH)
+/* What an SMTP: address in a P1 file may be: an RFC 5321 mailbox in US-ASCII (quoted local parts
+ * and address literals included) whose domain labels may begin or end with '-', limited only by
+ * the 64-octet local part and the 255-octet domain; or a UTF-8 one in its RFC 6533 form. */
+#define P1_SMTP_ADDR_FLAGS (SMTP_ADDR_LAX_HYPHEN | SMTP_ADDR_LAX_LENGTH)
+#define P1_UTF8_ADDR_FLAGS (P1_SMTP_ADDR_FLAGS | SMTP_ADDR_UTF8)
+#define P1_WIRE_MAX (PO_LINE_MAX - 6) /* an address value after "From: " or "To: " */
+
+/* The SMTP address v[0..n) (after "SMTP:") into out.  A US-ASCII mailbox is taken as it stands;
+ * anything else must be the RFC 6533 form of a UTF-8 one.  0, or -1 with *why. */
+static int p1_smtp_parse(const char *v, size_t n, char out[IPC_ADDR_MAX + 1], const char **why)
+{
+    char d[IPC_ADDR_MAX + 1];
+    const char *r;
+    long dn;
+
+    if (smtp_addr_check(v, n, P1_SMTP_ADDR_FLAGS, why) == 0) {
+        memcpy(out, v, n);
+        out[n] = '\0';
+        return 0;
+    }
+    if (!memchr(v, '\\', n))
+        return -1; /* no escape: the US-ASCII reason stands */
+    dn = po_utf8_addr_decode(v, n, d, sizeof(d));
+    if (dn < 0 || !smtp_has_8bit(d, (size_t)dn)) {
+        *why = "neither a US-ASCII address nor the RFC 6533 \\x{...} form of a UTF-8 one";
+        return -1;
+    }
+    if (smtp_addr_check(d, (size_t)dn, P1_UTF8_ADDR_FLAGS, &r) < 0) {
+        *why = r;
+        return -1;
+    }
+    memcpy(out, d, (size_t)dn + 1);
+    return 0;
+}
 
 /* Parse an address value "SMTP:user@domain" or "MS:NET/PO/BOX" into out.
  * 0 or -1 with a reason in why. */
@@ -21,12 +49,11 @@ static int p1_addr_parse(const char *v, size_t n, struct po_p1_addr *out, struct
 
     memset(out, 0, sizeof(*out));
     if (n >= 5 && memcmp(v, "SMTP:", 5) == 0) {
-        if (smtp_addr_check(v + 5, n - 5, P1_SMTP_ADDR_FLAGS, &r) < 0) {
+        if (p1_smtp_parse(v + 5, n - 5, out->text, &r) < 0) {
             seterr(why, "bad SMTP: address: %s", r);
             return -1;
         }
         out->kind = PO_P1_SMTP;
-        memcpy(out->text, v + 5, n - 5);
         return 0;
     }
     if (n >= 3 && memcmp(v, "MS:", 3) == 0) {
@@ -43,7 +70,7 @@ static int p1_addr_parse(const char *v, size_t n, struct po_p1_addr *out, struct
     return -1;
 }
 
-static int msgid_check(const char *v, size_t n, const char **why)
+int po_p1_msgid_check(const char *v, size_t n, const char **why)
 {
     const char *at;
 
@@ -87,7 +114,7 @@ static int text_check(const char *v, size_t n, const char **why)
     return 0;
 }
 
-static int date_check(const char *v, size_t n, const char **why)
+int po_p1_date_check(const char *v, size_t n, const char **why)
 {
     int digit = 0;
 
@@ -298,7 +325,7 @@ static int p1_take_field(struct p1_scan *sc, struct po_p1 *p1, enum p1_field f, 
         }
         return 0;
     case F_MSGID:
-        if (msgid_check(val, vallen, &why) < 0) {
+        if (po_p1_msgid_check(val, vallen, &why) < 0) {
             seterr(err, "line %u: bad Message-Id: %s", sc->lineno, why);
             return -1;
         }
@@ -314,7 +341,7 @@ static int p1_take_field(struct p1_scan *sc, struct po_p1 *p1, enum p1_field f, 
     case F_TO:
         return p1_take_to(sc, p1, val, vallen, err);
     case F_DATE:
-        if (date_check(val, vallen, &why) < 0) {
+        if (po_p1_date_check(val, vallen, &why) < 0) {
             seterr(err, "line %u: Date %s", sc->lineno, why);
             return -1;
         }
@@ -412,11 +439,10 @@ static void buf_puts(struct sg_buf *b, const char *s)
     buf_put(b, s, strlen(s));
 }
 
-static void buf_line(struct sg_buf *b, const char *name, const char *prefix, const char *val)
+static void buf_line(struct sg_buf *b, const char *name, const char *val)
 {
     buf_puts(b, name);
     buf_puts(b, ": ");
-    buf_puts(b, prefix);
     buf_puts(b, val);
     buf_put(b, "\r\n", 2);
 }
@@ -435,43 +461,108 @@ static int has_crlf(const char *s, size_t n)
     return memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL;
 }
 
-/* Check an address for writing: 0 or -1 with err naming which. */
-static int p1_addr_check_out(const struct po_p1_addr *a, const char *what, struct po_err *err)
+/* The value of a's From: or To: line, prefix included, into wire (P1_WIRE_MAX + 1 octets): a
+ * UTF-8 SMTP address in its RFC 6533 form.  0, or -1 with err. */
+static int p1_addr_wire(const struct po_p1_addr *a, char *wire, struct po_err *err)
 {
     long n = field_len(a->text, sizeof(a->text));
-    struct po_p1_addr tmp;
-    char val[IPC_ADDR_MAX + 6];
-    struct po_err e;
-    const char *prefix;
+    const char *why;
 
     if (n < 0) {
-        seterr(err, "%s: address not terminated", what);
+        seterr(err, "address not terminated");
         return -1;
     }
     if (has_crlf(a->text, (size_t)n)) {
-        seterr(err, "%s: address holds CR or LF (header injection refused)", what);
+        seterr(err, "address holds CR or LF (header injection refused)");
         return -1;
     }
-    if (a->kind == PO_P1_SMTP) {
-        prefix = "SMTP:";
-        if (n == 0) {
-            seterr(err, "%s: empty SMTP address (a null sender must be replaced)", what);
+    if (a->kind == PO_P1_MS) {
+        if (strncmp(a->text, "MS:", 3) != 0) {
+            seterr(err, "MS address must be written \"MS:NET/PO/BOX\"");
             return -1;
         }
-    } else if (a->kind == PO_P1_MS) {
-        prefix = "";
-    } else {
-        seterr(err, "%s: unknown address kind %d", what, (int)a->kind);
+        snprintf(wire, P1_WIRE_MAX + 1, "%s", a->text);
+        return 0;
+    }
+    if (a->kind != PO_P1_SMTP) {
+        seterr(err, "unknown address kind %d", (int)a->kind);
         return -1;
     }
-    snprintf(val, sizeof(val), "%s%s", prefix, a->text);
-    if (a->kind == PO_P1_MS && strncmp(a->text, "MS:", 3) != 0) {
-        seterr(err, "%s: MS address must be written \"MS:NET/PO/BOX\"", what);
+    if (n == 0) {
+        seterr(err, "empty SMTP address (a null sender must be replaced)");
         return -1;
     }
-    if (p1_addr_parse(val, strlen(val), &tmp, &e) < 0) {
-        seterr(err, "%s: %s", what, e.text);
+    memcpy(wire, "SMTP:", 5);
+    if (!smtp_has_8bit(a->text, (size_t)n)) {
+        snprintf(wire + 5, P1_WIRE_MAX + 1 - 5, "%s", a->text);
+        return 0;
+    }
+    if (smtp_addr_check(a->text, (size_t)n, P1_UTF8_ADDR_FLAGS, &why) < 0) {
+        seterr(err, "bad SMTP: address: %s", why);
         return -1;
+    }
+    if (po_utf8_addr_encode(a->text, wire + 5, P1_WIRE_MAX + 1 - 5) < 0) {
+        seterr(err, "UTF-8 address: its RFC 6533 US-ASCII form is longer than a control line");
+        return -1;
+    }
+    if (smtp_addr_check(wire + 5, strlen(wire + 5), P1_SMTP_ADDR_FLAGS, NULL) == 0) {
+        seterr(err, "UTF-8 address: non-ASCII characters in a quoted local part have no "
+                    "US-ASCII form that cannot be read as another address");
+        return -1;
+    }
+    return 0;
+}
+
+/* Check an address for writing: it must parse back to itself.  0 or -1 with err. */
+static int p1_addr_check_out(const struct po_p1_addr *a, char *wire, struct po_err *err)
+{
+    struct po_p1_addr tmp;
+
+    if (p1_addr_wire(a, wire, err) < 0 || p1_addr_parse(wire, strlen(wire), &tmp, err) < 0)
+        return -1;
+    if (strcmp(tmp.text, a->text) != 0) {
+        seterr(err, "address does not read back as itself");
+        return -1;
+    }
+    return 0;
+}
+
+int po_p1_addr_check(const struct po_p1_addr *a, struct po_err *err)
+{
+    char wire[P1_WIRE_MAX + 1];
+
+    if (!a) {
+        seterr(err, "no address");
+        return -1;
+    }
+    return p1_addr_check_out(a, wire, err);
+}
+
+/* Check every address, naming the one refused, and add up the room their lines take. */
+static int p1_addrs_check(const struct po_p1 *in, size_t *need, struct po_err *err)
+{
+    char wire[P1_WIRE_MAX + 1];
+    struct po_err e;
+
+    if (p1_addr_check_out(&in->from, wire, &e) < 0) {
+        seterr(err, "From: %s", e.text);
+        return -1;
+    }
+    *need += strlen(wire) + 16;
+    if (in->nto == 0 || !in->to) {
+        seterr(err, "no recipients (at least one To: is required)");
+        return -1;
+    }
+    if (in->nto > PO_P1_RCPT_MAX) {
+        seterr(err, "more than %d recipients", PO_P1_RCPT_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < in->nto; i++) {
+        if (p1_addr_check_out(&in->to[i], wire, &e) < 0) {
+            seterr(err, "To #%zu: %s", i + 1, e.text);
+            return -1;
+        }
+        *need += strlen(wire) + 16;
     }
     return 0;
 }
@@ -482,7 +573,7 @@ int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out
     long idn, dn, sn;
     const char *why;
     size_t need;
-    char what[32];
+    char wire[P1_WIRE_MAX + 1];
 
     if (!in || !out) {
         seterr(err, "nothing to write");
@@ -507,11 +598,11 @@ int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out
         seterr(err, "Subject holds CR or LF (header injection refused)");
         return -1;
     }
-    if (msgid_check(in->message_id, (size_t)idn, &why) < 0) {
+    if (po_p1_msgid_check(in->message_id, (size_t)idn, &why) < 0) {
         seterr(err, "bad Message-Id: %s", why);
         return -1;
     }
-    if (date_check(in->date, (size_t)dn, &why) < 0) {
+    if (po_p1_date_check(in->date, (size_t)dn, &why) < 0) {
         seterr(err, "Date %s", why);
         return -1;
     }
@@ -519,40 +610,27 @@ int po_p1_format_head(const struct po_p1 *in, size_t bodylen, struct sg_buf *out
         seterr(err, "Subject %s", why);
         return -1;
     }
-    if (p1_addr_check_out(&in->from, "From", err) < 0)
+    need = 64 + (size_t)idn + (size_t)dn + (size_t)sn;
+    if (p1_addrs_check(in, &need, err) < 0)
         return -1;
-    if (in->nto == 0 || !in->to) {
-        seterr(err, "no recipients (at least one To: is required)");
-        return -1;
-    }
-    if (in->nto > PO_P1_RCPT_MAX) {
-        seterr(err, "more than %d recipients", PO_P1_RCPT_MAX);
-        return -1;
-    }
-    for (size_t i = 0; i < in->nto; i++) {
-        snprintf(what, sizeof(what), "To #%zu", i + 1);
-        if (p1_addr_check_out(&in->to[i], what, err) < 0)
-            return -1;
-    }
     if (bodylen == 0) {
         seterr(err, "empty message");
         return -1;
     }
-
-    need = 64 + (size_t)idn + (size_t)dn + (size_t)sn + strlen(in->from.text) + 16;
-    for (size_t i = 0; i < in->nto; i++)
-        need += strlen(in->to[i].text) + 16;
     if (sg_buf_reserve(out, need) < 0) {
         seterr(err, "out of memory");
         return -1;
     }
     buf_puts(out, "P1-Version: 1\r\n");
-    buf_line(out, "Message-Id", "", in->message_id);
-    buf_line(out, "From", in->from.kind == PO_P1_SMTP ? "SMTP:" : "", in->from.text);
-    for (size_t i = 0; i < in->nto; i++)
-        buf_line(out, "To", in->to[i].kind == PO_P1_SMTP ? "SMTP:" : "", in->to[i].text);
-    buf_line(out, "Date", "", in->date);
-    buf_line(out, "Subject", "", in->subject);
+    buf_line(out, "Message-Id", in->message_id);
+    p1_addr_wire(&in->from, wire, NULL);
+    buf_line(out, "From", wire);
+    for (size_t i = 0; i < in->nto; i++) {
+        p1_addr_wire(&in->to[i], wire, NULL);
+        buf_line(out, "To", wire);
+    }
+    buf_line(out, "Date", in->date);
+    buf_line(out, "Subject", in->subject);
     buf_put(out, "\r\n", 2);
     return 0;
 }

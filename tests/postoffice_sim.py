@@ -54,8 +54,14 @@ from email.header import Header
 NAME_RE = re.compile(r"[A-Z0-9]{1,10}\Z")
 FILE_RE = re.compile(r"[0-9A-F]{8}\Z")
 MS_RE = re.compile(r"MS:([A-Z0-9]{1,10})/([A-Z0-9]{1,10})/([A-Z0-9]{1,10})\Z")
-# Deliberately simple: no spaces, no <>, one @, a dotted domain.
-SMTP_RE = re.compile(r"SMTP:[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\Z")
+# What doc/POSTOFFICE.md lets an SMTP: address be: an RFC 5321 mailbox in US-ASCII (a dot-atom
+# or a quoted local part; a dotted domain or an address literal), or a UTF-8 one written in the
+# RFC 6533 form, each character outside QCHAR as \x{HEX}.  Simple, not exact: no label lengths.
+_ATOM = r"[!#-'*+\-/-9=?A-Z^-~]+"
+_LOCAL = rf"(?:{_ATOM}(?:\.{_ATOM})*|\"(?:[ !#-\[\]-~]|\\[ -~])+\")"
+_DOMAIN = r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9.]+\]|\[IPv6:[0-9A-Fa-f:.]+\])"
+_XTEXT = r"(?:[!-*,-<>-\[\]-~]|\\x\{[0-9A-F]{2,6}\})+"
+SMTP_RE = re.compile(rf"SMTP:(?:{_LOCAL}@{_DOMAIN}|(?=.*@)(?=.*\\x\{{){_XTEXT})\Z")
 FIELD_RE = re.compile(rb"([A-Za-z0-9-]+):[ \t]*(.*)\Z", re.S)
 REQUIRED = ("P1-Version", "Message-Id", "From", "Date", "Subject")
 MAX_LINE = 998

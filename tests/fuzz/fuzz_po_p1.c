@@ -1,4 +1,4 @@
-/* fuzz_po_p1.c - fuzzes the P1 transfer file parser po_p1_parse (gateway/po_p1.c); what parses is formatted with po_p1_format and must parse back to the same values. */
+/* fuzz_po_p1.c - fuzzes the P1 transfer file parser po_p1_parse (gateway/po_p1.c); what parses is formatted with po_p1_format and must parse back to the same values; the same input as a message's header section through po_map.c must give values the format takes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +52,39 @@ static void check_head(const struct po_p1 *p, const struct sg_buf *whole)
     sg_buf_free(&head);
 }
 
+/* The input as a message: what po_map makes of its fields is what a control line takes, and an
+ * address in it (its first line) written in the RFC 6533 form reads back as itself. */
+static void check_map(const uint8_t *data, size_t size)
+{
+    char raw[1024], out[PO_SUBJECT_MAX + 1], back[1024];
+    const char *why;
+    long n;
+    size_t k;
+    int w;
+
+    if ((n = po_map_header(data, size, "Message-ID", raw, sizeof(raw))) >= 0 &&
+        po_map_msgid(raw, (size_t)n, out) == 0 && po_p1_msgid_check(out, strlen(out), &why) != 0)
+        abort();
+    if ((n = po_map_header(data, size, "Date", raw, sizeof(raw))) >= 0 &&
+        po_map_date(raw, (size_t)n, out) == 0 && po_p1_date_check(out, strlen(out), &why) != 0)
+        abort();
+    if ((n = po_map_header(data, size, "Subject", raw, sizeof(raw))) >= 0) {
+        k = po_map_subject(raw, (size_t)n, out, sizeof(out));
+        if (k > PO_SUBJECT_MAX || strlen(out) != k)
+            abort();
+        for (size_t i = 0; i < k; i++)
+            if ((out[i] < 0x20 && out[i] != '\t') || (unsigned char)out[i] >= 0x7f)
+                abort();
+    }
+    k = size < sizeof(raw) - 1 ? size : sizeof(raw) - 1;
+    memcpy(raw, data, k);
+    raw[k] = '\0';
+    if ((w = po_utf8_addr_encode(raw, out, sizeof(out))) > 0 &&
+        (po_utf8_addr_decode(out, (size_t)w, back, sizeof(back)) != (long)strlen(raw) ||
+         strcmp(back, raw) != 0))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct po_p1 p, q;
@@ -59,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sg_buf out;
 
     e.text[0] = '\0';
+    check_map(data, size);
     if (po_p1_parse(data, size, &p, &e) != 0) {
         if (p.to != NULL || p.nto != 0 || e.text[0] == '\0' || !TERMINATED(e.text))
             abort(); /* nothing allocated, and a reason */

@@ -18,7 +18,8 @@ Modes:
     no-8bit           like sink, but 8BITMIME is not advertised; MAIL ... BODY=8BITMIME gets 555 5.5.4,
                       and 8-bit DATA sent anyway is stored with "eight_bit": true (a router bug to detect)
 
-EHLO advertises PIPELINING, SIZE, 8BITMIME (not in no-8bit) and STARTTLS (with --tls-cert/--tls-key).
+EHLO advertises PIPELINING, SIZE, 8BITMIME (not in no-8bit), STARTTLS (with --tls-cert/--tls-key) and
+SMTPUTF8 (with --smtputf8).
 It does not advertise DSN; aiosmtpd refuses any RCPT parameter (NOTIFY=, ORCPT=) and MAIL parameters
 other than SIZE/BODY/SMTPUTF8 (RET=, ENVID=) with 555, as a server without DSN may.
 
@@ -271,7 +272,8 @@ async def serve(args):
         tls.load_cert_chain(args.tls_cert, args.tls_key)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: PeerSMTP(handler, hostname=args.name, tls_context=tls, data_size_limit=args.size, loop=loop),
+        lambda: PeerSMTP(handler, hostname=args.name, tls_context=tls, data_size_limit=args.size, loop=loop,
+                         enable_SMTPUTF8=args.smtputf8),
         host=args.host, port=args.port, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
     print("ready %s %d" % (args.host, port), flush=True)
@@ -293,6 +295,7 @@ def main():
     ap.add_argument("--tls-key")
     ap.add_argument("--size", type=int, default=33554432, help="SIZE limit advertised and enforced")
     ap.add_argument("--dot-delay", type=float, default=3.0, help="slow-dot: seconds before the reply")
+    ap.add_argument("--smtputf8", action="store_true", help="advertise and take SMTPUTF8 (RFC 6531)")
     args = ap.parse_args()
     if bool(args.tls_cert) != bool(args.tls_key):
         ap.error("--tls-cert and --tls-key go together")
