@@ -67,17 +67,26 @@ static void gw_send_waiting(struct router *r)
     }
 }
 
-/* At a stop: the jobs not sent are dropped without outcomes, like the SMTP queues' (their
- * recipients stay active and the next start takes them up). */
-void router_gw_stop(void)
+/* Empties the waiting list, deferring each job's recipients for why first (NULL: at a stop, no
+ * outcome, they stay active). */
+static void waiting_drop(const char *why)
 {
     while (waiting_head) {
         struct job *j = waiting_head;
 
         waiting_head = j->next;
+        if (why)
+            job_defer_all(j, why);
         router_queue_job_done(j);
     }
     waiting_tail = NULL;
+}
+
+/* At a stop: the jobs not sent are dropped without outcomes, like the SMTP queues' (their
+ * recipients stay active and the next start takes them up). */
+void router_gw_stop(void)
+{
+    waiting_drop(NULL);
 }
 
 void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
@@ -141,14 +150,7 @@ void router_gw_link_down(struct ipc_link *l, const char *why, void *arg)
         free(q);
     }
     pending_n = 0;
-    while (waiting_head) {
-        struct job *j = waiting_head;
-
-        waiting_head = j->next;
-        job_defer_all(j, why);
-        router_queue_job_done(j);
-    }
-    waiting_tail = NULL;
+    waiting_drop(why);
 }
 
 /* The recipients of j whose indexes fit one GW_DELIVER's list stay in j; the rest move to a job
