@@ -133,6 +133,7 @@ struct cfg_gateway {
     long long open_retry_interval; /* a failed share access is retried after this */
     long long max_open_retries;    /* failed accesses before a recipient fails */
     long long max_deliveries;      /* transfer files written into P1/ at once */
+    long long share_timeout;       /* a share operation with no answer this long hangs */
 };
 
 struct sg_config {

@@ -219,6 +219,10 @@ const struct cfg_key cfg_keys[] = {
     {"gateway", "max_deliveries", CFG_INT, "16", 1, 256, NULL, W_(max_deliveries),
      "transfer files written into P1/ at the same time, and deliveries the router has in flight "
      "to the gateway; further deliveries wait their turn in the router in arrival order"},
+    {"gateway", "share_timeout", CFG_DURATION, "60s", 1, 3600, NULL, W_(share_timeout),
+     "a share operation (writing a transfer file, reading OUT/ or the directory) with no answer "
+     "this long is given up on: the delivery is deferred naming the share and the operation, and "
+     "further deliveries are deferred at once until the share answers (a hung mount)"},
     {NULL, NULL, CFG_INT, NULL, 0, 0, NULL, 0, NULL},
 };
 

@@ -21,6 +21,27 @@
 
 struct gw_conn;
 struct ipc_server;
+struct gateway;
+
+/* An operation on the share running on a worker, watched for an answer (gateway_watch.c). */
+struct gw_watch_op {
+    struct gw_watch_op *prev, *next;
+    uint64_t since; /* uv_now when it was handed to the worker */
+    char what[160]; /* "writing P1/G0000001.TMP" */
+    int hung;       /* no answer within gateway.share_timeout */
+    int blocks;     /* a delivery's step: while it hangs, further deliveries are deferred at once */
+    /* Called once when it is found hung, why naming the share, the operation and the wait. */
+    void (*expired)(struct gw_watch_op *op, const char *why);
+    void *arg;
+};
+
+struct gw_watch {
+    uv_timer_t timer;
+    struct gw_watch_op *head;
+    unsigned hung;          /* operations found hung that have not returned */
+    unsigned hung_blocking; /* ... of them, deliveries' steps */
+    char why[GW_WHY_MAX];   /* the first hung delivery step */
+};
 
 /* A part of the share found refused (P1/ or OUT/BAD/ a link): logged when it starts and ends. */
 struct gw_refused {
@@ -57,8 +78,25 @@ struct gateway {
     /* deliveries: at most cfg gateway.max_deliveries run, the rest wait in arrival order */
     unsigned in_running;
     struct in_wait *in_wait_head, *in_wait_tail;
+    struct gw_watch watch; /* every share operation on a worker, for a hung share */
     int stopping;
 };
+
+/* ---- gateway_watch.c: share operations that get no answer (a hung mount, a stalled SFTP server)
+ * Each operation handed to a worker is watched from begin to end.  One with no answer within
+ * gateway.share_timeout is hung: logged, the share marked unreachable, its expired callback
+ * called (a delivery answers the router then, deferred); the worker stays blocked, and its end
+ * comes whenever the share answers.  A stopping gateway whose remaining work is only hung
+ * operations exits without them (what they leave is cleaned up by the next start). */
+void gw_watch_init(struct gateway *g);
+void gw_watch_begin(struct gateway *g, struct gw_watch_op *op, int blocks,
+                    void (*expired)(struct gw_watch_op *op, const char *why), void *arg,
+                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* The worker returned: 1 if the operation had been found hung. */
+int gw_watch_end(struct gateway *g, struct gw_watch_op *op);
+/* NULL, or why deliveries are deferred at once: a delivery's step hangs. */
+const char *gw_watch_hung(const struct gateway *g);
+void gw_watch_close(struct gateway *g);
 
 /* ---- gateway_share.c: the share, a local path or SFTP ---------------------------------------
  * Every operation blocks: callers run them on worker threads.  A share is
@@ -259,6 +297,18 @@ struct in_wait;
 void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id,
                    const struct ipc_gw_deliver *q);
 void gw_in_stop(struct gateway *g); /* drop the deliveries that wait (the router defers them) */
+
+/* gateway_in_head.c: a transfer file's control lines into head, for the recipients to (SMTP
+ * addresses in the postoffice's domain), Message-Id, Date and Subject taken from the message's
+ * header section msg.  0, or -1 with the recipients' outcome in r. */
+struct gw_in_refusal {
+    uint32_t state;
+    char status[16];
+    char why[GW_WHY_MAX];
+};
+int gw_in_head(const struct gateway *g, const struct ipc_envelope *env, const char *const *to,
+               size_t nto, const uint8_t *msg, size_t len, struct sg_buf *head,
+               struct gw_in_refusal *r);
 
 /* ---- gateway_out.c: mail out of the postoffice (OUT/) ------------------------------------ */
 void gw_out_poll(struct gateway *g);

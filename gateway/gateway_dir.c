@@ -8,6 +8,7 @@
 
 struct dir_work {
     uv_work_t req;
+    struct gw_watch_op watch;
     struct gateway *g;
     struct share *sh;
     int64_t known_mtime;
@@ -75,6 +76,7 @@ static void dir_work_done(uv_work_t *req, int status)
     struct dir_work *w = req->data;
     struct gateway *g = w->g;
 
+    gw_watch_end(g, &w->watch);
     gw_share_state(g, w->ok || w->parse_error ? NULL : w->why);
     if (w->ok && w->changed) {
         po_dir_free(&g->dir);
@@ -114,7 +116,9 @@ void gw_dir_poll(struct gateway *g, void (*done)(struct gateway *g))
     w->done = done;
     w->known_mtime = g->dir_loaded ? g->glb_mtime : -1;
     w->sh = g->share;
+    gw_watch_begin(g, &w->watch, 0, NULL, NULL, "reading the directory (GLB/)");
     if (uv_queue_work(g->loop, &w->req, dir_work_run, dir_work_done) < 0) {
+        gw_watch_end(g, &w->watch);
         free(w);
         if (done)
             done(g);

@@ -2,15 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gateway.h"
 #include "log.h"
 #include "reason.h"
-#include "smtp_char.h"
 
 #define IN_HEADERS_MAX (64 * 1024) /* header section looked at for Date, Subject, Message-ID */
-#define IN_FIELD_MAX 1024          /* octets of one of those fields looked at */
 #define IN_WRITE_MIN (64 * 1024)  /* body octets gathered before a write step (unless at the end) */
 #define IN_PEND_MAX (1024 * 1024) /* reading from the store pauses above this */
 
@@ -54,7 +51,9 @@ struct in_job {
     int paused;   /* reading from the store is paused */
     /* the share steps */
     enum job_step step;
-    int busy; /* a step runs on a worker */
+    int busy;                 /* a step runs on a worker */
+    struct gw_watch_op watch; /* ... watched for an answer */
+    int orphaned; /* its step hung: the router has its answer, the job waits for the worker */
     struct gw_p1_file pf;
     struct gw_journal_entry earlier; /* J_RESUME: what the journal knows */
     struct gw_p1_result res;
@@ -109,13 +108,9 @@ static void in_next(struct gateway *g)
     }
 }
 
-/* Answer the router and forget the job. */
-static void job_finish(struct in_job *j)
+/* Tell the router each recipient's outcome; done: the journal's entry can go. */
+static void job_answer(struct in_job *j, int done)
 {
-    struct gateway *g = j->g;
-
-    sc_close(j->store);
-    j->store = NULL;
     if (gw_conn_alive(j->c)) {
         struct ipc_end end = {.count = j->nrc};
 
@@ -129,18 +124,38 @@ static void job_finish(struct in_job *j)
         }
         ipc_encode_end(gw_conn_out(j->c), j->request_id, &end);
         gw_conn_flush(j->c);
-        if (j->ok)
-            gw_journal_answered(g->journal,
+        if (done)
+            gw_journal_answered(j->g->journal,
                                 j->key); /* else a retry finds the entry and finishes it */
     }
     gw_conn_unref(j->c);
+    j->c = NULL;
+}
+
+/* The job no longer counts as running: the next waiting delivery may start. */
+static void job_leave(struct in_job *j)
+{
+    sc_close(j->store);
+    j->store = NULL;
+    j->g->in_running--;
+    in_next(j->g);
+}
+
+static void job_free(struct in_job *j)
+{
     sg_buf_free(&j->head);
     sg_buf_free(&j->pend);
     sg_buf_free(&j->inflight);
     free(j->rc);
     free(j);
-    g->in_running--;
-    in_next(g);
+}
+
+/* Answer the router and forget the job. */
+static void job_finish(struct in_job *j)
+{
+    job_answer(j, j->ok);
+    job_leave(j);
+    job_free(j);
 }
 
 static void job_fail_all(struct in_job *j, uint32_t state, const char *status, const char *why)
@@ -151,112 +166,24 @@ static void job_fail_all(struct in_job *j, uint32_t state, const char *status, c
     job_finish(j);
 }
 
-/* ---- the transfer file ------------------------------------------------------------- */
-
-/* Why a transfer file cannot be written: the recipients' outcome. */
-struct in_refusal {
-    uint32_t state;
-    char status[16];
-    char why[GW_WHY_MAX];
-};
-
-#define IN_REFUSE(r, state_, status_, ...)                                               \
-    ((r)->state = (state_), snprintf((r)->status, sizeof((r)->status), "%s", (status_)), \
-     snprintf((r)->why, sizeof((r)->why), __VA_ARGS__))
-
-/* Message-Id, Date and Subject from the message's header section, each as a control line can
- * carry it (po_map.c): a Message-ID the format refuses gives way to one of ours, a Date that is no
- * RFC 5322 date to the arrival time, a Subject goes in US-ASCII.  The message keeps its own. */
-static void job_fields(const struct in_job *j, struct po_p1 *p1)
+/* The control lines (gateway_in_head.c) of the recipients not answered yet.  0, or -1 with r. */
+static int job_make_head(struct in_job *j, struct gw_in_refusal *r)
 {
-    const char *hostname = j->g->hostname, *why;
-    const uint8_t *msg = j->pend.data;
-    size_t len = j->pend.len;
-    char raw[IN_FIELD_MAX];
-    long n;
-
-    n = po_map_header(msg, len, "Message-ID", raw, sizeof(raw));
-    if (n < 0 || po_map_msgid(raw, (size_t)n, p1->message_id) < 0) {
-        snprintf(p1->message_id, sizeof(p1->message_id), "<%.15s@%.200s>", j->env.qid, hostname);
-        if (po_p1_msgid_check(p1->message_id, strlen(p1->message_id), &why) < 0)
-            snprintf(p1->message_id, sizeof(p1->message_id), "<%.15s@spoolgate.invalid>",
-                     j->env.qid);
-    }
-    n = po_map_header(msg, len, "Date", raw, sizeof(raw));
-    if (n < 0 || po_map_date(raw, (size_t)n, p1->date) < 0) {
-        time_t when = j->env.arrival_us ? (time_t)(j->env.arrival_us / 1000000) : time(NULL);
-        struct tm tm;
-
-        gmtime_r(&when, &tm);
-        strftime(p1->date, sizeof(p1->date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    }
-    n = po_map_header(msg, len, "Subject", raw, sizeof(raw));
-    if (n > 0)
-        po_map_subject(raw, (size_t)n, p1->subject, sizeof(p1->subject));
-}
-
-/* The sender on the From: line: the envelope's, or ours for the null sender.  0, or -1 with r. */
-static int job_sender(const struct in_job *j, struct po_p1 *p1, struct in_refusal *r)
-{
-    const char *sender = j->env.sender;
-    struct po_err err = {""};
-
-    p1->from.kind = PO_P1_SMTP;
-    if (!sender[0]) {
-        snprintf(p1->from.text, sizeof(p1->from.text), "MAILER-DAEMON@%s", j->g->hostname);
-        if (po_p1_addr_check(&p1->from, &err) < 0)
-            snprintf(p1->from.text, sizeof(p1->from.text), "MAILER-DAEMON@spoolgate.invalid");
-        return 0;
-    }
-    snprintf(p1->from.text, sizeof(p1->from.text), "%s", sender);
-    if (po_p1_addr_check(&p1->from, &err) == 0)
-        return 0;
-    if (smtp_has_8bit(sender, strlen(sender)))
-        IN_REFUSE(r, RCPT_FAILED, "5.6.7",
-                  "the sender address cannot be written in the postoffice's US-ASCII form: %s",
-                  err.text);
-    else
-        IN_REFUSE(r, RCPT_FAILED, "5.1.7",
-                  "the sender address cannot be written on the postoffice's From: line: %s",
-                  err.text);
-    return -1;
-}
-
-/* The control lines into j->head.  0, or -1 with the recipients' outcome in r. */
-static int job_make_p1(struct in_job *j, struct in_refusal *r)
-{
-    struct gateway *g = j->g;
-    struct po_p1 p1 = {0};
-    struct po_err err = {""};
+    const char **to = calloc(j->nrc ? j->nrc : 1, sizeof(*to));
     size_t n = 0;
     int rc;
 
-    if (job_sender(j, &p1, r) < 0)
-        return -1;
-    p1.to = calloc(j->nrc, sizeof(*p1.to));
-    if (!p1.to) {
-        IN_REFUSE(r, RCPT_DEFERRED, "4.3.0", "out of memory in the gateway");
+    if (!to) {
+        r->state = RCPT_DEFERRED;
+        snprintf(r->status, sizeof(r->status), "4.3.0");
+        snprintf(r->why, sizeof(r->why), "out of memory in the gateway");
         return -1;
     }
-    for (size_t i = 0; i < j->nrc; i++) {
-        struct po_addr a;
-
-        if (j->rc[i].state)
-            continue;
-        if (po_smtp_to_legacy(j->rc[i].addr, g->cfg->gateway.domain, &g->net, &a, NULL) < 0)
-            continue;
-        p1.to[n].kind = PO_P1_MS;
-        po_legacy_format(&a, p1.to[n].text, sizeof(p1.to[n].text));
-        n++;
-    }
-    p1.nto = n;
-    job_fields(j, &p1);
-    rc = po_p1_format_head(&p1, j->env.size > j->pend.len ? (size_t)j->env.size : j->pend.len,
-                           &j->head, &err);
-    free(p1.to);
-    if (rc < 0) /* out of memory; nothing else is left to refuse once the fields are mapped */
-        IN_REFUSE(r, RCPT_DEFERRED, "4.3.0", "cannot write the transfer file's control lines: %s",
-                  err.text);
+    for (size_t i = 0; i < j->nrc; i++)
+        if (!j->rc[i].state)
+            to[n++] = j->rc[i].addr;
+    rc = gw_in_head(j->g, &j->env, to, n, j->pend.data, j->pend.len, &j->head, r);
+    free(to);
     return rc;
 }
 
@@ -307,12 +234,27 @@ static void step_run(uv_work_t *req)
 
 static void step_done(uv_work_t *req, int status);
 
+/* What the step does, for the watchdog's log line and the deferral reason. */
+static void step_watch(struct in_job *j);
+static void step_expired(struct gw_watch_op *op, const char *why);
+
 static void step_start(struct in_job *j, enum job_step step)
 {
+    const char *hung = gw_watch_hung(j->g);
+
+    /* A step hangs: the share would block another worker, and a delivery that finishes the hung
+     * one's transfer file (the journal's entry) must not run beside it. */
+    if (hung && step != STEP_ABORT) {
+        j->busy = 0;
+        job_fail(j, RCPT_DEFERRED, "4.4.1", hung);
+        return;
+    }
     j->step = step;
     j->busy = 1;
     j->req.data = j;
+    step_watch(j);
     if (uv_queue_work(j->g->loop, &j->req, step_run, step_done) < 0) {
+        gw_watch_end(j->g, &j->watch);
         j->busy = 0;
         if (step == STEP_ABORT)
             j->pf.f = NULL; /* cannot be removed now: the next start's clean-up removes it */
@@ -371,7 +313,8 @@ static void job_delivered(struct in_job *j)
         snprintf(where, sizeof(where), "P1/ (its name was lost in a crash)");
     if (j->res.recovered)
         log_notice(
-            "%s: already written to the postoffice as %s before a restart: not written again",
+            "%s: already written to the postoffice as %s by an earlier attempt (before a restart, "
+            "or one given up on as hung): not written again",
             j->q.qid, where);
     else
         log_info("%s: written to the postoffice as %s (%llu octets%s)", j->q.qid, where,
@@ -386,13 +329,86 @@ static void job_delivered(struct in_job *j)
     job_finish(j);
 }
 
+/* ---- a step that hangs ------------------------------------------------------------------ */
+
+static void step_watch(struct in_job *j)
+{
+    static const char *const doing[] = {[STEP_OPEN] = "creating",
+                                        [STEP_APPEND] = "writing",
+                                        [STEP_COMMIT] = "flushing and renaming",
+                                        [STEP_RESUME] = "finishing",
+                                        [STEP_ABORT] = "removing"};
+    const char *tmp = j->step == STEP_RESUME ? j->earlier.tmp : j->pf.tmp;
+
+    if (j->step == STEP_OPEN)
+        gw_watch_begin(j->g, &j->watch, 1, step_expired, j,
+                       "writing a new transfer file in P1/ (the delivery of %s)", j->q.qid);
+    else
+        gw_watch_begin(j->g, &j->watch, 1, step_expired, j, "%s P1/%s (the delivery of %s)",
+                       doing[j->step], tmp, j->q.qid);
+}
+
+/* No answer from the share: the router is told now (deferred, a failed share attempt), the job
+ * waits for its worker without counting as running. */
+static void step_expired(struct gw_watch_op *op, const char *why)
+{
+    struct in_job *j = op->arg;
+
+    if (j->orphaned)
+        return; /* its clean-up hangs too: the router had its answer */
+    j->orphaned = 1;
+    uv_cancel((uv_req_t *)&j->req); /* a step not started yet never starts */
+    for (size_t i = 0; i < j->nrc; i++) {
+        if (j->rc[i].state)
+            continue;
+        if (j->failing)
+            IN_RCPT_SET(&j->rc[i], j->fail_state, j->fail_status, "%s %s", j->fail_status,
+                        j->fail_why);
+        else
+            IN_RCPT_SET(&j->rc[i], RCPT_DEFERRED, "4.4.1", "4.4.1 %s", why);
+    }
+    job_answer(j, 0);
+    job_leave(j);
+}
+
+/* The hung step returned (or, cancelled, never ran).  A transfer file it left open is removed;
+ * one it renamed into P1/ is in the journal, and the router's next attempt finds it done. */
+static void step_orphan_done(struct in_job *j, int status)
+{
+    struct gateway *g = j->g;
+
+    if (status == 0 && !j->ok && !j->refused)
+        gw_share_state(g, j->why);
+    else if (status == 0 && j->ok && !gw_watch_hung(g))
+        gw_share_state(g, NULL); /* the routers retry now */
+    if (status == 0 && j->ok && j->step == STEP_COMMIT)
+        log_notice("%s: written to the postoffice as P1/%s after it was given up on as hung; "
+                   "the next attempt finds it done and does not write it again",
+                   j->q.qid, j->res.name);
+    if (j->pf.f) {
+        j->step = STEP_ABORT;
+        j->busy = 1;
+        step_watch(j);
+        if (uv_queue_work(g->loop, &j->req, step_run, step_done) == 0)
+            return;
+        gw_watch_end(g, &j->watch); /* not queued (only a bad argument fails): the next start
+                                       removes the file */
+        j->busy = 0;
+    }
+    job_free(j);
+}
+
 static void step_done(uv_work_t *req, int status)
 {
     struct in_job *j = req->data;
 
-    (void)status;
     j->busy = 0;
     j->inflight.len = 0;
+    gw_watch_end(j->g, &j->watch);
+    if (j->orphaned) {
+        step_orphan_done(j, status);
+        return;
+    }
     if (j->failing) {
         job_settle(j);
         return;
@@ -480,7 +496,7 @@ static int headers_complete(const struct in_job *j)
 /* A piece of the body, or its end (data NULL). */
 static void job_body(struct in_job *j, const uint8_t *data, size_t len)
 {
-    struct in_refusal r;
+    struct gw_in_refusal r;
 
     if (data) {
         if (sg_buf_append(&j->pend, data, len) < 0) {
@@ -498,7 +514,7 @@ static void job_body(struct in_job *j, const uint8_t *data, size_t len)
             job_fail(j, RCPT_FAILED, "5.6.0", "the message is empty");
             return;
         }
-        if (job_make_p1(j, &r) < 0) {
+        if (job_make_head(j, &r) < 0) {
             job_fail(j, r.state, r.status, r.why);
             return;
         }

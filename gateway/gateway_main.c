@@ -27,8 +27,8 @@ void gw_share_state(struct gateway *g, const char *why)
         snprintf(g->share_why, sizeof(g->share_why), "%s", why);
         return;
     }
-    if (g->share_ok)
-        return;
+    if (g->share_ok || g->watch.hung)
+        return; /* not while an operation on it hangs: that it read GLB/ says little */
     log_notice("postoffice share %s reachable again; waiting mail is retried now",
                gw_share_name(g->share));
     g->share_ok = 1;
@@ -116,10 +116,10 @@ static int gateway_check_files(const struct sg_config *c, char *why, size_t whys
  * config that would not start keeps the old one in force. */
 static void gateway_reload(struct gateway *g)
 {
-    static const char *const applied[] = {"global.log_level", "gateway.poll_interval",
-                                          /* the router's settings: it reloads them itself */
-                                          "gateway.open_retry_interval", "gateway.max_open_retries",
-                                          NULL};
+    static const char *const applied[] = {
+        "global.log_level", "gateway.poll_interval", "gateway.share_timeout",
+        /* the router's settings: it reloads them itself */
+        "gateway.open_retry_interval", "gateway.max_open_retries", NULL};
     struct sg_config *n = daemon_reload(&g->opts);
     char why[1024], later[1024];
     uint64_t poll_ms;
@@ -137,10 +137,11 @@ static void gateway_reload(struct gateway *g)
     }
     log_set_level(n->global.log_level);
     g->cfg->gateway.poll_interval = n->gateway.poll_interval;
+    g->cfg->gateway.share_timeout = n->gateway.share_timeout;
     poll_ms = (uint64_t)n->gateway.poll_interval * 1000u;
     uv_timer_start(&g->poll_timer, poll_timer_cb, poll_ms, poll_ms);
-    log_notice("reloaded %s (log level, poll interval %llds)", n->source,
-               (long long)n->gateway.poll_interval);
+    log_notice("reloaded %s (log level, poll interval %llds, share timeout %llds)", n->source,
+               (long long)n->gateway.poll_interval, (long long)n->gateway.share_timeout);
     if (config_changed(g->cfg, n, "gateway,global", applied, later, sizeof(later)))
         log_notice("changed, applied at the next start: %s", later);
     config_free(n);
@@ -233,6 +234,7 @@ int main(int argc, char **argv)
     gw_server_start(g);
     daemon_drop_privileges(&g->opts);
     gateway_settings(g);
+    gw_watch_init(g);
     uv_timer_init(g->loop, &g->poll_timer);
     g->poll_timer.data = g;
     uv_timer_start(&g->poll_timer, poll_timer_cb, 0,
@@ -241,6 +243,8 @@ int main(int argc, char **argv)
     log_notice("started: postoffice domain %s, share %s, socket %s", g->cfg->gateway.domain,
                gw_share_name(g->share), g->socket_path);
     daemon_notify_ready(); /* gateway.sock listens */
+    uv_run(g->loop, UV_RUN_DEFAULT);
+    gw_watch_close(g);
     uv_run(g->loop, UV_RUN_DEFAULT);
     po_dir_free(&g->dir);
     {

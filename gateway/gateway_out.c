@@ -22,6 +22,7 @@ struct out_item {
 
 struct out_cycle {
     uv_work_t req;
+    struct gw_watch_op watch; /* the step on a worker */
     struct gateway *g;
     struct share *sh;
     char domain[256];
@@ -268,6 +269,7 @@ static void out_cleanup_done(uv_work_t *req, int status)
 {
     struct out_cycle *c = req->data;
 
+    gw_watch_end(c->g, &c->watch);
     out_log_bad(c);
     if (c->why[0])
         log_error("OUT/: %s (the claimed file is taken up again at the next poll)", c->why);
@@ -279,7 +281,9 @@ static void out_finish(struct out_cycle *c)
 {
     sc_close(c->store);
     c->store = NULL;
+    gw_watch_begin(c->g, &c->watch, 0, NULL, NULL, "moving the files taken from OUT/");
     if (uv_queue_work(c->g->loop, &c->req, out_cleanup_run, out_cleanup_done) < 0) {
+        gw_watch_end(c->g, &c->watch);
         c->g->polling = 0;
         out_cycle_free(c);
     }
@@ -382,6 +386,7 @@ static void out_scan_done(uv_work_t *req, int status)
     struct out_cycle *c = req->data;
     struct gateway *g = c->g;
 
+    gw_watch_end(g, &c->watch);
     out_log_bad(c);
     gw_share_state(g, c->why[0] ? c->why : NULL);
     c->why[0] = '\0';
@@ -408,8 +413,14 @@ void gw_out_poll(struct gateway *g)
     c->net = g->net;
     c->sh = g->share;
     snprintf(c->domain, sizeof(c->domain), "%s", g->cfg->gateway.domain);
-    if (!g->dir_loaded || uv_queue_work(g->loop, &c->req, out_scan_run, out_scan_done) < 0) {
-        /* Without NETWORK.GLB legacy senders cannot be mapped: wait for the directory. */
+    if (!g->dir_loaded) { /* without NETWORK.GLB legacy senders cannot be mapped: wait */
+        g->polling = 0;
+        out_cycle_free(c);
+        return;
+    }
+    gw_watch_begin(g, &c->watch, 0, NULL, NULL, "reading OUT/");
+    if (uv_queue_work(g->loop, &c->req, out_scan_run, out_scan_done) < 0) {
+        gw_watch_end(g, &c->watch);
         g->polling = 0;
         out_cycle_free(c);
     }
