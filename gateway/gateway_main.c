@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -219,6 +220,13 @@ int main(int argc, char **argv)
 {
     struct gateway *g = &the_gateway;
 
+    /* Transfer files and message bodies pass through in buffers of up to megabytes, freed by
+     * whichever worker thread is done with them: with glibc's sliding threshold each of the
+     * workers' arenas would keep the largest it saw.  Above this size they are mapped and given
+     * back when freed. */
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
     g->cfg = daemon_init(argc, argv, &g->opts);
     daemon_detach(&g->opts, g->cfg);
     signal(SIGPIPE, SIG_IGN);

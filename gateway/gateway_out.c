@@ -1,4 +1,4 @@
-/* gateway_out.c - mail out of the postoffice: claim each .P1 in OUT/ as .GWK, submit to the store with an origin key, delete after the commit; bad files to OUT/BAD/. */
+/* gateway_out.c - mail out of the postoffice: claim each .P1 in OUT/ as .GWK, submit to the store with an origin key, delete after the commit; bad files to OUT/BAD/; a bounded batch of files in memory at a time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,11 @@
 #include "array.h"
 #include "log.h"
 #include "smtp_char.h"
+
+/* A poll reads OUT/ in batches, submitting one before reading the next: at most this many
+ * files, and no more once this many octets are held (a larger file is read alone). */
+#define OUT_BATCH_FILES 64
+#define OUT_BATCH_OCTETS (8u * 1024 * 1024)
 
 struct out_item {
     char name[16]; /* "0A1B2C3D" */
@@ -27,9 +32,14 @@ struct out_cycle {
     struct share *sh;
     char domain[256];
     struct po_network net;
-    struct out_item *items;
+    char **claimed, **fresh; /* the names listed at the start: .GWK first, then .P1 */
+    size_t nclaimed, nfresh;
+    size_t pos;             /* the next of those to read */
+    struct out_item *items; /* the batch read */
     size_t nitems, items_cap;
+    size_t held; /* octets of the batch's files */
     size_t next; /* submission in progress */
+    int reading; /* a batch step runs on a worker: the store's loss waits for its end */
     struct sc_conn *store;
     int submitting;
     char why[GW_WHY_MAX]; /* the share failed */
@@ -184,8 +194,13 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
     snprintf(it.name, sizeof(it.name), "%.8s", file);
     snprintf(from, sizeof(from), "OUT/%s", file);
     snprintf(gwk, sizeof(gwk), "OUT/%s.GWK", it.name);
-    if (!claimed && gw_share_rename(c->sh, from, gwk, c->why, sizeof(c->why)) < 0)
+    if (!claimed && gw_share_rename(c->sh, from, gwk, c->why, sizeof(c->why)) < 0) {
+        char probe[GW_WHY_MAX];
+
+        if (gw_share_exists(c->sh, from, probe, sizeof(probe)) == 0)
+            c->why[0] = '\0'; /* gone since it was listed (taken back by the postoffice) */
         return;
+    }
     rc = gw_share_read_file(c->sh, gwk, &it.file, &len, reason, sizeof(reason));
     if (rc == SHARE_REFUSED) { /* nothing read through it; the reason is ours alone */
         char refused[300];
@@ -210,6 +225,7 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
         return;
     }
     it.claimed = claimed;
+    c->held += len;
     it.body_off = p1.body_off;
     it.body_len = p1.body_len;
     po_p1_free(&p1);
@@ -220,30 +236,40 @@ static void out_pick(struct out_cycle *c, const char *file, int claimed)
     c->items[c->nitems++] = it;
 }
 
-static void out_scan_run(uv_work_t *req)
+static int out_more(const struct out_cycle *c)
 {
-    struct out_cycle *c = req->data;
-    char **names;
-    size_t n;
+    return c->pos < c->nclaimed + c->nfresh;
+}
 
-    /* Claimed files come first: left by a crash, or by a store that was down
-     * (cycles never overlap, so none is in flight; the store de-duplicates). */
-    if (gw_share_list(c->sh, "OUT", ".GWK", &names, &n, c->why, sizeof(c->why)) == 0) {
-        for (size_t i = 0; i < n && !c->why[0]; i++)
-            out_pick(c, names[i], 1);
-        gw_share_list_free(names, n);
-    }
-    if (!c->why[0] && gw_share_list(c->sh, "OUT", ".P1", &names, &n, c->why, sizeof(c->why)) == 0) {
-        for (size_t i = 0; i < n && !c->why[0]; i++)
-            out_pick(c, names[i], 0);
-        gw_share_list_free(names, n);
+/* The next batch of the listed files, read, parsed and mapped. */
+static void out_read_batch(struct out_cycle *c)
+{
+    c->held = 0;
+    while (!c->why[0] && out_more(c) && c->nitems < OUT_BATCH_FILES && c->held < OUT_BATCH_OCTETS) {
+        size_t i = c->pos++;
+
+        if (i < c->nclaimed)
+            out_pick(c, c->claimed[i], 1);
+        else
+            out_pick(c, c->fresh[i - c->nclaimed], 0);
     }
 }
 
-static void out_cleanup_run(uv_work_t *req)
+static void out_scan_run(uv_work_t *req)
 {
     struct out_cycle *c = req->data;
 
+    /* Claimed files come first: left by a crash, or by a store that was down
+     * (cycles never overlap, so none is in flight; the store de-duplicates). */
+    if (gw_share_list(c->sh, "OUT", ".GWK", &c->claimed, &c->nclaimed, c->why, sizeof(c->why)) ==
+            0 &&
+        gw_share_list(c->sh, "OUT", ".P1", &c->fresh, &c->nfresh, c->why, sizeof(c->why)) == 0)
+        out_read_batch(c);
+}
+
+/* The batch submitted: its files removed (committed) or set aside (refused by the store). */
+static void out_settle_batch(struct out_cycle *c)
+{
     for (size_t i = 0; i < c->nitems; i++) {
         char gwk[40];
 
@@ -256,11 +282,36 @@ static void out_cleanup_run(uv_work_t *req)
     }
 }
 
-static void out_cycle_free(struct out_cycle *c)
+static void out_items_free(struct out_cycle *c)
 {
     for (size_t i = 0; i < c->nitems; i++)
         out_item_free(&c->items[i]);
+    c->nitems = 0;
+    c->next = 0;
+}
+
+static void out_cleanup_run(uv_work_t *req)
+{
+    out_settle_batch(req->data);
+}
+
+/* Between two batches: the last one settled and freed, the next one read. */
+static void out_batch_run(uv_work_t *req)
+{
+    struct out_cycle *c = req->data;
+
+    out_settle_batch(c);
+    out_items_free(c);
+    if (!c->why[0])
+        out_read_batch(c);
+}
+
+static void out_cycle_free(struct out_cycle *c)
+{
+    out_items_free(c);
     free(c->items);
+    gw_share_list_free(c->claimed, c->nclaimed);
+    gw_share_list_free(c->fresh, c->nfresh);
     free(c->bad);
     free(c);
 }
@@ -293,10 +344,21 @@ static void out_finish(struct out_cycle *c)
 
 static const struct sc_submit_ops out_submit_ops;
 
+static void out_batch_done(uv_work_t *req, int status);
+
 static void out_submit_next(struct out_cycle *c)
 {
     struct out_item *it;
 
+    if (c->next >= c->nitems && out_more(c) && !c->g->stopping) {
+        gw_watch_begin(c->g, &c->watch, 0, NULL, NULL, "reading OUT/ (file %zu of %zu)", c->pos + 1,
+                       c->nclaimed + c->nfresh);
+        c->reading = 1;
+        if (uv_queue_work(c->g->loop, &c->req, out_batch_run, out_batch_done) == 0)
+            return;
+        c->reading = 0;
+        gw_watch_end(c->g, &c->watch);
+    }
     if (c->next >= c->nitems) {
         out_finish(c);
         return;
@@ -330,7 +392,8 @@ static void store_lost(struct out_cycle *c, const char *why)
     else
         log_debug("OUT/: mail store still unavailable (%s)", why);
     c->g->out_store_down = 1;
-    out_finish(c);
+    if (!c->reading)
+        out_finish(c); /* else out_batch_done finishes */
 }
 
 static void out_submitted(void *arg, const struct sc_status *st, const struct ipc_submitted *done)
@@ -381,6 +444,31 @@ static void store_closed(struct sc_conn *u, const char *why, void *arg)
 
 static const struct sc_conn_ops store_ops = {.ready = store_ready, .closed = store_closed};
 
+/* What a read step found of the share; when it failed the rest waits for the next poll (what was
+ * read is still submitted). */
+static void out_share_checked(struct out_cycle *c)
+{
+    gw_share_state(c->g, c->why[0] ? c->why : NULL);
+    if (c->why[0])
+        c->pos = c->nclaimed + c->nfresh;
+    c->why[0] = '\0';
+}
+
+static void out_batch_done(uv_work_t *req, int status)
+{
+    struct out_cycle *c = req->data;
+
+    c->reading = 0;
+    gw_watch_end(c->g, &c->watch);
+    out_log_bad(c);
+    out_share_checked(c);
+    if (!c->store) { /* lost meanwhile: the files read stay claimed for the next poll */
+        out_finish(c);
+        return;
+    }
+    out_submit_next(c);
+}
+
 static void out_scan_done(uv_work_t *req, int status)
 {
     struct out_cycle *c = req->data;
@@ -388,8 +476,7 @@ static void out_scan_done(uv_work_t *req, int status)
 
     gw_watch_end(g, &c->watch);
     out_log_bad(c);
-    gw_share_state(g, c->why[0] ? c->why : NULL);
-    c->why[0] = '\0';
+    out_share_checked(c);
     if (c->nitems == 0) {
         out_finish(c);
         return;
