@@ -67,6 +67,7 @@ struct gateway {
     /* the share's state as the last access found it */
     int share_ok;
     char share_why[GW_WHY_MAX];
+    uint64_t share_logged_ms; /* when "unreachable" was last logged (uv_now) */
     struct share *share;
     struct gw_refused p1_refused;  /* deliveries into P1/ deferred */
     struct gw_refused bad_refused; /* OUT/BAD/ unusable: bad files stay claimed */

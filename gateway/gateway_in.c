@@ -316,6 +316,10 @@ static void job_delivered(struct in_job *j)
             "%s: already written to the postoffice as %s by an earlier attempt (before a restart, "
             "or one given up on as hung): not written again",
             j->q.qid, where);
+    else if (j->state == J_RESUME)
+        log_info("%s: written to the postoffice as %s (the transfer file an earlier attempt wrote, "
+                 "renamed now)",
+                 j->q.qid, where);
     else
         log_info("%s: written to the postoffice as %s (%llu octets%s)", j->q.qid, where,
                  (unsigned long long)(j->head.len + j->body_seen),

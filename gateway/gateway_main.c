@@ -19,11 +19,20 @@ static struct gateway the_gateway = {.opts = {.program = GATEWAY_PROGRAM,
                                      .share_ok = 1};
 static struct daemon_signals sigs;
 
+#define SHARE_RELOG_MS 60000
+
 void gw_share_state(struct gateway *g, const char *why)
 {
     if (why) {
-        if (g->share_ok || strcmp(g->share_why, why) != 0)
+        uint64_t now = uv_now(g->loop);
+
+        /* Down, each operation may fail its own way (GLB/, OUT/, P1/): a changed reason is
+         * logged once a minute, not at every poll; every deferral carries its own. */
+        if (g->share_ok ||
+            (strcmp(g->share_why, why) != 0 && now - g->share_logged_ms >= SHARE_RELOG_MS)) {
             log_error("postoffice share unreachable: %s", why);
+            g->share_logged_ms = now;
+        }
         g->share_ok = 0;
         snprintf(g->share_why, sizeof(g->share_why), "%s", why);
         return;
