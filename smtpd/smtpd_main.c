@@ -165,19 +165,24 @@ static void raise_fd_limit(void)
 
 #define SMTPD_STOP_GRACE_MS 10000 /* a stop's sessions get this long to be answered and closed */
 
-/* A session still open when the stop's grace is over is closed as it is. */
-static void close_session_handle(uv_handle_t *h, void *arg)
+/* What a stop does to each session (uv_walk over the loop's handles: a session is the TCP
+ * handle whose data it is). */
+struct session_walk {
+    void (*each)(struct session *s);
+};
+
+static void walk_session_handle(uv_handle_t *h, void *arg)
 {
-    (void)arg;
+    const struct session_walk *w = arg;
+
     if (!uv_is_closing(h) && h->type == UV_TCP && h->data)
-        smtpd_session_close(h->data, "server stopping");
+        w->each(h->data);
 }
 
-static void stop_session_handle(uv_handle_t *h, void *arg)
+/* A session still open when the stop's grace is over is closed as it is. */
+static void close_stopping(struct session *s)
 {
-    (void)arg;
-    if (!uv_is_closing(h) && h->type == UV_TCP && h->data)
-        smtpd_session_stop(h->data);
+    smtpd_session_close(s, "server stopping");
 }
 
 static void stop_deadline_cb(uv_timer_t *t)
@@ -185,7 +190,7 @@ static void stop_deadline_cb(uv_timer_t *t)
     struct smtpd *d = t->data;
 
     log_notice("stop deadline: %u sessions still open are closed", d->nsessions);
-    uv_walk(d->loop, close_session_handle, NULL);
+    uv_walk(d->loop, walk_session_handle, &(struct session_walk){close_stopping});
     uv_close((uv_handle_t *)t, NULL);
 }
 
@@ -209,7 +214,7 @@ static void smtpd_stop(struct smtpd *d)
     d->stop_timer.data = d;
     uv_timer_start(&d->stop_timer, stop_deadline_cb, SMTPD_STOP_GRACE_MS, 0);
     uv_unref((uv_handle_t *)&d->stop_timer); /* the sessions keep the loop alive, not it */
-    uv_walk(d->loop, stop_session_handle, NULL);
+    uv_walk(d->loop, walk_session_handle, &(struct session_walk){smtpd_session_stop});
 }
 
 /* What a SIGHUP brings in, all read before any of it is applied: a config

@@ -62,16 +62,23 @@ static void session_handle_closed(uv_handle_t *h)
         session_free(s);
 }
 
-void smtpd_session_close(struct session *s, const char *why)
+/* The session ends (why logged, if given): its directory lookup and any message being received
+ * are given up. */
+static void session_wind_down(struct session *s, const char *why)
 {
-    if (s->handles_open == 0 || uv_is_closing((uv_handle_t *)&s->tcp))
-        return;
     if (why)
         log_info("session %llu: disconnect from [%s]: %s (%u commands)", (unsigned long long)s->id,
                  s->peer_ip, why, s->commands);
     smtpd_session_enter(s, SS_CLOSING);
     smtpd_dir_cancel(s);
     smtpd_data_abandon(s);
+}
+
+void smtpd_session_close(struct session *s, const char *why)
+{
+    if (s->handles_open == 0 || uv_is_closing((uv_handle_t *)&s->tcp))
+        return;
+    session_wind_down(s, why);
     uv_close((uv_handle_t *)&s->timer, session_handle_closed);
     uv_close((uv_handle_t *)&s->tcp, session_handle_closed);
 }
@@ -426,14 +433,10 @@ void smtpd_session_stop(struct session *s)
         smtpd_session_close(s, "server stopping");
         return;
     }
-    log_info("session %llu: disconnect from [%s]: server stopping (%u commands)",
-             (unsigned long long)s->id, s->peer_ip, s->commands);
     smtpd_session_reply(s, 421, "4.3.2 %s Service shutting down, closing connection",
                         s->d->hostname);
-    smtpd_dir_cancel(s);
-    smtpd_data_abandon(s);
+    session_wind_down(s, "server stopping");
     smtpd_transaction_free(s);
-    smtpd_session_enter(s, SS_CLOSING);
     session_flush(s);
 }
 
