@@ -134,6 +134,7 @@ struct cfg_gateway {
     long long max_open_retries;    /* failed accesses before a recipient fails */
     long long max_deliveries;      /* transfer files written into P1/ at once */
     long long share_timeout;       /* a share operation with no answer this long hangs */
+    long long deliver_timeout;     /* the router's wait for a delivery's answer */
 };
 
 struct sg_config {

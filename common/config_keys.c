@@ -219,6 +219,10 @@ const struct cfg_key cfg_keys[] = {
     {"gateway", "max_deliveries", CFG_INT, "16", 1, 256, NULL, W_(max_deliveries),
      "transfer files written into P1/ at the same time, and deliveries the router has in flight "
      "to the gateway; further deliveries wait their turn in the router in arrival order"},
+    {"gateway", "deliver_timeout", CFG_DURATION, "30m", 1, 86400, NULL, W_(deliver_timeout),
+     "the router resets its link to a gateway that has not answered a postoffice delivery this "
+     "long (a wedged gateway: a hung share is share_timeout's); every delivery in flight is "
+     "deferred, and what the gateway wrote meanwhile its journal finishes at the next attempt"},
     {"gateway", "share_timeout", CFG_DURATION, "60s", 1, 3600, NULL, W_(share_timeout),
      "a share operation (writing a transfer file, reading OUT/ or the directory) with no answer "
      "this long is given up on: the delivery is deferred naming the share and the operation, and "

@@ -311,6 +311,7 @@ void router_gw_link_down(struct ipc_link *l, const char *why, void *arg);
 void router_gw_link_up(struct ipc_link *l, void *arg);
 unsigned router_gw_in_flight(void); /* GW_DELIVERs not answered yet */
 void router_gw_stop(void);          /* a stop: the jobs waiting for their turn are dropped */
+void router_gw_check_answers(struct router *r); /* a delivery unanswered too long: link reset */
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
 /* How router_dsn_send_failures ended: the DSN is stored, could not be stored now (store

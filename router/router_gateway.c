@@ -10,6 +10,7 @@
 struct gw_pending {
     uint32_t request;
     struct job *job;
+    uint64_t sent_us;
     struct gw_pending *next;
 };
 
@@ -153,6 +154,30 @@ void router_gw_link_down(struct ipc_link *l, const char *why, void *arg)
     waiting_drop(why);
 }
 
+/* A delivery the gateway has not answered within gateway.deliver_timeout: it is wedged (a hung
+ * share it answers itself, after share_timeout).  The link is reset: every delivery in flight is
+ * deferred with why, and a transfer file the gateway still finishes is in its journal, so the
+ * next attempt finds it written (no second copy).  Called by the router's due timer. */
+void router_gw_check_answers(struct router *r)
+{
+    uint64_t limit = (uint64_t)r->cfg->gateway.deliver_timeout * 1000000u, now = now_us();
+
+    if (!r->gateway)
+        return; /* stopping: the stop's own deadline holds */
+    for (struct gw_pending *q = pending; q; q = q->next) {
+        char why[160];
+
+        if (now - q->sent_us < limit)
+            continue;
+        snprintf(why, sizeof(why), "no answer to the delivery of %s within %llds",
+                 q->job->m->env.qid, (long long)r->cfg->gateway.deliver_timeout);
+        log_warn("postoffice gateway: %s: the link is reset and its %u deliveries deferred", why,
+                 pending_n);
+        ipc_link_reset(r->gateway, why);
+        return;
+    }
+}
+
 /* The recipients of j whose indexes fit one GW_DELIVER's list stay in j; the rest move to a job
  * of their own (one more transfer file), returned.  NULL when all fit, or when there is no
  * memory for the rest: those then get "no outcome reported" and are deferred. */
@@ -206,6 +231,7 @@ static void gw_deliver_one(struct router *r, struct job *j)
     router_log_mark(j, ROUTER_MARK_SEND, now_us());
     q->request = ipc_uv_request_id(c);
     q->job = j;
+    q->sent_us = now_us();
     q->next = pending;
     pending = q;
     pending_n++;

@@ -294,6 +294,7 @@ void router_pump_soon(struct router *r)
 static void due_timer_cb(uv_timer_t *t)
 {
     router_queue_due_scan(t->data);
+    router_gw_check_answers(t->data);
 }
 
 void router_queue_init(struct router *r)
