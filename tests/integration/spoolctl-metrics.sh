@@ -13,9 +13,12 @@ r.test smtp:[127.0.0.1]:$rej_PORT" "retry_first = 1h
 retry_max = 2h
 [gateway]
 open_retry_interval = 1h"
+start_store; ok $? "spoolgate-store starts"
 python3 "$FAKE_GW" "$T_DIR/run/gateway.sock" bob > "$T_DIR/gw.out" 2>&1 &
 T_BG_PIDS="$T_BG_PIDS $!"
-start_mail_path
+wait_for 10 test -S "$T_DIR/run/gateway.sock" # before the router's first delivery (slow runs)
+start_smtpd; ok $? "spoolgate-smtpd starts"
+start_router; ok $? "spoolgate-router starts"
 inject() { printf 'Subject: t\n\nbody\n' | "$SENDMAIL" -s "$T_SOCKET" -f s@src.test "$1" | sed -n 's/^queued as //p'; }
 sc() { "$SPOOLCTL" -s "$T_SOCKET" "$@"; }
 
