@@ -14,6 +14,7 @@
 #include "log.h"
 #include "reason.h"
 #include "router.h"
+#include "router_idna.h"
 
 struct dns_work {
     uv_work_t req;
@@ -201,8 +202,16 @@ static void dns_work_run(uv_work_t *req)
     struct in6_addr a6;
     struct in_addr a4;
     ares_channel ch;
+    char ascii[sizeof(w->host)], why[200];
     int rc;
 
+    /* A UTF-8 domain is looked up by its A-labels: the DNS knows no other form. */
+    if (router_idna_domain(w->host, ascii, sizeof(ascii), why, sizeof(why)) < 0) {
+        DNS_RESULT_SET(&w->res, OUT_FAILED, "5.1.2",
+                       "5.1.2 domain %s has no valid A-label form (IDNA: %s)", w->host, why);
+        return;
+    }
+    memcpy(w->host, ascii, sizeof(w->host));
     if (inet_pton(AF_INET, w->host, &a4) == 1 || inet_pton(AF_INET6, w->host, &a6) == 1) {
         snprintf(w->res.t[0].addr, sizeof(w->res.t[0].addr), "%.63s", w->host);
         snprintf(w->res.t[0].name, sizeof(w->res.t[0].name), "%s", w->host);

@@ -122,28 +122,12 @@ static void smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *stat
 
 /* ---- transactions ---------------------------------------------------------------------------- */
 
-/* Refuse here what the server said it cannot take. */
+/* Refuse here what the server said it cannot take (router_smtp_envelope.c). */
 static int smtp_precheck(struct smtp_conn *c)
 {
-    const struct ipc_envelope *e = &c->job->m->env;
-    char text[800];
-    const char *status = NULL;
+    char status[16], text[800];
 
-    if (c->caps.size_limit && e->size > c->caps.size_limit) {
-        snprintf(text, sizeof(text), "5.3.4 message size %llu exceeds the limit %llu of %s",
-                 (unsigned long long)e->size, (unsigned long long)c->caps.size_limit, c->remote);
-        status = "5.3.4";
-    } else if ((e->flags & IPC_FLAG_8BITMIME) && !(c->caps.flags & EHLO_8BITMIME)) {
-        snprintf(text, sizeof(text),
-                 "5.6.3 %s does not accept 8-bit messages (no 8BITMIME) and "
-                 "conversion to 7 bit is not done",
-                 c->remote);
-        status = "5.6.3";
-    } else if ((e->flags & IPC_FLAG_SMTPUTF8) && !(c->caps.flags & EHLO_SMTPUTF8)) {
-        snprintf(text, sizeof(text), "5.6.7 %s does not support SMTPUTF8 addresses", c->remote);
-        status = "5.6.7";
-    }
-    if (!status)
+    if (router_smtp_envelope_check(c, status, sizeof(status), text, sizeof(text)) == 0)
         return 0;
     job_outcome(c->job, OUT_FAILED, status, NULL, text, NULL);
     return -1;
@@ -166,81 +150,6 @@ static void smtp_txn_end(struct smtp_conn *c, int clean)
     smtp_job_finished(c);
     c->job = c->r->stopping ? NULL : router_dest_next_job(c->d);
     smtp_next_txn(c, clean);
-}
-
-static const char *notify_text(unsigned notify, char *buf, size_t bufsz)
-{
-    if (notify & IPC_NOTIFY_NEVER)
-        return "NEVER";
-    snprintf(buf, bufsz, "%s%s%s%s%s", notify & IPC_NOTIFY_SUCCESS ? "SUCCESS" : "",
-             (notify & IPC_NOTIFY_SUCCESS) && (notify & (IPC_NOTIFY_FAILURE | IPC_NOTIFY_DELAY))
-                 ? ","
-                 : "",
-             notify & IPC_NOTIFY_FAILURE ? "FAILURE" : "",
-             (notify & IPC_NOTIFY_FAILURE) && (notify & IPC_NOTIFY_DELAY) ? "," : "",
-             notify & IPC_NOTIFY_DELAY ? "DELAY" : "");
-    return buf;
-}
-
-static void smtp_send_rcpt(struct smtp_conn *c, unsigned i)
-{
-    const struct rcpt_work *w = &c->job->m->rcpts[c->job->idx[i]];
-    char notify[40] = "", orcpt[IPC_ADDR_MAX + 16] = "";
-
-    if (c->caps.flags & EHLO_DSN) {
-        if (w->r.notify) {
-            char t[32];
-            snprintf(notify, sizeof(notify), " NOTIFY=%s", notify_text(w->r.notify, t, sizeof(t)));
-        }
-        if (w->r.orcpt[0])
-            snprintf(orcpt, sizeof(orcpt), " ORCPT=%s", w->r.orcpt);
-    }
-    router_smtp_io_cmd(c, "RCPT TO:<%s>%s%s", w->r.addr, notify, orcpt);
-}
-
-static void smtp_mail_params(const struct smtp_conn *c, char *params, size_t size)
-{
-    const struct ipc_envelope *e = &c->job->m->env;
-    size_t n = 0;
-
-    params[0] = 0;
-    if ((e->flags & IPC_FLAG_8BITMIME) && (c->caps.flags & EHLO_8BITMIME))
-        n += (size_t)snprintf(params + n, size - n, " BODY=8BITMIME");
-    if (e->flags & IPC_FLAG_SMTPUTF8)
-        n += (size_t)snprintf(params + n, size - n, " SMTPUTF8");
-    if (c->caps.flags & EHLO_SIZE)
-        n += (size_t)snprintf(params + n, size - n, " SIZE=%llu", (unsigned long long)e->size);
-    if (c->caps.flags & EHLO_DSN) {
-        if (e->ret)
-            n += (size_t)snprintf(params + n, size - n, " RET=%s",
-                                  e->ret == IPC_RET_FULL ? "FULL" : "HDRS");
-        if (e->envid[0])
-            snprintf(params + n, size - n, " ENVID=%s", e->envid);
-    }
-}
-
-/* Entering SMTP_MAIL: the transaction's state, the body stream, the commands. */
-static void smtp_send_mail(struct smtp_conn *c)
-{
-    char params[400];
-
-    free(c->rcpt_ok);
-    c->rcpt_ok = calloc(c->job->n ? c->job->n : 1, 1);
-    c->accepted = 0;
-    c->rcpt_pos = 0;
-    if (!c->rcpt_ok || router_smtp_body_open(c) < 0) {
-        router_smtp_fail(c, OUT_DEFERRED, "4.3.0", NULL, "4.3.0 out of memory in the router");
-        return;
-    }
-    smtp_mail_params(c, params, sizeof(params));
-    c->pipelined = (c->caps.flags & EHLO_PIPELINING) != 0;
-    router_log_mark(c->job, ROUTER_MARK_SEND, now_us());
-    router_smtp_io_cmd(c, "MAIL FROM:<%s>%s", c->job->m->env.sender, params);
-    if (c->pipelined) {
-        for (unsigned i = 0; i < c->job->n && c->state == SMTP_MAIL; i++)
-            smtp_send_rcpt(c, i);
-        router_smtp_io_cmd(c, "DATA");
-    }
 }
 
 /* ---- entering a state ------------------------------------------------------------------------ */
@@ -345,11 +254,11 @@ static void smtp_state_action(struct smtp_conn *c, enum smtp_state s)
         smtp_start_tls(c);
         return;
     case SMTP_MAIL:
-        smtp_send_mail(c);
+        router_smtp_send_mail(c);
         return;
     case SMTP_RCPT:
         if (!c->pipelined)
-            smtp_send_rcpt(c, c->rcpt_pos);
+            router_smtp_send_rcpt(c, c->rcpt_pos);
         return;
     case SMTP_DATA:
         if (!c->pipelined)

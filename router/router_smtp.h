@@ -68,7 +68,8 @@ struct smtp_conn {
     int pipelined;
     unsigned rcpt_pos; /* the recipient whose RCPT reply comes next */
     unsigned accepted;
-    uint8_t *rcpt_ok; /* per job recipient: accepted by RCPT */
+    uint8_t *rcpt_ok;   /* per job recipient: accepted by RCPT */
+    int ascii_envelope; /* no SMTPUTF8 at the server: the envelope's domains go as A-labels */
     struct smtp_body body;
 };
 
@@ -79,6 +80,16 @@ const char *router_smtp_state_name(enum smtp_state s);
 /* The job's recipients without an outcome get this one, then the connection closes. */
 void router_smtp_fail(struct smtp_conn *c, enum outcome o, const char *status, const char *remote,
                       const char *text);
+/* ---- router_smtp_envelope.c: MAIL FROM and RCPT TO ------------------------------------------
+ * What the server said it cannot take (size, 8-bit, SMTPUTF8): -1 with the status and the text
+ * for every recipient of the job; 0 (an SMTPUTF8 envelope then perhaps sent as A-labels). */
+int router_smtp_envelope_check(struct smtp_conn *c, char *status, size_t statussz, char *text,
+                               size_t textsz);
+/* Entering SMTP_MAIL: the transaction's state, the body stream, MAIL FROM (and, pipelined, every
+ * RCPT TO and DATA). */
+void router_smtp_send_mail(struct smtp_conn *c);
+void router_smtp_send_rcpt(struct smtp_conn *c, unsigned i);
+
 /* Events from the I/O side. */
 void router_smtp_connected(struct smtp_conn *c, int status);
 void router_smtp_input(struct smtp_conn *c); /* new plaintext in c->in */
