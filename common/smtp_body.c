@@ -292,25 +292,48 @@ void smtp_body_filter_finish(struct body_filter *f)
     }
 }
 
-size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, int *bol)
+/* A piece of a line that would go past the limit, octet by octet. */
+static size_t stuff_long(const uint8_t *in, size_t n, uint8_t *out, struct smtp_stuff *st)
+{
+    size_t o = 0;
+
+    for (size_t k = 0; k < n; k++) {
+        uint8_t ch = in[k];
+
+        if (st->col >= SMTP_TEXT_LINE_MAX && ch != '\r' && ch != '\n') {
+            out[o++] = '\r';
+            out[o++] = '\n';
+            out[o++] = ' ';
+            st->col = 1;
+            st->folds++;
+        }
+        out[o++] = ch;
+        st->col = ch == '\n' ? 0 : st->col + 1;
+    }
+    return o;
+}
+
+size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, struct smtp_stuff *st)
 {
     size_t o = 0, i = 0;
-    int b = *bol;
 
     while (i < len) {
         /* a line's start: stuffed if it is a dot; then the rest of the line in one copy */
         const uint8_t *nl;
         size_t n;
 
-        if (b && in[i] == '.')
+        if (st->col == 0 && in[i] == '.')
             out[o++] = '.';
         nl = memchr(in + i, '\n', len - i);
         n = nl ? (size_t)(nl - (in + i)) + 1 : len - i;
-        memcpy(out + o, in + i, n);
-        o += n;
+        if (st->col + n <= SMTP_TEXT_LINE_MAX) { /* the usual line: fits whatever ends it */
+            memcpy(out + o, in + i, n);
+            o += n;
+            st->col = nl ? 0 : st->col + n;
+        } else {
+            o += stuff_long(in + i, n, out + o, st);
+        }
         i += n;
-        b = nl != NULL;
     }
-    *bol = b;
     return o;
 }

@@ -64,9 +64,17 @@ size_t smtp_body_filter_feed(struct body_filter *f, const uint8_t *in, size_t le
  * bare CR (sets BODY_ERR_BARE_CR). */
 void smtp_body_filter_finish(struct body_filter *f);
 
-/* Dot-stuff message octets for DATA: copies in to out, doubling a '.' at
- * the start of each line.  *bol carries "at the beginning of a line" across
- * calls (start with 1).  out must hold 2*len octets.  Returns octets written. */
-size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, int *bol);
+/* Dot-stuff message octets for DATA: copies in to out, doubling a '.' at the start of each line,
+ * and breaks a line longer than SMTP_TEXT_LINE_MAX octets (RFC 5321 4.5.3.1.6; the doubled dot
+ * and the line end not counted) by inserting CR LF SPACE, as Postfix's smtp_line_length_limit
+ * does: a header stays a (folded) header, a body line gets one space.  Never between a CR and its
+ * LF.  The state carries across calls (start from {0}); out must hold 2*len + 3 octets.
+ * Returns octets written. */
+#define SMTP_TEXT_LINE_MAX 998
+struct smtp_stuff {
+    size_t col;          /* octets of the current line so far: 0 at a line's start */
+    unsigned long folds; /* lines broken so far */
+};
+size_t smtp_dot_stuff(const uint8_t *in, size_t len, uint8_t *out, struct smtp_stuff *st);
 
 #endif

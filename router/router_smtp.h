@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "router.h"
+#include "smtp_body.h"
 #include "smtp_reply.h"
 
 /* A connection is in exactly one state; router_smtp_enter() is the only way
@@ -36,11 +37,11 @@ struct sc_conn;
 
 /* The message being streamed: dot-stuffing state and the store stream. */
 struct smtp_body {
-    struct sc_conn *src;   /* the store-client connection reading it; NULL once closed */
-    int bol;               /* the next octet starts a line */
-    uint8_t tail[2];       /* the last two octets sent: does the message end with CRLF */
-    int ended;             /* the store sent all of it */
-    struct sg_buf stuffed; /* a chunk after dot-stuffing (reused) */
+    struct sc_conn *src;     /* the store-client connection reading it; NULL once closed */
+    struct smtp_stuff stuff; /* dot-stuffing and long lines broken (common/smtp_body.h) */
+    uint8_t tail[2];         /* the last two octets sent: does the message end with CRLF */
+    int ended;               /* the store sent all of it */
+    struct sg_buf stuffed;   /* a chunk after dot-stuffing (reused) */
 };
 
 struct smtp_conn {

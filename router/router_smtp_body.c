@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "router_smtp.h"
 #include "smtp_body.h"
 #include "store_client.h"
@@ -26,12 +27,12 @@ static void body_chunk(void *arg, const uint8_t *p, size_t len)
     struct smtp_body *b = &c->body;
 
     sg_buf_reset(&b->stuffed);
-    if (sg_buf_reserve(&b->stuffed, len * 2) < 0) {
+    if (sg_buf_reserve(&b->stuffed, len * 2 + 3) < 0) {
         router_smtp_fail(c, OUT_DEFERRED, "4.3.0", NULL,
                          "4.3.0 out of memory in the router while sending");
         return;
     }
-    b->stuffed.len = smtp_dot_stuff(p, len, b->stuffed.data, &b->bol);
+    b->stuffed.len = smtp_dot_stuff(p, len, b->stuffed.data, &b->stuff);
     if (len >= 2) {
         b->tail[0] = p[len - 2];
         b->tail[1] = p[len - 1];
@@ -50,6 +51,9 @@ static void body_end(void *arg)
     struct smtp_conn *c = arg;
 
     c->body.ended = 1;
+    if (c->body.stuff.folds)
+        log_info("%s: %lu line(s) longer than %d octets broken for %s (CR LF SPACE inserted)",
+                 c->job->m->env.qid, c->body.stuff.folds, SMTP_TEXT_LINE_MAX, c->remote);
     sc_release_body(c->body.src); /* all of it came: kept for the next message's body */
     c->body.src = NULL;
     if (c->state == SMTP_BODY)
@@ -80,7 +84,7 @@ int router_smtp_body_open(struct smtp_conn *c)
     struct smtp_body *b = &c->body;
 
     router_smtp_body_close(c);
-    b->bol = 1;
+    b->stuff = (struct smtp_stuff){0};
     b->tail[0] = b->tail[1] = 0;
     b->ended = 0;
     if (!(b->src = sc_open_body(&c->r->sc, c->job->m->env.qid, &body_read_ops, c)))

@@ -469,17 +469,101 @@ static void stuff(const char *in, int bol_in, const char *want, int bol_want)
 {
     size_t n = strlen(in);
     char *c = exact(in, n);
-    uint8_t *out = malloc(2 * n + 1);
-    int bol = bol_in;
+    uint8_t *out = malloc(2 * n + 3);
+    struct smtp_stuff st = {.col = bol_in ? 0 : 1};
     size_t o;
 
     assert_non_null(out);
-    o = smtp_dot_stuff((const uint8_t *)c, n, out, &bol);
+    o = smtp_dot_stuff((const uint8_t *)c, n, out, &st);
     assert_int_equal(o, strlen(want));
     assert_memory_equal(out, want, o);
-    assert_int_equal(bol, bol_want);
+    assert_int_equal(st.col == 0, bol_want);
     free(c);
     free(out);
+}
+
+/* The longest line in out[0..n), not counting its CR LF. */
+static size_t longest_line(const uint8_t *out, size_t n)
+{
+    size_t best = 0, cur = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (out[i] == '\n') {
+            cur = 0;
+        } else if (out[i] != '\r' || i + 1 >= n || out[i + 1] != '\n') {
+            if (++cur > best)
+                best = cur;
+        }
+    }
+    return best;
+}
+
+static void test_dot_stuff_folds(void **state)
+{
+    uint8_t in[3200], out[7000], two[7000];
+    struct smtp_stuff st = {0};
+    size_t o;
+
+    (void)state;
+    memset(in, 'a', sizeof(in));
+    /* 998 octets and CR LF: as they are */
+    memcpy(in + 998, "\r\n", 2);
+    o = smtp_dot_stuff(in, 1000, out, &st);
+    assert_int_equal(o, 1000);
+    assert_int_equal(st.folds, 0);
+    assert_int_equal(st.col, 0);
+    /* 999: broken after 998 by CR LF SPACE */
+    memset(in, 'a', sizeof(in));
+    memcpy(in + 999, "\r\n", 2);
+    o = smtp_dot_stuff(in, 1001, out, &st);
+    assert_int_equal(o, 1004);
+    assert_memory_equal(out + 998, "\r\n a\r\n", 6);
+    assert_int_equal(st.folds, 1);
+    /* 2 500 octets: 998 + 997 + 505, two breaks; no line over 998 */
+    memset(in, 'a', sizeof(in));
+    memcpy(in + 2500, "\r\n", 2);
+    st = (struct smtp_stuff){0};
+    o = smtp_dot_stuff(in, 2502, out, &st);
+    assert_int_equal(st.folds, 2);
+    assert_int_equal(o, 2502 + 6);
+    assert_int_equal(longest_line(out, o), 998);
+    /* a leading dot is doubled and not counted; the CR at 998 is not parted from its LF */
+    memset(in, 'a', sizeof(in));
+    in[0] = '.';
+    memcpy(in + 998, "\r\n", 2);
+    st = (struct smtp_stuff){0};
+    o = smtp_dot_stuff(in, 999, out, &st); /* ends on the CR */
+    o += smtp_dot_stuff(in + 999, 1, out + o, &st);
+    assert_int_equal(o, 1001);
+    assert_int_equal(st.folds, 0);
+    /* split anywhere = in one go, long lines and all */
+    {
+        uint64_t seed = 7;
+
+        for (int round = 0; round < 100; round++) {
+            size_t n = rng_next(&seed) % sizeof(in), o1, o2 = 0, off = 0;
+            struct smtp_stuff b1 = {0}, b2 = {0};
+
+            for (size_t i = 0; i < n; i++) {
+                uint64_t r = rng_next(&seed) % 1000;
+                in[i] = r == 0 ? '\n' : r == 1 ? '\r' : r < 4 ? '.' : 'x';
+            }
+            o1 = smtp_dot_stuff(in, n, out, &b1);
+            assert_true(o1 <= 2 * n + 3);
+            while (off < n) {
+                size_t k = 1 + rng_next(&seed) % 700;
+
+                if (k > n - off)
+                    k = n - off;
+                o2 += smtp_dot_stuff(in + off, k, two + o2, &b2);
+                off += k;
+            }
+            assert_int_equal(o1, o2);
+            assert_memory_equal(out, two, o1);
+            assert_int_equal(b1.folds, b2.folds);
+            assert_true(longest_line(out, o1) <= SMTP_TEXT_LINE_MAX + 1); /* a doubled dot */
+        }
+    }
 }
 
 static void test_dot_stuff(void **state)
@@ -500,17 +584,17 @@ static void test_dot_stuff(void **state)
     /* the state carries across calls */
     {
         uint8_t out[16];
-        int bol = 1;
-        size_t o = smtp_dot_stuff((const uint8_t *)"a\r", 2, out, &bol);
+        struct smtp_stuff st = {0};
+        size_t o = smtp_dot_stuff((const uint8_t *)"a\r", 2, out, &st);
 
         assert_int_equal(o, 2);
-        assert_int_equal(bol, 0);
-        o = smtp_dot_stuff((const uint8_t *)"\n", 1, out, &bol);
-        assert_int_equal(bol, 1);
-        o = smtp_dot_stuff((const uint8_t *)".x", 2, out, &bol);
+        assert_int_equal(st.col, 2);
+        o = smtp_dot_stuff((const uint8_t *)"\n", 1, out, &st);
+        assert_int_equal(st.col, 0);
+        o = smtp_dot_stuff((const uint8_t *)".x", 2, out, &st);
         assert_int_equal(o, 3);
         assert_memory_equal(out, "..x", 3);
-        o = smtp_dot_stuff((const uint8_t *)".", 1, out, &bol);
+        o = smtp_dot_stuff((const uint8_t *)".", 1, out, &st);
         assert_int_equal(o, 1);
         assert_memory_equal(out, ".", 1);
     }
@@ -522,7 +606,7 @@ static void test_dot_stuff(void **state)
 
         for (int round = 0; round < 200; round++) {
             size_t n = rng_next(&seed) % sizeof(in), o1, o2 = 0, off = 0;
-            int b1 = 1, b2 = 1;
+            struct smtp_stuff b1 = {0}, b2 = {0};
 
             for (size_t i = 0; i < n; i++)
                 in[i] = "..\n\r.a"[rng_next(&seed) % 6];
@@ -538,7 +622,7 @@ static void test_dot_stuff(void **state)
             }
             assert_int_equal(o1, o2);
             assert_memory_equal(one, two, o1);
-            assert_int_equal(b1, b2);
+            assert_int_equal(b1.col, b2.col);
         }
     }
 }
@@ -671,15 +755,15 @@ static void test_fuzz(void **state)
             free(c);
         }
         {
-            uint8_t *out = malloc(2 * n + 1);
+            uint8_t *out = malloc(2 * n + 3);
             char *c = exact(buf, n);
-            int bol = (int)(it & 1);
+            struct smtp_stuff st = {.col = it & 1 ? 0 : 1};
             size_t o;
 
             assert_non_null(out);
-            o = smtp_dot_stuff((const uint8_t *)c, n, out, &bol);
-            assert_true(o >= n && o <= 2 * n);
-            assert_true(bol == 0 || bol == 1);
+            o = smtp_dot_stuff((const uint8_t *)c, n, out, &st);
+            assert_true(o >= n && o <= 2 * n + 3);
+            assert_true(st.col <= n + 1);
             free(out);
             free(c);
         }
@@ -726,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_reply_split_same),
         cmocka_unit_test(test_ehlo),
         cmocka_unit_test(test_dot_stuff),
+        cmocka_unit_test(test_dot_stuff_folds),
         cmocka_unit_test(test_xtext),
         cmocka_unit_test(test_fuzz),
     };
