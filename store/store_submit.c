@@ -14,6 +14,7 @@
 #include "store_conn.h"
 #include "store_ops.h"
 #include "store_work.h"
+#include "smtp_char.h"
 #include "smtp_envelope.h"
 
 #define SUBMIT_RCPT_MAX 10000
@@ -316,6 +317,10 @@ void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
     }
     sub->staged += m.len;
     st->staged += m.len;
+    /* 8-bit content undeclared (a local submission, a client that did not say BODY=8BITMIME) is
+     * 8-bit all the same: the router must declare it, or not send it where it cannot go. */
+    if (!(sub->env.flags & IPC_FLAG_8BITMIME) && smtp_has_8bit((const char *)m.data, m.len))
+        sub->env.flags |= IPC_FLAG_8BITMIME;
     if ((long long)sub->mem.len <= st->cfg->store.staging_memory)
         return;
     if (!(sw = calloc(1, sizeof(*sw)))) {
