@@ -498,6 +498,30 @@ static size_t longest_line(const uint8_t *out, size_t n)
     return best;
 }
 
+/* in stuffed in one go into one, and in random pieces of at most maxk octets into two: the
+ * same octets and the same state.  Returns the length. */
+static size_t stuff_split(const uint8_t *in, size_t n, uint64_t *seed, size_t maxk, uint8_t *one,
+                          uint8_t *two)
+{
+    struct smtp_stuff b1 = {0}, b2 = {0};
+    size_t o1 = smtp_dot_stuff(in, n, one, &b1), o2 = 0, off = 0;
+
+    assert_true(o1 <= 2 * n + 3);
+    while (off < n) {
+        size_t k = 1 + rng_next(seed) % maxk;
+
+        if (k > n - off)
+            k = n - off;
+        o2 += smtp_dot_stuff(in + off, k, two + o2, &b2);
+        off += k;
+    }
+    assert_int_equal(o1, o2);
+    assert_memory_equal(one, two, o1);
+    assert_int_equal(b1.col, b2.col);
+    assert_int_equal(b1.folds, b2.folds);
+    return o1;
+}
+
 static void test_dot_stuff_folds(void **state)
 {
     uint8_t in[3200], out[7000], two[7000];
@@ -541,27 +565,14 @@ static void test_dot_stuff_folds(void **state)
         uint64_t seed = 7;
 
         for (int round = 0; round < 100; round++) {
-            size_t n = rng_next(&seed) % sizeof(in), o1, o2 = 0, off = 0;
-            struct smtp_stuff b1 = {0}, b2 = {0};
+            size_t n = rng_next(&seed) % sizeof(in);
 
             for (size_t i = 0; i < n; i++) {
                 uint64_t r = rng_next(&seed) % 1000;
                 in[i] = r == 0 ? '\n' : r == 1 ? '\r' : r < 4 ? '.' : 'x';
             }
-            o1 = smtp_dot_stuff(in, n, out, &b1);
-            assert_true(o1 <= 2 * n + 3);
-            while (off < n) {
-                size_t k = 1 + rng_next(&seed) % 700;
-
-                if (k > n - off)
-                    k = n - off;
-                o2 += smtp_dot_stuff(in + off, k, two + o2, &b2);
-                off += k;
-            }
-            assert_int_equal(o1, o2);
-            assert_memory_equal(out, two, o1);
-            assert_int_equal(b1.folds, b2.folds);
-            assert_true(longest_line(out, o1) <= SMTP_TEXT_LINE_MAX + 1); /* a doubled dot */
+            o = stuff_split(in, n, &seed, 700, out, two);
+            assert_true(longest_line(out, o) <= SMTP_TEXT_LINE_MAX + 1); /* a doubled dot */
         }
     }
 }
@@ -605,24 +616,11 @@ static void test_dot_stuff(void **state)
         uint8_t in[600], one[1200], two[1200];
 
         for (int round = 0; round < 200; round++) {
-            size_t n = rng_next(&seed) % sizeof(in), o1, o2 = 0, off = 0;
-            struct smtp_stuff b1 = {0}, b2 = {0};
+            size_t n = rng_next(&seed) % sizeof(in);
 
             for (size_t i = 0; i < n; i++)
                 in[i] = "..\n\r.a"[rng_next(&seed) % 6];
-            o1 = smtp_dot_stuff(in, n, one, &b1);
-            assert_true(o1 <= 2 * n);
-            while (off < n) {
-                size_t k = 1 + rng_next(&seed) % 9;
-
-                if (k > n - off)
-                    k = n - off;
-                o2 += smtp_dot_stuff(in + off, k, two + o2, &b2);
-                off += k;
-            }
-            assert_int_equal(o1, o2);
-            assert_memory_equal(one, two, o1);
-            assert_int_equal(b1.col, b2.col);
+            assert_true(stuff_split(in, n, &seed, 9, one, two) <= 2 * n);
         }
     }
 }
