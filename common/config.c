@@ -538,6 +538,31 @@ static int key_listed(const struct cfg_key *k, const char *const *list)
     return 0;
 }
 
+#define DUMP_COMMENT_WIDTH 96 /* well within the loader's line limit */
+
+/* "# doc (default: "def")", wrapped at blanks into lines of at most DUMP_COMMENT_WIDTH. */
+static void dump_comment(FILE *out, const char *doc, const char *def)
+{
+    char text[2048];
+    const char *p = text;
+
+    snprintf(text, sizeof(text), "%s (default: \"%s\")", doc, def);
+    while (*p) {
+        size_t n = strlen(p), cut = n;
+
+        if (n > DUMP_COMMENT_WIDTH) {
+            cut = DUMP_COMMENT_WIDTH;
+            while (cut > 0 && p[cut] != ' ')
+                cut--;
+            if (cut == 0) /* one word longer than a line: it goes whole */
+                cut = strcspn(p, " ");
+        }
+        fprintf(out, "# %.*s\n", (int)cut, p);
+        p += cut;
+        while (*p == ' ')
+            p++;
+    }
+}
 /* sections: "smtpd,global,router.dns_servers": whole sections or single keys. */
 static int item_listed(const char *item, const char *sections)
 {
@@ -609,12 +634,10 @@ void config_dump(FILE *out, const struct sg_config *c, int all)
             fprintf(out, "%s[%s]\n", section[0] ? "\n" : "", k->section);
             section = k->section;
         }
+        dump_comment(out, k->doc, k->def);
         /* a value the loader would read otherwise goes in quotes: one that begins with a
          * comment sign or a quote, or has blanks at either end (found by fuzz_config) */
-        fprintf(out,
-                dump_needs_quotes(now) ? "# %s (default: \"%s\")\n%s = \"%s\"\n"
-                                       : "# %s (default: \"%s\")\n%s = %s\n",
-                k->doc, k->def, k->name, now);
+        fprintf(out, dump_needs_quotes(now) ? "%s = \"%s\"\n" : "%s = %s\n", k->name, now);
     }
     config_free(defaults);
 }
