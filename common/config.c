@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define CFG_LINE_MAX 1000
+#define CFG_LONG_VALUE "\x01" /* stands for the value of a line longer than inih's buffer */
 #define CFG_STRING_MAX 4096
 
 /* ---- pure value parsers ----------------------------------------------------- */
@@ -214,6 +215,9 @@ struct cfg_parse {
     int line;         /* number of the line handed to inih last */
     struct sg_config *cfg;
     int *seen_line; /* line each key was set on, by table index; one per key of cfg_keys */
+    /* A value longer than inih's line buffer (200 octets in Debian's libinih) goes around it:
+     * inih gets "key = " CFG_LONG_VALUE and the handler takes the value from here. */
+    char long_value[CFG_LINE_MAX + 1];
     char *err;
     size_t errsz, errlen;
     int errors;
@@ -274,35 +278,62 @@ static int cfg_line_bad(struct cfg_parse *p, const char *line)
     return 0;
 }
 
+/* A line longer than inih's buffer (num): a comment is dropped, a "key = value" line is handed
+ * on as "key = " CFG_LONG_VALUE with the value kept in p->long_value.  0, or -1 if neither. */
+static int cfg_long_line(struct cfg_parse *p, char *line, char *str, int num)
+{
+    char *eq = strchr(line, '=');
+    const char *v = eq ? eq + 1 + strspn(eq + 1, " \t") : NULL;
+    size_t klen = eq ? (size_t)(eq - line) : 0, vlen = v ? strlen(v) : 0;
+
+    if (line[0] == ';' || line[0] == '#' || line[0] == '\0') {
+        snprintf(str, (size_t)num, ";\n");
+        return 0;
+    }
+    if (!eq || klen + sizeof(" = " CFG_LONG_VALUE "\n") > (size_t)num)
+        return -1;
+    while (vlen && strchr(" \t\r", v[vlen - 1]))
+        vlen--;
+    snprintf(p->long_value, sizeof(p->long_value), "%.*s", (int)vlen, v);
+    snprintf(str, (size_t)num, "%.*s= " CFG_LONG_VALUE "\n", (int)klen, line);
+    return 0;
+}
+
 /* inih reader: one line per call, leading blanks removed (no continuation
  * lines), over-long lines reported and replaced by a comment. */
 static char *cfg_reader(char *str, int num, void *stream)
 {
     struct cfg_parse *p = stream;
+    char line[CFG_LINE_MAX + 1];
     size_t len, keep;
+    const char *s;
 
     if (!*p->text)
         return NULL;
     len = strcspn(p->text, "\n");
     p->line++;
-    if (len > CFG_LINE_MAX || len + 2 > (size_t)num) {
-        /* the real limit: inih's line buffer (INI_MAX_LINE, 200 in Debian's libinih) */
-        size_t max = (size_t)num - 2 < CFG_LINE_MAX ? (size_t)num - 2 : CFG_LINE_MAX;
-
-        cfg_error(p, p->line, "line too long (more than %zu bytes)", max);
+    p->long_value[0] = '\0';
+    if (len > CFG_LINE_MAX) {
+        cfg_error(p, p->line, "line too long (more than %d bytes)", CFG_LINE_MAX);
         snprintf(str, (size_t)num, ";\n");
-    } else {
-        const char *s = p->text;
-        keep = len;
-        while (keep && (*s == ' ' || *s == '\t'))
-            s++, keep--;
-        memcpy(str, s, keep);
-        str[keep] = '\0';
-        if (str[0] != ';' && str[0] != '#')
-            str[cfg_comment_start(str)] = '\0';
-        if (cfg_line_bad(p, str))
-            snprintf(str, (size_t)num, ";");
-        strcat(str, "\n");
+        p->text += len + (p->text[len] == '\n');
+        return str;
+    }
+    s = p->text;
+    keep = len;
+    while (keep && (*s == ' ' || *s == '\t'))
+        s++, keep--;
+    memcpy(line, s, keep);
+    line[keep] = '\0';
+    if (line[0] != ';' && line[0] != '#')
+        line[cfg_comment_start(line)] = '\0';
+    if (cfg_line_bad(p, line))
+        snprintf(str, (size_t)num, ";\n");
+    else if (strlen(line) + 2 <= (size_t)num)
+        snprintf(str, (size_t)num, "%s\n", line);
+    else if (cfg_long_line(p, line, str, num) < 0) {
+        cfg_error(p, p->line, "line too long (more than %d bytes before the '=')", num - 8);
+        snprintf(str, (size_t)num, ";\n");
     }
     p->text += len + (p->text[len] == '\n');
     return str;
@@ -332,6 +363,8 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
         return 1;
     }
     p->seen_line[idx] = p->line;
+    if (p->long_value[0] && strcmp(value, CFG_LONG_VALUE) == 0)
+        value = p->long_value;
     if (cfg_unquote(value, text, sizeof(text), why, sizeof(why)) < 0 ||
         cfg_set(p->cfg, k, text, why, sizeof(why)) < 0 ||
         cfg_check_value(cfg_check_kind(section, name), text, why, sizeof(why)) < 0)
