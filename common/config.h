@@ -99,6 +99,7 @@ struct cfg_router {
     char *relayhost;     /* "[host]:port" smarthost; "" -> MX */
     char *dns_servers;   /* "ip[:port],..." ; "" -> resolv.conf */
     long long smtp_port;
+    long long convert_8bit; /* bool: 8-bit to a server without 8BITMIME goes quoted-printable */
     long long retry_first;
     long long retry_max;
     long long max_queue_lifetime;

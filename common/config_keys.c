@@ -183,6 +183,9 @@ const struct cfg_key cfg_keys[] = {
      "wait for the reply to the final dot (4.5.3.2.6)"},
     {"router", "tls_policy", CFG_ENUM, "may", 0, 0, "none|may|verify", R_(tls_policy),
      "STARTTLS towards peers unless the transport map says otherwise"},
+    {"router", "convert_8bit", CFG_BOOL, "yes", 0, 0, NULL, R_(convert_8bit),
+     "an 8-bit message to a server without 8BITMIME is re-encoded quoted-printable (RFC 6152); "
+     "no: its recipients fail with 5.6.3 and a DSN"},
     {"router", "tls_ca_file", CFG_PATH, "", 0, 1024, NULL, R_(tls_ca_file),
      "CA certificates for tls=verify (empty: the system's)"},
     {"router", "dsn_return_limit", CFG_SIZE, "100k", 0, 64 * M, NULL, R_(dsn_return_limit),

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "router.h"
+#include "mime7.h"
 #include "smtp_body.h"
 #include "smtp_reply.h"
 
@@ -42,6 +43,9 @@ struct smtp_body {
     uint8_t tail[2];         /* the last two octets sent: does the message end with CRLF */
     int ended;               /* the store sent all of it */
     struct sg_buf stuffed;   /* a chunk after dot-stuffing (reused) */
+    int convert;             /* 8-bit to a server without 8BITMIME: re-encoded first */
+    struct mime7 mime;       /* ... by this (mime7.h) */
+    struct sg_buf converted; /* a chunk after that (reused) */
 };
 
 struct smtp_conn {

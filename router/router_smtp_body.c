@@ -21,16 +21,21 @@ static void source_pause(struct sc_conn *src, int paused)
 
 /* ---- to the server ----------------------------------------------------------------------- */
 
-static void body_chunk(void *arg, const uint8_t *p, size_t len)
+static void body_out_of_memory(struct smtp_conn *c)
 {
-    struct smtp_conn *c = arg;
+    router_smtp_fail(c, OUT_DEFERRED, "4.3.0", NULL,
+                     "4.3.0 out of memory in the router while sending");
+}
+
+/* Message octets to the server, dot-stuffed.  -1 when the connection failed (it is answered). */
+static int body_send(struct smtp_conn *c, const uint8_t *p, size_t len)
+{
     struct smtp_body *b = &c->body;
 
     sg_buf_reset(&b->stuffed);
     if (sg_buf_reserve(&b->stuffed, len * 2 + 3) < 0) {
-        router_smtp_fail(c, OUT_DEFERRED, "4.3.0", NULL,
-                         "4.3.0 out of memory in the router while sending");
-        return;
+        body_out_of_memory(c);
+        return -1;
     }
     b->stuffed.len = smtp_dot_stuff(p, len, b->stuffed.data, &b->stuff);
     if (len >= 2) {
@@ -40,10 +45,44 @@ static void body_chunk(void *arg, const uint8_t *p, size_t len)
         b->tail[0] = b->tail[1];
         b->tail[1] = p[0];
     }
-    if (router_smtp_io_write(c, b->stuffed.data, b->stuffed.len) < 0)
+    return router_smtp_io_write(c, b->stuffed.data, b->stuffed.len) < 0 ? -1 : 0;
+}
+
+/* A piece of the message from the store: converted to 7 bit first where it must be. */
+static void body_chunk(void *arg, const uint8_t *p, size_t len)
+{
+    struct smtp_conn *c = arg;
+    struct smtp_body *b = &c->body;
+
+    if (b->convert) {
+        sg_buf_reset(&b->converted);
+        if (router_mime7_feed(&b->mime, p, len, &b->converted) < 0) {
+            body_out_of_memory(c);
+            return;
+        }
+        p = b->converted.data;
+        len = b->converted.len;
+    }
+    if (body_send(c, p, len) < 0)
         return;
     if (c->write_pending > SMTP_WRITE_BACKLOG)
         source_pause(b->src, 1);
+}
+
+/* The converter's last line, and what it did in the log.  -1 when the connection failed. */
+static int body_convert_end(struct smtp_conn *c)
+{
+    struct smtp_body *b = &c->body;
+
+    sg_buf_reset(&b->converted);
+    if (router_mime7_finish(&b->mime, &b->converted) < 0) {
+        body_out_of_memory(c);
+        return -1;
+    }
+    log_info("%s: 8-bit content re-encoded quoted-printable for %s, which lacks 8BITMIME "
+             "(%u part(s))",
+             c->job->m->env.qid, c->remote, b->mime.converted);
+    return body_send(c, b->converted.data, b->converted.len);
 }
 
 static void body_end(void *arg)
@@ -51,6 +90,8 @@ static void body_end(void *arg)
     struct smtp_conn *c = arg;
 
     c->body.ended = 1;
+    if (c->body.convert && body_convert_end(c) < 0)
+        return;
     if (c->body.stuff.folds)
         log_info("%s: %lu line(s) longer than %d octets broken for %s (CR LF SPACE inserted)",
                  c->job->m->env.qid, c->body.stuff.folds, SMTP_TEXT_LINE_MAX, c->remote);
@@ -87,6 +128,8 @@ int router_smtp_body_open(struct smtp_conn *c)
     b->stuff = (struct smtp_stuff){0};
     b->tail[0] = b->tail[1] = 0;
     b->ended = 0;
+    if (b->convert)
+        router_mime7_init(&b->mime);
     if (!(b->src = sc_open_body(&c->r->sc, c->job->m->env.qid, &body_read_ops, c)))
         return -1;
     sc_read_pause(b->src, 1); /* nothing comes before router_smtp_body_start() */
@@ -122,4 +165,6 @@ void router_smtp_body_close(struct smtp_conn *c)
         sc_close(c->body.src);
     c->body.src = NULL;
     sg_buf_free(&c->body.stuffed);
+    sg_buf_free(&c->body.converted);
+    router_mime7_free(&c->body.mime);
 }

@@ -53,15 +53,19 @@ int router_smtp_envelope_check(struct smtp_conn *c, char *status, size_t statuss
     const struct ipc_envelope *e = &c->job->m->env;
     const char *st = NULL;
 
+    int seven_bit_only = (e->flags & IPC_FLAG_8BITMIME) && !(c->caps.flags & EHLO_8BITMIME);
+
     c->ascii_envelope = 0;
+    /* re-encoded quoted-printable on the way (mime7.c), or refused */
+    c->body.convert = seven_bit_only && c->r->cfg->router.convert_8bit;
     if (c->caps.size_limit && e->size > c->caps.size_limit) {
         snprintf(text, textsz, "5.3.4 message size %llu exceeds the limit %llu of %s",
                  (unsigned long long)e->size, (unsigned long long)c->caps.size_limit, c->remote);
         st = "5.3.4";
-    } else if ((e->flags & IPC_FLAG_8BITMIME) && !(c->caps.flags & EHLO_8BITMIME)) {
+    } else if (seven_bit_only && !c->body.convert) {
         snprintf(text, textsz,
                  "5.6.3 %s does not accept 8-bit messages (no 8BITMIME) and "
-                 "conversion to 7 bit is not done",
+                 "conversion to 7 bit is off (router.convert_8bit)",
                  c->remote);
         st = "5.6.3";
     } else if ((e->flags & IPC_FLAG_SMTPUTF8) && !(c->caps.flags & EHLO_SMTPUTF8) &&
