@@ -211,8 +211,9 @@ static int qp_line(const uint8_t *l, size_t n, struct sg_buf *out)
 
 static int body_line(struct mime7 *m, const uint8_t *l, size_t n, struct sg_buf *out)
 {
-    int close = 0, k = boundary_of(m, l, n, &close);
+    int close = 0, k = m->mid_line ? -1 : boundary_of(m, l, n, &close);
 
+    m->mid_line = 0;
     if (k >= 0) {
         m->depth = k + (close ? 0 : 1); /* inner multiparts left open end with this one */
         m->state = close ? MIME7_PASS : MIME7_HEADER; /* the epilogue, or the next part */
@@ -228,14 +229,34 @@ static int line_done(struct mime7 *m, const uint8_t *l, size_t n, struct sg_buf 
     return m->state == MIME7_HEADER ? header_line(m, l, n, out) : body_line(m, l, n, out);
 }
 
+/* A body line longer than MIME7_LINE_HOLD goes out in pieces (it is no boundary): encoded, each
+ * piece ended by a soft break, or as it is.  Headers are gathered whole. */
+static int body_piece(struct mime7 *m, struct sg_buf *out)
+{
+    int rc = 0;
+
+    if (m->state == MIME7_HEADER)
+        return 0;
+    if (m->state == MIME7_QP)
+        rc = qp_line(m->line.data, m->line.len, out) < 0 || sg_buf_puts(out, "=\r\n") < 0 ? -1 : 0;
+    else
+        rc = sg_buf_append(out, m->line.data, m->line.len);
+    sg_buf_reset(&m->line);
+    m->mid_line = 1;
+    return rc;
+}
+
 int router_mime7_feed(struct mime7 *m, const uint8_t *in, size_t len, struct sg_buf *out)
 {
     while (len) {
         const uint8_t *nl = memchr(in, '\n', len);
         size_t n = nl ? (size_t)(nl - in) + 1 : len;
 
-        if (!nl)
-            return sg_buf_append(&m->line, in, n);
+        if (!nl) {
+            if (sg_buf_append(&m->line, in, n) < 0)
+                return -1;
+            return m->line.len > MIME7_LINE_HOLD ? body_piece(m, out) : 0;
+        }
         if (m->line.len) {
             if (sg_buf_append(&m->line, in, n) < 0 ||
                 line_done(m, m->line.data, m->line.len, out) < 0)

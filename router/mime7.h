@@ -7,8 +7,9 @@
 
 #include "buf.h"
 
-#define MIME7_DEPTH_MAX 16    /* nested multiparts followed; deeper ones pass as they are */
-#define MIME7_BOUNDARY_MAX 70 /* RFC 2046 5.1.1 */
+#define MIME7_DEPTH_MAX 16          /* nested multiparts followed; deeper ones pass as they are */
+#define MIME7_BOUNDARY_MAX 70       /* RFC 2046 5.1.1 */
+#define MIME7_LINE_HOLD (64 * 1024) /* a body line longer than this goes out in pieces */
 
 enum mime7_state {
     MIME7_HEADER, /* an entity's header section */
@@ -22,6 +23,7 @@ enum mime7_state {
 struct mime7 {
     enum mime7_state state;
     struct sg_buf line;  /* the line being gathered */
+    int mid_line;        /* the start of the current body line went out already */
     struct sg_buf field; /* the header field being gathered (its continuation lines too) */
     int depth;           /* boundaries[0..depth) are the enclosing multiparts' */
     char boundaries[MIME7_DEPTH_MAX][MIME7_BOUNDARY_MAX + 1];

@@ -170,6 +170,58 @@ static void test_edges(void **state)
     free(o);
 }
 
+/* A body line longer than the converter holds goes out in pieces, each within QP's line length;
+ * decoded it is the line again. */
+static void test_long_line_in_pieces(void **state)
+{
+    const size_t n = 3 * MIME7_LINE_HOLD;
+    uint8_t *line = malloc(n), piece[1000];
+    struct mime7 m;
+    struct sg_buf out, dec;
+    const char *p, *end;
+
+    (void)state;
+    assert_non_null(line);
+    for (size_t i = 0; i < n; i++)
+        line[i] = i % 7 == 0 ? 0xe9 : 'a' + i % 26;
+    router_mime7_init(&m);
+    sg_buf_init(&out);
+    sg_buf_init(&dec);
+    assert_int_equal(router_mime7_feed(&m, (const uint8_t *)"Subject: x\r\n\r\n", 14, &out), 0);
+    for (size_t off = 0; off < n; off += sizeof(piece)) {
+        size_t k = n - off < sizeof(piece) ? n - off : sizeof(piece);
+
+        memcpy(piece, line + off, k);
+        assert_int_equal(router_mime7_feed(&m, piece, k, &out), 0);
+    }
+    assert_int_equal(router_mime7_feed(&m, (const uint8_t *)"\r\n", 2, &out), 0);
+    assert_int_equal(router_mime7_finish(&m, &out), 0);
+    assert_true(m.line.len == 0);
+    p = strstr((const char *)out.data, "\r\n\r\n") + 4;
+    end = (const char *)out.data + out.len;
+    for (const char *l = p, *e; l < end && (e = strstr(l, "\r\n")); l = e + 2) {
+        assert_true(e - l <= 76);
+        for (const char *q = l; q < e; q++) { /* decode: soft breaks go, =XX is the octet */
+            if (*q == '=' && q + 1 == e)
+                break;
+            if (*q == '=') {
+                unsigned v;
+                assert_int_equal(sscanf(q + 1, "%2X", &v), 1);
+                assert_int_equal(sg_buf_append(&dec, &(uint8_t){(uint8_t)v}, 1), 0);
+                q += 2;
+            } else {
+                assert_int_equal(sg_buf_append(&dec, q, 1), 0);
+            }
+        }
+    }
+    assert_int_equal(dec.len, n);
+    assert_memory_equal(dec.data, line, n);
+    router_mime7_free(&m);
+    sg_buf_free(&out);
+    sg_buf_free(&dec);
+    free(line);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_nested),
         cmocka_unit_test(test_already_seven_bit),
         cmocka_unit_test(test_edges),
+        cmocka_unit_test(test_long_line_in_pieces),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
