@@ -143,6 +143,17 @@ static void test_nested(void **state)
     free(o);
 }
 
+static void test_malformed_multipart(void **state)
+{
+    char *o = convert(
+        "Content-Type: multipart/mixed; boundary=never\r\n\r\n\xc3\xa9 = x\r\nplain\r\n", NULL);
+
+    (void)state; /* the boundary never comes: the "preamble" is all there is, and goes 7-bit */
+    assert_string_equal(o, "Content-Type: multipart/mixed; boundary=never\r\nMIME-Version: 1.0\r\n"
+                           "\r\n=C3=A9 =3D x\r\nplain\r\n");
+    free(o);
+}
+
 static void test_already_seven_bit(void **state)
 {
     char *o = convert("Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n", NULL);
@@ -233,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_already_seven_bit),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_long_line_in_pieces),
+        cmocka_unit_test(test_malformed_multipart),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
