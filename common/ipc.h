@@ -25,7 +25,8 @@
  */
 
 #define IPC_PROTO_MAJOR 1
-#define IPC_PROTO_MINOR 4
+#define IPC_PROTO_MINOR 5
+#define IPC_MINOR_GW_RECORDED 5 /* the first minor whose router sends IPC_GW_RECORDED */
 
 #define IPC_HEADER_LEN 4              /* u32 payload length */
 #define IPC_PAYLOAD_MIN 6             /* u16 type + u32 request id */
@@ -97,6 +98,9 @@ enum ipc_type {
     IPC_DIR_RESULT = 71, /* struct ipc_dir_result */
     IPC_GW_DELIVER = 72, /* struct ipc_gw_deliver -> IPC_GW_RESULT*, IPC_END (router -> gateway) */
     IPC_GW_RESULT = 73,  /* struct ipc_gw_result: one recipient's outcome */
+    /* struct ipc_gw_deliver (no reply; protocol 1.5): the store has recorded the final outcomes
+     * of that delivery, the gateway's journal may forget its transfer file (router -> gateway) */
+    IPC_GW_RECORDED = 74,
 
     /* administration (ipc_msgs_admin.c) */
     IPC_ADMIN = 80,       /* struct ipc_admin_req -> IPC_OK (recipients changed) */
@@ -512,6 +516,7 @@ IPC_DECLARE_CODEC(dir_lookup, struct ipc_dir_lookup);
 IPC_DECLARE_CODEC(dir_result, struct ipc_dir_result);
 IPC_DECLARE_CODEC(gw_deliver, struct ipc_gw_deliver);
 IPC_DECLARE_CODEC(gw_result, struct ipc_gw_result);
+IPC_DECLARE_CODEC(gw_recorded, struct ipc_gw_deliver);
 
 IPC_DECLARE_CODEC(admin_req, struct ipc_admin_req);
 IPC_DECLARE_CODEC(list_filter, struct ipc_list_filter);

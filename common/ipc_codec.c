@@ -303,6 +303,7 @@ static const struct {
     {IPC_DIR_RESULT, "DIR_RESULT"},
     {IPC_GW_DELIVER, "GW_DELIVER"},
     {IPC_GW_RESULT, "GW_RESULT"},
+    {IPC_GW_RECORDED, "GW_RECORDED"},
     {IPC_ADMIN, "ADMIN"},
     {IPC_LIST_FILTER, "LIST_FILTER"},
     {IPC_PAUSE, "PAUSE"},

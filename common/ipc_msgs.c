@@ -80,6 +80,7 @@ static int finish(struct ipc_reader *r)
 #define FIELDS_dir_lookup(X) X(STR, addr)
 #define FIELDS_dir_result(X) X(U32, status) X(STR, mailbox)
 #define FIELDS_gw_deliver(X) X(STR, qid) X(STR, indexes)
+#define FIELDS_gw_recorded(X) FIELDS_gw_deliver(X)
 #define FIELDS_gw_result(X) X(STR, qid) X(U32, index) X(U32, state) X(STR, status) X(STR, reply)
 /* clang-format on */
 
@@ -140,6 +141,8 @@ IPC_CODEC(dir_lookup, IPC_DIR_LOOKUP, struct ipc_dir_lookup,
 IPC_CODEC(dir_result, IPC_DIR_RESULT, struct ipc_dir_result,
           check(r, m->status <= IPC_DIR_UNAVAILABLE, "directory status out of range"))
 IPC_CODEC(gw_deliver, IPC_GW_DELIVER, struct ipc_gw_deliver,
+          (QID_CHECK, check(r, m->indexes[0] != '\0', "no recipient indexes")))
+IPC_CODEC(gw_recorded, IPC_GW_RECORDED, struct ipc_gw_deliver,
           (QID_CHECK, check(r, m->indexes[0] != '\0', "no recipient indexes")))
 IPC_CODEC(gw_result, IPC_GW_RESULT, struct ipc_gw_result,
           (QID_CHECK,

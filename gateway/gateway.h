@@ -279,6 +279,8 @@ void gw_conn_flush(struct gw_conn *c);
 void gw_conn_ref(struct gw_conn *c);
 void gw_conn_unref(struct gw_conn *c);
 int gw_conn_alive(const struct gw_conn *c);
+/* The connection's router sends GW_RECORDED (protocol 1.5): its answers are not the end. */
+int gw_conn_sends_recorded(const struct gw_conn *c);
 /* Tell every connected router that the share is reachable again. */
 void gw_server_share_back(struct gateway *g);
 
@@ -298,6 +300,8 @@ struct in_wait;
 void gw_in_deliver(struct gateway *g, struct gw_conn *c, uint32_t request_id,
                    const struct ipc_gw_deliver *q);
 void gw_in_stop(struct gateway *g); /* drop the deliveries that wait (the router defers them) */
+/* The router recorded q's final outcomes: the journal forgets its transfer file. */
+void gw_in_recorded(struct gateway *g, const struct ipc_gw_deliver *q);
 
 /* gateway_in_head.c: a transfer file's control lines into head, for the recipients to (SMTP
  * addresses in the postoffice's domain), Message-Id, Date and Subject taken from the message's

@@ -108,7 +108,9 @@ static void in_next(struct gateway *g)
     }
 }
 
-/* Tell the router each recipient's outcome; done: the journal's entry can go. */
+/* Tell the router each recipient's outcome.  done: the journal's entry can go once the router
+ * has recorded the outcomes (GW_RECORDED; a router that never says so: now).  Until then a
+ * retry, after the router lost the outcome, finds the file written and does not write it again. */
 static void job_answer(struct in_job *j, int done)
 {
     if (gw_conn_alive(j->c)) {
@@ -124,12 +126,19 @@ static void job_answer(struct in_job *j, int done)
         }
         ipc_encode_end(gw_conn_out(j->c), j->request_id, &end);
         gw_conn_flush(j->c);
-        if (done)
-            gw_journal_answered(j->g->journal,
-                                j->key); /* else a retry finds the entry and finishes it */
+        if (done && !gw_conn_sends_recorded(j->c))
+            gw_journal_answered(j->g->journal, j->key);
     }
     gw_conn_unref(j->c);
     j->c = NULL;
+}
+
+void gw_in_recorded(struct gateway *g, const struct ipc_gw_deliver *q)
+{
+    char key[IPC_QID_MAX + IPC_MATCH_MAX + 2];
+
+    snprintf(key, sizeof(key), "%s/%s", q->qid, q->indexes);
+    gw_journal_answered(g->journal, key);
 }
 
 /* The job no longer counts as running: the next waiting delivery may start. */

@@ -36,6 +36,17 @@ static void gw_server_deliver(struct gw_conn *c, struct ipc_reader *r)
     gw_in_deliver(c->g, c, r->request_id, &d);
 }
 
+static void gw_server_recorded(struct gw_conn *c, struct ipc_reader *r)
+{
+    struct ipc_gw_deliver d;
+
+    if (ipc_decode_gw_recorded(r, &d) < 0) {
+        ipc_server_conn_fail(c->sc, r->request_id, IPC_ERR_PROTO, "%s", r->error);
+        return;
+    }
+    gw_in_recorded(c->g, &d);
+}
+
 /* Every request a client may send after the hellos, and the capability it needs. */
 static const struct gw_command {
     struct ipc_server_cmd cmd;
@@ -43,6 +54,7 @@ static const struct gw_command {
 } gw_commands[] = {
     {{IPC_DIR_LOOKUP, IPC_CAP_DIRECTORY}, gw_server_lookup},
     {{IPC_GW_DELIVER, IPC_CAP_DELIVER}, gw_server_deliver},
+    {{IPC_GW_RECORDED, IPC_CAP_DELIVER}, gw_server_recorded},
 };
 
 void gw_conn_ref(struct gw_conn *c)
@@ -58,6 +70,11 @@ void gw_conn_unref(struct gw_conn *c)
 int gw_conn_alive(const struct gw_conn *c)
 {
     return c && ipc_server_conn_alive(c->sc);
+}
+
+int gw_conn_sends_recorded(const struct gw_conn *c)
+{
+    return ipc_server_conn_peer(c->sc)->minor >= IPC_MINOR_GW_RECORDED;
 }
 
 struct sg_buf *gw_conn_out(struct gw_conn *c)

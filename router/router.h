@@ -69,6 +69,10 @@ struct msg {
     int again;            /* new work arrived while busy: look again when done */
     int again_force;      /* ... forced so (enum router_force) */
     int dsn_busy;
+    int unrecorded; /* an update of this round did not reach the store */
+    /* the gateway's deliveries of this round that ended final: their index lists, each ending
+     * in NUL; once all updates are recorded the gateway hears GW_RECORDED for each */
+    struct sg_buf gw_final;
     uint32_t nalloc;    /* recipients allocated: what counts against active_limit */
     uint64_t t_read_us; /* categorized in this round (wall clock, for the log's delays) */
     struct msg *hnext;  /* in the router's hash table */
@@ -312,6 +316,7 @@ void router_gw_link_up(struct ipc_link *l, void *arg);
 unsigned router_gw_in_flight(void); /* GW_DELIVERs not answered yet */
 void router_gw_stop(void);          /* a stop: the jobs waiting for their turn are dropped */
 void router_gw_check_answers(struct router *r); /* a delivery unanswered too long: link reset */
+void router_gw_recorded(struct router *r, struct msg *m); /* m->gw_final recorded: say so */
 
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
 /* How router_dsn_send_failures ended: the DSN is stored, could not be stored now (store

@@ -90,6 +90,52 @@ void router_gw_stop(void)
     waiting_drop(NULL);
 }
 
+/* j's recipient indexes, comma separated, into out[outsz] while 12 octets are left; how many. */
+static unsigned job_indexes(const struct job *j, char *out, size_t outsz)
+{
+    unsigned i = 0;
+    size_t n = 0;
+
+    out[0] = '\0';
+    for (; i < j->n && n + 12 < outsz; i++)
+        n += (size_t)snprintf(out + n, outsz - n, "%s%u", i ? "," : "",
+                              j->m->rcpts[j->idx[i]].r.index);
+    return i;
+}
+
+/* A delivery whose every recipient ended delivered or failed: the gateway keeps its transfer
+ * file in its journal until it hears that the outcomes are recorded (router_gw_recorded). */
+static void job_note_final(const struct job *j)
+{
+    char indexes[IPC_MATCH_MAX + 1];
+
+    for (unsigned i = 0; i < j->n; i++) {
+        enum outcome o = j->m->rcpts[j->idx[i]].outcome;
+
+        if (o != OUT_DELIVERED && o != OUT_FAILED)
+            return;
+    }
+    job_indexes(j, indexes, sizeof(indexes));
+    /* Out of memory: no GW_RECORDED, the journal's entry waits for its expiry. */
+    sg_buf_append(&j->m->gw_final, indexes, strlen(indexes) + 1);
+}
+
+void router_gw_recorded(struct router *r, struct msg *m)
+{
+    struct ipc_uv *c = r->gateway ? ipc_link_conn(r->gateway) : NULL;
+    struct ipc_gw_deliver d = {0};
+
+    if (!c || !m->gw_final.len || ipc_uv_peer(c)->minor < IPC_MINOR_GW_RECORDED)
+        return; /* no link now: the journal keeps them until they expire, harmless */
+    snprintf(d.qid, sizeof(d.qid), "%s", m->env.qid);
+    for (size_t at = 0; at < m->gw_final.len; at += strlen(d.indexes) + 1) {
+        snprintf(d.indexes, sizeof(d.indexes), "%s", (const char *)m->gw_final.data + at);
+        if (ipc_encode_gw_recorded(ipc_uv_out(c), ipc_uv_request_id(c), &d) < 0)
+            return;
+    }
+    ipc_uv_flush(c);
+}
+
 void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
 {
     struct gw_pending *q = pending_find(rd->request_id);
@@ -127,6 +173,8 @@ void router_gw_link_frame(struct ipc_link *l, struct ipc_reader *rd, void *arg)
     if (rd->type != IPC_END)
         job_defer_all(q->job, "bad answer from the gateway");
     job_defer_all(q->job, "no outcome reported for this recipient");
+    if (rd->type == IPC_END)
+        job_note_final(q->job);
     router_queue_job_done(q->job);
     free(q);
     if (rd->type != IPC_END)
@@ -181,19 +229,6 @@ void router_gw_check_answers(struct router *r)
 /* The recipients of j whose indexes fit one GW_DELIVER's list stay in j; the rest move to a job
  * of their own (one more transfer file), returned.  NULL when all fit, or when there is no
  * memory for the rest: those then get "no outcome reported" and are deferred. */
-/* j's recipient indexes, comma separated, into out[outsz] while 12 octets are left; how many. */
-static unsigned job_indexes(const struct job *j, char *out, size_t outsz)
-{
-    unsigned i = 0;
-    size_t n = 0;
-
-    out[0] = '\0';
-    for (; i < j->n && n + 12 < outsz; i++)
-        n += (size_t)snprintf(out + n, outsz - n, "%s%u", i ? "," : "",
-                              j->m->rcpts[j->idx[i]].r.index);
-    return i;
-}
-
 static struct job *job_split(struct job *j)
 {
     struct ipc_gw_deliver d;

@@ -82,6 +82,7 @@ void router_msg_free(struct msg *m)
     r->nmsgs--;
     r->active_rcpts -= m->nalloc;
     free(m->rcpts);
+    sg_buf_free(&m->gw_final);
     free(m);
     router_pump_soon(r);
 }

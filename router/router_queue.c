@@ -346,8 +346,12 @@ static void record_done(struct router *r, int ok, void *arg)
 {
     struct msg *m = arg;
 
-    if (--m->updates_out == 0)
+    m->unrecorded |= !ok;
+    if (--m->updates_out == 0) {
+        if (!m->unrecorded)
+            router_gw_recorded(r, m);
         msg_finish(m);
+    }
 }
 
 /* A held DSN's expiry is recorded: the message is gone (its one recipient final). */

@@ -49,6 +49,7 @@ RT(dir_lookup, struct ipc_dir_lookup)
 RT(dir_result, struct ipc_dir_result)
 RT(gw_deliver, struct ipc_gw_deliver)
 RT(gw_result, struct ipc_gw_result)
+RT(gw_recorded, struct ipc_gw_deliver)
 RT(admin_req, struct ipc_admin_req)
 RT(client_item, struct ipc_client_item)
 RT(shape_row, struct ipc_shape_row)
@@ -116,6 +117,7 @@ static const struct {
     {IPC_DIR_RESULT, rt_dir_result},
     {IPC_GW_DELIVER, rt_gw_deliver},
     {IPC_GW_RESULT, rt_gw_result},
+    {IPC_GW_RECORDED, rt_gw_recorded},
     {IPC_ADMIN, rt_admin_req},
     {IPC_LIST_FILTER, rt_list_filter},
     {IPC_PAUSE, rt_pause},

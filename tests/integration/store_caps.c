@@ -48,6 +48,7 @@ static const struct row {
 static const struct row gw_rows[] = {
     {IPC_DIR_LOOKUP, IPC_CAP_DIRECTORY},
     {IPC_GW_DELIVER, IPC_CAP_DELIVER},
+    {IPC_GW_RECORDED, IPC_CAP_DELIVER},
 };
 
 static const char *opt_socket;
@@ -137,6 +138,11 @@ static void encode(struct ipc_client *c, uint16_t type)
         ipc_encode_gw_deliver(b, id, &m);
         break;
     }
+    case IPC_GW_RECORDED: {
+        struct ipc_gw_deliver m = {.qid = "0000000000001", .indexes = "0"};
+        ipc_encode_gw_recorded(b, id, &m);
+        break;
+    }
     case IPC_ADMIN: {
         struct ipc_admin_req m = {.op = IPC_OP_HOLD, .qid = "0000000000001"};
         ipc_encode_admin_req(b, id, &m);
@@ -216,6 +222,10 @@ static int try_row(const struct row *r, const char *caps, char *seen, size_t see
             encode(&c, IPC_SUBMIT_COMMIT);
             ipc_client_send(&c);
         }
+    }
+    if (r->type == IPC_GW_RECORDED && strstr(caps, IPC_CAP_DELIVER)) {
+        encode(&c, IPC_GW_DELIVER); /* no answer when served: the delivery after it is answered */
+        ipc_client_send(&c);
     }
     if (ipc_client_recv(&c, &rd, TIMEOUT_MS) < 0) {
         snprintf(seen, seensz, "no answer: %s", c.error);
