@@ -74,6 +74,7 @@ class Peer:
         self.name = name
         self.seen = set()  # greylist: (mail_from, rcpt) pairs already tried
         self.tmp_seq = 0
+        self.last_n = 0  # the last number this peer claimed in DIR
 
     # -- files ---------------------------------------------------------------
     def log_attempt(self, peer, mail_from, rcpts, results, result):
@@ -98,13 +99,14 @@ class Peer:
             f.write(content)
             f.flush()
             os.fsync(f.fileno())
-        n = 1
+        n = self.last_n + 1  # numbers below it are taken: no walk from 1 (16 000 links a message)
         while True:  # claim n with link(): fails if another peer (or an earlier run) has it
             try:
                 os.link(tmp, os.path.join(self.dir, "%d.eml" % n))
                 break
             except FileExistsError:
                 n += 1
+        self.last_n = n
         os.unlink(tmp)
         tmp = self._tmp(".json")
         with open(tmp, "w") as f:
