@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "fd_write.h"
 #include "gateway.h"
 #include "log.h"
 
@@ -162,21 +163,6 @@ static int journal_load(struct gw_journal *j, char *why, size_t whysz)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int sync_parent_dir(const char *path)
 {
     char dir[PATH_MAX];
@@ -210,11 +196,11 @@ static int journal_compact(struct gw_journal *j, char *why, size_t whysz)
         int len = snprintf(line, sizeof(line), "I %s %s %lld\n", j->v[i].key, j->v[i].e.tmp,
                            j->v[i].since);
 
-        if (write_all(fd, line, (size_t)len) < 0)
+        if (sg_write_all(fd, line, (size_t)len) < 0)
             goto fail_fd;
         if (j->v[i].e.final[0]) {
             len = snprintf(line, sizeof(line), "D %s %s\n", j->v[i].key, j->v[i].e.final);
-            if (write_all(fd, line, (size_t)len) < 0)
+            if (sg_write_all(fd, line, (size_t)len) < 0)
                 goto fail_fd;
         }
     }
@@ -276,7 +262,7 @@ void gw_journal_close(struct gw_journal *j)
         return;
     if (j->fd >= 0) {
         if (j->pending.len)
-            write_all(j->fd, (const char *)j->pending.data, j->pending.len);
+            sg_write_all(j->fd, (const char *)j->pending.data, j->pending.len);
         close(j->fd);
     }
     for (size_t i = 0; i < j->n; i++)
@@ -342,8 +328,9 @@ static int journal_append(struct gw_journal *j, const char *text, size_t len, ch
 {
     if (j->size > JOURNAL_COMPACT_BYTES && journal_compact(j, why, whysz) < 0)
         return -1;
-    if ((j->pending.len && write_all(j->fd, (const char *)j->pending.data, j->pending.len) < 0) ||
-        write_all(j->fd, text, len) < 0) {
+    if ((j->pending.len &&
+         sg_write_all(j->fd, (const char *)j->pending.data, j->pending.len) < 0) ||
+        sg_write_all(j->fd, text, len) < 0) {
         snprintf(why, whysz, "journal %s: write: %s", j->path, strerror(errno));
         return -1;
     }

@@ -318,6 +318,13 @@ void router_gw_stop(void);          /* a stop: the jobs waiting for their turn a
 void router_gw_check_answers(struct router *r); /* a delivery unanswered too long: link reset */
 void router_gw_recorded(struct router *r, struct msg *m); /* m->gw_final recorded: say so */
 
+/* router_kept.c: final outcomes the store has not recorded, across a stop. */
+void router_kept_take_dir(struct router *r); /* <state_dir>/router, before the drop */
+void router_kept_load(struct router *r);     /* the last stop's, into r->kept */
+void router_kept_save(struct router *r);     /* at the exit: r->kept into the file (freed) */
+void router_kept_done(
+    void); /* the store answered them (recorded, or refused and logged): the file goes */
+
 /* ---- router_dsn.c: DSNs ---------------------------------------------------------- */
 /* How router_dsn_send_failures ended: the DSN is stored, could not be stored now (store
  * down: try again), or was refused for good (no DSN can ever be sent for it). */

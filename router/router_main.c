@@ -180,7 +180,9 @@ int main(int argc, char **argv)
         log_fatal("cannot initialise c-ares");
     r->loop = uv_default_loop();
     router_settings(r);
+    router_kept_take_dir(r);
     daemon_drop_privileges(&r->opts);
+    router_kept_load(r);
     if (router_msgtab_init(r) < 0)
         log_fatal("out of memory");
     router_queue_init(r);
@@ -195,6 +197,7 @@ int main(int argc, char **argv)
                r->hostname, r->tmap.n);
     daemon_notify_ready(); /* config and map taken; the store links come up on their own */
     uv_run(r->loop, UV_RUN_DEFAULT);
+    router_kept_save(r); /* the store links are gone: what they could not record is all kept */
     if (r->updates_lost)
         log_notice("%llu recipient update(s) were not recorded at the stop; those recipients stay "
                    "active and their leases bring them back",

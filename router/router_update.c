@@ -171,12 +171,7 @@ void router_update_init(struct router *r)
 
 void router_update_close(struct router *r)
 {
-    router_update_flush(r);
-    if (r->kept_count)
-        log_warn("%u recipient outcome(s) never reached the store: their leases bring them back",
-                 r->kept_count);
-    sg_buf_free(&r->kept);
-    r->kept_count = 0;
+    router_update_flush(r); /* what it cannot record is kept, and saved at the exit */
     uv_close((uv_handle_t *)&r->upd_idle, NULL);
 }
 
@@ -226,13 +221,15 @@ static int kept_answer(struct router *r, struct ipc_reader *rd, void *arg)
     struct update_batch *b = arg;
     struct ipc_ok ok = {0};
 
-    if (rd->type == IPC_OK && ipc_decode_ok(rd, &ok) == 0)
+    if (rd->type == IPC_OK && ipc_decode_ok(rd, &ok) == 0) {
         log_notice("%u recipient outcome(s) kept while the store was away are recorded now "
                    "(%llu applied)",
                    b->count, (unsigned long long)ok.count);
-    else
+    } else {
         log_error("%u recipient outcome(s) kept while the store was away not recorded: %s",
                   b->count, ipc_type_name(rd->type));
+    }
+    router_kept_done(); /* those saved at the last stop were among them: answered */
     batch_free(b);
     return 1;
 }

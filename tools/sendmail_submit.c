@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd_write.h"
 #include "pickup_file.h"
 #include "sendmail.h"
 #include "store_client.h"
@@ -70,22 +71,6 @@ static int to_store(const struct sm_ctx *x, struct sm_msg *m, char *qid, char *w
     return rc == IPC_ERR_TEMP || rc == IPC_ERR_NOSPACE ? -1 : rc;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *q = p;
-
-    while (n > 0) {
-        ssize_t w = write(fd, q, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        q += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Written to t.NAME, fsync'd, renamed to NAME, the directory fsync'd: 0, or -1 with why. */
 static int to_pickup(const struct sm_ctx *x, const struct sm_msg *m, char *name, size_t namesz,
                      char *why, size_t whysz)
@@ -112,9 +97,9 @@ static int to_pickup(const struct sm_ctx *x, const struct sm_msg *m, char *name,
     fchmod(fd, 0644); /* whatever the umask: smtpd's user reads it */
     rc = pickup_format_head(&head, &pm);
     if (rc == 0)
-        rc = write_all(fd, head.data, head.len);
+        rc = sg_write_all(fd, head.data, head.len);
     if (rc == 0)
-        rc = write_all(fd, m->data.data, m->data.len);
+        rc = sg_write_all(fd, m->data.data, m->data.len);
     if (rc == 0)
         rc = fsync(fd);
     sg_buf_free(&head);

@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then
     echo "1..0 # SKIP needs root: it creates the daemon users and binds a port below 1024"
     exit 0
 fi
-plan 39
+plan 40
 
 "$top_srcdir/scripts/add-users" > "$T_DIR/add-users.out" 2>&1 && "$top_srcdir/scripts/add-users" > /dev/null 2>&1
 ok $? "scripts/add-users creates the users and group, and runs again without harm"
@@ -89,6 +89,8 @@ chown -R spoolgate-gateway: "$T_SHARE/OUT"
 peer_got sink carol@sender.test; ok $? "OUT/ -> gateway -> store -> router -> the SMTP peer"
 test "$(stat -c %U "$T_DIR/gateway/gateway.journal" 2>/dev/null)" = spoolgate-gateway
 ok $? "the gateway's journal is in its own directory, as its user"
+test "$(stat -c '%U %a' "$T_DIR/router" 2>/dev/null)" = "spoolgate-router 700"
+ok $? "the router's state directory (kept outcomes) is its user's alone"
 # (a copy: the build tree may be below a directory nobody cannot search)
 mkdir -m 755 "$T_DIR/bin" && cp "$SENDMAIL" "$T_DIR/bin/" && chmod 755 "$T_DIR/bin/spoolgate-sendmail"
 printf 'Subject: three\n\nlocal\n' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
