@@ -145,7 +145,8 @@ const struct cfg_key cfg_keys[] = {
      "user:crypt-hash lines for AUTH PLAIN/LOGIN after STARTTLS (empty: no AUTH)"},
 
     {"router", "transport_map", CFG_PATH, "", 0, 1024, NULL, R_(transport_map),
-     "file of routes: domain (or .subdomain) then smtp:[host]:port, smtp:host or error:X.Y.Z text"},
+     "file of routes: domain (or .subdomain) then smtp:[host]:port, smtp:host, "
+     "lmtp:unix:/path, lmtp:[host]:port or error:X.Y.Z text"},
     {"router", "relayhost", CFG_STRING, "", 0, 300, NULL, R_(relayhost),
      "smarthost for everything not otherwise routed: [host]:port or host:port (MX); empty: MX"},
     {"router", "dns_servers", CFG_STRING, "", 0, 1024, NULL, R_(dns_servers),

@@ -184,6 +184,36 @@ static const char *tm_hop(const char *s, size_t n, char *host, size_t hostsz, un
     return NULL;
 }
 
+/* After "lmtp:": unix:/path, inet:host:port, or a next hop as for smtp: (the host is looked up
+ * by its addresses, never its MX: an LMTP server is a mailbox server, not a domain's MX). */
+static const char *tm_lmtp(const char *s, size_t n, struct tm_entry *e)
+{
+    int mx = 0;
+    const char *why;
+
+    if (n >= 5 && memcmp(s, "unix:", 5) == 0) {
+        if (n == 5 || s[5] != '/')
+            return "lmtp:unix: needs an absolute socket path";
+        if (n - 5 > TM_UNIX_PATH_MAX)
+            return "lmtp:unix: socket path too long (at most 107 octets)";
+        for (size_t i = 5; i < n; i++)
+            if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+                return "lmtp:unix: socket path with a control, space or non-ASCII octet";
+        memcpy(e->host, s + 5, n - 5);
+        e->host[n - 5] = '\0';
+        e->kind = TM_LMTP_UNIX;
+        return NULL;
+    }
+    if (n >= 5 && memcmp(s, "inet:", 5) == 0) {
+        s += 5;
+        n -= 5;
+    }
+    if ((why = tm_hop(s, n, e->host, sizeof(e->host), &e->port, &mx)) != NULL)
+        return why;
+    e->kind = TM_LMTP_HOST;
+    return NULL;
+}
+
 int tm_parse_nexthop(const char *s, char *host, size_t hostsz, unsigned *port, int *mx)
 {
     unsigned p = 0;
@@ -305,8 +335,13 @@ static const char *tm_parse_line(const char *line, size_t n, struct tm_entry *e,
         if (why != NULL)
             return why;
         e->kind = mx ? TM_SMTP_MX : TM_SMTP_HOST;
+    } else if (tn >= 5 && memcmp(tok, "lmtp:", 5) == 0) {
+        const char *why = tm_lmtp(tok + 5, tn - 5, e);
+
+        if (why != NULL)
+            return why;
     } else {
-        return "unknown transport (expected smtp: or error:)";
+        return "unknown transport (expected smtp:, lmtp: or error:)";
     }
 
     while ((tn = tm_token(line, n, &pos, &tok)) > 0) {
@@ -326,6 +361,8 @@ static const char *tm_parse_line(const char *line, size_t n, struct tm_entry *e,
             return "bad tls value (none, may or verify)";
         if (e->tls != TM_TLS_DEFAULT)
             return "tls option given twice";
+        if (e->kind == TM_LMTP_UNIX)
+            return "no tls option for a Unix socket";
         e->tls = t;
     }
     return NULL;

@@ -8,14 +8,19 @@ enum tm_kind {
     TM_SMTP_HOST, /* smtp:[host]:port - connect to host, no MX lookup */
     TM_SMTP_MX,   /* smtp:host[:port] - MX lookup of host */
     TM_ERROR,     /* error:X.Y.Z text */
+    TM_LMTP_HOST, /* lmtp:[host]:port, lmtp:host:port, lmtp:inet:host:port - LMTP over TCP, no MX */
+    TM_LMTP_UNIX, /* lmtp:unix:/path - LMTP over a Unix socket (path in host) */
 };
+
+#define TM_LMTP_PORT 24      /* LMTP's port when the entry names none */
+#define TM_UNIX_PATH_MAX 107 /* octets of a Unix socket path (sun_path less its NUL) */
 
 enum tm_tls { TM_TLS_DEFAULT = 0, TM_TLS_NONE, TM_TLS_MAY, TM_TLS_VERIFY };
 
 struct tm_entry {
     char domain[256]; /* lower case; leading '.' = subdomains */
     enum tm_kind kind;
-    char host[256];  /* TM_SMTP_*: host name or address (no brackets) */
+    char host[256];  /* TM_SMTP_*, TM_LMTP_HOST: host name or address (no brackets); the path */
     unsigned port;   /* 0 = the default port */
     char status[16]; /* TM_ERROR: "5.1.2" */
     char text[256];  /* TM_ERROR: the reason */

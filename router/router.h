@@ -32,7 +32,9 @@ struct route {
               1];   /* shown in spoolctl: smtp:[h]:p, mx:domain, relay:..., gateway, error */
     char host[256]; /* SMTP: host name/address, or the domain for MX */
     unsigned port;
-    int mx; /* look up MX of host */
+    int mx;        /* look up MX of host */
+    int lmtp;      /* RFC 2033: LHLO, and one reply per accepted recipient after the dot */
+    int unix_sock; /* LMTP over the Unix socket whose path is host */
     enum tm_tls tls;
     char status[16]; /* ERROR */
     char text[256];  /* ERROR */

@@ -32,6 +32,26 @@ static void route_smtp(struct route *out, const char *kind, const char *host, un
     snprintf(out->key, sizeof(out->key), "%s/%s/%u/%d/%d", mx ? "mx" : "host", host, port, mx, tls);
 }
 
+/* LMTP to a mailbox server: over its Unix socket (no TLS), or TCP (TLS only as the entry says,
+ * as Postfix's lmtp_tls_security_level = none); the server's names are never looked up by MX. */
+static void route_lmtp(struct route *out, const struct tm_entry *e)
+{
+    enum tm_tls tls = e->tls != TM_TLS_DEFAULT ? e->tls : TM_TLS_NONE;
+
+    if (e->kind == TM_LMTP_UNIX) {
+        out->kind = ROUTE_SMTP;
+        out->lmtp = out->unix_sock = 1;
+        out->tls = TM_TLS_NONE;
+        snprintf(out->host, sizeof(out->host), "%s", e->host);
+        snprintf(out->desc, sizeof(out->desc), "lmtp:unix:%.*s", TM_UNIX_PATH_MAX, e->host);
+        snprintf(out->key, sizeof(out->key), "lmtp/unix/%s", e->host);
+        return;
+    }
+    route_smtp(out, "lmtp", e->host, e->port ? e->port : TM_LMTP_PORT, 0, tls);
+    out->lmtp = 1;
+    snprintf(out->key, sizeof(out->key), "lmtp/%s/%u/%d", e->host, out->port, tls);
+}
+
 void router_route_for(struct router *r, const char *addr, struct route *out)
 {
     const struct sg_config *c = r->cfg;
@@ -59,6 +79,10 @@ void router_route_for(struct router *r, const char *addr, struct route *out)
         snprintf(out->status, sizeof(out->status), "%s", e->status);
         snprintf(out->text, sizeof(out->text), "%s", e->text);
         snprintf(out->desc, sizeof(out->desc), "error");
+        return;
+    }
+    if (e && (e->kind == TM_LMTP_UNIX || e->kind == TM_LMTP_HOST)) {
+        route_lmtp(out, e);
         return;
     }
     if (e) {

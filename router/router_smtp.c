@@ -173,6 +173,12 @@ static void smtp_resolved(struct dns_result *res, void *arg)
 
 static void smtp_resolve(struct smtp_conn *c)
 {
+    if (c->d->route.unix_sock) { /* one target, the socket: nothing to look up */
+        c->dns.n = 1;
+        c->target = 0;
+        router_smtp_enter(c, SMTP_CONNECT);
+        return;
+    }
     router_smtp_ref(c); /* the lookup's, until smtp_resolved */
     if (router_dns_resolve(c->r, c->d->route.host, c->d->route.mx, smtp_resolved, c) < 0) {
         router_smtp_unref(c);
@@ -241,7 +247,7 @@ static void smtp_state_action(struct smtp_conn *c, enum smtp_state s)
         return;
     case SMTP_EHLO:
         c->ehlo_len = 0;
-        router_smtp_io_cmd(c, "EHLO %s", c->r->hostname);
+        router_smtp_io_cmd(c, "%s %s", c->d->route.lmtp ? "LHLO" : "EHLO", c->r->hostname);
         return;
     case SMTP_HELO:
         memset(&c->caps, 0, sizeof(c->caps));
@@ -269,6 +275,7 @@ static void smtp_state_action(struct smtp_conn *c, enum smtp_state s)
         router_smtp_body_start(c);
         return;
     case SMTP_DOT:
+        c->dot_pos = c->dot_bad = 0;
         router_smtp_body_write_end(c);
         router_smtp_io_reading(c, 1);
         return;
@@ -333,6 +340,14 @@ static void smtp_after_ehlo(struct smtp_conn *c)
 
 static void on_ehlo(struct smtp_conn *c, const struct smtp_reply *rp)
 {
+    if (rp->code != 250 && c->d->route.lmtp) { /* LMTP has no HELO to fall back to */
+        smtp_fail_dest(c, outcome_of(rp->code) == OUT_FAILED ? OUT_FAILED : OUT_DEFERRED,
+                       rp->enhanced[0]   ? rp->enhanced
+                       : rp->code >= 500 ? "5.5.0"
+                                         : "4.4.2",
+                       c->remote, "%s (to LHLO)", rp->text);
+        return;
+    }
     if (rp->code != 250) {
         router_smtp_enter(c, SMTP_HELO);
         return;
@@ -427,6 +442,40 @@ static void on_dot(struct smtp_conn *c, const struct smtp_reply *rp)
     smtp_txn_end(c, o == OUT_DELIVERED);
 }
 
+/* The next recipient at or after c->dot_pos that RCPT accepted (j->n: none is left). */
+static unsigned lmtp_next(const struct smtp_conn *c)
+{
+    unsigned i = c->dot_pos;
+
+    while (i < c->job->n && !c->rcpt_ok[i])
+        i++;
+    return i;
+}
+
+/* LMTP (RFC 2033 4.2): after the dot, one reply for each recipient RCPT accepted, in their
+ * order, each its own outcome; the transaction ends with the last. */
+static void on_dot_lmtp(struct smtp_conn *c, const struct smtp_reply *rp)
+{
+    struct job *j = c->job;
+    enum outcome o = outcome_of(rp->code);
+    char st[16];
+
+    c->dot_pos = lmtp_next(c);
+    if (c->dot_pos < j->n) {
+        rcpt_set_outcome(&j->m->rcpts[j->idx[c->dot_pos]], o, status_of(rp, st, sizeof(st)),
+                         c->remote, rp->text);
+        c->dot_bad += o != OUT_DELIVERED;
+        c->dot_pos++;
+    }
+    if ((c->dot_pos = lmtp_next(c)) < j->n) {
+        router_smtp_io_timer(c, state_timeout(c, SMTP_DOT)); /* each reply has its own wait */
+        return;
+    }
+    if (c->dot_bad < c->accepted)
+        router_dest_delivered(c->d);
+    smtp_txn_end(c, c->dot_bad == 0);
+}
+
 /* Pipelined MAIL was refused: one reply per RCPT, then DATA's. */
 static void on_mail_refused(struct smtp_conn *c, const struct smtp_reply *rp)
 {
@@ -479,7 +528,10 @@ static void smtp_reply_received(struct smtp_conn *c)
         on_data(c, rp);
         return;
     case SMTP_DOT:
-        on_dot(c, rp);
+        if (c->d->route.lmtp)
+            on_dot_lmtp(c, rp);
+        else
+            on_dot(c, rp);
         return;
     case SMTP_MAIL_REFUSED:
         on_mail_refused(c, rp);

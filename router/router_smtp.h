@@ -55,7 +55,8 @@ struct smtp_conn {
     enum smtp_state state;
     int refs; /* router_smtp_ref/unref only: timer, socket, writes, connect, DNS */
     uv_timer_t timer;
-    uv_tcp_t *tcp; /* the socket of this connection attempt */
+    uv_stream_t
+        *sock; /* the socket of this attempt: a uv_tcp_t, or a uv_pipe_t for LMTP's Unix socket */
     struct dns_result dns;
     unsigned target;       /* dns.t[target] is being tried */
     char remote[320];      /* "name[addr]:port" */
@@ -72,6 +73,8 @@ struct smtp_conn {
     struct job *job;
     int pipelined;
     unsigned rcpt_pos; /* the recipient whose RCPT reply comes next */
+    unsigned dot_pos;  /* LMTP: the recipient whose reply after the dot comes next */
+    unsigned dot_bad;  /* LMTP: replies after the dot that were not 2xx */
     unsigned accepted;
     uint8_t *rcpt_ok;   /* per job recipient: accepted by RCPT */
     int ascii_envelope; /* no SMTPUTF8 at the server: the envelope's domains go as A-labels */

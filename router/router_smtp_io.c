@@ -72,9 +72,9 @@ static void io_socket_closed(uv_handle_t *h)
 
 void router_smtp_io_drop_socket(struct smtp_conn *c)
 {
-    if (c->tcp)
-        uv_close((uv_handle_t *)c->tcp, io_socket_closed);
-    c->tcp = NULL;
+    if (c->sock)
+        uv_close((uv_handle_t *)c->sock, io_socket_closed);
+    c->sock = NULL;
 }
 
 void router_smtp_io_close(struct smtp_conn *c)
@@ -126,9 +126,9 @@ static int io_write_wire(struct smtp_conn *c, const void *data, size_t len)
 {
     int rc;
 
-    if (len == 0 || c->state == SMTP_CLOSED || !c->tcp)
+    if (len == 0 || c->state == SMTP_CLOSED || !c->sock)
         return 0;
-    rc = sg_uv_write_copy((uv_stream_t *)c->tcp, data, len, io_written, c);
+    rc = sg_uv_write_copy(c->sock, data, len, io_written, c);
     if (rc < 0) {
         io_write_failed(c, uv_strerror(rc));
         return -1;
@@ -294,12 +294,12 @@ static void io_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
  * before the end of data, and a reset then shows as the write that failed. */
 void router_smtp_io_reading(struct smtp_conn *c, int on)
 {
-    if (!c->tcp || c->state == SMTP_CLOSED)
+    if (!c->sock || c->state == SMTP_CLOSED)
         return;
     if (on)
-        uv_read_start((uv_stream_t *)c->tcp, io_alloc_cb, io_read_cb);
+        uv_read_start(c->sock, io_alloc_cb, io_read_cb);
     else
-        uv_read_stop((uv_stream_t *)c->tcp);
+        uv_read_stop(c->sock);
 }
 
 /* ---- TLS ------------------------------------------------------------------------------- */
@@ -322,20 +322,20 @@ int router_smtp_io_tls_start(struct smtp_conn *c)
 struct connect_attempt {
     uv_connect_t req;
     struct smtp_conn *c;
-    uv_tcp_t *tcp; /* the socket it was for: another one means it is stale */
+    uv_stream_t *sock; /* the socket it was for: another one means it is stale */
 };
 
 static void io_connect_cb(uv_connect_t *req, int status)
 {
     struct connect_attempt *a = req->data;
     struct smtp_conn *c = a->c;
-    int current = a->tcp == c->tcp && c->state == SMTP_CONNECT && status != UV_ECANCELED;
+    int current = a->sock == c->sock && c->state == SMTP_CONNECT && status != UV_ECANCELED;
 
     free(a);
     if (current) {
         if (status == 0) {
-            uv_tcp_nodelay(c->tcp,
-                           1); /* commands are written whole; do not wait for delayed ACKs */
+            if (c->sock->type == UV_TCP) /* commands are written whole: no delayed ACKs */
+                uv_tcp_nodelay((uv_tcp_t *)c->sock, 1);
             router_smtp_io_reading(c, 1);
         }
         router_smtp_connected(c, status);
@@ -360,31 +360,59 @@ static int io_target_address(struct smtp_conn *c, struct sockaddr_storage *ss)
     return 0;
 }
 
-int router_smtp_io_connect(struct smtp_conn *c)
+/* The socket of this attempt, a's request on it started: 0, or -1 (last_error says why). */
+static int io_start_connect(struct smtp_conn *c, struct connect_attempt *a,
+                            const struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    struct connect_attempt *a;
+    if (c->d->route.unix_sock) {
+        uv_pipe_t *p = malloc(sizeof(*p));
 
-    if (io_target_address(c, &ss) < 0)
-        return -1;
-    c->tcp = malloc(sizeof(*c->tcp));
-    a = calloc(1, sizeof(*a));
-    if (!c->tcp || !a) {
-        free(c->tcp);
-        free(a);
-        c->tcp = NULL;
-        snprintf(c->last_error, sizeof(c->last_error), "out of memory in the router");
-        return -1;
+        if (!p || uv_pipe_init(c->r->loop, p, 0) < 0) {
+            free(p);
+            return -1;
+        }
+        c->sock = (uv_stream_t *)p;
+    } else {
+        uv_tcp_t *t = malloc(sizeof(*t));
+
+        if (!t || uv_tcp_init(c->r->loop, t) < 0) {
+            free(t);
+            return -1;
+        }
+        c->sock = (uv_stream_t *)t;
     }
-    uv_tcp_init(c->r->loop, c->tcp);
-    c->tcp->data = c;
+    c->sock->data = c;
     router_smtp_ref(c); /* the socket's, until io_socket_closed */
     a->req.data = a;
     a->c = c;
-    a->tcp = c->tcp;
-    if (uv_tcp_connect(&a->req, c->tcp, (struct sockaddr *)&ss, io_connect_cb) < 0) {
+    a->sock = c->sock;
+    if (c->d->route.unix_sock) { /* uv_pipe_connect reports every failure to its callback */
+        uv_pipe_connect(&a->req, (uv_pipe_t *)c->sock, c->d->route.host, io_connect_cb);
+        return 0;
+    }
+    return uv_tcp_connect(&a->req, (uv_tcp_t *)c->sock, (const struct sockaddr *)ss,
+                          io_connect_cb) < 0
+               ? -1
+               : 0;
+}
+
+int router_smtp_io_connect(struct smtp_conn *c)
+{
+    struct sockaddr_storage ss = {0};
+    struct connect_attempt *a;
+
+    if (c->d->route.unix_sock)
+        snprintf(c->remote, sizeof(c->remote), "unix:%s", c->d->route.host);
+    else if (io_target_address(c, &ss) < 0)
+        return -1;
+    if (!(a = calloc(1, sizeof(*a)))) {
+        snprintf(c->last_error, sizeof(c->last_error), "out of memory in the router");
+        return -1;
+    }
+    if (io_start_connect(c, a, &ss) < 0) {
         free(a);
-        router_smtp_io_drop_socket(c);
+        if (c->sock)
+            router_smtp_io_drop_socket(c);
         snprintf(c->last_error, sizeof(c->last_error), "cannot connect to %s", c->remote);
         return -1;
     }

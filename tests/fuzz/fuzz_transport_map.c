@@ -1,4 +1,4 @@
-/* fuzz_transport_map.c - fuzzes the transport map parser tm_parse (common/transport_map.c) from text, its lookup, tm_domain_listed and the next-hop parser. */
+/* fuzz_transport_map.c - fuzzes the transport map parser tm_parse (common/transport_map.c) from text (smtp:, lmtp: and error: entries), its lookup, tm_domain_listed and the next-hop parser. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +20,12 @@ static void check_entry(const struct transport_map *m, const struct tm_entry *t)
     if (!TERMINATED(t->domain) || !TERMINATED(t->host) || !TERMINATED(t->status) ||
         !TERMINATED(t->text) || t->domain[0] == '\0' || t->port > 65535)
         abort();
-    if (t->kind != TM_SMTP_HOST && t->kind != TM_SMTP_MX && t->kind != TM_ERROR)
+    if (t->kind != TM_SMTP_HOST && t->kind != TM_SMTP_MX && t->kind != TM_ERROR &&
+        t->kind != TM_LMTP_HOST && t->kind != TM_LMTP_UNIX)
         abort();
+    if (t->kind == TM_LMTP_UNIX &&
+        (t->host[0] != '/' || strlen(t->host) > TM_UNIX_PATH_MAX || t->tls != TM_TLS_DEFAULT))
+        abort(); /* an absolute path that fits sun_path, and no TLS on it */
     for (const char *p = t->domain; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             abort(); /* kept in lower case */
@@ -53,6 +57,11 @@ static void check_rewrite(const struct transport_map *m)
         snprintf(port, sizeof(port), ":%u", t->port);
         if (t->kind == TM_ERROR)
             sg_buf_printf(&b, "%s error:%s %s\n", t->domain, t->status, t->text);
+        else if (t->kind == TM_LMTP_UNIX)
+            sg_buf_printf(&b, "%s lmtp:unix:%s\n", t->domain, t->host);
+        else if (t->kind == TM_LMTP_HOST)
+            sg_buf_printf(&b, "%s lmtp:[%s]%s%s\n", t->domain, t->host, t->port ? port : "",
+                          tls[t->tls]);
         else
             sg_buf_printf(&b, "%s smtp:%s%s%s%s%s\n", t->domain, t->kind == TM_SMTP_HOST ? "[" : "",
                           t->host, t->kind == TM_SMTP_HOST ? "]" : "", t->port ? port : "",

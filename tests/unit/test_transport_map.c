@@ -129,6 +129,38 @@ static void test_parse_transport_forms(void **state)
     tm_free(&m);
 }
 
+/* lmtp: over a Unix socket or TCP; a host is looked up by its addresses, never by MX. */
+static void test_parse_lmtp_forms(void **state)
+{
+    struct transport_map m;
+
+    (void)state;
+    parse_ok(
+        "a.test lmtp:unix:/run/dovecot/lmtp\n"
+        "b.test lmtp:[127.0.0.1]:2424\n"
+        "c.test lmtp:mail.b.test\n"
+        "d.test lmtp:inet:mail.b.test:24 tls=verify\n"
+        "e.test lmtp:unix:/"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaa\n",
+        &m);
+    assert_int_equal(m.n, 5);
+    assert_int_equal(m.v[0].kind, TM_LMTP_UNIX);
+    assert_string_equal(m.v[0].host, "/run/dovecot/lmtp");
+    assert_int_equal(m.v[0].tls, TM_TLS_DEFAULT);
+    assert_int_equal(m.v[1].kind, TM_LMTP_HOST);
+    assert_string_equal(m.v[1].host, "127.0.0.1");
+    assert_int_equal(m.v[1].port, 2424);
+    assert_int_equal(m.v[2].kind, TM_LMTP_HOST);
+    assert_string_equal(m.v[2].host, "mail.b.test");
+    assert_int_equal(m.v[2].port, 0);
+    assert_int_equal(m.v[3].kind, TM_LMTP_HOST);
+    assert_int_equal(m.v[3].port, 24);
+    assert_int_equal(m.v[3].tls, TM_TLS_VERIFY);
+    assert_int_equal(strlen(m.v[4].host), TM_UNIX_PATH_MAX);
+    tm_free(&m);
+}
+
 static void test_parse_layout(void **state)
 {
     struct transport_map m;
@@ -267,10 +299,23 @@ static void test_parse_errors(void **state)
     /* transport */
     expect_bad("a.test\n", 1, "missing transport");
     expect_bad("a.test   # c\n", 1, "missing transport");
-    expect_bad("a.test lmtp:h\n", 1, "unknown transport (expected smtp: or error:)");
-    expect_bad("a.test SMTP:h\n", 1, "unknown transport (expected smtp: or error:)");
-    expect_bad("a.test smtp\n", 1, "unknown transport (expected smtp: or error:)");
-    expect_bad("a.test error\n", 1, "unknown transport (expected smtp: or error:)");
+    expect_bad("a.test lmtps:h\n", 1, "unknown transport (expected smtp:, lmtp: or error:)");
+    expect_bad("a.test SMTP:h\n", 1, "unknown transport (expected smtp:, lmtp: or error:)");
+    expect_bad("a.test smtp\n", 1, "unknown transport (expected smtp:, lmtp: or error:)");
+    expect_bad("a.test error\n", 1, "unknown transport (expected smtp:, lmtp: or error:)");
+    expect_bad("a.test lmtp\n", 1, "unknown transport (expected smtp:, lmtp: or error:)");
+    expect_bad("a.test lmtp:\n", 1, "empty next hop");
+    expect_bad("a.test lmtp:unix:\n", 1, "lmtp:unix: needs an absolute socket path");
+    expect_bad("a.test lmtp:unix:run/lmtp\n", 1, "lmtp:unix: needs an absolute socket path");
+    expect_bad("a.test lmtp:unix:/run/\xc3\xa9\n", 1,
+               "lmtp:unix: socket path with a control, space or non-ASCII octet");
+    expect_bad("a.test lmtp:unix:/run/lmtp tls=may\n", 1, "no tls option for a Unix socket");
+    expect_bad("a.test lmtp:inet:\n", 1, "empty next hop");
+    expect_bad("a.test lmtp:[h]:0\n", 1, "bad port in next hop (1..65535)");
+    expect_bad("a.test lmtp:unix:/"
+               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+               "aaaaaaaaaaaaaaaaaaaaaaaaa\n",
+               1, "lmtp:unix: socket path too long (at most 107 octets)");
     expect_bad("a.test smtp:\n", 1, "empty next hop");
     expect_bad("a.test smtp:[]\n", 1, "empty host in next hop");
     expect_bad("a.test smtp:[]:25\n", 1, "empty host in next hop");
@@ -674,6 +719,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_doc_example),
         cmocka_unit_test(test_parse_transport_forms),
+        cmocka_unit_test(test_parse_lmtp_forms),
         cmocka_unit_test(test_parse_layout),
         cmocka_unit_test(test_parse_many_entries_grow),
         cmocka_unit_test(test_parse_boundaries),
