@@ -10,6 +10,8 @@ The recipient's local part decides its outcome:
     norcpt...   refused at RCPT: 550 5.1.1
     full...     after the final dot: 452 4.2.2 mailbox full
     gone...     after the final dot: 550 5.2.1 mailbox disabled
+    cut...      after the final dot the replies of the recipients before it, then the connection
+                closes: it and those after it get none
     anything else: delivered, 250 2.0.0 after the final dot
 Each delivered recipient gets DIR/<n>.eml and then DIR/<n>.json {"rcpt", "mail_from", "conn",
 "lhlo"}: conn numbers the connections (1, 2, ...), so a test sees them reused.
@@ -19,18 +21,12 @@ import asyncio
 import json
 import os
 import signal
-import sys
 
 try:
     from aiosmtpd.lmtp import LMTP
 except ImportError:
-    # Debian's python3-aiosmtpd, which a pyenv python3 on PATH does not see: as smtp_peer.py does.
-    debian = "/usr/bin/python3"
-    if (os.path.exists(debian) and os.path.realpath(sys.executable) != os.path.realpath(debian)
-            and not os.environ.get("LMTP_SERVER_REEXEC")):
-        os.environ["LMTP_SERVER_REEXEC"] = "1"
-        os.execv(debian, [debian, os.path.abspath(__file__)] + sys.argv[1:])
-    sys.exit("lmtp_server.py: cannot import aiosmtpd (apt-get install python3-aiosmtpd)")
+    from debian_python import reexec_or_exit
+    reexec_or_exit(__file__, "aiosmtpd", "python3-aiosmtpd")
 
 
 class Boxes:
@@ -63,6 +59,12 @@ class Boxes:
         replies = []
         for rcpt in envelope.rcpt_tos:
             local = rcpt.lower()
+            if local.startswith("cut"):
+                for line in replies:
+                    server._writer.write(line.encode() + b"\r\n")
+                await server._writer.drain()
+                server.transport.close()
+                return "421 not sent"  # the connection is closed: nobody reads this
             if local.startswith("full"):
                 replies.append("452 4.2.2 <%s>: mailbox full" % rcpt)
             elif local.startswith("gone"):

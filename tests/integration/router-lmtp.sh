@@ -2,7 +2,7 @@
 # router-lmtp.sh - the lmtp: transport (RFC 2033) to a mailbox server on a Unix socket and over TCP: LHLO, one reply per recipient after the final dot, each recorded on its own (delivered, deferred and failed in one session, with the DSN naming each), connections reused, a missing socket deferred naming it (issue 20).
 . "$(dirname "$0")/lib.sh"
 
-plan 10
+plan 11
 LMTP_PY="python3 $top_srcdir/tests/integration/lmtp_server.py"
 start_peer sink sink
 LMTP_PORT=$(free_port)
@@ -41,6 +41,16 @@ dsn=$(grep -l "gone@box.test" "$T_DIR"/sink/*.eml 2> /dev/null | head -1)
 [ -n "$dsn" ] && grep -q "550 5.2.1 <gone@box.test>: mailbox disabled" "$dsn" && grep -q "550 5.1.1 <norcpt@box.test>: no such user here" "$dsn" &&
     ! grep -q "Final-Recipient: rfc822; *ann@box.test" "$dsn"
 ok $? "one DSN to alice names both failed recipients with the server's replies, not the delivered one"
+
+# ---- the server goes away after the first reply: the rest are deferred, the first kept -------
+Q3=$(printf 'Subject: cut\n\ncut short\n' | "$SENDMAIL" -s "$T_SOCKET" -f alice@sender.test \
+    amy@box.test cut@box.test zed@box.test | awk '{print $NF}')
+wait_for 10 sh -c "[ \$(grep -c '$Q3: to=<[a-z]*@box.test>' '$T_ROUTER_LOG') -ge 3 ]"
+grep -q "$Q3: to=<amy@box.test>, .*status=sent (250 2.0.0 <amy@box.test> delivered)" "$T_ROUTER_LOG" &&
+    grep -q "$Q3: to=<cut@box.test>, .*status=deferred" "$T_ROUTER_LOG" &&
+    grep -q "$Q3: to=<zed@box.test>, .*status=deferred" "$T_ROUTER_LOG" && test "$(box_has box amy@box.test)" = 1
+r=$?; [ $r -eq 0 ] || grep "$Q3: " "$T_ROUTER_LOG" | diag
+ok $r "a server that closes after the first reply: that recipient delivered, the two without a reply deferred"
 
 # ---- over TCP: several messages share a connection -----------------------------------------
 stop_router

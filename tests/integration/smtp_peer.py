@@ -47,14 +47,8 @@ import time
 try:
     from aiosmtpd.smtp import SMTP
 except ImportError:
-    # Debian's python3-aiosmtpd lives in /usr/lib/python3/dist-packages, which a pyenv python3 on
-    # PATH does not see: run this file again with Debian's interpreter (same pid).
-    debian = "/usr/bin/python3"
-    if (os.path.exists(debian) and os.path.realpath(sys.executable) != os.path.realpath(debian)
-            and not os.environ.get("SMTP_PEER_REEXEC")):
-        os.environ["SMTP_PEER_REEXEC"] = "1"
-        os.execv(debian, [debian, os.path.abspath(__file__)] + sys.argv[1:])
-    sys.exit("smtp_peer.py: cannot import aiosmtpd (apt-get install python3-aiosmtpd)")
+    from debian_python import reexec_or_exit
+    reexec_or_exit(__file__, "aiosmtpd", "python3-aiosmtpd")
 
 MODES = ("sink", "greylist", "reject", "tempfail", "drop-after-data", "no-8bit", "slow-dot")
 
