@@ -360,7 +360,8 @@ static int io_target_address(struct smtp_conn *c, struct sockaddr_storage *ss)
     return 0;
 }
 
-/* The socket of this attempt, a's request on it started: 0, or -1 (last_error says why). */
+/* The socket of this attempt made and a's connect request on it started: 0, or -1 (no socket, or
+ * the request refused at once; the caller says why). */
 static int io_start_connect(struct smtp_conn *c, struct connect_attempt *a,
                             const struct sockaddr_storage *ss)
 {
