@@ -167,19 +167,13 @@ static int sync_parent_dir(const char *path)
 {
     char dir[PATH_MAX];
     char *slash;
-    int fd, rc;
 
     snprintf(dir, sizeof(dir), "%s", path);
     slash = strrchr(dir, '/');
     if (!slash)
         return 0;
     *slash = '\0';
-    fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
+    return sg_fsync_dir(dir[0] ? dir : "/");
 }
 
 /* Rewrite the file with the live entries only (called with the lock held, or before any thread runs). */

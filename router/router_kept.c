@@ -136,7 +136,7 @@ void router_kept_load(struct router *r)
 static int kept_write(const struct sg_buf *frames)
 {
     char tmp[PATH_MAX + 24];
-    int fd, dfd, rc;
+    int fd, rc;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp", kept_path);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
@@ -152,11 +152,7 @@ static int kept_write(const struct sg_buf *frames)
         errno = e;
         return -1;
     }
-    if ((dfd = open(kept_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        rc = fsync(dfd);
-        close(dfd);
-    }
-    return rc;
+    return sg_fsync_dir(kept_dir);
 }
 
 void router_kept_save(struct router *r)

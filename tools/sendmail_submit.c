@@ -80,7 +80,7 @@ static int to_pickup(const struct sm_ctx *x, const struct sm_msg *m, char *name,
         .uid = (long long)x->uid, .begin = m->begin, .rcpts = m->rcpts, .nrcpt = m->nrcpt};
     struct sg_buf head = {0};
     uint32_t r = 0;
-    int fd, dfd, rc;
+    int fd, rc;
 
     if (pickup_dir_path(x->cfg, dir, sizeof(dir)) < 0)
         return snprintf(why, whysz, "pickup directory path too long"), -1;
@@ -108,10 +108,7 @@ static int to_pickup(const struct sm_ctx *x, const struct sm_msg *m, char *name,
         unlink(tmp);
         return -1;
     }
-    if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        fsync(dfd); /* a write-only directory (1733) cannot be opened: the rename is then it */
-        close(dfd);
-    }
+    sg_fsync_dir(dir); /* a write-only directory (1733) cannot be opened: the rename is then it */
     return 0;
 }
 
