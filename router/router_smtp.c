@@ -338,22 +338,26 @@ static void smtp_after_ehlo(struct smtp_conn *c)
         smtp_next_txn(c, 1);
 }
 
+/* The server refused our greeting (cmd: HELO, or LMTP's LHLO): nothing can be sent to it. */
+static void greeting_refused(struct smtp_conn *c, const struct smtp_reply *rp, const char *cmd)
+{
+    smtp_fail_dest(c, outcome_of(rp->code) == OUT_FAILED ? OUT_FAILED : OUT_DEFERRED,
+                   rp->enhanced[0]   ? rp->enhanced
+                   : rp->code >= 500 ? "5.5.0"
+                                     : "4.4.2",
+                   c->remote, "%s (to %s)", rp->text, cmd);
+}
+
 static void on_ehlo(struct smtp_conn *c, const struct smtp_reply *rp)
 {
-    if (rp->code != 250 && c->d->route.lmtp) { /* LMTP has no HELO to fall back to */
-        smtp_fail_dest(c, outcome_of(rp->code) == OUT_FAILED ? OUT_FAILED : OUT_DEFERRED,
-                       rp->enhanced[0]   ? rp->enhanced
-                       : rp->code >= 500 ? "5.5.0"
-                                         : "4.4.2",
-                       c->remote, "%s (to LHLO)", rp->text);
-        return;
-    }
-    if (rp->code != 250) {
+    if (rp->code == 250) {
+        smtp_ehlo_parse(c->ehlo_raw, c->ehlo_len, &c->caps);
+        smtp_after_ehlo(c);
+    } else if (c->d->route.lmtp) {
+        greeting_refused(c, rp, "LHLO"); /* LMTP has no HELO to fall back to */
+    } else {
         router_smtp_enter(c, SMTP_HELO);
-        return;
     }
-    smtp_ehlo_parse(c->ehlo_raw, c->ehlo_len, &c->caps);
-    smtp_after_ehlo(c);
 }
 
 static void on_helo(struct smtp_conn *c, const struct smtp_reply *rp)
@@ -361,11 +365,7 @@ static void on_helo(struct smtp_conn *c, const struct smtp_reply *rp)
     if (rp->code == 250)
         smtp_after_ehlo(c);
     else
-        smtp_fail_dest(c, outcome_of(rp->code) == OUT_FAILED ? OUT_FAILED : OUT_DEFERRED,
-                       rp->enhanced[0]   ? rp->enhanced
-                       : rp->code >= 500 ? "5.5.0"
-                                         : "4.4.2",
-                       c->remote, "%s (to HELO)", rp->text);
+        greeting_refused(c, rp, "HELO");
 }
 
 static void on_starttls(struct smtp_conn *c, const struct smtp_reply *rp)

@@ -2,7 +2,7 @@
 # router-lmtp.sh - the lmtp: transport (RFC 2033) to a mailbox server on a Unix socket and over TCP: LHLO, one reply per recipient after the final dot, each recorded on its own (delivered, deferred and failed in one session, with the DSN naming each), connections reused, a missing socket deferred naming it (issue 20).
 . "$(dirname "$0")/lib.sh"
 
-plan 11
+plan 12
 LMTP_PY="python3 $top_srcdir/tests/integration/lmtp_server.py"
 start_peer sink sink
 LMTP_PORT=$(free_port)
@@ -15,7 +15,8 @@ ok $? "two LMTP servers (aiosmtpd's LMTP): one on a Unix socket, one on 127.0.0.
 write_router_config "sender.test smtp:[127.0.0.1]:$sink_PORT
 box.test lmtp:unix:$T_DIR/lmtp.sock
 tcpbox.test lmtp:[127.0.0.1]:$LMTP_PORT
-nobox.test lmtp:unix:$T_DIR/none.sock" "retry_first = 60s
+nobox.test lmtp:unix:$T_DIR/none.sock
+smtponly.test lmtp:[127.0.0.1]:$sink_PORT" "retry_first = 60s
 retry_max = 60s"
 start_store && start_router; ok $? "store and router start"
 box_has() { grep -l "\"rcpt\": \"$2\"" "$T_DIR/$1"/*.json 2> /dev/null | wc -l; }
@@ -66,4 +67,9 @@ Q2=$(printf 'Subject: none\n\nnone\n' | "$SENDMAIL" -s "$T_SOCKET" -f alice@send
 queue_shows 10 "$Q2" "deferred.*connect to unix:$T_DIR/none.sock: no such file or directory"
 r=$?; [ $r -eq 0 ] || "$SPOOLCTL" -s "$T_SOCKET" list --match "$Q2" | diag
 ok $r "a missing LMTP socket: deferred, naming the socket and the error"
+# ---- an SMTP server where LMTP was expected: LHLO refused, no HELO tried ----------------------
+Q4=$(printf 'Subject: smtp\n\nnot lmtp\n' | "$SENDMAIL" -s "$T_SOCKET" -f alice@sender.test y@smtponly.test | awk '{print $NF}')
+wait_for 10 grep -q "$Q4: to=<y@smtponly.test>, .*status=bounced (500 .*(to LHLO))" "$T_ROUTER_LOG"
+r=$?; [ $r -eq 0 ] || grep "$Q4: " "$T_ROUTER_LOG" | diag
+ok $r "a server that refuses LHLO with 500: failed, naming LHLO (no fall-back to HELO)"
 kill -0 "$ROUTER_PID"; ok $? "the router is still running"
