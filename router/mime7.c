@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "mime7.h"
+#include "smtp_char.h"
 
 #define QP_LINE_MAX 76 /* RFC 2045 6.7 (5): encoded lines, the soft break's '=' included */
 
@@ -176,14 +177,6 @@ static int boundary_of(const struct mime7 *m, const uint8_t *l, size_t n, int *c
     return -1;
 }
 
-static int has_8bit(const uint8_t *l, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (l[i] >= 128)
-            return 1;
-    return 0;
-}
-
 /* One body line as quoted-printable: 8-bit octets, '=', controls and a blank at the end
  * encoded, soft breaks keeping lines within QP_LINE_MAX. */
 static int qp_line(const uint8_t *l, size_t n, struct sg_buf *out)
@@ -229,7 +222,7 @@ static int body_line(struct mime7 *m, const uint8_t *l, size_t n, struct sg_buf 
     }
     /* A preamble, epilogue or "encoded" body with 8-bit octets is malformed; still nothing
      * 8-bit goes out: such a line is encoded too. */
-    if (m->state == MIME7_QP || has_8bit(l, n))
+    if (m->state == MIME7_QP || smtp_has_8bit((const char *)l, n))
         return qp_line(l, n, out);
     return sg_buf_append(out, l, n);
 }
@@ -247,7 +240,7 @@ static int body_piece(struct mime7 *m, struct sg_buf *out)
 
     if (m->state == MIME7_HEADER)
         return 0;
-    if (m->state == MIME7_QP || has_8bit(m->line.data, m->line.len))
+    if (m->state == MIME7_QP || smtp_has_8bit((const char *)m->line.data, m->line.len))
         rc = qp_line(m->line.data, m->line.len, out) < 0 || sg_buf_puts(out, "=\r\n") < 0 ? -1 : 0;
     else
         rc = sg_buf_append(out, m->line.data, m->line.len);
