@@ -95,9 +95,11 @@ struct cfg_smtpd {
 };
 
 struct cfg_router {
-    char *transport_map; /* file of routes; "" -> none */
-    char *relayhost;     /* "[host]:port" smarthost; "" -> MX */
-    char *dns_servers;   /* "ip[:port],..." ; "" -> resolv.conf */
+    char *transport_map;     /* file of routes; "" -> none */
+    char *relayhost;         /* "[host]:port" smarthost; "" -> MX */
+    char *relayhost_auth;    /* credentials name in smarthost_secrets; "" -> no AUTH */
+    char *smarthost_secrets; /* file of credentials names, users and passwords; "" -> none */
+    char *dns_servers;       /* "ip[:port],..." ; "" -> resolv.conf */
     long long smtp_port;
     long long convert_8bit; /* bool: 8-bit to a server without 8BITMIME goes quoted-printable */
     long long retry_first;

@@ -2,6 +2,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "transport_map.h"
 
 #define K 1024LL
 #define M (1024LL * 1024LL)
@@ -146,9 +147,17 @@ const struct cfg_key cfg_keys[] = {
 
     {"router", "transport_map", CFG_PATH, "", 0, 1024, NULL, R_(transport_map),
      "file of routes: domain (or .subdomain) then smtp:[host]:port, smtp:host, "
-     "lmtp:unix:/path, lmtp:[host]:port or error:X.Y.Z text"},
+     "lmtp:unix:/path, lmtp:[host]:port or error:X.Y.Z text; options tls=none|may|verify|"
+     "implicit, auth=NAME"},
     {"router", "relayhost", CFG_STRING, "", 0, 300, NULL, R_(relayhost),
-     "smarthost for everything not otherwise routed: [host]:port or host:port (MX); empty: MX"},
+     "smarthost for everything not otherwise routed: [host]:port or host:port (MX); empty: MX; "
+     "port 465 is TLS from the connect on (RFC 8314)"},
+    {"router", "relayhost_auth", CFG_STRING, "", 0, TM_AUTH_NAME_MAX, NULL, R_(relayhost_auth),
+     "AUTH to the relayhost with these credentials from smarthost_secrets (only over a verified "
+     "TLS session; empty: no AUTH)"},
+    {"router", "smarthost_secrets", CFG_PATH, "", 0, 1024, NULL, R_(smarthost_secrets),
+     "credentials for auth=NAME and relayhost_auth, one \"NAME USER PASSWORD\" a line; no access "
+     "for others, no write for the group (empty: none)"},
     {"router", "dns_servers", CFG_STRING, "", 0, 1024, NULL, R_(dns_servers),
      "DNS servers as ip[:port], comma separated (empty: /etc/resolv.conf)"},
     {"router", "smtp_port", CFG_INT, "25", 1, 65535, NULL, R_(smtp_port),

@@ -167,6 +167,29 @@ static uint64_t sr_size_param(const char *s, size_t n)
     return v;
 }
 
+/* "AUTH mech mech..." (or "AUTH=mech ..."): the mechanisms we can use, from s[0..n) after the
+ * keyword. */
+static unsigned sr_auth_mechs(const char *s, size_t n)
+{
+    unsigned flags = 0;
+    size_t i = 0;
+
+    while (i < n) {
+        size_t k;
+
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '='))
+            i++;
+        k = i;
+        while (i < n && s[i] != ' ' && s[i] != '\t')
+            i++;
+        if (sr_kw_is(s + k, i - k, "PLAIN"))
+            flags |= EHLO_AUTH_PLAIN;
+        else if (sr_kw_is(s + k, i - k, "LOGIN"))
+            flags |= EHLO_AUTH_LOGIN;
+    }
+    return flags;
+}
+
 static void sr_ehlo_line(const char *l, size_t n, struct ehlo_caps *caps)
 {
     size_t i = 4, k;
@@ -177,8 +200,14 @@ static void sr_ehlo_line(const char *l, size_t n, struct ehlo_caps *caps)
     while (i < n && (l[i] == ' ' || l[i] == '\t'))
         i++;
     k = i;
-    while (i < n && l[i] != ' ' && l[i] != '\t')
+    while (i < n && l[i] != ' ' && l[i] != '\t' && l[i] != '=')
         i++;
+    if (sr_kw_is(l + k, i - k, "AUTH")) {
+        caps->flags |= sr_auth_mechs(l + i, n - i);
+        return;
+    }
+    if (i < n && l[i] == '=')
+        return; /* KEYWORD=... is only AUTH's old form */
     for (size_t j = 0; j < sizeof(sr_keywords) / sizeof(sr_keywords[0]); j++) {
         if (sr_kw_is(l + k, i - k, sr_keywords[j].name)) {
             caps->flags |= sr_keywords[j].flag;

@@ -35,6 +35,8 @@ void smtp_reply_reset(struct smtp_reply *r);
 #define EHLO_SMTPUTF8 0x20u
 #define EHLO_ENHANCED 0x40u
 #define EHLO_CHUNKING 0x80u
+#define EHLO_AUTH_PLAIN 0x100u /* AUTH (or the old AUTH=) lists PLAIN (RFC 4954, 4616) */
+#define EHLO_AUTH_LOGIN 0x200u /* ... LOGIN */
 
 struct ehlo_caps {
     unsigned flags;

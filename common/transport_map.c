@@ -263,8 +263,7 @@ static int tm_valid_status(const char *s, size_t n)
     return d >= 1 && d <= 3 && i == n;
 }
 
-/* Next whitespace-separated token of line[*pos..n), or length 0 at the end. */
-static size_t tm_token(const char *line, size_t n, size_t *pos, const char **tok)
+size_t tm_next_token(const char *line, size_t n, size_t *pos, const char **tok)
 {
     size_t i = *pos, start;
 
@@ -283,6 +282,81 @@ static int tm_token_is(const char *tok, size_t n, const char *lit)
     return strlen(lit) == n && memcmp(tok, lit, n) == 0;
 }
 
+int tm_auth_name_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > TM_AUTH_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!tm_is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+            return 0;
+    }
+    return 1;
+}
+
+static const char *tm_option_tls(const char *v, size_t vn, struct tm_entry *e)
+{
+    static const char *const names[] = {[TM_TLS_NONE] = "none",
+                                        [TM_TLS_MAY] = "may",
+                                        [TM_TLS_VERIFY] = "verify",
+                                        [TM_TLS_IMPLICIT] = "implicit"};
+
+    if (e->tls != TM_TLS_DEFAULT)
+        return "tls option given twice";
+    if (e->kind == TM_LMTP_UNIX)
+        return "no tls option for a Unix socket";
+    for (int t = TM_TLS_NONE; t <= TM_TLS_IMPLICIT; t++) {
+        if (tm_token_is(v, vn, names[t])) {
+            e->tls = (enum tm_tls)t;
+            return NULL;
+        }
+    }
+    return "bad tls value (none, may, verify or implicit)";
+}
+
+static const char *tm_option_auth(const char *v, size_t vn, struct tm_entry *e)
+{
+    if (e->auth[0])
+        return "auth option given twice";
+    if (e->kind != TM_SMTP_HOST && e->kind != TM_SMTP_MX)
+        return "auth= is for smtp: entries only";
+    if (!tm_auth_name_valid(v, vn))
+        return "bad auth name (1-63 letters, digits, '.', '_' or '-': a name in "
+               "router.smarthost_secrets)";
+    memcpy(e->auth, v, vn);
+    e->auth[vn] = '\0';
+    return NULL;
+}
+
+/* One "key=value" after the next hop. */
+static const char *tm_option(const char *tok, size_t tn, struct tm_entry *e, char *rbuf,
+                             size_t rbufsz)
+{
+    if (tn >= 4 && memcmp(tok, "tls=", 4) == 0)
+        return tm_option_tls(tok + 4, tn - 4, e);
+    if (tn >= 5 && memcmp(tok, "auth=", 5) == 0)
+        return tm_option_auth(tok + 5, tn - 5, e);
+    snprintf(rbuf, rbufsz, "unknown option '%.*s'", tn > 64 ? 64 : (int)tn, tok);
+    return rbuf;
+}
+
+/* What an entry's options imply: credentials only over verified TLS (tls=verify unless the
+ * entry says implicit), and port 465 is TLS from the connect on. */
+static const char *tm_defaults(struct tm_entry *e)
+{
+    int smtp = e->kind == TM_SMTP_HOST || e->kind == TM_SMTP_MX;
+
+    if (!smtp)
+        return NULL;
+    if (e->tls == TM_TLS_DEFAULT && e->port == TM_SUBMISSIONS_PORT)
+        e->tls = TM_TLS_IMPLICIT;
+    if (e->auth[0] && e->tls == TM_TLS_DEFAULT)
+        e->tls = TM_TLS_VERIFY;
+    if (e->auth[0] && e->tls != TM_TLS_VERIFY && e->tls != TM_TLS_IMPLICIT)
+        return "auth= needs tls=verify or tls=implicit: credentials go only over a verified TLS "
+               "session";
+    return NULL;
+}
+
 /* Parse one line (no line end, comment already cut, no trailing blanks) into
  * e.  Returns NULL or the reason; reason may be written to rbuf. */
 static const char *tm_parse_line(const char *line, size_t n, struct tm_entry *e, char *rbuf,
@@ -292,7 +366,7 @@ static const char *tm_parse_line(const char *line, size_t n, struct tm_entry *e,
     size_t pos = 0, tn;
 
     memset(e, 0, sizeof(*e));
-    tn = tm_token(line, n, &pos, &tok);
+    tn = tm_next_token(line, n, &pos, &tok);
     {
         size_t skip = tn > 0 && tok[0] == '.' ? 1 : 0;
 
@@ -303,7 +377,7 @@ static const char *tm_parse_line(const char *line, size_t n, struct tm_entry *e,
         e->domain[tn] = '\0';
     }
 
-    tn = tm_token(line, n, &pos, &tok);
+    tn = tm_next_token(line, n, &pos, &tok);
     if (tn == 0)
         return "missing transport";
     if (tn >= 6 && memcmp(tok, "error:", 6) == 0) {
@@ -344,28 +418,13 @@ static const char *tm_parse_line(const char *line, size_t n, struct tm_entry *e,
         return "unknown transport (expected smtp:, lmtp: or error:)";
     }
 
-    while ((tn = tm_token(line, n, &pos, &tok)) > 0) {
-        enum tm_tls t;
+    while ((tn = tm_next_token(line, n, &pos, &tok)) > 0) {
+        const char *why = tm_option(tok, tn, e, rbuf, rbufsz);
 
-        if (tn < 4 || memcmp(tok, "tls=", 4) != 0) {
-            snprintf(rbuf, rbufsz, "unknown option '%.*s'", tn > 64 ? 64 : (int)tn, tok);
-            return rbuf;
-        }
-        if (tm_token_is(tok + 4, tn - 4, "none"))
-            t = TM_TLS_NONE;
-        else if (tm_token_is(tok + 4, tn - 4, "may"))
-            t = TM_TLS_MAY;
-        else if (tm_token_is(tok + 4, tn - 4, "verify"))
-            t = TM_TLS_VERIFY;
-        else
-            return "bad tls value (none, may or verify)";
-        if (e->tls != TM_TLS_DEFAULT)
-            return "tls option given twice";
-        if (e->kind == TM_LMTP_UNIX)
-            return "no tls option for a Unix socket";
-        e->tls = t;
+        if (why != NULL)
+            return why;
     }
-    return NULL;
+    return tm_defaults(e);
 }
 
 int tm_parse(const char *text, size_t len, const char *name, struct transport_map *map, char *err,

@@ -15,7 +15,17 @@ enum tm_kind {
 #define TM_LMTP_PORT 24      /* LMTP's port when the entry names none */
 #define TM_UNIX_PATH_MAX 107 /* octets of a Unix socket path (sun_path less its NUL) */
 
-enum tm_tls { TM_TLS_DEFAULT = 0, TM_TLS_NONE, TM_TLS_MAY, TM_TLS_VERIFY };
+/* TM_TLS_IMPLICIT: TLS from the connect on (RFC 8314, port 465), verified as TM_TLS_VERIFY. */
+enum tm_tls { TM_TLS_DEFAULT = 0, TM_TLS_NONE, TM_TLS_MAY, TM_TLS_VERIFY, TM_TLS_IMPLICIT };
+
+#define TM_SUBMISSIONS_PORT 465 /* implicit TLS unless the entry says otherwise (RFC 8314 3.3) */
+#define TM_AUTH_NAME_MAX 63     /* octets of a credentials name (auth=NAME) */
+
+/* The next blank-separated (space, tab) word of line[*pos..n): its length (0 at the end), *tok
+ * its start, *pos past it.  Pure. */
+size_t tm_next_token(const char *line, size_t n, size_t *pos, const char **tok);
+/* Is s (n octets) a credentials name: 1-63 of letters, digits, '.', '_', '-'?  Pure. */
+int tm_auth_name_valid(const char *s, size_t n);
 
 struct tm_entry {
     char domain[256]; /* lower case; leading '.' = subdomains */
@@ -24,7 +34,9 @@ struct tm_entry {
     unsigned port;   /* 0 = the default port */
     char status[16]; /* TM_ERROR: "5.1.2" */
     char text[256];  /* TM_ERROR: the reason */
-    enum tm_tls tls;
+    enum tm_tls tls; /* an smtp: entry with auth= or port 465 never keeps TM_TLS_DEFAULT */
+    char
+        auth[TM_AUTH_NAME_MAX + 1]; /* smtp:: credentials to AUTH with (router.smarthost_secrets) */
 };
 
 struct transport_map {

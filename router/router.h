@@ -13,6 +13,7 @@
 #include "store_client.h"
 #include "tls_bio.h"
 #include "transport_map.h"
+#include "router_secrets.h"
 
 #define ROUTER_PROGRAM "spoolgate-router"
 #define ROUTER_LEASE_US (10ull * 60 * 1000000) /* an attempt's claim on a recipient */
@@ -36,8 +37,9 @@ struct route {
     int lmtp;      /* RFC 2033: LHLO, and one reply per accepted recipient after the dot */
     int unix_sock; /* LMTP over the Unix socket whose path is host */
     enum tm_tls tls;
-    char status[16]; /* ERROR */
-    char text[256];  /* ERROR */
+    char auth[TM_AUTH_NAME_MAX + 1]; /* SMTP: AUTH with these credentials (router_secrets.h) */
+    char status[16];                 /* ERROR */
+    char text[256];                  /* ERROR */
 };
 
 /* The outcome of one attempt for one recipient. */
@@ -130,6 +132,7 @@ struct router {
     struct store_client sc; /* where the store is */
     char gateway_socket[108];
     struct transport_map tmap;
+    struct router_secrets secrets; /* router.smarthost_secrets, for auth=NAME */
     tls_ctx_t *tls_client;
     /* store links */
     struct sc_conn *work; /* requests and their answers (updates, pages, due scans: in order) */

@@ -9,10 +9,39 @@
 #include "log.h"
 #include "router.h"
 
-/* --check-config: the transport map and the CA file, read as at start. */
+/* The smarthost secrets for config c and its map: read (owner root or uid), and holding every
+ * credentials name the map and relayhost_auth use.  0, or -1 with why. */
+static int router_load_secrets(const struct sg_config *c, const struct transport_map *map,
+                               uid_t uid, struct router_secrets *out, char *why, size_t whysz)
+{
+    char err[4096];
+
+    if (c->router.relayhost_auth[0] && !c->router.relayhost[0]) {
+        snprintf(why, whysz, "router.relayhost_auth is set but router.relayhost is empty");
+        return -1;
+    }
+    if (router_secrets_load(c->router.smarthost_secrets, uid, out, err, sizeof(err)) < 0) {
+        snprintf(why, whysz, "router.smarthost_secrets: %s", err);
+        return -1;
+    }
+    if (router_secrets_cover(out, map, c->router.relayhost_auth, why, whysz) < 0) {
+        router_secrets_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* Who may own the secrets file besides root: the user the router runs as. */
+static uid_t router_uid(const struct daemon_opts *o)
+{
+    return o->drop && o->ids.user[o->role].known ? o->ids.user[o->role].uid : geteuid();
+}
+
+/* --check-config: the transport map, the secrets and the CA file, read as at start. */
 static int router_check_files(const struct sg_config *c, char *why, size_t whysz)
 {
     struct transport_map map;
+    struct router_secrets secrets;
     tls_ctx_t *ctx;
     char err[4096];
 
@@ -20,6 +49,11 @@ static int router_check_files(const struct sg_config *c, char *why, size_t whysz
         snprintf(why, whysz, "router.transport_map: %s", err);
         return -1;
     }
+    if (router_load_secrets(c, &map, geteuid(), &secrets, why, whysz) < 0) {
+        tm_free(&map);
+        return -1;
+    }
+    router_secrets_free(&secrets);
     tm_free(&map);
     if (!(ctx = tls_ctx_client(c->router.tls_ca_file, err, sizeof(err)))) {
         snprintf(why, whysz, "router.tls_ca_file: %s", err);
@@ -48,6 +82,8 @@ static void router_settings(struct router *r)
         log_fatal("%s: socket path too long for a Unix socket", config_socket_dir(c));
     if (router_route_load_map(r, c, &r->tmap, why, sizeof(why)) < 0)
         log_fatal("router.transport_map refused:\n%s", why);
+    if (router_load_secrets(c, &r->tmap, router_uid(&r->opts), &r->secrets, why, sizeof(why)) < 0)
+        log_fatal("%s", why);
     if (c->router.relayhost[0]) {
         char host[256];
         unsigned port;
@@ -62,23 +98,29 @@ static void router_settings(struct router *r)
         log_fatal("router.tls_ca_file: %s", why);
 }
 
-/* SIGHUP: the transport map and the retry settings; a bad map keeps the old one. */
+/* SIGHUP: the transport map, the smarthost secrets and the retry settings; a bad map or secrets
+ * file keeps the old ones. */
 static void router_reload(struct router *r)
 {
     static const char *const applied[] = {"global.log_level", NULL};
     struct sg_config *n = daemon_reload(&r->opts);
     struct transport_map map;
+    struct router_secrets secrets;
     char why[8192] = "", later[1024];
 
     if (!n)
         return;
-    if (router_route_load_map(r, n, &map, why, sizeof(why)) < 0) {
+    if (router_route_load_map(r, n, &map, why, sizeof(why)) < 0 ||
+        router_load_secrets(n, &map, router_uid(&r->opts), &secrets, why, sizeof(why)) < 0) {
         log_error("reload refused, the old config stays in force:\n%s", why);
+        tm_free(&map);
         config_free(n);
         return;
     }
     tm_free(&r->tmap);
     r->tmap = map;
+    router_secrets_free(&r->secrets);
+    r->secrets = secrets;
     log_set_level(n->global.log_level);
     if (config_changed(r->cfg, n, "global,router.dns_servers,router.tls_ca_file", applied, later,
                        sizeof(later)))
@@ -206,6 +248,7 @@ int main(int argc, char **argv)
     router_dest_free_all(r);
     router_pause_free(r);
     tm_free(&r->tmap);
+    router_secrets_free(&r->secrets);
     tls_ctx_free(r->tls_client);
     ares_library_cleanup();
     log_notice("stopped");

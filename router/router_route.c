@@ -17,19 +17,30 @@ static enum tm_tls default_tls(const struct router *r)
                                       : TM_TLS_MAY;
 }
 
+/* The relayhost as a transport entry would be: port 465 is implicit TLS, credentials need a
+ * verified session. */
+static enum tm_tls relayhost_tls(const struct router *r, unsigned port)
+{
+    if (port == TM_SUBMISSIONS_PORT)
+        return TM_TLS_IMPLICIT;
+    return r->cfg->router.relayhost_auth[0] ? TM_TLS_VERIFY : default_tls(r);
+}
+
 static void route_smtp(struct route *out, const char *kind, const char *host, unsigned port, int mx,
-                       enum tm_tls tls)
+                       enum tm_tls tls, const char *auth)
 {
     out->kind = ROUTE_SMTP;
     snprintf(out->host, sizeof(out->host), "%s", host);
     out->port = port;
     out->mx = mx;
     out->tls = tls;
+    snprintf(out->auth, sizeof(out->auth), "%s", auth);
     if (mx)
         snprintf(out->desc, sizeof(out->desc), "%s%s%s:%u", kind, kind[0] ? ":" : "", host, port);
     else
         snprintf(out->desc, sizeof(out->desc), "%s%s[%s]:%u", kind, kind[0] ? ":" : "", host, port);
-    snprintf(out->key, sizeof(out->key), "%s/%s/%u/%d/%d", mx ? "mx" : "host", host, port, mx, tls);
+    snprintf(out->key, sizeof(out->key), "%s/%s/%u/%d/%d/%s", mx ? "mx" : "host", host, port, mx,
+             tls, auth);
 }
 
 /* LMTP to a mailbox server: over its Unix socket (no TLS), or TCP (TLS only as the entry says,
@@ -47,7 +58,7 @@ static void route_lmtp(struct route *out, const struct tm_entry *e)
         snprintf(out->key, sizeof(out->key), "lmtp/unix/%s", e->host);
         return;
     }
-    route_smtp(out, "lmtp", e->host, e->port ? e->port : TM_LMTP_PORT, 0, tls);
+    route_smtp(out, "lmtp", e->host, e->port ? e->port : TM_LMTP_PORT, 0, tls, "");
     out->lmtp = 1;
     snprintf(out->key, sizeof(out->key), "lmtp/%s/%u/%d", e->host, out->port, tls);
 }
@@ -87,7 +98,7 @@ void router_route_for(struct router *r, const char *addr, struct route *out)
     }
     if (e) {
         route_smtp(out, "smtp", e->host, e->port ? e->port : smtp_port, e->kind == TM_SMTP_MX,
-                   e->tls != TM_TLS_DEFAULT ? e->tls : default_tls(r));
+                   e->tls != TM_TLS_DEFAULT ? e->tls : default_tls(r), e->auth);
         return;
     }
     if (tm_domain_listed(domain, c->smtpd.local_domains)) {
@@ -104,11 +115,12 @@ void router_route_for(struct router *r, const char *addr, struct route *out)
         int mx = 0;
 
         if (tm_parse_nexthop(c->router.relayhost, host, sizeof(host), &port, &mx) == 0) {
-            route_smtp(out, "relay", host, port ? port : smtp_port, mx, default_tls(r));
+            route_smtp(out, "relay", host, port ? port : smtp_port, mx, relayhost_tls(r, port),
+                       c->router.relayhost_auth);
             return;
         }
     }
-    route_smtp(out, "mx", domain, smtp_port, 1, default_tls(r));
+    route_smtp(out, "mx", domain, smtp_port, 1, default_tls(r), "");
 }
 
 int router_route_load_map(struct router *r, const struct sg_config *c, struct transport_map *out,

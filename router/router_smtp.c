@@ -10,15 +10,13 @@
 #include "router_smtp.h"
 
 static const char *const state_names[] = {
-    [SMTP_INIT] = "init",         [SMTP_RESOLVE] = "resolve",
-    [SMTP_CONNECT] = "connect",   [SMTP_GREETING] = "greeting",
-    [SMTP_EHLO] = "ehlo",         [SMTP_HELO] = "helo",
-    [SMTP_STARTTLS] = "starttls", [SMTP_TLS] = "tls",
-    [SMTP_MAIL] = "mail",         [SMTP_RCPT] = "rcpt",
-    [SMTP_DATA] = "data",         [SMTP_BODY] = "body",
-    [SMTP_DOT] = "dot",           [SMTP_MAIL_REFUSED] = "mail-refused",
-    [SMTP_LONE_DOT] = "lone-dot", [SMTP_RSET] = "rset",
-    [SMTP_QUIT] = "quit",         [SMTP_CLOSED] = "closed",
+    [SMTP_INIT] = "init",         [SMTP_RESOLVE] = "resolve", [SMTP_CONNECT] = "connect",
+    [SMTP_GREETING] = "greeting", [SMTP_EHLO] = "ehlo",       [SMTP_HELO] = "helo",
+    [SMTP_STARTTLS] = "starttls", [SMTP_TLS] = "tls",         [SMTP_AUTH] = "auth",
+    [SMTP_MAIL] = "mail",         [SMTP_RCPT] = "rcpt",       [SMTP_DATA] = "data",
+    [SMTP_BODY] = "body",         [SMTP_DOT] = "dot",         [SMTP_MAIL_REFUSED] = "mail-refused",
+    [SMTP_LONE_DOT] = "lone-dot", [SMTP_RSET] = "rset",       [SMTP_QUIT] = "quit",
+    [SMTP_CLOSED] = "closed",
 };
 
 const char *router_smtp_state_name(enum smtp_state s)
@@ -87,8 +85,8 @@ void router_smtp_fail(struct smtp_conn *c, enum outcome o, const char *status, c
 /* The next hop cannot be reached: this job and every job waiting for it get
  * the outcome (the next connection would fail the same way); down: the next
  * hop is marked down, so what comes for it meanwhile is deferred at once. */
-static void smtp_fail_dest_text(struct smtp_conn *c, enum outcome o, const char *status,
-                                const char *remote, const char *text, int down)
+void router_smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *status,
+                           const char *remote, const char *text, int down)
 {
     struct job *j;
 
@@ -117,7 +115,7 @@ static void smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *stat
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    smtp_fail_dest_text(c, o, status, remote, text, 0);
+    router_smtp_fail_dest(c, o, status, remote, text, 0);
 }
 
 /* ---- transactions ---------------------------------------------------------------------------- */
@@ -135,7 +133,7 @@ static int smtp_precheck(struct smtp_conn *c)
 
 /* Start a transaction for the job in hand or, if it fails the checks, the next
  * that passes; clean: the server holds nothing of an earlier one (else RSET first). */
-static void smtp_next_txn(struct smtp_conn *c, int clean)
+void router_smtp_next_txn(struct smtp_conn *c, int clean)
 {
     while (c->job && smtp_precheck(c) < 0) {
         smtp_job_finished(c);
@@ -149,7 +147,7 @@ static void smtp_txn_end(struct smtp_conn *c, int clean)
 {
     smtp_job_finished(c);
     c->job = c->r->stopping ? NULL : router_dest_next_job(c->d);
-    smtp_next_txn(c, clean);
+    router_smtp_next_txn(c, clean);
 }
 
 /* ---- entering a state ------------------------------------------------------------------------ */
@@ -161,7 +159,7 @@ static void smtp_resolved(struct dns_result *res, void *arg)
     if (c->state == SMTP_RESOLVE) {
         c->dns = *res;
         if (res->status) {
-            smtp_fail_dest_text(c, res->status, res->enhanced, NULL, res->why, 1);
+            router_smtp_fail_dest(c, res->status, res->enhanced, NULL, res->why, 1);
         } else {
             snprintf(c->last_error, sizeof(c->last_error), "no host to connect to");
             c->target = 0;
@@ -197,7 +195,7 @@ static void smtp_connect(struct smtp_conn *c)
             return;
     snprintf(text, sizeof(text), "4.4.1 %.900s%s", c->last_error,
              c->dns.n > 1 ? " (and every other host of the destination)" : "");
-    smtp_fail_dest_text(c, OUT_DEFERRED, "4.4.1", NULL, text, 1);
+    router_smtp_fail_dest(c, OUT_DEFERRED, "4.4.1", NULL, text, 1);
 }
 
 static void smtp_start_tls(struct smtp_conn *c)
@@ -259,6 +257,9 @@ static void smtp_state_action(struct smtp_conn *c, enum smtp_state s)
     case SMTP_TLS:
         smtp_start_tls(c);
         return;
+    case SMTP_AUTH:
+        router_smtp_auth_start(c);
+        return;
     case SMTP_MAIL:
         router_smtp_send_mail(c);
         return;
@@ -315,15 +316,16 @@ void router_smtp_enter(struct smtp_conn *c, enum smtp_state s)
 static void on_greeting(struct smtp_conn *c, const struct smtp_reply *rp)
 {
     if (rp->code != 220) {
-        smtp_fail_dest_text(c, OUT_DEFERRED, rp->enhanced[0] ? rp->enhanced : "4.4.2", c->remote,
-                            rp->text, 1);
+        router_smtp_fail_dest(c, OUT_DEFERRED, rp->enhanced[0] ? rp->enhanced : "4.4.2", c->remote,
+                              rp->text, 1);
         return;
     }
     router_dest_up(c->d);
     router_smtp_enter(c, SMTP_EHLO);
 }
 
-/* EHLO or HELO accepted: TLS first if the policy and the server allow, then the mail. */
+/* EHLO or HELO accepted: TLS first if the policy and the server allow, AUTH if the route has
+ * credentials (never outside TLS: auth= implies tls=verify), then the mail. */
 static void smtp_after_ehlo(struct smtp_conn *c)
 {
     enum tm_tls policy = c->d->route.tls;
@@ -334,8 +336,14 @@ static void smtp_after_ehlo(struct smtp_conn *c)
         smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", NULL,
                        "4.7.5 TLS is required for %s but %s does not offer STARTTLS",
                        c->d->route.desc, c->remote);
+    else if (router_smtp_auth_needed(c) && c->tls_active)
+        router_smtp_enter(c, SMTP_AUTH);
+    else if (router_smtp_auth_needed(c))
+        smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", NULL,
+                       "4.7.5 credentials for %s go only over TLS, and %s has none",
+                       c->d->route.desc, c->remote);
     else
-        smtp_next_txn(c, 1);
+        router_smtp_next_txn(c, 1);
 }
 
 /* The server refused our greeting (cmd: HELO, or LMTP's LHLO): nothing can be sent to it. */
@@ -376,7 +384,7 @@ static void on_starttls(struct smtp_conn *c, const struct smtp_reply *rp)
         smtp_fail_dest(c, OUT_DEFERRED, "4.7.5", c->remote, "4.7.5 STARTTLS refused by %s: %s",
                        c->remote, rp->text);
     else
-        smtp_next_txn(c, 1); /* may: go on in plain text */
+        router_smtp_next_txn(c, 1); /* may: go on in plain text */
 }
 
 static void on_mail(struct smtp_conn *c, const struct smtp_reply *rp)
@@ -518,6 +526,9 @@ static void smtp_reply_received(struct smtp_conn *c)
     case SMTP_STARTTLS:
         on_starttls(c, rp);
         return;
+    case SMTP_AUTH:
+        router_smtp_auth_reply(c, rp);
+        return;
     case SMTP_MAIL:
         on_mail(c, rp);
         return;
@@ -609,8 +620,8 @@ void router_smtp_input(struct smtp_conn *c)
 
 void router_smtp_connected(struct smtp_conn *c, int status)
 {
-    if (status == 0) {
-        router_smtp_enter(c, SMTP_GREETING);
+    if (status == 0) { /* tls=implicit: the handshake first, the greeting comes through it */
+        router_smtp_enter(c, c->d->route.tls == TM_TLS_IMPLICIT ? SMTP_TLS : SMTP_GREETING);
         return;
     }
     snprintf(c->last_error, sizeof(c->last_error), "connect to %s: %s", c->remote,
@@ -623,7 +634,7 @@ void router_smtp_connected(struct smtp_conn *c, int status)
 
 void router_smtp_tls_ready(struct smtp_conn *c)
 {
-    router_smtp_enter(c, SMTP_EHLO);
+    router_smtp_enter(c, c->d->route.tls == TM_TLS_IMPLICIT ? SMTP_GREETING : SMTP_EHLO);
 }
 
 void router_smtp_tls_failed(struct smtp_conn *c, const char *why)

@@ -21,7 +21,8 @@ enum smtp_state {
     SMTP_EHLO,     /* EHLO sent */
     SMTP_HELO,     /* EHLO refused: HELO sent */
     SMTP_STARTTLS, /* STARTTLS sent */
-    SMTP_TLS,      /* TLS handshake running */
+    SMTP_TLS,      /* TLS handshake running (after STARTTLS, or at the connect: tls=implicit) */
+    SMTP_AUTH,     /* AUTH sent to a smarthost: its steps in auth_step (router_smtp_auth.c) */
     SMTP_MAIL,     /* MAIL sent (with PIPELINING: every RCPT and DATA too) */
     SMTP_RCPT,     /* waiting for the reply to RCPT number rcpt_pos */
     SMTP_DATA,     /* DATA sent, waiting for the 354 */
@@ -35,6 +36,18 @@ enum smtp_state {
 };
 
 struct sc_conn;
+
+/* Where an AUTH exchange is (RFC 4954): what the next reply answers. */
+enum smtp_auth_step {
+    AUTH_NONE,       /* not started */
+    AUTH_PLAIN_SENT, /* AUTH PLAIN with the initial response */
+    AUTH_PLAIN_ASK,  /* AUTH PLAIN alone (the response would make the line too long): 334 next */
+    AUTH_PLAIN_RESP, /* the response to that 334 */
+    AUTH_LOGIN_SENT, /* AUTH LOGIN: 334 for the user next */
+    AUTH_LOGIN_USER, /* the user sent: 334 for the password next */
+    AUTH_LOGIN_PASS, /* the password sent: 235 or a refusal next */
+    AUTH_DONE,       /* 235: authenticated for the rest of the connection */
+};
 
 /* The message being streamed: dot-stuffing state and the store stream. */
 struct smtp_body {
@@ -78,6 +91,7 @@ struct smtp_conn {
     unsigned accepted;
     uint8_t *rcpt_ok;   /* per job recipient: accepted by RCPT */
     int ascii_envelope; /* no SMTPUTF8 at the server: the envelope's domains go as A-labels */
+    enum smtp_auth_step auth_step;
     struct smtp_body body;
 };
 
@@ -97,6 +111,23 @@ int router_smtp_envelope_check(struct smtp_conn *c, char *status, size_t statuss
  * RCPT TO and DATA). */
 void router_smtp_send_mail(struct smtp_conn *c);
 void router_smtp_send_rcpt(struct smtp_conn *c, unsigned i);
+
+/* The next hop cannot be reached: this job and every job waiting for it get the outcome; down:
+ * the next hop is marked down (what comes for it meanwhile is deferred at once). */
+void router_smtp_fail_dest(struct smtp_conn *c, enum outcome o, const char *status,
+                           const char *remote, const char *text, int down);
+/* Start a transaction for the job in hand or, if it fails the checks, the next that passes;
+ * clean: the server holds nothing of an earlier one (else RSET first). */
+void router_smtp_next_txn(struct smtp_conn *c, int clean);
+/* ---- router_smtp_auth.c: AUTH to a smarthost, only inside a verified TLS session ---------- */
+/* Does the route want AUTH that this connection has not done yet? */
+int router_smtp_auth_needed(const struct smtp_conn *c);
+/* Entering SMTP_AUTH: the first line sent, or the destination deferred (no credentials, no
+ * mechanism we have). */
+void router_smtp_auth_start(struct smtp_conn *c);
+/* A reply in SMTP_AUTH: the next line sent, the mail started once authenticated, or the
+ * destination's recipients failed (5xx) or deferred (anything else) naming the smarthost. */
+void router_smtp_auth_reply(struct smtp_conn *c, const struct smtp_reply *rp);
 
 /* Events from the I/O side. */
 void router_smtp_connected(struct smtp_conn *c, int status);
@@ -122,6 +153,8 @@ void router_smtp_io_reading(struct smtp_conn *c, int on);
 int router_smtp_io_write(struct smtp_conn *c, const void *data, size_t len);
 void router_smtp_io_cmd(struct smtp_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A line holding credentials (len octets, its CRLF included): written, logged only as shown. */
+void router_smtp_io_secret(struct smtp_conn *c, const char *shown, const char *line, size_t len);
 /* Start the client handshake.  -1: out of memory. */
 int router_smtp_io_tls_start(struct smtp_conn *c);
 /* Ciphertext that came with the 220 to STARTTLS. */

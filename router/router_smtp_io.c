@@ -185,6 +185,12 @@ void router_smtp_io_cmd(struct smtp_conn *c, const char *fmt, ...)
     router_smtp_io_write(c, line, (size_t)n + 2);
 }
 
+void router_smtp_io_secret(struct smtp_conn *c, const char *shown, const char *line, size_t len)
+{
+    log_debug("%s: >>> %s", c->remote, shown);
+    router_smtp_io_write(c, line, len);
+}
+
 /* ---- reads ----------------------------------------------------------------------------- */
 
 static void io_read_failed(struct smtp_conn *c, ssize_t nread)
@@ -307,7 +313,7 @@ void router_smtp_io_reading(struct smtp_conn *c, int on)
 int router_smtp_io_tls_start(struct smtp_conn *c)
 {
     const char *name = c->dns.t[c->target].name;
-    int verify = c->d->route.tls == TM_TLS_VERIFY;
+    int verify = c->d->route.tls == TM_TLS_VERIFY || c->d->route.tls == TM_TLS_IMPLICIT;
 
     c->tls = tls_bio_new(c->r->tls_client, 0, name, verify ? name : NULL);
     if (!c->tls)

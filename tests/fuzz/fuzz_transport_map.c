@@ -1,4 +1,4 @@
-/* fuzz_transport_map.c - fuzzes the transport map parser tm_parse (common/transport_map.c) from text (smtp:, lmtp: and error: entries), its lookup, tm_domain_listed and the next-hop parser. */
+/* fuzz_transport_map.c - fuzzes the transport map parser tm_parse (common/transport_map.c) from text (smtp:, lmtp: and error: entries, tls= and auth= options), its lookup, tm_domain_listed and the next-hop parser. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,12 @@ static void check_entry(const struct transport_map *m, const struct tm_entry *t)
     const struct tm_entry *got;
 
     if (!TERMINATED(t->domain) || !TERMINATED(t->host) || !TERMINATED(t->status) ||
-        !TERMINATED(t->text) || t->domain[0] == '\0' || t->port > 65535)
+        !TERMINATED(t->text) || !TERMINATED(t->auth) || t->domain[0] == '\0' || t->port > 65535)
         abort();
+    if (t->auth[0] && ((t->kind != TM_SMTP_HOST && t->kind != TM_SMTP_MX) ||
+                       (t->tls != TM_TLS_VERIFY && t->tls != TM_TLS_IMPLICIT) ||
+                       !tm_auth_name_valid(t->auth, strlen(t->auth))))
+        abort(); /* credentials only on smtp: entries, and only over verified TLS */
     if (t->kind != TM_SMTP_HOST && t->kind != TM_SMTP_MX && t->kind != TM_ERROR &&
         t->kind != TM_LMTP_HOST && t->kind != TM_LMTP_UNIX)
         abort();
@@ -45,7 +49,7 @@ static void check_entry(const struct transport_map *m, const struct tm_entry *t)
  * entries. */
 static void check_rewrite(const struct transport_map *m)
 {
-    static const char *const tls[] = {"", " tls=none", " tls=may", " tls=verify"};
+    static const char *const tls[] = {"", " tls=none", " tls=may", " tls=verify", " tls=implicit"};
     struct sg_buf b = {0};
     struct transport_map again;
     char port[16];
@@ -63,9 +67,10 @@ static void check_rewrite(const struct transport_map *m)
             sg_buf_printf(&b, "%s lmtp:[%s]%s%s\n", t->domain, t->host, t->port ? port : "",
                           tls[t->tls]);
         else
-            sg_buf_printf(&b, "%s smtp:%s%s%s%s%s\n", t->domain, t->kind == TM_SMTP_HOST ? "[" : "",
-                          t->host, t->kind == TM_SMTP_HOST ? "]" : "", t->port ? port : "",
-                          tls[t->tls]);
+            sg_buf_printf(&b, "%s smtp:%s%s%s%s%s%s%s\n", t->domain,
+                          t->kind == TM_SMTP_HOST ? "[" : "", t->host,
+                          t->kind == TM_SMTP_HOST ? "]" : "", t->port ? port : "", tls[t->tls],
+                          t->auth[0] ? " auth=" : "", t->auth);
     }
     if (b.failed || tm_parse((const char *)b.data, b.len, "again", &again, err, sizeof(err)) != 0)
         abort(); /* what parsed, written back, parses */

@@ -408,8 +408,19 @@ static void test_ehlo(void **state)
          "CHUNKING\r\n",
          &c);
     assert_int_equal(c.flags, EHLO_PIPELINING | EHLO_SIZE | EHLO_8BITMIME | EHLO_STARTTLS |
-                                  EHLO_DSN | EHLO_SMTPUTF8 | EHLO_ENHANCED | EHLO_CHUNKING);
+                                  EHLO_DSN | EHLO_SMTPUTF8 | EHLO_ENHANCED | EHLO_CHUNKING |
+                                  EHLO_AUTH_PLAIN | EHLO_AUTH_LOGIN);
     assert_true(c.size_limit == 10240000);
+
+    /* AUTH mechanisms (RFC 4954), the old "AUTH=" form too; only PLAIN and LOGIN are ours */
+    ehlo("250-x\r\n250 AUTH CRAM-MD5 login\r\n", &c);
+    assert_int_equal(c.flags, EHLO_AUTH_LOGIN);
+    ehlo("250-x\r\n250-AUTH=PLAIN\r\n250 AUTH SCRAM-SHA-256 XOAUTH2\r\n", &c);
+    assert_int_equal(c.flags, EHLO_AUTH_PLAIN);
+    ehlo("250-x\r\n250-AUTH\r\n250-AUTHX PLAIN\r\n250 SIZE=5\r\n", &c);
+    assert_int_equal(c.flags, 0);
+    ehlo("250-x\r\n250 AUTH PLAINX LOGINS\tPLAIN\r\n", &c);
+    assert_int_equal(c.flags, EHLO_AUTH_PLAIN);
 
     ehlo("250-mx\n250-pipelining\n250-Size\n250 starttls", &c);
     assert_int_equal(c.flags, EHLO_PIPELINING | EHLO_SIZE | EHLO_STARTTLS);
@@ -444,12 +455,12 @@ static void test_ehlo(void **state)
     assert_int_equal(c.flags, EHLO_SIZE);
     assert_true(c.size_limit == 0);
 
-    /* whole keywords only; other lines ignored */
+    /* whole keywords only; other lines ignored (AUTH=LOGIN is AUTH's old form) */
     ehlo("250-x\r\n250-SIZEX "
          "5\r\n250-DSNX\r\n250-X-PIPELINING\r\n250-AUTH=LOGIN\r\n250-STARTTLSx\r\n"
          "250-8BITMIM\r\n250\r\nPIPELINING\r\n25-DSN\r\n250_DSN\r\n\r\n250 AUTH DSN\r\n",
          &c);
-    assert_int_equal(c.flags, 0);
+    assert_int_equal(c.flags, EHLO_AUTH_LOGIN);
     assert_true(c.size_limit == 0);
     ehlo("250-x\r\n250-  DSN\r\n250 CHUNKING   \r\n", &c);
     assert_int_equal(c.flags, EHLO_DSN | EHLO_CHUNKING);

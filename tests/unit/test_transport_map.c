@@ -129,6 +129,65 @@ static void test_parse_transport_forms(void **state)
     tm_free(&m);
 }
 
+/* auth=NAME and TLS from the connect on: credentials imply tls=verify, port 465 implicit TLS. */
+static void test_parse_auth_and_implicit(void **state)
+{
+    struct transport_map m;
+
+    parse_ok("a.test smtp:[smtp.provider.test]:587 auth=provider\n"
+             "b.test smtp:[smtp.provider.test]:465 auth=prov-2.x_y\n"
+             "c.test smtp:[h.test]:465\n"
+             "d.test smtp:[h.test]:465 tls=none\n"
+             "e.test smtp:[h.test]:2465 tls=implicit auth=p\n"
+             "f.test smtp:relay.test auth=p tls=verify\n"
+             "g.test lmtp:[h.test]:24 tls=implicit\n"
+             "h.test smtp:[h.test]:587 tls=implicit\n",
+             &m);
+    assert_int_equal(m.n, 8);
+    assert_string_equal(m.v[0].auth, "provider");
+    assert_int_equal(m.v[0].tls, TM_TLS_VERIFY);
+    assert_string_equal(m.v[1].auth, "prov-2.x_y");
+    assert_int_equal(m.v[1].tls, TM_TLS_IMPLICIT);
+    assert_string_equal(m.v[2].auth, "");
+    assert_int_equal(m.v[2].tls, TM_TLS_IMPLICIT);
+    assert_int_equal(m.v[3].tls, TM_TLS_NONE); /* said: kept */
+    assert_int_equal(m.v[4].tls, TM_TLS_IMPLICIT);
+    assert_string_equal(m.v[4].auth, "p");
+    assert_int_equal(m.v[5].kind, TM_SMTP_MX);
+    assert_int_equal(m.v[5].tls, TM_TLS_VERIFY);
+    assert_int_equal(m.v[6].tls, TM_TLS_IMPLICIT);
+    assert_int_equal(m.v[7].tls, TM_TLS_IMPLICIT);
+    tm_free(&m);
+    assert_true(tm_auth_name_valid("a", 1));
+    assert_false(tm_auth_name_valid("", 0));
+    assert_false(tm_auth_name_valid("a b", 3));
+    assert_false(tm_auth_name_valid("a=b", 3));
+    assert_true(
+        tm_auth_name_valid("0123456789012345678901234567890123456789012345678901234567890ab", 63));
+    assert_false(
+        tm_auth_name_valid("0123456789012345678901234567890123456789012345678901234567890abc", 64));
+}
+
+static void test_parse_auth_errors(void **state)
+{
+    const char *needs = "auth= needs tls=verify or tls=implicit: credentials go only over a "
+                        "verified TLS session";
+    const char *bad = "bad auth name (1-63 letters, digits, '.', '_' or '-': a name in "
+                      "router.smarthost_secrets)";
+
+    expect_bad("a.test smtp:[h]:587 auth=p tls=may\n", 1, needs);
+    expect_bad("a.test smtp:[h]:587 tls=none auth=p\n", 1, needs);
+    expect_bad("a.test smtp:[h]:465 auth=p tls=none\n", 1, needs);
+    expect_bad("a.test smtp:[h]:587 auth=\n", 1, bad);
+    expect_bad("a.test smtp:[h]:587 auth=a:b\n", 1, bad);
+    expect_bad("a.test smtp:[h]:587 auth=p auth=q\n", 1, "auth option given twice");
+    expect_bad("a.test lmtp:[h]:24 auth=p\n", 1, "auth= is for smtp: entries only");
+    expect_bad("a.test lmtp:unix:/run/lmtp auth=p\n", 1, "auth= is for smtp: entries only");
+    expect_bad("a.test smtp:[h]:587 tls=implicit tls=verify\n", 1, "tls option given twice");
+    expect_bad("a.test smtp:[h]:587 tls=Implicit\n", 1,
+               "bad tls value (none, may, verify or implicit)");
+}
+
 /* lmtp: over a Unix socket or TCP; a host is looked up by its addresses, never by MX. */
 static void test_parse_lmtp_forms(void **state)
 {
@@ -372,10 +431,10 @@ static void test_parse_errors(void **state)
     expect_bad("a.test smtp:h tls\n", 1, "unknown option 'tls'");
     expect_bad("a.test smtp:h TLS=may\n", 1, "unknown option 'TLS=may'");
     expect_bad("a.test smtp:h foo=bar\n", 1, "unknown option 'foo=bar'");
-    expect_bad("a.test smtp:h tls=\n", 1, "bad tls value (none, may or verify)");
-    expect_bad("a.test smtp:h tls=yes\n", 1, "bad tls value (none, may or verify)");
-    expect_bad("a.test smtp:h tls=Verify\n", 1, "bad tls value (none, may or verify)");
-    expect_bad("a.test smtp:h tls=mayx\n", 1, "bad tls value (none, may or verify)");
+    expect_bad("a.test smtp:h tls=\n", 1, "bad tls value (none, may, verify or implicit)");
+    expect_bad("a.test smtp:h tls=yes\n", 1, "bad tls value (none, may, verify or implicit)");
+    expect_bad("a.test smtp:h tls=Verify\n", 1, "bad tls value (none, may, verify or implicit)");
+    expect_bad("a.test smtp:h tls=mayx\n", 1, "bad tls value (none, may, verify or implicit)");
     expect_bad("a.test smtp:h tls=may tls=may\n", 1, "tls option given twice");
     expect_bad("a.test smtp:h tls=none tls=verify\n", 1, "tls option given twice");
     {
@@ -432,7 +491,7 @@ static void test_parse_reports_every_bad_line(void **state)
                        "tmap:4: bad port in next hop (1..65535)\n"
                        "tmap:5: duplicate entry for ok.test\n"
                        "tmap:6: missing text after error:X.Y.Z\n"
-                       "tmap:8: bad tls value (none, may or verify)";
+                       "tmap:8: bad tls value (none, may, verify or implicit)";
     struct transport_map m = {NULL, 0};
     char err[1024];
 
@@ -719,6 +778,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_doc_example),
         cmocka_unit_test(test_parse_transport_forms),
+        cmocka_unit_test(test_parse_auth_and_implicit),
+        cmocka_unit_test(test_parse_auth_errors),
         cmocka_unit_test(test_parse_lmtp_forms),
         cmocka_unit_test(test_parse_layout),
         cmocka_unit_test(test_parse_many_entries_grow),
