@@ -99,7 +99,10 @@ struct cfg_router {
     char *relayhost;         /* "[host]:port" smarthost; "" -> MX */
     char *relayhost_auth;    /* credentials name in smarthost_secrets; "" -> no AUTH */
     char *smarthost_secrets; /* file of credentials names, users and passwords; "" -> none */
-    char *dns_servers;       /* "ip[:port],..." ; "" -> resolv.conf */
+    char *alias_map;         /* recipient -> addresses, applied before routing; "" -> none */
+    long long alias_expansion_limit; /* addresses one recipient may expand to */
+    char *sender_canonical_map;      /* sender -> sender for outbound SMTP/LMTP; "" -> none */
+    char *dns_servers;               /* "ip[:port],..." ; "" -> resolv.conf */
     long long smtp_port;
     long long convert_8bit; /* bool: 8-bit to a server without 8BITMIME goes quoted-printable */
     long long retry_first;

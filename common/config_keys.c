@@ -158,6 +158,14 @@ const struct cfg_key cfg_keys[] = {
     {"router", "smarthost_secrets", CFG_PATH, "", 0, 1024, NULL, R_(smarthost_secrets),
      "credentials for auth=NAME and relayhost_auth, one \"NAME USER PASSWORD\" a line; no access "
      "for others, no write for the group (empty: none)"},
+    {"router", "alias_map", CFG_PATH, "", 0, 1024, NULL, R_(alias_map),
+     "file of aliases: address (or @domain) then the addresses it stands for, applied before "
+     "routing, aliases of aliases too (empty: none)"},
+    {"router", "alias_expansion_limit", CFG_INT, "1000", 1, 100000, NULL, R_(alias_expansion_limit),
+     "addresses one recipient may expand to through alias_map"},
+    {"router", "sender_canonical_map", CFG_PATH, "", 0, 1024, NULL, R_(sender_canonical_map),
+     "file of sender rewrites for mail going out by SMTP or LMTP: address (or @domain) then "
+     "the address (or @domain) to send instead (empty: none)"},
     {"router", "dns_servers", CFG_STRING, "", 0, 1024, NULL, R_(dns_servers),
      "DNS servers as ip[:port], comma separated (empty: /etc/resolv.conf)"},
     {"router", "smtp_port", CFG_INT, "25", 1, 65535, NULL, R_(smtp_port),

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "alias_map.h"
 #include "config.h"
 #include "daemon.h"
 #include "ipc.h"
@@ -24,13 +25,13 @@ struct router;
 struct dest;
 
 /* Where a recipient goes, computed afresh at every attempt. */
-enum route_kind { ROUTE_SMTP, ROUTE_GATEWAY, ROUTE_ERROR };
+enum route_kind { ROUTE_SMTP, ROUTE_GATEWAY, ROUTE_ERROR, ROUTE_ALIAS };
 
 struct route {
     enum route_kind kind;
     char key[320]; /* destination key: recipients with equal keys share connections */
     char desc[IPC_ROUTE_MAX +
-              1];   /* shown in spoolctl: smtp:[h]:p, mx:domain, relay:..., gateway, error */
+              1];   /* shown in spoolctl: smtp:[h]:p, mx:domain, relay:..., gateway, error, alias */
     char host[256]; /* SMTP: host name/address, or the domain for MX */
     unsigned port;
     int mx;        /* look up MX of host */
@@ -133,6 +134,8 @@ struct router {
     char gateway_socket[108];
     struct transport_map tmap;
     struct router_secrets secrets; /* router.smarthost_secrets, for auth=NAME */
+    struct alias_map aliases;      /* router.alias_map: recipients expanded before routing */
+    struct alias_map canonical;    /* router.sender_canonical_map: senders rewritten going out */
     tls_ctx_t *tls_client;
     /* store links */
     struct sc_conn *work; /* requests and their answers (updates, pages, due scans: in order) */
@@ -265,6 +268,16 @@ void router_sweep_start(struct router *r, enum sweep_kind kind, int force);
 void router_pump_soon(struct router *r); /* room may have freed: fill it on the next turn */
 void router_queue_store_lost(struct router *r);
 void router_queue_stop(struct router *r);
+
+/* ---- router_alias.c: recipients the alias map expands ------------------------------ */
+/* addr of m goes through the alias map (a message the map made is not expanded again). */
+int router_alias_applies(const struct router *r, const struct msg *m, const char *addr);
+void router_alias_route(struct route *out);
+/* Queue the message again for what j's recipients expand to; each then has its outcome. */
+void router_alias_deliver(struct router *r, struct job *j);
+/* router.alias_map and router.sender_canonical_map of c: 0, or -1 with why. */
+int router_alias_load(const struct sg_config *c, struct alias_map *aliases,
+                      struct alias_map *canonical, char *why, size_t whysz);
 
 /* ---- router_route.c ----------------------------------------------------------- */
 void router_route_for(struct router *r, const char *addr, struct route *out);

@@ -56,7 +56,9 @@ static const char *relay_text(const struct rcpt_work *w)
 {
     if (w->remote[0])
         return w->remote;
-    return w->route.kind == ROUTE_GATEWAY ? "postoffice" : "none";
+    return w->route.kind == ROUTE_GATEWAY ? "postoffice"
+           : w->route.kind == ROUTE_ALIAS ? "alias"
+                                          : "none";
 }
 
 void router_log_outcome(const struct msg *m, const struct rcpt_work *w, uint64_t now)

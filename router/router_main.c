@@ -37,11 +37,13 @@ static uid_t router_uid(const struct daemon_opts *o)
     return o->drop && o->ids.user[o->role].known ? o->ids.user[o->role].uid : geteuid();
 }
 
-/* --check-config: the transport map, the secrets and the CA file, read as at start. */
+/* --check-config: the transport map, the secrets, the alias and canonical maps and the CA
+ * file, read as at start. */
 static int router_check_files(const struct sg_config *c, char *why, size_t whysz)
 {
     struct transport_map map;
     struct router_secrets secrets;
+    struct alias_map aliases, canonical;
     tls_ctx_t *ctx;
     char err[4096];
 
@@ -55,6 +57,10 @@ static int router_check_files(const struct sg_config *c, char *why, size_t whysz
     }
     router_secrets_free(&secrets);
     tm_free(&map);
+    if (router_alias_load(c, &aliases, &canonical, why, whysz) < 0)
+        return -1;
+    router_am_free(&aliases);
+    router_am_free(&canonical);
     if (!(ctx = tls_ctx_client(c->router.tls_ca_file, err, sizeof(err)))) {
         snprintf(why, whysz, "router.tls_ca_file: %s", err);
         return -1;
@@ -84,6 +90,8 @@ static void router_settings(struct router *r)
         log_fatal("router.transport_map refused:\n%s", why);
     if (router_load_secrets(c, &r->tmap, router_uid(&r->opts), &r->secrets, why, sizeof(why)) < 0)
         log_fatal("%s", why);
+    if (router_alias_load(c, &r->aliases, &r->canonical, why, sizeof(why)) < 0)
+        log_fatal("%s", why);
     if (c->router.relayhost[0]) {
         char host[256];
         unsigned port;
@@ -98,14 +106,15 @@ static void router_settings(struct router *r)
         log_fatal("router.tls_ca_file: %s", why);
 }
 
-/* SIGHUP: the transport map, the smarthost secrets and the retry settings; a bad map or secrets
- * file keeps the old ones. */
+/* SIGHUP: the transport map, the smarthost secrets, the alias and canonical maps and the retry
+ * settings; a bad map or secrets file keeps the old ones. */
 static void router_reload(struct router *r)
 {
     static const char *const applied[] = {"global.log_level", NULL};
     struct sg_config *n = daemon_reload(&r->opts);
     struct transport_map map;
     struct router_secrets secrets;
+    struct alias_map aliases, canonical;
     char why[8192] = "", later[1024];
 
     if (!n)
@@ -117,6 +126,17 @@ static void router_reload(struct router *r)
         config_free(n);
         return;
     }
+    if (router_alias_load(n, &aliases, &canonical, why, sizeof(why)) < 0) {
+        log_error("reload refused, the old config stays in force:\n%s", why);
+        router_secrets_free(&secrets);
+        tm_free(&map);
+        config_free(n);
+        return;
+    }
+    router_am_free(&r->aliases);
+    r->aliases = aliases;
+    router_am_free(&r->canonical);
+    r->canonical = canonical;
     tm_free(&r->tmap);
     r->tmap = map;
     router_secrets_free(&r->secrets);
@@ -249,6 +269,8 @@ int main(int argc, char **argv)
     router_pause_free(r);
     tm_free(&r->tmap);
     router_secrets_free(&r->secrets);
+    router_am_free(&r->aliases);
+    router_am_free(&r->canonical);
     tls_ctx_free(r->tls_client);
     ares_library_cleanup();
     log_notice("stopped");

@@ -267,6 +267,8 @@ static void msg_make_jobs(struct msg *m)
         m->jobs_out++;
         if (w->route.kind == ROUTE_GATEWAY)
             router_gw_deliver(m->r, j);
+        else if (w->route.kind == ROUTE_ALIAS)
+            router_alias_deliver(m->r, j);
         else
             router_dest_enqueue(m->r, j, &w->route);
     }
@@ -296,7 +298,10 @@ void router_queue_categorize(struct msg *m, int force)
             router_bounce_expire(m, w);
             continue;
         }
-        router_route_for(r, w->r.addr, &w->route);
+        if (router_alias_applies(r, m, w->r.addr))
+            router_alias_route(&w->route);
+        else
+            router_route_for(r, w->r.addr, &w->route);
         if (envelope_refused(sender_why, w))
             continue;
         if (w->route.kind == ROUTE_ERROR) {
@@ -312,7 +317,7 @@ void router_queue_categorize(struct msg *m, int force)
                                  ipc_link_why(r->gateway));
             else
                 rcpt_claim(m, w, now);
-        } else if (w->route.kind == ROUTE_SMTP) {
+        } else if (w->route.kind == ROUTE_SMTP || w->route.kind == ROUTE_ALIAS) {
             rcpt_claim(m, w, now);
         }
     }

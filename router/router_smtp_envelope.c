@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "qid.h"
 #include "router.h"
 #include "router_idna.h"
@@ -131,9 +132,23 @@ static void smtp_mail_params(const struct smtp_conn *c, char *params, size_t siz
     }
 }
 
+/* The sender as it goes out: rewritten by router.sender_canonical_map (legacy addresses to the
+ * public domain), else as received. */
+static const char *outbound_sender(const struct smtp_conn *c, char *buf, size_t bufsz)
+{
+    const char *sender = c->job->m->env.sender;
+
+    if (router_am_rewrite(&c->r->canonical, sender, buf, bufsz) == 1) {
+        log_msg(LOG_LVL_DEBUG, c->job->m->env.qid,
+                "sender <%s> sent as <%s> (sender_canonical_map)", sender, buf);
+        return buf;
+    }
+    return sender;
+}
+
 void router_smtp_send_mail(struct smtp_conn *c)
 {
-    char params[400], sender[IPC_ADDR_MAX + 1];
+    char params[400], sender[IPC_ADDR_MAX + 1], canon[IPC_ADDR_MAX + 1];
 
     free(c->rcpt_ok);
     c->rcpt_ok = calloc(c->job->n ? c->job->n : 1, 1);
@@ -146,8 +161,9 @@ void router_smtp_send_mail(struct smtp_conn *c)
     smtp_mail_params(c, params, sizeof(params));
     c->pipelined = (c->caps.flags & EHLO_PIPELINING) != 0;
     router_log_mark(c->job, ROUTER_MARK_SEND, now_us());
-    router_smtp_io_cmd(c, "MAIL FROM:<%s>%s",
-                       envelope_addr(c, c->job->m->env.sender, sender, sizeof(sender)), params);
+    router_smtp_io_cmd(
+        c, "MAIL FROM:<%s>%s",
+        envelope_addr(c, outbound_sender(c, canon, sizeof(canon)), sender, sizeof(sender)), params);
     if (c->pipelined) {
         for (unsigned i = 0; i < c->job->n && c->state == SMTP_MAIL; i++)
             router_smtp_send_rcpt(c, i);

@@ -1,0 +1,300 @@
+/* router_alias.c - recipients the alias map expands: the message queued again for the addresses they stand for (ORCPT kept), the originals recorded as delivered by that; loops and oversize expansions fail with the reason. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "array.h"
+#include "log.h"
+#include "reason.h"
+#include "router.h"
+#include "smtp_xtext.h"
+
+#define ALIAS_ORIGIN "alias:" /* origin of a message the alias map made: never expanded again */
+#define ALIAS_SHOWN 8         /* addresses named in a recipient's reply */
+
+struct alias_target {
+    char addr[IPC_ADDR_MAX + 1];
+    char orcpt[IPC_ADDR_MAX + 1];
+    uint32_t notify;
+};
+
+/* One expansion on its way: its own store connection reads the body, then submits the copy. */
+struct alias_job {
+    struct router *r;
+    struct job *j;
+    struct alias_target *t;
+    size_t n, cap;
+    char origin[IPC_ORIGIN_MAX + 1];
+    struct sc_conn *conn;
+    struct sg_buf body;
+    int ended;
+};
+
+int router_alias_applies(const struct router *r, const struct msg *m, const char *addr)
+{
+    return strncmp(m->env.origin, ALIAS_ORIGIN, strlen(ALIAS_ORIGIN)) != 0 &&
+           router_am_lookup(&r->aliases, addr) != NULL;
+}
+
+void router_alias_route(struct route *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = ROUTE_ALIAS;
+    snprintf(out->desc, sizeof(out->desc), "alias");
+    snprintf(out->key, sizeof(out->key), "alias");
+}
+
+/* The ORCPT the new recipients carry: the original's own, else its address (RFC 3461 4.2). */
+static void alias_orcpt(const struct rcpt_work *w, char *out, size_t outsz)
+{
+    char x[IPC_ADDR_MAX + 1];
+
+    out[0] = '\0';
+    if (w->r.orcpt[0]) {
+        snprintf(out, outsz, "%s", w->r.orcpt);
+        return;
+    }
+    for (const char *p = w->r.addr; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            return; /* a UTF-8 address has no rfc822 ORCPT; the log names it anyway */
+    if (smtp_xtext_encode(w->r.addr, x, sizeof(x)) == 0 && strlen(x) + 7 < outsz)
+        snprintf(out, outsz, "rfc822;%s", x);
+}
+
+static int alias_add(struct alias_job *a, const struct rcpt_work *w, const char *addr)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (strcasecmp(a->t[i].addr, addr) == 0)
+            return 0; /* two aliases of the message name it: it gets one copy */
+    if (sg_array_reserve(&a->t, &a->cap, a->n + 1, sizeof(*a->t)) < 0)
+        return -1;
+    snprintf(a->t[a->n].addr, sizeof(a->t[0].addr), "%s", addr);
+    alias_orcpt(w, a->t[a->n].orcpt, sizeof(a->t[0].orcpt));
+    a->t[a->n].notify = w->r.notify;
+    a->n++;
+    return 0;
+}
+
+/* "2.1.5 expanded by the alias map to <b>, <c> (2 addresses)" */
+static void alias_reply(struct rcpt_work *w, const struct am_expansion *x, const char *qid)
+{
+    char list[IPC_REPLY_MAX + 1] = "";
+    size_t used = 0;
+
+    for (size_t i = 0; i < x->n && i < ALIAS_SHOWN && used < sizeof(list); i++)
+        used +=
+            (size_t)snprintf(list + used, sizeof(list) - used, "%s<%s>", i ? ", " : "", x->addr[i]);
+    if (x->n > ALIAS_SHOWN && used < sizeof(list))
+        snprintf(list + used, sizeof(list) - used, ", ...");
+    sg_reason_set(w->status, sizeof(w->status), "2.1.5", w->reply, sizeof(w->reply),
+                  "2.1.5 expanded by the alias map to %s (%zu address%s): queued as %s", list, x->n,
+                  x->n == 1 ? "" : "es", qid);
+    w->outcome = OUT_DELIVERED;
+}
+
+/* Expand every recipient of the job: targets gathered, failures recorded.  -1: out of memory. */
+static int alias_expand_all(struct alias_job *a)
+{
+    struct job *j = a->j;
+    size_t used =
+        (size_t)snprintf(a->origin, sizeof(a->origin), "%s%s:", ALIAS_ORIGIN, j->m->env.qid);
+
+    for (unsigned i = 0; i < j->n; i++) {
+        struct rcpt_work *w = &j->m->rcpts[j->idx[i]];
+        struct am_expansion x;
+        char why[IPC_REPLY_MAX - 32];
+        enum am_result rc =
+            router_am_expand(&a->r->aliases, w->r.addr,
+                             (size_t)a->r->cfg->router.alias_expansion_limit, &x, why, sizeof(why));
+
+        if (rc == AM_LOOP || rc == AM_LIMIT) {
+            const char *st = rc == AM_LOOP ? "5.4.6" : "5.3.4";
+
+            sg_reason_set(w->status, sizeof(w->status), st, w->reply, sizeof(w->reply), "%s %s", st,
+                          why);
+            w->outcome = OUT_FAILED;
+            continue;
+        }
+        if (rc != AM_EXPANDED) { /* out of memory, or the map changed since routing */
+            sg_reason_set(w->status, sizeof(w->status), "4.3.0", w->reply, sizeof(w->reply),
+                          "4.3.0 alias expansion not done: %s",
+                          rc == AM_NOT_ALIAS ? "the alias map changed" : why);
+            w->outcome = OUT_DEFERRED;
+            continue;
+        }
+        for (size_t k = 0; k < x.n; k++)
+            if (alias_add(a, w, x.addr[k]) < 0) {
+                router_am_expansion_free(&x);
+                return -1;
+            }
+        router_am_expansion_free(&x);
+        if (used < sizeof(a->origin) - 12)
+            used += (size_t)snprintf(a->origin + used, sizeof(a->origin) - used, "%u,", w->r.index);
+    }
+    return 0;
+}
+
+static void alias_job_end(struct alias_job *a)
+{
+    if (a->ended)
+        return;
+    a->ended = 1;
+    sc_close(a->conn);
+    router_queue_job_done(a->j);
+    sg_buf_free(&a->body);
+    free(a->t);
+    free(a);
+}
+
+static void alias_defer(struct alias_job *a, const char *why)
+{
+    char reply[IPC_REPLY_MAX + 1];
+
+    snprintf(reply, sizeof(reply), "4.3.0 alias expansion not queued: %s", why);
+    log_warn("%s: %s", a->j->m->env.qid, reply);
+    router_job_defer(a->j, "4.3.0", reply);
+    alias_job_end(a);
+}
+
+/* ---- the copy submitted ------------------------------------------------------------- */
+
+static void alias_submitted(void *arg, const struct sc_status *st, const struct ipc_submitted *m)
+{
+    struct alias_job *a = arg;
+    struct job *j = a->j;
+
+    if (!m) {
+        alias_defer(a, st->text);
+        return;
+    }
+    log_info("%s: alias expansion to %zu address%s queued as %s%s", j->m->env.qid, a->n,
+             a->n == 1 ? "" : "es", m->qid, m->duplicate ? " (queued before: not again)" : "");
+    for (unsigned i = 0; i < j->n; i++) {
+        struct rcpt_work *w = &j->m->rcpts[j->idx[i]];
+        struct am_expansion x;
+        char why[64];
+
+        if (w->outcome != OUT_NONE)
+            continue;
+        if (router_am_expand(&a->r->aliases, w->r.addr,
+                             (size_t)a->r->cfg->router.alias_expansion_limit, &x, why,
+                             sizeof(why)) == AM_EXPANDED) {
+            alias_reply(w, &x, m->qid);
+            router_am_expansion_free(&x);
+        } else { /* the map changed while the copy was queued: say where it went */
+            sg_reason_set(w->status, sizeof(w->status), "2.1.5", w->reply, sizeof(w->reply),
+                          "2.1.5 expanded by the alias map: queued as %s", m->qid);
+            w->outcome = OUT_DELIVERED;
+        }
+    }
+    alias_job_end(a);
+}
+
+static const struct sc_submit_ops alias_submit_ops = {.done = alias_submitted};
+
+static void alias_submit(struct alias_job *a)
+{
+    const struct ipc_envelope *e = &a->j->m->env;
+    struct ipc_submit_begin sb = {.ret = e->ret, .flags = e->flags};
+
+    snprintf(sb.sender, sizeof(sb.sender), "%s", e->sender);
+    snprintf(sb.envid, sizeof(sb.envid), "%s", e->envid);
+    snprintf(sb.origin, sizeof(sb.origin), "%s", a->origin);
+    if (sc_submit_begin(a->conn, &sb, &alias_submit_ops, a) < 0) {
+        alias_defer(a, "cannot begin the submission");
+        return;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        struct ipc_submit_rcpt sr = {.notify = a->t[i].notify};
+
+        snprintf(sr.addr, sizeof(sr.addr), "%s", a->t[i].addr);
+        snprintf(sr.orcpt, sizeof(sr.orcpt), "%s", a->t[i].orcpt);
+        if (sc_submit_rcpt(a->conn, &sr) < 0)
+            return; /* ended through alias_submitted */
+    }
+    if (sc_submit_chunk(a->conn, a->body.data, a->body.len) == 0)
+        sc_submit_commit(a->conn);
+}
+
+/* ---- reading the original ----------------------------------------------------------- */
+
+static void alias_chunk(void *arg, const uint8_t *data, size_t len)
+{
+    struct alias_job *a = arg;
+
+    if (sg_buf_append(&a->body, data, len) < 0)
+        alias_defer(a, "out of memory");
+}
+
+static void alias_read_failed(void *arg, const struct sc_status *st)
+{
+    alias_defer(arg, st->text);
+}
+
+static void alias_read_end(void *arg)
+{
+    alias_submit(arg);
+}
+
+static const struct sc_read_ops alias_read_ops = {
+    .chunk = alias_chunk, .end = alias_read_end, .failed = alias_read_failed};
+
+static void alias_ready(struct sc_conn *c, void *arg)
+{
+    struct alias_job *a = arg;
+
+    if (sc_read_body(c, a->j->m->env.qid, &alias_read_ops, a) < 0)
+        alias_defer(a, "cannot read the message");
+}
+
+static void alias_closed(struct sc_conn *c, const char *why, void *arg)
+{
+    struct alias_job *a = arg;
+
+    (void)c;
+    a->conn = NULL;
+    alias_defer(a, why);
+}
+
+static const struct sc_conn_ops alias_conn_ops = {.ready = alias_ready, .closed = alias_closed};
+
+void router_alias_deliver(struct router *r, struct job *j)
+{
+    struct alias_job *a = calloc(1, sizeof(*a));
+
+    if (!a) {
+        router_job_defer(j, "4.3.0", "4.3.0 out of memory in the router");
+        router_queue_job_done(j);
+        return;
+    }
+    a->r = r;
+    a->j = j;
+    if (alias_expand_all(a) < 0) {
+        alias_defer(a, "out of memory");
+        return;
+    }
+    if (a->n == 0) { /* every one failed */
+        alias_job_end(a);
+        return;
+    }
+    if (!(a->conn = sc_connect(&r->sc, "read,submit", &alias_conn_ops, a)))
+        alias_defer(a, "out of memory");
+}
+
+int router_alias_load(const struct sg_config *c, struct alias_map *aliases,
+                      struct alias_map *canonical, char *why, size_t whysz)
+{
+    char err[4096];
+
+    if (router_am_load_file(c->router.alias_map, 0, aliases, err, sizeof(err)) < 0) {
+        snprintf(why, whysz, "router.alias_map refused:\n%s", err);
+        return -1;
+    }
+    if (router_am_load_file(c->router.sender_canonical_map, 1, canonical, err, sizeof(err)) < 0) {
+        snprintf(why, whysz, "router.sender_canonical_map refused:\n%s", err);
+        router_am_free(aliases);
+        return -1;
+    }
+    return 0;
+}
