@@ -136,6 +136,9 @@ struct router {
     struct router_secrets secrets; /* router.smarthost_secrets, for auth=NAME */
     struct alias_map aliases;      /* router.alias_map: recipients expanded before routing */
     struct alias_map canonical;    /* router.sender_canonical_map: senders rewritten going out */
+    struct job *alias_head, *alias_tail; /* alias jobs waiting for one of ALIAS_JOBS_MAX */
+    unsigned alias_running;
+    int alias_starting; /* in alias_start_waiting (a job that ends at once does not recurse) */
     tls_ctx_t *tls_client;
     /* store links */
     struct sc_conn *work; /* requests and their answers (updates, pages, due scans: in order) */
@@ -275,6 +278,8 @@ int router_alias_applies(const struct router *r, const struct msg *m, const char
 void router_alias_route(struct route *out);
 /* Queue the message again for what j's recipients expand to; each then has its outcome. */
 void router_alias_deliver(struct router *r, struct job *j);
+/* Stopping: the jobs waiting are dropped, their recipients stay active for the next start. */
+void router_alias_stop(struct router *r);
 /* router.alias_map and router.sender_canonical_map of c: 0, or -1 with why. */
 int router_alias_load(const struct sg_config *c, struct alias_map *aliases,
                       struct alias_map *canonical, char *why, size_t whysz);

@@ -12,6 +12,8 @@
 
 #define ALIAS_ORIGIN "alias:" /* origin of a message the alias map made: never expanded again */
 #define ALIAS_SHOWN 8         /* addresses named in a recipient's reply */
+/* Expansions at once: each holds a store connection and its message in memory; the rest wait. */
+#define ALIAS_JOBS_MAX 4
 
 struct alias_target {
     char addr[IPC_ADDR_MAX + 1];
@@ -135,8 +137,12 @@ static int alias_expand_all(struct alias_job *a)
     return 0;
 }
 
+static void alias_start_waiting(struct router *r);
+
 static void alias_job_end(struct alias_job *a)
 {
+    struct router *r = a->r;
+
     if (a->ended)
         return;
     a->ended = 1;
@@ -145,6 +151,8 @@ static void alias_job_end(struct alias_job *a)
     sg_buf_free(&a->body);
     free(a->t);
     free(a);
+    r->alias_running--;
+    alias_start_waiting(r);
 }
 
 static void alias_defer(struct alias_job *a, const char *why)
@@ -259,7 +267,7 @@ static void alias_closed(struct sc_conn *c, const char *why, void *arg)
 
 static const struct sc_conn_ops alias_conn_ops = {.ready = alias_ready, .closed = alias_closed};
 
-void router_alias_deliver(struct router *r, struct job *j)
+static void alias_start(struct router *r, struct job *j)
 {
     struct alias_job *a = calloc(1, sizeof(*a));
 
@@ -268,6 +276,7 @@ void router_alias_deliver(struct router *r, struct job *j)
         router_queue_job_done(j);
         return;
     }
+    r->alias_running++;
     a->r = r;
     a->j = j;
     if (alias_expand_all(a) < 0) {
@@ -280,6 +289,49 @@ void router_alias_deliver(struct router *r, struct job *j)
     }
     if (!(a->conn = sc_connect(&r->sc, "read,submit", &alias_conn_ops, a)))
         alias_defer(a, "out of memory");
+}
+
+/* Start waiting jobs while there is room; a job that ends at once comes back here and
+ * returns, so the loop below starts the next (no recursion). */
+static void alias_start_waiting(struct router *r)
+{
+    if (r->alias_starting)
+        return;
+    r->alias_starting = 1;
+    while (r->alias_head && r->alias_running < ALIAS_JOBS_MAX && !r->stopping) {
+        struct job *j = r->alias_head;
+
+        if (!(r->alias_head = j->next))
+            r->alias_tail = NULL;
+        j->next = NULL;
+        alias_start(r, j);
+    }
+    r->alias_starting = 0;
+}
+
+void router_alias_deliver(struct router *r, struct job *j)
+{
+    j->next = NULL;
+    if (r->alias_tail)
+        r->alias_tail->next = j;
+    else
+        r->alias_head = j;
+    r->alias_tail = j;
+    if (r->alias_running >= ALIAS_JOBS_MAX)
+        log_msg(LOG_LVL_DEBUG, j->m->env.qid, "alias expansion waits: %u of %u running",
+                r->alias_running, ALIAS_JOBS_MAX);
+    alias_start_waiting(r);
+}
+
+void router_alias_stop(struct router *r)
+{
+    while (r->alias_head) { /* no outcome: their recipients stay active for the next start */
+        struct job *j = r->alias_head;
+
+        r->alias_head = j->next;
+        router_queue_job_done(j);
+    }
+    r->alias_tail = NULL;
 }
 
 int router_alias_load(const struct sg_config *c, struct alias_map *aliases,

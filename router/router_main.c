@@ -210,6 +210,7 @@ static void router_stop(struct router *r)
     router_queue_stop(r);
     router_dest_stop(r);
     router_gw_stop();
+    router_alias_stop(r);
     router_smtp_stop_all(r, 0);
     r->stop_phase = ROUTER_STOP_DELIVERING;
     r->stop_since = uv_now(r->loop);

@@ -2,7 +2,7 @@
 # router-alias.sh - address rewriting (issue 20 item 3): the alias map expands recipients before routing (aliases of aliases, catch-all domains, ORCPT kept, loops and oversize expansions failed with the reason), the sender canonical map rewrites MAIL FROM on the way out, and both are checked at --check-config and reloaded on SIGHUP with file:line errors refused.
 . "$(dirname "$0")/lib.sh"
 
-plan 28
+plan 31
 start_peer sink sink; ok $? "a recording SMTP sink listens"
 
 ALIASES="$T_DIR/aliases" CANONICAL="$T_DIR/canonical"
@@ -131,3 +131,11 @@ ok $? "a SIGHUP with good maps: reloaded"
 send_mail legacy@po.test new@alias.test < "$T_DIR/msg.txt" > /dev/null
 peer_got sink fresh@sink.test && test "$(meta fresh@sink.test mail_from)" = "['other@example.test']"
 ok $? "the new alias and the new canonical entry are in force"
+
+# Many expansions due at once (queued while the router was down): a few run, the rest wait.
+stop_router
+for i in 1 2 3 4 5 6 7 8 9 10; do send_mail alice@sender.test staff@alias.test < "$T_DIR/msg.txt" > /dev/null; done
+start_router; ok $? "the router starts again with ten alias expansions due"
+wait_for 30 sh -c "test \$(grep -l carl@sink.test '$T_DIR'/sink/*.json | wc -l) = 11"
+ok $? "all ten are expanded and delivered, each once"
+grep -q "alias expansion waits: 4 of 4 running" "$T_ROUTER_LOG"; ok $? "no more than four expansions ran at once"
