@@ -433,6 +433,11 @@ void ipc_put_u32(struct sg_buf *b, uint32_t v);
 void ipc_put_u64(struct sg_buf *b, uint64_t v);
 void ipc_put_str(struct sg_buf *b, const char *s);
 void ipc_put_bytes(struct sg_buf *b, const void *p, size_t n);
+/* A bytes field filled in place (no copy through a buffer of the caller's): room for up to
+ * max octets, where they are to be written, or NULL (out of memory: the buffer failed).
+ * Nothing else may be appended until ipc_put_bytes_close says how many were written. */
+uint8_t *ipc_put_bytes_open(struct sg_buf *b, size_t max);
+void ipc_put_bytes_close(struct sg_buf *b, const uint8_t *at, size_t n);
 /* Finish the frame begun last: fills in its length.  Returns 0, or -1 if the
  * buffer failed (the unfinished frame is removed again). */
 int ipc_msg_end(struct sg_buf *b);

@@ -60,6 +60,28 @@ void ipc_put_bytes(struct sg_buf *b, const void *p, size_t n)
     put_blob(b, IPC_TAG_BYTES, p, n);
 }
 
+uint8_t *ipc_put_bytes_open(struct sg_buf *b, size_t max)
+{
+    uint8_t tag = IPC_TAG_BYTES;
+
+    if (max > IPC_FRAME_MAX)
+        b->failed = 1;
+    sg_buf_append(b, &tag, 1);
+    put_be(b, 0, 4); /* the length, set by ipc_put_bytes_close */
+    if (b->failed || sg_buf_reserve(b, max) < 0)
+        return NULL;
+    return b->data + b->len;
+}
+
+void ipc_put_bytes_close(struct sg_buf *b, const uint8_t *at, size_t n)
+{
+    size_t off = (size_t)(at - b->data), v = n;
+
+    for (int i = 1; i <= 4; i++, v >>= 8)
+        b->data[off - (size_t)i] = (uint8_t)v;
+    b->len = off + n;
+}
+
 int ipc_msg_end(struct sg_buf *b)
 {
     size_t payload;

@@ -22,7 +22,6 @@ struct stream_work {
     int finished, next_finished;
     struct rec_envelope env;
     struct ipc_list_filter filter;
-    uint8_t *chunk;
     struct store_db *db;
     struct store_body *body; /* body: its database, referenced from the first batch on */
 };
@@ -265,15 +264,18 @@ static int body_batch_txn(struct store_txn *t, void *arg)
     if (sw->pos == 0 && (ret = body_open(t, sw)) != 0)
         return ret;
     while (sw->next_pos < sw->env.nchunks && sw->req.out.len < STREAM_BATCH_BYTES) {
-        struct ipc_chunk m;
+        struct sg_buf *out = &sw->req.out;
+        uint8_t *at;
         size_t len;
 
-        if ((ret = store_db_get_chunk(t, sw->body, sw->qid, (uint32_t)sw->next_pos, sw->chunk,
+        ipc_msg_begin(out, IPC_CHUNK, sw->req.request_id); /* the chunk read into its frame */
+        if (!(at = ipc_put_bytes_open(out, IPC_CHUNK_MAX)))
+            return ENOMEM;
+        if ((ret = store_db_get_chunk(t, sw->body, sw->qid, (uint32_t)sw->next_pos, at,
                                       IPC_CHUNK_MAX, &len)) != 0)
             return ret == STORE_ENOTFOUND ? STORE_ECORRUPT : ret;
-        m.data = sw->chunk;
-        m.len = len;
-        if (m.len == 0 || ipc_encode_chunk(&sw->req.out, sw->req.request_id, &m) < 0)
+        ipc_put_bytes_close(out, at, len);
+        if (len == 0 || ipc_msg_end(out) < 0)
             return STORE_ECORRUPT;
         sw->next_pos++;
         sw->next_sent += len;
@@ -343,7 +345,6 @@ static void stream_free(struct stream_work *sw)
 {
     store_db_body_unref(sw->db, sw->body);
     sg_buf_free(&sw->req.out);
-    free(sw->chunk);
     free(sw);
 }
 
@@ -376,11 +377,6 @@ void store_op_read_body(struct store_conn *c, struct ipc_reader *r)
 
     if (op_parse_qid(c, r, &qid, 0) < 0 || !(sw = store_op_req_new(c, r, sizeof(*sw))))
         return;
-    if (!(sw->chunk = malloc(IPC_CHUNK_MAX))) {
-        free(sw);
-        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "out of memory");
-        return;
-    }
     sw->qid = qid;
     sw->db = &store_conn_store(c)->db;
     store_work_queue(c, &sw->req.base, stream_run, stream_done);

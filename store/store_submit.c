@@ -364,9 +364,13 @@ static int submit_put_body(struct submit_work *sw, struct store_txn *t)
         size_t n = sub->total - off < sw->chunk_size ? (size_t)(sub->total - off) : sw->chunk_size;
         int ret;
 
-        if ((ret = submission_read(sub, off, sw->chunk, n)) != 0)
+        const uint8_t *data = sw->chunk;
+
+        if (off >= sub->file_len) /* staged in memory: logged from there, not copied first */
+            data = sub->mem.data + (off - sub->file_len);
+        else if ((ret = submission_read(sub, off, sw->chunk, n)) != 0)
             return ret;
-        if ((ret = store_db_put_chunk(t, sw->body, sub->env.qid, i, sw->chunk, n)) != 0)
+        if ((ret = store_db_put_chunk(t, sw->body, sub->env.qid, i, data, n)) != 0)
             return ret;
     }
     return 0;
@@ -436,7 +440,8 @@ static void commit_run(struct store_work *w)
     struct submit_work *sw = (struct submit_work *)w;
     struct store_db *db = &store_conn_store(w->conn)->db;
 
-    if (!(sw->chunk = malloc(sw->chunk_size))) {
+    /* A buffer for what was spilled to the file; what is in memory goes to the log from there. */
+    if (sw->sub->file_len && !(sw->chunk = malloc(sw->chunk_size))) {
         sw->ret = ENOMEM;
         return;
     }
