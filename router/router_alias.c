@@ -1,4 +1,4 @@
-/* router_alias.c - recipients the alias map expands: the message queued again for the addresses they stand for (ORCPT kept), the originals recorded as delivered by that; loops and oversize expansions fail with the reason. */
+/* router_alias.c - recipients the alias map expands: the message queued again for the addresses they stand for (ORCPT kept, the body streamed from the original into the copy), the originals recorded as delivered by that; loops and oversize expansions fail with the reason. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 
 #define ALIAS_ORIGIN "alias:" /* origin of a message the alias map made: never expanded again */
 #define ALIAS_SHOWN 8         /* addresses named in a recipient's reply */
-/* Expansions at once: each holds a store connection and its message in memory; the rest wait. */
+/* Expansions at once (each has two store connections while its body streams); the rest wait. */
 #define ALIAS_JOBS_MAX 4
 
 struct alias_target {
@@ -21,15 +21,16 @@ struct alias_target {
     uint32_t notify;
 };
 
-/* One expansion on its way: its own store connection reads the body, then submits the copy. */
+/* One expansion on its way: the copy is submitted on a store connection of its own while the
+ * original's body streams in on another, paused while the submission's frames wait. */
 struct alias_job {
     struct router *r;
     struct job *j;
     struct alias_target *t;
     size_t n, cap;
     char origin[IPC_ORIGIN_MAX + 1];
-    struct sc_conn *conn;
-    struct sg_buf body;
+    struct sc_conn *conn; /* the copy's submission */
+    struct sc_conn *src;  /* the original's body */
     int ended;
 };
 
@@ -147,8 +148,8 @@ static void alias_job_end(struct alias_job *a)
         return;
     a->ended = 1;
     sc_close(a->conn);
+    sc_close(a->src);
     router_queue_job_done(a->j);
-    sg_buf_free(&a->body);
     free(a->t);
     free(a);
     r->alias_running--;
@@ -164,6 +165,39 @@ static void alias_defer(struct alias_job *a, const char *why)
     router_job_defer(a->j, "4.3.0", reply);
     alias_job_end(a);
 }
+
+/* ---- the original's body, streamed into the copy ------------------------------------ */
+
+static void alias_chunk(void *arg, const uint8_t *data, size_t len)
+{
+    struct alias_job *a = arg;
+
+    if (sc_submit_chunk(a->conn, data, len) < 0)
+        return; /* ended through alias_submitted */
+    if (sc_submit_full(a->conn))
+        sc_read_pause(a->src, 1); /* until the submission's frames are written */
+}
+
+static void alias_read_failed(void *arg, const struct sc_status *st)
+{
+    struct alias_job *a = arg;
+
+    if (st->lost)
+        a->src = NULL; /* gone already */
+    alias_defer(a, st->text);
+}
+
+static void alias_read_end(void *arg)
+{
+    struct alias_job *a = arg;
+
+    sc_release_body(a->src); /* kept for another reader */
+    a->src = NULL;
+    sc_submit_commit(a->conn);
+}
+
+static const struct sc_read_ops alias_read_ops = {
+    .chunk = alias_chunk, .end = alias_read_end, .failed = alias_read_failed};
 
 /* ---- the copy submitted ------------------------------------------------------------- */
 
@@ -221,39 +255,25 @@ static void alias_submit(struct alias_job *a)
         if (sc_submit_rcpt(a->conn, &sr) < 0)
             return; /* ended through alias_submitted */
     }
-    if (sc_submit_chunk(a->conn, a->body.data, a->body.len) == 0)
-        sc_submit_commit(a->conn);
-}
-
-/* ---- reading the original ----------------------------------------------------------- */
-
-static void alias_chunk(void *arg, const uint8_t *data, size_t len)
-{
-    struct alias_job *a = arg;
-
-    if (sg_buf_append(&a->body, data, len) < 0)
+    /* The body is read only now that the submission has begun: a reader connection may be one
+     * kept from before, which streams at once (a pause asked before it is up does not hold). */
+    if (!(a->src = sc_open_body(&a->r->sc, e->qid, &alias_read_ops, a)))
         alias_defer(a, "out of memory");
 }
 
-static void alias_read_failed(void *arg, const struct sc_status *st)
+static void alias_ready(struct sc_conn *c, void *arg)
 {
-    alias_defer(arg, st->text);
-}
-
-static void alias_read_end(void *arg)
-{
+    (void)c;
     alias_submit(arg);
 }
 
-static const struct sc_read_ops alias_read_ops = {
-    .chunk = alias_chunk, .end = alias_read_end, .failed = alias_read_failed};
-
-static void alias_ready(struct sc_conn *c, void *arg)
+static void alias_drained(struct sc_conn *c, void *arg)
 {
     struct alias_job *a = arg;
 
-    if (sc_read_body(c, a->j->m->env.qid, &alias_read_ops, a) < 0)
-        alias_defer(a, "cannot read the message");
+    (void)c;
+    if (a->src)
+        sc_read_pause(a->src, 0);
 }
 
 static void alias_closed(struct sc_conn *c, const char *why, void *arg)
@@ -265,7 +285,8 @@ static void alias_closed(struct sc_conn *c, const char *why, void *arg)
     alias_defer(a, why);
 }
 
-static const struct sc_conn_ops alias_conn_ops = {.ready = alias_ready, .closed = alias_closed};
+static const struct sc_conn_ops alias_conn_ops = {
+    .ready = alias_ready, .drained = alias_drained, .closed = alias_closed};
 
 static void alias_start(struct router *r, struct job *j)
 {
@@ -287,7 +308,7 @@ static void alias_start(struct router *r, struct job *j)
         alias_job_end(a);
         return;
     }
-    if (!(a->conn = sc_connect(&r->sc, "read,submit", &alias_conn_ops, a)))
+    if (!(a->conn = sc_connect(&r->sc, "submit", &alias_conn_ops, a)))
         alias_defer(a, "out of memory");
 }
 
