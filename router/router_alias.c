@@ -255,8 +255,8 @@ static void alias_submit(struct alias_job *a)
         if (sc_submit_rcpt(a->conn, &sr) < 0)
             return; /* ended through alias_submitted */
     }
-    /* The body is read only now that the submission has begun: a reader connection may be one
-     * kept from before, which streams at once (a pause asked before it is up does not hold). */
+    /* The body is read only now that the submission has begun: its chunks have somewhere to
+     * go (the drained callback, which resumes the reader, comes before ready too). */
     if (!(a->src = sc_open_body(&a->r->sc, e->qid, &alias_read_ops, a)))
         alias_defer(a, "out of memory");
 }
