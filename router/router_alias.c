@@ -8,6 +8,7 @@
 #include "log.h"
 #include "reason.h"
 #include "router.h"
+#include "smtp_char.h"
 #include "smtp_xtext.h"
 
 #define ALIAS_ORIGIN "alias:" /* origin of a message the alias map made: never expanded again */
@@ -28,6 +29,7 @@ struct alias_job {
     struct job *j;
     struct alias_target *t;
     size_t n, cap;
+    struct am_expansion *x; /* x[i]: the job's recipient i expanded (n == 0: failed) */
     char origin[IPC_ORIGIN_MAX + 1];
     struct sc_conn *conn; /* the copy's submission */
     struct sc_conn *src;  /* the original's body */
@@ -58,9 +60,8 @@ static void alias_orcpt(const struct rcpt_work *w, char *out, size_t outsz)
         snprintf(out, outsz, "%s", w->r.orcpt);
         return;
     }
-    for (const char *p = w->r.addr; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            return; /* a UTF-8 address has no rfc822 ORCPT; the log names it anyway */
+    if (smtp_has_8bit(w->r.addr, strlen(w->r.addr)))
+        return; /* a UTF-8 address has no rfc822 ORCPT; the log names it anyway */
     if (smtp_xtext_encode(w->r.addr, x, sizeof(x)) == 0 && strlen(x) + 7 < outsz)
         snprintf(out, outsz, "rfc822;%s", x);
 }
@@ -103,13 +104,15 @@ static int alias_expand_all(struct alias_job *a)
     size_t used =
         (size_t)snprintf(a->origin, sizeof(a->origin), "%s%s:", ALIAS_ORIGIN, j->m->env.qid);
 
+    if (!(a->x = calloc(j->n ? j->n : 1, sizeof(*a->x))))
+        return -1;
     for (unsigned i = 0; i < j->n; i++) {
         struct rcpt_work *w = &j->m->rcpts[j->idx[i]];
-        struct am_expansion x;
+        struct am_expansion *x = &a->x[i];
         char why[IPC_REPLY_MAX - 32];
         enum am_result rc =
             router_am_expand(&a->r->aliases, w->r.addr,
-                             (size_t)a->r->cfg->router.alias_expansion_limit, &x, why, sizeof(why));
+                             (size_t)a->r->cfg->router.alias_expansion_limit, x, why, sizeof(why));
 
         if (rc == AM_LOOP || rc == AM_LIMIT) {
             const char *st = rc == AM_LOOP ? "5.4.6" : "5.3.4";
@@ -126,12 +129,9 @@ static int alias_expand_all(struct alias_job *a)
             w->outcome = OUT_DEFERRED;
             continue;
         }
-        for (size_t k = 0; k < x.n; k++)
-            if (alias_add(a, w, x.addr[k]) < 0) {
-                router_am_expansion_free(&x);
+        for (size_t k = 0; k < x->n; k++)
+            if (alias_add(a, w, x->addr[k]) < 0)
                 return -1;
-            }
-        router_am_expansion_free(&x);
         if (used < sizeof(a->origin) - 12)
             used += (size_t)snprintf(a->origin + used, sizeof(a->origin) - used, "%u,", w->r.index);
     }
@@ -149,6 +149,9 @@ static void alias_job_end(struct alias_job *a)
     a->ended = 1;
     sc_close(a->conn);
     sc_close(a->src);
+    for (unsigned i = 0; a->x && i < a->j->n; i++)
+        router_am_expansion_free(&a->x[i]);
+    free(a->x);
     router_queue_job_done(a->j);
     free(a->t);
     free(a);
@@ -212,24 +215,9 @@ static void alias_submitted(void *arg, const struct sc_status *st, const struct 
     }
     log_info("%s: alias expansion to %zu address%s queued as %s%s", j->m->env.qid, a->n,
              a->n == 1 ? "" : "es", m->qid, m->duplicate ? " (queued before: not again)" : "");
-    for (unsigned i = 0; i < j->n; i++) {
-        struct rcpt_work *w = &j->m->rcpts[j->idx[i]];
-        struct am_expansion x;
-        char why[64];
-
-        if (w->outcome != OUT_NONE)
-            continue;
-        if (router_am_expand(&a->r->aliases, w->r.addr,
-                             (size_t)a->r->cfg->router.alias_expansion_limit, &x, why,
-                             sizeof(why)) == AM_EXPANDED) {
-            alias_reply(w, &x, m->qid);
-            router_am_expansion_free(&x);
-        } else { /* the map changed while the copy was queued: say where it went */
-            sg_reason_set(w->status, sizeof(w->status), "2.1.5", w->reply, sizeof(w->reply),
-                          "2.1.5 expanded by the alias map: queued as %s", m->qid);
-            w->outcome = OUT_DELIVERED;
-        }
-    }
+    for (unsigned i = 0; i < j->n; i++) /* those expanded: the ones without an outcome */
+        if (j->m->rcpts[j->idx[i]].outcome == OUT_NONE)
+            alias_reply(&j->m->rcpts[j->idx[i]], &a->x[i], m->qid);
     alias_job_end(a);
 }
 
