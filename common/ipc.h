@@ -503,6 +503,11 @@ IPC_DECLARE_CODEC(submit_begin, struct ipc_submit_begin);
 IPC_DECLARE_CODEC(submit_rcpt, struct ipc_submit_rcpt);
 IPC_DECLARE_CODEC(chunk, struct ipc_chunk); /* decode accepts CHUNK and SUBMIT_CHUNK */
 int ipc_encode_submit_chunk(struct sg_buf *b, uint32_t request_id, const struct ipc_chunk *m);
+/* A CHUNK frame filled in place: room for IPC_CHUNK_MAX octets (NULL: out of memory, the
+ * buffer failed), then close with how many were written there (0 or too many: -1, the frame
+ * dropped, as ipc_msg_end). */
+uint8_t *ipc_encode_chunk_open(struct sg_buf *b, uint32_t request_id);
+int ipc_encode_chunk_close(struct sg_buf *b, const uint8_t *at, size_t len);
 IPC_DECLARE_CODEC(submit_commit, struct ipc_submit_commit);
 IPC_DECLARE_CODEC(submitted, struct ipc_submitted);
 IPC_DECLARE_CODEC(envelope, struct ipc_envelope);

@@ -166,6 +166,20 @@ int ipc_encode_chunk(struct sg_buf *b, uint32_t request_id, const struct ipc_chu
     return encode_chunk_as(b, IPC_CHUNK, request_id, m);
 }
 
+uint8_t *ipc_encode_chunk_open(struct sg_buf *b, uint32_t request_id)
+{
+    ipc_msg_begin(b, IPC_CHUNK, request_id);
+    return ipc_put_bytes_open(b, IPC_CHUNK_MAX);
+}
+
+int ipc_encode_chunk_close(struct sg_buf *b, const uint8_t *at, size_t len)
+{
+    ipc_put_bytes_close(b, at, len);
+    if (len == 0 || len > IPC_CHUNK_MAX)
+        b->failed = 1;
+    return ipc_msg_end(b);
+}
+
 int ipc_encode_submit_chunk(struct sg_buf *b, uint32_t request_id, const struct ipc_chunk *m)
 {
     return encode_chunk_as(b, IPC_SUBMIT_CHUNK, request_id, m);

@@ -268,14 +268,12 @@ static int body_batch_txn(struct store_txn *t, void *arg)
         uint8_t *at;
         size_t len;
 
-        ipc_msg_begin(out, IPC_CHUNK, sw->req.request_id); /* the chunk read into its frame */
-        if (!(at = ipc_put_bytes_open(out, IPC_CHUNK_MAX)))
+        if (!(at = ipc_encode_chunk_open(out, sw->req.request_id))) /* read into its frame */
             return ENOMEM;
         if ((ret = store_db_get_chunk(t, sw->body, sw->qid, (uint32_t)sw->next_pos, at,
                                       IPC_CHUNK_MAX, &len)) != 0)
             return ret == STORE_ENOTFOUND ? STORE_ECORRUPT : ret;
-        ipc_put_bytes_close(out, at, len);
-        if (len == 0 || ipc_msg_end(out) < 0)
+        if (ipc_encode_chunk_close(out, at, len) < 0)
             return STORE_ECORRUPT;
         sw->next_pos++;
         sw->next_sent += len;

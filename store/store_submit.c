@@ -362,9 +362,8 @@ static int submit_put_body(struct submit_work *sw, struct store_txn *t)
     for (uint32_t i = 0; i < sub->env.nchunks; i++) {
         uint64_t off = (uint64_t)i * sw->chunk_size;
         size_t n = sub->total - off < sw->chunk_size ? (size_t)(sub->total - off) : sw->chunk_size;
-        int ret;
-
         const uint8_t *data = sw->chunk;
+        int ret;
 
         if (off >= sub->file_len) /* staged in memory: logged from there, not copied first */
             data = sub->mem.data + (off - sub->file_len);

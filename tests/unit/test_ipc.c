@@ -214,11 +214,9 @@ static void test_chunk_filled_in_place(void **state)
     sg_buf_init(&a);
     sg_buf_init(&b);
     assert_int_equal(ipc_encode_chunk(&a, 7, &in), 0);
-    ipc_msg_begin(&b, IPC_CHUNK, 7);
-    assert_non_null(at = ipc_put_bytes_open(&b, IPC_CHUNK_MAX));
+    assert_non_null(at = ipc_encode_chunk_open(&b, 7));
     memcpy(at, data, sizeof(data));
-    ipc_put_bytes_close(&b, at, sizeof(data));
-    assert_int_equal(ipc_msg_end(&b), 0);
+    assert_int_equal(ipc_encode_chunk_close(&b, at, sizeof(data)), 0);
     assert_int_equal(b.len, a.len);
     assert_memory_equal(b.data, a.data, a.len);
     frame_of(&b, &r);
@@ -228,6 +226,10 @@ static void test_chunk_filled_in_place(void **state)
     ipc_msg_begin(&b, IPC_CHUNK, 8);
     assert_null(ipc_put_bytes_open(&b, IPC_FRAME_MAX + 1));
     assert_int_equal(ipc_msg_end(&b), -1);
+    assert_int_equal(b.len, 0);
+    sg_buf_reset(&b); /* an empty chunk: no frame, as ipc_encode_chunk refuses one */
+    assert_non_null(at = ipc_encode_chunk_open(&b, 9));
+    assert_int_equal(ipc_encode_chunk_close(&b, at, 0), -1);
     assert_int_equal(b.len, 0);
     sg_buf_free(&a);
     sg_buf_free(&b);
