@@ -29,6 +29,7 @@ enum cfg_type {
 struct cfg_global {
     char *state_dir;  /* everything lives below this unless set otherwise */
     char *socket_dir; /* "" -> <state_dir>/run */
+    char *store;      /* "unix:PATH ..."; "" -> <socket_dir>/store.sock */
     char *hostname;   /* "" -> gethostname() */
     char *myorigin;   /* domain for local names without one; "" -> hostname */
     char *log_level;  /* debug|info|notice|warning|error */
@@ -59,6 +60,13 @@ struct cfg_store {
     long long deadlock_retries;
     long long due_batch;       /* default limit of one due-work answer */
     long long origin_lifetime; /* seconds a de-duplication key is kept */
+    long long replication;     /* bool: Replication Manager (store_repl.c) */
+    char *repl_site;           /* this site's name in repl_group */
+    char *repl_group;          /* "NAME=ADDR:PORT ..." */
+    long long repl_priority;
+    long long repl_ack_timeout;      /* seconds */
+    long long repl_heartbeat;        /* seconds */
+    long long repl_election_timeout; /* seconds */
 };
 
 struct cfg_smtpd {

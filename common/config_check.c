@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "smtp_cidr.h"
+#include "store_addr.h"
 #include "transport_map.h"
 
 /* Every key with a check; the rest are only typed and ranged (config_keys.c). */
@@ -21,6 +22,7 @@ static const struct {
     {"smtpd", "submission_listen", CFG_CHECK_LISTEN_LIST},
     {"router", "relayhost", CFG_CHECK_NEXTHOP},
     {"router", "dns_servers", CFG_CHECK_DNS_SERVERS},
+    {"global", "store", CFG_CHECK_STORE_LIST},
 };
 
 enum cfg_check cfg_check_kind(const char *section, const char *name)
@@ -46,8 +48,17 @@ int cfg_check_value(enum cfg_check kind, const char *value, char *why, size_t wh
         return cfg_check_nexthop(value, why, whysz);
     case CFG_CHECK_DNS_SERVERS:
         return cfg_check_dns_servers(value, why, whysz);
+    case CFG_CHECK_STORE_LIST:
+        return cfg_check_store_list(value, why, whysz);
     }
     return 0;
+}
+
+int cfg_check_store_list(const char *s, char *why, size_t whysz)
+{
+    struct sc_addr_list l;
+
+    return sc_addr_parse(s, &l, why, whysz);
 }
 
 int cfg_check_cidr_list(const char *s, char *why, size_t whysz)

@@ -12,6 +12,7 @@ enum cfg_check {
     CFG_CHECK_LISTEN_LIST, /* "addr:port [v6]:port", every word with a port */
     CFG_CHECK_NEXTHOP,     /* "[host]:port", "[host]", "host:port", "host" (tm_parse_nexthop) */
     CFG_CHECK_DNS_SERVERS, /* "ip[:port],[v6]:port,..." as c-ares takes them */
+    CFG_CHECK_STORE_LIST,  /* "unix:PATH ..." (sc_addr_parse) */
 };
 
 /* The check of section.name (CFG_CHECK_NONE for most keys). */
@@ -23,6 +24,7 @@ int cfg_check_cidr_list(const char *s, char *why, size_t whysz);
 int cfg_check_listen_list(const char *s, char *why, size_t whysz);
 int cfg_check_nexthop(const char *s, char *why, size_t whysz);
 int cfg_check_dns_servers(const char *s, char *why, size_t whysz);
+int cfg_check_store_list(const char *s, char *why, size_t whysz);
 /* One listener word, "1.2.3.4:25" or "[::1]:25", into a socket address (the parser smtpd binds
  * with). */
 int cfg_listen_addr_parse(const char *word, struct sockaddr_storage *ss, char *why, size_t whysz);

@@ -18,6 +18,9 @@ const struct cfg_key cfg_keys[] = {
      "directory under which all state lives (relative paths are taken from the cwd at start)"},
     {"global", "socket_dir", CFG_PATH, "", 0, 1024, NULL, G_(socket_dir),
      "directory of the Unix sockets between the daemons (empty: <state_dir>/run)"},
+    {"global", "store", CFG_STRING, "", 0, 1024, NULL, G_(store),
+     "where the mail store is: unix:PATH ... (several for a replicated store: whichever is "
+     "master serves; empty: <socket_dir>/store.sock)"},
     {"global", "hostname", CFG_STRING, "", 0, 255, NULL, G_(hostname),
      "our host name in greetings and headers (empty: the system host name)"},
     {"global", "myorigin", CFG_STRING, "", 0, 255, NULL, G_(myorigin),
@@ -78,6 +81,23 @@ const struct cfg_key cfg_keys[] = {
      "message arrived; keep it above router.max_queue_lifetime"},
     {"store", "due_batch", CFG_INT, "1000", 1, 100000, NULL, S_(due_batch),
      "most recipients in one due-work answer"},
+    {"store", "replication", CFG_BOOL, "no", 0, 0, NULL, S_(replication),
+     "replicate the store with Berkeley DB's Replication Manager to the sites of repl_group "
+     "(doc/REPLICATION.md)"},
+    {"store", "repl_site", CFG_STRING, "", 0, 32, NULL, S_(repl_site),
+     "this site's name in repl_group"},
+    {"store", "repl_group", CFG_STRING, "", 0, 1024, NULL, S_(repl_group),
+     "every site of the group, this one included: NAME=ADDRESS:PORT ... (at least three; the "
+     "first one creates the group at its first start; numeric addresses, bound as given)"},
+    {"store", "repl_priority", CFG_INT, "100", 1, 1000, NULL, S_(repl_priority),
+     "this site's election priority (the highest up-to-date site is elected)"},
+    {"store", "repl_ack_timeout", CFG_DURATION, "2s", 1, 60, NULL, S_(repl_ack_timeout),
+     "how long a commit waits for a quorum of sites to acknowledge it; then the client is told "
+     "to try again (451 4.3.0)"},
+    {"store", "repl_heartbeat", CFG_DURATION, "1s", 1, 60, NULL, S_(repl_heartbeat),
+     "the master's heartbeat interval; replicas call an election after three missed"},
+    {"store", "repl_election_timeout", CFG_DURATION, "2s", 1, 60, NULL, S_(repl_election_timeout),
+     "how long an election waits for votes before it is retried"},
     {"smtpd", "listen", CFG_STRING, "0.0.0.0:25 [::]:25", 0, 1024, NULL, D_(listen),
      "relay/MX listeners, space separated addr:port ([v6]:port for IPv6); empty: none"},
     {"smtpd", "submission_listen", CFG_STRING, "0.0.0.0:587 [::]:587", 0, 1024, NULL,

@@ -10,7 +10,10 @@
 struct ipc_link {
     uv_loop_t *loop;
     char what[64];
-    char path[108];
+    char path[108]; /* paths[current] */
+    char paths[IPC_LINK_PATHS][108];
+    size_t npaths, current;
+    size_t tried; /* addresses failed since the link was last up */
     char program[IPC_NAME_MAX + 1];
     char role[IPC_NAME_MAX + 1];
     char caps[IPC_CAPS_MAX + 1];
@@ -41,6 +44,27 @@ int ipc_link_down_news(int was_up, int logged, const char *logged_why, const cha
            (strncmp(why, "cannot connect", 14) != 0 && strcmp(logged_why, why) != 0);
 }
 
+/* After a failure: the next address; 1 when it has not been tried since the link was up. */
+static int link_next_path(struct ipc_link *l)
+{
+    if (l->npaths < 2)
+        return 0;
+    l->current = (l->current + 1) % l->npaths;
+    snprintf(l->path, sizeof(l->path), "%s", l->paths[l->current]);
+    if (++l->tried < l->npaths)
+        return 1;
+    l->tried = 0;
+    return 0;
+}
+
+int ipc_link_add_path(struct ipc_link *l, const char *path)
+{
+    if (l->npaths == IPC_LINK_PATHS)
+        return -1;
+    snprintf(l->paths[l->npaths++], sizeof(l->paths[0]), "%s", path);
+    return 0;
+}
+
 static void link_down(struct ipc_link *l, const char *why)
 {
     l->conn = NULL;
@@ -56,7 +80,7 @@ static void link_down(struct ipc_link *l, const char *why)
     if (l->ops->down)
         l->ops->down(l, why, l->arg);
     if (!l->stopping)
-        uv_timer_start(l->retry, link_retry_cb, l->retry_ms, 0);
+        uv_timer_start(l->retry, link_retry_cb, link_next_path(l) ? 0 : l->retry_ms, 0);
 }
 
 static void link_ready(struct ipc_uv *c, void *arg)
@@ -67,6 +91,7 @@ static void link_ready(struct ipc_uv *c, void *arg)
     l->up = 1;
     l->why[0] = '\0';
     l->logged = 0;
+    l->tried = 0;
     log_notice("%s ready: %s protocol %u.%u (%s)", l->what, h->program, h->major, h->minor,
                l->path);
     if (l->ops->up)
@@ -116,6 +141,8 @@ struct ipc_link *ipc_link_start(uv_loop_t *loop, const char *what, const char *p
     l->loop = loop;
     snprintf(l->what, sizeof(l->what), "%s", what);
     snprintf(l->path, sizeof(l->path), "%s", path);
+    snprintf(l->paths[0], sizeof(l->paths[0]), "%s", path);
+    l->npaths = 1;
     snprintf(l->program, sizeof(l->program), "%s", program);
     snprintf(l->role, sizeof(l->role), "%s", role);
     snprintf(l->caps, sizeof(l->caps), "%s", caps);

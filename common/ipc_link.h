@@ -20,6 +20,11 @@ struct ipc_link_ops {
 struct ipc_link *ipc_link_start(uv_loop_t *loop, const char *what, const char *path,
                                 const char *program, const char *role, const char *caps,
                                 unsigned retry_ms, const struct ipc_link_ops *ops, void *arg);
+/* Another address the peer may answer at (the sites of a replicated store): when a connection
+ * fails, the next one goes to the next address, at once until every one was tried, then after
+ * retry_ms.  0, or -1 when the link has IPC_LINK_PATHS already. */
+#define IPC_LINK_PATHS 8
+int ipc_link_add_path(struct ipc_link *l, const char *path);
 void ipc_link_stop(struct ipc_link *l);
 int ipc_link_up(const struct ipc_link *l);
 /* Why it is down ("" when up). */

@@ -10,11 +10,27 @@
 int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg,
             const char *program, const char *role)
 {
+    char where[SC_WHERE_MAX], why[256];
+
     memset(sc, 0, sizeof(*sc));
     sc->loop = loop;
     snprintf(sc->program, sizeof(sc->program), "%s", program);
     snprintf(sc->role, sizeof(sc->role), "%s", role);
-    return sc_socket_path(cfg, sc->path, sizeof(sc->path));
+    if (sc_socket_path(cfg, where, sizeof(where)) < 0 ||
+        sc_addr_parse(where, &sc->addrs, why, sizeof(why)) < 0)
+        return -1;
+    memcpy(sc->path, sc->addrs.path[0], sizeof(sc->path));
+    return 0;
+}
+
+/* A connection to address number addr failed before its hellos: the next connection goes to
+ * the next address (unless another failure has moved on already). */
+static void sc_next_address(struct store_client *sc, size_t addr)
+{
+    if (sc->addrs.n < 2 || addr != sc->current)
+        return;
+    sc->current = (sc->current + 1) % sc->addrs.n;
+    memcpy(sc->path, sc->addrs.path[sc->current], sizeof(sc->path));
 }
 
 const char *sc_where(const struct store_client *sc)
@@ -25,8 +41,12 @@ const char *sc_where(const struct store_client *sc)
 struct ipc_link *sc_link_start(struct store_client *sc, const char *caps, unsigned retry_ms,
                                const struct ipc_link_ops *ops, void *arg)
 {
-    return ipc_link_start(sc->loop, "mail store", sc->path, sc->program, sc->role, caps, retry_ms,
-                          ops, arg);
+    struct ipc_link *l = ipc_link_start(sc->loop, "mail store", sc->path, sc->program, sc->role,
+                                        caps, retry_ms, ops, arg);
+
+    for (size_t i = 1; l && i < sc->addrs.n; i++)
+        ipc_link_add_path(l, sc->addrs.path[(sc->current + i) % sc->addrs.n]);
+    return l;
 }
 
 /* ---- lifetime --------------------------------------------------------------------------- */
@@ -113,6 +133,8 @@ void sc_fail(struct sc_conn *c, const char *why)
 static void conn_lost(struct sc_conn *c, const char *why)
 {
     sc_enter(c);
+    if (!c->ready)
+        sc_next_address(c->sc, c->addr);
     close_uv(c);
     fail_all(c, why);
     if (!c->quiet && c->ops->closed)
@@ -282,6 +304,7 @@ struct sc_conn *sc_connect(struct store_client *sc, const char *caps, const stru
         return NULL;
     }
     c->sc = sc;
+    c->addr = sc->current;
     sc_set_ops(c, ops, arg);
     return c;
 }

@@ -8,8 +8,11 @@
 #include "ipc.h"
 #include "ipc_client.h"
 #include "ipc_link.h"
+#include "store_addr.h"
 
-#define SC_SOCKET_MAX 108
+#define SC_SOCKET_MAX SC_ADDR_LEN
+/* The text of a store address list (the [global] store key, 1024 octets at most). */
+#define SC_WHERE_MAX 1100
 /* Body octets in one SUBMIT_CHUNK frame the client builds. */
 #define SC_CHUNK_FRAME (IPC_CHUNK_MAX / 2)
 /* Octets written but not taken by the store above which a submitter should
@@ -25,17 +28,23 @@ struct store_client {
     uv_loop_t *loop; /* NULL for blocking tools */
     struct sc_conn *idle_readers[SC_IDLE_READERS];
     unsigned nidle_readers;
-    char path[SC_SOCKET_MAX];
+    /* Every address of the store ([global] store; one unless it is replicated) and the one
+     * connections go to: the next is taken when a connection fails before its hellos (a site
+     * that is down, or a replica refusing as not the master). */
+    struct sc_addr_list addrs;
+    size_t current;
+    char path[SC_SOCKET_MAX]; /* addrs.path[current] */
     char program[IPC_NAME_MAX + 1];
     char role[IPC_NAME_MAX + 1];
 };
 
-/* The store's socket from the config.  0, or -1 when the path is too long. */
+/* Where the store is, from the config: [global] store as given (a list of addresses) or
+ * <socket_dir>/store.sock.  0, or -1 when it does not fit or is not a valid list. */
 int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz);
 /* The store's submission-only socket (mode 0666: any local user may submit there, and do
- * nothing else).  0, or -1 when the path is too long. */
+ * nothing else): submit.sock beside each store address.  0, or -1 as sc_socket_path. */
 int sc_submit_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz);
-/* 0, or -1 when the config's store socket path is too long. */
+/* 0, or -1 when the config's store addresses are too long or not a valid list. */
 int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg,
             const char *program, const char *role);
 /* The store's address, for logs. */
@@ -184,8 +193,9 @@ struct sc_sync_submit {
 };
 /* Begin with the recipients (buffered: sent with the first chunk or the commit). */
 /* The blocking tools' connection to the store at path (from sc_socket_path or
- * the tool's -s): the one place a tool connects, so that where the store is
- * is learnt here.  0, or -1 with c->error saying why (as ipc_client_connect). */
+ * the tool's -s; a list of addresses is tried in order until one serves): the one place a
+ * tool connects, so that where the store is is learnt here.  0, or -1 with c->error saying
+ * why (as ipc_client_connect; for a list, every address's answer). */
 int sc_sync_connect(struct ipc_client *c, const char *path, const char *program, const char *role,
                     const char *caps);
 int sc_sync_begin(struct sc_sync_submit *s, struct ipc_client *c, const struct ipc_submit_begin *b,

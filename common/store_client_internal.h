@@ -28,6 +28,7 @@ struct sc_conn {
     const struct sc_conn_ops *ops;
     void *arg;
     int ready;
+    size_t addr;                /* its address in sc->addrs */
     int depth;                  /* calls into us under way: free only at 0 */
     int dead;                   /* closed: freed when depth drops to 0 */
     int quiet;                  /* closed by its owner: no closed callback */

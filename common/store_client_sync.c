@@ -9,18 +9,64 @@
 /* The one place that names the store's socket in the config (no libuv here: tools link it). */
 int sc_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
 {
-    return config_socket_path(cfg, "store", buf, bufsz);
+    struct sc_addr_list l;
+    char why[256];
+
+    if (!cfg->global.store[0])
+        return config_socket_path(cfg, "store", buf, bufsz);
+    if (sc_addr_parse(cfg->global.store, &l, why, sizeof(why)) < 0 ||
+        (size_t)snprintf(buf, bufsz, "%s", cfg->global.store) >= bufsz)
+        return -1;
+    return 0;
 }
 
+/* submit.sock in the directory of each address of the list. */
 int sc_submit_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
 {
-    return config_socket_path(cfg, IPC_SOCKET_SUBMIT, buf, bufsz);
+    struct sc_addr_list l;
+    char why[256];
+    size_t used = 0;
+
+    if (!cfg->global.store[0])
+        return config_socket_path(cfg, IPC_SOCKET_SUBMIT, buf, bufsz);
+    if (sc_addr_parse(cfg->global.store, &l, why, sizeof(why)) < 0)
+        return -1;
+    for (size_t i = 0; i < l.n; i++) {
+        const char *slash = strrchr(l.path[i], '/');
+        int n = snprintf(buf + used, bufsz - used, "%s%.*s/%s.sock", i ? " " : "",
+                         (int)(slash - l.path[i]), l.path[i], IPC_SOCKET_SUBMIT);
+
+        if (n < 0 || (size_t)n >= bufsz - used || strlen(buf + used) - (i ? 1 : 0) >= SC_ADDR_LEN)
+            return -1;
+        used += (size_t)n;
+    }
+    return 0;
 }
 
 int sc_sync_connect(struct ipc_client *c, const char *path, const char *program, const char *role,
                     const char *caps)
 {
-    return ipc_client_connect(c, path, program, role, caps);
+    struct sc_addr_list l;
+    char why[256], all[sizeof(c->error)] = "";
+
+    if (!strpbrk(path, " \t,"))
+        return ipc_client_connect(c, path, program, role, caps);
+    if (sc_addr_parse(path, &l, why, sizeof(why)) < 0) {
+        memset(c, 0, sizeof(*c));
+        c->fd = -1;
+        snprintf(c->error, sizeof(c->error), "store addresses: %s", why);
+        return -1;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        size_t used = strlen(all);
+
+        if (ipc_client_connect(c, l.path[i], program, role, caps) == 0)
+            return 0;
+        snprintf(all + used, sizeof(all) - used, "%s%.100s: %.300s", used ? "; " : "", l.path[i],
+                 c->error);
+    }
+    memcpy(c->error, all, sizeof(c->error));
+    return -1;
 }
 
 int sc_frames_chunks(struct sg_buf *b, const void *data, size_t len)

@@ -11,11 +11,14 @@
 #include "ipc.h"
 #include "qid.h"
 #include "store_db.h"
+#include "store_role.h"
 
 struct store_conn;
 struct ipc_server;
 
-#define STORE_EXIT_PANIC 75 /* the environment failed (needs recovery): start again */
+#define STORE_EXIT_PANIC 75   /* the environment failed (needs recovery): start again */
+#define STORE_EXIT_DEMOTED 76 /* replicated: no longer master: start again as a replica */
+struct store_repl;
 
 struct store {
     uv_loop_t *loop;
@@ -36,8 +39,10 @@ struct store {
     struct ipc_metric_item reported[IPC_REPORT_MAX]; /* the daemons' own counters (REPORT) */
     size_t nreported;
     int stopping;
-    size_t nsubmitters; /* connections that may only submit (store_conn.c) */
-    uint64_t staged;    /* body octets staged by every submission in progress */
+    enum store_role role;    /* STORE_ROLE_MASTER when not replicated */
+    struct store_repl *repl; /* store_repl.c's; NULL when not replicated */
+    size_t nsubmitters;      /* connections that may only submit (store_conn.c) */
+    uint64_t staged;         /* body octets staged by every submission in progress */
     char socket_path[108];
     char submit_socket_path[108];
     char tmp_dir[PATH_MAX]; /* spill files of submissions in progress */
@@ -45,6 +50,17 @@ struct store {
 
 /* store_adopt.c: the start-up re-enumeration (before the socket opens). */
 int store_adopt_all(struct store *st);
+
+/* store_repl.c: a replicated store ([store] replication).  conf_check for --check-config;
+ * open parses the group and opens the environment; start (the loop running) joins the group;
+ * close lets the loop end; stop is a signal's.  refusal: why a client is refused while this
+ * site is not master (naming the master when it is known). */
+int store_repl_conf_check(const struct sg_config *c, char *why, size_t whysz);
+int store_repl_open(struct store *st, char *err, size_t errsz);
+int store_repl_start(struct store *st, char *err, size_t errsz);
+void store_repl_close(struct store *st);
+void store_repl_stop(struct store *st);
+void store_repl_refusal(const struct store *st, char *buf, size_t bufsz);
 
 /* store_conn.c: listen on socket_path (fatal if a live store answers there). */
 void store_server_start(struct store *st);

@@ -160,8 +160,14 @@ static void store_accepted(struct ipc_server_conn *sc, void *arg)
     st->accepted++;
     c->name = ipc_server_conn_name(sc);
     ipc_server_conn_set_data(sc, c);
-    if ((long long)ipc_server_count(st->server) + (long long)ipc_server_count(st->submit_server) >
-        st->cfg->store.max_clients)
+    if (st->role != STORE_ROLE_MASTER) {
+        char why[IPC_REPLY_MAX];
+
+        store_repl_refusal(st, why, sizeof(why));
+        store_conn_fail(c, IPC_ERR_TEMP, "%s", why);
+    } else if ((long long)ipc_server_count(st->server) +
+                   (long long)ipc_server_count(st->submit_server) >
+               st->cfg->store.max_clients)
         store_conn_fail(c, IPC_ERR_TEMP, "too many clients (max_clients = %lld)",
                         st->cfg->store.max_clients);
 }

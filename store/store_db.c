@@ -32,20 +32,34 @@ void store_db_on_panic(void (*fn)(void))
     store_db_panic_fn = fn;
 }
 
-/* On whatever thread met the failure; Berkeley DB may not be called from here. */
+_Thread_local int store_db_perm_failed;
+
+/* On whatever thread met the failure (a commit's own for PERM_FAILED); Berkeley DB may not be
+ * called from here. */
 static void store_db_event(DB_ENV *env, u_int32_t event, void *info)
 {
     if (event == DB_EVENT_PANIC && store_db_panic_fn)
         store_db_panic_fn();
+    else if (event == DB_EVENT_REP_PERM_FAILED)
+        store_db_perm_failed = 1;
+    else
+        store_db_rep_event(event, info);
 }
 
 /* One store per environment: recovery on an environment another process
- * uses would wreck it, so hold an exclusive lock for our lifetime. */
-static int store_lock(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
+ * uses would wreck it, so hold an exclusive lock for our lifetime.  A replicated store keeps it
+ * in a directory of its own: replication's internal init reads every file of the environment's
+ * directory as a database. */
+static int store_lock(struct store_db *s, const struct sg_config *c, int replicated, char *err,
+                      size_t errsz)
 {
     char path[4096];
 
-    snprintf(path, sizeof(path), "%s/store.lock", config_store_dir(c));
+    snprintf(path, sizeof(path), "%s/lock", config_store_dir(c));
+    if (replicated && priv_mkdirs(path, 0700, err, errsz) < 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/%s", config_store_dir(c),
+             replicated ? "lock/store.lock" : "store.lock");
     if ((s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
         snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
         return -1;
@@ -60,8 +74,8 @@ static int store_lock(struct store_db *s, const struct sg_config *c, char *err, 
     return 0;
 }
 
-static int store_env_open(struct store_db_handles *h, const struct sg_config *c, char *err,
-                          size_t errsz)
+static int store_env_open(struct store_db_handles *h, const struct sg_config *c,
+                          const struct store_repl_conf *rc, char *err, size_t errsz)
 {
     DB_ENV *env;
     int ret;
@@ -84,9 +98,11 @@ static int store_env_open(struct store_db_handles *h, const struct sg_config *c,
     env->set_lk_max_objects(env, 200000);
     env->set_tx_max(env, 1000);
     env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1);
+    if (rc && store_db_repl_config(env, c, rc, err, errsz) < 0)
+        return -1;
     ret = env->open(env, config_store_dir(c),
                     DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG | DB_INIT_MPOOL | DB_INIT_TXN |
-                        DB_RECOVER | DB_THREAD | DB_PRIVATE,
+                        DB_RECOVER | DB_THREAD | DB_PRIVATE | (rc ? DB_INIT_REP : 0),
                     0600);
     if (ret != 0) {
         snprintf(err, errsz, "%s: cannot open Berkeley DB environment: %s", config_store_dir(c),
@@ -96,25 +112,31 @@ static int store_env_open(struct store_db_handles *h, const struct sg_config *c,
     return 0;
 }
 
+/* Each database once: a replicated master that could not open them all (a deadlock with
+ * replication's own work) tries again later with those still missing. */
 static int store_open_one(struct store_db_handles *h, DB **dbp, const char *file, DBTYPE type,
                           u_int32_t db_flags, u_int32_t pagesize, char *err, size_t errsz)
 {
     DB *db;
     int ret;
 
+    if (*dbp)
+        return 0;
     if ((ret = db_create(&db, h->env, 0)) != 0)
         goto fail;
-    *dbp = db;
     if (db_flags)
         db->set_flags(db, db_flags);
     if (pagesize)
         db->set_pagesize(db, pagesize);
     ret = db->open(db, NULL, file, NULL, type, DB_CREATE | DB_AUTO_COMMIT | DB_THREAD, 0600);
-    if (ret == 0)
+    if (ret == 0) {
+        *dbp = db;
         return 0;
+    }
+    db->close(db, 0);
 fail:
     snprintf(err, errsz, "%s: cannot open: %s", file, db_strerror(ret));
-    return -1;
+    return ret == DB_LOCK_DEADLOCK || ret == DB_REP_HANDLE_DEAD || ret == DB_REP_LOCKOUT ? -2 : -1;
 }
 
 /* Secondary key of a recipient record: its next attempt time, if due-able. */
@@ -137,19 +159,25 @@ static int store_due_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
     return 0;
 }
 
+/* 0, -1, or -2 for a failure worth trying again (store_open_one). */
 static int store_open_dbs(struct store_db_handles *h, char *err, size_t errsz)
 {
     int ret;
 
-    if (store_open_one(h, &h->meta, "meta.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
-        store_open_one(h, &h->msg, "msg.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
-        store_open_one(h, &h->rcpt, "rcpt.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
-        store_open_one(h, &h->due, "due.db", DB_BTREE, DB_DUP | DB_DUPSORT, 0, err, errsz) < 0 ||
-        store_open_one(h, &h->body, "body.db", DB_BTREE, 0, 65536, err, errsz) < 0 ||
-        store_open_one(h, &h->origin, "origin.db", DB_BTREE, 0, 0, err, errsz) < 0 ||
-        store_open_one(h, &h->bodyidx, "bodyidx.db", DB_BTREE, 0, 0, err, errsz) < 0)
-        return -1;
+    if ((ret = store_open_one(h, &h->meta, "meta.db", DB_BTREE, 0, 0, err, errsz)) < 0 ||
+        (ret = store_open_one(h, &h->msg, "msg.db", DB_BTREE, 0, 0, err, errsz)) < 0 ||
+        (ret = store_open_one(h, &h->rcpt, "rcpt.db", DB_BTREE, 0, 0, err, errsz)) < 0 ||
+        (ret = store_open_one(h, &h->due, "due.db", DB_BTREE, DB_DUP | DB_DUPSORT, 0, err, errsz)) <
+            0 ||
+        (ret = store_open_one(h, &h->body, "body.db", DB_BTREE, 0, 65536, err, errsz)) < 0 ||
+        (ret = store_open_one(h, &h->origin, "origin.db", DB_BTREE, 0, 0, err, errsz)) < 0 ||
+        (ret = store_open_one(h, &h->bodyidx, "bodyidx.db", DB_BTREE, 0, 0, err, errsz)) < 0)
+        return ret;
+    if (h->associated)
+        return 0;
     ret = h->rcpt->associate(h->rcpt, NULL, h->due, store_due_key, DB_CREATE | DB_AUTO_COMMIT);
+    if (ret == 0)
+        h->associated = 1;
     if (ret != 0) {
         snprintf(err, errsz, "due index: cannot associate: %s", db_strerror(ret));
         return -1;
@@ -220,37 +248,61 @@ static int store_find_last_qid(struct store_db *s)
     return ret == DB_NOTFOUND ? 0 : ret;
 }
 
-int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
+int store_db_open_env(struct store_db *s, const struct sg_config *c,
+                      const struct store_repl_conf *rc, char *err, size_t errsz)
 {
-    int ret;
-
     memset(s, 0, sizeof(*s));
     s->deadlock_retries = (int)c->store.deadlock_retries;
     s->lock_fd = -1;
-    if (priv_mkdirs(config_store_dir(c), 0700, err, errsz) < 0 || store_lock(s, c, err, errsz) < 0)
+    if (priv_mkdirs(config_store_dir(c), 0700, err, errsz) < 0 ||
+        store_lock(s, c, rc != NULL, err, errsz) < 0)
         return -1;
     if (!(s->h = calloc(1, sizeof(*s->h))) || store_db_age_init(s) < 0) {
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
-    if (store_env_open(s->h, c, err, errsz) < 0 || store_open_dbs(s->h, err, errsz) < 0 ||
-        store_db_body_open(s->h, config_store_dir(c), err, errsz) < 0)
+    if (store_env_open(s->h, c, rc, err, errsz) < 0)
         goto fail;
+    return 0;
+fail:
+    store_db_close(s);
+    return -1;
+}
+
+/* Not undone on failure: a replicated store tries again (the generation's commit may lack its
+ * quorum), a single one exits. */
+int store_db_open_data(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
+{
+    int ret;
+
+    if (!s->h->buckets_open) {
+        if ((ret = store_open_dbs(s->h, err, errsz)) < 0)
+            return ret;
+        if (store_db_body_open(s->h, config_store_dir(c), err, errsz) < 0)
+            return -1;
+    }
     s->h->buckets_open = 1;
     if ((ret = store_db_txn(s, store_new_generation, NULL, 0)) != 0) {
         snprintf(err, errsz, "cannot create store generation: %s", store_db_strerror(ret));
-        goto fail;
+        return ret == STORE_ENOQUORUM ? -2 : -1;
     }
     if ((ret = store_db_counts_init(s)) != 0) {
         snprintf(err, errsz, "cannot set up the counts for stats: %s", store_db_strerror(ret));
-        goto fail;
+        return -1;
     }
     if ((ret = store_find_last_qid(s)) != 0) {
         snprintf(err, errsz, "cannot read message index: %s", store_db_strerror(ret));
-        goto fail;
+        return -1;
     }
     return 0;
-fail:
+}
+
+int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size_t errsz)
+{
+    if (store_db_open_env(s, c, NULL, err, errsz) < 0)
+        return -1;
+    if (store_db_open_data(s, c, err, errsz) == 0)
+        return 0;
     store_db_close(s);
     return -1;
 }
@@ -304,12 +356,13 @@ static _Thread_local int store_db_flush_errno;
 
 static int store_db_commit(DB_ENV *env, DB_TXN *txn)
 {
-    int ret = txn->commit(txn, DB_TXN_NOSYNC);
+    int ret;
 
-    if (ret != 0)
+    store_db_perm_failed = 0;
+    if ((ret = txn->commit(txn, DB_TXN_NOSYNC)) != 0)
         return ret;
     if ((ret = env->log_flush(env, NULL)) == 0)
-        return 0;
+        return store_db_perm_failed ? STORE_ENOQUORUM : 0;
     store_db_flush_errno = ret; /* committed all the same: it cannot be taken back here */
     return STORE_EUNFLUSHED;
 }
@@ -332,7 +385,7 @@ static int store_db_commit_counted(struct store_db *s, struct store_txn *t)
     uint64_t start = store_db_mono_us(), us;
     int ret = store_db_commit(s->h->env, t->txn), b = 0;
 
-    if (ret != 0 && ret != STORE_EUNFLUSHED)
+    if (ret != 0 && !STORE_COMMITTED_ANYWAY(ret))
         return ret;
     us = store_db_mono_us() - start;
     while (b < STORE_COMMIT_BUCKETS && us > store_db_commit_le_us[b])
@@ -378,6 +431,9 @@ const char *store_db_strerror(int ret)
 {
     if (ret == STORE_ECORRUPT)
         return "record does not decode (store corruption)";
+    if (ret == STORE_ENOQUORUM)
+        return "not acknowledged by a quorum of the replication group (within "
+               "store.repl_ack_timeout)";
     if (ret == STORE_EUNFLUSHED)
         return store_db_flush_errno == ENOSPC ? "the log cannot be written: no space left on device"
                                               : "the log cannot be written to disk";

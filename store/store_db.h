@@ -15,6 +15,11 @@
  * lands if the log is written later, and is lost if the store dies first.  store_db_strerror
  * says why the write failed. */
 #define STORE_EUNFLUSHED (-30001)
+/* A replicated commit that a quorum of the group did not acknowledge in repl_ack_timeout
+ * (DB_EVENT_REP_PERM_FAILED): it is in this site's log, and may be lost in a failover. */
+#define STORE_ENOQUORUM (-30002)
+/* A commit that happened here all the same, though its caller is told it failed. */
+#define STORE_COMMITTED_ANYWAY(ret) ((ret) == STORE_EUNFLUSHED || (ret) == STORE_ENOQUORUM)
 /* No such record, or a scan reached the end (it is Berkeley DB's DB_NOTFOUND). */
 #define STORE_ENOTFOUND (-30988)
 
@@ -72,6 +77,12 @@ void store_db_on_panic(void (*fn)(void));
 /* Create directories, open the environment with recovery, open every
  * database, create this start's generation.  0, or -1 with err set. */
 int store_db_open(struct store_db *s, const struct sg_config *c, char *err, size_t errsz);
+/* The same in two steps, for a replicated store: the environment (rc: the replication group,
+ * or NULL), then, once this site is master, the databases and the generation. */
+struct store_repl_conf;
+int store_db_open_env(struct store_db *s, const struct sg_config *c,
+                      const struct store_repl_conf *rc, char *err, size_t errsz);
+int store_db_open_data(struct store_db *s, const struct sg_config *c, char *err, size_t errsz);
 void store_db_close(struct store_db *s);
 /* Checkpoint; log files no longer needed are removed by BDB (auto-remove). */
 int store_db_checkpoint(struct store_db *s);
@@ -85,6 +96,36 @@ int store_db_txn(struct store_db *s, store_txn_fn fn, void *arg, uint32_t txn_fl
 /* Text for a BDB or store error, and the IPC error class it maps to. */
 const char *store_db_strerror(int ret);
 uint32_t store_db_ipc_code(int ret);
+
+/* store_db_repl.c: the Replication Manager. */
+enum store_rep_event {
+    STORE_REP_CLIENT,      /* this site is a replica */
+    STORE_REP_MASTER,      /* this site was elected master */
+    STORE_REP_NEWMASTER,   /* the group has a master (eid) */
+    STORE_REP_DUPMASTER,   /* another master was found: this one steps down */
+    STORE_REP_STARTUPDONE, /* a replica has caught up with the master */
+};
+/* fn is called on Berkeley DB's threads: it may not call Berkeley DB. */
+void store_db_on_rep_event(void (*fn)(enum store_rep_event ev, int eid));
+/* After store_db_open_env: connect to the group and hold elections.  Blocking.  0, -2 when this
+ * site is not a member yet and no other site could be reached to join through (try again), or
+ * -1; err says why. */
+int store_db_repl_start(struct store_db *s, char *err, size_t errsz);
+struct store_repl_peer {
+    char host[64];
+    unsigned port;
+    int connected, is_master;
+};
+struct store_repl_status {
+    int is_master;
+    int master_eid;  /* -1: none known */
+    uint32_t nsites; /* members of the group */
+    uint32_t lsn_file, lsn_offset;
+    struct store_repl_peer remote[16];
+    size_t nremote;
+};
+/* Blocking (a worker's): the group as this site sees it. */
+int store_db_repl_status(struct store_db *s, struct store_repl_status *st);
 
 /* store_db_msg.c: one message's records, inside a transaction. */
 

@@ -36,7 +36,8 @@ struct store_db_handles {
     DB *bodyidx; /* bucket,qid -> nothing: the envelopes naming each bucket */
     struct store_buckets buckets;
     int buckets_open;
-    DB *origin; /* submitter's key -> qid, first seen */
+    int associated; /* due is rcpt's secondary */
+    DB *origin;     /* submitter's key -> qid, first seen */
 };
 
 /* A change of the recipients not final of one arrival minute and state (store_db_age.c). */
@@ -88,6 +89,14 @@ void store_db_age_commit(struct store_db *s, const struct store_txn *t);
 int store_db_body_open(struct store_db_handles *h, const char *dir, char *err, size_t errsz);
 void store_db_body_close(struct store_db_handles *h);
 int store_db_body_index(struct store_txn *t, uint32_t bucket, uint64_t qid, int add);
+
+/* store_db_repl.c: before the environment opens; and its events, from store_db_event. */
+struct store_repl_conf;
+int store_db_repl_config(DB_ENV *env, const struct sg_config *c, const struct store_repl_conf *rc,
+                         char *err, size_t errsz);
+void store_db_rep_event(u_int32_t event, void *info);
+/* Set on the committing thread by DB_EVENT_REP_PERM_FAILED. */
+extern _Thread_local int store_db_perm_failed;
 
 /* Log a record that does not decode; returns STORE_ECORRUPT. */
 int store_db_corrupt(uint64_t qid, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

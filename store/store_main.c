@@ -36,7 +36,7 @@ static void checkpoint_after(uv_work_t *req, int status)
 
 static void checkpoint_timer_cb(uv_timer_t *t)
 {
-    if (the_store.checkpoint_running || the_store.stopping)
+    if (the_store.checkpoint_running || the_store.stopping || the_store.role != STORE_ROLE_MASTER)
         return;
     the_store.checkpoint_running = 1;
     uv_queue_work(the_store.loop, &checkpoint_req, checkpoint_run, checkpoint_after);
@@ -113,7 +113,7 @@ static void sweep_after(uv_work_t *req, int status)
 
 static void sweep_timer_cb(uv_timer_t *t)
 {
-    if (the_store.sweep_running || the_store.stopping)
+    if (the_store.sweep_running || the_store.stopping || the_store.role != STORE_ROLE_MASTER)
         return;
     the_store.sweep_running = 1;
     store_db_body_limits(the_store.cfg, &sweep_limits);
@@ -175,6 +175,7 @@ static void store_drained(struct ipc_server *s, void *arg)
     if (st->server || st->submit_server)
         return;
     /* Both sockets are closed: uv_run returns once the work in flight is done. */
+    store_repl_close(st);
     uv_close((uv_handle_t *)&st->sig_term, NULL);
     uv_close((uv_handle_t *)&st->sig_int, NULL);
     uv_close((uv_handle_t *)&st->sig_hup, NULL);
@@ -194,6 +195,7 @@ static void store_stop(struct store *st)
         return;
     }
     st->stopping = 1;
+    store_repl_stop(st);
     log_notice("stopping: closing the socket and %zu connections, once the %zu requests in "
                "flight are answered",
                ipc_server_count(st->server) + ipc_server_count(st->submit_server),
@@ -303,6 +305,22 @@ static void store_start_handles(struct store *st)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* A single store: everything opened and adopted before the socket opens. */
+static void store_open_single(struct store *st)
+{
+    char err[1024];
+
+    if (store_db_open(&st->db, st->cfg, err, sizeof(err)) < 0)
+        log_fatal("%s", err);
+    log_notice("store %s opened (recovery done), generation %llu, config %s",
+               config_store_dir(st->cfg), (unsigned long long)st->db.generation, st->cfg->source);
+    qid_alloc_init(&st->qids,
+                   st->db.last_qid > st->db.generation ? st->db.last_qid : st->db.generation);
+    if (store_adopt_all(st) < 0)
+        log_fatal("cannot start without the re-enumeration of the store");
+    st->role = STORE_ROLE_MASTER;
+}
+
 static int store_run(struct store *st)
 {
     char err[1024], threads[16];
@@ -316,18 +334,17 @@ static int store_run(struct store *st)
     st->started_us = now_us();
     store_take_dirs(st);
     daemon_drop_privileges(&st->opts);
-    if (store_db_open(&st->db, st->cfg, err, sizeof(err)) < 0)
+    if (!st->cfg->store.replication)
+        store_open_single(st);
+    else if (store_repl_open(st, err, sizeof(err)) < 0)
         log_fatal("%s", err);
-    log_notice("store %s opened (recovery done), generation %llu, config %s",
-               config_store_dir(st->cfg), (unsigned long long)st->db.generation, st->cfg->source);
-    qid_alloc_init(&st->qids,
-                   st->db.last_qid > st->db.generation ? st->db.last_qid : st->db.generation);
-    if (store_adopt_all(st) < 0)
-        log_fatal("cannot start without the re-enumeration of the store");
     store_prepare_dirs(st);
     store_server_start(st);
     store_start_handles(st);
-    log_notice("ready on %s", st->socket_path);
+    /* Replicated: the socket refuses clients until this site is master and has adopted all. */
+    if (st->repl && store_repl_start(st, err, sizeof(err)) < 0)
+        log_fatal("%s", err);
+    log_notice("ready on %s%s", st->socket_path, st->repl ? " (serving once master)" : "");
     daemon_notify_ready();
     uv_run(st->loop, UV_RUN_DEFAULT);
     panic_unwatch(st->loop);
@@ -342,6 +359,7 @@ int main(int argc, char **argv)
 {
     the_store.opts.program = "spoolgate-store";
     the_store.opts.role = PRIV_ROLE_STORE;
+    the_store.opts.check_files = store_repl_conf_check;
     the_store.cfg = daemon_init(argc, argv, &the_store.opts);
     return store_run(&the_store);
 }

@@ -413,7 +413,8 @@ static int unsubmit_txn(struct store_txn *t, void *arg)
     return e.origin[0] ? store_db_del_origin(t, e.origin) : 0;
 }
 
-/* The message committed in memory but its log could not be written (a full disk): taken back
+/* The message committed in memory but its log could not be written (a full disk), or a
+ * replicated commit lacked its quorum: taken back
  * in a second transaction, which the log carries after the first, so when the log is written
  * later neither or both land, and the client, told to try again, makes no second copy.  If it
  * cannot be taken back either, it may come twice. */
@@ -424,7 +425,7 @@ static void submit_take_back(struct submit_work *sw, struct store_db *db)
     sw->err_code = store_db_ipc_code(sw->ret);
     sw->err_text = store_db_strerror(sw->ret);
     ret = store_db_txn(db, unsubmit_txn, sw, 0);
-    if (ret == 0 || ret == STORE_EUNFLUSHED)
+    if (ret == 0 || STORE_COMMITTED_ANYWAY(ret))
         log_msg(LOG_LVL_WARNING, sw->sub->qid_text,
                 "committed but %s: taken back, the client is told to try again", sw->err_text);
     else
@@ -447,7 +448,7 @@ static void commit_run(struct store_work *w)
     if ((sw->ret = store_db_body_for_write(db, &sw->limits, sw->sub->total, &sw->body)) == 0) {
         sw->sub->env.body_bucket = store_db_body_id(sw->body);
         sw->ret = store_db_txn(db, submit_txn, sw, 0);
-        if (sw->ret == STORE_EUNFLUSHED && !sw->dup_qid)
+        if (STORE_COMMITTED_ANYWAY(sw->ret) && !sw->dup_qid)
             submit_take_back(sw, db);
         store_db_body_unref(db, sw->body);
     }

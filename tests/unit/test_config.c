@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "store_client.h"
 #include "config_check.h"
 
 static char err[8192];
@@ -250,6 +251,52 @@ static void test_socket_path(void **state)
     config_free(c);
 }
 
+/* [global] store: where the store is, one address or a replicated store's several. */
+static void test_store_addresses(void **state)
+{
+    static const struct {
+        const char *list, *why;
+    } bad[] = {
+        {"", "no store address"},
+        {" , ", "no store address"},
+        {"run/store.sock", "absolute"},
+        {"unix:", "absolute"},
+        {"tcp:10.0.0.1:7000", "only unix:"},
+        {"unix:/a.sock /a.sock", "given twice"},
+        {"/1 /2 /3 /4 /5 /6 /7 /8 /9", "more than 8"},
+        {"/a/very/long/path/that/goes/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/"
+         "and/on/and/on/and/on/store.sock",
+         "too long"},
+    };
+    struct sc_addr_list l;
+    struct sg_config *c;
+    char why[512], buf[SC_WHERE_MAX];
+
+    (void)state;
+    assert_int_equal(sc_addr_parse("unix:/r/a/store.sock, /r/b/store.sock", &l, why, sizeof(why)),
+                     0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.path[0], "/r/a/store.sock");
+    assert_string_equal(l.path[1], "/r/b/store.sock");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(sc_addr_parse(bad[i].list, &l, why, sizeof(why)), -1);
+        if (!strstr(why, bad[i].why))
+            fail_msg("\"%s\": \"%s\" does not say \"%s\"", bad[i].list, why, bad[i].why);
+    }
+    c = parse("[global]\nstate_dir = /srv/sg\nstore = unix:/r/a/store.sock unix:/r/b/store.sock\n");
+    assert_non_null(c);
+    assert_int_equal(sc_socket_path(c, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "unix:/r/a/store.sock unix:/r/b/store.sock");
+    assert_int_equal(sc_submit_socket_path(c, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/r/a/submit.sock /r/b/submit.sock");
+    config_free(c);
+    c = parse("[global]\nstate_dir = /srv/sg\n");
+    assert_int_equal(sc_socket_path(c, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/srv/sg/run/store.sock");
+    config_free(c);
+    assert_null(parse("[global]\nstore = tcp:10.0.0.1:25\n"));
+}
+
 /* The checks beyond a value's type, and inline comments and quotes. */
 static void test_value_checks(void **state)
 {
@@ -355,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_every_key_once),
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_socket_path),
+        cmocka_unit_test(test_store_addresses),
         cmocka_unit_test(test_value_checks),
         cmocka_unit_test(test_changed_keys),
         cmocka_unit_test(test_dump_quotes),

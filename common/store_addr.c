@@ -1,0 +1,65 @@
+/* store_addr.c - where the mail store is: the [global] store address list, parsed (a pure function). */
+#include "store_addr.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int sc_addr_one(const char *w, size_t len, struct sc_addr_list *l, char *why, size_t whysz)
+{
+    const char *colon = memchr(w, ':', len);
+
+    if (colon && (size_t)(colon - w) == 4 && memcmp(w, "unix", 4) == 0) {
+        len -= 5;
+        w += 5;
+    } else if (colon && w[0] != '/') {
+        snprintf(why, whysz,
+                 "\"%.*s\": only unix: store addresses are supported (a store on another host "
+                 "needs IPC over TCP with mutual TLS, which this version does not have)",
+                 (int)(colon - w), w);
+        return -1;
+    }
+    if (len == 0 || w[0] != '/') {
+        snprintf(why, whysz, "\"%.*s\": a store address is an absolute socket path", (int)len, w);
+        return -1;
+    }
+    if (len >= SC_ADDR_LEN) {
+        snprintf(why, whysz, "\"%.40s...\": too long for a Unix socket (%d octets at most)", w,
+                 SC_ADDR_LEN - 1);
+        return -1;
+    }
+    for (size_t i = 0; i < l->n; i++)
+        if (strlen(l->path[i]) == len && memcmp(l->path[i], w, len) == 0) {
+            snprintf(why, whysz, "\"%.*s\" is given twice", (int)len, w);
+            return -1;
+        }
+    if (l->n == SC_ADDR_MAX) {
+        snprintf(why, whysz, "more than %d store addresses", SC_ADDR_MAX);
+        return -1;
+    }
+    memcpy(l->path[l->n], w, len);
+    l->path[l->n++][len] = '\0';
+    return 0;
+}
+
+int sc_addr_parse(const char *list, struct sc_addr_list *l, char *why, size_t whysz)
+{
+    const char *p = list;
+
+    l->n = 0;
+    while (*p) {
+        size_t len;
+
+        p += strspn(p, " \t,");
+        if (!*p)
+            break;
+        len = strcspn(p, " \t,");
+        if (sc_addr_one(p, len, l, why, whysz) < 0)
+            return -1;
+        p += len;
+    }
+    if (l->n == 0) {
+        snprintf(why, whysz, "no store address");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,411 @@
+/* store_repl.c - a replicated store on its loop: Berkeley DB's role events handed over, the role machine driven, preparing as master on a worker, refusing clients elsewhere, stepping down. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc_server.h"
+#include "log.h"
+#include "store.h"
+#include "store_repl_conf.h"
+#include "store_role.h"
+
+#define REPL_EVENTS_MAX 64
+#define REPL_PREPARE_AGAIN_MS 1000
+
+enum prepare_result { PREPARE_DONE, PREPARE_NOT_YET, PREPARE_FAILED };
+
+struct store_repl {
+    struct store *st;
+    struct store_repl_conf conf;
+    uv_async_t wake;
+    uv_timer_t again; /* preparing, or joining, once more */
+    uv_work_t prepare_req, status_req, join_req;
+    int join_ret, join_logged;
+    char join_why[512];
+    int preparing, status_running, status_again;
+    enum prepare_result prepared;
+    char prepare_why[1024];
+    int prepare_logged;
+    struct store_repl_status status; /* the status worker's */
+    char master[128];                /* "NAME (ADDR:PORT)" of the master, "" when none known */
+    pthread_mutex_t lock;            /* the events, handed over from Berkeley DB's threads */
+    enum store_rep_event events[REPL_EVENTS_MAX];
+    size_t nevents;
+};
+
+static struct store_repl the_repl;
+
+/* On Berkeley DB's threads: queued for the loop. */
+static void repl_event_in(enum store_rep_event ev, int eid)
+{
+    (void)eid;
+    pthread_mutex_lock(&the_repl.lock);
+    if (the_repl.nevents < REPL_EVENTS_MAX)
+        the_repl.events[the_repl.nevents++] = ev;
+    pthread_mutex_unlock(&the_repl.lock);
+    uv_async_send(&the_repl.wake);
+}
+
+/* ---- who is master: the group's status read on a worker --------------------------------- */
+
+static void status_run(uv_work_t *req)
+{
+    struct store_repl *r = req->data;
+
+    if (store_db_repl_status(&r->st->db, &r->status) != 0)
+        r->status.master_eid = -1;
+}
+
+static void master_name(struct store_repl *r)
+{
+    const struct store_repl_status *s = &r->status;
+
+    r->master[0] = '\0';
+    if (s->is_master) {
+        store_repl_site_text(&r->conf, r->conf.local, r->master, sizeof(r->master));
+        return;
+    }
+    for (size_t i = 0; i < s->nremote; i++) {
+        if (!s->remote[i].is_master)
+            continue;
+        for (size_t j = 0; j < r->conf.nsites; j++)
+            if (r->conf.site[j].port == s->remote[i].port &&
+                strcmp(r->conf.site[j].host, s->remote[i].host) == 0) {
+                store_repl_site_text(&r->conf, j, r->master, sizeof(r->master));
+                return;
+            }
+        snprintf(r->master, sizeof(r->master), "%s:%u", s->remote[i].host, s->remote[i].port);
+    }
+}
+
+static void status_after(uv_work_t *req, int status)
+{
+    struct store_repl *r = req->data;
+    char before[sizeof(r->master)];
+
+    r->status_running = 0;
+    memcpy(before, r->master, sizeof(before));
+    master_name(r);
+    if (strcmp(before, r->master) != 0 && r->master[0])
+        log_notice("replication: the master is %s", r->master);
+    if (r->status_again && !r->st->stopping) {
+        r->status_again = 0;
+        r->status_running = 1;
+        uv_queue_work(r->st->loop, &r->status_req, status_run, status_after);
+    }
+}
+
+static void status_refresh(struct store_repl *r)
+{
+    if (r->status_running) {
+        r->status_again = 1;
+        return;
+    }
+    r->status_running = 1;
+    uv_queue_work(r->st->loop, &r->status_req, status_run, status_after);
+}
+
+/* ---- preparing as master ------------------------------------------------------------------ */
+
+static void prepare_run(uv_work_t *req)
+{
+    struct store_repl *r = req->data;
+    struct store *st = r->st;
+    struct store_repl_status rs;
+    int ret;
+
+    r->prepared = PREPARE_FAILED;
+    if ((ret = store_db_repl_status(&st->db, &rs)) != 0) {
+        snprintf(r->prepare_why, sizeof(r->prepare_why), "replication status: %s",
+                 store_db_strerror(ret));
+        return;
+    }
+    if (rs.nsites < STORE_REPL_SITES_MIN) {
+        snprintf(r->prepare_why, sizeof(r->prepare_why),
+                 "the group has %u of its sites (at least %d before a commit can have a quorum)",
+                 rs.nsites, STORE_REPL_SITES_MIN);
+        r->prepared = PREPARE_NOT_YET;
+        return;
+    }
+    ret = store_db_open_data(&st->db, st->cfg, r->prepare_why, sizeof(r->prepare_why));
+    if (ret == -2)
+        r->prepared = PREPARE_NOT_YET;
+    if (ret != 0)
+        return;
+    if (store_adopt_all(st) < 0) {
+        snprintf(r->prepare_why, sizeof(r->prepare_why), "the re-enumeration failed");
+        return;
+    }
+    r->prepared = PREPARE_DONE;
+}
+
+static void repl_step(struct store_repl *r, enum store_role_event ev);
+
+static void prepare_after(uv_work_t *req, int status)
+{
+    struct store_repl *r = req->data;
+    struct store *st = r->st;
+
+    r->preparing = 0;
+    if (r->prepared == PREPARE_FAILED) {
+        /* Half open (counts or adoption begun): only a fresh start is sure to be whole. */
+        log_error("replication: cannot take up mastership: %s; exiting (status %d) to start "
+                  "again as a replica",
+                  r->prepare_why, STORE_EXIT_DEMOTED);
+        _exit(STORE_EXIT_DEMOTED);
+    }
+    if (r->prepared == PREPARE_NOT_YET) {
+        if (!r->prepare_logged)
+            log_warn("replication: elected master, but not serving yet: %s", r->prepare_why);
+        r->prepare_logged = 1;
+        repl_step(r, STORE_ROLE_EV_NOT_YET);
+        return;
+    }
+    qid_alloc_init(&st->qids,
+                   st->db.last_qid > st->db.generation ? st->db.last_qid : st->db.generation);
+    repl_step(r, STORE_ROLE_EV_PREPARED);
+}
+
+static void prepare_again_cb(uv_timer_t *t)
+{
+    struct store_repl *r = t->data;
+
+    if (r->st->role == STORE_ROLE_PREPARING && !r->preparing) {
+        r->preparing = 1;
+        uv_queue_work(r->st->loop, &r->prepare_req, prepare_run, prepare_after);
+    }
+}
+
+/* ---- stepping down ------------------------------------------------------------------------ */
+
+static void demoted_drained(struct ipc_server *s, void *arg)
+{
+    struct store *st = arg;
+
+    if (s == st->server)
+        st->server = NULL;
+    else
+        st->submit_server = NULL;
+    if (st->server || st->submit_server)
+        return;
+    repl_step(&the_repl, STORE_ROLE_EV_DRAINED);
+}
+
+static void repl_drain(struct store_repl *r)
+{
+    struct store *st = r->st;
+
+    log_warn("replication: no longer master (%s); answering the %zu requests in flight, then "
+             "starting again as a replica",
+             r->master[0] ? r->master : "another site is",
+             ipc_server_busy(st->server) + ipc_server_busy(st->submit_server));
+    ipc_server_drain(st->server, IPC_SERVER_STOP_GRACE_MS, demoted_drained, st);
+    ipc_server_drain(st->submit_server, IPC_SERVER_STOP_GRACE_MS, demoted_drained, st);
+}
+
+/* ---- the role machine --------------------------------------------------------------------- */
+
+static void repl_act(struct store_repl *r, enum store_role_action a)
+{
+    struct store *st = r->st;
+
+    switch (a) {
+    case STORE_ROLE_DO_NOTHING:
+    case STORE_ROLE_DO_STOP: /* store_main's stop does it */
+        return;
+    case STORE_ROLE_DO_PREPARE:
+        r->prepare_logged = 0;
+        prepare_again_cb(&r->again);
+        return;
+    case STORE_ROLE_DO_PREPARE_LATER:
+        uv_timer_start(&r->again, prepare_again_cb, REPL_PREPARE_AGAIN_MS, 0);
+        return;
+    case STORE_ROLE_DO_SERVE:
+        log_notice("replication: master of the group (generation %llu, %llu messages adopted); "
+                   "serving on %s",
+                   (unsigned long long)st->db.generation, (unsigned long long)st->adopted,
+                   st->socket_path);
+        status_refresh(r);
+        return;
+    case STORE_ROLE_DO_DRAIN:
+        repl_drain(r);
+        return;
+    case STORE_ROLE_DO_EXIT:
+        store_db_errlog_flush();
+        log_notice("replication: stepped down; exiting (status %d) to start again as a replica",
+                   STORE_EXIT_DEMOTED);
+        _exit(STORE_EXIT_DEMOTED);
+    }
+}
+
+static void repl_step(struct store_repl *r, enum store_role_event ev)
+{
+    struct store_role_step s = store_role_next(r->st->role, ev);
+
+    if (s.next != r->st->role)
+        log_info("replication: %s -> %s", store_role_name(r->st->role), store_role_name(s.next));
+    r->st->role = s.next;
+    repl_act(r, s.action);
+}
+
+static enum store_role_event repl_role_event(enum store_rep_event ev)
+{
+    switch (ev) {
+    case STORE_REP_MASTER:
+        return STORE_ROLE_EV_ELECTED;
+    case STORE_REP_DUPMASTER:
+        return STORE_ROLE_EV_DUPMASTER;
+    default:
+        return STORE_ROLE_EV_CLIENT;
+    }
+}
+
+static void repl_wake_cb(uv_async_t *h)
+{
+    struct store_repl *r = h->data;
+    enum store_rep_event evs[REPL_EVENTS_MAX];
+    size_t n;
+
+    pthread_mutex_lock(&r->lock);
+    n = r->nevents;
+    memcpy(evs, r->events, n * sizeof(evs[0]));
+    r->nevents = 0;
+    pthread_mutex_unlock(&r->lock);
+    for (size_t i = 0; i < n; i++) {
+        static const char *const names[] = {"client", "master", "new master", "dupmaster",
+                                            "startup done"};
+
+        log_debug("replication event: %s (as %s)", names[evs[i]], store_role_name(r->st->role));
+        if (evs[i] == STORE_REP_NEWMASTER) {
+            status_refresh(r);
+        } else if (evs[i] == STORE_REP_STARTUPDONE) {
+            log_notice("replication: this replica has caught up with the master");
+        } else {
+            repl_step(r, repl_role_event(evs[i]));
+            status_refresh(r);
+        }
+    }
+}
+
+/* ---- what the rest of the store sees ------------------------------------------------------ */
+
+int store_repl_conf_check(const struct sg_config *c, char *why, size_t whysz)
+{
+    struct store_repl_conf rc;
+
+    if (!c->store.replication)
+        return 0;
+    return store_repl_conf_parse(c->store.repl_site, c->store.repl_group, &rc, why, whysz);
+}
+
+int store_repl_open(struct store *st, char *err, size_t errsz)
+{
+    struct store_repl *r = &the_repl;
+    char why[1024];
+
+    r->st = st;
+    if (store_repl_conf_parse(st->cfg->store.repl_site, st->cfg->store.repl_group, &r->conf, why,
+                              sizeof(why)) < 0) {
+        snprintf(err, errsz, "replication: %s", why);
+        return -1;
+    }
+    st->repl = r;
+    st->role = STORE_ROLE_STARTING;
+    return store_db_open_env(&st->db, st->cfg, &r->conf, err, errsz);
+}
+
+/* ---- joining the group: repmgr_start, on a worker, again while no other site answers ------ */
+
+static void join_run(uv_work_t *req)
+{
+    struct store_repl *r = req->data;
+
+    r->join_ret = store_db_repl_start(&r->st->db, r->join_why, sizeof(r->join_why));
+}
+
+static void join_again_cb(uv_timer_t *t);
+
+static void join_after(uv_work_t *req, int status)
+{
+    struct store_repl *r = req->data;
+    char self[128];
+
+    if (r->st->stopping)
+        return;
+    if (r->join_ret == -1) {
+        log_error("replication: cannot start: %s; exiting", r->join_why);
+        _exit(1);
+    }
+    if (r->join_ret == -2) {
+        if (!r->join_logged)
+            log_warn("replication: this site is new to the group and no other site answers yet "
+                     "(%s); trying again every second",
+                     r->join_why);
+        r->join_logged = 1;
+        uv_timer_start(&r->again, join_again_cb, REPL_PREPARE_AGAIN_MS, 0);
+        return;
+    }
+    store_repl_site_text(&r->conf, r->conf.local, self, sizeof(self));
+    log_notice("replication: site %s of a group of %zu started; waiting for an election", self,
+               r->conf.nsites);
+}
+
+static void join_again_cb(uv_timer_t *t)
+{
+    struct store_repl *r = t->data;
+
+    if (!r->st->stopping)
+        uv_queue_work(r->st->loop, &r->join_req, join_run, join_after);
+}
+
+int store_repl_start(struct store *st, char *err, size_t errsz)
+{
+    struct store_repl *r = st->repl;
+
+    (void)err;
+    (void)errsz;
+    pthread_mutex_init(&r->lock, NULL);
+    uv_async_init(st->loop, &r->wake, repl_wake_cb);
+    r->wake.data = r;
+    uv_timer_init(st->loop, &r->again);
+    r->again.data = r;
+    r->prepare_req.data = r->status_req.data = r->join_req.data = r;
+    store_db_on_rep_event(repl_event_in);
+    uv_queue_work(st->loop, &r->join_req, join_run, join_after);
+    return 0;
+}
+
+void store_repl_close(struct store *st)
+{
+    struct store_repl *r = st->repl;
+
+    if (!r)
+        return;
+    store_db_on_rep_event(NULL);
+    uv_close((uv_handle_t *)&r->wake, NULL);
+    uv_close((uv_handle_t *)&r->again, NULL);
+}
+
+void store_repl_stop(struct store *st)
+{
+    if (st->repl)
+        repl_step(st->repl, STORE_ROLE_EV_STOP);
+}
+
+void store_repl_refusal(const struct store *st, char *buf, size_t bufsz)
+{
+    const struct store_repl *r = st->repl;
+    char self[128];
+
+    store_repl_site_text(&r->conf, r->conf.local, self, sizeof(self));
+    if (st->role == STORE_ROLE_REPLICA || st->role == STORE_ROLE_STARTING)
+        snprintf(buf, bufsz, "not master: site %s is a replica; the master is %s", self,
+                 r->master[0] ? r->master : "not known yet (an election may be under way)");
+    else
+        snprintf(buf, bufsz, "not master yet: site %s is %s", self,
+                 st->role == STORE_ROLE_PREPARING ? "taking up mastership (adoption, or the "
+                                                    "group has no quorum yet)"
+                                                  : "stepping down");
+}

@@ -1,0 +1,132 @@
+/* store_repl_conf.c - the replication group of [store]: this site and the group's sites, checked (a pure function). */
+#include "store_repl_conf.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config_check.h"
+
+static int repl_name_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > STORE_REPL_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", s[i]))
+            return 0;
+    return 1;
+}
+
+/* "ADDR:PORT" into host and port (numeric: the address is bound as it is given). */
+static int repl_address(const char *word, struct store_repl_site *s, char *why, size_t whysz)
+{
+    struct sockaddr_storage ss;
+
+    if (cfg_listen_addr_parse(word, &ss, why, whysz) < 0)
+        return -1;
+    if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+
+        inet_ntop(AF_INET6, &a->sin6_addr, s->host, sizeof(s->host));
+        s->port = ntohs(a->sin6_port);
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+
+        inet_ntop(AF_INET, &a->sin_addr, s->host, sizeof(s->host));
+        s->port = ntohs(a->sin_port);
+    }
+    return 0;
+}
+
+static int repl_site_parse(const char *w, size_t len, struct store_repl_conf *rc, char *why,
+                           size_t whysz)
+{
+    struct store_repl_site *s = &rc->site[rc->nsites];
+    const char *eq = memchr(w, '=', len);
+    char addr[80];
+
+    if (rc->nsites == STORE_REPL_SITES_MAX) {
+        snprintf(why, whysz, "more than %d sites", STORE_REPL_SITES_MAX);
+        return -1;
+    }
+    if (!eq || !repl_name_ok(w, (size_t)(eq - w))) {
+        snprintf(why, whysz,
+                 "\"%.*s\": expected NAME=ADDRESS:PORT (a name of letters, digits, - _ . up to "
+                 "%d)",
+                 (int)len, w, STORE_REPL_NAME_MAX);
+        return -1;
+    }
+    snprintf(s->name, sizeof(s->name), "%.*s", (int)(eq - w), w);
+    if ((size_t)snprintf(addr, sizeof(addr), "%.*s", (int)(len - (size_t)(eq - w) - 1), eq + 1) >=
+            sizeof(addr) ||
+        repl_address(addr, s, why, whysz) < 0) {
+        snprintf(why, whysz,
+                 "site %s: \"%.*s\" is not ADDRESS:PORT (numeric, IPv6 as [ADDRESS]:PORT)", s->name,
+                 (int)(len - (size_t)(eq - w) - 1), eq + 1);
+        return -1;
+    }
+    for (size_t i = 0; i < rc->nsites; i++) {
+        if (strcmp(rc->site[i].name, s->name) == 0) {
+            snprintf(why, whysz, "site %s is given twice", s->name);
+            return -1;
+        }
+        if (strcmp(rc->site[i].host, s->host) == 0 && rc->site[i].port == s->port) {
+            snprintf(why, whysz, "sites %s and %s have one address", rc->site[i].name, s->name);
+            return -1;
+        }
+    }
+    rc->nsites++;
+    return 0;
+}
+
+static int repl_find_local(const char *site, struct store_repl_conf *rc, char *why, size_t whysz)
+{
+    if (!site[0]) {
+        snprintf(why, whysz, "store.repl_site is not set (this site's name in store.repl_group)");
+        return -1;
+    }
+    for (size_t i = 0; i < rc->nsites; i++)
+        if (strcmp(rc->site[i].name, site) == 0) {
+            rc->local = i;
+            return 0;
+        }
+    snprintf(why, whysz, "store.repl_site \"%s\" is not one of the sites of store.repl_group",
+             site);
+    return -1;
+}
+
+int store_repl_conf_parse(const char *site, const char *group, struct store_repl_conf *rc,
+                          char *why, size_t whysz)
+{
+    const char *p = group;
+
+    memset(rc, 0, sizeof(*rc));
+    while (*p) {
+        size_t len;
+
+        p += strspn(p, " \t,");
+        if (!*p)
+            break;
+        len = strcspn(p, " \t,");
+        if (repl_site_parse(p, len, rc, why, whysz) < 0)
+            return -1;
+        p += len;
+    }
+    if (rc->nsites < STORE_REPL_SITES_MIN) {
+        snprintf(why, whysz,
+                 "store.repl_group has %zu site%s; a replicated store needs at least %d (with two, "
+                 "a commit either waits for no other site or the group splits in two)",
+                 rc->nsites, rc->nsites == 1 ? "" : "s", STORE_REPL_SITES_MIN);
+        return -1;
+    }
+    return repl_find_local(site, rc, why, whysz);
+}
+
+void store_repl_site_text(const struct store_repl_conf *rc, size_t i, char *buf, size_t bufsz)
+{
+    const struct store_repl_site *s = &rc->site[i];
+
+    snprintf(buf, bufsz, strchr(s->host, ':') ? "%s ([%s]:%u)" : "%s (%s:%u)", s->name, s->host,
+             s->port);
+}

@@ -1,0 +1,70 @@
+# repl_lib.sh - helpers for the replicated-store tests: three store sites on loopback ports, one config each, found by role. Sourced after lib.sh.
+
+REPL_SITES="a b c"
+REPL_PA=$(free_port) REPL_PB=$(free_port) REPL_PC=$(free_port)
+REPL_GROUP="a=127.0.0.1:$REPL_PA b=127.0.0.1:$REPL_PB c=127.0.0.1:$REPL_PC"
+
+# repl_sock SITE: the site's store socket.
+repl_sock() { echo "$T_DIR/$1/run/store.sock"; }
+
+# repl_write_site SITE [extra store lines]: the site's own config, its state under $T_DIR/SITE.
+repl_write_site() {
+    mkdir -p "$T_DIR/$1"
+    printf '[global]\nstate_dir = %s/%s\nhostname = %s\n[store]\ncheckpoint_interval = 1s\nreplication = yes\nrepl_site = %s\nrepl_group = %s\nrepl_heartbeat = 1s\nrepl_election_timeout = 2s\nrepl_ack_timeout = 2s\n%s\n' \
+        "$T_DIR" "$1" "$T_HOSTNAME" "$1" "$REPL_GROUP" "${2:-}" > "$T_DIR/$1.ini"
+}
+
+# repl_start SITE: in the background, logging to $T_DIR/store-SITE.log; REPL_PID_SITE its pid.
+repl_start() {
+    ${SG_DAEMON_WRAPPER:-} "$STORE_BIN" -c "$T_DIR/$1.ini" --foreground $SG_ROOT_FLAG \
+        >> "$T_DIR/store-$1.log" 2>&1 &
+    eval "REPL_PID_$1=$!"
+    T_BG_PIDS="${T_BG_PIDS:-} $!"
+}
+
+repl_pid() { eval "echo \${REPL_PID_$1:-}"; }
+
+# repl_kill SITE [SIGNAL]: kill -9 (or SIGNAL) and wait for it.
+repl_kill() {
+    r_pid=$(repl_pid "$1")
+    kill "-${2:-9}" "$r_pid" 2> /dev/null
+    wait "$r_pid" 2> /dev/null
+    eval "REPL_PID_$1="
+}
+
+# repl_is_master SITE: the site serves (a replica refuses every client).
+repl_is_master() { "$SPOOLCTL" -s "$(repl_sock "$1")" generation > /dev/null 2>&1; }
+
+# repl_master: the site that serves now, if one does.
+repl_master() {
+    for r_s in $REPL_SITES; do
+        repl_is_master "$r_s" && { echo "$r_s"; return 0; }
+    done
+    return 1
+}
+
+# repl_masters: how many sites serve now.
+repl_masters() {
+    r_n=0
+    for r_s in $REPL_SITES; do repl_is_master "$r_s" && r_n=$((r_n + 1)); done
+    echo "$r_n"
+}
+
+# repl_caught_up SITE N: the site's log says N times that it caught up with a master.
+repl_caught_up() { [ "$(grep -c 'caught up with the master' "$T_DIR/store-$1.log")" -ge "$2" ]; }
+
+# The clients' [global] store: every site, in order.
+REPL_STORE_LIST="unix:$(repl_sock a) unix:$(repl_sock b) unix:$(repl_sock c)"
+
+# repl_stop_all: SIGTERM to every site still running (so sanitizers report at exit).
+repl_stop_all() {
+    for r_s in $REPL_SITES; do
+        r_pid=$(repl_pid "$r_s")
+        [ -n "$r_pid" ] && kill -TERM "$r_pid" 2> /dev/null
+    done
+    for r_s in $REPL_SITES; do
+        r_pid=$(repl_pid "$r_s")
+        [ -n "$r_pid" ] && wait "$r_pid" 2> /dev/null
+        eval "REPL_PID_$r_s="
+    done
+}
