@@ -8,11 +8,14 @@
 #include <string.h>
 
 #define IPC_UV_READ_SIZE (64 * 1024)
+#define IPC_UV_HELLO_MS 5000
 
 enum ipc_uv_state { IUV_CONNECTING, IUV_HELLO, IUV_READY, IUV_CLOSING };
 
 struct ipc_uv {
     uv_pipe_t pipe;
+    uv_timer_t hello_timer; /* the peer's hello must come within IPC_UV_HELLO_MS */
+    int handles;            /* open handles: freed when the last is closed */
     uv_connect_t connect_req;
     enum ipc_uv_state state;
     const struct ipc_uv_ops *ops;
@@ -32,6 +35,8 @@ static void ipc_uv_closed_cb(uv_handle_t *h)
 {
     struct ipc_uv *c = h->data;
 
+    if (--c->handles > 0)
+        return;
     /* Write callbacks (with UV_ECANCELED) run before the close callback. */
     sg_buf_free(&c->in);
     sg_buf_free(&c->out);
@@ -43,6 +48,7 @@ static void ipc_uv_shutdown(struct ipc_uv *c)
     if (c->state == IUV_CLOSING)
         return;
     c->state = IUV_CLOSING;
+    uv_close((uv_handle_t *)&c->hello_timer, ipc_uv_closed_cb);
     uv_close((uv_handle_t *)&c->pipe, ipc_uv_closed_cb);
 }
 
@@ -173,6 +179,7 @@ static void ipc_uv_hello(struct ipc_uv *c, struct ipc_reader *r)
         return;
     }
     c->state = IUV_READY;
+    uv_timer_stop(&c->hello_timer);
     if (c->ops->ready)
         c->ops->ready(c, c->arg);
 }
@@ -237,6 +244,15 @@ void ipc_uv_pause(struct ipc_uv *c, int paused)
         uv_read_start((uv_stream_t *)&c->pipe, ipc_uv_alloc_cb, ipc_uv_read_cb);
 }
 
+/* A peer that takes the connection and never says hello (stopped, or hung) is given up, so
+ * that a client with other addresses goes on to the next. */
+static void ipc_uv_hello_timeout(uv_timer_t *t)
+{
+    struct ipc_uv *c = t->data;
+
+    ipc_uv_fail(c, "no hello from the peer within %u s (stopped or hung?)", IPC_UV_HELLO_MS / 1000);
+}
+
 static void ipc_uv_connect_cb(uv_connect_t *req, int status)
 {
     struct ipc_uv *c = req->data;
@@ -279,6 +295,10 @@ struct ipc_uv *ipc_uv_connect(uv_loop_t *loop, const char *path, const char *pro
     sg_buf_init(&c->out);
     uv_pipe_init(loop, &c->pipe, 0);
     c->pipe.data = c;
+    uv_timer_init(loop, &c->hello_timer);
+    c->hello_timer.data = c;
+    c->handles = 2;
+    uv_timer_start(&c->hello_timer, ipc_uv_hello_timeout, IPC_UV_HELLO_MS, 0);
     c->connect_req.data = c;
     /* Connect errors (even synchronous ones) arrive in the callback. */
     uv_pipe_connect(&c->connect_req, &c->pipe, path, ipc_uv_connect_cb);

@@ -117,6 +117,9 @@ int store_db_repl_config(DB_ENV *env, const struct sg_config *c, const struct st
         {DB_REP_ELECTION_TIMEOUT, (db_timeout_t)c->store.repl_election_timeout * US},
         {DB_REP_ELECTION_RETRY, (db_timeout_t)c->store.repl_election_timeout * US},
         {DB_REP_CONNECTION_RETRY, 1 * US},
+        /* A checkpoint waits this long after a replica synchronized (30 s by default): the
+         * store's checkpoints, and its stop, would wait with it. */
+        {DB_REP_CHECKPOINT_DELAY, 0},
     };
 
     for (size_t i = 0; i < rc->nsites; i++)
