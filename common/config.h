@@ -58,11 +58,12 @@ struct cfg_store {
     long long min_free_space;   /* spilling stops below this much free space */
     long long worker_threads;
     long long deadlock_retries;
-    long long due_batch;       /* default limit of one due-work answer */
-    long long origin_lifetime; /* seconds a de-duplication key is kept */
-    long long replication;     /* bool: Replication Manager (store_repl.c) */
-    char *repl_site;           /* this site's name in repl_group */
-    char *repl_group;          /* "NAME=ADDR:PORT ..." */
+    long long due_batch;         /* default limit of one due-work answer */
+    long long origin_lifetime;   /* seconds a de-duplication key is kept */
+    long long replication;       /* bool: Replication Manager (store_repl.c) */
+    char *repl_site;             /* this site's name in repl_group */
+    char *repl_group;            /* "NAME=ADDR:PORT ..." */
+    long long repl_create_group; /* bool: this site founds the group at its first start */
     long long repl_priority;
     long long repl_ack_timeout;      /* seconds */
     long long repl_heartbeat;        /* seconds */

@@ -87,8 +87,11 @@ const struct cfg_key cfg_keys[] = {
     {"store", "repl_site", CFG_STRING, "", 0, 32, NULL, S_(repl_site),
      "this site's name in repl_group"},
     {"store", "repl_group", CFG_STRING, "", 0, 1024, NULL, S_(repl_group),
-     "every site of the group, this one included: NAME=ADDRESS:PORT ... (at least three; the "
-     "first one creates the group at its first start; numeric addresses, bound as given)"},
+     "every site of the group, this one included: NAME=ADDRESS:PORT ... (at least three; "
+     "numeric addresses, bound as given)"},
+    {"store", "repl_create_group", CFG_BOOL, "no", 0, 0, NULL, S_(repl_create_group),
+     "yes on one site for the group's very first start only: it creates the group, the others "
+     "join through it (a site from an empty directory with this set would found a new group)"},
     {"store", "repl_priority", CFG_INT, "100", 1, 1000, NULL, S_(repl_priority),
      "this site's election priority (the highest up-to-date site is elected)"},
     {"store", "repl_ack_timeout", CFG_DURATION, "2s", 1, 60, NULL, S_(repl_ack_timeout),

@@ -25,7 +25,7 @@
  */
 
 #define IPC_PROTO_MAJOR 1
-#define IPC_PROTO_MINOR 5
+#define IPC_PROTO_MINOR 6
 #define IPC_MINOR_GW_RECORDED 5 /* the first minor whose router sends IPC_GW_RECORDED */
 
 #define IPC_HEADER_LEN 4              /* u32 payload length */
@@ -116,6 +116,9 @@ enum ipc_type {
     IPC_SHAPE = 90,       /* struct ipc_list_filter -> IPC_SHAPE_ROW*, IPC_END */
     IPC_SHAPE_ROW = 91,   /* struct ipc_shape_row: recipients of a domain in a state by age */
     IPC_REPORT = 92,      /* struct ipc_metric_item: a daemon's own counter, its total -> IPC_OK */
+    /* Minor 6: a replicated store's group as this site sees it (a replica answers it too). */
+    IPC_REPL_STATUS = 93, /* no fields -> IPC_REPL_SITE* (this site first), IPC_END */
+    IPC_REPL_SITE = 94,   /* struct ipc_repl_site */
 };
 
 /* Per-recipient states.  DELIVERED and FAILED are final. */
@@ -164,7 +167,9 @@ enum ipc_event_kind {
 
 /* Capabilities the store offers; clients list the ones they need. */
 #define IPC_CAPS_STORE "submit,read,update,list,due,admin,events"
-#define IPC_CAP_SUBMIT "submit" /* all the store's submission socket offers */
+#define IPC_CAP_SUBMIT "submit"    /* all the store's submission socket offers */
+#define IPC_CAP_ADMIN "admin"      /* all a replica offers (spoolctl repl) */
+#define IPC_ROLE_REPLICA "replica" /* the role in a replica's hello (the master's is "store") */
 /* What each daemon's user may ask of the store on store.sock (by SO_PEERCRED);
  * root and the store's own user may ask for all of IPC_CAPS_STORE. */
 #define IPC_CAPS_STORE_SMTPD "submit"
@@ -414,6 +419,18 @@ struct ipc_metric_item {
     uint64_t value;
 };
 
+/* One site of a replicated store's group. */
+#define IPC_REPL_LOCAL 1u     /* the site that answered */
+#define IPC_REPL_MASTER 2u    /* the master, as the answering site knows it */
+#define IPC_REPL_CONNECTED 4u /* the answering site has a connection to it */
+struct ipc_repl_site {
+    char name[IPC_NAME_MAX + 1]; /* from repl_group; empty for a site not in it */
+    char addr[IPC_NAME_MAX + 1]; /* ADDRESS:PORT of its replication port */
+    char role[IPC_NAME_MAX + 1]; /* the answering site's role (store_role_name); "" for others */
+    uint32_t flags;
+    uint32_t lsn_file, lsn_offset; /* the answering site's next log position; 0 for others */
+};
+
 /* Age buckets of IPC_SHAPE (minutes of queue age, the last open-ended), as qshape's. */
 #define IPC_SHAPE_BUCKETS 10
 extern const uint32_t ipc_shape_minutes[IPC_SHAPE_BUCKETS - 1]; /* 5 10 20 ... 1280 */
@@ -533,6 +550,7 @@ IPC_DECLARE_CODEC(list_filter, struct ipc_list_filter);
 IPC_DECLARE_CODEC(client_item, struct ipc_client_item);
 IPC_DECLARE_CODEC(metric_item, struct ipc_metric_item);
 IPC_DECLARE_CODEC(shape_row, struct ipc_shape_row);
+IPC_DECLARE_CODEC(repl_site, struct ipc_repl_site);
 /* SHAPE carries a list filter too (LIST_FILTER or SHAPE). */
 int ipc_encode_list_filter_as(struct sg_buf *b, uint16_t type, uint32_t request_id,
                               const struct ipc_list_filter *m);

@@ -339,6 +339,8 @@ static const struct {
     {IPC_SHAPE, "SHAPE"},
     {IPC_SHAPE_ROW, "SHAPE_ROW"},
     {IPC_REPORT, "REPORT"},
+    {IPC_REPL_STATUS, "REPL_STATUS"},
+    {IPC_REPL_SITE, "REPL_SITE"},
 };
 
 const char *ipc_type_name(uint16_t type)

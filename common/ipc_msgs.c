@@ -304,7 +304,7 @@ static int empty_type(uint16_t type)
 {
     return type == IPC_SUBMIT_ABORT || type == IPC_STATS || type == IPC_SUBSCRIBE ||
            type == IPC_SUBSCRIBE_MESSAGES || type == IPC_PAUSE_LIST || type == IPC_CLIENTS ||
-           type == IPC_METRICS;
+           type == IPC_METRICS || type == IPC_REPL_STATUS;
 }
 
 int ipc_encode_empty(struct sg_buf *b, uint16_t type, uint32_t request_id)
@@ -375,8 +375,12 @@ int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *
     }
     if ((missing = ipc_caps_missing(needed, peer->caps_offered, &len)) != NULL) {
         *code = IPC_ERR_CAPS;
-        snprintf(why, whysz, "peer %s does not offer capability '%.*s'", peer->program, (int)len,
-                 missing);
+        if (strcmp(peer->role, IPC_ROLE_REPLICA) == 0)
+            snprintf(why, whysz, "peer %s is a replica of a replicated store, not its master",
+                     peer->program);
+        else
+            snprintf(why, whysz, "peer %s does not offer capability '%.*s'", peer->program,
+                     (int)len, missing);
         return -1;
     }
     return 0;

@@ -203,6 +203,34 @@ int ipc_decode_metric_item(struct ipc_reader *r, struct ipc_metric_item *m)
     return ipc_reader_end(r);
 }
 
+int ipc_encode_repl_site(struct sg_buf *b, uint32_t request_id, const struct ipc_repl_site *m)
+{
+    ipc_msg_begin(b, IPC_REPL_SITE, request_id);
+    ipc_put_str(b, m->name);
+    ipc_put_str(b, m->addr);
+    ipc_put_str(b, m->role);
+    ipc_put_u32(b, m->flags);
+    ipc_put_u32(b, m->lsn_file);
+    ipc_put_u32(b, m->lsn_offset);
+    return ipc_msg_end(b);
+}
+
+int ipc_decode_repl_site(struct ipc_reader *r, struct ipc_repl_site *m)
+{
+    memset(m, 0, sizeof(*m));
+    adm_check(r, r->type == IPC_REPL_SITE, "not a REPL_SITE frame");
+    ipc_get_str(r, m->name, sizeof(m->name));
+    ipc_get_str(r, m->addr, sizeof(m->addr));
+    ipc_get_str(r, m->role, sizeof(m->role));
+    ipc_get_u32(r, &m->flags);
+    ipc_get_u32(r, &m->lsn_file);
+    ipc_get_u32(r, &m->lsn_offset);
+    adm_check(r, m->addr[0] != '\0', "replication site without an address");
+    adm_check(r, m->flags <= (IPC_REPL_LOCAL | IPC_REPL_MASTER | IPC_REPL_CONNECTED),
+              "unknown replication site flags");
+    return ipc_reader_end(r);
+}
+
 int ipc_encode_shape_row(struct sg_buf *b, uint32_t request_id, const struct ipc_shape_row *m)
 {
     ipc_msg_begin(b, IPC_SHAPE_ROW, request_id);

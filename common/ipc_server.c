@@ -47,6 +47,17 @@ struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_confi
     return s;
 }
 
+void ipc_server_set_generation(struct ipc_server *s, uint64_t generation)
+{
+    s->hello.generation = generation;
+}
+
+void ipc_server_set_offer(struct ipc_server *s, const char *role, const char *caps_offered)
+{
+    snprintf(s->hello.role, sizeof(s->hello.role), "%s", role);
+    snprintf(s->hello.caps_offered, sizeof(s->hello.caps_offered), "%s", caps_offered);
+}
+
 void ipc_server_maybe_free(struct ipc_server *s)
 {
     if (s->closed && !s->listener_open && !s->grace_open && s->nalloc == 0)

@@ -84,6 +84,12 @@ void ipc_server_drain(struct ipc_server *s, unsigned grace_ms, ipc_server_draine
                       void *arg);
 /* Open connections; s may be NULL (a server closed), which has none. */
 size_t ipc_server_count(const struct ipc_server *s);
+/* The generation our hello carries from now on (a replicated store learns its own only once it
+ * is elected master, after the server started). */
+void ipc_server_set_generation(struct ipc_server *s, uint64_t generation);
+/* The role and capabilities our hello offers from now on (a replica offers only "admin": a
+ * client that needs more refuses it at the hello and goes on to its next address). */
+void ipc_server_set_offer(struct ipc_server *s, const char *role, const char *caps_offered);
 /* Connections with a request in flight (referenced by the daemon). */
 size_t ipc_server_busy(const struct ipc_server *s);
 /* The open connections (not closing), for broadcasts. */

@@ -55,6 +55,7 @@ int store_adopt_all(struct store *st);
  * open parses the group and opens the environment; start (the loop running) joins the group;
  * close lets the loop end; stop is a signal's.  refusal: why a client is refused while this
  * site is not master (naming the master when it is known). */
+#define STORE_REPL_CLIENT_ROLE "repl" /* spoolctl repl's hello: served by a replica too */
 int store_repl_conf_check(const struct sg_config *c, char *why, size_t whysz);
 int store_repl_open(struct store *st, char *err, size_t errsz);
 int store_repl_start(struct store *st, char *err, size_t errsz);
@@ -64,6 +65,9 @@ void store_repl_refusal(const struct store *st, char *buf, size_t bufsz);
 
 /* store_conn.c: listen on socket_path (fatal if a live store answers there). */
 void store_server_start(struct store *st);
+/* What the hellos offer: everything and the generation as master, only "admin" (spoolctl
+ * repl) otherwise, so that every other client refuses this site and tries its next address. */
+void store_conn_offer(struct store *st, int master);
 /* Tell every subscribed connection about an event. */
 void store_broadcast_event(struct store *st, uint32_t kind, const char *qid);
 /* COMMITTED of qid; subscribers with messages also get msg: its ENVELOPE, RCPT*, END frames. */

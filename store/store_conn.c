@@ -43,6 +43,7 @@ static const struct store_command {
     {{IPC_METRICS, "admin"}, store_op_metrics},
     {{IPC_SHAPE, "list"}, store_op_shape},
     {{IPC_REPORT, "update"}, store_op_report},
+    {{IPC_REPL_STATUS, "admin"}, store_op_repl_status},
 };
 
 uv_loop_t *store_conn_loop(struct store_conn *c)
@@ -160,14 +161,8 @@ static void store_accepted(struct ipc_server_conn *sc, void *arg)
     st->accepted++;
     c->name = ipc_server_conn_name(sc);
     ipc_server_conn_set_data(sc, c);
-    if (st->role != STORE_ROLE_MASTER) {
-        char why[IPC_REPLY_MAX];
-
-        store_repl_refusal(st, why, sizeof(why));
-        store_conn_fail(c, IPC_ERR_TEMP, "%s", why);
-    } else if ((long long)ipc_server_count(st->server) +
-                   (long long)ipc_server_count(st->submit_server) >
-               st->cfg->store.max_clients)
+    if ((long long)ipc_server_count(st->server) + (long long)ipc_server_count(st->submit_server) >
+        st->cfg->store.max_clients)
         store_conn_fail(c, IPC_ERR_TEMP, "too many clients (max_clients = %lld)",
                         st->cfg->store.max_clients);
 }
@@ -193,6 +188,16 @@ static void store_ready(struct ipc_server_conn *sc, void *arg)
     struct store_conn *c = ipc_server_conn_data(sc);
     long long room = st->cfg->store.max_clients - st->cfg->store.reserved_clients;
 
+    /* Not master: only spoolctl repl's connection (role "repl") is served, and only REPL_STATUS;
+     * every other client is refused at once and goes on to the next store address. */
+    if (st->role != STORE_ROLE_MASTER &&
+        strcmp(ipc_server_conn_peer(sc)->role, STORE_REPL_CLIENT_ROLE) != 0) {
+        char why[IPC_REPLY_MAX];
+
+        store_repl_refusal(st, why, sizeof(why));
+        store_conn_fail(c, IPC_ERR_TEMP, "%s", why);
+        return;
+    }
     if (!store_conn_is_submitter(ipc_server_conn_peer(sc)))
         return;
     if ((long long)st->nsubmitters >= room) {
@@ -217,9 +222,17 @@ static void store_dispatch(struct ipc_server_conn *sc, const struct ipc_server_c
                            struct ipc_reader *r, void *arg)
 {
     const struct store_command *cmd = (const struct store_command *)(const void *)row;
+    struct store_conn *c = ipc_server_conn_data(sc);
 
     (void)arg;
-    cmd->handle(ipc_server_conn_data(sc), r);
+    if (c->st->role != STORE_ROLE_MASTER && row->type != IPC_REPL_STATUS) {
+        char why[IPC_REPLY_MAX];
+
+        store_repl_refusal(c->st, why, sizeof(why));
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP, "%s", why);
+        return;
+    }
+    cmd->handle(c, r);
 }
 
 static void store_closing(struct ipc_server_conn *sc, int eof, void *arg)
@@ -309,6 +322,18 @@ void store_server_start(struct store *st)
     submit.backlog = 64;
     st->submit_server =
         ipc_server_start(st->loop, &submit, &store_submit_server_ops, st, st->submit_socket_path);
+    if (st->role != STORE_ROLE_MASTER)
+        store_conn_offer(st, 0);
+}
+
+void store_conn_offer(struct store *st, int master)
+{
+    const char *role = master ? "store" : IPC_ROLE_REPLICA;
+
+    ipc_server_set_offer(st->server, role, master ? IPC_CAPS_STORE : IPC_CAP_ADMIN);
+    ipc_server_set_offer(st->submit_server, role, master ? IPC_CAP_SUBMIT : "");
+    ipc_server_set_generation(st->server, master ? st->db.generation : 0);
+    ipc_server_set_generation(st->submit_server, master ? st->db.generation : 0);
 }
 
 /* ev to every subscriber; those subscribed with messages also get msg's bytes (may be NULL). */

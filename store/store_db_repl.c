@@ -123,8 +123,8 @@ int store_db_repl_config(DB_ENV *env, const struct sg_config *c, const struct st
     };
 
     for (size_t i = 0; i < rc->nsites; i++)
-        if ((ret = repl_site(env, &rc->site[i], i == rc->local, rc->local == 0 && i == 0, err,
-                             errsz)) != 0)
+        if ((ret = repl_site(env, &rc->site[i], i == rc->local,
+                             i == rc->local && c->store.repl_create_group, err, errsz)) != 0)
             return -1;
     if ((ret = env->repmgr_set_ack_policy(env, DB_REPMGR_ACKS_QUORUM)) != 0 ||
         (ret = env->rep_set_priority(env, (u_int32_t)c->store.repl_priority)) != 0 ||

@@ -209,9 +209,15 @@ static void store_stop(struct store *st)
 /* SIGHUP: a bad new config leaves the old one in force. */
 static void store_reload(struct store *st)
 {
-    struct sg_config *n = daemon_reload(&st->opts);
+    struct sg_config *n;
 
-    if (!n)
+    /* A worker opens the databases with the config in force: it stays until that is done. */
+    if (st->role == STORE_ROLE_PREPARING) {
+        log_warn("reload: not now, this site is taking up mastership; signal again once it "
+                 "serves");
+        return;
+    }
+    if (!(n = daemon_reload(&st->opts)))
         return;
     if (strcmp(config_store_dir(n), config_store_dir(st->cfg)) != 0 ||
         strcmp(config_socket_dir(n), config_socket_dir(st->cfg)) != 0 ||
@@ -219,6 +225,11 @@ static void store_reload(struct store *st)
         n->store.worker_threads != st->cfg->store.worker_threads)
         log_warn("reload: changes of db_dir, socket_dir, cache_size or worker_threads take "
                  "effect at the next start");
+    if (n->store.replication != st->cfg->store.replication ||
+        strcmp(n->store.repl_site, st->cfg->store.repl_site) != 0 ||
+        strcmp(n->store.repl_group, st->cfg->store.repl_group) != 0)
+        log_warn("reload: changes of replication, repl_site or repl_group take effect at the "
+                 "next start");
     log_set_level(n->global.log_level);
     config_free(st->cfg);
     st->cfg = n;

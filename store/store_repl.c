@@ -5,9 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ipc_server.h"
 #include "log.h"
 #include "store.h"
+#include "store_conn.h"
+#include "store_ops.h"
 #include "store_repl_conf.h"
 #include "store_role.h"
 
@@ -33,6 +34,7 @@ struct store_repl {
     pthread_mutex_t lock;            /* the events, handed over from Berkeley DB's threads */
     enum store_rep_event events[REPL_EVENTS_MAX];
     size_t nevents;
+    int closed; /* wake is closed: nothing more is handed over */
 };
 
 static struct store_repl the_repl;
@@ -44,8 +46,9 @@ static void repl_event_in(enum store_rep_event ev, int eid)
     pthread_mutex_lock(&the_repl.lock);
     if (the_repl.nevents < REPL_EVENTS_MAX)
         the_repl.events[the_repl.nevents++] = ev;
+    if (!the_repl.closed)
+        uv_async_send(&the_repl.wake);
     pthread_mutex_unlock(&the_repl.lock);
-    uv_async_send(&the_repl.wake);
 }
 
 /* ---- who is master: the group's status read on a worker --------------------------------- */
@@ -196,11 +199,13 @@ static void demoted_drained(struct ipc_server *s, void *arg)
 static void repl_drain(struct store_repl *r)
 {
     struct store *st = r->st;
+    char self[128];
 
-    log_warn("replication: no longer master (%s); answering the %zu requests in flight, then "
-             "starting again as a replica",
-             r->master[0] ? r->master : "another site is",
-             ipc_server_busy(st->server) + ipc_server_busy(st->submit_server));
+    /* The master's name is refreshed after this line: the one known is this site or none. */
+    store_repl_site_text(&r->conf, r->conf.local, self, sizeof(self));
+    log_warn("replication: site %s is no longer master (another site is, or an election is "
+             "under way); answering the %zu requests in flight, then starting again as a replica",
+             self, ipc_server_busy(st->server) + ipc_server_busy(st->submit_server));
     ipc_server_drain(st->server, IPC_SERVER_STOP_GRACE_MS, demoted_drained, st);
     ipc_server_drain(st->submit_server, IPC_SERVER_STOP_GRACE_MS, demoted_drained, st);
 }
@@ -223,6 +228,7 @@ static void repl_act(struct store_repl *r, enum store_role_action a)
         uv_timer_start(&r->again, prepare_again_cb, REPL_PREPARE_AGAIN_MS, 0);
         return;
     case STORE_ROLE_DO_SERVE:
+        store_conn_offer(st, 1);
         log_notice("replication: master of the group (generation %llu, %llu messages adopted); "
                    "serving on %s",
                    (unsigned long long)st->db.generation, (unsigned long long)st->adopted,
@@ -341,7 +347,8 @@ static void join_after(uv_work_t *req, int status)
     if (r->join_ret == -2) {
         if (!r->join_logged)
             log_warn("replication: this site is new to the group and no other site answers yet "
-                     "(%s); trying again every second",
+                     "(%s); trying again every second (the group's very first start needs "
+                     "store.repl_create_group = yes on one site)",
                      r->join_why);
         r->join_logged = 1;
         uv_timer_start(&r->again, join_again_cb, REPL_PREPARE_AGAIN_MS, 0);
@@ -384,6 +391,9 @@ void store_repl_close(struct store *st)
     if (!r)
         return;
     store_db_on_rep_event(NULL);
+    pthread_mutex_lock(&r->lock);
+    r->closed = 1;
+    pthread_mutex_unlock(&r->lock);
     uv_close((uv_handle_t *)&r->wake, NULL);
     uv_close((uv_handle_t *)&r->again, NULL);
 }
@@ -408,4 +418,84 @@ void store_repl_refusal(const struct store *st, char *buf, size_t bufsz)
                  st->role == STORE_ROLE_PREPARING ? "taking up mastership (adoption, or the "
                                                     "group has no quorum yet)"
                                                   : "stepping down");
+}
+
+/* ---- REPL_STATUS: the group as this site sees it (spoolctl repl) --------------------------- */
+
+struct repl_status_work {
+    struct store_op_req req;
+    struct store_repl_status rs;
+};
+
+static void repl_status_run(struct store_work *w)
+{
+    struct repl_status_work *sw = (struct repl_status_work *)w;
+
+    sw->req.ret = store_db_repl_status(store_op_db(w), &sw->rs);
+}
+
+/* The name repl_group gives host:port, "" when it gives none. */
+static void repl_site_name(const struct store_repl_conf *rc, const char *host, unsigned port,
+                           char *buf, size_t bufsz)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < rc->nsites; i++)
+        if (rc->site[i].port == port && strcmp(rc->site[i].host, host) == 0)
+            snprintf(buf, bufsz, "%s", rc->site[i].name);
+}
+
+static void repl_status_encode(struct repl_status_work *sw, const struct store *st)
+{
+    const struct store_repl_conf *rc = &st->repl->conf;
+    const struct store_repl_site *me = &rc->site[rc->local];
+    struct ipc_repl_site row = {.flags = IPC_REPL_LOCAL | (sw->rs.is_master ? IPC_REPL_MASTER : 0),
+                                .lsn_file = sw->rs.lsn_file,
+                                .lsn_offset = sw->rs.lsn_offset};
+    struct ipc_end end = {.count = 1 + sw->rs.nremote};
+    uint32_t id = sw->req.request_id;
+
+    snprintf(row.name, sizeof(row.name), "%s", me->name);
+    snprintf(row.addr, sizeof(row.addr), strchr(me->host, ':') ? "[%s]:%u" : "%s:%u", me->host,
+             me->port);
+    snprintf(row.role, sizeof(row.role), "%s", store_role_name(st->role));
+    ipc_encode_repl_site(&sw->req.out, id, &row);
+    for (size_t i = 0; i < sw->rs.nremote; i++) {
+        const struct store_repl_peer *p = &sw->rs.remote[i];
+        struct ipc_repl_site other = {.flags = (p->is_master ? IPC_REPL_MASTER : 0) |
+                                               (p->connected ? IPC_REPL_CONNECTED : 0)};
+
+        repl_site_name(rc, p->host, p->port, other.name, sizeof(other.name));
+        snprintf(other.addr, sizeof(other.addr), strchr(p->host, ':') ? "[%s]:%u" : "%s:%u",
+                 p->host, p->port);
+        ipc_encode_repl_site(&sw->req.out, id, &other);
+    }
+    ipc_encode_end(&sw->req.out, id, &end);
+}
+
+static void repl_status_done(struct store_work *w)
+{
+    struct repl_status_work *sw = (struct repl_status_work *)w;
+
+    if (sw->req.ret != 0)
+        store_op_reply_error(&sw->req.out, sw->req.request_id, sw->req.ret, "replication status");
+    else
+        repl_status_encode(sw, store_conn_store(w->conn));
+    store_op_done(w);
+}
+
+void store_op_repl_status(struct store_conn *c, struct ipc_reader *r)
+{
+    struct repl_status_work *sw;
+
+    if (ipc_decode_empty(r) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad REPL_STATUS: %s", r->error);
+        return;
+    }
+    if (!store_conn_store(c)->repl) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM,
+                               "this store is not replicated (store.replication = no)");
+        return;
+    }
+    if ((sw = store_op_req_new(c, r, sizeof(*sw))))
+        store_work_queue(c, &sw->req.base, repl_status_run, repl_status_done);
 }

@@ -20,7 +20,7 @@ struct queued {
 
 static int connect_admin(const struct sm_ctx *x, struct ipc_client *c, const char *caps)
 {
-    char path[SC_SOCKET_MAX];
+    char path[SC_WHERE_MAX];
 
     if (!x->socket_given && sc_socket_path(x->cfg, path, sizeof(path)) < 0)
         return fprintf(stderr, "spoolgate-sendmail: socket path too long\n"), -1;

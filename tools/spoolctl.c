@@ -26,6 +26,7 @@ static void usage(FILE *out)
             "  due [--limit N]      recipients whose next attempt is due now\n"
             "  metrics [--no-age]   Prometheus text for node_exporter's textfile collector\n"
             "  generation           the store generation\n"
+            "  repl                 a replicated store: each site's role, peers, log position\n"
             "changing (QID... or - for ids on stdin, or ALL with an optional FILTER):\n"
             "  requeue  re-route now            hold     no delivery attempts\n"
             "  release  undo hold               delete   remove the message\n"
@@ -116,6 +117,11 @@ const char *spoolctl_iso_time(uint64_t us, char *buf, size_t bufsz)
 
 static const char *spoolctl_socket;
 static int spoolctl_connected;
+
+const char *spoolctl_where(void)
+{
+    return spoolctl_socket;
+}
 
 void spoolctl_connect(struct ipc_client *c)
 {
@@ -234,6 +240,8 @@ static int run(struct ipc_client *c, int argc, char **argv)
         return spoolctl_cmd_pause(c, IPC_PAUSE, argc, argv);
     if (strcmp(cmd, "resume") == 0)
         return spoolctl_cmd_pause(c, IPC_RESUME, argc, argv);
+    if (strcmp(cmd, "repl") == 0)
+        return spoolctl_cmd_repl(argc, argv);
     if (strcmp(cmd, "generation") == 0 && argc == 1 && (spoolctl_connect(c), 1))
         return printf("%llu\n", (unsigned long long)c->peer.generation) < 0;
     spoolctl_usage_error("unknown command \"%s\"", cmd);
@@ -242,8 +250,8 @@ static int run(struct ipc_client *c, int argc, char **argv)
 static int known_command(const char *cmd)
 {
     static const char *const cmds[] = {
-        "requeue", "hold",  "release", "delete", "flush",   "list",  "show",   "cat",
-        "due",     "stats", "summary", "status", "metrics", "pause", "resume", "generation"};
+        "requeue", "hold",    "release", "delete",  "flush", "list",   "show",       "cat", "due",
+        "stats",   "summary", "status",  "metrics", "pause", "resume", "generation", "repl"};
 
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
         if (strcmp(cmd, cmds[i]) == 0)
@@ -271,7 +279,7 @@ static const char *socket_from_config(const char *path, char *buf, size_t bufsz)
 int main(int argc, char **argv)
 {
     const char *config = NULL, *sock = NULL;
-    char sockbuf[256];
+    char sockbuf[SC_WHERE_MAX];
     struct ipc_client c;
     int opt, ret;
 

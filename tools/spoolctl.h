@@ -31,6 +31,8 @@ struct spoolctl_opts {
 /* spoolctl.c */
 /* Connect to the store (once): every command calls it after its options are checked. */
 void spoolctl_connect(struct ipc_client *c);
+/* Where the store is: -s, or the config's (a list for a replicated store). */
+const char *spoolctl_where(void);
 /* Exit with the code for the client's error: the store unavailable -> 75. */
 void spoolctl_fail(struct ipc_client *c) __attribute__((noreturn));
 /* Exit 64 after printing why and the usage. */
@@ -42,6 +44,9 @@ int spoolctl_recv_soft(struct ipc_client *c, struct ipc_reader *r, const char *w
 void spoolctl_send(struct ipc_client *c);
 int spoolctl_exit_code(uint32_t ipc_error);
 const char *spoolctl_iso_time(uint64_t us, char *buf, size_t bufsz);
+
+/* spoolctl_repl.c: every site of the store's address list asked for its view of the group. */
+int spoolctl_cmd_repl(int argc, char **argv);
 
 /* spoolctl_opts.c: parse argv (argv[0] the command) into o; which: the options allowed,
  * a string of letters (f filters, j --json, l --limit, m --match, v --verify, a --no-age).

@@ -189,7 +189,7 @@ static void context(struct sm_ctx *x, const char *config)
 {
     char err[4096];
     struct passwd *pw;
-    static char sock[SC_SOCKET_MAX], name[256];
+    static char sock[SC_WHERE_MAX], name[256];
 
     if (!(x->cfg = config_load(config, err, sizeof(err))))
         die(EX_CONFIG, "config refused: %s", err);

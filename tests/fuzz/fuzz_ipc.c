@@ -53,6 +53,7 @@ RT(gw_recorded, struct ipc_gw_deliver)
 RT(admin_req, struct ipc_admin_req)
 RT(client_item, struct ipc_client_item)
 RT(shape_row, struct ipc_shape_row)
+RT(repl_site, struct ipc_repl_site)
 RT_AS(qid_msg, struct ipc_qid_msg, ipc_encode_qid_msg)
 RT_AS(pause, struct ipc_pause, ipc_encode_pause)
 RT_AS(list_filter, struct ipc_list_filter, ipc_encode_list_filter_as)
@@ -131,6 +132,8 @@ static const struct {
     {IPC_SHAPE, rt_list_filter},
     {IPC_SHAPE_ROW, rt_shape_row},
     {IPC_REPORT, rt_metric_item},
+    {IPC_REPL_STATUS, rt_empty},
+    {IPC_REPL_SITE, rt_repl_site},
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 

@@ -5,7 +5,7 @@
 LOAD="python3 $top_srcdir/tests/integration/smtp_load.py"
 ROUNDS=3
 
-plan $((ROUNDS + 10))
+plan $((ROUNDS + 13))
 for s in $REPL_SITES; do repl_write_site "$s"; repl_start "$s"; done
 wait_for 60 repl_master; ok $? "three sites started: one is elected master ($(repl_master))"
 start_peer sink sink || bail "the sink does not start"
@@ -87,6 +87,18 @@ ok $? "the queue on the master ($m) drains to empty"
 test "$SMTPD_PID" = "$smtpd_pid" && kill -0 "$smtpd_pid" && test "$ROUTER_PID" = "$router_pid" && kill -0 "$router_pid"
 ok $? "smtpd and the router ran throughout, never restarted"
 test "$(repl_masters)" = 1; ok $? "one master in the end"
+reloads=$(grep -c "a new generation: reloading all work" "$T_ROUTER_LOG")
+test "$reloads" -ge $ROUNDS; ok $? "the router saw each new master's generation in its hello and reloaded its work ($reloads times)"
 grep -q "master of the group" "$T_DIR/store-$m.log"; ok $? "the master says so in its log"
+"$SPOOLCTL" -c "$T_CONFIG" repl > "$T_DIR/repl.out" 2>&1; r=$?
+[ $r = 0 ] && [ "$(grep -c '^site .*: master, log at' "$T_DIR/repl.out")" = 1 ] &&
+    [ "$(grep -c '^site .*: replica, log at .*behind the master' "$T_DIR/repl.out")" = 2 ] &&
+    [ "$(grep -c ' connected' "$T_DIR/repl.out")" = 6 ]; r=$?
+[ $r = 0 ] || diag < "$T_DIR/repl.out"
+ok $r "spoolctl repl asks every site: one master, two replicas with their lag, all connected"
+replica=$(echo $REPL_SITES | tr ' ' '\n' | grep -v "^$m$" | head -1)
+"$SPOOLCTL" -s "$(repl_sock "$replica")" list > "$T_DIR/replica-list.out" 2>&1; r=$?
+[ $r = 75 ] && grep -q "a replica of a replicated store, not its master" "$T_DIR/replica-list.out"
+ok $? "a replica refuses spoolctl list (exit $r): it is not the master"
 stop_router; stop_smtpd; repl_stop_all
 ! grep -qE "$SAN_PATTERN" "$T_DIR"/store-*.log; ok $? "no site reported a sanitizer error"

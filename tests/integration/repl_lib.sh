@@ -7,11 +7,14 @@ REPL_GROUP="a=127.0.0.1:$REPL_PA b=127.0.0.1:$REPL_PB c=127.0.0.1:$REPL_PC"
 # repl_sock SITE: the site's store socket.
 repl_sock() { echo "$T_DIR/$1/run/store.sock"; }
 
-# repl_write_site SITE [extra store lines]: the site's own config, its state under $T_DIR/SITE.
+# repl_write_site SITE [extra store lines]: the site's own config, its state under $T_DIR/SITE;
+# site $REPL_CREATOR (a) founds the group (repl_create_group), the others join through it.
 repl_write_site() {
     mkdir -p "$T_DIR/$1"
-    printf '[global]\nstate_dir = %s/%s\nhostname = %s\n[store]\ncheckpoint_interval = 1s\nreplication = yes\nrepl_site = %s\nrepl_group = %s\nrepl_heartbeat = 1s\nrepl_election_timeout = 2s\nrepl_ack_timeout = 2s\n%s\n' \
-        "$T_DIR" "$1" "$T_HOSTNAME" "$1" "$REPL_GROUP" "${2:-}" > "$T_DIR/$1.ini"
+    r_create=no
+    [ "$1" = "${REPL_CREATOR:-a}" ] && r_create=yes
+    printf '[global]\nstate_dir = %s/%s\nhostname = %s\n[store]\ncheckpoint_interval = 1s\nreplication = yes\nrepl_site = %s\nrepl_group = %s\nrepl_create_group = %s\nrepl_heartbeat = 1s\nrepl_election_timeout = 2s\nrepl_ack_timeout = 2s\n%s\n' \
+        "$T_DIR" "$1" "$T_HOSTNAME" "$1" "$REPL_GROUP" "$r_create" "${2:-}" > "$T_DIR/$1.ini"
 }
 
 # repl_start SITE: in the background, logging to $T_DIR/store-SITE.log; REPL_PID_SITE its pid.

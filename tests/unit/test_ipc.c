@@ -151,6 +151,14 @@ static void test_round_trip_every_message(void **state)
         in.kind = IPC_EV_REQUEUED;
         strcpy(in.qid, "");
     });
+    ROUND_TRIP(repl_site, struct ipc_repl_site, {
+        fill(in.name, IPC_NAME_MAX, 'n');
+        strcpy(in.addr, "[::1]:7003");
+        strcpy(in.role, "replica");
+        in.flags = IPC_REPL_LOCAL | IPC_REPL_MASTER | IPC_REPL_CONNECTED;
+        in.lsn_file = 7;
+        in.lsn_offset = UINT32_MAX;
+    });
 }
 
 static void test_chunk_qid_and_empty_messages(void **state)
@@ -440,6 +448,13 @@ static void test_hello_check(void **state)
     assert_string_equal(why, "peer spoolgate-store does not offer capability 'teleport'");
     assert_int_equal(ipc_hello_check(&peer, "sub", &code, why, sizeof(why)),
                      -1); /* no prefix match */
+    /* A replica offers only admin: a client that needs more is told it is not the master. */
+    strcpy(peer.role, IPC_ROLE_REPLICA);
+    strcpy(peer.caps_offered, IPC_CAP_ADMIN);
+    assert_int_equal(ipc_hello_check(&peer, IPC_CAP_ADMIN, &code, why, sizeof(why)), 0);
+    assert_int_equal(ipc_hello_check(&peer, "submit", &code, why, sizeof(why)), -1);
+    assert_string_equal(why, "peer spoolgate-store is a replica of a replicated store, not its "
+                             "master");
     peer.major = IPC_PROTO_MAJOR + 1;
     assert_int_equal(ipc_hello_check(&peer, "", &code, why, sizeof(why)), -1);
     assert_int_equal(code, IPC_ERR_VERSION);
