@@ -212,9 +212,9 @@ static void store_reload(struct store *st)
     struct sg_config *n;
 
     /* A worker opens the databases with the config in force: it stays until that is done. */
-    if (st->role == STORE_ROLE_PREPARING) {
-        log_warn("reload: not now, this site is taking up mastership; signal again once it "
-                 "serves");
+    if (st->role == STORE_ROLE_PREPARING || st->role == STORE_ROLE_DEMOTED) {
+        log_warn("reload: not now, this site is taking up or giving up mastership; signal "
+                 "again once it serves or has restarted");
         return;
     }
     if (!(n = daemon_reload(&st->opts)))

@@ -42,6 +42,7 @@ static const struct row {
     {IPC_METRICS, "admin"},
     {IPC_SHAPE, "list"},
     {IPC_REPORT, "update"},
+    {IPC_REPL_STATUS, "admin"},
 };
 
 /* The gateway's table. */
@@ -172,6 +173,7 @@ static void encode(struct ipc_client *c, uint16_t type)
     case IPC_PAUSE_LIST:
     case IPC_CLIENTS:
     case IPC_METRICS:
+    case IPC_REPL_STATUS:
         ipc_encode_empty(b, type, id);
         break;
     default:
