@@ -370,22 +370,31 @@ void ipc_server_conn_send(struct ipc_server_conn *c, struct sg_buf *b, ipc_serve
     conn_write(c, b, cb, arg);
 }
 
-void ipc_server_conn_fail(struct ipc_server_conn *c, uint32_t request_id, uint32_t code,
-                          const char *fmt, ...)
+static void conn_refuse(struct ipc_server_conn *c, int level, uint32_t request_id, uint32_t code,
+                        const char *text)
 {
     struct ipc_error e = {.code = code};
-    va_list ap;
 
     if (!ipc_server_conn_alive(c))
         return;
-    va_start(ap, fmt);
-    vsnprintf(e.text, sizeof(e.text), fmt, ap);
-    va_end(ap);
-    log_warn("%s: refused (%s): %s; closing this connection", c->name, ipc_error_name(code),
-             e.text);
+    snprintf(e.text, sizeof(e.text), "%s", text);
+    log_msg(level, NULL, "%s: refused (%s): %s; closing this connection", c->name,
+            ipc_error_name(code), e.text);
     ipc_encode_error(&c->out, request_id, &e);
     ipc_server_conn_flush(c);
     conn_close_after_writes(c);
+}
+
+void ipc_server_conn_fail(struct ipc_server_conn *c, uint32_t request_id, uint32_t code,
+                          const char *fmt, ...)
+{
+    char text[IPC_REPLY_MAX + 1];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    conn_refuse(c, LOG_LVL_WARNING, request_id, code, text);
 }
 
 /* ---- hello and requests --------------------------------------------------- */
@@ -417,7 +426,7 @@ static int conn_authorize(struct ipc_server_conn *c, uint32_t *code, char *why, 
 static int conn_short_lived(const struct ipc_hello *h)
 {
     return strcmp(h->role, "admin") == 0 || strcmp(h->role, "mailq") == 0 ||
-           strcmp(h->program, "spoolgate-sendmail") == 0;
+           strcmp(h->role, "repl") == 0 || strcmp(h->program, "spoolgate-sendmail") == 0;
 }
 
 static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
@@ -439,7 +448,12 @@ static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
     if (ipc_hello_check(&c->peer, "", &code, why, sizeof(why)) < 0 ||
         ipc_hello_check(ours, c->peer.caps_needed, &code, why, sizeof(why)) < 0 ||
         conn_authorize(c, &code, why, sizeof(why)) < 0) {
-        ipc_server_conn_fail(c, 0, code, "%s", why);
+        /* A replica turning away the clients of the master is routine, not a warning. */
+        if (code == IPC_ERR_CAPS && strcmp(ours->role, IPC_ROLE_REPLICA) == 0)
+            conn_refuse(c, LOG_LVL_DEBUG, 0, code,
+                        "this site is a replica of a replicated store, not its master");
+        else
+            ipc_server_conn_fail(c, 0, code, "%s", why);
         return;
     }
     c->state = CONN_READY;

@@ -49,7 +49,7 @@ int sc_sync_connect(struct ipc_client *c, const char *path, const char *program,
     struct sc_addr_list l;
     char why[256], all[sizeof(c->error)] = "";
 
-    if (!strpbrk(path, " \t,"))
+    if (!strpbrk(path, " \t,") && strncmp(path, "unix:", 5) != 0)
         return ipc_client_connect(c, path, program, role, caps);
     if (sc_addr_parse(path, &l, why, sizeof(why)) < 0) {
         memset(c, 0, sizeof(*c));

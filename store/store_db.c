@@ -263,6 +263,7 @@ int store_db_open_env(struct store_db *s, const struct sg_config *c,
     }
     if (store_env_open(s->h, c, rc, err, errsz) < 0)
         goto fail;
+    s->replicated = rc != NULL;
     return 0;
 fail:
     store_db_close(s);

@@ -54,10 +54,11 @@ struct store_txn;        /* one transaction of store_db_txn */
 
 struct store_db {
     struct store_db_handles *h;
-    uint64_t generation; /* created once, at open */
+    uint64_t generation; /* created once, at open (replicated: each time this site is master) */
     uint64_t last_qid;   /* largest qid in msg at open */
     int deadlock_retries;
-    int lock_fd; /* exclusive flock on <db_dir>/store.lock */
+    int lock_fd;    /* exclusive flock on <db_dir>/store.lock (replicated: lock/store.lock) */
+    int replicated; /* opened with the Replication Manager: bodies all go to body.db */
     struct store_db_metrics metrics;
     struct store_db_age *age; /* the queue by age (store_db_age.c) */
 };

@@ -173,6 +173,12 @@ int store_db_body_for_write(struct store_db *s, const struct store_body_limits *
     uint64_t now = now_us();
     int ret = 0;
 
+    /* Replicated: every body goes to body.db.  Berkeley DB 5.3 refuses (EINVAL) the removal of
+     * a bucket database in a replicated environment, so buckets would never go. */
+    if (s->replicated) {
+        *out = &bs->legacy;
+        return 0;
+    }
     pthread_mutex_lock(&bs->mu);
     cur = bs->current;
     if (!cur || (cur->bytes > 0 && cur->bytes + size > l->bucket_size) ||

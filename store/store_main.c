@@ -210,6 +210,7 @@ static void store_stop(struct store *st)
 static void store_reload(struct store *st)
 {
     struct sg_config *n;
+    char changed[512];
 
     /* A worker opens the databases with the config in force: it stays until that is done. */
     if (st->role == STORE_ROLE_PREPARING || st->role == STORE_ROLE_DEMOTED) {
@@ -225,11 +226,13 @@ static void store_reload(struct store *st)
         n->store.worker_threads != st->cfg->store.worker_threads)
         log_warn("reload: changes of db_dir, socket_dir, cache_size or worker_threads take "
                  "effect at the next start");
-    if (n->store.replication != st->cfg->store.replication ||
-        strcmp(n->store.repl_site, st->cfg->store.repl_site) != 0 ||
-        strcmp(n->store.repl_group, st->cfg->store.repl_group) != 0)
-        log_warn("reload: changes of replication, repl_site or repl_group take effect at the "
-                 "next start");
+    if (config_changed(st->cfg, n,
+                       "store.replication,store.repl_site,store.repl_group,"
+                       "store.repl_create_group,store.repl_priority,"
+                       "store.repl_ack_timeout,store.repl_heartbeat,"
+                       "store.repl_election_timeout",
+                       NULL, changed, sizeof(changed)))
+        log_warn("reload: changes of %s take effect at the next start", changed);
     log_set_level(n->global.log_level);
     config_free(st->cfg);
     st->cfg = n;

@@ -11,6 +11,7 @@
 struct repl_answer {
     char path[SC_ADDR_LEN];
     char error[IPC_REPLY_MAX + 64]; /* "" when it answered */
+    uint32_t code;                  /* the store's error code, 0 for none */
     struct ipc_repl_site rows[REPL_ROWS_MAX];
     size_t n;
 };
@@ -39,9 +40,10 @@ static int repl_ask(const char *path, struct repl_answer *a)
            r.type == IPC_REPL_SITE && a->n < REPL_ROWS_MAX &&
            ipc_decode_repl_site(&r, &a->rows[a->n]) == 0)
         a->n++;
-    if (got == 0 && r.type == IPC_ERROR && ipc_decode_error(&r, &e) == 0)
+    if (got == 0 && r.type == IPC_ERROR && ipc_decode_error(&r, &e) == 0) {
         snprintf(a->error, sizeof(a->error), "%s", e.text);
-    else if (got < 0 || r.type != IPC_END || a->n == 0)
+        a->code = e.code;
+    } else if (got < 0 || r.type != IPC_END || a->n == 0)
         snprintf(a->error, sizeof(a->error), "bad answer: %.300s",
                  got < 0 ? c.error : (r.error ? r.error : ipc_type_name(r.type)));
     ipc_client_close(&c);
@@ -63,7 +65,9 @@ static void repl_print(const struct repl_answer *a, const struct ipc_repl_site *
     const struct ipc_repl_site *me = &a->rows[0];
 
     if (a->error[0]) {
-        printf("%s: %s\n", a->path, a->error);
+        /* A connection's own errors name the path already. */
+        printf(strncmp(a->error, a->path, strlen(a->path)) == 0 ? "%.0s%s\n" : "%s: %s\n", a->path,
+               a->error);
         return;
     }
     printf("site %s (%s): %s, log at %u/%u", me->name, me->addr, me->role, me->lsn_file,
@@ -81,6 +85,7 @@ int spoolctl_cmd_repl(int argc, char **argv)
     struct sc_addr_list l;
     struct repl_answer *as;
     const struct ipc_repl_site *master = NULL;
+    int refused = 0; /* a store answered that can never answer this (not replicated) */
     char why[256];
 
     if (argc != 1)
@@ -89,13 +94,16 @@ int spoolctl_cmd_repl(int argc, char **argv)
         spoolctl_usage_error("store addresses: %s", why);
     if (!(as = calloc(l.n, sizeof(*as))))
         exit(SPOOLCTL_EX_FAIL);
+    /* The master is the site that serves: Berkeley DB's master still preparing does not. */
     for (size_t i = 0; i < l.n; i++)
-        if (repl_ask(l.path[i], &as[i]) == 0 && as[i].n && as[i].rows[0].flags & IPC_REPL_MASTER)
+        if (repl_ask(l.path[i], &as[i]) == 0 && strcmp(as[i].rows[0].role, "master") == 0)
             master = &as[i].rows[0];
+        else if (as[i].code == IPC_ERR_PERM)
+            refused = 1;
     for (size_t i = 0; i < l.n; i++)
         repl_print(&as[i], master);
     if (!master)
         printf("no site answered as master\n");
     free(as);
-    return master ? SPOOLCTL_EX_OK : SPOOLCTL_EX_TEMPFAIL;
+    return master ? SPOOLCTL_EX_OK : refused ? SPOOLCTL_EX_FAIL : SPOOLCTL_EX_TEMPFAIL;
 }

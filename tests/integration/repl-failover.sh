@@ -5,7 +5,7 @@
 LOAD="python3 $top_srcdir/tests/integration/smtp_load.py"
 ROUNDS=3
 
-plan $((ROUNDS + 13))
+plan $((ROUNDS + 14))
 for s in $REPL_SITES; do repl_write_site "$s"; repl_start "$s"; done
 wait_for 60 repl_master; ok $? "three sites started: one is elected master ($(repl_master))"
 start_peer sink sink || bail "the sink does not start"
@@ -100,5 +100,8 @@ replica=$(echo $REPL_SITES | tr ' ' '\n' | grep -v "^$m$" | head -1)
 "$SPOOLCTL" -s "$(repl_sock "$replica")" list > "$T_DIR/replica-list.out" 2>&1; r=$?
 [ $r = 75 ] && grep -q "a replica of a replicated store, not its master" "$T_DIR/replica-list.out"
 ok $? "a replica refuses spoolctl list (exit $r): it is not the master"
+buckets=$(ls "$T_DIR"/?/store/body-*.db 2> /dev/null | wc -l)
+test "$buckets" = 0 && ! grep -q "body sweep:.*\(Invalid\|error\)" "$T_DIR"/store-*.log
+ok $? "replicated, bodies go to body.db: no bucket database is made or left behind ($buckets), no sweep error"
 stop_router; stop_smtpd; repl_stop_all
 ! grep -qE "$SAN_PATTERN" "$T_DIR"/store-*.log; ok $? "no site reported a sanitizer error"

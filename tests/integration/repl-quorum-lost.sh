@@ -4,7 +4,7 @@
 . "$(dirname "$0")/repl_lib.sh"
 SEND="python3 $top_srcdir/tests/integration/repl_send.py"
 
-plan 10
+plan 11
 for s in $REPL_SITES; do repl_write_site "$s"; repl_start "$s"; done
 wait_for 60 repl_master; ok $? "three sites started: one is elected master"
 m=$(repl_master)
@@ -46,4 +46,5 @@ ok $? "and holds every message the old master had ($(count_on "$r1") of $total; 
 repl_start "$m"
 wait_for 60 repl_caught_up "$m" 1
 test "$(repl_masters)" = 1; ok $? "the old master rejoins as a replica: one master"
+test "$("$SPOOLCTL" -s "unix:$(repl_sock "$r1")" generation)" -gt 0; ok $? "one store address given as unix:PATH works too (spoolctl -s unix:...)"
 stop_smtpd; repl_stop_all
