@@ -68,6 +68,8 @@ void store_server_start(struct store *st);
 /* What the hellos offer: everything and the generation as master, only "admin" (spoolctl
  * repl) otherwise, so that every other client refuses this site and tries its next address. */
 void store_conn_offer(struct store *st, int master);
+/* A drained server s is gone (its pointer cleared): 1 when both servers are. */
+int store_conn_server_gone(struct store *st, struct ipc_server *s);
 /* Tell every subscribed connection about an event. */
 void store_broadcast_event(struct store *st, uint32_t kind, const char *qid);
 /* COMMITTED of qid; subscribers with messages also get msg: its ENVELOPE, RCPT*, END frames. */

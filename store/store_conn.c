@@ -326,6 +326,15 @@ void store_server_start(struct store *st)
         store_conn_offer(st, 0);
 }
 
+int store_conn_server_gone(struct store *st, struct ipc_server *s)
+{
+    if (s == st->server)
+        st->server = NULL;
+    else
+        st->submit_server = NULL;
+    return !st->server && !st->submit_server;
+}
+
 void store_conn_offer(struct store *st, int master)
 {
     const char *role = master ? "store" : IPC_ROLE_REPLICA;

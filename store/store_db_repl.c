@@ -49,36 +49,26 @@ static void repl_nodelay_all(void)
  * owner's hand-off (which must not call Berkeley DB either). */
 void store_db_rep_event(u_int32_t event, void *info)
 {
-    int eid = info ? *(int *)info : -1;
+    static const struct {
+        u_int32_t bdb;
+        enum store_rep_event ours;
+    } passed[] = {
+        {DB_EVENT_REP_CLIENT, STORE_REP_CLIENT},
+        {DB_EVENT_REP_MASTER, STORE_REP_MASTER},
+        {DB_EVENT_REP_NEWMASTER, STORE_REP_NEWMASTER},
+        {DB_EVENT_REP_DUPMASTER, STORE_REP_DUPMASTER},
+        {DB_EVENT_REP_STARTUPDONE, STORE_REP_STARTUPDONE},
+    };
 
-    switch (event) {
-    case DB_EVENT_REP_CONNECT_ESTD:
+    if (event == DB_EVENT_REP_CONNECT_ESTD) {
         repl_nodelay_all();
         return;
-    case DB_EVENT_REP_CLIENT:
-        eid = -1;
-        if (store_db_rep_fn)
-            store_db_rep_fn(STORE_REP_CLIENT, eid);
-        return;
-    case DB_EVENT_REP_MASTER:
-        if (store_db_rep_fn)
-            store_db_rep_fn(STORE_REP_MASTER, -1);
-        return;
-    case DB_EVENT_REP_NEWMASTER:
-        if (store_db_rep_fn)
-            store_db_rep_fn(STORE_REP_NEWMASTER, eid);
-        return;
-    case DB_EVENT_REP_DUPMASTER:
-        if (store_db_rep_fn)
-            store_db_rep_fn(STORE_REP_DUPMASTER, -1);
-        return;
-    case DB_EVENT_REP_STARTUPDONE:
-        if (store_db_rep_fn)
-            store_db_rep_fn(STORE_REP_STARTUPDONE, -1);
-        return;
-    default:
-        return;
     }
+    for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
+        if (passed[i].bdb == event && store_db_rep_fn)
+            /* NEWMASTER's info is the new master's eid; the others carry none we use. */
+            store_db_rep_fn(passed[i].ours,
+                            event == DB_EVENT_REP_NEWMASTER && info ? *(int *)info : -1);
 }
 
 static int repl_site(DB_ENV *env, const struct store_repl_site *s, int local, int creator,

@@ -168,11 +168,7 @@ static void store_drained(struct ipc_server *s, void *arg)
 {
     struct store *st = arg;
 
-    if (s == st->server)
-        st->server = NULL;
-    else
-        st->submit_server = NULL;
-    if (st->server || st->submit_server)
+    if (!store_conn_server_gone(st, s))
         return;
     /* Both sockets are closed: uv_run returns once the work in flight is done. */
     store_repl_close(st);

@@ -185,15 +185,8 @@ static void prepare_again_cb(uv_timer_t *t)
 
 static void demoted_drained(struct ipc_server *s, void *arg)
 {
-    struct store *st = arg;
-
-    if (s == st->server)
-        st->server = NULL;
-    else
-        st->submit_server = NULL;
-    if (st->server || st->submit_server)
-        return;
-    repl_step(&the_repl, STORE_ROLE_EV_DRAINED);
+    if (store_conn_server_gone(arg, s))
+        repl_step(&the_repl, STORE_ROLE_EV_DRAINED);
 }
 
 static void repl_drain(struct store_repl *r)
