@@ -54,6 +54,17 @@ int cfg_check_value(enum cfg_check kind, const char *value, char *why, size_t wh
     return 0;
 }
 
+const char *cfg_list_word(const char **p, size_t *len)
+{
+    const char *w = *p + strspn(*p, " \t,");
+
+    if (!*w)
+        return NULL;
+    *len = strcspn(w, " \t,");
+    *p = w + *len;
+    return w;
+}
+
 int cfg_check_store_list(const char *s, char *why, size_t whysz)
 {
     struct sc_addr_list l;

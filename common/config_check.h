@@ -29,6 +29,10 @@ int cfg_check_store_list(const char *s, char *why, size_t whysz);
  * with). */
 int cfg_listen_addr_parse(const char *word, struct sockaddr_storage *ss, char *why, size_t whysz);
 
+/* The next word of a list separated by spaces, tabs or commas: its start, its length in *len,
+ * *p moved past it; NULL at the end. */
+const char *cfg_list_word(const char **p, size_t *len);
+
 /* Length of a config line's text before its inline comment: a ';' or '#' that follows a space
  * or tab starts one, inside quotes too (as inih does for ';'). */
 size_t cfg_comment_start(const char *line);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config_check.h"
+
 static int sc_addr_one(const char *w, size_t len, struct sc_addr_list *l, char *why, size_t whysz)
 {
     const char *colon = memchr(w, ':', len);
@@ -43,20 +45,13 @@ static int sc_addr_one(const char *w, size_t len, struct sc_addr_list *l, char *
 
 int sc_addr_parse(const char *list, struct sc_addr_list *l, char *why, size_t whysz)
 {
-    const char *p = list;
+    const char *p = list, *w;
+    size_t len;
 
     l->n = 0;
-    while (*p) {
-        size_t len;
-
-        p += strspn(p, " \t,");
-        if (!*p)
-            break;
-        len = strcspn(p, " \t,");
-        if (sc_addr_one(p, len, l, why, whysz) < 0)
+    while ((w = cfg_list_word(&p, &len)) != NULL)
+        if (sc_addr_one(w, len, l, why, whysz) < 0)
             return -1;
-        p += len;
-    }
     if (l->n == 0) {
         snprintf(why, whysz, "no store address");
         return -1;

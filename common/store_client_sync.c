@@ -36,7 +36,8 @@ int sc_submit_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
         int n = snprintf(buf + used, bufsz - used, "%s%.*s/%s.sock", i ? " " : "",
                          (int)(slash - l.path[i]), l.path[i], IPC_SOCKET_SUBMIT);
 
-        if (n < 0 || (size_t)n >= bufsz - used || strlen(buf + used) - (i ? 1 : 0) >= SC_ADDR_LEN)
+        /* each path (the separator aside) must fit a Unix socket address, as the list must buf */
+        if (n < 0 || (size_t)n >= bufsz - used || (size_t)n - (i ? 1 : 0) >= SC_ADDR_LEN)
             return -1;
         used += (size_t)n;
     }

@@ -71,15 +71,16 @@ static void master_name(struct store_repl *r)
         return;
     }
     for (size_t i = 0; i < s->nremote; i++) {
+        int j = store_repl_conf_find(&r->conf, s->remote[i].host, s->remote[i].port);
+
         if (!s->remote[i].is_master)
             continue;
-        for (size_t j = 0; j < r->conf.nsites; j++)
-            if (r->conf.site[j].port == s->remote[i].port &&
-                strcmp(r->conf.site[j].host, s->remote[i].host) == 0) {
-                store_repl_site_text(&r->conf, j, r->master, sizeof(r->master));
-                return;
-            }
-        snprintf(r->master, sizeof(r->master), "%s:%u", s->remote[i].host, s->remote[i].port);
+        if (j >= 0)
+            store_repl_site_text(&r->conf, (size_t)j, r->master, sizeof(r->master));
+        else
+            store_repl_addr_text(s->remote[i].host, s->remote[i].port, r->master,
+                                 sizeof(r->master));
+        return;
     }
 }
 
@@ -427,16 +428,6 @@ static void repl_status_run(struct store_work *w)
     sw->req.ret = store_db_repl_status(store_op_db(w), &sw->rs);
 }
 
-/* The name repl_group gives host:port, "" when it gives none. */
-static void repl_site_name(const struct store_repl_conf *rc, const char *host, unsigned port,
-                           char *buf, size_t bufsz)
-{
-    buf[0] = '\0';
-    for (size_t i = 0; i < rc->nsites; i++)
-        if (rc->site[i].port == port && strcmp(rc->site[i].host, host) == 0)
-            snprintf(buf, bufsz, "%s", rc->site[i].name);
-}
-
 static void repl_status_encode(struct repl_status_work *sw, const struct store *st)
 {
     const struct store_repl_conf *rc = &st->repl->conf;
@@ -448,18 +439,18 @@ static void repl_status_encode(struct repl_status_work *sw, const struct store *
     uint32_t id = sw->req.request_id;
 
     snprintf(row.name, sizeof(row.name), "%s", me->name);
-    snprintf(row.addr, sizeof(row.addr), strchr(me->host, ':') ? "[%s]:%u" : "%s:%u", me->host,
-             me->port);
+    store_repl_addr_text(me->host, me->port, row.addr, sizeof(row.addr));
     snprintf(row.role, sizeof(row.role), "%s", store_role_name(st->role));
     ipc_encode_repl_site(&sw->req.out, id, &row);
     for (size_t i = 0; i < sw->rs.nremote; i++) {
         const struct store_repl_peer *p = &sw->rs.remote[i];
         struct ipc_repl_site other = {.flags = (p->is_master ? IPC_REPL_MASTER : 0) |
                                                (p->connected ? IPC_REPL_CONNECTED : 0)};
+        int j = store_repl_conf_find(rc, p->host, p->port);
 
-        repl_site_name(rc, p->host, p->port, other.name, sizeof(other.name));
-        snprintf(other.addr, sizeof(other.addr), strchr(p->host, ':') ? "[%s]:%u" : "%s:%u",
-                 p->host, p->port);
+        if (j >= 0)
+            snprintf(other.name, sizeof(other.name), "%s", rc->site[j].name);
+        store_repl_addr_text(p->host, p->port, other.addr, sizeof(other.addr));
         ipc_encode_repl_site(&sw->req.out, id, &other);
     }
     ipc_encode_end(&sw->req.out, id, &end);

@@ -99,20 +99,13 @@ static int repl_find_local(const char *site, struct store_repl_conf *rc, char *w
 int store_repl_conf_parse(const char *site, const char *group, struct store_repl_conf *rc,
                           char *why, size_t whysz)
 {
-    const char *p = group;
+    const char *p = group, *w;
+    size_t len;
 
     memset(rc, 0, sizeof(*rc));
-    while (*p) {
-        size_t len;
-
-        p += strspn(p, " \t,");
-        if (!*p)
-            break;
-        len = strcspn(p, " \t,");
-        if (repl_site_parse(p, len, rc, why, whysz) < 0)
+    while ((w = cfg_list_word(&p, &len)) != NULL)
+        if (repl_site_parse(w, len, rc, why, whysz) < 0)
             return -1;
-        p += len;
-    }
     if (rc->nsites < STORE_REPL_SITES_MIN) {
         snprintf(why, whysz,
                  "store.repl_group has %zu site%s; a replicated store needs at least %d (with two, "
@@ -123,10 +116,23 @@ int store_repl_conf_parse(const char *site, const char *group, struct store_repl
     return repl_find_local(site, rc, why, whysz);
 }
 
+void store_repl_addr_text(const char *host, unsigned port, char *buf, size_t bufsz)
+{
+    snprintf(buf, bufsz, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+}
+
 void store_repl_site_text(const struct store_repl_conf *rc, size_t i, char *buf, size_t bufsz)
 {
-    const struct store_repl_site *s = &rc->site[i];
+    char addr[80];
 
-    snprintf(buf, bufsz, strchr(s->host, ':') ? "%s ([%s]:%u)" : "%s (%s:%u)", s->name, s->host,
-             s->port);
+    store_repl_addr_text(rc->site[i].host, rc->site[i].port, addr, sizeof(addr));
+    snprintf(buf, bufsz, "%s (%s)", rc->site[i].name, addr);
+}
+
+int store_repl_conf_find(const struct store_repl_conf *rc, const char *host, unsigned port)
+{
+    for (size_t i = 0; i < rc->nsites; i++)
+        if (rc->site[i].port == port && strcmp(rc->site[i].host, host) == 0)
+            return (int)i;
+    return -1;
 }

@@ -28,5 +28,9 @@ int store_repl_conf_parse(const char *site, const char *group, struct store_repl
                           char *why, size_t whysz);
 /* "NAME (ADDR:PORT)" of site i, for logs. */
 void store_repl_site_text(const struct store_repl_conf *rc, size_t i, char *buf, size_t bufsz);
+/* "ADDR:PORT", IPv6 as "[ADDR]:PORT". */
+void store_repl_addr_text(const char *host, unsigned port, char *buf, size_t bufsz);
+/* The site of the group at host:port, or -1. */
+int store_repl_conf_find(const struct store_repl_conf *rc, const char *host, unsigned port);
 
 #endif

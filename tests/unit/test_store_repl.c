@@ -31,6 +31,11 @@ static void t_group_parsed(void **state)
     assert_string_equal(why, "c ([::1]:7003)");
     store_repl_site_text(&rc, 0, why, sizeof(why));
     assert_string_equal(why, "a (127.0.0.1:7001)");
+    store_repl_addr_text("::1", 7003, why, sizeof(why));
+    assert_string_equal(why, "[::1]:7003");
+    assert_int_equal(store_repl_conf_find(&rc, "::1", 7003), 2);
+    assert_int_equal(store_repl_conf_find(&rc, "127.0.0.1", 7002), 1);
+    assert_int_equal(store_repl_conf_find(&rc, "127.0.0.1", 7004), -1);
 }
 
 static void t_group_refused(void **state)
