@@ -2,6 +2,7 @@
 #include "config.h"
 #include "buf.h"
 #include "config_check.h"
+#include "ipc_tls_conf.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -420,7 +421,7 @@ static int cfg_default_under(char **path, const char *state_dir, const char *sub
 
 static int cfg_finalize(struct sg_config *c, char *err, size_t errsz)
 {
-    char host[256];
+    char host[256], why[512];
 
     if (cfg_absolute(&c->global.state_dir, NULL) < 0 ||
         cfg_default_under(&c->global.socket_dir, c->global.state_dir, "run") < 0 ||
@@ -438,6 +439,8 @@ static int cfg_finalize(struct sg_config *c, char *err, size_t errsz)
             return -1;
         }
     }
+    if (ipc_tls_conf_check(c, why, sizeof(why)) < 0)
+        return snprintf(err, errsz, "%s: %s\n", c->source, why), -1;
     if (!c->global.hostname[0] && gethostname(host, sizeof(host)) == 0) {
         host[sizeof(host) - 1] = '\0';
         free(c->global.hostname);

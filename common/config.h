@@ -38,6 +38,8 @@ struct cfg_global {
      * whose members may connect to the internal sockets. */
     char *store_user, *smtpd_user, *router_user, *gateway_user;
     char *ipc_group;
+    /* IPC over TCP between hosts: this host's certificate and key, the CA of all of them. */
+    char *ipc_tls_cert, *ipc_tls_key, *ipc_tls_ca;
 };
 
 struct cfg_store {
@@ -68,6 +70,8 @@ struct cfg_store {
     long long repl_ack_timeout;      /* seconds */
     long long repl_heartbeat;        /* seconds */
     long long repl_election_timeout; /* seconds */
+    char *ipc_listen;                /* "ADDR:PORT ...": IPC over TCP with mutual TLS */
+    char *ipc_tls_peers;             /* "NAME=ROLE ...": who may use ipc_listen */
 };
 
 struct cfg_smtpd {

@@ -23,6 +23,7 @@ static const struct {
     {"router", "relayhost", CFG_CHECK_NEXTHOP},
     {"router", "dns_servers", CFG_CHECK_DNS_SERVERS},
     {"global", "store", CFG_CHECK_STORE_LIST},
+    {"store", "ipc_listen", CFG_CHECK_LISTEN_LIST},
 };
 
 enum cfg_check cfg_check_kind(const char *section, const char *name)

@@ -19,8 +19,17 @@ const struct cfg_key cfg_keys[] = {
     {"global", "socket_dir", CFG_PATH, "", 0, 1024, NULL, G_(socket_dir),
      "directory of the Unix sockets between the daemons (empty: <state_dir>/run)"},
     {"global", "store", CFG_STRING, "", 0, 1024, NULL, G_(store),
-     "where the mail store is: unix:PATH ... (several for a replicated store: whichever is "
-     "master serves; empty: <socket_dir>/store.sock)"},
+     "where the mail store is: unix:PATH or tcp:ADDRESS:PORT (mutual TLS, see ipc_tls_cert), "
+     "several for a replicated store: whichever is master serves; empty: "
+     "<socket_dir>/store.sock)"},
+    {"global", "ipc_tls_cert", CFG_PATH, "", 0, 1024, NULL, G_(ipc_tls_cert),
+     "this host's certificate for IPC over TCP (PEM chain): a store's tcp: listeners present it, "
+     "and a client connecting to a tcp: store address presents it"},
+    {"global", "ipc_tls_key", CFG_PATH, "", 0, 1024, NULL, G_(ipc_tls_key),
+     "the private key of ipc_tls_cert"},
+    {"global", "ipc_tls_ca", CFG_PATH, "", 0, 1024, NULL, G_(ipc_tls_ca),
+     "the CA that signs every host's IPC certificate: both ends of a tcp: connection must chain "
+     "to it; a client also checks the store's certificate names the address it connected to"},
     {"global", "hostname", CFG_STRING, "", 0, 255, NULL, G_(hostname),
      "our host name in greetings and headers (empty: the system host name)"},
     {"global", "myorigin", CFG_STRING, "", 0, 255, NULL, G_(myorigin),
@@ -101,6 +110,13 @@ const struct cfg_key cfg_keys[] = {
      "the master's heartbeat interval; replicas call an election after three missed"},
     {"store", "repl_election_timeout", CFG_DURATION, "2s", 1, 60, NULL, S_(repl_election_timeout),
      "how long an election waits for votes before it is retried"},
+    {"store", "ipc_listen", CFG_STRING, "", 0, 1024, NULL, S_(ipc_listen),
+     "IPC over TCP with mutual TLS for daemons and tools on other hosts: ADDRESS:PORT ... "
+     "([v6]:port for IPv6; empty: the Unix socket only)"},
+    {"store", "ipc_tls_peers", CFG_STRING, "", 0, 1024, NULL, S_(ipc_tls_peers),
+     "who may use ipc_listen: NAME=ROLE ..., NAME a DNS name (or CN) of the client's "
+     "certificate, ROLE one of smtpd, router, gateway, admin (a name may be given with "
+     "several roles)"},
     {"smtpd", "listen", CFG_STRING, "0.0.0.0:25 [::]:25", 0, 1024, NULL, D_(listen),
      "relay/MX listeners, space separated addr:port ([v6]:port for IPv6); empty: none"},
     {"smtpd", "submission_listen", CFG_STRING, "0.0.0.0:587 [::]:587", 0, 1024, NULL,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ipc_tls.h"
 #include "log.h"
 #include "version.h"
 
@@ -96,6 +97,13 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
     c = config_load(o->config_path, err, sizeof(err));
     if (!c) {
         fprintf(stderr, "%s: config refused:\n%s", o->program, err);
+        exit(1);
+    }
+    /* the IPC certificate and key are read now, before privileges are dropped */
+    if (ipc_tls_setup(c, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: config refused: %s: global.ipc_tls_cert: %s\n", o->program, c->source,
+                err);
+        config_free(c);
         exit(1);
     }
     if (check && o->check_files && o->check_files(c, err, sizeof(err)) < 0) {

@@ -2,6 +2,9 @@
 #include "ipc_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +13,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "store_addr.h"
+
 #define HELLO_TIMEOUT_MS 10000
+#define CONNECT_TIMEOUT_MS 10000
 
 static int client_fail(struct ipc_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -25,7 +31,7 @@ static int client_fail(struct ipc_client *c, const char *fmt, ...)
     return -1;
 }
 
-static int client_open(struct ipc_client *c, const char *path)
+static int client_open_unix(struct ipc_client *c, const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
@@ -34,13 +40,81 @@ static int client_open(struct ipc_client *c, const char *path)
     memcpy(sa.sun_path, path, strlen(path) + 1);
     if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
         return client_fail(c, "socket: %s", strerror(errno));
-    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        snprintf(c->error, sizeof(c->error), "%s: cannot connect: %s", path, strerror(errno));
-        close(c->fd);
-        c->fd = -1;
-        return -1;
-    }
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return client_fail(c, "%s: cannot connect: %s", path, strerror(errno));
     return 0;
+}
+
+/* A TCP connection within CONNECT_TIMEOUT_MS (a host that does not answer is not waited for
+ * as long as the kernel would). */
+static int client_open_tcp(struct ipc_client *c, const char *addr,
+                           const struct sockaddr_storage *ss)
+{
+    struct pollfd pfd = {.events = POLLOUT};
+    socklen_t len = sizeof(int);
+    int err = 0, one = 1, ret;
+
+    if ((c->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+        return client_fail(c, "socket: %s", strerror(errno));
+    pfd.fd = c->fd;
+    if (connect(c->fd, (const struct sockaddr *)ss,
+                ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                          : sizeof(struct sockaddr_in)) < 0) {
+        if (errno != EINPROGRESS)
+            return client_fail(c, "%s: cannot connect: %s", addr, strerror(errno));
+        while ((ret = poll(&pfd, 1, CONNECT_TIMEOUT_MS)) < 0 && errno == EINTR)
+            ;
+        if (ret == 0)
+            return client_fail(c, "%s: cannot connect: timed out", addr);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
+            return client_fail(c, "%s: cannot connect: %s", addr, strerror(err ? err : errno));
+    }
+    if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK) < 0)
+        return client_fail(c, "%s: fcntl: %s", addr, strerror(errno));
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return 0;
+}
+
+static int client_send_raw(struct ipc_client *c, const uint8_t *data, size_t len);
+static int client_read_more(struct ipc_client *c, int timeout_ms);
+
+/* The TLS handshake as the client: our records out, the server's in, until it is done. */
+static int client_handshake(struct ipc_client *c, const char *addr, const char *host)
+{
+    struct sg_buf none = {0};
+    char why[300];
+    int ret;
+
+    if (ipc_tls_begin(&c->tls, 0, host, why, sizeof(why)) < 0)
+        return client_fail(c, "%s: %s", addr, why);
+    ret = ipc_tls_in(&c->tls, NULL, 0, &none, &c->raw, why, sizeof(why));
+    sg_buf_free(&none);
+    if (ret < 0)
+        return client_fail(c, "%s: %s", addr, why);
+    while (!c->tls.established)
+        if (client_send_raw(c, c->raw.data, c->raw.len) < 0 ||
+            client_read_more(c, HELLO_TIMEOUT_MS) < 0) {
+            size_t n = strlen(c->error);
+
+            snprintf(c->error + n, sizeof(c->error) - n, " (TLS handshake with %s)", addr);
+            return -1;
+        }
+    return client_send_raw(c, c->raw.data, c->raw.len);
+}
+
+static int client_open(struct ipc_client *c, const char *path)
+{
+    struct sockaddr_storage ss;
+    char host[64];
+    int tcp = sc_addr_tcp(path, &ss, host, sizeof(host));
+
+    if (tcp < 0)
+        return client_fail(c, "%s: not a numeric tcp:ADDRESS:PORT", path);
+    if (tcp == 0)
+        return client_open_unix(c, path);
+    if (client_open_tcp(c, path, &ss) < 0)
+        return -1;
+    return client_handshake(c, path, host);
 }
 
 static int client_hello(struct ipc_client *c, const char *program, const char *role,
@@ -89,28 +163,27 @@ void ipc_client_close(struct ipc_client *c)
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    ipc_tls_end(&c->tls);
     sg_buf_free(&c->in);
     sg_buf_free(&c->out);
+    sg_buf_free(&c->raw);
 }
 
 static int client_peer_error(struct ipc_client *c);
 
-int ipc_client_send(struct ipc_client *c)
+/* Octets to the socket as they are (a frame, or TLS records in c->raw). */
+static int client_send_raw(struct ipc_client *c, const uint8_t *data, size_t len)
 {
     size_t off = 0;
 
-    if (c->out.failed) {
-        sg_buf_reset(&c->out);
-        return client_fail(c, "%s", "frame could not be built (too large or out of memory)");
-    }
-    while (off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + off, c->out.len - off, MSG_NOSIGNAL);
+    while (off < len) {
+        ssize_t n = send(c->fd, data + off, len - off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
             int err = errno;
 
-            sg_buf_reset(&c->out);
+            sg_buf_reset(&c->raw);
             /* A server that refused us (at the hello, say) wrote why before it closed. */
             if ((err == EPIPE || err == ECONNRESET) && client_peer_error(c))
                 return -1;
@@ -118,11 +191,30 @@ int ipc_client_send(struct ipc_client *c)
         }
         off += (size_t)n;
     }
-    sg_buf_reset(&c->out);
+    sg_buf_reset(&c->raw);
     return 0;
 }
 
-static int client_read_more(struct ipc_client *c, int timeout_ms)
+int ipc_client_send(struct ipc_client *c)
+{
+    int ret;
+
+    if (c->out.failed) {
+        sg_buf_reset(&c->out);
+        return client_fail(c, "%s", "frame could not be built (too large or out of memory)");
+    }
+    if (!c->tls.bio)
+        ret = client_send_raw(c, c->out.data, c->out.len);
+    else if (ipc_tls_seal(&c->tls, c->out.data, c->out.len, &c->raw) < 0) {
+        sg_buf_reset(&c->raw);
+        ret = client_fail(c, "%s", "cannot encrypt (out of memory)");
+    } else
+        ret = client_send_raw(c, c->raw.data, c->raw.len);
+    sg_buf_reset(&c->out);
+    return ret;
+}
+
+static int client_read_plain(struct ipc_client *c, int timeout_ms)
 {
     struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
     ssize_t n;
@@ -143,6 +235,36 @@ static int client_read_more(struct ipc_client *c, int timeout_ms)
         return client_fail(c, "%s", "the store closed the connection");
     c->in.len += (size_t)n;
     return 0;
+}
+
+/* TLS: ciphertext into a buffer of its own, plaintext onto c->in (maybe none yet). */
+static int client_read_tls(struct ipc_client *c, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    uint8_t cipher[16384];
+    char why[300];
+    ssize_t n;
+    int ret, was = c->tls.established;
+
+    while ((ret = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+    if (ret == 0)
+        return client_fail(c, "%s", "timed out waiting for the store");
+    while ((n = recv(c->fd, cipher, sizeof(cipher), 0)) < 0 && errno == EINTR)
+        ;
+    if (n < 0)
+        return client_fail(c, "recv: %s", strerror(errno));
+    if (n == 0)
+        return client_fail(c, "%s", "the store closed the connection");
+    if (ipc_tls_in(&c->tls, cipher, (size_t)n, &c->in, &c->raw, why, sizeof(why)) < 0)
+        return client_fail(c, "%s", why);
+    /* the handshake's records are sent by its loop; later ones (none expected) here */
+    return was && c->raw.len ? client_send_raw(c, c->raw.data, c->raw.len) : 0;
+}
+
+static int client_read_more(struct ipc_client *c, int timeout_ms)
+{
+    return c->tls.bio ? client_read_tls(c, timeout_ms) : client_read_plain(c, timeout_ms);
 }
 
 int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)

@@ -3,6 +3,7 @@
 #define SPOOLGATE_IPC_CLIENT_H
 
 #include "ipc.h"
+#include "ipc_tls.h"
 
 struct ipc_client {
     int fd;
@@ -12,10 +13,13 @@ struct ipc_client {
     size_t in_off;         /* where the frame being read starts in `in` */
     size_t frame_len;      /* length of the frame at in_off being read */
     struct ipc_hello peer; /* the store's hello */
+    struct ipc_tls tls;    /* a tcp: address: mutual TLS (tls.bio NULL on a Unix socket) */
+    struct sg_buf raw;     /* TLS records for the peer, not yet sent */
     char error[IPC_REPLY_MAX + 64];
 };
 
-/* Connect to a Unix socket, exchange hellos.  program/role/needed go into
+/* Connect to a Unix socket path, or to "tcp:ADDRESS:PORT" with mutual TLS (ipc_tls_setup
+ * first), and exchange hellos.  program/role/needed go into
  * our hello.  Returns 0, or -1 with c->error set (and c->fd closed). */
 int ipc_client_connect(struct ipc_client *c, const char *socket_path, const char *program,
                        const char *role, const char *caps_needed);

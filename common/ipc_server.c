@@ -83,8 +83,6 @@ static int server_clear_stale(struct ipc_server *s, const char *path, char *err,
     return 0;
 }
 
-static void server_listen_cb(uv_stream_t *listener, int status);
-
 int ipc_server_listen(struct ipc_server *s, const char *path, char *err, size_t errsz)
 {
     int rc;
@@ -98,7 +96,8 @@ int ipc_server_listen(struct ipc_server *s, const char *path, char *err, size_t 
     snprintf(s->path, sizeof(s->path), "%s", path);
     uv_pipe_init(s->loop, &s->listener, 0);
     s->listener.data = s;
-    s->listener_open = 1;
+    s->unix_open = 1;
+    s->listener_open++;
     if ((rc = uv_pipe_bind(&s->listener, path)) != 0) {
         snprintf(err, errsz, "%s: cannot bind: %s", path, uv_strerror(rc));
         return -1;
@@ -112,7 +111,7 @@ int ipc_server_listen(struct ipc_server *s, const char *path, char *err, size_t 
         snprintf(err, errsz, "%s: chmod: %s", path, strerror(errno));
         return -1;
     }
-    if ((rc = uv_listen((uv_stream_t *)&s->listener, s->cfg.backlog, server_listen_cb)) != 0) {
+    if ((rc = uv_listen((uv_stream_t *)&s->listener, s->cfg.backlog, ipc_server_accept_cb)) != 0) {
         snprintf(err, errsz, "%s: cannot listen: %s", path, uv_strerror(rc));
         return -1;
     }
@@ -207,6 +206,8 @@ void ipc_server_conn_unref(struct ipc_server_conn *c)
         s->ops->release(c, s->arg);
     sg_buf_free(&c->in);
     sg_buf_free(&c->out);
+    sg_buf_free(&c->rin);
+    ipc_tls_end(&c->tls);
     free(c);
     s->nalloc--;
     ipc_server_maybe_free(s);
@@ -245,7 +246,7 @@ static int conn_begin_close(struct ipc_server_conn *c, int eof)
 static void conn_close_eof(struct ipc_server_conn *c, int eof)
 {
     if (conn_begin_close(c, eof))
-        uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
+        uv_close((uv_handle_t *)&c->h, conn_closed_cb);
 }
 
 void ipc_server_conn_close(struct ipc_server_conn *c)
@@ -259,21 +260,21 @@ static void conn_shutdown_cb(uv_shutdown_t *req, int status)
 
     (void)status;
     free(req);
-    uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
+    uv_close((uv_handle_t *)&c->h, conn_closed_cb);
 }
 
 /* Close after the frames already queued have been written. */
-static void conn_close_after_writes(struct ipc_server_conn *c)
+void ipc_server_conn_close_after_writes(struct ipc_server_conn *c)
 {
     uv_shutdown_t *req;
 
     if (!conn_begin_close(c, 0))
         return;
-    uv_read_stop((uv_stream_t *)&c->pipe);
+    uv_read_stop(CONN_STREAM(c));
     req = malloc(sizeof(*req));
-    if (!req || uv_shutdown(req, (uv_stream_t *)&c->pipe, conn_shutdown_cb) != 0) {
+    if (!req || uv_shutdown(req, CONN_STREAM(c), conn_shutdown_cb) != 0) {
         free(req);
-        uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
+        uv_close((uv_handle_t *)&c->h, conn_closed_cb);
         return;
     }
     req->data = c;
@@ -296,10 +297,10 @@ void ipc_server_conn_update_reading(struct ipc_server_conn *c)
     int want = conn_can_read(c);
 
     if (want && !c->reading) {
-        if (uv_read_start((uv_stream_t *)&c->pipe, conn_alloc_cb, conn_read_cb) == 0)
+        if (uv_read_start(CONN_STREAM(c), conn_alloc_cb, conn_read_cb) == 0)
             c->reading = 1;
     } else if (!want && c->reading && c->state != CONN_CLOSING) {
-        uv_read_stop((uv_stream_t *)&c->pipe);
+        uv_read_stop(CONN_STREAM(c));
         c->reading = 0;
     }
 }
@@ -321,8 +322,8 @@ static void conn_written(void *arg, size_t len, int status)
     ipc_server_conn_unref(c);
 }
 
-static void conn_write(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_written_fn cb,
-                       void *arg)
+void ipc_server_conn_write_raw(struct ipc_server_conn *c, struct sg_buf *b,
+                               ipc_server_written_fn cb, void *arg)
 {
     size_t len = b->len;
     struct conn_write *w = NULL;
@@ -334,7 +335,7 @@ static void conn_write(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_w
         w->cb = cb;
         w->arg = arg;
         ipc_server_conn_ref(c);
-        if ((rc = sg_uv_write_buf((uv_stream_t *)&c->pipe, b, conn_written, w)) == 0) {
+        if ((rc = sg_uv_write_buf(CONN_STREAM(c), b, conn_written, w)) == 0) {
             c->pending += len;
             ipc_server_conn_update_reading(c);
             return;
@@ -350,6 +351,15 @@ static void conn_write(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_w
     sg_buf_free(b);
     if (cb)
         cb(c, arg);
+}
+
+static void conn_write(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_written_fn cb,
+                       void *arg)
+{
+    if (c->tls.bio)
+        ipc_server_tls_write(c, b, cb, arg);
+    else
+        ipc_server_conn_write_raw(c, b, cb, arg);
 }
 
 struct sg_buf *ipc_server_conn_out(struct ipc_server_conn *c)
@@ -382,7 +392,7 @@ static void conn_refuse(struct ipc_server_conn *c, int level, uint32_t request_i
             ipc_error_name(code), e.text);
     ipc_encode_error(&c->out, request_id, &e);
     ipc_server_conn_flush(c);
-    conn_close_after_writes(c);
+    ipc_server_conn_close_after_writes(c);
 }
 
 void ipc_server_conn_fail(struct ipc_server_conn *c, uint32_t request_id, uint32_t code,
@@ -405,9 +415,19 @@ static int conn_authorize(struct ipc_server_conn *c, uint32_t *code, char *why, 
     const char *allowed, *missing;
     size_t len;
 
+    *code = IPC_ERR_CAPS;
+    if (c->tls.bio) { /* the certificate's names decided it at the handshake */
+        if ((missing = ipc_caps_missing(c->peer.caps_needed, c->tls_caps, &len)) != NULL) {
+            snprintf(why, whysz,
+                     "this client's certificate may not have capability '%.*s' (it may have "
+                     "'%s')",
+                     (int)len, missing, c->tls_caps);
+            return -1;
+        }
+        return 0;
+    }
     if (!c->srv->cfg.peer_caps)
         return 0;
-    *code = IPC_ERR_CAPS;
     allowed = c->uid == (uid_t)-1 ? NULL : c->srv->cfg.peer_caps(c->uid, c->srv->arg);
     if (!allowed) {
         snprintf(why, whysz, "uid %d may not use this socket", (int)c->uid);
@@ -543,13 +563,14 @@ void ipc_server_conn_pause(struct ipc_server_conn *c, int paused)
 static void conn_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct ipc_server_conn *c = h->data;
+    struct sg_buf *b = c->tls.bio ? &c->rin : &c->in;
 
     (void)suggested;
-    if (sg_buf_reserve(&c->in, IPC_SERVER_READ_SIZE) < 0) {
+    if (sg_buf_reserve(b, IPC_SERVER_READ_SIZE) < 0) {
         *buf = uv_buf_init(NULL, 0);
         return;
     }
-    *buf = uv_buf_init((char *)c->in.data + c->in.len, (unsigned)(c->in.cap - c->in.len));
+    *buf = uv_buf_init((char *)b->data + b->len, (unsigned)(b->cap - b->len));
 }
 
 static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
@@ -569,7 +590,10 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
         conn_close_eof(c, nread == UV_EOF);
         return;
     }
-    c->in.len += (size_t)nread;
+    if (!c->tls.bio)
+        c->in.len += (size_t)nread;
+    else if (ipc_server_tls_in(c, (size_t)nread) < 0)
+        return;
     conn_frames(c);
 }
 
@@ -583,7 +607,7 @@ static void conn_name(struct ipc_server_conn *c)
     uv_os_fd_t fd;
 
     c->uid = (uid_t)-1;
-    if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
+    if (uv_fileno((uv_handle_t *)&c->h, &fd) == 0 &&
         getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
         c->uid = cred.uid;
         c->pid = cred.pid;
@@ -602,7 +626,7 @@ static void conn_link(struct ipc_server *s, struct ipc_server_conn *c)
     s->nconns++;
 }
 
-static void server_listen_cb(uv_stream_t *listener, int status)
+void ipc_server_accept_cb(uv_stream_t *listener, int status)
 {
     struct ipc_server *s = listener->data;
     struct ipc_server_conn *c;
@@ -616,14 +640,19 @@ static void server_listen_cb(uv_stream_t *listener, int status)
     c->srv = s;
     c->refs = 1;
     s->nalloc++;
-    uv_pipe_init(s->loop, &c->pipe, 0);
-    c->pipe.data = c;
-    if (uv_accept(listener, (uv_stream_t *)&c->pipe) != 0) {
+    if (listener->type == UV_TCP)
+        uv_tcp_init(s->loop, &c->h.tcp);
+    else
+        uv_pipe_init(s->loop, &c->h.pipe, 0);
+    c->h.pipe.data = c;
+    if (uv_accept(listener, CONN_STREAM(c)) != 0 ||
+        (listener->type == UV_TCP && ipc_server_tls_begin(c) < 0)) {
         c->state = CONN_CLOSING;
-        uv_close((uv_handle_t *)&c->pipe, conn_closed_cb);
+        uv_close((uv_handle_t *)&c->h, conn_closed_cb);
         return;
     }
-    conn_name(c);
+    if (listener->type != UV_TCP)
+        conn_name(c);
     conn_link(s, c);
     if (s->ops->accepted)
         s->ops->accepted(c, s->arg);

@@ -9,6 +9,7 @@
 
 struct ipc_server;
 struct ipc_server_conn;
+struct tls_bio;
 
 /* The start of every dispatch-table row: a daemon's row struct begins with
  * this and adds its own handler after it.  A request whose capability the
@@ -53,6 +54,10 @@ struct ipc_server_config {
      * may ask for in its hello, or NULL when it may not use this socket at
      * all.  NULL hook: whatever the server offers. */
     const char *(*peer_caps)(uid_t uid, void *arg);
+    /* Authorization of a client on a TCP listener by its certificate (verified against
+     * global.ipc_tls_ca at the handshake): the capabilities it may ask for into caps, 0; or -1
+     * when it may not use this server at all.  NULL hook: whatever the server offers. */
+    int (*peer_caps_tls)(struct tls_bio *t, char *caps, size_t capssz, void *arg);
     size_t write_high; /* bytes in flight that stop reading (0: IPC_SERVER_WRITE_HIGH) */
 };
 
@@ -66,6 +71,9 @@ struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_confi
 /* Listen on path: a socket file a live server answers on is refused, one
  * left by a dead server is removed.  0, or -1 with err saying why. */
 int ipc_server_listen(struct ipc_server *s, const char *path, char *err, size_t errsz);
+/* Listen on "ADDRESS:PORT" ([v6]:port) too: IPC over TCP with mutual TLS (ipc_tls_setup
+ * first); clients are authorized by peer_caps_tls.  0, or -1 with err saying why. */
+int ipc_server_listen_tcp(struct ipc_server *s, const char *addr, char *err, size_t errsz);
 /* ipc_server_new and ipc_server_listen for a daemon: exits (log_fatal) if either fails. */
 struct ipc_server *ipc_server_start(uv_loop_t *loop, const struct ipc_server_config *cfg,
                                     const struct ipc_server_ops *ops, void *arg, const char *path);

@@ -1,10 +1,13 @@
-/* ipc_server_int.h - what the IPC server's files share (ipc_server.c, ipc_server_stop.c): its state; not for daemons. */
+/* ipc_server_int.h - what the IPC server's files share (ipc_server.c, ipc_server_stop.c, ipc_server_tcp.c): its state; not for daemons. */
 #ifndef SPOOLGATE_IPC_SERVER_INT_H
 #define SPOOLGATE_IPC_SERVER_INT_H
 
 #include <sys/un.h>
 
 #include "ipc_server.h"
+#include "ipc_tls.h"
+
+#define IPC_SERVER_TCP_MAX 8 /* TCP listeners of one server */
 
 enum ipc_server_conn_state { CONN_HELLO, CONN_READY, CONN_CLOSING };
 
@@ -15,7 +18,10 @@ struct ipc_server {
     void *arg;
     struct ipc_hello hello; /* ours */
     uv_pipe_t listener;
-    int listener_open; /* initialised and not yet closed back */
+    int unix_open;                    /* listener initialised */
+    uv_tcp_t tcp[IPC_SERVER_TCP_MAX]; /* IPC over TCP with mutual TLS */
+    size_t ntcp;                      /* of tcp[] initialised */
+    int listener_open;                /* listener handles not yet closed back */
     int listener_closing;
     int closed;   /* ipc_server_close was called */
     int draining; /* ipc_server_drain was called */
@@ -32,7 +38,13 @@ struct ipc_server {
 
 struct ipc_server_conn {
     struct ipc_server *srv;
-    uv_pipe_t pipe;
+    union {
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } h;
+    struct ipc_tls tls; /* a TCP client: mutual TLS (tls.bio NULL on the Unix socket) */
+    struct sg_buf rin;  /* TLS: ciphertext read */
+    char tls_caps[IPC_CAPS_MAX + 1]; /* TLS: what the client's certificate may ask for */
     struct ipc_server_conn *next, *prev;
     enum ipc_server_conn_state state;
     int refs; /* the handle, each write in flight, each ref of the daemon */
@@ -55,5 +67,19 @@ void ipc_server_maybe_free(struct ipc_server *s);
 void ipc_server_conn_update_reading(struct ipc_server_conn *c);
 /* Draining: close c if no request of it is in flight and nothing is left to write. */
 void ipc_server_conn_close_if_idle(struct ipc_server_conn *c);
+
+/* ipc_server.c: accept on any listener; write octets as they are; close once written. */
+void ipc_server_accept_cb(uv_stream_t *listener, int status);
+void ipc_server_conn_write_raw(struct ipc_server_conn *c, struct sg_buf *b,
+                               ipc_server_written_fn cb, void *arg);
+void ipc_server_conn_close_after_writes(struct ipc_server_conn *c);
+/* ipc_server_tcp.c: a TCP client's name and TLS engine (-1: close it); ciphertext read
+ * (-1: it was closed); frames written through TLS. */
+int ipc_server_tls_begin(struct ipc_server_conn *c);
+int ipc_server_tls_in(struct ipc_server_conn *c, size_t nread);
+void ipc_server_tls_write(struct ipc_server_conn *c, struct sg_buf *b, ipc_server_written_fn cb,
+                          void *arg);
+
+#define CONN_STREAM(c) ((uv_stream_t *)&(c)->h)
 
 #endif

@@ -8,17 +8,21 @@ static void server_listener_closed_cb(uv_handle_t *h)
 {
     struct ipc_server *s = h->data;
 
-    s->listener_open = 0;
+    s->listener_open--;
     ipc_server_maybe_free(s);
 }
 
 static void server_close_listener(struct ipc_server *s)
 {
-    if (!s->listener_open || s->listener_closing)
+    if (s->listener_closing)
         return;
     s->listener_closing = 1;
-    uv_close((uv_handle_t *)&s->listener, server_listener_closed_cb);
-    unlink(s->path);
+    if (s->unix_open) {
+        uv_close((uv_handle_t *)&s->listener, server_listener_closed_cb);
+        unlink(s->path);
+    }
+    for (size_t i = 0; i < s->ntcp; i++)
+        uv_close((uv_handle_t *)&s->tcp[i], server_listener_closed_cb);
 }
 
 static void server_grace_closed_cb(uv_handle_t *h)

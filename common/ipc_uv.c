@@ -1,5 +1,7 @@
 /* ipc_uv.c - asynchronous IPC client connection on a libuv loop. */
 #include "ipc_uv.h"
+#include "ipc_tls.h"
+#include "store_addr.h"
 #include "uv_write.h"
 
 #include <stdarg.h>
@@ -13,7 +15,10 @@
 enum ipc_uv_state { IUV_CONNECTING, IUV_HELLO, IUV_READY, IUV_CLOSING };
 
 struct ipc_uv {
-    uv_pipe_t pipe;
+    union {
+        uv_pipe_t pipe; /* a Unix socket path */
+        uv_tcp_t tcp;   /* tcp:ADDRESS:PORT, with mutual TLS */
+    } h;
     uv_timer_t hello_timer; /* the peer's hello must come within IPC_UV_HELLO_MS */
     int handles;            /* open handles: freed when the last is closed */
     uv_connect_t connect_req;
@@ -29,7 +34,14 @@ struct ipc_uv {
     unsigned writes; /* uv_write requests in flight */
     uint32_t next_request;
     int paused;
+    struct ipc_tls tls; /* tls.bio NULL on a Unix socket */
+    struct sg_buf raw;  /* TLS: records sealed, to be written */
+    struct sg_buf rin;  /* TLS: ciphertext read */
+    char host[64];      /* TLS: the name the store's certificate must carry */
+    char early[200];    /* a failure found before connecting, told from the timer */
 };
+
+#define IUV_STREAM(c) ((uv_stream_t *)&(c)->h)
 
 static void ipc_uv_closed_cb(uv_handle_t *h)
 {
@@ -40,6 +52,9 @@ static void ipc_uv_closed_cb(uv_handle_t *h)
     /* Write callbacks (with UV_ECANCELED) run before the close callback. */
     sg_buf_free(&c->in);
     sg_buf_free(&c->out);
+    sg_buf_free(&c->raw);
+    sg_buf_free(&c->rin);
+    ipc_tls_end(&c->tls);
     free(c);
 }
 
@@ -49,7 +64,7 @@ static void ipc_uv_shutdown(struct ipc_uv *c)
         return;
     c->state = IUV_CLOSING;
     uv_close((uv_handle_t *)&c->hello_timer, ipc_uv_closed_cb);
-    uv_close((uv_handle_t *)&c->pipe, ipc_uv_closed_cb);
+    uv_close((uv_handle_t *)&c->h, ipc_uv_closed_cb);
 }
 
 /* Lost or refused: tell the owner once, then close. */
@@ -123,6 +138,23 @@ static void ipc_uv_written(void *arg, size_t len, int status)
         c->ops->drained(c, c->arg);
 }
 
+/* TLS records in c->raw to the socket. */
+static int ipc_uv_write_raw(struct ipc_uv *c)
+{
+    size_t len = c->raw.len;
+    int rc;
+
+    if (len == 0)
+        return 0;
+    if ((rc = sg_uv_write_buf(IUV_STREAM(c), &c->raw, ipc_uv_written, c)) < 0) {
+        ipc_uv_fail(c, "write failed: %s", uv_strerror(rc));
+        return -1;
+    }
+    c->pending += len;
+    c->writes++;
+    return 0;
+}
+
 int ipc_uv_flush(struct ipc_uv *c)
 {
     size_t len = c->out.len;
@@ -134,10 +166,20 @@ int ipc_uv_flush(struct ipc_uv *c)
         ipc_uv_fail(c, "cannot build a frame (out of memory or too large)");
         return -1;
     }
-    if (len == 0 || c->state == IUV_CONNECTING)
+    if (len == 0 || c->state == IUV_CONNECTING || (c->tls.bio && !c->tls.established))
         return 0;
+    if (c->tls.bio) { /* sealed into records, which are written instead */
+        int sealed = ipc_tls_seal(&c->tls, c->out.data, len, &c->raw);
+
+        sg_buf_reset(&c->out);
+        if (sealed < 0) {
+            ipc_uv_fail(c, "cannot encrypt (out of memory)");
+            return -1;
+        }
+        return ipc_uv_write_raw(c);
+    }
     /* The write takes the buffer itself; out starts afresh. */
-    if ((rc = sg_uv_write_buf((uv_stream_t *)&c->pipe, &c->out, ipc_uv_written, c)) < 0) {
+    if ((rc = sg_uv_write_buf(IUV_STREAM(c), &c->out, ipc_uv_written, c)) < 0) {
         ipc_uv_fail(c, "write failed: %s", uv_strerror(rc));
         return -1;
     }
@@ -151,12 +193,39 @@ int ipc_uv_flush(struct ipc_uv *c)
 static void ipc_uv_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     struct ipc_uv *c = h->data;
+    struct sg_buf *b = c->tls.bio ? &c->rin : &c->in;
 
-    if (sg_buf_reserve(&c->in, IPC_UV_READ_SIZE) < 0) {
+    if (sg_buf_reserve(b, IPC_UV_READ_SIZE) < 0) {
         *buf = uv_buf_init(NULL, 0);
         return;
     }
-    *buf = uv_buf_init((char *)c->in.data + c->in.len, IPC_UV_READ_SIZE);
+    *buf = uv_buf_init((char *)b->data + b->len, IPC_UV_READ_SIZE);
+}
+
+static int ipc_uv_send_hello(struct ipc_uv *c)
+{
+    if (ipc_encode_hello(&c->out, 0, &c->ours) < 0 || ipc_uv_flush(c) < 0) {
+        ipc_uv_fail(c, "cannot send our hello");
+        return -1;
+    }
+    return 0;
+}
+
+/* TLS: the ciphertext read goes through the engine; our hello once the handshake is done. */
+static int ipc_uv_tls_in(struct ipc_uv *c, size_t nread)
+{
+    char why[300];
+    int done = ipc_tls_in(&c->tls, c->rin.data, nread, &c->in, &c->raw, why, sizeof(why));
+
+    sg_buf_reset(&c->rin);
+    if (done < 0) {
+        ipc_uv_write_raw(c); /* the alert, if any */
+        ipc_uv_fail(c, "%s: %s", c->host, why);
+        return -1;
+    }
+    if (ipc_uv_write_raw(c) < 0)
+        return -1;
+    return done ? ipc_uv_send_hello(c) : 0;
 }
 
 static void ipc_uv_hello(struct ipc_uv *c, struct ipc_reader *r)
@@ -224,7 +293,11 @@ static void ipc_uv_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                     nread == UV_EOF ? "connection closed by the peer" : uv_strerror((int)nread));
         return;
     }
-    c->in.len += (size_t)nread;
+    if (c->tls.bio) {
+        if (ipc_uv_tls_in(c, (size_t)nread) < 0)
+            return;
+    } else
+        c->in.len += (size_t)nread;
     ipc_uv_frames(c);
 }
 
@@ -236,12 +309,12 @@ void ipc_uv_pause(struct ipc_uv *c, int paused)
     if (c->state == IUV_CONNECTING)
         return;
     if (paused) {
-        uv_read_stop((uv_stream_t *)&c->pipe);
+        uv_read_stop(IUV_STREAM(c));
         return;
     }
     ipc_uv_frames(c); /* what was read before the pause */
     if (c->state != IUV_CLOSING && !c->paused)
-        uv_read_start((uv_stream_t *)&c->pipe, ipc_uv_alloc_cb, ipc_uv_read_cb);
+        uv_read_start(IUV_STREAM(c), ipc_uv_alloc_cb, ipc_uv_read_cb);
 }
 
 /* A peer that takes the connection and never says hello (stopped, or hung) is given up, so
@@ -250,7 +323,11 @@ static void ipc_uv_hello_timeout(uv_timer_t *t)
 {
     struct ipc_uv *c = t->data;
 
-    ipc_uv_fail(c, "no hello from the peer within %u s (stopped or hung?)", IPC_UV_HELLO_MS / 1000);
+    if (c->early[0])
+        ipc_uv_fail(c, "%s", c->early);
+    else
+        ipc_uv_fail(c, "no hello from the peer within %u s (stopped or hung?)",
+                    IPC_UV_HELLO_MS / 1000);
 }
 
 static void ipc_uv_connect_cb(uv_connect_t *req, int status)
@@ -265,13 +342,57 @@ static void ipc_uv_connect_cb(uv_connect_t *req, int status)
         return;
     }
     c->state = IUV_HELLO;
-    if (ipc_encode_hello(&c->out, 0, &c->ours) < 0 || ipc_uv_flush(c) < 0) {
-        ipc_uv_fail(c, "cannot send our hello");
+    if (c->tls.bio) { /* the ClientHello first; our hello once the handshake is done */
+        char why[300];
+
+        uv_tcp_nodelay(&c->h.tcp, 1);
+        if (ipc_tls_in(&c->tls, NULL, 0, &c->in, &c->raw, why, sizeof(why)) < 0) {
+            ipc_uv_fail(c, "%s: %s", c->host, why);
+            return;
+        }
+        if (ipc_uv_write_raw(c) < 0)
+            return;
+    } else if (ipc_uv_send_hello(c) < 0)
         return;
-    }
-    rc = c->paused ? 0 : uv_read_start((uv_stream_t *)&c->pipe, ipc_uv_alloc_cb, ipc_uv_read_cb);
+    rc = c->paused ? 0 : uv_read_start(IUV_STREAM(c), ipc_uv_alloc_cb, ipc_uv_read_cb);
     if (rc < 0)
         ipc_uv_fail(c, "cannot read: %s", uv_strerror(rc));
+}
+
+/* tcp:ADDRESS:PORT: a TCP connection and a TLS engine checking the store's certificate. */
+static int ipc_uv_start_tcp(struct ipc_uv *c, uv_loop_t *loop, const char *addr)
+{
+    struct sockaddr_storage ss;
+    int tcp = sc_addr_tcp(addr, &ss, c->host, sizeof(c->host)), rc;
+
+    uv_tcp_init(loop, &c->h.tcp);
+    c->h.tcp.data = c;
+    if (tcp < 0) {
+        snprintf(c->early, sizeof(c->early), "%s: not a numeric tcp:ADDRESS:PORT", addr);
+        return -1;
+    }
+    if (ipc_tls_begin(&c->tls, 0, c->host, c->early, sizeof(c->early)) < 0)
+        return -1;
+    if ((rc = uv_tcp_connect(&c->connect_req, &c->h.tcp, (const struct sockaddr *)&ss,
+                             ipc_uv_connect_cb)) < 0) {
+        snprintf(c->early, sizeof(c->early), "%s: cannot connect: %s", addr, uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void ipc_uv_start(struct ipc_uv *c, uv_loop_t *loop, const char *path)
+{
+    if (strncmp(path, "tcp:", 4) != 0) {
+        uv_pipe_init(loop, &c->h.pipe, 0);
+        c->h.pipe.data = c;
+        /* Connect errors (even synchronous ones) arrive in the callback. */
+        uv_pipe_connect(&c->connect_req, &c->h.pipe, path, ipc_uv_connect_cb);
+    } else if (ipc_uv_start_tcp(c, loop, path) < 0) {
+        uv_timer_start(&c->hello_timer, ipc_uv_hello_timeout, 0, 0); /* told from the loop */
+        return;
+    }
+    uv_timer_start(&c->hello_timer, ipc_uv_hello_timeout, IPC_UV_HELLO_MS, 0);
 }
 
 struct ipc_uv *ipc_uv_connect(uv_loop_t *loop, const char *path, const char *program,
@@ -293,14 +414,10 @@ struct ipc_uv *ipc_uv_connect(uv_loop_t *loop, const char *path, const char *pro
     c->ours.minor = IPC_PROTO_MINOR;
     sg_buf_init(&c->in);
     sg_buf_init(&c->out);
-    uv_pipe_init(loop, &c->pipe, 0);
-    c->pipe.data = c;
     uv_timer_init(loop, &c->hello_timer);
     c->hello_timer.data = c;
     c->handles = 2;
-    uv_timer_start(&c->hello_timer, ipc_uv_hello_timeout, IPC_UV_HELLO_MS, 0);
     c->connect_req.data = c;
-    /* Connect errors (even synchronous ones) arrive in the callback. */
-    uv_pipe_connect(&c->connect_req, &c->pipe, path, ipc_uv_connect_cb);
+    ipc_uv_start(c, loop, path);
     return c;
 }

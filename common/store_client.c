@@ -38,6 +38,11 @@ const char *sc_where(const struct store_client *sc)
     return sc->path;
 }
 
+size_t sc_addresses(const struct store_client *sc)
+{
+    return sc->addrs.n;
+}
+
 struct ipc_link *sc_link_start(struct store_client *sc, const char *caps, unsigned retry_ms,
                                const struct ipc_link_ops *ops, void *arg)
 {

@@ -47,8 +47,10 @@ int sc_submit_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz);
 /* 0, or -1 when the config's store addresses are too long or not a valid list. */
 int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cfg,
             const char *program, const char *role);
-/* The store's address, for logs. */
+/* The store's address connections go to now, for logs. */
 const char *sc_where(const struct store_client *sc);
+/* How many addresses the store has (more than one: a replicated store's sites). */
+size_t sc_addresses(const struct store_client *sc);
 /* A kept-up link to the store (common/ipc_link.h) named "mail store" in logs. */
 struct ipc_link *sc_link_start(struct store_client *sc, const char *caps, unsigned retry_ms,
                                const struct ipc_link_ops *ops, void *arg);
@@ -192,6 +194,9 @@ struct sc_sync_submit {
     int started; /* SUBMIT_STARTED was read */
 };
 /* Begin with the recipients (buffered: sent with the first chunk or the commit). */
+/* A tool about to connect to where (a store address list): with a tcp: address in it, this
+ * host's IPC certificate is loaded from cfg.  0, or -1 with why. */
+int sc_sync_tls(const struct sg_config *cfg, const char *where, char *why, size_t whysz);
 /* The blocking tools' connection to the store at path (from sc_socket_path or
  * the tool's -s; a list of addresses is tried in order until one serves): the one place a
  * tool connects, so that where the store is is learnt here.  0, or -1 with c->error saying

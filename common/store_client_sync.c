@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ipc_tls.h"
+
 #define SYNC_SEND_AT (1024u * 1024u) /* buffered octets sent at once */
 
 /* The one place that names the store's socket in the config (no libuv here: tools link it). */
@@ -33,15 +35,32 @@ int sc_submit_socket_path(const struct sg_config *cfg, char *buf, size_t bufsz)
         return -1;
     for (size_t i = 0; i < l.n; i++) {
         const char *slash = strrchr(l.path[i], '/');
-        int n = snprintf(buf + used, bufsz - used, "%s%.*s/%s.sock", i ? " " : "",
-                         (int)(slash - l.path[i]), l.path[i], IPC_SOCKET_SUBMIT);
+        int n;
 
+        if (strncmp(l.path[i], "tcp:", 4) == 0)
+            continue; /* submission is for a store on this host: over its Unix socket */
+        n = snprintf(buf + used, bufsz - used, "%s%.*s/%s.sock", used ? " " : "",
+                     (int)(slash - l.path[i]), l.path[i], IPC_SOCKET_SUBMIT);
         /* each path (the separator aside) must fit a Unix socket address, as the list must buf */
-        if (n < 0 || (size_t)n >= bufsz - used || (size_t)n - (i ? 1 : 0) >= SC_ADDR_LEN)
+        if (n < 0 || (size_t)n >= bufsz - used || (size_t)n - (used ? 1 : 0) >= SC_ADDR_LEN)
             return -1;
         used += (size_t)n;
     }
-    return 0;
+    return used ? 0 : config_socket_path(cfg, IPC_SOCKET_SUBMIT, buf, bufsz);
+}
+
+int sc_sync_tls(const struct sg_config *cfg, const char *where, char *why, size_t whysz)
+{
+    if (!strstr(where, "tcp:"))
+        return 0;
+    if (!cfg->global.ipc_tls_cert[0]) {
+        snprintf(why, whysz,
+                 "%s: a tcp: store address needs global.ipc_tls_cert, ipc_tls_key and "
+                 "ipc_tls_ca in %s",
+                 where, cfg->source);
+        return -1;
+    }
+    return ipc_tls_setup(cfg, why, whysz);
 }
 
 int sc_sync_connect(struct ipc_client *c, const char *path, const char *program, const char *role,

@@ -32,7 +32,9 @@ static void tls_error_text(char *why, size_t whysz, const char *what)
     ERR_clear_error();
 }
 
-tls_ctx_t *tls_ctx_server(const char *cert_file, const char *key_file, char *why, size_t whysz)
+/* A context of method with our certificate chain and key. */
+static SSL_CTX *tls_ctx_with_cert(const SSL_METHOD *method, const char *cert_file,
+                                  const char *key_file, char *why, size_t whysz)
 {
     SSL_CTX *ctx;
 
@@ -41,13 +43,11 @@ tls_ctx_t *tls_ctx_server(const char *cert_file, const char *key_file, char *why
                  strerror(errno));
         return NULL;
     }
-    ctx = SSL_CTX_new(TLS_server_method());
+    ctx = SSL_CTX_new(method);
     if (!ctx) {
         tls_error_text(why, whysz, "cannot create a TLS context");
         return NULL;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
         tls_error_text(why, whysz, cert_file);
         SSL_CTX_free(ctx);
@@ -58,6 +58,17 @@ tls_ctx_t *tls_ctx_server(const char *cert_file, const char *key_file, char *why
         tls_error_text(why, whysz, key_file);
         SSL_CTX_free(ctx);
         return NULL;
+    }
+    return ctx;
+}
+
+tls_ctx_t *tls_ctx_server(const char *cert_file, const char *key_file, char *why, size_t whysz)
+{
+    SSL_CTX *ctx = tls_ctx_with_cert(TLS_server_method(), cert_file, key_file, why, whysz);
+
+    if (ctx) {
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     }
     return ctx;
 }
@@ -77,6 +88,35 @@ tls_ctx_t *tls_ctx_client(const char *ca_file, char *why, size_t whysz)
         SSL_CTX_free(ctx);
         return NULL;
     }
+    return ctx;
+}
+
+tls_ctx_t *tls_ctx_mutual(const char *cert_file, const char *key_file, const char *ca_file,
+                          char *why, size_t whysz)
+{
+    /* One method for both sides: SSL_set_accept_state or connect_state picks one per
+     * connection (tls_bio_new). */
+    SSL_CTX *ctx = tls_ctx_with_cert(TLS_method(), cert_file, key_file, why, whysz);
+
+    if (!ctx)
+        return NULL;
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) {
+        tls_error_text(why, whysz, "cannot set up mutual TLS");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (access(ca_file, R_OK) < 0) {
+        snprintf(why, whysz, "%s: %s", ca_file, strerror(errno));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+        tls_error_text(why, whysz, ca_file);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    SSL_CTX_set_num_tickets(ctx, 0); /* long-lived connections: no resumption wanted */
     return ctx;
 }
 
@@ -213,6 +253,26 @@ size_t tls_bio_take(struct tls_bio *t, uint8_t *buf, size_t bufsz)
         return 0;
     n = BIO_read(t->wbio, buf, (int)bufsz);
     return n > 0 ? (size_t)n : 0;
+}
+
+int tls_bio_peer_has_name(struct tls_bio *t, const char *name)
+{
+    X509 *peer = SSL_get0_peer_certificate(t->ssl);
+
+    if (!peer || SSL_get_verify_result(t->ssl) != X509_V_OK)
+        return 0;
+    return X509_check_host(peer, name, strlen(name), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) ==
+           1;
+}
+
+void tls_bio_peer_cn(struct tls_bio *t, char *buf, size_t bufsz)
+{
+    X509 *peer = SSL_get0_peer_certificate(t->ssl);
+
+    buf[0] = '\0';
+    if (!peer ||
+        X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, buf, (int)bufsz) < 0)
+        buf[0] = '\0';
 }
 
 void tls_bio_describe(struct tls_bio *t, char *buf, size_t bufsz)

@@ -13,6 +13,11 @@ typedef struct ssl_ctx_st tls_ctx_t;
  * why on failure. */
 tls_ctx_t *tls_ctx_server(const char *cert_file, const char *key_file, char *why, size_t whysz);
 tls_ctx_t *tls_ctx_client(const char *ca_file, char *why, size_t whysz);
+/* Mutual TLS between our own hosts (IPC over TCP): this host's certificate and key, and the CA
+ * every peer's certificate must chain to, for either side of a connection.  TLS 1.3 only; a
+ * server side demands the client's certificate.  NULL with why on failure. */
+tls_ctx_t *tls_ctx_mutual(const char *cert_file, const char *key_file, const char *ca_file,
+                          char *why, size_t whysz);
 void tls_ctx_free(tls_ctx_t *ctx);
 
 /* One connection.  Client side: verify_host non-NULL checks the peer's
@@ -32,6 +37,11 @@ int tls_bio_read(struct tls_bio *t, uint8_t *buf, size_t bufsz, char *why, size_
 int tls_bio_write(struct tls_bio *t, const void *data, size_t len);
 /* Ciphertext waiting to be sent: copies up to bufsz octets, returns how many (0: none). */
 size_t tls_bio_take(struct tls_bio *t, uint8_t *buf, size_t bufsz);
+/* 1 when the peer's verified certificate carries name (a DNS name in its subjectAltName, or
+ * its subject CN when it has none), 0 otherwise or without one. */
+int tls_bio_peer_has_name(struct tls_bio *t, const char *name);
+/* The peer certificate's subject CN for logs ("" without one). */
+void tls_bio_peer_cn(struct tls_bio *t, char *buf, size_t bufsz);
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" */
 void tls_bio_describe(struct tls_bio *t, char *buf, size_t bufsz);
 

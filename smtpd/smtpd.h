@@ -67,6 +67,8 @@ struct transaction {
     int bdat_last;         /* the current chunk is the last */
     int bdat_discard;      /* chunk refused: octets are read and dropped (2: no MAIL) */
     struct sc_conn *store; /* the submission connection, from the pool */
+    int store_ready;       /* it said hello (it failed before: the next address is tried) */
+    unsigned store_tries;  /* new store connections that failed before their hellos */
     int deferred;          /* DATA: 354 sent, body gathered before the submission opens */
     int end_pending;       /* deferred DATA ended: commit once the submission is open */
     char qid[IPC_QID_MAX + 1];

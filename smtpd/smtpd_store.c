@@ -17,6 +17,7 @@
 static const struct ipc_link_ops monitor_ops = {0};
 
 static void pool_kick_cb(uv_timer_t *t);
+static int pool_take(struct session *s);
 static void pool_expire_cb(uv_timer_t *t);
 
 void smtpd_store_start(struct smtpd *d)
@@ -102,7 +103,10 @@ static void pool_remove_idle(struct smtpd *d, struct sc_conn *c)
 
 static void pool_ready(struct sc_conn *c, void *arg)
 {
-    smtpd_data_store_ready(arg, c);
+    struct session *s = arg;
+
+    s->tx->store_ready = 1;
+    smtpd_data_store_ready(s, c);
 }
 
 static void pool_drained(struct sc_conn *c, void *arg)
@@ -116,6 +120,17 @@ static void pool_closed(struct sc_conn *c, const char *why, void *arg)
     struct session *s = arg;
 
     s->d->store.nbusy--;
+    /* A new connection that failed before its hellos (a site down, or a replica): the store
+     * client has moved on to the next address; this session tries it, once for each. */
+    if (s->tx && s->tx->store == c && !s->tx->store_ready &&
+        ++s->tx->store_tries < sc_addresses(&s->d->sc) && !s->d->stopping) {
+        log_info("session %llu: mail store: %s; trying %s", (unsigned long long)s->id, why,
+                 sc_where(&s->d->sc));
+        s->tx->store = NULL;
+        if (!pool_take(s))
+            smtpd_store_acquire(s);
+        return;
+    }
     if (s->tx && s->tx->store == c)
         smtpd_data_store_failed(s, IPC_ERR_TEMP, why);
     if (s->d->store.wait_head)
@@ -148,6 +163,7 @@ static int pool_take(struct session *s)
         sc_set_ops(c, &pool_ops, s);
         d->store.nbusy++;
         s->tx->store = c;
+        s->tx->store_ready = 1;
         smtpd_data_store_ready(s, c);
         return 1;
     }

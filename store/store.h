@@ -9,6 +9,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "ipc.h"
+#include "ipc_tls_conf.h"
 #include "qid.h"
 #include "store_db.h"
 #include "store_role.h"
@@ -28,6 +29,7 @@ struct store {
     struct qid_alloc qids;
     struct ipc_server *server;        /* the socket and its connections */
     struct ipc_server *submit_server; /* the submission-only socket any local user may use */
+    struct ipc_tls_peers tls_peers;   /* [store] ipc_tls_peers: who may use ipc_listen */
     uv_timer_t checkpoint_timer;
     uv_timer_t sweep_timer; /* body databases: store_db_body_sweep */
     uv_signal_t sig_term, sig_int, sig_hup;

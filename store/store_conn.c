@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_check.h"
+#include "ipc_tls.h"
 #include "log.h"
 
 /* Every request type a client may send once the hellos are exchanged, and the capability it needs:
@@ -293,6 +295,57 @@ static const char *store_peer_caps(uid_t uid, void *arg)
     }
 }
 
+/* A client on ipc_listen: the roles of every ipc_tls_peers name its certificate carries. */
+static int store_peer_caps_tls(struct tls_bio *t, char *caps, size_t capssz, void *arg)
+{
+    static const struct {
+        unsigned role;
+        const char *caps;
+    } role_caps[] = {
+        {IPC_TLS_ROLE_SMTPD, IPC_CAPS_STORE_SMTPD},
+        {IPC_TLS_ROLE_ROUTER, IPC_CAPS_STORE_ROUTER},
+        {IPC_TLS_ROLE_GATEWAY, IPC_CAPS_STORE_GATEWAY},
+        {IPC_TLS_ROLE_ADMIN, IPC_CAPS_STORE},
+    };
+    const struct ipc_tls_peers *p = &((struct store *)arg)->tls_peers;
+    unsigned roles = 0;
+    size_t used = 0;
+
+    for (size_t i = 0; i < p->n; i++)
+        if (tls_bio_peer_has_name(t, p->peer[i].name))
+            roles |= p->peer[i].roles;
+    caps[0] = '\0';
+    for (size_t i = 0; i < sizeof(role_caps) / sizeof(role_caps[0]); i++) {
+        const char *need = role_caps[i].caps, *cap;
+        size_t len;
+
+        /* each capability of the role that the list does not have yet */
+        while ((roles & role_caps[i].role) && (cap = ipc_caps_missing(need, caps, &len)) &&
+               used + len + 1 < capssz) {
+            used += (size_t)snprintf(caps + used, capssz - used, "%s%.*s", used ? "," : "",
+                                     (int)len, cap);
+        }
+    }
+    return roles ? 0 : -1;
+}
+
+/* [store] ipc_listen: every address on the one server, so that broadcasts reach all clients. */
+static void store_listen_tcp(struct store *st)
+{
+    const char *p = st->cfg->store.ipc_listen, *w;
+    char addr[128], why[512];
+    size_t len;
+
+    if (ipc_tls_peers_parse(st->cfg->store.ipc_tls_peers, &st->tls_peers, why, sizeof(why)) < 0)
+        log_fatal("store.ipc_tls_peers: %s", why);
+    while ((w = cfg_list_word(&p, &len)) != NULL) {
+        snprintf(addr, sizeof(addr), "%.*s", (int)len, w);
+        if (ipc_server_listen_tcp(st->server, addr, why, sizeof(why)) < 0)
+            log_fatal("store.ipc_listen: %s", why);
+        log_notice("listening on %s (IPC over TCP, mutual TLS)", addr);
+    }
+}
+
 void store_server_start(struct store *st)
 {
     struct ipc_server_config cfg = {
@@ -305,6 +358,7 @@ void store_server_start(struct store *st)
         .backlog = 256,
         .mode = 0660,
         .peer_caps = store_peer_caps,
+        .peer_caps_tls = store_peer_caps_tls,
     };
     struct ipc_server_config submit;
 
@@ -314,6 +368,7 @@ void store_server_start(struct store *st)
     submit.peer_caps = NULL; /* anyone may submit there, and only submit */
 
     st->server = ipc_server_start(st->loop, &cfg, &store_server_ops, st, st->socket_path);
+    store_listen_tcp(st);
     /* The same table, but only "submit" is ever offered here: a client asking for more is
      * refused at the hello, and a request of any other row is refused as not granted. */
     submit.service = "store submission";

@@ -20,10 +20,12 @@ struct queued {
 
 static int connect_admin(const struct sm_ctx *x, struct ipc_client *c, const char *caps)
 {
-    char path[SC_WHERE_MAX];
+    char path[SC_WHERE_MAX], why[1024];
 
     if (!x->socket_given && sc_socket_path(x->cfg, path, sizeof(path)) < 0)
         return fprintf(stderr, "spoolgate-sendmail: socket path too long\n"), -1;
+    if (sc_sync_tls(x->cfg, x->socket_given ? x->socket : path, why, sizeof(why)) < 0)
+        return fprintf(stderr, "spoolgate-sendmail: %s\n", why), -1;
     if (sc_sync_connect(c, x->socket_given ? x->socket : path, SM_PROGRAM, "mailq", caps) < 0) {
         fprintf(stderr, "spoolgate-sendmail: cannot reach the mail store: %s\n", c->error);
         return -1;

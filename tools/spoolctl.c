@@ -259,7 +259,8 @@ static int known_command(const char *cmd)
     return 0;
 }
 
-static const char *socket_from_config(const char *path, char *buf, size_t bufsz)
+/* Where the store is (given, or the config's), and this host's IPC certificate for a tcp: one. */
+static const char *socket_from_config(const char *path, const char *given, char *buf, size_t bufsz)
 {
     char err[4096];
     struct sg_config *cfg = config_load(path, err, sizeof(err));
@@ -268,8 +269,14 @@ static const char *socket_from_config(const char *path, char *buf, size_t bufsz)
         fprintf(stderr, "spoolctl: config refused:\n%s", err);
         exit(SPOOLCTL_EX_FAIL);
     }
-    if (sc_socket_path(cfg, buf, bufsz) < 0) {
+    if (given)
+        snprintf(buf, bufsz, "%s", given);
+    else if (sc_socket_path(cfg, buf, bufsz) < 0) {
         fprintf(stderr, "spoolctl: socket path too long\n");
+        exit(SPOOLCTL_EX_FAIL);
+    }
+    if (sc_sync_tls(cfg, buf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "spoolctl: %s\n", err);
         exit(SPOOLCTL_EX_FAIL);
     }
     config_free(cfg);
@@ -298,8 +305,8 @@ int main(int argc, char **argv)
         return usage(stderr), SPOOLCTL_EX_USAGE;
     if (!known_command(argv[optind]))
         spoolctl_usage_error("unknown command \"%s\"", argv[optind]);
-    if (!sock)
-        sock = socket_from_config(config, sockbuf, sizeof(sockbuf));
+    if (!sock || strstr(sock, "tcp:"))
+        sock = socket_from_config(config, sock, sockbuf, sizeof(sockbuf));
     spoolctl_socket = sock; /* connected once the command line is known to be right */
     ret = run(&c, argc - optind, argv + optind);
     if (spoolctl_connected)

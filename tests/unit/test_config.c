@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
 #include "config.h"
 #include "store_client.h"
 #include "config_check.h"
+#include "ipc_tls_conf.h"
+#include "store_addr.h"
 
 static char err[8192];
 
@@ -261,7 +264,11 @@ static void test_store_addresses(void **state)
         {" , ", "no store address"},
         {"run/store.sock", "absolute"},
         {"unix:", "absolute"},
-        {"tcp:10.0.0.1:7000", "only unix:"},
+        {"tcp:mx.example:7000", "tcp: store address"},
+        {"tcp:10.0.0.1", "tcp: store address"},
+        {"tcp:[::1]:0", "bad port"},
+        {"ftp:/x", "unix:PATH or tcp:ADDRESS:PORT"},
+        {"tcp:10.0.0.1:7000 tcp:10.0.0.1:7000", "given twice"},
         {"unix:/a.sock /a.sock", "given twice"},
         {"/1 /2 /3 /4 /5 /6 /7 /8 /9", "more than 8"},
         {"/a/very/long/path/that/goes/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/and/on/"
@@ -294,7 +301,86 @@ static void test_store_addresses(void **state)
     assert_int_equal(sc_socket_path(c, buf, sizeof(buf)), 0);
     assert_string_equal(buf, "/srv/sg/run/store.sock");
     config_free(c);
+    /* TCP: kept with the scheme; the address apart for the certificate check */
+    assert_int_equal(sc_addr_parse("tcp:10.0.0.1:2790 unix:/r/b/store.sock tcp:[fd00::2]:2790", &l,
+                                   why, sizeof(why)),
+                     0);
+    assert_int_equal(l.n, 3);
+    assert_string_equal(l.path[0], "tcp:10.0.0.1:2790");
+    assert_string_equal(l.path[2], "tcp:[fd00::2]:2790");
+    {
+        struct sockaddr_storage ss;
+        char host[64];
+
+        assert_int_equal(sc_addr_tcp(l.path[0], &ss, host, sizeof(host)), 1);
+        assert_string_equal(host, "10.0.0.1");
+        assert_int_equal(ss.ss_family, AF_INET);
+        assert_int_equal(sc_addr_tcp(l.path[2], &ss, host, sizeof(host)), 1);
+        assert_string_equal(host, "fd00::2");
+        assert_int_equal(ss.ss_family, AF_INET6);
+        assert_int_equal(sc_addr_tcp(l.path[1], &ss, host, sizeof(host)), 0);
+        assert_int_equal(sc_addr_tcp("tcp:nowhere", &ss, host, sizeof(host)), -1);
+    }
+    /* a tcp: address needs this host's IPC certificate, key and CA */
     assert_null(parse("[global]\nstore = tcp:10.0.0.1:25\n"));
+    assert_null(parse("[global]\nstore = tcp:10.0.0.1:25\nipc_tls_cert = /c.pem\n"));
+    c = parse("[global]\nstate_dir = /srv/sg\nstore = tcp:10.0.0.1:25 unix:/r/b/store.sock\n"
+              "ipc_tls_cert = /c.pem\nipc_tls_key = /k.pem\nipc_tls_ca = /ca.pem\n");
+    assert_non_null(c);
+    /* submission is over a local Unix socket only */
+    assert_int_equal(sc_submit_socket_path(c, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/r/b/submit.sock");
+    config_free(c);
+    c = parse("[global]\nstate_dir = /srv/sg\nstore = tcp:10.0.0.1:25\n"
+              "ipc_tls_cert = /c.pem\nipc_tls_key = /k.pem\nipc_tls_ca = /ca.pem\n");
+    assert_non_null(c);
+    assert_int_equal(sc_submit_socket_path(c, buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "/srv/sg/run/submit.sock");
+    config_free(c);
+}
+
+/* [store] ipc_listen and ipc_tls_peers: who may use IPC over TCP, as what. */
+static void test_ipc_tls_peers(void **state)
+{
+    static const struct {
+        const char *text, *why;
+    } bad[] = {
+        {"mx.example", "expected NAME=ROLE"},
+        {"=smtpd", "expected NAME=ROLE"},
+        {"mx.example=root", "unknown role"},
+        {"mx.example=", "unknown role"},
+    };
+    struct ipc_tls_peers p;
+    struct sg_config *c;
+    char why[512], roles[64];
+
+    (void)state;
+    assert_int_equal(ipc_tls_peers_parse("mx1.example=smtpd, ops.example=admin mx1.example=router",
+                                         &p, why, sizeof(why)),
+                     0);
+    assert_int_equal(p.n, 2);
+    assert_string_equal(p.peer[0].name, "mx1.example");
+    assert_int_equal(p.peer[0].roles, IPC_TLS_ROLE_SMTPD | IPC_TLS_ROLE_ROUTER);
+    assert_int_equal(p.peer[1].roles, IPC_TLS_ROLE_ADMIN);
+    ipc_tls_roles_text(p.peer[0].roles, roles, sizeof(roles));
+    assert_string_equal(roles, "smtpd,router");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ipc_tls_peers_parse(bad[i].text, &p, why, sizeof(why)), -1);
+        if (!strstr(why, bad[i].why))
+            fail_msg("\"%s\": \"%s\" does not say \"%s\"", bad[i].text, why, bad[i].why);
+    }
+    /* ipc_listen: certificate, key, CA and peers, all needed */
+    assert_null(parse("[store]\nipc_listen = 10.0.0.1:2790\n"));
+    assert_null(parse("[global]\nipc_tls_cert = /c.pem\nipc_tls_key = /k.pem\nipc_tls_ca = "
+                      "/ca.pem\n[store]\nipc_listen = 10.0.0.1:2790\n"));
+    assert_null(parse("[global]\nipc_tls_cert = /c.pem\nipc_tls_key = /k.pem\nipc_tls_ca = "
+                      "/ca.pem\n[store]\nipc_listen = 10.0.0.1:2790\nipc_tls_peers = a=b\n"));
+    assert_null(parse("[store]\nipc_listen = mx.example:2790\n"));
+    c = parse(
+        "[global]\nipc_tls_cert = /c.pem\nipc_tls_key = /k.pem\nipc_tls_ca = /ca.pem\n"
+        "[store]\nipc_listen = 10.0.0.1:2790 [fd00::1]:2790\nipc_tls_peers = a.example=admin\n");
+    assert_non_null(c);
+    config_free(c);
 }
 
 /* The checks beyond a value's type, and inline comments and quotes. */
@@ -403,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_socket_path),
         cmocka_unit_test(test_store_addresses),
+        cmocka_unit_test(test_ipc_tls_peers),
         cmocka_unit_test(test_value_checks),
         cmocka_unit_test(test_changed_keys),
         cmocka_unit_test(test_dump_quotes),
