@@ -25,7 +25,7 @@
  */
 
 #define IPC_PROTO_MAJOR 1
-#define IPC_PROTO_MINOR 6
+#define IPC_PROTO_MINOR 7
 #define IPC_MINOR_GW_RECORDED 5 /* the first minor whose router sends IPC_GW_RECORDED */
 
 #define IPC_HEADER_LEN 4              /* u32 payload length */
@@ -119,6 +119,9 @@ enum ipc_type {
     /* Minor 6: a replicated store's group as this site sees it (a replica answers it too). */
     IPC_REPL_STATUS = 93, /* no fields -> IPC_REPL_SITE* (this site first), IPC_END */
     IPC_REPL_SITE = 94,   /* struct ipc_repl_site */
+    /* Minor 7: a site taken out of the group's membership (the master answers it). */
+    IPC_REPL_REMOVE = 95,  /* struct ipc_repl_remove -> IPC_REPL_REMOVED */
+    IPC_REPL_REMOVED = 96, /* struct ipc_repl_removed: done, and what to do next */
 };
 
 /* Per-recipient states.  DELIVERED and FAILED are final. */
@@ -431,6 +434,15 @@ struct ipc_repl_site {
     uint32_t lsn_file, lsn_offset; /* the answering site's next log position; 0 for others */
 };
 
+/* spoolctl repl remove SITE: a site's name in the master's repl_group, or its ADDRESS:PORT. */
+struct ipc_repl_remove {
+    char site[IPC_NAME_MAX + 1];
+};
+struct ipc_repl_removed {
+    uint32_t nsites;              /* the group's sites now */
+    char text[IPC_REPLY_MAX + 1]; /* what was done and what to do next */
+};
+
 /* Age buckets of IPC_SHAPE (minutes of queue age, the last open-ended), as qshape's. */
 #define IPC_SHAPE_BUCKETS 10
 extern const uint32_t ipc_shape_minutes[IPC_SHAPE_BUCKETS - 1]; /* 5 10 20 ... 1280 */
@@ -551,6 +563,8 @@ IPC_DECLARE_CODEC(client_item, struct ipc_client_item);
 IPC_DECLARE_CODEC(metric_item, struct ipc_metric_item);
 IPC_DECLARE_CODEC(shape_row, struct ipc_shape_row);
 IPC_DECLARE_CODEC(repl_site, struct ipc_repl_site);
+IPC_DECLARE_CODEC(repl_remove, struct ipc_repl_remove);
+IPC_DECLARE_CODEC(repl_removed, struct ipc_repl_removed);
 /* SHAPE carries a list filter too (LIST_FILTER or SHAPE). */
 int ipc_encode_list_filter_as(struct sg_buf *b, uint16_t type, uint32_t request_id,
                               const struct ipc_list_filter *m);

@@ -341,6 +341,8 @@ static const struct {
     {IPC_REPORT, "REPORT"},
     {IPC_REPL_STATUS, "REPL_STATUS"},
     {IPC_REPL_SITE, "REPL_SITE"},
+    {IPC_REPL_REMOVE, "REPL_REMOVE"},
+    {IPC_REPL_REMOVED, "REPL_REMOVED"},
 };
 
 const char *ipc_type_name(uint16_t type)

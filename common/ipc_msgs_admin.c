@@ -1,4 +1,4 @@
-/* ipc_msgs_admin.c - encoders and decoders of the administration messages: filters, ADMIN, PAUSE, CLIENTS, METRICS, SHAPE. */
+/* ipc_msgs_admin.c - encoders and decoders of the administration messages: filters, ADMIN, PAUSE, CLIENTS, METRICS, SHAPE, REPL_*. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -228,6 +228,39 @@ int ipc_decode_repl_site(struct ipc_reader *r, struct ipc_repl_site *m)
     adm_check(r, m->addr[0] != '\0', "replication site without an address");
     adm_check(r, m->flags <= (IPC_REPL_LOCAL | IPC_REPL_MASTER | IPC_REPL_CONNECTED),
               "unknown replication site flags");
+    return ipc_reader_end(r);
+}
+
+int ipc_encode_repl_remove(struct sg_buf *b, uint32_t request_id, const struct ipc_repl_remove *m)
+{
+    ipc_msg_begin(b, IPC_REPL_REMOVE, request_id);
+    ipc_put_str(b, m->site);
+    return ipc_msg_end(b);
+}
+
+int ipc_decode_repl_remove(struct ipc_reader *r, struct ipc_repl_remove *m)
+{
+    memset(m, 0, sizeof(*m));
+    adm_expect(r, IPC_REPL_REMOVE);
+    ipc_get_str(r, m->site, sizeof(m->site));
+    adm_check(r, m->site[0] != '\0', "REPL_REMOVE without a site");
+    return ipc_reader_end(r);
+}
+
+int ipc_encode_repl_removed(struct sg_buf *b, uint32_t request_id, const struct ipc_repl_removed *m)
+{
+    ipc_msg_begin(b, IPC_REPL_REMOVED, request_id);
+    ipc_put_u32(b, m->nsites);
+    ipc_put_str(b, m->text);
+    return ipc_msg_end(b);
+}
+
+int ipc_decode_repl_removed(struct ipc_reader *r, struct ipc_repl_removed *m)
+{
+    memset(m, 0, sizeof(*m));
+    adm_expect(r, IPC_REPL_REMOVED);
+    ipc_get_u32(r, &m->nsites);
+    ipc_get_str(r, m->text, sizeof(m->text));
     return ipc_reader_end(r);
 }
 

@@ -54,6 +54,8 @@ RT(admin_req, struct ipc_admin_req)
 RT(client_item, struct ipc_client_item)
 RT(shape_row, struct ipc_shape_row)
 RT(repl_site, struct ipc_repl_site)
+RT(repl_remove, struct ipc_repl_remove)
+RT(repl_removed, struct ipc_repl_removed)
 RT_AS(qid_msg, struct ipc_qid_msg, ipc_encode_qid_msg)
 RT_AS(pause, struct ipc_pause, ipc_encode_pause)
 RT_AS(list_filter, struct ipc_list_filter, ipc_encode_list_filter_as)
@@ -134,6 +136,8 @@ static const struct {
     {IPC_REPORT, rt_metric_item},
     {IPC_REPL_STATUS, rt_empty},
     {IPC_REPL_SITE, rt_repl_site},
+    {IPC_REPL_REMOVE, rt_repl_remove},
+    {IPC_REPL_REMOVED, rt_repl_removed},
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 

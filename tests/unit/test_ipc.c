@@ -159,6 +159,11 @@ static void test_round_trip_every_message(void **state)
         in.lsn_file = 7;
         in.lsn_offset = UINT32_MAX;
     });
+    ROUND_TRIP(repl_remove, struct ipc_repl_remove, { fill(in.site, IPC_NAME_MAX, 's'); });
+    ROUND_TRIP(repl_removed, struct ipc_repl_removed, {
+        in.nsites = 3;
+        fill(in.text, IPC_REPLY_MAX, 't');
+    });
 }
 
 static void test_chunk_qid_and_empty_messages(void **state)
