@@ -1,4 +1,4 @@
-/* test_store_repl.c - a replicated store's group config (every bad combination refused with its reason) and its role machine (every transition). */
+/* test_store_repl.c - a replicated store's group config (every bad combination refused with its reason), its role machine (every transition), and when spoolctl repl remove is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "store_repl_conf.h"
+#include "store_repl_remove.h"
 #include "store_role.h"
 
 static void t_group_parsed(void **state)
@@ -148,6 +149,100 @@ static void t_role_serves_only_after_preparing(void **state)
     assert_string_equal(store_role_name((enum store_role)99), "?");
 }
 
+/* The master a of a b c d (d stopped), as its status shows the group. */
+static void remove_group(struct store_repl_conf *rc, struct store_repl_status *rs)
+{
+    char why[512];
+
+    assert_int_equal(store_repl_conf_parse("a",
+                                           "a=127.0.0.1:7001 b=127.0.0.1:7002 c=127.0.0.1:7003 "
+                                           "d=127.0.0.1:7004",
+                                           rc, why, sizeof(why)),
+                     0);
+    memset(rs, 0, sizeof(*rs));
+    rs->is_master = 1;
+    rs->master_eid = 0;
+    rs->nsites = 4;
+    rs->nremote = 3;
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(rs->remote[i].host, sizeof(rs->remote[i].host), "127.0.0.1");
+        rs->remote[i].port = 7002 + (unsigned)i;
+        rs->remote[i].connected = i < 2; /* b and c up, d stopped */
+    }
+}
+
+static void t_remove_allowed(void **state)
+{
+    struct store_repl_conf rc;
+    struct store_repl_status rs;
+    char why[1024] = "", text[128];
+    size_t peer = 99;
+
+    (void)state;
+    remove_group(&rc, &rs);
+    assert_int_equal(store_repl_remove_check(&rc, &rs, 1, "d", &peer, why, sizeof(why)),
+                     STORE_REPL_REMOVE_OK);
+    assert_int_equal(peer, 2);
+    store_repl_peer_text(&rc, &rs, peer, text, sizeof(text));
+    assert_string_equal(text, "d (127.0.0.1:7004)");
+    /* by its address, as spoolctl repl shows a member the master's repl_group does not name */
+    assert_int_equal(
+        store_repl_remove_check(&rc, &rs, 1, "127.0.0.1:7004", &peer, why, sizeof(why)),
+        STORE_REPL_REMOVE_OK);
+    assert_int_equal(peer, 2);
+    snprintf(rs.remote[2].host, sizeof(rs.remote[2].host), "10.0.0.9");
+    assert_int_equal(store_repl_remove_check(&rc, &rs, 1, "10.0.0.9:7004", &peer, why, sizeof(why)),
+                     STORE_REPL_REMOVE_OK);
+    store_repl_peer_text(&rc, &rs, peer, text, sizeof(text));
+    assert_string_equal(text, "- (10.0.0.9:7004)");
+}
+
+static void t_remove_refused(void **state)
+{
+    static const struct {
+        const char *site;
+        int serving, is_master, master_at, nsites, d_connected, d_member;
+        enum store_repl_remove_verdict verdict;
+        const char *reason;
+    } bad[] = {
+        {"d", 0, 1, -1, 4, 0, 1, STORE_REPL_REMOVE_NOT_MASTER, "does not serve as master"},
+        {"d", 1, 0, 1, 4, 0, 1, STORE_REPL_REMOVE_NOT_MASTER, "the master is c (127.0.0.1:7003)"},
+        {"d", 1, 0, -1, 4, 0, 1, STORE_REPL_REMOVE_NOT_MASTER, "the master is not known yet"},
+        {"e", 1, 1, -1, 4, 0, 1, STORE_REPL_REMOVE_REFUSED, "\"e\" is not a site of the group"},
+        {"e", 1, 1, -1, 4, 0, 1, STORE_REPL_REMOVE_REFUSED, "the members: a b c d"},
+        {"127.0.0.1:7009", 1, 1, -1, 4, 0, 1, STORE_REPL_REMOVE_REFUSED, "not a site"},
+        {"a", 1, 1, -1, 4, 0, 1, STORE_REPL_REMOVE_REFUSED, "the master, which cannot remove"},
+        {"127.0.0.1:7001", 1, 1, -1, 4, 0, 1, STORE_REPL_REMOVE_REFUSED, "is the master"},
+        {"d", 1, 1, -1, 3, 0, 0, STORE_REPL_REMOVE_REFUSED, "not a member of the group"},
+        {"d", 1, 1, -1, 3, 0, 1, STORE_REPL_REMOVE_REFUSED, "leave the group 2 sites"},
+        {"d", 1, 1, -1, 3, 1, 1, STORE_REPL_REMOVE_REFUSED, "at least 3"},
+        {"d", 1, 1, -1, 4, 1, 1, STORE_REPL_REMOVE_REFUSED, "still connected"},
+        {"b", 1, 1, -1, 4, 0, 1, STORE_REPL_REMOVE_REFUSED, "stop it first"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct store_repl_conf rc;
+        struct store_repl_status rs;
+        char why[1024] = "";
+        size_t peer;
+
+        remove_group(&rc, &rs);
+        rs.is_master = bad[i].is_master;
+        if (bad[i].master_at >= 0)
+            rs.remote[bad[i].master_at].is_master = 1;
+        rs.nsites = (uint32_t)bad[i].nsites;
+        rs.remote[2].connected = bad[i].d_connected;
+        if (!bad[i].d_member)
+            rs.nremote = 2;
+        assert_int_equal(
+            store_repl_remove_check(&rc, &rs, bad[i].serving, bad[i].site, &peer, why, sizeof(why)),
+            bad[i].verdict);
+        if (!strstr(why, bad[i].reason))
+            fail_msg("%s: \"%s\" does not say \"%s\"", bad[i].site, why, bad[i].reason);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +251,8 @@ int main(void)
         cmocka_unit_test(t_group_too_big),
         cmocka_unit_test(t_role_transitions),
         cmocka_unit_test(t_role_serves_only_after_preparing),
+        cmocka_unit_test(t_remove_allowed),
+        cmocka_unit_test(t_remove_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
