@@ -46,6 +46,7 @@ static const struct store_command {
     {{IPC_SHAPE, "list"}, store_op_shape},
     {{IPC_REPORT, "update"}, store_op_report},
     {{IPC_REPL_STATUS, "admin"}, store_op_repl_status},
+    {{IPC_REPL_REMOVE, "admin"}, store_op_repl_remove},
 };
 
 uv_loop_t *store_conn_loop(struct store_conn *c)

@@ -74,6 +74,7 @@ void store_op_pause_list(struct store_conn *c, struct ipc_reader *r);
 void store_op_clients(struct store_conn *c, struct ipc_reader *r);
 void store_op_metrics(struct store_conn *c, struct ipc_reader *r);
 void store_op_repl_status(struct store_conn *c, struct ipc_reader *r); /* store_repl.c */
+void store_op_repl_remove(struct store_conn *c, struct ipc_reader *r); /* store_repl.c */
 void store_op_shape(struct store_conn *c, struct ipc_reader *r);
 void store_op_report(struct store_conn *c, struct ipc_reader *r);
 

@@ -105,6 +105,7 @@ enum store_rep_event {
     STORE_REP_NEWMASTER,   /* the group has a master (eid) */
     STORE_REP_DUPMASTER,   /* another master was found: this one steps down */
     STORE_REP_STARTUPDONE, /* a replica has caught up with the master */
+    STORE_REP_REMOVED,     /* this site was removed from the group: its replication stopped */
 };
 /* fn is called on Berkeley DB's threads: it may not call Berkeley DB. */
 void store_db_on_rep_event(void (*fn)(enum store_rep_event ev, int eid));
@@ -127,6 +128,10 @@ struct store_repl_status {
 };
 /* Blocking (a worker's): the group as this site sees it. */
 int store_db_repl_status(struct store_db *s, struct store_repl_status *st);
+/* Blocking (a worker's), on the master: take the member at host:port out of the group's
+ * membership (DB_SITE->remove).  0, STORE_ENOQUORUM when the change lacked its
+ * acknowledgements, or Berkeley DB's error. */
+int store_db_repl_remove(struct store_db *s, const char *host, unsigned port);
 
 /* store_db_msg.c: one message's records, inside a transaction. */
 

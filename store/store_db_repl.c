@@ -1,4 +1,4 @@
-/* store_db_repl.c - Berkeley DB's Replication Manager for the store: the sites, acks, elections, heartbeats, its events, and who is master. */
+/* store_db_repl.c - Berkeley DB's Replication Manager for the store: the sites, acks, elections, heartbeats, its events, who is master, and a site's removal. */
 #include "store_db_bdb.h"
 
 #include <netinet/in.h>
@@ -58,6 +58,7 @@ void store_db_rep_event(u_int32_t event, void *info)
         {DB_EVENT_REP_NEWMASTER, STORE_REP_NEWMASTER},
         {DB_EVENT_REP_DUPMASTER, STORE_REP_DUPMASTER},
         {DB_EVENT_REP_STARTUPDONE, STORE_REP_STARTUPDONE},
+        {DB_EVENT_REP_LOCAL_SITE_REMOVED, STORE_REP_REMOVED},
     };
 
     if (event == DB_EVENT_REP_CONNECT_ESTD) {
@@ -139,6 +140,22 @@ int store_db_repl_start(struct store_db *s, char *err, size_t errsz)
     snprintf(err, errsz, "%s", db_strerror(ret));
     /* A new site whose helpers (the group's other sites) cannot be reached yet. */
     return ret == DB_REP_UNAVAIL ? -2 : -1;
+}
+
+int store_db_repl_remove(struct store_db *s, const char *host, unsigned port)
+{
+    DB_ENV *env = s->h->env;
+    DB_SITE *site;
+    int ret;
+
+    if ((ret = env->repmgr_site(env, host, port, &site, 0)) != 0)
+        return ret;
+    /* Done here, on the master, and committed with the group's ack policy.  remove() frees the
+     * handle, whatever it returns; DB_REP_UNAVAIL: the change lacked its acknowledgements (it
+     * stays pending: Berkeley DB completes it after a later commit has its acknowledgements, or
+     * at the next removal). */
+    ret = site->remove(site);
+    return ret == DB_REP_UNAVAIL ? STORE_ENOQUORUM : ret;
 }
 
 int store_db_repl_status(struct store_db *s, struct store_repl_status *st)

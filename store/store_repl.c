@@ -1,4 +1,4 @@
-/* store_repl.c - a replicated store on its loop: Berkeley DB's role events handed over, the role machine driven, preparing as master on a worker, refusing clients elsewhere, stepping down. */
+/* store_repl.c - a replicated store on its loop: Berkeley DB's role events handed over, the role machine driven, preparing as master on a worker, refusing clients elsewhere, stepping down, answering spoolctl repl and repl remove. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "store_conn.h"
 #include "store_ops.h"
 #include "store_repl_conf.h"
+#include "store_repl_remove.h"
 #include "store_role.h"
 
 #define REPL_EVENTS_MAX 64
@@ -26,6 +27,7 @@ struct store_repl {
     int join_ret, join_logged;
     char join_why[512];
     int preparing, status_running, status_again;
+    int removing; /* a REPL_REMOVE is on a worker */
     enum prepare_result prepared;
     char prepare_why[1024];
     int prepare_logged;
@@ -274,14 +276,18 @@ static void repl_wake_cb(uv_async_t *h)
     r->nevents = 0;
     pthread_mutex_unlock(&r->lock);
     for (size_t i = 0; i < n; i++) {
-        static const char *const names[] = {"client", "master", "new master", "dupmaster",
-                                            "startup done"};
+        static const char *const names[] = {"client",    "master",       "new master",
+                                            "dupmaster", "startup done", "site removed"};
 
         log_debug("replication event: %s (as %s)", names[evs[i]], store_role_name(r->st->role));
         if (evs[i] == STORE_REP_NEWMASTER) {
             status_refresh(r);
         } else if (evs[i] == STORE_REP_STARTUPDONE) {
             log_notice("replication: this replica has caught up with the master");
+        } else if (evs[i] == STORE_REP_REMOVED) {
+            log_error("replication: this site has been removed from the group's membership; "
+                      "Berkeley DB has stopped its replication here: stop this store, and take "
+                      "it out of store.repl_group on every site");
         } else {
             repl_step(r, repl_role_event(evs[i]));
             status_refresh(r);
@@ -482,4 +488,107 @@ void store_op_repl_status(struct store_conn *c, struct ipc_reader *r)
     }
     if ((sw = store_op_req_new(c, r, sizeof(*sw))))
         store_work_queue(c, &sw->req.base, repl_status_run, repl_status_done);
+}
+
+/* ---- REPL_REMOVE: a site taken out of the group (spoolctl repl remove) --------------------- */
+
+struct repl_remove_work {
+    struct store_op_req req;
+    struct ipc_repl_remove m;
+    int serving; /* the loop's role when asked */
+    enum store_repl_remove_verdict verdict;
+    struct store_repl_status rs;
+    uint32_t nsites_after;
+    char peer[128]; /* "NAME (ADDRESS:PORT)" of the site removed */
+    char why[IPC_REPLY_MAX];
+};
+
+static void repl_remove_run(struct store_work *w)
+{
+    struct repl_remove_work *rw = (struct repl_remove_work *)w;
+    const struct store_repl_conf *rc = &store_conn_store(w->conn)->repl->conf;
+    struct store_db *db = store_op_db(w);
+    struct store_repl_status after;
+    size_t i;
+
+    if ((rw->req.ret = store_db_repl_status(db, &rw->rs)) != 0)
+        return;
+    rw->verdict =
+        store_repl_remove_check(rc, &rw->rs, rw->serving, rw->m.site, &i, rw->why, sizeof(rw->why));
+    if (rw->verdict != STORE_REPL_REMOVE_OK)
+        return;
+    store_repl_peer_text(rc, &rw->rs, i, rw->peer, sizeof(rw->peer));
+    rw->nsites_after = rw->rs.nsites - 1; /* unless the group's status says otherwise */
+    rw->req.ret = store_db_repl_remove(db, rw->rs.remote[i].host, rw->rs.remote[i].port);
+    if (rw->req.ret == 0 && store_db_repl_status(db, &after) == 0)
+        rw->nsites_after = after.nsites;
+}
+
+static void repl_remove_answer(struct repl_remove_work *rw, const char *client)
+{
+    struct ipc_repl_removed m = {.nsites = rw->nsites_after};
+
+    log_notice("replication: site %s removed from the group at the request of %s; the group "
+               "has %u sites",
+               rw->peer, client, m.nsites);
+    snprintf(m.text, sizeof(m.text),
+             "site %s removed from the group, which has %u sites now. Next: take it out of "
+             "store.repl_group on every site (each reads it at its next start: restart them one "
+             "at a time, replicas first) and out of the clients' [global] store. Never start the "
+             "removed site's directory again with its old config: it would join the group "
+             "again.",
+             rw->peer, m.nsites);
+    ipc_encode_repl_removed(&rw->req.out, rw->req.request_id, &m);
+}
+
+static void repl_remove_done(struct store_work *w)
+{
+    struct repl_remove_work *rw = (struct repl_remove_work *)w;
+    struct store_conn *c = w->conn;
+
+    store_conn_store(c)->repl->removing = 0;
+    if (rw->req.ret != 0) {
+        store_op_reply_error(&rw->req.out, rw->req.request_id, rw->req.ret,
+                             rw->peer[0] ? "cannot remove the site" : "replication status");
+    } else if (rw->verdict != STORE_REPL_REMOVE_OK) {
+        struct ipc_error e = {.code = rw->verdict == STORE_REPL_REMOVE_NOT_MASTER ? IPC_ERR_TEMP
+                                                                                  : IPC_ERR_PERM};
+
+        log_info("%s: replication: removal of \"%s\" refused: %s", c->name, rw->m.site, rw->why);
+        snprintf(e.text, sizeof(e.text), "%s", rw->why);
+        ipc_encode_error(&rw->req.out, rw->req.request_id, &e);
+    } else {
+        repl_remove_answer(rw, c->name);
+    }
+    store_op_done(w);
+}
+
+void store_op_repl_remove(struct store_conn *c, struct ipc_reader *r)
+{
+    struct store *st = store_conn_store(c);
+    struct repl_remove_work *rw;
+    struct ipc_repl_remove m;
+
+    if (ipc_decode_repl_remove(r, &m) < 0) {
+        store_conn_fail(c, IPC_ERR_PROTO, "bad REPL_REMOVE: %s", r->error);
+        return;
+    }
+    if (!st->repl) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_PERM,
+                               "this store is not replicated (store.replication = no)");
+        return;
+    }
+    /* One at a time: two removals checked side by side could leave fewer sites than either
+     * allows. */
+    if (st->repl->removing) {
+        store_conn_reply_error(c, r->request_id, IPC_ERR_TEMP,
+                               "another removal is under way; try again once it is answered");
+        return;
+    }
+    if (!(rw = store_op_req_new(c, r, sizeof(*rw))))
+        return;
+    rw->m = m;
+    rw->serving = st->role == STORE_ROLE_MASTER;
+    st->repl->removing = 1;
+    store_work_queue(c, &rw->req.base, repl_remove_run, repl_remove_done);
 }

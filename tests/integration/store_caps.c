@@ -43,6 +43,7 @@ static const struct row {
     {IPC_SHAPE, "list"},
     {IPC_REPORT, "update"},
     {IPC_REPL_STATUS, "admin"},
+    {IPC_REPL_REMOVE, "admin"},
 };
 
 /* The gateway's table. */
@@ -164,6 +165,11 @@ static void encode(struct ipc_client *c, uint16_t type)
     case IPC_REPORT: {
         struct ipc_metric_item m = {.name = "caps_test_total"};
         ipc_encode_metric_as(b, type, id, &m);
+        break;
+    }
+    case IPC_REPL_REMOVE: {
+        struct ipc_repl_remove m = {.site = "caps"};
+        ipc_encode_repl_remove(b, id, &m);
         break;
     }
     case IPC_SUBMIT_ABORT:
