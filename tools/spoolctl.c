@@ -27,6 +27,7 @@ static void usage(FILE *out)
             "  metrics [--no-age]   Prometheus text for node_exporter's textfile collector\n"
             "  generation           the store generation\n"
             "  repl                 a replicated store: each site's role, peers, log position\n"
+            "  repl remove SITE     take a stopped site out of the group (asks the master)\n"
             "changing (QID... or - for ids on stdin, or ALL with an optional FILTER):\n"
             "  requeue  re-route now            hold     no delivery attempts\n"
             "  release  undo hold               delete   remove the message\n"
@@ -240,6 +241,8 @@ static int run(struct ipc_client *c, int argc, char **argv)
         return spoolctl_cmd_pause(c, IPC_PAUSE, argc, argv);
     if (strcmp(cmd, "resume") == 0)
         return spoolctl_cmd_pause(c, IPC_RESUME, argc, argv);
+    if (strcmp(cmd, "repl") == 0 && argc > 1 && strcmp(argv[1], "remove") == 0)
+        return spoolctl_cmd_repl_remove(c, argc, argv);
     if (strcmp(cmd, "repl") == 0)
         return spoolctl_cmd_repl(argc, argv);
     if (strcmp(cmd, "generation") == 0 && argc == 1 && (spoolctl_connect(c), 1))

@@ -47,6 +47,8 @@ const char *spoolctl_iso_time(uint64_t us, char *buf, size_t bufsz);
 
 /* spoolctl_repl.c: every site of the store's address list asked for its view of the group. */
 int spoolctl_cmd_repl(int argc, char **argv);
+/* spoolctl_repl_remove.c: repl remove SITE, asked of the master. */
+int spoolctl_cmd_repl_remove(struct ipc_client *c, int argc, char **argv);
 
 /* spoolctl_opts.c: parse argv (argv[0] the command) into o; which: the options allowed,
  * a string of letters (f filters, j --json, l --limit, m --match, v --verify, a --no-age).

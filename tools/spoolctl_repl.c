@@ -89,7 +89,7 @@ int spoolctl_cmd_repl(int argc, char **argv)
     char why[256];
 
     if (argc != 1)
-        spoolctl_usage_error("repl takes no arguments");
+        spoolctl_usage_error("repl takes no arguments, or remove SITE");
     if (sc_addr_parse(spoolctl_where(), &l, why, sizeof(why)) < 0)
         spoolctl_usage_error("store addresses: %s", why);
     if (!(as = calloc(l.n, sizeof(*as))))
