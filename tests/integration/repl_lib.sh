@@ -1,8 +1,10 @@
-# repl_lib.sh - helpers for the replicated-store tests: three store sites on loopback ports, one config each, found by role. Sourced after lib.sh.
+# repl_lib.sh - helpers for the replicated-store tests: store sites on loopback ports (three, or REPL_SITES set before it is sourced), one config each, found by role. Sourced after lib.sh.
 
-REPL_SITES="a b c"
-REPL_PA=$(free_port) REPL_PB=$(free_port) REPL_PC=$(free_port)
-REPL_GROUP="a=127.0.0.1:$REPL_PA b=127.0.0.1:$REPL_PB c=127.0.0.1:$REPL_PC"
+REPL_SITES=${REPL_SITES:-a b c}
+REPL_GROUP=
+for r_s in $REPL_SITES; do
+    REPL_GROUP="${REPL_GROUP:+$REPL_GROUP }$r_s=127.0.0.1:$(free_port)"
+done
 
 # repl_sock SITE: the site's store socket.
 repl_sock() { echo "$T_DIR/$1/run/store.sock"; }
@@ -57,7 +59,10 @@ repl_masters() {
 repl_caught_up() { [ "$(grep -c 'caught up with the master' "$T_DIR/store-$1.log")" -ge "$2" ]; }
 
 # The clients' [global] store: every site, in order.
-REPL_STORE_LIST="unix:$(repl_sock a) unix:$(repl_sock b) unix:$(repl_sock c)"
+REPL_STORE_LIST=
+for r_s in $REPL_SITES; do
+    REPL_STORE_LIST="${REPL_STORE_LIST:+$REPL_STORE_LIST }unix:$(repl_sock "$r_s")"
+done
 
 # repl_stop_all: SIGTERM to every site still running (so sanitizers report at exit).
 repl_stop_all() {
