@@ -116,7 +116,7 @@ int ipc_server_tls_in(struct ipc_server_conn *c, size_t nread)
  * handshake), and the server side of mutual TLS. */
 int ipc_server_tls_begin(struct ipc_server_conn *c)
 {
-    struct sockaddr_storage ss;
+    struct sockaddr_storage ss = {0}; /* no address known: "client ?:0" */
     int len = sizeof(ss);
     char host[INET6_ADDRSTRLEN] = "?", why[300];
 
