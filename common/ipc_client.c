@@ -214,34 +214,13 @@ int ipc_client_send(struct ipc_client *c)
     return ret;
 }
 
-static int client_read_plain(struct ipc_client *c, int timeout_ms)
+/* Octets from the socket within timeout_ms: onto c->in as they are, or, with TLS, through the
+ * engine (ciphertext in a buffer of its own, plaintext onto c->in, maybe none yet). */
+static int client_read_more(struct ipc_client *c, int timeout_ms)
 {
     struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-    ssize_t n;
-    int ret;
-
-    while ((ret = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR)
-        ;
-    if (ret == 0)
-        return client_fail(c, "%s", "timed out waiting for the store");
-    if (sg_buf_reserve(&c->in, 65536) < 0)
-        return client_fail(c, "%s", "out of memory");
-    while ((n = recv(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len, 0)) < 0 &&
-           errno == EINTR)
-        ;
-    if (n < 0)
-        return client_fail(c, "recv: %s", strerror(errno));
-    if (n == 0)
-        return client_fail(c, "%s", "the store closed the connection");
-    c->in.len += (size_t)n;
-    return 0;
-}
-
-/* TLS: ciphertext into a buffer of its own, plaintext onto c->in (maybe none yet). */
-static int client_read_tls(struct ipc_client *c, int timeout_ms)
-{
-    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-    uint8_t cipher[16384];
+    uint8_t cipher[16384], *to = cipher;
+    size_t room = sizeof(cipher);
     char why[300];
     ssize_t n;
     int ret, was = c->tls.established;
@@ -250,21 +229,26 @@ static int client_read_tls(struct ipc_client *c, int timeout_ms)
         ;
     if (ret == 0)
         return client_fail(c, "%s", "timed out waiting for the store");
-    while ((n = recv(c->fd, cipher, sizeof(cipher), 0)) < 0 && errno == EINTR)
+    if (!c->tls.bio) {
+        if (sg_buf_reserve(&c->in, 65536) < 0)
+            return client_fail(c, "%s", "out of memory");
+        to = c->in.data + c->in.len;
+        room = c->in.cap - c->in.len;
+    }
+    while ((n = recv(c->fd, to, room, 0)) < 0 && errno == EINTR)
         ;
     if (n < 0)
         return client_fail(c, "recv: %s", strerror(errno));
     if (n == 0)
         return client_fail(c, "%s", "the store closed the connection");
+    if (!c->tls.bio) {
+        c->in.len += (size_t)n;
+        return 0;
+    }
     if (ipc_tls_in(&c->tls, cipher, (size_t)n, &c->in, &c->raw, why, sizeof(why)) < 0)
         return client_fail(c, "%s", why);
     /* the handshake's records are sent by its loop; later ones (none expected) here */
     return was && c->raw.len ? client_send_raw(c, c->raw.data, c->raw.len) : 0;
-}
-
-static int client_read_more(struct ipc_client *c, int timeout_ms)
-{
-    return c->tls.bio ? client_read_tls(c, timeout_ms) : client_read_plain(c, timeout_ms);
 }
 
 int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)

@@ -138,15 +138,15 @@ static void ipc_uv_written(void *arg, size_t len, int status)
         c->ops->drained(c, c->arg);
 }
 
-/* TLS records in c->raw to the socket. */
-static int ipc_uv_write_raw(struct ipc_uv *c)
+/* b's octets to the socket (the frames, or their TLS records); the write takes b's memory. */
+static int ipc_uv_write(struct ipc_uv *c, struct sg_buf *b)
 {
-    size_t len = c->raw.len;
+    size_t len = b->len;
     int rc;
 
     if (len == 0)
         return 0;
-    if ((rc = sg_uv_write_buf(IUV_STREAM(c), &c->raw, ipc_uv_written, c)) < 0) {
+    if ((rc = sg_uv_write_buf(IUV_STREAM(c), b, ipc_uv_written, c)) < 0) {
         ipc_uv_fail(c, "write failed: %s", uv_strerror(rc));
         return -1;
     }
@@ -155,10 +155,14 @@ static int ipc_uv_write_raw(struct ipc_uv *c)
     return 0;
 }
 
+static int ipc_uv_write_raw(struct ipc_uv *c)
+{
+    return ipc_uv_write(c, &c->raw);
+}
+
 int ipc_uv_flush(struct ipc_uv *c)
 {
     size_t len = c->out.len;
-    int rc;
 
     if (c->state == IUV_CLOSING)
         return -1;
@@ -178,14 +182,7 @@ int ipc_uv_flush(struct ipc_uv *c)
         }
         return ipc_uv_write_raw(c);
     }
-    /* The write takes the buffer itself; out starts afresh. */
-    if ((rc = sg_uv_write_buf(IUV_STREAM(c), &c->out, ipc_uv_written, c)) < 0) {
-        ipc_uv_fail(c, "write failed: %s", uv_strerror(rc));
-        return -1;
-    }
-    c->pending += len;
-    c->writes++;
-    return 0;
+    return ipc_uv_write(c, &c->out); /* out starts afresh */
 }
 
 /* ---- reading -------------------------------------------------------------- */
