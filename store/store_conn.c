@@ -339,6 +339,13 @@ static void store_listen_tcp(struct store *st)
 
     if (ipc_tls_peers_parse(st->cfg->store.ipc_tls_peers, &st->tls_peers, why, sizeof(why)) < 0)
         log_fatal("store.ipc_tls_peers: %s", why);
+    for (size_t i = 0; i < st->tls_peers.n && st->cfg->store.ipc_listen[0]; i++) {
+        char roles[64];
+
+        ipc_tls_roles_text(st->tls_peers.peer[i].roles, roles, sizeof(roles));
+        log_info("ipc_listen: a certificate named %s may connect as %s", st->tls_peers.peer[i].name,
+                 roles);
+    }
     while ((w = cfg_list_word(&p, &len)) != NULL) {
         snprintf(addr, sizeof(addr), "%.*s", (int)len, w);
         if (ipc_server_listen_tcp(st->server, addr, why, sizeof(why)) < 0)

@@ -2,22 +2,12 @@
 # ipc-tcp-tls.sh - IPC over TCP with mutual TLS: smtpd and router reach the store at tcp:ADDRESS:PORT, certificates map to roles, and every wrong certificate, name or peer is refused with its reason.
 . "$(dirname "$0")/lib.sh"
 
-plan 18
+plan 19
 # A private CA for the hosts; a second one nobody trusts.
-pki() { # pki NAME CN SAN [CA]: NAME.key/NAME.pem signed by CA (default ca)
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$T_DIR/$1.key" \
-        -out "$T_DIR/$1.csr" > /dev/null 2>&1 &&
-    printf 'subjectAltName=%s\n' "$3" > "$T_DIR/$1.ext" &&
-    openssl x509 -req -in "$T_DIR/$1.csr" -CA "$T_DIR/${4:-ca}.pem" -CAkey "$T_DIR/${4:-ca}.key" \
-        -CAcreateserial -days 2 -extfile "$T_DIR/$1.ext" -out "$T_DIR/$1.pem" > /dev/null 2>&1
-}
-for ca in ca otherca; do
-    openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=$ca" -days 2 \
-        -keyout "$T_DIR/$ca.key" -out "$T_DIR/$ca.pem" > /dev/null 2>&1 || bail "openssl: no CA"
-done
-pki mx mx.test "DNS:mx.test,IP:127.0.0.1" && pki ops ops.test "DNS:ops.test" &&
-    pki stranger stranger.test "DNS:stranger.test" && pki forged ops.test "DNS:ops.test" otherca ||
-    bail "openssl: cannot make the certificates"
+make_ca ca && make_ca otherca || bail "openssl: no CA"
+make_cert mx mx.test "DNS:mx.test,IP:127.0.0.1" && make_cert ops ops.test "DNS:ops.test" &&
+    make_cert stranger stranger.test "DNS:stranger.test" &&
+    make_cert forged ops.test "DNS:ops.test" otherca || bail "openssl: cannot make the certificates"
 
 IPC_PORT=$(free_port)
 start_peer sink sink
@@ -42,6 +32,9 @@ start_mail_path "smtpd and router start with the store at tcp:127.0.0.1:$IPC_POR
 grep -E "client 127\.0\.0\.1:[0-9]+ cert mx\.test spoolgate-smtpd/smtpd: connected" "$T_STORE_LOG" > /dev/null &&
     grep -E "client 127\.0\.0\.1:[0-9]+ cert mx\.test spoolgate-router/router: connected" "$T_STORE_LOG" > /dev/null
 ok $? "the store names each TCP client by address and certificate"
+grep -q "a certificate named mx.test may connect as smtpd,router" "$T_STORE_LOG" &&
+    grep -q "a certificate named ops.test may connect as admin" "$T_STORE_LOG"
+ok $? "the store logs which certificate names may connect as which roles"
 
 printf 'Subject: over tcp\n\nthrough mutual TLS\n' > "$T_DIR/msg.txt"
 QID=$(send_mail alice@sender.test bob@relay.test < "$T_DIR/msg.txt")
