@@ -190,6 +190,22 @@ make_tls() {
     printf '%s:%s\n' "$T_USER" "$(openssl passwd -6 "$T_PASS")" > "$T_DIR/users"
 }
 
+# make_ca NAME: a private CA, $T_DIR/NAME.pem and NAME.key (IPC over TCP's tests).
+make_ca() {
+    openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=$1" -days 2 \
+        -keyout "$T_DIR/$1.key" -out "$T_DIR/$1.pem" > /dev/null 2>&1
+}
+
+# make_cert NAME CN SAN [CA]: $T_DIR/NAME.pem and NAME.key for CN with subjectAltName SAN
+# ("DNS:mx.test,IP:127.0.0.1"), signed by CA (default ca, made by make_ca).
+make_cert() {
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$T_DIR/$1.key" \
+        -out "$T_DIR/$1.csr" > /dev/null 2>&1 &&
+    printf 'subjectAltName=%s\n' "$3" > "$T_DIR/$1.ext" &&
+    openssl x509 -req -in "$T_DIR/$1.csr" -CA "$T_DIR/${4:-ca}.pem" -CAkey "$T_DIR/${4:-ca}.key" \
+        -CAcreateserial -days 2 -extfile "$T_DIR/$1.ext" -out "$T_DIR/$1.pem" > /dev/null 2>&1
+}
+
 # write_smtpd_config [extra smtpd lines]: store + smtpd on free loopback ports;
 # loopback is NOT in mynetworks, so relaying needs AUTH.
 write_smtpd_config() {

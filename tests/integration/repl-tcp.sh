@@ -5,13 +5,7 @@
 SEND="python3 $top_srcdir/tests/integration/repl_send.py"
 
 plan 9
-openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=ca" -days 2 -keyout "$T_DIR/ca.key" \
-    -out "$T_DIR/ca.pem" > /dev/null 2>&1 &&
-openssl req -newkey rsa:2048 -nodes -subj "/CN=mx.test" -keyout "$T_DIR/mx.key" \
-    -out "$T_DIR/mx.csr" > /dev/null 2>&1 &&
-printf 'subjectAltName=DNS:mx.test,IP:127.0.0.1\n' > "$T_DIR/mx.ext" &&
-openssl x509 -req -in "$T_DIR/mx.csr" -CA "$T_DIR/ca.pem" -CAkey "$T_DIR/ca.key" -CAcreateserial \
-    -days 2 -extfile "$T_DIR/mx.ext" -out "$T_DIR/mx.pem" > /dev/null 2>&1 || bail "openssl: no certificates"
+make_ca ca && make_cert mx mx.test "DNS:mx.test,IP:127.0.0.1" || bail "openssl: no certificates"
 TLS_KEYS="ipc_tls_cert = $T_DIR/mx.pem
 ipc_tls_key = $T_DIR/mx.key
 ipc_tls_ca = $T_DIR/ca.pem"
