@@ -65,6 +65,7 @@ struct cfg_store {
     long long replication;       /* bool: Replication Manager (store_repl.c) */
     char *repl_site;             /* this site's name in repl_group */
     char *repl_group;            /* "NAME=ADDR:PORT ..." */
+    char *repl_ipc;              /* "NAME=STORE-ADDRESS ...": where clients reach each site */
     long long repl_create_group; /* bool: this site founds the group at its first start */
     long long repl_priority;
     long long repl_ack_timeout;      /* seconds */

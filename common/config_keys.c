@@ -98,6 +98,10 @@ const struct cfg_key cfg_keys[] = {
     {"store", "repl_group", CFG_STRING, "", 0, 1024, NULL, S_(repl_group),
      "every site of the group, this one included: NAME=ADDRESS:PORT ... (at least three; "
      "numeric addresses, bound as given)"},
+    {"store", "repl_ipc", CFG_STRING, "", 0, 1024, NULL, S_(repl_ipc),
+     "where clients reach each site's store: NAME=ADDRESS ..., ADDRESS as in global.store "
+     "(tcp:ADDRESS:PORT, or a socket path); a site that is not master names the master's to "
+     "its clients, which go there next (empty: they walk their list)"},
     {"store", "repl_create_group", CFG_BOOL, "no", 0, 0, NULL, S_(repl_create_group),
      "yes on one site for the group's very first start only: it creates the group, the others "
      "join through it (a site from an empty directory with this set would found a new group)"},

@@ -25,7 +25,8 @@
  */
 
 #define IPC_PROTO_MAJOR 1
-#define IPC_PROTO_MINOR 7
+#define IPC_PROTO_MINOR 8
+#define IPC_MINOR_ROLE 8        /* the first minor that takes IPC_ROLE after the hello */
 #define IPC_MINOR_GW_RECORDED 5 /* the first minor whose router sends IPC_GW_RECORDED */
 
 #define IPC_HEADER_LEN 4              /* u32 payload length */
@@ -122,6 +123,10 @@ enum ipc_type {
     /* Minor 7: a site taken out of the group's membership (the master answers it). */
     IPC_REPL_REMOVE = 95,  /* struct ipc_repl_remove -> IPC_REPL_REMOVED */
     IPC_REPL_REMOVED = 96, /* struct ipc_repl_removed: done, and what to do next */
+    /* Minor 8: the store's role and its group's master, sent (request id 0) by a store whose
+     * hello offers IPC_CAP_ROLE right after the hello of a client of minor 8 or later, and
+     * again to every client whenever it changes. */
+    IPC_ROLE = 97, /* struct ipc_role */
 };
 
 /* Per-recipient states.  DELIVERED and FAILED are final. */
@@ -170,9 +175,12 @@ enum ipc_event_kind {
 
 /* Capabilities the store offers; clients list the ones they need. */
 #define IPC_CAPS_STORE "submit,read,update,list,due,admin,events"
-#define IPC_CAP_SUBMIT "submit"    /* all the store's submission socket offers */
-#define IPC_CAP_ADMIN "admin"      /* all a replica offers (spoolctl repl) */
-#define IPC_ROLE_REPLICA "replica" /* the role in a replica's hello (the master's is "store") */
+#define IPC_CAP_SUBMIT "submit"     /* all the store's submission socket offers */
+#define IPC_CAP_ADMIN "admin"       /* all a replica offers (spoolctl repl) */
+#define IPC_ROLE_REPLICA "replica"  /* the role in a replica's hello (the master's is "store") */
+#define IPC_CAP_ROLE "role"         /* offered: an IPC_ROLE follows the hello (minor 8 clients) */
+#define IPC_ROLE_MASTER "master"    /* ipc_role.role of the site that serves */
+#define IPC_ROLE_REPL_CLIENT "repl" /* spoolctl repl's hello: served by a replica too */
 /* What each daemon's user may ask of the store on store.sock (by SO_PEERCRED);
  * root and the store's own user may ask for all of IPC_CAPS_STORE. */
 #define IPC_CAPS_STORE_SMTPD "submit"
@@ -201,6 +209,18 @@ struct ipc_hello {
     char caps_needed[IPC_CAPS_MAX + 1];
     char caps_offered[IPC_CAPS_MAX + 1];
     uint64_t generation; /* from the store; 0 from everyone else */
+};
+
+/* Who a store is: its role (IPC_ROLE_MASTER, or a replicated site's other roles: "starting",
+ * "replica", "preparing", "demoted"), its site name, and the master as it knows it: the site's
+ * name and the store address clients reach it at ("" when unknown or not configured). */
+#define IPC_STORE_ADDR_MAX 107 /* a store address: a Unix socket path or tcp:ADDRESS:PORT */
+struct ipc_role {
+    char role[IPC_NAME_MAX + 1];
+    char site[IPC_NAME_MAX + 1];   /* "" for a store that is not replicated */
+    char master[IPC_NAME_MAX + 1]; /* the master's site name, "" when none is known */
+    char master_addr[IPC_STORE_ADDR_MAX + 1];
+    uint64_t generation; /* the master's generation when this site is it; else 0 */
 };
 
 struct ipc_error {
@@ -526,6 +546,7 @@ const char *ipc_error_name(uint32_t code);
     int ipc_decode_##name(struct ipc_reader *r, type *m)
 
 IPC_DECLARE_CODEC(hello, struct ipc_hello);
+IPC_DECLARE_CODEC(role, struct ipc_role);
 IPC_DECLARE_CODEC(error, struct ipc_error);
 IPC_DECLARE_CODEC(ok, struct ipc_ok);
 IPC_DECLARE_CODEC(submit_begin, struct ipc_submit_begin);
@@ -594,6 +615,13 @@ int ipc_decode_empty(struct ipc_reader *r);
  * error code (IPC_ERR_VERSION or IPC_ERR_CAPS) in *code. */
 int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *code, char *why,
                     size_t whysz);
+
+/* After the hello of a store that offers IPC_CAP_ROLE, its IPC_ROLE: may a client of role
+ * ours that needs `needed` use it?  A master gives 0; so does any site for spoolctl repl (role
+ * IPC_ROLE_REPL_CLIENT) when the site's hello offers what it needs; otherwise -1 with why
+ * ("not master: ..." naming the master and its address when known) and IPC_ERR_TEMP. */
+int ipc_role_check(const struct ipc_role *role, const struct ipc_hello *peer, const char *ours,
+                   const char *needed, uint32_t *code, char *why, size_t whysz);
 
 /* Did the client of this hello ask for capability cap (one name)?  A server
  * serves a request only when the client asked for the capability the

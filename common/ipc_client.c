@@ -117,6 +117,32 @@ static int client_open(struct ipc_client *c, const char *path)
     return client_handshake(c, path, host);
 }
 
+static int client_recv_frame(struct ipc_client *c, struct ipc_reader *r, int timeout_ms);
+
+/* A store that offers IPC_CAP_ROLE sends its role after our hello: one that is not master
+ * names the master (kept in c->follow) and is not used for more than its hello offers. */
+static int client_role(struct ipc_client *c, const char *role, const char *caps_needed)
+{
+    struct ipc_reader r;
+    uint32_t code;
+    char why[IPC_REPLY_MAX + 1];
+
+    if (ipc_hello_check(&c->peer, "", &code, why, sizeof(why)) < 0)
+        return client_fail(c, "%s", why);
+    if (client_recv_frame(c, &r, HELLO_TIMEOUT_MS) < 0 || ipc_client_take_error(c, &r))
+        return -1;
+    if (r.type != IPC_ROLE || ipc_decode_role(&r, &c->role) < 0)
+        return client_fail(c, "expected the store's role after its hello, got %s%s%s",
+                           ipc_type_name(r.type), r.error ? ": " : "", r.error ? r.error : "");
+    c->has_role = 1;
+    /* kept also for a client this site serves the hello (mailq): its ready may refuse it */
+    if (strcmp(c->role.role, IPC_ROLE_MASTER) != 0)
+        snprintf(c->follow, sizeof(c->follow), "%s", c->role.master_addr);
+    if (ipc_role_check(&c->role, &c->peer, role, caps_needed, &code, why, sizeof(why)) == 0)
+        return 0;
+    return client_fail(c, "%s", why);
+}
+
 static int client_hello(struct ipc_client *c, const char *program, const char *role,
                         const char *caps_needed)
 {
@@ -124,6 +150,7 @@ static int client_hello(struct ipc_client *c, const char *program, const char *r
     struct ipc_reader r;
     uint32_t code;
     char why[300];
+    size_t len;
 
     snprintf(h.program, sizeof(h.program), "%s", program);
     snprintf(h.role, sizeof(h.role), "%s", role);
@@ -135,6 +162,9 @@ static int client_hello(struct ipc_client *c, const char *program, const char *r
         return -1;
     if (ipc_decode_hello(&r, &c->peer) < 0)
         return client_fail(c, "bad hello from the store: %s", r.error);
+    if (!ipc_caps_missing(IPC_CAP_ROLE, c->peer.caps_offered, &len) &&
+        client_role(c, role, caps_needed) < 0)
+        return -1;
     if (ipc_hello_check(&c->peer, caps_needed, &code, why, sizeof(why)) < 0)
         return client_fail(c, "%s", why);
     return 0;
@@ -149,10 +179,7 @@ int ipc_client_connect(struct ipc_client *c, const char *socket_path, const char
     sg_buf_init(&c->in);
     sg_buf_init(&c->out);
     if (client_open(c, socket_path) < 0 || client_hello(c, program, role, caps_needed) < 0) {
-        char saved[sizeof(c->error)];
-        memcpy(saved, c->error, sizeof(saved));
-        ipc_client_close(c);
-        memcpy(c->error, saved, sizeof(saved));
+        ipc_client_close(c); /* error and follow stay */
         return -1;
     }
     return 0;
@@ -251,7 +278,7 @@ static int client_read_more(struct ipc_client *c, int timeout_ms)
     return was && c->raw.len ? client_send_raw(c, c->raw.data, c->raw.len) : 0;
 }
 
-int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
+static int client_recv_frame(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
 {
     const char *error = NULL;
     int got;
@@ -272,6 +299,18 @@ int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
     if (ipc_reader_init(r, c->in.data + c->in_off, c->frame_len) < 0)
         return client_fail(c, "bad frame from the store: %s", r->error);
     return 0;
+}
+
+int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
+{
+    /* a store whose role changes tells every client; a tool's command goes on regardless */
+    while (client_recv_frame(c, r, timeout_ms) == 0) {
+        if (!c->has_role || r->type != IPC_ROLE || r->request_id != 0)
+            return 0;
+        if (ipc_decode_role(r, &c->role) < 0)
+            return client_fail(c, "bad role from the store: %s", r->error);
+    }
+    return -1;
 }
 
 /* 1 with c->error set when an error frame from the server is waiting to be read. */

@@ -15,6 +15,9 @@ struct ipc_client {
     struct ipc_hello peer; /* the store's hello */
     struct ipc_tls tls;    /* a tcp: address: mutual TLS (tls.bio NULL on a Unix socket) */
     struct sg_buf raw;     /* TLS records for the peer, not yet sent */
+    struct ipc_role role;  /* the store's, when has_role (its hello offered IPC_CAP_ROLE) */
+    int has_role;
+    char follow[IPC_STORE_ADDR_MAX + 1]; /* a failed connect: the master the store named, or "" */
     char error[IPC_REPLY_MAX + 64];
 };
 
@@ -23,6 +26,7 @@ struct ipc_client {
  * our hello.  Returns 0, or -1 with c->error set (and c->fd closed). */
 int ipc_client_connect(struct ipc_client *c, const char *socket_path, const char *program,
                        const char *role, const char *caps_needed);
+/* Closes the socket; error and follow stay for the caller. */
 void ipc_client_close(struct ipc_client *c);
 
 /* Send the frame built in c->out (then reset it).  0 or -1. */

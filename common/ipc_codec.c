@@ -343,6 +343,7 @@ static const struct {
     {IPC_REPL_SITE, "REPL_SITE"},
     {IPC_REPL_REMOVE, "REPL_REMOVE"},
     {IPC_REPL_REMOVED, "REPL_REMOVED"},
+    {IPC_ROLE, "ROLE"},
 };
 
 const char *ipc_type_name(uint16_t type)

@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "log.h"
+#include "store_addr.h"
 
 struct ipc_link {
     uv_loop_t *loop;
     char what[64];
-    char path[108]; /* paths[current] */
-    char paths[IPC_LINK_PATHS][108];
-    size_t npaths, current;
+    char path[SC_ADDR_LEN]; /* paths.path[current] */
+    struct sc_addr_list paths;
+    size_t current;
     size_t tried; /* addresses failed since the link was last up */
     char program[IPC_NAME_MAX + 1];
     char role[IPC_NAME_MAX + 1];
@@ -39,19 +40,22 @@ static void link_retry_cb(uv_timer_t *t)
 int ipc_link_down_news(int was_up, int logged, const char *logged_why, const char *why)
 {
     /* Down once: one line.  While it stays down, a peer that is not there yet
-     * ("cannot connect") is no news; a different answer from it is. */
+     * ("cannot connect"), or a site that is not master (each names the master it knows, so
+     * their answers differ while a group elects), is no news; a different answer is. */
     return was_up || !logged ||
-           (strncmp(why, "cannot connect", 14) != 0 && strcmp(logged_why, why) != 0);
+           (strncmp(why, "cannot connect", 14) != 0 && strncmp(why, "not master", 10) != 0 &&
+            strcmp(logged_why, why) != 0);
 }
 
-/* After a failure: the next address; 1 when it has not been tried since the link was up. */
-static int link_next_path(struct ipc_link *l)
+/* After a failure: the address the peer named (master, when >= 0), else the next one; 1 when
+ * the link has not tried every address since it was last up. */
+static int link_next_path(struct ipc_link *l, int master)
 {
-    if (l->npaths < 2)
+    if (l->paths.n < 2)
         return 0;
-    l->current = (l->current + 1) % l->npaths;
-    snprintf(l->path, sizeof(l->path), "%s", l->paths[l->current]);
-    if (++l->tried < l->npaths)
+    l->current = master >= 0 ? (size_t)master : (l->current + 1) % l->paths.n;
+    snprintf(l->path, sizeof(l->path), "%s", l->paths.path[l->current]);
+    if (++l->tried < l->paths.n)
         return 1;
     l->tried = 0;
     return 0;
@@ -59,13 +63,13 @@ static int link_next_path(struct ipc_link *l)
 
 int ipc_link_add_path(struct ipc_link *l, const char *path)
 {
-    if (l->npaths == IPC_LINK_PATHS)
+    if (l->paths.n == IPC_LINK_PATHS)
         return -1;
-    snprintf(l->paths[l->npaths++], sizeof(l->paths[0]), "%s", path);
+    snprintf(l->paths.path[l->paths.n++], sizeof(l->paths.path[0]), "%s", path);
     return 0;
 }
 
-static void link_down(struct ipc_link *l, const char *why)
+static void link_down_to(struct ipc_link *l, const char *why, int master)
 {
     l->conn = NULL;
     if (ipc_link_down_news(l->up, l->logged, l->logged_why, why)) {
@@ -80,7 +84,12 @@ static void link_down(struct ipc_link *l, const char *why)
     if (l->ops->down)
         l->ops->down(l, why, l->arg);
     if (!l->stopping)
-        uv_timer_start(l->retry, link_retry_cb, link_next_path(l) ? 0 : l->retry_ms, 0);
+        uv_timer_start(l->retry, link_retry_cb, link_next_path(l, master) ? 0 : l->retry_ms, 0);
+}
+
+static void link_down(struct ipc_link *l, const char *why)
+{
+    link_down_to(l, why, -1);
 }
 
 static void link_ready(struct ipc_uv *c, void *arg)
@@ -108,9 +117,26 @@ static void link_frame(struct ipc_uv *c, struct ipc_reader *rd, void *arg)
         ipc_link_reset(l, "unexpected frame");
 }
 
+/* A store that is not (or no longer) master named the master: that address is tried next. */
 static void link_closed(struct ipc_uv *c, const char *why, void *arg)
 {
-    link_down(arg, why);
+    struct ipc_link *l = arg;
+    const char *follow = ipc_uv_follow(c);
+    const struct ipc_role *role = ipc_uv_role(c);
+    int master = follow ? sc_addr_find(&l->paths, follow) : -1;
+    char text[IPC_REPLY_MAX + 256];
+
+    /* refused at the hello, why names the master; a store that stepped down says so here */
+    if (role && strcmp(role->role, IPC_ROLE_MASTER) != 0 && strncmp(why, "not master", 10) != 0) {
+        snprintf(text, sizeof(text), "%s; it stepped down (%s), the master is %.100s%s", why,
+                 role->role, follow ? follow : "not known yet",
+                 follow && master < 0 ? " (not one of [global] store: trying those)" : "");
+        why = text;
+    } else if (follow && master < 0) {
+        snprintf(text, sizeof(text), "%s (not one of [global] store: trying those)", why);
+        why = text;
+    }
+    link_down_to(l, why, master);
 }
 
 static const struct ipc_uv_ops link_uv_ops = {
@@ -141,8 +167,8 @@ struct ipc_link *ipc_link_start(uv_loop_t *loop, const char *what, const char *p
     l->loop = loop;
     snprintf(l->what, sizeof(l->what), "%s", what);
     snprintf(l->path, sizeof(l->path), "%s", path);
-    snprintf(l->paths[0], sizeof(l->paths[0]), "%s", path);
-    l->npaths = 1;
+    snprintf(l->paths.path[0], sizeof(l->paths.path[0]), "%s", path);
+    l->paths.n = 1;
     snprintf(l->program, sizeof(l->program), "%s", program);
     snprintf(l->role, sizeof(l->role), "%s", role);
     snprintf(l->caps, sizeof(l->caps), "%s", caps);

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "ipc_uv.h"
+#include "store_addr.h"
 
 struct ipc_link;
 
@@ -23,7 +24,7 @@ struct ipc_link *ipc_link_start(uv_loop_t *loop, const char *what, const char *p
 /* Another address the peer may answer at (the sites of a replicated store): when a connection
  * fails, the next one goes to the next address, at once until every one was tried, then after
  * retry_ms.  0, or -1 when the link has IPC_LINK_PATHS already. */
-#define IPC_LINK_PATHS 8
+#define IPC_LINK_PATHS SC_ADDR_MAX
 int ipc_link_add_path(struct ipc_link *l, const char *path);
 void ipc_link_stop(struct ipc_link *l);
 int ipc_link_up(const struct ipc_link *l);
@@ -32,7 +33,7 @@ const char *ipc_link_why(const struct ipc_link *l);
 /* The connection while up (NULL otherwise). */
 struct ipc_uv *ipc_link_conn(const struct ipc_link *l);
 /* Is a link going down (again) worth a log line: it was up, nothing was logged yet, or
- * the peer now answers differently (not merely "cannot connect")?  For every link a
+ * the peer now answers differently (not merely "cannot connect" or "not master")?  For every link a
  * daemon keeps, so that each logs one line per change of its peer. */
 int ipc_link_down_news(int was_up, int logged, const char *logged_why, const char *why);
 /* The peer misbehaved: drop the connection and reconnect later. */

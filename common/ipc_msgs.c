@@ -57,6 +57,8 @@ static int finish(struct ipc_reader *r)
 /* clang-format off */
 #define FIELDS_hello(X) X(STR, program) X(STR, role) X(U32, major) X(U32, minor) \
     X(STR, caps_needed) X(STR, caps_offered) X(U64, generation)
+#define FIELDS_role(X) X(STR, role) X(STR, site) X(STR, master) X(STR, master_addr) \
+    X(U64, generation)
 #define FIELDS_error(X) X(U32, code) X(STR, text)
 #define FIELDS_ok(X) X(U64, count)
 #define FIELDS_submit_begin(X) X(STR, sender) X(STR, envid) X(U32, ret) X(U32, flags) \
@@ -110,6 +112,10 @@ static int finish(struct ipc_reader *r)
 
 IPC_CODEC(hello, IPC_HELLO, struct ipc_hello,
           check(r, m->program[0] != '\0', "hello without a program name"))
+IPC_CODEC(role, IPC_ROLE, struct ipc_role,
+          (check(r, m->role[0] != '\0', "role message without a role"),
+           check(r, strcmp(m->role, IPC_ROLE_MASTER) != 0 || m->generation != 0,
+                 "a master without a generation")))
 IPC_CODEC(error, IPC_ERROR, struct ipc_error,
           check(r, m->code >= IPC_ERR_TEMP && m->code <= IPC_ERR_CAPS, "error code out of range"))
 IPC_CODEC(ok, IPC_OK, struct ipc_ok, NO_CHECK)
@@ -359,6 +365,31 @@ const char *ipc_caps_missing(const char *needed, const char *allowed, size_t *le
             p++;
     }
     return NULL;
+}
+
+int ipc_role_check(const struct ipc_role *role, const struct ipc_hello *peer, const char *ours,
+                   const char *needed, uint32_t *code, char *why, size_t whysz)
+{
+    size_t len;
+    char self[IPC_NAME_MAX + 16] = "", master[IPC_NAME_MAX + IPC_STORE_ADDR_MAX + 16];
+
+    if (strcmp(role->role, IPC_ROLE_MASTER) == 0 ||
+        (strcmp(ours, IPC_ROLE_REPL_CLIENT) == 0 &&
+         !ipc_caps_missing(needed, peer->caps_offered, &len)))
+        return 0;
+    if (role->site[0])
+        snprintf(self, sizeof(self), " (site %s)", role->site);
+    if (!role->master[0])
+        snprintf(master, sizeof(master), "not known yet (an election may be under way)");
+    else if (role->master_addr[0])
+        snprintf(master, sizeof(master), "%s at %s", role->master, role->master_addr);
+    else
+        snprintf(master, sizeof(master), "%s (no store address for it in store.repl_ipc)",
+                 role->master);
+    *code = IPC_ERR_TEMP;
+    snprintf(why, whysz, "not master: the role of %s%s is %s; the master is %s", peer->program,
+             self, role->role, master);
+    return -1;
 }
 
 int ipc_hello_check(const struct ipc_hello *peer, const char *needed, uint32_t *code, char *why,

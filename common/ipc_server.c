@@ -39,23 +39,13 @@ struct ipc_server *ipc_server_new(uv_loop_t *loop, const struct ipc_server_confi
     snprintf(s->hello.program, sizeof(s->hello.program), "%s", cfg->program);
     snprintf(s->hello.role, sizeof(s->hello.role), "%s", cfg->role);
     snprintf(s->hello.caps_offered, sizeof(s->hello.caps_offered), "%s", cfg->caps_offered);
+    snprintf(s->caps_base, sizeof(s->caps_base), "%s", cfg->caps_offered);
     s->hello.generation = cfg->generation;
     if (!s->cfg.write_high)
         s->cfg.write_high = IPC_SERVER_WRITE_HIGH;
     s->ops = ops;
     s->arg = arg;
     return s;
-}
-
-void ipc_server_set_generation(struct ipc_server *s, uint64_t generation)
-{
-    s->hello.generation = generation;
-}
-
-void ipc_server_set_offer(struct ipc_server *s, const char *role, const char *caps_offered)
-{
-    snprintf(s->hello.role, sizeof(s->hello.role), "%s", role);
-    snprintf(s->hello.caps_offered, sizeof(s->hello.caps_offered), "%s", caps_offered);
 }
 
 void ipc_server_maybe_free(struct ipc_server *s)
@@ -465,8 +455,12 @@ static void conn_hello(struct ipc_server_conn *c, struct ipc_reader *r)
         return;
     }
     snprintf(c->name + n, sizeof(c->name) - n, " %s/%s", c->peer.program, c->peer.role);
-    if (ipc_hello_check(&c->peer, "", &code, why, sizeof(why)) < 0 ||
-        ipc_hello_check(ours, c->peer.caps_needed, &code, why, sizeof(why)) < 0 ||
+    if (ipc_hello_check(&c->peer, "", &code, why, sizeof(why)) < 0) {
+        ipc_server_conn_fail(c, 0, code, "%s", why);
+        return;
+    }
+    ipc_server_conn_send_role(c); /* before a refusal too: a replica's names the master */
+    if (ipc_hello_check(ours, c->peer.caps_needed, &code, why, sizeof(why)) < 0 ||
         conn_authorize(c, &code, why, sizeof(why)) < 0) {
         /* A replica turning away the clients of the master is routine, not a warning. */
         if (code == IPC_ERR_CAPS && strcmp(ours->role, IPC_ROLE_REPLICA) == 0)

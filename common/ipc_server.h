@@ -98,6 +98,10 @@ void ipc_server_set_generation(struct ipc_server *s, uint64_t generation);
 /* The role and capabilities our hello offers from now on (a replica offers only "admin": a
  * client that needs more refuses it at the hello and goes on to its next address). */
 void ipc_server_set_offer(struct ipc_server *s, const char *role, const char *caps_offered);
+/* From now on our hello offers IPC_CAP_ROLE and every client of minor IPC_MINOR_ROLE or later
+ * is sent role after its hello; every connected one is sent it now if it changed (the store:
+ * its role in a replicated group, and where the master is). */
+void ipc_server_set_role(struct ipc_server *s, const struct ipc_role *role);
 /* Connections with a request in flight (referenced by the daemon). */
 size_t ipc_server_busy(const struct ipc_server *s);
 /* The open connections (not closing), for broadcasts. */

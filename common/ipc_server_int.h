@@ -1,4 +1,4 @@
-/* ipc_server_int.h - what the IPC server's files share (ipc_server.c, ipc_server_stop.c, ipc_server_tcp.c): its state; not for daemons. */
+/* ipc_server_int.h - what the IPC server's files share (ipc_server.c, ipc_server_offer.c, ipc_server_stop.c, ipc_server_tcp.c): its state; not for daemons. */
 #ifndef SPOOLGATE_IPC_SERVER_INT_H
 #define SPOOLGATE_IPC_SERVER_INT_H
 
@@ -16,7 +16,10 @@ struct ipc_server {
     struct ipc_server_config cfg;
     const struct ipc_server_ops *ops;
     void *arg;
-    struct ipc_hello hello; /* ours */
+    struct ipc_hello hello;           /* ours */
+    char caps_base[IPC_CAPS_MAX + 1]; /* offered, without IPC_CAP_ROLE */
+    struct ipc_role role;             /* sent after the hello when has_role */
+    int has_role;
     uv_pipe_t listener;
     int unix_open;                    /* listener initialised */
     uv_tcp_t tcp[IPC_SERVER_TCP_MAX]; /* IPC over TCP with mutual TLS */
@@ -73,6 +76,8 @@ void ipc_server_accept_cb(uv_stream_t *listener, int status);
 void ipc_server_conn_write_raw(struct ipc_server_conn *c, struct sg_buf *b,
                                ipc_server_written_fn cb, void *arg);
 void ipc_server_conn_close_after_writes(struct ipc_server_conn *c);
+/* ipc_server_offer.c: the role message to c, if the server has one and c's hello takes it. */
+void ipc_server_conn_send_role(struct ipc_server_conn *c);
 /* ipc_server_tcp.c: a TCP client's name and TLS engine (-1: close it); ciphertext read
  * (-1: it was closed); frames written through TLS. */
 int ipc_server_tls_begin(struct ipc_server_conn *c);

@@ -12,7 +12,8 @@
 #define IPC_UV_READ_SIZE (64 * 1024)
 #define IPC_UV_HELLO_MS 5000
 
-enum ipc_uv_state { IUV_CONNECTING, IUV_HELLO, IUV_READY, IUV_CLOSING };
+/* IUV_ROLE: the store's hello offered IPC_CAP_ROLE, its IPC_ROLE decides. */
+enum ipc_uv_state { IUV_CONNECTING, IUV_HELLO, IUV_ROLE, IUV_READY, IUV_CLOSING };
 
 struct ipc_uv {
     union {
@@ -28,6 +29,8 @@ struct ipc_uv {
     char caps_needed[IPC_CAPS_MAX + 1];
     struct ipc_hello ours;
     struct ipc_hello peer;
+    struct ipc_role role; /* the store's, when has_role */
+    int has_role;
     struct sg_buf in;
     struct sg_buf out;
     size_t pending;  /* bytes in uv_write requests not yet completed */
@@ -117,6 +120,18 @@ uint32_t ipc_uv_request_id(struct ipc_uv *c)
 const struct ipc_hello *ipc_uv_peer(const struct ipc_uv *c)
 {
     return &c->peer;
+}
+
+const struct ipc_role *ipc_uv_role(const struct ipc_uv *c)
+{
+    return c->has_role ? &c->role : NULL;
+}
+
+const char *ipc_uv_follow(const struct ipc_uv *c)
+{
+    if (!c->has_role || strcmp(c->role.role, IPC_ROLE_MASTER) == 0 || !c->role.master_addr[0])
+        return NULL;
+    return c->role.master_addr;
 }
 
 /* ---- writing -------------------------------------------------------------- */
@@ -225,11 +240,28 @@ static int ipc_uv_tls_in(struct ipc_uv *c, size_t nread)
     return done ? ipc_uv_send_hello(c) : 0;
 }
 
+/* The peer offers what we need: ready. */
+static void ipc_uv_check_ready(struct ipc_uv *c)
+{
+    uint32_t code;
+    char why[IPC_REPLY_MAX + 1];
+
+    if (ipc_hello_check(&c->peer, c->caps_needed, &code, why, sizeof(why)) < 0) {
+        ipc_uv_fail(c, "%s %s: %s", c->peer.role, c->peer.program, why);
+        return;
+    }
+    c->state = IUV_READY;
+    uv_timer_stop(&c->hello_timer);
+    if (c->ops->ready)
+        c->ops->ready(c, c->arg);
+}
+
 static void ipc_uv_hello(struct ipc_uv *c, struct ipc_reader *r)
 {
     struct ipc_error e;
     uint32_t code;
     char why[IPC_REPLY_MAX + 1];
+    size_t len;
 
     if (r->type == IPC_ERROR && ipc_decode_error(r, &e) == 0) {
         ipc_uv_fail(c, "refused by the peer: %s", e.text);
@@ -240,14 +272,53 @@ static void ipc_uv_hello(struct ipc_uv *c, struct ipc_reader *r)
                     r->error ? r->error : "");
         return;
     }
-    if (ipc_hello_check(&c->peer, c->caps_needed, &code, why, sizeof(why)) < 0) {
-        ipc_uv_fail(c, "%s %s: %s", c->peer.role, c->peer.program, why);
+    if (!ipc_caps_missing(IPC_CAP_ROLE, c->peer.caps_offered, &len)) {
+        /* its role decides, and the capabilities are checked after it */
+        if (ipc_hello_check(&c->peer, "", &code, why, sizeof(why)) < 0)
+            ipc_uv_fail(c, "%s %s: %s", c->peer.role, c->peer.program, why);
+        else
+            c->state = IUV_ROLE;
         return;
     }
-    c->state = IUV_READY;
-    uv_timer_stop(&c->hello_timer);
-    if (c->ops->ready)
-        c->ops->ready(c, c->arg);
+    ipc_uv_check_ready(c);
+}
+
+static void ipc_uv_first_role(struct ipc_uv *c, struct ipc_reader *r)
+{
+    struct ipc_error e;
+    uint32_t code;
+    char why[IPC_REPLY_MAX + 1];
+
+    if (r->type == IPC_ERROR && ipc_decode_error(r, &e) == 0) {
+        ipc_uv_fail(c, "refused by the peer: %s", e.text);
+        return;
+    }
+    if (r->type != IPC_ROLE || ipc_decode_role(r, &c->role) < 0) {
+        ipc_uv_fail(c, "expected the store's role after its hello, got %s%s%s",
+                    ipc_type_name(r->type), r->error ? ": " : "", r->error ? r->error : "");
+        return;
+    }
+    c->has_role = 1;
+    if (ipc_role_check(&c->role, &c->peer, c->ours.role, c->caps_needed, &code, why, sizeof(why)) <
+        0) {
+        ipc_uv_fail(c, "%s", why);
+        return;
+    }
+    ipc_uv_check_ready(c);
+}
+
+/* A later IPC_ROLE (the store's role changed): kept for ipc_uv_follow; the connection stays
+ * until the store closes it, so that what is in flight is answered. */
+static void ipc_uv_later_role(struct ipc_uv *c, struct ipc_reader *r)
+{
+    struct ipc_role role;
+
+    if (ipc_decode_role(r, &role) < 0) {
+        ipc_uv_fail(c, "malformed role from the store: %s", r->error);
+        return;
+    }
+    c->role = role;
+    c->has_role = 1;
 }
 
 /* Take every whole frame off the input; stop when the owner closes us. */
@@ -268,6 +339,10 @@ static void ipc_uv_frames(struct ipc_uv *c)
         }
         if (c->state == IUV_HELLO)
             ipc_uv_hello(c, &r);
+        else if (c->state == IUV_ROLE)
+            ipc_uv_first_role(c, &r);
+        else if (r.type == IPC_ROLE && r.request_id == 0 && c->has_role)
+            ipc_uv_later_role(c, &r);
         else if (c->ops->frame)
             c->ops->frame(c, &r, c->arg);
     }

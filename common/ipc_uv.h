@@ -42,6 +42,11 @@ size_t ipc_uv_pending(const struct ipc_uv *c);
 uint32_t ipc_uv_request_id(struct ipc_uv *c);
 /* The peer's hello (valid once ready). */
 const struct ipc_hello *ipc_uv_peer(const struct ipc_uv *c);
+/* The store's role (IPC_ROLE) as last told, NULL from a peer that sends none. */
+const struct ipc_role *ipc_uv_role(const struct ipc_uv *c);
+/* The store address of the master this store named when it said it is not master (refusing us,
+ * or later when it stepped down); NULL when it is master or named none.  Valid in closed. */
+const char *ipc_uv_follow(const struct ipc_uv *c);
 /* Stop (1) or restart (0) reading frames: flow control for streams.  A
  * frame callback may pause; frames already read wait for the resume. */
 void ipc_uv_pause(struct ipc_uv *c, int paused);

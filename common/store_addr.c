@@ -1,6 +1,7 @@
 /* store_addr.c - where the mail store is: the [global] store address list, parsed (a pure function). */
 #include "store_addr.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -96,4 +97,37 @@ int sc_addr_parse(const char *list, struct sc_addr_list *l, char *why, size_t wh
         return -1;
     }
     return 0;
+}
+
+/* The same socket address: family, address and port (an IPv6 one written two ways is one). */
+static int sc_addr_same_tcp(const char *a, const char *b)
+{
+    struct sockaddr_storage sa, sb;
+    char ha[64], hb[64];
+
+    if (sc_addr_tcp(a, &sa, ha, sizeof(ha)) != 1 || sc_addr_tcp(b, &sb, hb, sizeof(hb)) != 1 ||
+        sa.ss_family != sb.ss_family)
+        return 0;
+    if (sa.ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)&sa, *y = (const void *)&sb;
+
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)&sa, *y = (const void *)&sb;
+
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+int sc_addr_find(const struct sc_addr_list *l, const char *addr)
+{
+    struct sc_addr_list one;
+    char why[160];
+
+    if (!addr || sc_addr_parse(addr, &one, why, sizeof(why)) < 0 || one.n != 1)
+        return -1;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->path[i], one.path[0]) == 0 || sc_addr_same_tcp(l->path[i], one.path[0]))
+            return (int)i;
+    return -1;
 }

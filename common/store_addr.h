@@ -24,5 +24,8 @@ int sc_addr_parse(const char *list, struct sc_addr_list *l, char *why, size_t wh
 /* One entry of a list: 1 for a tcp: address (ss and host, the address as text without brackets,
  * filled), 0 for a Unix socket path, -1 for a bad tcp: address. */
 int sc_addr_tcp(const char *addr, struct sockaddr_storage *ss, char *host, size_t hostsz);
+/* Which entry of l is the store address addr (as a master's is named in IPC_ROLE): the same
+ * path, or the same TCP address and port however written; -1 when none is, or addr is bad. */
+int sc_addr_find(const struct sc_addr_list *l, const char *addr);
 
 #endif

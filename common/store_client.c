@@ -38,6 +38,11 @@ const char *sc_where(const struct store_client *sc)
     return sc->path;
 }
 
+const char *sc_conn_where(const struct sc_conn *c)
+{
+    return c->sc->addrs.path[c->addr];
+}
+
 size_t sc_addresses(const struct store_client *sc)
 {
     return sc->addrs.n;
@@ -166,10 +171,16 @@ static void conn_ready(struct ipc_uv *u, void *arg)
         c->ops->ready(c, c->arg);
 }
 
+/* A store that is not (or no longer) master named the master: new connections go there. */
 static void conn_closed(struct ipc_uv *u, const char *why, void *arg)
 {
     struct sc_conn *c = arg;
+    int master = sc_addr_find(&c->sc->addrs, ipc_uv_follow(u));
 
+    if (master >= 0 && (size_t)master != c->sc->current) {
+        c->sc->current = (size_t)master;
+        memcpy(c->sc->path, c->sc->addrs.path[master], sizeof(c->sc->path));
+    }
     c->uv = NULL; /* ipc_uv frees itself */
     if (!c->dead)
         conn_lost(c, why);

@@ -49,6 +49,8 @@ int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cf
             const char *program, const char *role);
 /* The store's address connections go to now, for logs. */
 const char *sc_where(const struct store_client *sc);
+/* The address connection c went to. */
+const char *sc_conn_where(const struct sc_conn *c);
 /* How many addresses the store has (more than one: a replicated store's sites). */
 size_t sc_addresses(const struct store_client *sc);
 /* A kept-up link to the store (common/ipc_link.h) named "mail store" in logs. */

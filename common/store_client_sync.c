@@ -77,13 +77,22 @@ int sc_sync_connect(struct ipc_client *c, const char *path, const char *program,
         snprintf(c->error, sizeof(c->error), "store addresses: %s", why);
         return -1;
     }
-    for (size_t i = 0; i < l.n; i++) {
+    /* In the list's order, except that a site that names the master sends us there next. */
+    for (size_t i = 0, tried = 0, n = 0; n < l.n; n++) {
         size_t used = strlen(all);
+        int master;
 
+        tried |= (size_t)1 << i;
         if (ipc_client_connect(c, l.path[i], program, role, caps) == 0)
             return 0;
         snprintf(all + used, sizeof(all) - used, "%s%.100s: %.300s", used ? "; " : "", l.path[i],
                  c->error);
+        master = sc_addr_find(&l, c->follow);
+        if (master >= 0 && !(tried & ((size_t)1 << master)))
+            i = (size_t)master;
+        else
+            while (n + 1 < l.n && (tried & ((size_t)1 << i)))
+                i = (i + 1) % l.n;
     }
     memcpy(c->error, all, sizeof(c->error));
     return -1;

@@ -103,7 +103,8 @@ static void links_close(struct router *r, const char *why)
     sc_fail(events, why);
 }
 
-static void links_down(struct router *r, const char *why)
+/* why: the store at where (the address a connection went to) was lost or refused us. */
+static void links_down(struct router *r, const char *where, const char *why)
 {
     int was_up = r->store_up;
     char text[sizeof(r->store_why)];
@@ -111,8 +112,7 @@ static void links_down(struct router *r, const char *why)
     snprintf(text, sizeof(text), "%s", why); /* why may belong to a connection closed here */
     r->store_up = 0;
     if (ipc_link_down_news(was_up, r->store_why[0] != '\0', r->store_why, text)) {
-        log_error("mail store unavailable (%s): %s; deliveries wait until it is back",
-                  sc_where(&r->sc), text);
+        log_error("mail store unavailable (%s): %s; deliveries wait until it is back", where, text);
         snprintf(r->store_why, sizeof(r->store_why), "%s", text); /* what was logged */
     }
     links_close(r, text);
@@ -127,7 +127,7 @@ static void work_closed(struct sc_conn *c, const char *why, void *arg)
     struct router *r = arg;
 
     r->work = NULL;
-    links_down(r, why);
+    links_down(r, sc_conn_where(c), why);
 }
 
 static void reads_closed(struct sc_conn *c, const char *why, void *arg)
@@ -137,7 +137,7 @@ static void reads_closed(struct sc_conn *c, const char *why, void *arg)
     for (int i = 0; i < ROUTER_READ_LINKS; i++)
         if (r->reads[i] == c)
             r->reads[i] = NULL;
-    links_down(r, why);
+    links_down(r, sc_conn_where(c), why);
 }
 
 static void events_closed(struct sc_conn *c, const char *why, void *arg)
@@ -146,7 +146,7 @@ static void events_closed(struct sc_conn *c, const char *why, void *arg)
 
     r->events = NULL;
     router_queue_committed_lost(r);
-    links_down(r, why);
+    links_down(r, sc_conn_where(c), why);
 }
 
 static void events_event(struct sc_conn *c, const struct ipc_event *ev, void *arg)
@@ -192,8 +192,8 @@ static void links_all_ready(struct router *r)
         return;
     h = sc_peer(r->work);
     r->store_up = 1;
-    log_notice("mail store ready: %s protocol %u.%u, generation %llu%s", h->program, h->major,
-               h->minor, (unsigned long long)h->generation,
+    log_notice("mail store ready: %s protocol %u.%u, generation %llu (%s)%s", h->program, h->major,
+               h->minor, (unsigned long long)h->generation, sc_conn_where(r->work),
                r->generation && r->generation != h->generation
                    ? " (a new generation: reloading all work)"
                    : "");
@@ -255,7 +255,7 @@ static void links_connect(struct router *r)
         missing |= !(r->reads[i] = sc_connect(&r->sc, STORE_CAPS, &reads_ops, r));
     r->events = sc_connect(&r->sc, STORE_CAPS, &events_ops, r);
     if (!r->work || !r->events || missing)
-        links_down(r, "out of memory");
+        links_down(r, sc_where(&r->sc), "out of memory");
 }
 
 void router_store_links_start(struct router *r)

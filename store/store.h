@@ -57,19 +57,22 @@ int store_adopt_all(struct store *st);
  * open parses the group and opens the environment; start (the loop running) joins the group;
  * close lets the loop end; stop is a signal's.  refusal: why a client is refused while this
  * site is not master (naming the master when it is known). */
-#define STORE_REPL_CLIENT_ROLE "repl" /* spoolctl repl's hello: served by a replica too */
 int store_repl_conf_check(const struct sg_config *c, char *why, size_t whysz);
 int store_repl_open(struct store *st, char *err, size_t errsz);
 int store_repl_start(struct store *st, char *err, size_t errsz);
 void store_repl_close(struct store *st);
 void store_repl_stop(struct store *st);
 void store_repl_refusal(const struct store *st, char *buf, size_t bufsz);
+/* This site's name, and the master's name and store address (repl_ipc) as far as known. */
+void store_repl_role(const struct store *st, struct ipc_role *ro);
 
 /* store_conn.c: listen on socket_path (fatal if a live store answers there). */
 void store_server_start(struct store *st);
 /* What the hellos offer: everything and the generation as master, only "admin" (spoolctl
  * repl) otherwise, so that every other client refuses this site and tries its next address. */
 void store_conn_offer(struct store *st, int master);
+/* Tell every client (and each new one after its hello) this store's role and the master. */
+void store_conn_announce(struct store *st);
 /* A drained server s is gone (its pointer cleared): 1 when both servers are. */
 int store_conn_server_gone(struct store *st, struct ipc_server *s);
 /* Tell every subscribed connection about an event. */

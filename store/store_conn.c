@@ -194,7 +194,7 @@ static void store_ready(struct ipc_server_conn *sc, void *arg)
     /* Not master: only spoolctl repl's connection (role "repl") is served, and only REPL_STATUS;
      * every other client is refused at once and goes on to the next store address. */
     if (st->role != STORE_ROLE_MASTER &&
-        strcmp(ipc_server_conn_peer(sc)->role, STORE_REPL_CLIENT_ROLE) != 0) {
+        strcmp(ipc_server_conn_peer(sc)->role, IPC_ROLE_REPL_CLIENT) != 0) {
         char why[IPC_REPLY_MAX];
 
         store_repl_refusal(st, why, sizeof(why));
@@ -387,6 +387,7 @@ void store_server_start(struct store *st)
         ipc_server_start(st->loop, &submit, &store_submit_server_ops, st, st->submit_socket_path);
     if (st->role != STORE_ROLE_MASTER)
         store_conn_offer(st, 0);
+    store_conn_announce(st);
 }
 
 int store_conn_server_gone(struct store *st, struct ipc_server *s)
@@ -406,6 +407,20 @@ void store_conn_offer(struct store *st, int master)
     ipc_server_set_offer(st->submit_server, role, master ? IPC_CAP_SUBMIT : "");
     ipc_server_set_generation(st->server, master ? st->db.generation : 0);
     ipc_server_set_generation(st->submit_server, master ? st->db.generation : 0);
+}
+
+void store_conn_announce(struct store *st)
+{
+    struct ipc_role ro;
+    int master = st->role == STORE_ROLE_MASTER;
+
+    memset(&ro, 0, sizeof(ro));
+    snprintf(ro.role, sizeof(ro.role), "%s", store_role_name(st->role));
+    ro.generation = master ? st->db.generation : 0;
+    if (st->repl)
+        store_repl_role(st, &ro);
+    ipc_server_set_role(st->server, &ro);
+    ipc_server_set_role(st->submit_server, &ro);
 }
 
 /* ev to every subscriber; those subscribed with messages also get msg's bytes (may be NULL). */

@@ -223,7 +223,7 @@ static void store_reload(struct store *st)
         log_warn("reload: changes of db_dir, socket_dir, cache_size or worker_threads take "
                  "effect at the next start");
     if (config_changed(st->cfg, n,
-                       "store.replication,store.repl_site,store.repl_group,"
+                       "store.replication,store.repl_site,store.repl_group,store.repl_ipc,"
                        "store.repl_create_group,store.repl_priority,"
                        "store.repl_ack_timeout,store.repl_heartbeat,"
                        "store.repl_election_timeout",

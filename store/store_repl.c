@@ -33,6 +33,7 @@ struct store_repl {
     int prepare_logged;
     struct store_repl_status status; /* the status worker's */
     char master[128];                /* "NAME (ADDR:PORT)" of the master, "" when none known */
+    int master_site;                 /* the master in conf.site[], -1 none known or not there */
     pthread_mutex_t lock;            /* the events, handed over from Berkeley DB's threads */
     enum store_rep_event events[REPL_EVENTS_MAX];
     size_t nevents;
@@ -68,8 +69,10 @@ static void master_name(struct store_repl *r)
     const struct store_repl_status *s = &r->status;
 
     r->master[0] = '\0';
+    r->master_site = -1;
     if (s->is_master) {
         store_repl_site_text(&r->conf, r->conf.local, r->master, sizeof(r->master));
+        r->master_site = (int)r->conf.local;
         return;
     }
     for (size_t i = 0; i < s->nremote; i++) {
@@ -77,6 +80,7 @@ static void master_name(struct store_repl *r)
 
         if (!s->remote[i].is_master)
             continue;
+        r->master_site = j;
         if (j >= 0)
             store_repl_site_text(&r->conf, (size_t)j, r->master, sizeof(r->master));
         else
@@ -96,6 +100,7 @@ static void status_after(uv_work_t *req, int status)
     master_name(r);
     if (strcmp(before, r->master) != 0 && r->master[0])
         log_notice("replication: the master is %s", r->master);
+    store_conn_announce(r->st);
     if (r->status_again && !r->st->stopping) {
         r->status_again = 0;
         r->status_running = 1;
@@ -249,6 +254,7 @@ static void repl_step(struct store_repl *r, enum store_role_event ev)
     if (s.next != r->st->role)
         log_info("replication: %s -> %s", store_role_name(r->st->role), store_role_name(s.next));
     r->st->role = s.next;
+    store_conn_announce(r->st);
     repl_act(r, s.action);
 }
 
@@ -297,13 +303,42 @@ static void repl_wake_cb(uv_async_t *h)
 
 /* ---- what the rest of the store sees ------------------------------------------------------ */
 
+/* The group, and where its sites' clients reach them. */
+static int repl_conf(const struct sg_config *c, struct store_repl_conf *rc, char *why, size_t whysz)
+{
+    if (store_repl_conf_parse(c->store.repl_site, c->store.repl_group, rc, why, whysz) < 0)
+        return -1;
+    return store_repl_conf_ipc(c->store.repl_ipc, rc, why, whysz);
+}
+
 int store_repl_conf_check(const struct sg_config *c, char *why, size_t whysz)
 {
     struct store_repl_conf rc;
 
-    if (!c->store.replication)
-        return 0;
-    return store_repl_conf_parse(c->store.repl_site, c->store.repl_group, &rc, why, whysz);
+    if (c->store.replication)
+        return repl_conf(c, &rc, why, whysz);
+    if (c->store.repl_ipc[0]) {
+        snprintf(why, whysz, "store.repl_ipc is set but store.replication is not");
+        return -1;
+    }
+    return 0;
+}
+
+void store_repl_role(const struct store *st, struct ipc_role *ro)
+{
+    const struct store_repl *r = st->repl;
+    int m = r->master_site;
+
+    snprintf(ro->site, sizeof(ro->site), "%s", r->conf.site[r->conf.local].name);
+    /* stepping down, this site may still be the master it knows: it is not */
+    if (st->role != STORE_ROLE_MASTER && m == (int)r->conf.local)
+        return;
+    if (m >= 0) {
+        snprintf(ro->master, sizeof(ro->master), "%s", r->conf.site[m].name);
+        snprintf(ro->master_addr, sizeof(ro->master_addr), "%s", r->conf.site[m].ipc);
+    } else if (r->master[0]) {
+        snprintf(ro->master, sizeof(ro->master), "%.63s", r->master);
+    }
 }
 
 int store_repl_open(struct store *st, char *err, size_t errsz)
@@ -312,8 +347,8 @@ int store_repl_open(struct store *st, char *err, size_t errsz)
     char why[1024];
 
     r->st = st;
-    if (store_repl_conf_parse(st->cfg->store.repl_site, st->cfg->store.repl_group, &r->conf, why,
-                              sizeof(why)) < 0) {
+    r->master_site = -1;
+    if (repl_conf(st->cfg, &r->conf, why, sizeof(why)) < 0) {
         snprintf(err, errsz, "replication: %s", why);
         return -1;
     }
@@ -407,12 +442,14 @@ void store_repl_stop(struct store *st)
 void store_repl_refusal(const struct store *st, char *buf, size_t bufsz)
 {
     const struct store_repl *r = st->repl;
+    const char *ipc = r->master_site >= 0 ? r->conf.site[r->master_site].ipc : "";
     char self[128];
 
     store_repl_site_text(&r->conf, r->conf.local, self, sizeof(self));
     if (st->role == STORE_ROLE_REPLICA || st->role == STORE_ROLE_STARTING)
-        snprintf(buf, bufsz, "not master: site %s is a replica; the master is %s", self,
-                 r->master[0] ? r->master : "not known yet (an election may be under way)");
+        snprintf(buf, bufsz, "not master: site %s is a replica; the master is %s%s%s", self,
+                 r->master[0] ? r->master : "not known yet (an election may be under way)",
+                 ipc[0] ? ", at " : "", ipc);
     else
         snprintf(buf, bufsz, "not master yet: site %s is %s", self,
                  st->role == STORE_ROLE_PREPARING ? "taking up mastership (adoption, or the "

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config_check.h"
+#include "store_addr.h"
 
 static int repl_name_ok(const char *s, size_t len)
 {
@@ -114,6 +115,53 @@ int store_repl_conf_parse(const char *site, const char *group, struct store_repl
         return -1;
     }
     return repl_find_local(site, rc, why, whysz);
+}
+
+static int repl_ipc_one(const char *w, size_t len, struct store_repl_conf *rc, char *why,
+                        size_t whysz)
+{
+    const char *eq = memchr(w, '=', len);
+    char name[STORE_REPL_NAME_MAX + 1], addr[SC_ADDR_LEN + 8], err[200];
+    struct sc_addr_list one;
+    int i;
+
+    if (!eq || (size_t)(eq - w) > STORE_REPL_NAME_MAX) {
+        snprintf(why, whysz, "store.repl_ipc: \"%.*s\": expected NAME=ADDRESS", (int)len, w);
+        return -1;
+    }
+    snprintf(name, sizeof(name), "%.*s", (int)(eq - w), w);
+    for (i = 0; i < (int)rc->nsites && strcmp(rc->site[i].name, name) != 0; i++)
+        ;
+    if (i == (int)rc->nsites) {
+        snprintf(why, whysz, "store.repl_ipc: site %s is not one of store.repl_group", name);
+        return -1;
+    }
+    if (rc->site[i].ipc[0]) {
+        snprintf(why, whysz, "store.repl_ipc: site %s is given twice", name);
+        return -1;
+    }
+    if ((size_t)snprintf(addr, sizeof(addr), "%.*s", (int)(len - (size_t)(eq - w) - 1), eq + 1) >=
+            sizeof(addr) ||
+        sc_addr_parse(addr, &one, err, sizeof(err)) < 0) {
+        snprintf(why, whysz, "store.repl_ipc: site %s: %s", name,
+                 strlen(addr) >= SC_ADDR_LEN ? "address too long" : err);
+        return -1;
+    }
+    snprintf(rc->site[i].ipc, sizeof(rc->site[i].ipc), "%s", one.path[0]);
+    return 0;
+}
+
+int store_repl_conf_ipc(const char *text, struct store_repl_conf *rc, char *why, size_t whysz)
+{
+    const char *p = text, *w;
+    size_t len;
+
+    for (size_t i = 0; i < rc->nsites; i++)
+        rc->site[i].ipc[0] = '\0';
+    while ((w = cfg_list_word(&p, &len)) != NULL)
+        if (repl_ipc_one(w, len, rc, why, whysz) < 0)
+            return -1;
+    return 0;
 }
 
 void store_repl_addr_text(const char *host, unsigned port, char *buf, size_t bufsz)

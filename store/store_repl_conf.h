@@ -12,6 +12,7 @@ struct store_repl_site {
     char name[STORE_REPL_NAME_MAX + 1];
     char host[64]; /* numeric, as given */
     unsigned port;
+    char ipc[108]; /* the store address its clients use (repl_ipc), "" when not given */
 };
 
 struct store_repl_conf {
@@ -26,6 +27,9 @@ struct store_repl_conf {
  * address given twice, or site not in the group. */
 int store_repl_conf_parse(const char *site, const char *group, struct store_repl_conf *rc,
                           char *why, size_t whysz);
+/* repl_ipc: "NAME=ADDRESS ..." (ADDRESS a store address as [global] store has them), each NAME
+ * a site of rc, given once, into the sites' ipc.  0, or -1 with why. */
+int store_repl_conf_ipc(const char *text, struct store_repl_conf *rc, char *why, size_t whysz);
 /* "NAME (ADDR:PORT)" of site i, for logs. */
 void store_repl_site_text(const struct store_repl_conf *rc, size_t i, char *buf, size_t bufsz);
 /* "ADDR:PORT", IPv6 as "[ADDR]:PORT". */

@@ -25,7 +25,7 @@ static int repl_ask(const char *path, struct repl_answer *a)
     int got;
 
     snprintf(a->path, sizeof(a->path), "%s", path);
-    if (ipc_client_connect(&c, path, "spoolctl", "repl", IPC_CAP_ADMIN) < 0) {
+    if (ipc_client_connect(&c, path, "spoolctl", IPC_ROLE_REPL_CLIENT, IPC_CAP_ADMIN) < 0) {
         snprintf(a->error, sizeof(a->error), "%.300s", c.error[0] ? c.error : "cannot connect");
         return -1;
     }

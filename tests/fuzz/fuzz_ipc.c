@@ -56,6 +56,7 @@ RT(shape_row, struct ipc_shape_row)
 RT(repl_site, struct ipc_repl_site)
 RT(repl_remove, struct ipc_repl_remove)
 RT(repl_removed, struct ipc_repl_removed)
+RT(role, struct ipc_role)
 RT_AS(qid_msg, struct ipc_qid_msg, ipc_encode_qid_msg)
 RT_AS(pause, struct ipc_pause, ipc_encode_pause)
 RT_AS(list_filter, struct ipc_list_filter, ipc_encode_list_filter_as)
@@ -138,6 +139,7 @@ static const struct {
     {IPC_REPL_SITE, rt_repl_site},
     {IPC_REPL_REMOVE, rt_repl_remove},
     {IPC_REPL_REMOVED, rt_repl_removed},
+    {IPC_ROLE, rt_role},
 };
 #define NCODECS (sizeof(codecs) / sizeof(codecs[0]))
 

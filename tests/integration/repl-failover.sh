@@ -98,8 +98,8 @@ grep -q "master of the group" "$T_DIR/store-$m.log"; ok $? "the master says so i
 ok $r "spoolctl repl asks every site: one master, two replicas with their lag, all connected"
 replica=$(echo $REPL_SITES | tr ' ' '\n' | grep -v "^$m$" | head -1)
 "$SPOOLCTL" -s "$(repl_sock "$replica")" list > "$T_DIR/replica-list.out" 2>&1; r=$?
-[ $r = 75 ] && grep -q "a replica of a replicated store, not its master" "$T_DIR/replica-list.out"
-ok $? "a replica refuses spoolctl list (exit $r): it is not the master"
+[ $r = 75 ] && grep -q "not master: .*(site $replica) is replica; the master is $m at $(repl_sock "$m")" "$T_DIR/replica-list.out"
+ok $? "a replica refuses spoolctl list (exit $r): not master, naming the master and its store address"
 buckets=$(ls "$T_DIR"/?/store/body-*.db 2> /dev/null | wc -l)
 test "$buckets" = 0 && ! grep -q "body sweep:.*\(Invalid\|error\)" "$T_DIR"/store-*.log
 ok $? "replicated, bodies go to body.db: no bucket database is made or left behind ($buckets), no sweep error"

@@ -1,10 +1,10 @@
 #!/bin/sh
-# repl-freeze.sh - the master stopped (SIGSTOP) past the election timeout while mail comes in, then resumed: it finds another master, steps down (exit 76) and rejoins as a replica; one master afterwards, every message that got 250 is on it, and nothing the frozen master could not get acknowledged is (issue 21).
+# repl-freeze.sh - the master stopped (SIGSTOP) past the election timeout while mail comes in, then resumed: it finds another master, tells its clients it stepped down, exits 76 and rejoins as a replica; one master afterwards, every message that got 250 is on it, and nothing the frozen master could not get acknowledged is (issue 21).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl_lib.sh"
 SEND="python3 $top_srcdir/tests/integration/repl_send.py"
 
-plan 8
+plan 9
 for s in $REPL_SITES; do repl_write_site "$s"; repl_start "$s"; done
 wait_for 60 repl_master; ok $? "three sites started: one is elected master"
 old=$(repl_master)
@@ -34,6 +34,9 @@ wait "$old_pid"; rc=$?
 eval "REPL_PID_$old="
 test "$rc" = 76; ok $? "resumed, $old finds it is no longer master, steps down and exits 76 (exit $rc)"
 grep -q "no longer master" "$T_DIR/store-$old.log"; ok $? "and says why in its log"
+# smtpd's link to it stayed up through the freeze: the role message told it of the step-down.
+grep -q "mail store unavailable ($(repl_sock "$old")): connection closed by the peer; it stepped down (demoted)" "$T_SMTPD_LOG"
+ok $? "smtpd's link heard from $old that it stepped down before the connection closed"
 # As systemd's Restart=on-failure would: every site that stepped down (exit 76) starts again.
 sleep 3
 for s in $REPL_SITES; do

@@ -9,11 +9,15 @@ make_ca ca && make_cert mx mx.test "DNS:mx.test,IP:127.0.0.1" || bail "openssl: 
 TLS_KEYS="ipc_tls_cert = $T_DIR/mx.pem
 ipc_tls_key = $T_DIR/mx.key
 ipc_tls_ca = $T_DIR/ca.pem"
-list=
+list= REPL_IPC=
 for s in $REPL_SITES; do
     port=$(free_port)
     eval "IPC_$s=$port"
     list="$list tcp:127.0.0.1:$port"
+    REPL_IPC="$REPL_IPC $s=tcp:127.0.0.1:$port"
+done
+for s in $REPL_SITES; do
+    eval "port=\$IPC_$s"
     repl_write_site "$s" "ipc_listen = 127.0.0.1:$port
 ipc_tls_peers = mx.test=smtpd mx.test=router mx.test=admin
 [global]

@@ -9,14 +9,21 @@ done
 # repl_sock SITE: the site's store socket.
 repl_sock() { echo "$T_DIR/$1/run/store.sock"; }
 
+# Where clients reach each site (store.repl_ipc): its Unix socket; a test may set another
+# before it writes the sites (tcp: addresses), or empty (sites name no master's address).
+REPL_IPC=
+for r_s in $REPL_SITES; do
+    REPL_IPC="${REPL_IPC:+$REPL_IPC }$r_s=unix:$(repl_sock "$r_s")"
+done
+
 # repl_write_site SITE [extra store lines]: the site's own config, its state under $T_DIR/SITE;
 # site $REPL_CREATOR (a) founds the group (repl_create_group), the others join through it.
 repl_write_site() {
     mkdir -p "$T_DIR/$1"
     r_create=no
     [ "$1" = "${REPL_CREATOR:-a}" ] && r_create=yes
-    printf '[global]\nstate_dir = %s/%s\nhostname = %s\n[store]\ncheckpoint_interval = 1s\nreplication = yes\nrepl_site = %s\nrepl_group = %s\nrepl_create_group = %s\nrepl_heartbeat = 1s\nrepl_election_timeout = 2s\nrepl_ack_timeout = 2s\n%s\n' \
-        "$T_DIR" "$1" "$T_HOSTNAME" "$1" "$REPL_GROUP" "$r_create" "${2:-}" > "$T_DIR/$1.ini"
+    printf '[global]\nstate_dir = %s/%s\nhostname = %s\n[store]\ncheckpoint_interval = 1s\nreplication = yes\nrepl_site = %s\nrepl_group = %s\nrepl_ipc = %s\nrepl_create_group = %s\nrepl_heartbeat = 1s\nrepl_election_timeout = 2s\nrepl_ack_timeout = 2s\n%s\n' \
+        "$T_DIR" "$1" "$T_HOSTNAME" "$1" "$REPL_GROUP" "$REPL_IPC" "$r_create" "${2:-}" > "$T_DIR/$1.ini"
 }
 
 # repl_start SITE: in the background, logging to $T_DIR/store-SITE.log; REPL_PID_SITE its pid.
