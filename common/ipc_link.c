@@ -121,22 +121,10 @@ static void link_frame(struct ipc_uv *c, struct ipc_reader *rd, void *arg)
 static void link_closed(struct ipc_uv *c, const char *why, void *arg)
 {
     struct ipc_link *l = arg;
-    const char *follow = ipc_uv_follow(c);
-    const struct ipc_role *role = ipc_uv_role(c);
-    int master = follow ? sc_addr_find(&l->paths, follow) : -1;
     char text[IPC_REPLY_MAX + 256];
+    int master = ipc_uv_closed_why(c, &l->paths, why, text, sizeof(text));
 
-    /* refused at the hello, why names the master; a store that stepped down says so here */
-    if (role && strcmp(role->role, IPC_ROLE_MASTER) != 0 && strncmp(why, "not master", 10) != 0) {
-        snprintf(text, sizeof(text), "%s; it stepped down (%s), the master is %.100s%s", why,
-                 role->role, follow ? follow : "not known yet",
-                 follow && master < 0 ? " (not one of [global] store: trying those)" : "");
-        why = text;
-    } else if (follow && master < 0) {
-        snprintf(text, sizeof(text), "%s (not one of [global] store: trying those)", why);
-        why = text;
-    }
-    link_down_to(l, why, master);
+    link_down_to(l, text, master);
 }
 
 static const struct ipc_uv_ops link_uv_ops = {

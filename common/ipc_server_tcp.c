@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config_check.h"
+#include "ipc_tcp.h"
 #include "log.h"
 
 int ipc_server_listen_tcp(struct ipc_server *s, const char *addr, char *err, size_t errsz)
@@ -127,7 +128,7 @@ int ipc_server_tls_begin(struct ipc_server_conn *c)
              host, ss.ss_family == AF_INET6 ? "]" : "",
              ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port));
-    uv_tcp_nodelay(&c->h.tcp, 1);
+    ipc_tcp_tune(&c->h.tcp);
     if (ipc_tls_begin(&c->tls, 1, NULL, why, sizeof(why)) < 0) {
         log_error("%s: %s", c->name, why);
         return -1;

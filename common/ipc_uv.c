@@ -1,5 +1,6 @@
 /* ipc_uv.c - asynchronous IPC client connection on a libuv loop. */
 #include "ipc_uv.h"
+#include "ipc_tcp.h"
 #include "ipc_tls.h"
 #include "store_addr.h"
 #include "uv_write.h"
@@ -132,6 +133,23 @@ const char *ipc_uv_follow(const struct ipc_uv *c)
     if (!c->has_role || strcmp(c->role.role, IPC_ROLE_MASTER) == 0 || !c->role.master_addr[0])
         return NULL;
     return c->role.master_addr;
+}
+
+int ipc_uv_closed_why(const struct ipc_uv *c, const struct sc_addr_list *list, const char *why,
+                      char *text, size_t textsz)
+{
+    const char *follow = ipc_uv_follow(c);
+    int master = follow ? sc_addr_find(list, follow) : -1;
+    const char *outside = follow && master < 0 ? " (not one of [global] store: trying those)" : "";
+
+    /* refused after the hello, why names the master; a store that stepped down says so here */
+    if (c->has_role && strcmp(c->role.role, IPC_ROLE_MASTER) != 0 &&
+        strncmp(why, "not master", 10) != 0)
+        snprintf(text, textsz, "%s; it stepped down (%s), the master is %.100s%s", why,
+                 c->role.role, follow ? follow : "not known yet", outside);
+    else
+        snprintf(text, textsz, "%s%s", why, outside);
+    return master;
 }
 
 /* ---- writing -------------------------------------------------------------- */
@@ -417,7 +435,7 @@ static void ipc_uv_connect_cb(uv_connect_t *req, int status)
     if (c->tls.bio) { /* the ClientHello first; our hello once the handshake is done */
         char why[300];
 
-        uv_tcp_nodelay(&c->h.tcp, 1);
+        ipc_tcp_tune(&c->h.tcp);
         if (ipc_tls_in(&c->tls, NULL, 0, &c->in, &c->raw, why, sizeof(why)) < 0) {
             ipc_uv_fail(c, "%s: %s", c->host, why);
             return;

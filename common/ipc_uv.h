@@ -47,6 +47,12 @@ const struct ipc_role *ipc_uv_role(const struct ipc_uv *c);
 /* The store address of the master this store named when it said it is not master (refusing us,
  * or later when it stepped down); NULL when it is master or named none.  Valid in closed. */
 const char *ipc_uv_follow(const struct ipc_uv *c);
+/* In closed: why, with what the store's role says (it stepped down, the master is ...) into
+ * text; returns the entry of list the next connection should go to (the master the store
+ * named), or -1 for the next one in order. */
+struct sc_addr_list;
+int ipc_uv_closed_why(const struct ipc_uv *c, const struct sc_addr_list *list, const char *why,
+                      char *text, size_t textsz);
 /* Stop (1) or restart (0) reading frames: flow control for streams.  A
  * frame callback may pause; frames already read wait for the resume. */
 void ipc_uv_pause(struct ipc_uv *c, int paused);

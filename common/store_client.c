@@ -175,8 +175,10 @@ static void conn_ready(struct ipc_uv *u, void *arg)
 static void conn_closed(struct ipc_uv *u, const char *why, void *arg)
 {
     struct sc_conn *c = arg;
-    int master = sc_addr_find(&c->sc->addrs, ipc_uv_follow(u));
+    char text[IPC_REPLY_MAX + 256];
+    int master = ipc_uv_closed_why(u, &c->sc->addrs, why, text, sizeof(text));
 
+    why = text;
     if (master >= 0 && (size_t)master != c->sc->current) {
         c->sc->current = (size_t)master;
         memcpy(c->sc->path, c->sc->addrs.path[master], sizeof(c->sc->path));
