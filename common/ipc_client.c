@@ -119,6 +119,15 @@ static int client_open(struct ipc_client *c, const char *path)
 
 static int client_recv_frame(struct ipc_client *c, struct ipc_reader *r, int timeout_ms);
 
+/* The master a store that is not master names: also for a client such a site serves. */
+static void client_follow(struct ipc_client *c)
+{
+    if (strcmp(c->role.role, IPC_ROLE_MASTER) != 0)
+        snprintf(c->follow, sizeof(c->follow), "%s", c->role.master_addr);
+    else
+        c->follow[0] = '\0';
+}
+
 /* A store that offers IPC_CAP_ROLE sends its role after our hello: one that is not master
  * names the master (kept in c->follow) and is not used for more than its hello offers. */
 static int client_role(struct ipc_client *c, const char *role, const char *caps_needed)
@@ -135,9 +144,7 @@ static int client_role(struct ipc_client *c, const char *role, const char *caps_
         return client_fail(c, "expected the store's role after its hello, got %s%s%s",
                            ipc_type_name(r.type), r.error ? ": " : "", r.error ? r.error : "");
     c->has_role = 1;
-    /* kept also for a client this site serves the hello (mailq): its ready may refuse it */
-    if (strcmp(c->role.role, IPC_ROLE_MASTER) != 0)
-        snprintf(c->follow, sizeof(c->follow), "%s", c->role.master_addr);
+    client_follow(c);
     if (ipc_role_check(&c->role, &c->peer, role, caps_needed, &code, why, sizeof(why)) == 0)
         return 0;
     return client_fail(c, "%s", why);
@@ -309,6 +316,7 @@ int ipc_client_recv(struct ipc_client *c, struct ipc_reader *r, int timeout_ms)
             return 0;
         if (ipc_decode_role(r, &c->role) < 0)
             return client_fail(c, "bad role from the store: %s", r->error);
+        client_follow(c);
     }
     return -1;
 }

@@ -653,6 +653,7 @@ void ipc_server_accept_cb(uv_stream_t *listener, int status)
     if (!ipc_server_conn_alive(c))
         return;
     ipc_encode_hello(&c->out, 0, &s->hello);
+    c->role_offered = s->has_role;
     ipc_server_conn_flush(c);
     ipc_server_conn_update_reading(c);
 }

@@ -55,8 +55,9 @@ struct ipc_server_conn {
     int reading;
     int in_frames; /* conn_frames is on the stack */
     struct ipc_hello peer;
-    uid_t uid; /* SO_PEERCRED; (uid_t)-1 if unknown */
-    pid_t pid; /* SO_PEERCRED; 0 if unknown */
+    int role_offered; /* our hello to it offered IPC_CAP_ROLE: it takes IPC_ROLE */
+    uid_t uid;        /* SO_PEERCRED; (uid_t)-1 if unknown */
+    pid_t pid;        /* SO_PEERCRED; 0 if unknown */
     char name[160];
     struct sg_buf in;  /* input not yet handled */
     struct sg_buf out; /* frames built, not yet flushed */

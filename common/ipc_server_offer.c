@@ -31,18 +31,27 @@ void ipc_server_set_offer(struct ipc_server *s, const char *role, const char *ca
     server_offer(s);
 }
 
-/* The role goes to a client that said hello with a minor that takes it. */
+/* The role goes to a client whose hello from us offered it and whose minor takes it (one
+ * that connected before the server had a role was told nothing of it). */
 void ipc_server_conn_send_role(struct ipc_server_conn *c)
 {
-    if (!c->srv->has_role || c->peer.minor < IPC_MINOR_ROLE || !ipc_server_conn_alive(c))
+    if (!c->srv->has_role || !c->role_offered || c->peer.minor < IPC_MINOR_ROLE ||
+        !ipc_server_conn_alive(c))
         return;
     ipc_encode_role(&c->out, 0, &c->srv->role);
     ipc_server_conn_flush(c);
 }
 
+static int role_same(const struct ipc_role *a, const struct ipc_role *b)
+{
+    return strcmp(a->role, b->role) == 0 && strcmp(a->site, b->site) == 0 &&
+           strcmp(a->master, b->master) == 0 && strcmp(a->master_addr, b->master_addr) == 0 &&
+           a->generation == b->generation;
+}
+
 void ipc_server_set_role(struct ipc_server *s, const struct ipc_role *role)
 {
-    if (!s || (s->has_role && memcmp(&s->role, role, sizeof(*role)) == 0))
+    if (!s || (s->has_role && role_same(&s->role, role)))
         return;
     s->role = *role;
     s->has_role = 1;

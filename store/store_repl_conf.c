@@ -125,7 +125,7 @@ static int repl_ipc_one(const char *w, size_t len, struct store_repl_conf *rc, c
     struct sc_addr_list one;
     int i;
 
-    if (!eq || (size_t)(eq - w) > STORE_REPL_NAME_MAX) {
+    if (!eq || eq == w || (size_t)(eq - w) > STORE_REPL_NAME_MAX) {
         snprintf(why, whysz, "store.repl_ipc: \"%.*s\": expected NAME=ADDRESS", (int)len, w);
         return -1;
     }
@@ -147,6 +147,12 @@ static int repl_ipc_one(const char *w, size_t len, struct store_repl_conf *rc, c
                  strlen(addr) >= SC_ADDR_LEN ? "address too long" : err);
         return -1;
     }
+    for (size_t j = 0; j < rc->nsites; j++)
+        if (strcmp(rc->site[j].ipc, one.path[0]) == 0) {
+            snprintf(why, whysz, "store.repl_ipc: sites %s and %s have one address",
+                     rc->site[j].name, name);
+            return -1;
+        }
     snprintf(rc->site[i].ipc, sizeof(rc->site[i].ipc), "%s", one.path[0]);
     return 0;
 }

@@ -34,14 +34,7 @@ for round in $(seq 1 $ROUNDS); do
     before=$(wc -l < "$T_DIR/accepted")
     t0=$(date +%s.%N)
     repl_kill "$old"
-    new=
-    for _ in $(seq 1 300); do
-        for s in $REPL_SITES; do
-            [ "$s" != "$old" ] && repl_is_master "$s" && new=$s
-        done
-        [ -n "$new" ] && break
-        sleep 0.1
-    done
+    new=$(repl_new_master "$old")
     took=$(echo "$(date +%s.%N) - $t0" | bc)
     # Every message accepted before the kill is on the new master, or was delivered (the sink's
     # copy names it in its Received field).

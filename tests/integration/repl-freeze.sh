@@ -17,12 +17,7 @@ test "$(grep -c ' 250 ' "$T_DIR/sent.out")" = 5; ok $? "5 messages get 250 from 
 
 old_pid=$(repl_pid "$old")
 kill -STOP "$old_pid"
-new=
-for _ in $(seq 1 300); do
-    for s in $REPL_SITES; do [ "$s" != "$old" ] && repl_is_master "$s" && new=$s; done
-    [ -n "$new" ] && break
-    sleep 0.1
-done
+new=$(repl_new_master "$old")
 test -n "$new"; ok $? "master $old frozen: the others elect $new"
 # Mail while the old master is frozen: what smtpd had open to it hangs; a new connection to it
 # gets no hello and goes on to the next site (ipc_uv's hello timeout), so mail flows through $new.

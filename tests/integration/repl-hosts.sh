@@ -90,12 +90,7 @@ ok $r "spoolctl repl from the clients' host: every site connected to the two oth
 
 # The master's host drops off the network: no RST, no FIN; its peers hear nothing more.
 host_link "$m" down
-new=
-for _ in $(seq 1 300); do
-    for s in $REPL_SITES; do [ "$s" != "$m" ] && repl_is_master "$s" && new=$s; done
-    [ -n "$new" ] && break
-    sleep 0.1
-done
+new=$(repl_new_master "$m")
 test -n "$new"; ok $? "master $m cut off the network: the two others elect $new"
 # What smtpd had open to the lost master hangs, and a session on it fails; new connections
 # reach $new (the hello timeout, then the list or the master a site names).

@@ -43,12 +43,7 @@ n=$(awk '$2 == 250' "$T_DIR/sent.before" | wc -l)
 test "$n" = 20; ok $? "20 messages accepted through the master over TCP ($n)"
 
 repl_kill "$m"
-new=
-for _ in $(seq 1 300); do
-    for s in $REPL_SITES; do [ "$s" != "$m" ] && repl_is_master "$s" && new=$s; done
-    [ -n "$new" ] && break
-    sleep 0.1
-done
+new=$(repl_new_master "$m")
 test -n "$new"; ok $? "master $m killed: $new elected"
 # smtpd walks its list to the new master: a session may get 4xx until then, never a lost 250.
 wait_for 30 sh -c "$SEND $SMTP_PORT 1 probe 5 | grep -q ' 250 '"

@@ -55,6 +55,18 @@ repl_master() {
     return 1
 }
 
+# repl_new_master OLD: waits up to 30 s for a site other than OLD to serve and prints it
+# (nothing, and fails, when none does).
+repl_new_master() {
+    for _ in $(seq 1 300); do
+        for r_s in $REPL_SITES; do
+            [ "$r_s" != "$1" ] && repl_is_master "$r_s" && { echo "$r_s"; return 0; }
+        done
+        sleep 0.1
+    done
+    return 1
+}
+
 # repl_masters: how many sites serve now.
 repl_masters() {
     r_n=0

@@ -15,6 +15,7 @@
 
 #include "ipc.h"
 #include "ipc_client.h"
+#include "store_addr.h"
 
 #define QID "001J11E1BRQJG"
 
@@ -325,6 +326,7 @@ static void expect_decode_error(struct sg_buf *b, int (*dec)(struct ipc_reader *
         struct ipc_hello h;
         struct ipc_rcpt rc;
         struct ipc_stats s;
+        struct ipc_role ro;
     } out;
 
     if (ipc_reader_init(&r, b->data, b->len) == 0 && dec(&r, &out) == 0)
@@ -736,6 +738,144 @@ static void test_update_batch_fuzz(void **state)
     sg_buf_free(&seed);
 }
 
+/* ---- IPC_ROLE, who is master, and which of a client's addresses the master is -------- */
+
+static int dec_role(struct ipc_reader *r, void *m)
+{
+    return ipc_decode_role(r, m);
+}
+
+/* role's fields as the encoder writes them (past the 10-octet header), into f. */
+static void role_fields(const struct ipc_role *role, struct sg_buf *f)
+{
+    struct sg_buf b;
+
+    sg_buf_init(&b);
+    assert_int_equal(ipc_encode_role(&b, 0, role), 0);
+    sg_buf_reset(f);
+    sg_buf_append(f, b.data + 10, b.len - 10);
+    sg_buf_free(&b);
+}
+
+static void test_role_message(void **state)
+{
+    struct ipc_role m = {.role = "master", .site = "a", .master = "a", .generation = 0};
+    struct sg_buf fb, ff;
+
+    ROUND_TRIP(role, struct ipc_role, {
+        strcpy(in.role, IPC_ROLE_MASTER);
+        fill(in.site, IPC_NAME_MAX, 's');
+        fill(in.master, IPC_NAME_MAX, 'm');
+        fill(in.master_addr, IPC_STORE_ADDR_MAX, 'a');
+        in.generation = UINT64_MAX;
+    });
+    ROUND_TRIP(role, struct ipc_role, { strcpy(in.role, "starting"); }); /* no master known */
+    assert_string_equal(ipc_type_name(IPC_ROLE), "ROLE");
+    sg_buf_init(&fb);
+    sg_buf_init(&ff);
+    ipc_encode_role(&fb, 0, &m); /* a master without a generation */
+    expect_decode_error(&fb, dec_role, "a master without a generation");
+    m.role[0] = '\0';
+    m.generation = 3;
+    sg_buf_reset(&fb);
+    ipc_encode_role(&fb, 0, &m);
+    expect_decode_error(&fb, dec_role, "role message without a role");
+    strcpy(m.role, "replica");
+    m.generation = 0; /* only a master has one */
+    role_fields(&m, &ff);
+    raw_frame(&fb, IPC_ROLE, ff.data, ff.len - 1); /* the generation cut short */
+    expect_decode_error(&fb, dec_role, "field 5: truncated");
+    raw_frame(&fb, IPC_ROLE, ff.data, 12); /* the role alone ("replica" is 7 octets) */
+    expect_decode_error(&fb, dec_role, "field 2: truncated");
+    raw_frame(&fb, IPC_ROLE, ff.data, ff.len); /* whole: decodes */
+    {
+        struct ipc_reader r;
+        struct ipc_role out;
+
+        assert_int_equal(ipc_reader_init(&r, fb.data, fb.len), 0);
+        assert_int_equal(ipc_decode_role(&r, &out), 0);
+        assert_string_equal(out.role, "replica");
+    }
+    sg_buf_append(&ff, "I\0\0\0\7", 5);
+    raw_frame(&fb, IPC_ROLE, ff.data, ff.len);
+    expect_decode_error(&fb, dec_role, "5 bytes left over after last field");
+    sg_buf_free(&fb);
+    sg_buf_free(&ff);
+}
+
+static void test_role_check(void **state)
+{
+    struct ipc_hello peer = {.program = "spoolgate-store",
+                             .role = IPC_ROLE_REPLICA,
+                             .major = IPC_PROTO_MAJOR,
+                             .caps_offered = "admin,role"};
+    struct ipc_role role = {.role = "replica", .site = "b", .master = "c"};
+    uint32_t code = 0;
+    char why[512] = "";
+
+    strcpy(role.master_addr, "tcp:10.0.0.3:2790");
+    /* spoolctl repl needs only what a replica offers: served */
+    assert_int_equal(
+        ipc_role_check(&role, &peer, IPC_ROLE_REPL_CLIENT, "admin", &code, why, sizeof(why)), 0);
+    /* everyone else goes no further with a site that is not master */
+    assert_int_equal(ipc_role_check(&role, &peer, "admin", "admin", &code, why, sizeof(why)), -1);
+    assert_int_equal(
+        ipc_role_check(&role, &peer, IPC_ROLE_REPL_CLIENT, "submit", &code, why, sizeof(why)), -1);
+    assert_int_equal(code, IPC_ERR_TEMP);
+    assert_string_equal(why, "not master: the role of spoolgate-store (site b) is replica; the "
+                             "master is c at tcp:10.0.0.3:2790");
+    code = 0;
+    assert_int_equal(ipc_role_check(&role, &peer, "smtpd", "submit", &code, why, sizeof(why)), -1);
+    assert_int_equal(code, IPC_ERR_TEMP);
+    assert_true(strncmp(why, "not master", 10) == 0);
+    assert_non_null(strstr(why, "the master is c at tcp:10.0.0.3:2790"));
+    role.master[0] = role.master_addr[0] = '\0';
+    assert_int_equal(ipc_role_check(&role, &peer, "smtpd", "submit", &code, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "the master is not known yet"));
+    strcpy(role.master, "c");
+    assert_int_equal(ipc_role_check(&role, &peer, "smtpd", "submit", &code, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "the master is c (no store address for it in store.repl_ipc)"));
+    /* a master serves whoever it is asked by (its hello decides the capabilities) */
+    strcpy(role.role, IPC_ROLE_MASTER);
+    role.generation = 9;
+    strcpy(peer.caps_offered, IPC_CAPS_STORE ",role");
+    assert_int_equal(ipc_role_check(&role, &peer, "smtpd", "submit", &code, why, sizeof(why)), 0);
+    assert_int_equal(ipc_role_check(&role, &peer, "router", "", &code, why, sizeof(why)), 0);
+}
+
+static void test_addr_find(void **state)
+{
+    struct sc_addr_list l;
+    char why[160];
+
+    assert_int_equal(sc_addr_parse("/run/a/store.sock tcp:10.0.0.2:2790 tcp:[fd00::1]:2790 "
+                                   "tcp:[::1]:7 tcp:[::]:9",
+                                   &l, why, sizeof(why)),
+                     0);
+    assert_int_equal(sc_addr_find(&l, "/run/a/store.sock"), 0);
+    assert_int_equal(sc_addr_find(&l, "unix:/run/a/store.sock"), 0);
+    assert_int_equal(sc_addr_find(&l, "tcp:10.0.0.2:2790"), 1);
+    assert_int_equal(sc_addr_find(&l, "tcp:[fd00:0::1]:2790"), 2);
+    assert_int_equal(sc_addr_find(&l, "tcp:[fd00:0000:0:0:0:0:0:0001]:2790"), 2);
+    assert_int_equal(sc_addr_find(&l, "tcp:[0:0::1]:7"), 3);
+    assert_int_equal(sc_addr_find(&l, "tcp:[::1]:7"), 3);
+    /* not one of them: another path, port, address or family */
+    assert_int_equal(sc_addr_find(&l, "/run/b/store.sock"), -1);
+    assert_int_equal(sc_addr_find(&l, "/run/a/store.sock/"), -1);
+    assert_int_equal(sc_addr_find(&l, "tcp:10.0.0.2:2791"), -1);
+    assert_int_equal(sc_addr_find(&l, "tcp:10.0.0.3:2790"), -1);
+    assert_int_equal(sc_addr_find(&l, "tcp:[::ffff:10.0.0.2]:2790"), -1);
+    assert_int_equal(sc_addr_find(&l, "tcp:[::1]:2790"), -1);
+    assert_int_equal(sc_addr_find(&l, "tcp:[0::0]:9"), 4);
+    assert_int_equal(sc_addr_find(&l, "tcp:0.0.0.0:9"), -1);
+    /* not an address */
+    assert_int_equal(sc_addr_find(&l, "tcp:mail.example:2790"), -1);
+    assert_int_equal(sc_addr_find(&l, "relative/store.sock"), -1);
+    assert_int_equal(sc_addr_find(&l, "/run/a/store.sock tcp:10.0.0.2:2790"), -1); /* two */
+    assert_int_equal(sc_addr_find(&l, ""), -1);
+    assert_int_equal(sc_addr_find(&l, NULL), -1);
+}
+
 /* ---- the client against a forked fake store ---------------------------------- */
 
 #define BURST_FRAMES 20000u
@@ -874,6 +1014,9 @@ int main(void)
         cmocka_unit_test(test_update_batch_round_trip),
         cmocka_unit_test(test_update_batch_refused),
         cmocka_unit_test(test_update_batch_fuzz),
+        cmocka_unit_test(test_role_message),
+        cmocka_unit_test(test_role_check),
+        cmocka_unit_test(test_addr_find),
         cmocka_unit_test(test_client_hello_exchange),
         cmocka_unit_test(test_client_reads_a_burst),
         cmocka_unit_test(test_client_connect_refused),

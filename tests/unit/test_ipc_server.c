@@ -527,6 +527,10 @@ static void test_link_down_news(void **state)
     /* still down, but the peer answers differently (a refusal): news, once */
     assert_true(ipc_link_down_news(0, 1, "cannot connect: a", "speaks protocol 2.1"));
     assert_false(ipc_link_down_news(0, 1, "speaks protocol 2.1", "speaks protocol 2.1"));
+    /* sites that are not master, each naming the master it knows: no news while it stays down */
+    assert_false(ipc_link_down_news(0, 1, "not master: ...; the master is not known yet",
+                                    "not master: ...; the master is c at /run/c.sock"));
+    assert_true(ipc_link_down_news(1, 1, "not master: a", "not master: a")); /* it was up */
 }
 
 int main(void)

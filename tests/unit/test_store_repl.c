@@ -85,6 +85,54 @@ static void t_group_too_big(void **state)
     assert_non_null(strstr(why, "more than"));
 }
 
+/* repl_ipc: where clients reach each site's store, checked against the group. */
+static void t_repl_ipc(void **state)
+{
+    static const struct {
+        const char *text, *reason;
+    } bad[] = {
+        {"a=/run/a.sock d=/run/d.sock", "site d is not one of store.repl_group"},
+        {"a=/run/a.sock b=/run/b.sock a=/run/a2.sock", "site a is given twice"},
+        {"a=relative/a.sock", "site a: \"relative/a.sock\": a store address is an absolute"},
+        {"b=tcp:mail.example:2790", "site b: tcp: store address"},
+        {"c=ftp:/x", "site c: \"ftp\": a store address is unix:PATH or tcp:ADDRESS:PORT"},
+        {"a=", "site a: no store address"},
+        {"a=/run/a.sock c=tcp:[::1]:2790 b=tcp:10.0.0.2", "site b: tcp: store address"},
+        {"/run/a.sock", "expected NAME=ADDRESS"},
+        {"=/run/a.sock", "expected NAME=ADDRESS"},
+        {"a=/run/x.sock b=unix:/run/x.sock", "sites a and b have one address"},
+    };
+    struct store_repl_conf rc;
+    char why[512] = "";
+
+    (void)state;
+    assert_int_equal(store_repl_conf_parse("a", "a=127.0.0.1:7001 b=127.0.0.1:7002 c=[::1]:7003",
+                                           &rc, why, sizeof(why)),
+                     0);
+    assert_int_equal(store_repl_conf_ipc("", &rc, why, sizeof(why)), 0);
+    for (size_t i = 0; i < rc.nsites; i++)
+        assert_string_equal(rc.site[i].ipc, "");
+    assert_int_equal(store_repl_conf_ipc("c=tcp:[::1]:2790, a=unix:/run/a/store.sock "
+                                         "b=tcp:10.0.0.2:2790",
+                                         &rc, why, sizeof(why)),
+                     0);
+    assert_string_equal(rc.site[0].ipc, "/run/a/store.sock");
+    assert_string_equal(rc.site[1].ipc, "tcp:10.0.0.2:2790");
+    assert_string_equal(rc.site[2].ipc, "tcp:[::1]:2790");
+    assert_int_equal(store_repl_conf_ipc("b=/run/b.sock", &rc, why, sizeof(why)), 0);
+    assert_string_equal(rc.site[0].ipc, ""); /* a site left out has none (a parse starts afresh) */
+    assert_string_equal(rc.site[1].ipc, "/run/b.sock");
+    assert_string_equal(rc.site[2].ipc, "");
+    assert_int_equal(store_repl_conf_ipc("", &rc, why, sizeof(why)), 0);
+    assert_string_equal(rc.site[1].ipc, "");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why[0] = '\0';
+        assert_int_equal(store_repl_conf_ipc(bad[i].text, &rc, why, sizeof(why)), -1);
+        if (!strstr(why, bad[i].reason) || strncmp(why, "store.repl_ipc: ", 16) != 0)
+            fail_msg("%s: \"%s\" does not say \"%s\"", bad[i].text, why, bad[i].reason);
+    }
+}
+
 struct role_case {
     enum store_role now;
     enum store_role_event ev;
@@ -246,13 +294,10 @@ static void t_remove_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_group_parsed),
-        cmocka_unit_test(t_group_refused),
-        cmocka_unit_test(t_group_too_big),
-        cmocka_unit_test(t_role_transitions),
-        cmocka_unit_test(t_role_serves_only_after_preparing),
-        cmocka_unit_test(t_remove_allowed),
-        cmocka_unit_test(t_remove_refused),
+        cmocka_unit_test(t_group_parsed),     cmocka_unit_test(t_group_refused),
+        cmocka_unit_test(t_group_too_big),    cmocka_unit_test(t_repl_ipc),
+        cmocka_unit_test(t_role_transitions), cmocka_unit_test(t_role_serves_only_after_preparing),
+        cmocka_unit_test(t_remove_allowed),   cmocka_unit_test(t_remove_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
