@@ -290,6 +290,8 @@ static int client_recv_frame(struct ipc_client *c, struct ipc_reader *r, int tim
     const char *error = NULL;
     int got;
 
+    memset(r, 0, sizeof(*r)); /* nothing of an earlier frame is read after a failure */
+
     /* Frames are taken from in_off on; what is left is moved to the front only before a read,
      * so a read of many frames is not moved once for every frame taken from it. */
     c->in_off += c->frame_len;

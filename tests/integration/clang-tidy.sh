@@ -12,8 +12,10 @@ for f in common/*.c store/*.c smtpd/*.c router/*.c gateway/*.c tools/*.c; do
     clang-tidy --quiet "$f" -- -std=c11 -D_GNU_SOURCE -DSPOOLGATE_CONFIG_PATH='"/etc/spoolgate/spoolgate.ini"' \
         -Icommon -I"$build_dir" -I"$(dirname "$f")" 2> /dev/null
 done > "$T_DIR/tidy.out"
-# One finding a line: "file:check" (line numbers move; the check and the file do not).
-sed "s|^$top_srcdir/||" "$T_DIR/tidy.out" > "$T_DIR/tidy.rel"
+# One finding a line: "file:check" (line numbers move; the check and the file do not).  The
+# paths clang-tidy prints start with this directory, which make check names as BUILD/..: the
+# prefix is the directory itself, not top_srcdir as given.
+sed -e "s|^$(pwd -P)/||" -e "s|^$(pwd)/||" "$T_DIR/tidy.out" > "$T_DIR/tidy.rel"
 sed -n 's|^\([a-z]*/[a-z_0-9]*\.[ch]\):[0-9]*:[0-9]*: warning: .*\[\([a-z.,-]*\)\]$|\1:\2|p' "$T_DIR/tidy.rel" |
     sort -u > "$T_DIR/found"
 grep -v '^#' .clang-tidy-accepted | grep . | sort -u > "$T_DIR/accepted"
