@@ -23,14 +23,20 @@ int sc_init(struct store_client *sc, uv_loop_t *loop, const struct sg_config *cf
     return 0;
 }
 
+/* New connections go to address number addr of the list. */
+static void sc_use_address(struct store_client *sc, size_t addr)
+{
+    sc->current = addr;
+    memcpy(sc->path, sc->addrs.path[addr], sizeof(sc->path));
+}
+
 /* A connection to address number addr failed before its hellos: the next connection goes to
  * the next address (unless another failure has moved on already). */
 static void sc_next_address(struct store_client *sc, size_t addr)
 {
     if (sc->addrs.n < 2 || addr != sc->current)
         return;
-    sc->current = (sc->current + 1) % sc->addrs.n;
-    memcpy(sc->path, sc->addrs.path[sc->current], sizeof(sc->path));
+    sc_use_address(sc, (sc->current + 1) % sc->addrs.n);
 }
 
 const char *sc_where(const struct store_client *sc)
@@ -179,10 +185,8 @@ static void conn_closed(struct ipc_uv *u, const char *why, void *arg)
     int master = ipc_uv_closed_why(u, &c->sc->addrs, why, text, sizeof(text));
 
     why = text;
-    if (master >= 0 && (size_t)master != c->sc->current) {
-        c->sc->current = (size_t)master;
-        memcpy(c->sc->path, c->sc->addrs.path[master], sizeof(c->sc->path));
-    }
+    if (master >= 0)
+        sc_use_address(c->sc, (size_t)master);
     c->uv = NULL; /* ipc_uv frees itself */
     if (!c->dead)
         conn_lost(c, why);

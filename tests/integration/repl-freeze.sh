@@ -34,12 +34,7 @@ grep -q "mail store unavailable ($(repl_sock "$old")): connection closed by the 
 ok $? "smtpd's link heard from $old that it stepped down before the connection closed"
 # As systemd's Restart=on-failure would: every site that stepped down (exit 76) starts again.
 sleep 3
-for s in $REPL_SITES; do
-    p=$(repl_pid "$s")
-    [ -n "$p" ] && kill -0 "$p" 2> /dev/null && continue
-    [ -n "$p" ] && { wait "$p"; echo "# site $s exited $? after the resume"; }
-    repl_start "$s"
-done
+repl_restart_exited "after the resume"
 m=
 for _ in $(seq 1 300); do m=$(repl_master) && break; sleep 0.1; done
 sleep 2

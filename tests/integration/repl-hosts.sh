@@ -118,12 +118,7 @@ for _ in $(seq 1 300); do
     kill -0 "$p" 2> /dev/null || break
     sleep 0.1
 done
-for s in $REPL_SITES; do
-    p=$(repl_pid "$s")
-    [ -n "$p" ] && kill -0 "$p" 2> /dev/null && continue
-    [ -n "$p" ] && { wait "$p"; echo "# site $s exited $? after the network came back"; }
-    host_start "$s"
-done
+repl_restart_exited "after the network came back" host_start
 mm=
 for _ in $(seq 1 600); do mm=$(repl_master) && [ "$(repl_masters)" = 1 ] && break; mm=; sleep 0.1; done
 test -n "$mm"; ok $? "back on the network: one master ($mm)"

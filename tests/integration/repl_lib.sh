@@ -67,6 +67,18 @@ repl_new_master() {
     return 1
 }
 
+# repl_restart_exited WHEN [START]: as systemd's Restart=on-failure would, every site whose
+# store has exited (a master that stepped down exits 76) is started again, with START
+# (default repl_start); each exit is printed as "# site S exited N WHEN".
+repl_restart_exited() {
+    for r_s in $REPL_SITES; do
+        r_pid=$(repl_pid "$r_s")
+        [ -n "$r_pid" ] && kill -0 "$r_pid" 2> /dev/null && continue
+        [ -n "$r_pid" ] && { wait "$r_pid"; echo "# site $r_s exited $? $1"; }
+        "${2:-repl_start}" "$r_s"
+    done
+}
+
 # repl_masters: how many sites serve now.
 repl_masters() {
     r_n=0
