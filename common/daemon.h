@@ -23,7 +23,8 @@ struct daemon_opts {
 /* Parse -c/-f/--check-config/--dump-config/--help and load the config.
  * Exits for --help, --check-config, --dump-config, bad options and a
  * refused config (printing every problem).  Returns the config. */
-struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o);
+struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
+    __attribute__((returns_nonnull));
 /* Started as root (and no --allow-root): become the role's user for good,
  * or exit saying why.  Otherwise a note of the uid we run as. */
 void daemon_drop_privileges(const struct daemon_opts *o);

@@ -324,14 +324,13 @@ void ipc_server_conn_write_raw(struct ipc_server_conn *c, struct sg_buf *b,
         w->c = c;
         w->cb = cb;
         w->arg = arg;
-        ipc_server_conn_ref(c);
         if ((rc = sg_uv_write_buf(CONN_STREAM(c), b, conn_written, w)) == 0) {
+            ipc_server_conn_ref(c); /* conn_written's: libuv never calls it before this returns */
             c->pending += len;
             ipc_server_conn_update_reading(c);
             return;
         }
         free(w);
-        ipc_server_conn_unref(c);
     }
     if (ipc_server_conn_alive(c) && (b->failed || len)) {
         log_error("%s: cannot send (%s); closing this connection", c->name,

@@ -347,7 +347,7 @@ static enum am_result am_walk_addr(struct am_walk *w, const char *addr)
             rc = am_walk_addr(w, next);
         }
     }
-    w->depth--;
+    w->path[--w->depth] = NULL; /* addr may be the caller's buffer */
     return rc;
 }
 

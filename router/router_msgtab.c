@@ -28,9 +28,15 @@ int router_msgtab_init(struct router *r)
 
 void router_msgtab_free(struct router *r)
 {
-    for (size_t i = 0; i < r->msg_tab_size; i++)
-        while (r->msg_tab[i])
-            router_msg_free(r->msg_tab[i]);
+    for (size_t i = 0; i < r->msg_tab_size; i++) {
+        struct msg *m;
+
+        while ((m = r->msg_tab[i]) != NULL) {
+            r->msg_tab[i] = m->hnext; /* unlinked here: the chain never points at freed memory */
+            m->hnext = NULL;
+            router_msg_free(m);
+        }
+    }
     free(r->msg_tab);
     r->msg_tab = NULL;
 }

@@ -32,9 +32,9 @@ static void repl_nodelay_all(void)
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 65536)
         rl.rlim_cur = 65536;
     for (int fd = 3; fd < (int)rl.rlim_cur; fd++) {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = {0}; /* the analyzer does not see getsockname fill it */
         socklen_t len = sizeof(ss);
-        int type;
+        int type = 0;
         socklen_t tlen = sizeof(type);
 
         if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM ||
@@ -114,8 +114,8 @@ int store_db_repl_config(DB_ENV *env, const struct sg_config *c, const struct st
     };
 
     for (size_t i = 0; i < rc->nsites; i++)
-        if ((ret = repl_site(env, &rc->site[i], i == rc->local,
-                             i == rc->local && c->store.repl_create_group, err, errsz)) != 0)
+        if (repl_site(env, &rc->site[i], i == rc->local,
+                      i == rc->local && c->store.repl_create_group, err, errsz) != 0)
             return -1;
     if ((ret = env->repmgr_set_ack_policy(env, DB_REPMGR_ACKS_QUORUM)) != 0 ||
         (ret = env->rep_set_priority(env, (u_int32_t)c->store.repl_priority)) != 0 ||

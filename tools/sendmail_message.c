@@ -211,8 +211,8 @@ static int extract(const struct sm_ctx *x, struct sm_msg *m, const char *hdr, si
 
 int sm_prepare(const struct sm_ctx *x, struct sm_msg *m, char *why, size_t whysz)
 {
-    const char *d = (const char *)m->data.data;
-    size_t body, hlen = smh_header_end(d ? d : "", m->data.len, &body);
+    const char *d = m->data.data ? (const char *)m->data.data : "";
+    size_t body, hlen = smh_header_end(d, m->data.len, &body);
     struct sg_buf out = {0};
     char *hdr = malloc(hlen + 1);
 

@@ -33,7 +33,7 @@ static void fetch_clients(struct ipc_client *c, struct status *s)
     if (ipc_encode_empty(&c->out, IPC_CLIENTS, ipc_client_request_id(c)) < 0)
         exit(SPOOLCTL_EX_FAIL);
     spoolctl_send(c);
-    s->clients = malloc(sizeof(*s->clients));
+    s->clients = calloc(1, sizeof(*s->clients));
     for (;;) {
         spoolctl_recv(c, &r);
         if (r.type == IPC_END)

@@ -16,7 +16,7 @@ done > "$T_DIR/tidy.out"
 # paths clang-tidy prints start with this directory, which make check names as BUILD/..: the
 # prefix is the directory itself, not top_srcdir as given.
 sed -e "s|^$(pwd -P)/||" -e "s|^$(pwd)/||" "$T_DIR/tidy.out" > "$T_DIR/tidy.rel"
-sed -n 's|^\([a-z]*/[a-z_0-9]*\.[ch]\):[0-9]*:[0-9]*: warning: .*\[\([a-z.,-]*\)\]$|\1:\2|p' "$T_DIR/tidy.rel" |
+sed -n 's|^\([a-z]*/[a-z_0-9]*\.[ch]\):[0-9]*:[0-9]*: warning: .*\[\([A-Za-z0-9.,-]*\)\]$|\1:\2|p' "$T_DIR/tidy.rel" |
     sort -u > "$T_DIR/found"
 grep -v '^#' .clang-tidy-accepted | grep . | sort -u > "$T_DIR/accepted"
 comm -23 "$T_DIR/found" "$T_DIR/accepted" > "$T_DIR/new"
