@@ -238,15 +238,16 @@ static int step(struct body_filter *f, struct feed_pos *x, uint8_t c)
 
 /* In the body's text, the octets up to the next CR or LF (as many as fit) are what step_text
  * would do one by one: copied, counted toward the line, nothing else.  Done in one go, as
- * most of a message is that. */
+ * most of a message is that (found with memchr: a line's CR, then a bare LF before it). */
 static void text_run(struct body_filter *f, struct feed_pos *x, const uint8_t *in, size_t len)
 {
     size_t lim = len - x->i < x->outcap - x->o ? len - x->i : x->outcap - x->o;
     const uint8_t *p = in + x->i;
-    size_t n = 0;
+    const uint8_t *cr = memchr(p, CH_CR, lim), *lf;
+    size_t n = cr ? (size_t)(cr - p) : lim;
 
-    while (n < lim && p[n] != CH_CR && p[n] != CH_LF)
-        n++;
+    if ((lf = memchr(p, CH_LF, n)) != NULL) /* a bare LF before it */
+        n = (size_t)(lf - p);
     memcpy(x->out + x->o, p, n);
     x->o += n;
     x->i += n;

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "smtp_body.h"
+#include "smtp_char.h"
 
 #define STR(s) (const uint8_t *)(s), (sizeof(s) - 1)
 #define ALL_ERR (BODY_ERR_BARE_LF | BODY_ERR_BARE_CR | BODY_ERR_LONG_LINE)
@@ -1290,10 +1291,34 @@ static void test_message_id_value(void **state)
     assert_int_equal(strlen(got), sizeof(((struct body_filter *)0)->message_id) - 1);
 }
 
+/* smtp_has_8bit reads words at a time: one high octet anywhere, at any length and alignment,
+ * is found, and ASCII of any length is not. */
+static void test_has_8bit_every_position(void **state)
+{
+    char buf[300];
+
+    (void)state;
+    for (size_t off = 0; off < 8; off++) {
+        for (size_t len = 0; len + off <= sizeof(buf) && len <= 200; len++) {
+            memset(buf, 'a', sizeof(buf));
+            buf[off + len] = (char)0x80; /* just past the end: never looked at */
+            assert_int_equal(smtp_has_8bit(buf + off, len), 0);
+            for (size_t p = 0; p < len; p++) {
+                buf[off + p] = (char)(p & 1 ? 0xff : 0x80);
+                assert_int_equal(smtp_has_8bit(buf + off, len), 1);
+                buf[off + p] = 0x7f;
+                assert_int_equal(smtp_has_8bit(buf + off, len), 0);
+                buf[off + p] = 'a';
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_normal_message),
+        cmocka_unit_test(test_has_8bit_every_position),
         cmocka_unit_test(test_dot_unstuffing),
         cmocka_unit_test(test_empty_message),
         cmocka_unit_test(test_smuggling_variants),
