@@ -1,5 +1,6 @@
 /* store_db.c - the Berkeley DB environment: open with recovery, generation, retried transactions, errors. */
 #include "store_db_bdb.h"
+#include "store_db_chksum.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -261,8 +262,19 @@ int store_db_open_env(struct store_db *s, const struct sg_config *c,
         snprintf(err, errsz, "out of memory");
         goto fail;
     }
-    if (store_env_open(s->h, c, rc, err, errsz) < 0)
-        goto fail;
+    {
+        char why[256];
+        int ours = store_db_chksum_init(why, sizeof(why));
+
+        if (!ours)
+            log_notice("log checksums: %s", why);
+        if (store_env_open(s->h, c, rc, err, errsz) < 0)
+            goto fail;
+        /* Opening wrote or read log records: each was checksummed, through us or not. */
+        if (ours && store_db_chksum_calls() == 0)
+            log_notice("log checksums: libdb does not call store_db_chksum.c (spoolgate-store "
+                       "does not export __ham_func4?): libdb's own are used");
+    }
     s->replicated = rc != NULL;
     return 0;
 fail:
