@@ -2,7 +2,6 @@
 # repl-failover.sh - a replicated store of three sites under steady SMTP load: the master killed (-9) three times in a row; after each election every message that got 250 is on the new master and is delivered once to the sink; smtpd and the router are never restarted (issue 21).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/repl_lib.sh"
-LOAD="python3 $top_srcdir/tests/integration/smtp_load.py"
 ROUNDS=3
 
 plan $((ROUNDS + 14))
@@ -18,14 +17,7 @@ start_router || bail "the router does not start"
 smtpd_pid=$SMTPD_PID router_pid=$ROUTER_PID
 
 # Steady load until told to stop: runs of 40 messages over 2 sessions, each run its own tag.
-(i=0; while [ ! -f "$T_DIR/stop-load" ]; do
-    $LOAD --port "$SMTP_PORT" --count 40 --sessions 2 --rcpt rcpt@ok.test --tag "r$i" \
-        --out "$T_DIR/accepted" >> "$T_DIR/load.out" 2>&1
-    i=$((i + 1))
-    sleep 0.5
-done) &
-load_pid=$!
-T_BG_PIDS="${T_BG_PIDS:-} $load_pid"
+repl_load_start r 2 0.5
 wait_for 30 sh -c "[ -s '$T_DIR/accepted' ]"; ok $? "mail flows through smtpd, the master and the router"
 
 for round in $(seq 1 $ROUNDS); do
@@ -52,8 +44,7 @@ for round in $(seq 1 $ROUNDS); do
     wait_for 60 repl_caught_up "$old" $((ups + 1)) || echo "# $old did not catch up"
 done
 sleep 3
-touch "$T_DIR/stop-load"
-wait "$load_pid"
+repl_load_stop
 accepted=$(wc -l < "$T_DIR/accepted")
 test "$accepted" -gt 100; ok $? "the load went on across the failovers ($accepted messages accepted with 250)"
 refused=$(awk '{ s += $6 } END { print s + 0 }' "$T_DIR/load.out")

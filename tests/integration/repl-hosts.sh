@@ -31,7 +31,6 @@ fi
 REPL_SITES="a b c"
 . "$(dirname "$0")/repl_lib.sh"
 SEND="python3 $top_srcdir/tests/integration/repl_send.py"
-LOAD="python3 $top_srcdir/tests/integration/smtp_load.py"
 NS=$SG_HOSTS_NS
 
 # Site a on host 10.231.0.1, b on .2, c on .3 (its namespace is c3: c is the clients'); every
@@ -91,14 +90,7 @@ ok $r "spoolctl repl from the clients' host: every site connected to the two oth
 
 # Steady load from here until the group has one master again: runs of 40 messages over 4
 # sessions, each run its own tag; every 250 is one line in $T_DIR/accepted.
-(i=0; while [ ! -f "$T_DIR/stop-load" ]; do
-    $LOAD --port "$SMTP_PORT" --count 40 --sessions 4 --rcpt rcpt@ok.test --tag "l$i" \
-        --out "$T_DIR/accepted" >> "$T_DIR/load.out" 2>&1
-    i=$((i + 1))
-    sleep 0.2
-done) &
-load_pid=$!
-T_BG_PIDS="${T_BG_PIDS:-} $load_pid"
+repl_load_start l 4 0.2
 wait_for 30 sh -c "[ -s '$T_DIR/accepted' ]" || bail "the load gets no 250"
 
 # The master's host drops off the network: no RST, no FIN; its peers hear nothing more.
@@ -139,8 +131,7 @@ test -n "$mm"; ok $? "back on the network: one master ($mm)"
 # lost, checked below); once one serves, its 250s come again.
 n0=$(wc -l < "$T_DIR/accepted")
 wait_for 60 sh -c "[ \$(wc -l < '$T_DIR/accepted') -ge $((n0 + 40)) ]"; r=$?
-touch "$T_DIR/stop-load"
-wait "$load_pid"
+repl_load_stop
 refused=$(awk '{ s += $6 } END { print s + 0 }' "$T_DIR/load.out")
 ok $r "the load (4 sessions) goes on: $(wc -l < "$T_DIR/accepted") accepted with 250, $n0 of them by the time the group had one master again; $refused refused (4xx) while none served"
 

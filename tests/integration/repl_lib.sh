@@ -107,3 +107,21 @@ repl_stop_all() {
         eval "REPL_PID_$r_s="
     done
 }
+
+# repl_load_start TAG SESSIONS PAUSE: steady SMTP load on $SMTP_PORT until repl_load_stop: runs
+# of 40 messages over SESSIONS sessions, run i tagged TAGi, PAUSE seconds between runs; every
+# 250 is one line "TOKEN QUEUEID" in $T_DIR/accepted, each run's summary a line of load.out.
+repl_load_start() {
+    (i=0; while [ ! -f "$T_DIR/stop-load" ]; do
+        python3 "$top_srcdir/tests/integration/smtp_load.py" --port "$SMTP_PORT" --count 40 \
+            --sessions "$2" --rcpt rcpt@ok.test --tag "$1$i" --out "$T_DIR/accepted" >> "$T_DIR/load.out" 2>&1
+        i=$((i + 1))
+        sleep "$3"
+    done) &
+    REPL_LOAD_PID=$!
+    T_BG_PIDS="${T_BG_PIDS:-} $REPL_LOAD_PID"
+}
+repl_load_stop() {
+    touch "$T_DIR/stop-load"
+    wait "$REPL_LOAD_PID"
+}
