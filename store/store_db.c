@@ -271,7 +271,7 @@ int store_db_open_env(struct store_db *s, const struct sg_config *c,
         if (store_env_open(s->h, c, rc, err, errsz) < 0)
             goto fail;
         /* Opening wrote or read log records: each was checksummed, through us or not. */
-        if (ours && store_db_chksum_calls() == 0)
+        if (ours && !store_db_chksum_called())
             log_notice("log checksums: libdb does not call store_db_chksum.c (spoolgate-store "
                        "does not export __ham_func4?): libdb's own are used");
     }

@@ -29,16 +29,16 @@ typedef u_int32_t (*ham_func4_fn)(DB *, const void *, u_int32_t);
 
 static ham_func4_fn libdb_func4; /* libdb's own; set once, before the environment opens */
 static int hash_checked;         /* 1: ours gave libdb's values */
-static uint64_t hash_calls;
+static int hash_called;          /* libdb has called __ham_func4 */
 
-static uint32_t pow33(unsigned e)
-{
-    uint32_t p = 1;
-
-    while (e--)
-        p *= 33;
-    return p;
-}
+/* 33^k mod 2^32 for k = 0..32 (test_store_chksum checks every length against h = h * 33 + c). */
+static const uint32_t pow33[33] = {
+    0x00000001u, 0x00000021u, 0x00000441u, 0x00008c61u, 0x00121881u, 0x025528a1u, 0x4cfa3cc1u,
+    0xec41d4e1u, 0x747c7101u, 0x040a9121u, 0x855cb541u, 0x30f35d61u, 0x4f5f0981u, 0x3b4039a1u,
+    0xa3476dc1u, 0x0c3525e1u, 0x92d9e201u, 0xee162221u, 0xb0da6641u, 0xcc272e61u, 0x510cfa81u,
+    0x72ac4aa1u, 0xc8359ec1u, 0xcee976e1u, 0xac185301u, 0x2f22b321u, 0x13791741u, 0x829bff61u,
+    0xd61beb81u, 0x99995ba1u, 0xccc4cfc1u, 0x655ec7e1u, 0x1137c401u,
+};
 
 static uint32_t hash_bytewise(const uint8_t *k, size_t len)
 {
@@ -61,7 +61,7 @@ static inline void lanes_step(v8u32 *acc, const uint8_t *p, uint32_t step)
 uint32_t store_db_chksum_hash(const void *data, size_t len)
 {
     const uint8_t *k = data;
-    const uint32_t step = pow33(32);
+    const uint32_t step = pow33[32];
     v8u32 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
     size_t i = 0, whole = len & ~(size_t)31;
     uint32_t h = 0;
@@ -74,16 +74,17 @@ uint32_t store_db_chksum_hash(const void *data, size_t len)
     }
     if (whole)
         for (unsigned j = 0; j < 8; j++)
-            h += a0[j] * pow33(31 - j) + a1[j] * pow33(23 - j) + a2[j] * pow33(15 - j) +
-                 a3[j] * pow33(7 - j);
-    return h * pow33((unsigned)(len - whole)) + hash_bytewise(k + whole, len - whole);
+            h += a0[j] * pow33[31 - j] + a1[j] * pow33[23 - j] + a2[j] * pow33[15 - j] +
+                 a3[j] * pow33[7 - j];
+    return h * pow33[len - whole] + hash_bytewise(k + whole, len - whole);
 }
 
 /* The name libdb calls; see the comment at the top. */
 u_int32_t __ham_func4(DB *dbp, const void *key, u_int32_t len);
 u_int32_t __ham_func4(DB *dbp, const void *key, u_int32_t len)
 {
-    __atomic_fetch_add(&hash_calls, 1, __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&hash_called, __ATOMIC_RELAXED)) /* written once, not every call */
+        __atomic_store_n(&hash_called, 1, __ATOMIC_RELAXED);
     if (hash_checked)
         return store_db_chksum_hash(key, len);
     if (libdb_func4)
@@ -139,7 +140,7 @@ int store_db_chksum_init(char *why, size_t whysz)
     return ok;
 }
 
-uint64_t store_db_chksum_calls(void)
+int store_db_chksum_called(void)
 {
-    return __atomic_load_n(&hash_calls, __ATOMIC_RELAXED);
+    return __atomic_load_n(&hash_called, __ATOMIC_RELAXED);
 }
