@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon_malloc.h"
 #include "ipc_tls.h"
 #include "log.h"
 #include "version.h"
@@ -50,6 +51,9 @@ static void daemon_privileges_check(struct daemon_opts *o, const struct sg_confi
     o->drop = 1;
 }
 
+/* daemon_malloc_reuse() failed at init: said once the log is open. */
+static int daemon_malloc_refused;
+
 struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
 {
     static const struct option opts[] = {
@@ -61,6 +65,9 @@ struct sg_config *daemon_init(int argc, char **argv, struct daemon_opts *o)
     int opt, check = 0, dump = 0;
     char err[8192];
     struct sg_config *c;
+
+    if (o->reuse_malloc && daemon_malloc_reuse() < 0)
+        daemon_malloc_refused = 1;
 
     while ((opt = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
         switch (opt) {
@@ -142,6 +149,9 @@ static void daemon_config_notes(const struct sg_config *c)
                  host);
     if (config_warning(c, why, sizeof(why)))
         log_warn("%s", why);
+    if (daemon_malloc_refused)
+        log_notice("malloc thresholds not set (mallopt refused them): message buffers are given "
+                   "back to the kernel after each message and faulted in again for the next");
 }
 
 void daemon_detach(const struct daemon_opts *o, const struct sg_config *c)

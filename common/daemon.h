@@ -18,6 +18,9 @@ struct daemon_opts {
     /* --check-config: the files the config names (maps, users, certificates), read and
      * parsed as the daemon reads them; 0, or -1 with why.  NULL: none to check. */
     int (*check_files)(const struct sg_config *c, char *why, size_t whysz);
+    /* 1: daemon_init keeps freed message buffers for reuse (daemon_malloc_reuse), for the
+     * daemons every message passes through; the gateway sets its own malloc threshold. */
+    int reuse_malloc;
 };
 
 /* Parse -c/-f/--check-config/--dump-config/--help and load the config.

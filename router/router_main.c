@@ -71,7 +71,8 @@ static int router_check_files(const struct sg_config *c, char *why, size_t whysz
 
 static struct router the_router = {.opts = {.program = ROUTER_PROGRAM,
                                             .role = PRIV_ROLE_ROUTER,
-                                            .check_files = router_check_files}};
+                                            .check_files = router_check_files,
+                                            .reuse_malloc = 1}};
 static struct daemon_signals sigs;
 
 static const struct ipc_link_ops gateway_link_ops = {

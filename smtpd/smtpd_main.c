@@ -22,8 +22,10 @@ struct smtpd_listener {
 
 static struct smtpd the_smtpd;
 static int smtpd_check_files(const struct sg_config *c, char *why, size_t whysz);
-static struct daemon_opts opts = {
-    .program = SMTPD_PROGRAM, .role = PRIV_ROLE_SMTPD, .check_files = smtpd_check_files};
+static struct daemon_opts opts = {.program = SMTPD_PROGRAM,
+                                  .role = PRIV_ROLE_SMTPD,
+                                  .check_files = smtpd_check_files,
+                                  .reuse_malloc = 1};
 static struct daemon_signals sigs;
 
 static void listener_cb(uv_stream_t *server, int status)

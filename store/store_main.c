@@ -369,6 +369,7 @@ int main(int argc, char **argv)
 {
     the_store.opts.program = "spoolgate-store";
     the_store.opts.role = PRIV_ROLE_STORE;
+    the_store.opts.reuse_malloc = 1;
     the_store.opts.check_files = store_repl_conf_check;
     the_store.cfg = daemon_init(argc, argv, &the_store.opts);
     return store_run(&the_store);
