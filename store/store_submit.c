@@ -27,8 +27,15 @@ struct submission {
     struct rec_rcpt *rcpts;
     uint32_t nrcpt;
     size_t rcpt_cap;
-    struct sg_buf mem; /* the body bytes after the spilled part */
-    int fd;            /* spill file, unlinked; -1 until needed */
+    /* The body bytes after the spilled part, in segments of seg_size octets (the last one
+     * filled to mem_len), so that each is one body chunk as it goes to the log and the
+     * staging never copies what it already holds to grow. */
+    uint8_t **seg;
+    uint32_t nseg;
+    size_t seg_cap;
+    size_t seg_size;
+    uint64_t mem_len;
+    int fd; /* spill file, unlinked; -1 until needed */
     uint64_t file_len;
     uint64_t total;
     uint64_t staged;   /* octets of mem and the file, counted in st->staged */
@@ -50,6 +57,20 @@ struct submit_work {
     const char *err_text;
 };
 
+static void submission_free_segments(struct submission *sub)
+{
+    for (uint32_t i = 0; i < sub->nseg; i++)
+        free(sub->seg[i]);
+    sub->nseg = 0;
+    sub->mem_len = 0;
+}
+
+/* Octets in memory segment i. */
+static size_t segment_len(const struct submission *sub, uint32_t i)
+{
+    return i + 1 < sub->nseg ? sub->seg_size : (size_t)(sub->mem_len - (uint64_t)i * sub->seg_size);
+}
+
 /* The staged body goes (memory and spill file), and with it its part of st->staged. */
 static void submission_unstage(struct submission *sub)
 {
@@ -57,7 +78,10 @@ static void submission_unstage(struct submission *sub)
         close(sub->fd);
     sub->fd = -1;
     sub->file_len = 0;
-    sg_buf_free(&sub->mem);
+    submission_free_segments(sub);
+    free(sub->seg);
+    sub->seg = NULL;
+    sub->seg_cap = 0;
     sub->st->staged -= sub->staged;
     sub->staged = 0;
 }
@@ -139,6 +163,7 @@ void store_submit_begin(struct store_conn *c, struct ipc_reader *r)
     }
     sub->st = st;
     sub->fd = -1;
+    sub->seg_size = store_db_body_chunk_fit((size_t)st->cfg->store.chunk_size);
     sub->begin_request = r->request_id;
     sub->env.qid = qid_next(&st->qids, now_us());
     sub->env.arrival_us = now_us();
@@ -237,14 +262,17 @@ static int submission_spill(struct submission *sub, const char *dir, long long m
 
     if (min_free > 0 && statvfs(dir, &vfs) == 0 &&
         (unsigned long long)vfs.f_bavail * vfs.f_frsize <
-            (unsigned long long)min_free + sub->mem.len)
+            (unsigned long long)min_free + sub->mem_len)
         return ENOSPC;
     if (sub->fd < 0 && submission_open_spill(sub, dir) < 0)
         return errno;
-    if (write_all_at(sub->fd, sub->mem.data, sub->mem.len, sub->file_len) < 0)
-        return errno ? errno : EIO;
-    sub->file_len += sub->mem.len;
-    sub->mem.len = 0;
+    for (uint32_t i = 0; i < sub->nseg; i++) {
+        size_t n = segment_len(sub, i);
+        if (write_all_at(sub->fd, sub->seg[i], n, sub->file_len) < 0)
+            return errno ? errno : EIO;
+        sub->file_len += n;
+    }
+    submission_free_segments(sub);
     return 0;
 }
 
@@ -274,9 +302,23 @@ static void spill_done(struct store_work *w)
 
 static int submission_append(struct submission *sub, const uint8_t *p, size_t n)
 {
-    if (sub->mem.len == 0 && sg_buf_reserve(&sub->mem, 65536) < 0)
-        return -1;
-    return sg_buf_append(&sub->mem, p, n);
+    while (n > 0) {
+        size_t room = (uint64_t)sub->nseg * sub->seg_size - sub->mem_len, take;
+
+        if (room == 0) {
+            if (sg_array_reserve(&sub->seg, &sub->seg_cap, sub->nseg + 1, sizeof(*sub->seg)) < 0 ||
+                !(sub->seg[sub->nseg] = malloc(sub->seg_size)))
+                return -1;
+            sub->nseg++;
+            room = sub->seg_size;
+        }
+        take = n < room ? n : room;
+        memcpy(sub->seg[sub->nseg - 1] + (sub->seg_size - room), p, take);
+        sub->mem_len += take;
+        p += take;
+        n -= take;
+    }
+    return 0;
 }
 
 void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
@@ -321,7 +363,7 @@ void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
      * 8-bit all the same: the router must declare it, or not send it where it cannot go. */
     if (!(sub->env.flags & IPC_FLAG_8BITMIME) && smtp_has_8bit((const char *)m.data, m.len))
         sub->env.flags |= IPC_FLAG_8BITMIME;
-    if ((long long)sub->mem.len <= st->cfg->store.staging_memory)
+    if ((long long)sub->mem_len <= st->cfg->store.staging_memory)
         return;
     if (!(sw = calloc(1, sizeof(*sw)))) {
         submission_set_error(sub, IPC_ERR_TEMP, "out of memory");
@@ -350,8 +392,17 @@ static int submission_read(const struct submission *sub, uint64_t off, uint8_t *
         off += (uint64_t)got;
         n -= (size_t)got;
     }
-    if (n > 0)
-        memcpy(dst, sub->mem.data + (off - sub->file_len), n);
+    for (uint64_t m = off - sub->file_len; n > 0;) {
+        uint32_t i = (uint32_t)(m / sub->seg_size);
+        size_t at = (size_t)(m % sub->seg_size), take = segment_len(sub, i) - at;
+
+        if (take > n)
+            take = n;
+        memcpy(dst, sub->seg[i] + at, take);
+        dst += take;
+        m += take;
+        n -= take;
+    }
     return 0;
 }
 
@@ -365,8 +416,9 @@ static int submit_put_body(struct submit_work *sw, struct store_txn *t)
         const uint8_t *data = sw->chunk;
         int ret;
 
-        if (off >= sub->file_len) /* staged in memory: logged from there, not copied first */
-            data = sub->mem.data + (off - sub->file_len);
+        /* staged in memory, a segment for a chunk: logged from there, not copied first */
+        if (off >= sub->file_len && (off - sub->file_len) % sw->chunk_size == 0)
+            data = sub->seg[(off - sub->file_len) / sw->chunk_size];
         else if ((ret = submission_read(sub, off, sw->chunk, n)) != 0)
             return ret;
         if ((ret = store_db_put_chunk(t, sw->body, sub->env.qid, i, data, n)) != 0)
@@ -547,7 +599,7 @@ void store_submit_commit(struct store_conn *c, struct ipc_reader *r)
     sub->env.size = sub->total;
     sub->env.nrcpt = sub->nrcpt;
     sub->env.generation = st->db.generation;
-    sw->chunk_size = (uint32_t)store_db_body_chunk_fit((size_t)st->cfg->store.chunk_size);
+    sw->chunk_size = (uint32_t)sub->seg_size;
     store_db_body_limits(st->cfg, &sw->limits);
     sub->env.nchunks = (uint32_t)((sub->total + sw->chunk_size - 1) / sw->chunk_size);
     sw->sub = sub;
