@@ -13,6 +13,7 @@
 #include "qid.h"
 #include "store_db.h"
 #include "store_role.h"
+#include "store_work.h"
 
 struct store_conn;
 struct ipc_server;
@@ -41,10 +42,11 @@ struct store {
     struct ipc_metric_item reported[IPC_REPORT_MAX]; /* the daemons' own counters (REPORT) */
     size_t nreported;
     int stopping;
-    enum store_role role;    /* STORE_ROLE_MASTER when not replicated */
-    struct store_repl *repl; /* store_repl.c's; NULL when not replicated */
-    size_t nsubmitters;      /* connections that may only submit (store_conn.c) */
-    uint64_t staged;         /* body octets staged by every submission in progress */
+    enum store_role role;        /* STORE_ROLE_MASTER when not replicated */
+    struct store_repl *repl;     /* store_repl.c's; NULL when not replicated */
+    size_t nsubmitters;          /* connections that may only submit (store_conn.c) */
+    uint64_t staged;             /* body octets staged by every submission in progress */
+    struct store_work_bulk bulk; /* store_work.c: commits and spills in the pool at once */
     char socket_path[108];
     char submit_socket_path[108];
     char tmp_dir[PATH_MAX]; /* spill files of submissions in progress */

@@ -339,6 +339,7 @@ static int store_run(struct store *st)
     /* The worker pool runs every blocking BDB call; size it before first use. */
     snprintf(threads, sizeof(threads), "%lld", st->cfg->store.worker_threads);
     setenv("UV_THREADPOOL_SIZE", threads, 1);
+    store_work_bulk_init(&st->bulk, st->cfg->store.worker_threads);
     st->loop = uv_default_loop();
     panic_watch(st->loop);
     st->started_us = now_us();

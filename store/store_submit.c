@@ -370,7 +370,7 @@ void store_submit_chunk(struct store_conn *c, struct ipc_reader *r)
         return;
     }
     sw->sub = sub;
-    store_work_queue(c, &sw->base, spill_run, spill_done);
+    store_work_queue_bulk(c, &sw->base, sub->mem_len, spill_run, spill_done);
 }
 
 /* ---- commit ------------------------------------------------------------ */
@@ -604,7 +604,7 @@ void store_submit_commit(struct store_conn *c, struct ipc_reader *r)
     sub->env.nchunks = (uint32_t)((sub->total + sw->chunk_size - 1) / sw->chunk_size);
     sw->sub = sub;
     sw->request_id = r->request_id;
-    store_work_queue(c, &sw->base, commit_run, commit_done);
+    store_work_queue_bulk(c, &sw->base, sub->total, commit_run, commit_done);
 }
 
 void store_submit_abort(struct store_conn *c, struct ipc_reader *r)
