@@ -38,21 +38,22 @@ static void store_work_submit(struct store_conn *c, struct store_work *w)
         log_panic("uv_queue_work: %s", uv_strerror(ret));
 }
 
-/* A bulk slot is free: the longest waiting bulk work takes it. */
+/* Bulk work has ended or come: the longest waiting take the room there is, in order (one
+ * large commit's end may make room for several small ones). */
 static void store_work_bulk_next(struct store_work_bulk *b)
 {
-    struct store_work *w = b->head;
+    struct store_work *w;
 
-    if (!w || b->running >= b->max ||
-        (b->running > 0 && b->octets + w->bulk_octets > b->max_octets))
-        return;
-    b->head = w->next;
-    if (!b->head)
-        b->tail = NULL;
-    w->next = NULL;
-    b->running++;
-    b->octets += w->bulk_octets;
-    store_work_submit(w->conn, w);
+    while ((w = b->head) && b->running < b->max &&
+           (b->running == 0 || b->octets + w->bulk_octets <= b->max_octets)) {
+        b->head = w->next;
+        if (!b->head)
+            b->tail = NULL;
+        w->next = NULL;
+        b->running++;
+        b->octets += w->bulk_octets;
+        store_work_submit(w->conn, w);
+    }
 }
 
 static void store_work_after(uv_work_t *req, int status)
