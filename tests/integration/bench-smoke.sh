@@ -1,11 +1,11 @@
 #!/bin/sh
-# bench-smoke.sh - the benchmarks still run: scripts/bench-relay --quick and scripts/bench-repl --quick on this build each finish and print their table (no thresholds: numbers belong to the benchmarks, not to tests).
+# bench-smoke.sh - the benchmarks still run: scripts/bench-relay --quick, scripts/bench-repl --quick and scripts/bench-scale 200 on this build each finish and print their results (no thresholds: numbers belong to the benchmarks, not to tests).
 . "$(dirname "$0")/lib.sh"
 for t in smtp-source smtp-sink postfix; do
     [ -x "/usr/sbin/$t" ] || { echo "1..0 # SKIP /usr/sbin/$t not installed (scripts/install-deps test)"; exit 0; }
 done
 
-plan 4
+plan 6
 build=$(cd "$top_builddir" && pwd) || bail "no build dir"
 src=$(cd "$top_srcdir" && pwd) || bail "no source dir"
 
@@ -29,3 +29,15 @@ ok $r "bench-repl --quick finishes (exit $r)"
 rows=$(grep -cE '^\| (durable commits/s|relay (accept|e2e) msg/s).* \| [0-9]+ \| [0-9]+ \| [0-9.]+ \|$' "$T_DIR/repl.out")
 grep -E '^\| (durable|relay)' "$T_DIR/repl.out" | diag
 test "$rows" = 4; ok $? "bench-repl measured every cell, single and replicated ($rows of 4 rows)"
+
+# The queue at scale, small: every phase runs to its end (a changed spoolctl requeue once
+# stopped it half way, unseen).
+timeout 300 "$src/scripts/bench-scale" 200 "$build" > "$T_DIR/scale.out" 2>&1
+r=$?
+[ $r = 0 ] || tail -20 "$T_DIR/scale.out" | diag
+ok $r "bench-scale 200 finishes (exit $r)"
+diag < "$T_DIR/scale.out"
+grep -qE '^deferral \(dead hop\): +all [0-9]+ recipients deferred' "$T_DIR/scale.out" &&
+    grep -qE '^router SIGTERM exit: +[0-9.]+ s' "$T_DIR/scale.out" &&
+    grep -qE '^smtpd RSS: .* with 10 000 sessions open' "$T_DIR/scale.out"
+ok $? "bench-scale deferred everything, timed the router's SIGTERM and smtpd's 10 000 sessions"
