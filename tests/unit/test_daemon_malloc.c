@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,11 @@ static void test_large_block_is_still_mapped(void **state)
 
 int main(void)
 {
+#ifdef TEST_MALLOC_REPLACED
+    /* A skipped cmocka test is "not ok # SKIP" in TAP, which the driver counts as failed. */
+    printf("1..0 # SKIP malloc is the sanitizer's here, not glibc's\n");
+    return 0;
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_message_sized_block_is_not_mapped),
         cmocka_unit_test(test_freed_block_is_kept),
