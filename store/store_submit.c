@@ -47,7 +47,6 @@ struct submit_work {
     struct store_work base;
     struct submission *sub;
     uint32_t request_id;
-    uint32_t chunk_size;
     struct store_body_limits limits;
     struct store_body *body; /* commit: the bucket the chunks go to */
     int ret;                 /* store or errno result */
@@ -409,16 +408,17 @@ static int submission_read(const struct submission *sub, uint64_t off, uint8_t *
 static int submit_put_body(struct submit_work *sw, struct store_txn *t)
 {
     struct submission *sub = sw->sub;
+    const size_t cs = sub->seg_size; /* a body chunk is a staging segment */
 
     for (uint32_t i = 0; i < sub->env.nchunks; i++) {
-        uint64_t off = (uint64_t)i * sw->chunk_size;
-        size_t n = sub->total - off < sw->chunk_size ? (size_t)(sub->total - off) : sw->chunk_size;
+        uint64_t off = (uint64_t)i * cs;
+        size_t n = sub->total - off < cs ? (size_t)(sub->total - off) : cs;
         const uint8_t *data = sw->chunk;
         int ret;
 
         /* staged in memory, a segment for a chunk: logged from there, not copied first */
-        if (off >= sub->file_len && (off - sub->file_len) % sw->chunk_size == 0)
-            data = sub->seg[(off - sub->file_len) / sw->chunk_size];
+        if (off >= sub->file_len && (off - sub->file_len) % cs == 0)
+            data = sub->seg[(off - sub->file_len) / cs];
         else if ((ret = submission_read(sub, off, sw->chunk, n)) != 0)
             return ret;
         if ((ret = store_db_put_chunk(t, sw->body, sub->env.qid, i, data, n)) != 0)
@@ -493,7 +493,7 @@ static void commit_run(struct store_work *w)
     struct store_db *db = &store_conn_store(w->conn)->db;
 
     /* A buffer for what was spilled to the file; what is in memory goes to the log from there. */
-    if (sw->sub->file_len && !(sw->chunk = malloc(sw->chunk_size))) {
+    if (sw->sub->file_len && !(sw->chunk = malloc(sw->sub->seg_size))) {
         sw->ret = ENOMEM;
         return;
     }
@@ -599,9 +599,8 @@ void store_submit_commit(struct store_conn *c, struct ipc_reader *r)
     sub->env.size = sub->total;
     sub->env.nrcpt = sub->nrcpt;
     sub->env.generation = st->db.generation;
-    sw->chunk_size = (uint32_t)sub->seg_size;
     store_db_body_limits(st->cfg, &sw->limits);
-    sub->env.nchunks = (uint32_t)((sub->total + sw->chunk_size - 1) / sw->chunk_size);
+    sub->env.nchunks = (uint32_t)((sub->total + sub->seg_size - 1) / sub->seg_size);
     sw->sub = sub;
     sw->request_id = r->request_id;
     store_work_queue_bulk(c, &sw->base, sub->total, commit_run, commit_done);
