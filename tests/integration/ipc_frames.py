@@ -2,7 +2,9 @@
 
 Frames are u32 payload length, then u16 type and u32 request id, then tagged fields (common/ipc.h).
 """
+import socket
 import struct
+import sys
 
 
 def f_str(text):
@@ -25,6 +27,20 @@ def f_bytes(data):
 def frame(msg_type, req, body):
     payload = struct.pack(">HI", msg_type, req) + body
     return struct.pack(">I", len(payload)) + payload
+
+
+def connect_store(path, program, role, caps, minor, timeout):
+    """A Unix socket to the store after the hello exchange: (socket, its file), or exit saying why."""
+    conn = socket.socket(socket.AF_UNIX)
+    conn.settimeout(timeout)
+    conn.connect(path)
+    f = conn.makefile("rb")
+    conn.sendall(frame(1, 0, f_str(program) + f_str(role) + f_u32(1) + f_u32(minor)
+                       + f_str(caps) + f_str("") + f_u64(0)))
+    got = read_frame(f)
+    if not got or got[0] != 1:
+        sys.exit("no hello from the store")
+    return conn, f
 
 
 def read_frame(f):

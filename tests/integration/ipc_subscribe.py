@@ -8,26 +8,16 @@ connection, and prints what followed its COMMITTED event, one line per frame:
 "EVENT <kind> <qid>", "ENVELOPE <qid> <sender> <nrcpt>", "RCPT <qid> <index> <addr> <state>",
 "END <count>"; then "NEXT EVENT" when the next frame is the event of a second submission.
 """
-import socket
 import sys
 
-from ipc_frames import f_bytes, f_str, f_u32, f_u64, fields, frame, read_frame
+from ipc_frames import connect_store, f_bytes, f_str, f_u32, f_u64, fields, frame, read_frame
 
-HELLO, OK, SUBMIT_BEGIN, SUBMIT_RCPT, SUBMIT_CHUNK, SUBMIT_COMMIT, SUBMITTED = 1, 3, 10, 12, 13, 14, 16
+OK, SUBMIT_BEGIN, SUBMIT_RCPT, SUBMIT_CHUNK, SUBMIT_COMMIT, SUBMITTED = 3, 10, 12, 13, 14, 16
 ENVELOPE, RCPT, END, SUBSCRIBE, EVENT, SUBSCRIBE_MESSAGES = 21, 22, 25, 60, 61, 62
 
 
 def connect(path, caps):
-    conn = socket.socket(socket.AF_UNIX)
-    conn.settimeout(10)
-    conn.connect(path)
-    f = conn.makefile("rb")
-    conn.sendall(frame(HELLO, 0, f_str("ipc_subscribe.py") + f_str("probe") + f_u32(1) + f_u32(4)
-                       + f_str(caps) + f_str("") + f_u64(0)))
-    got = read_frame(f)
-    if not got or got[0] != HELLO:
-        sys.exit("no hello from the store")
-    return conn, f
+    return connect_store(path, "ipc_subscribe.py", "probe", caps, 4, 10)
 
 
 def submit(path, sender, rcpts):

@@ -11,28 +11,18 @@ N: commits answered before the read's END arrived, M: commits answered SUBMITTED
 worker pool first come, first served, the read waits for every commit queued ahead of it.
 """
 import select
-import socket
 import sys
 import time
 
-from ipc_frames import f_bytes, f_str, f_u32, f_u64, fields, frame, read_frame
+from ipc_frames import connect_store, f_bytes, f_str, f_u32, f_u64, fields, frame, read_frame
 
-HELLO, ERROR, SUBMIT_BEGIN, STARTED, SUBMIT_RCPT, SUBMIT_CHUNK, SUBMIT_COMMIT, SUBMITTED = 1, 2, 10, 11, 12, 13, 14, 16
+ERROR, SUBMIT_BEGIN, STARTED, SUBMIT_RCPT, SUBMIT_CHUNK, SUBMIT_COMMIT, SUBMITTED = 2, 10, 11, 12, 13, 14, 16
 READ_BODY, CHUNK, END = 23, 24, 25
 SMALL = b"Subject: small\r\n\r\nthe message the reader wants\r\n"
 
 
 def connect(path, caps):
-    conn = socket.socket(socket.AF_UNIX)
-    conn.settimeout(60)
-    conn.connect(path)
-    f = conn.makefile("rb")
-    conn.sendall(frame(HELLO, 0, f_str("store_bulk_order.py") + f_str("admin") + f_u32(1) + f_u32(3)
-                       + f_str(caps) + f_str("") + f_u64(0)))
-    got = read_frame(f)
-    if not got or got[0] != HELLO:
-        sys.exit("no hello from the store")
-    return conn, f
+    return connect_store(path, "store_bulk_order.py", "admin", caps, 3, 60)
 
 
 def stage(conn, body, sender):
